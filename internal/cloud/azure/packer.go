@@ -1,0 +1,58 @@
+// Package azure is the Microsoft Azure target: the azure-arm source block.
+package azure
+
+import (
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+// Cloud is the azure target.
+type Cloud struct{}
+
+func (Cloud) Name() string       { return "azure" }
+func (Cloud) SourceType() string { return "azure-arm" }
+func (Cloud) Plugin() cloud.Plugin {
+	return cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
+}
+func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
+func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.Azure.SSHUsername }
+
+func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
+	a := c.Packer.Clouds.Azure
+	b := hclgen.Body{Body: body}
+	b.Str("subscription_id", a.SubscriptionID)
+	// Credentials come from the environment's Azure CLI login (OIDC on
+	// GitHub Actions through azure/login), never from the template.
+	b.Bool("use_azure_cli_auth", true)
+	b.Str("os_type", "Linux")
+	b.Str("image_publisher", a.ImagePublisher)
+	b.Str("image_offer", a.ImageOffer)
+	b.Str("image_sku", a.ImageSKU)
+	b.Str("location", a.Location)
+	b.Str("vm_size", a.VMSize)
+	b.Int("os_disk_size_gb", a.OSDiskSizeGB)
+	b.Set("managed_image_name", m.ImageName)
+	b.Str("managed_image_resource_group_name", a.ResourceGroup)
+	b.Str("managed_image_storage_account_type", a.StorageAccountType)
+	b.Str("ssh_username", a.SSHUsername)
+	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
+	tags := cloud.Merge(cloud.Tags(a.Tags, m.SindriVersion), cloud.RunTags())
+	b.Set("azure_tags", hclgen.Map(tags))
+	if g := a.Gallery; g != nil {
+		d := b.Block("shared_image_gallery_destination")
+		d.Str("subscription", a.SubscriptionID)
+		rg := g.ResourceGroup
+		if rg == "" {
+			rg = a.ResourceGroup
+		}
+		d.Str("resource_group", rg)
+		d.Str("gallery_name", g.GalleryName)
+		d.Str("image_name", g.ImageName)
+		d.Str("image_version", g.ImageVersion)
+		d.Strs("replication_regions", g.ReplicationRegions)
+	}
+}

@@ -1,0 +1,49 @@
+// Package oci is the Oracle Cloud Infrastructure target: the oracle-oci source block.
+package oci
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+// Cloud is the oci target.
+type Cloud struct{}
+
+func (Cloud) Name() string       { return "oci" }
+func (Cloud) SourceType() string { return "oracle-oci" }
+func (Cloud) Plugin() cloud.Plugin {
+	return cloud.Plugin{Name: "oracle", Source: "github.com/hashicorp/oracle", Version: tools.PluginVersion("oracle")}
+}
+func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
+func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.OCI.SSHUsername }
+
+func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
+	o := c.Packer.Clouds.OCI
+	b := hclgen.Body{Body: body}
+	b.StrIf("region", o.Region)
+	b.Str("compartment_ocid", o.CompartmentOCID)
+	b.Str("availability_domain", o.AvailabilityDomain)
+	b.Str("shape", o.Shape)
+	if strings.HasSuffix(o.Shape, ".Flex") {
+		sc := b.Block("shape_config")
+		sc.Int("ocpus", o.ShapeConfig.OCPUs)
+		sc.Int("memory_in_gbs", o.ShapeConfig.MemoryInGBs)
+	}
+	b.Str("subnet_ocid", o.SubnetOCID)
+	b.Int("disk_size", o.BootVolumeSizeGB)
+	f := b.Block("base_image_filter")
+	f.Str("operating_system", o.BaseImageOS)
+	f.Str("operating_system_version", o.BaseImageOSVersion)
+	b.Set("image_name", m.ImageName)
+	b.Str("ssh_username", o.SSHUsername)
+	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
+	tags := cloud.Tags(o.Tags, m.SindriVersion)
+	b.Set("tags", hclgen.Map(tags))
+	b.Set("instance_tags", hclgen.Map(cloud.Merge(tags, cloud.RunTags())))
+}

@@ -1,0 +1,72 @@
+// Package qemu is the local target: a qcow2 image built with QEMU on this
+// machine, no cloud account needed.
+package qemu
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+// Cloud is the qemu target.
+type Cloud struct{}
+
+func (Cloud) Name() string       { return "qemu" }
+func (Cloud) SourceType() string { return "qemu" }
+func (Cloud) Plugin() cloud.Plugin {
+	return cloud.Plugin{Name: "qemu", Source: "github.com/hashicorp/qemu", Version: tools.PluginVersion("qemu")}
+}
+func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.QEMU.SSHUsername }
+
+// Variables are decided per run: the accelerator after probing KVM, the
+// output folder in the local image store, and the one-off SSH key pair the
+// cloud-init seed installs.
+func (Cloud) Variables(c *config.Config) []cloud.Variable {
+	accel := c.Packer.Clouds.QEMU.Accelerator
+	if accel == "auto" {
+		accel = "tcg" // the build probes KVM and passes kvm when it works
+	}
+	return []cloud.Variable{
+		{Name: "qemu_accelerator", Description: "kvm or tcg", Default: accel},
+		{Name: "qemu_output_dir", Description: "folder that receives the built qcow2; must not exist", Default: "output-qemu"},
+		{Name: "ssh_public_key", Description: "one-off public key the cloud-init seed authorizes", Default: ""},
+		{Name: "ssh_private_key_file", Description: "private half of ssh_public_key", Default: ""},
+	}
+}
+
+func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
+	q := c.Packer.Clouds.QEMU
+	b := hclgen.Body{Body: body}
+	b.Str("iso_url", q.BaseImage)
+	b.Str("iso_checksum", q.BaseImageChecksum)
+	b.Bool("disk_image", true)
+	b.Str("format", "qcow2")
+	b.Str("disk_size", fmt.Sprintf("%dG", q.DiskSizeGB))
+	b.Bool("disk_compression", true)
+	b.Str("disk_interface", "virtio")
+	b.Str("net_device", "virtio-net")
+	b.Int("memory", q.MemoryMB)
+	b.Int("cpus", q.CPUs)
+	b.Set("accelerator", hclgen.Expr("var.qemu_accelerator"))
+	b.Bool("headless", true)
+	b.Set("output_directory", hclgen.Expr("var.qemu_output_dir"))
+	b.Set("vm_name", hclgen.Expr(`format("%s.qcow2", local.image_name)`))
+	b.Str("ssh_username", q.SSHUsername)
+	b.Set("ssh_private_key_file", hclgen.Expr("var.ssh_private_key_file"))
+	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
+	b.Str("shutdown_command", "sudo shutdown -P now")
+	// A NoCloud seed: cloud-init creates the login user with the one-off key.
+	b.Str("cd_label", "cidata")
+	b.Set("cd_content", hclgen.Map(map[string]hclwrite.Tokens{
+		"meta-data": hclgen.Str("instance-id: sindri-build\nlocal-hostname: sindri-build\n"),
+		"user-data": hclwrite.TokensForFunctionCall("format",
+			hclgen.Str("#cloud-config\nusers:\n  - name: %s\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    shell: /bin/bash\n    ssh_authorized_keys:\n      - %s\n"),
+			hclgen.Str(q.SSHUsername),
+			hclgen.Expr("var.ssh_public_key")),
+	}))
+}

@@ -1,0 +1,474 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
+)
+
+// maxNodes bounds the work of decoding one document, aliases included, so an
+// alias bomb fails fast instead of expanding.
+const maxNodes = 20000
+
+// loc records where a field's value came from.
+type loc struct {
+	path string
+	file string
+	line int
+	col  int
+	set  bool // false: absent from the input, position is the parent's
+}
+
+// slot identifies a field by address and type: a struct and its first
+// field share an address.
+type slot struct {
+	addr uintptr
+	typ  reflect.Type
+}
+
+// decoder walks a yaml.Node tree into the model, collecting every problem.
+type decoder struct {
+	file   string
+	getenv func(string) (string, bool)
+	diags  Diagnostics
+	nodes  int
+	where  map[slot]loc
+	bad    map[string]bool // paths that already have a problem
+	halted bool
+}
+
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	file, line, col := d.pos(n)
+	d.bad[path] = true
+	d.diags = append(d.diags, Diagnostic{File: file, Line: line, Col: col, Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// pos maps a node to a file position. Nodes made from --set overrides carry
+// Line 0 and their override's index in Column.
+func (d *decoder) pos(n *yaml.Node) (string, int, int) {
+	if n == nil {
+		return d.file, 0, 0
+	}
+	if n.Line == 0 && n.Column < 0 {
+		return "--set", 0, 0
+	}
+	return d.file, n.Line, n.Column
+}
+
+func (d *decoder) record(v reflect.Value, path string, n *yaml.Node, set bool) {
+	if !v.CanAddr() {
+		return
+	}
+	file, line, col := d.pos(n)
+	d.where[slot{v.Addr().Pointer(), v.Type()}] = loc{path: path, file: file, line: line, col: col, set: set}
+}
+
+// deref follows aliases, charging each visit against the node budget.
+func (d *decoder) deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.nodes++
+	if d.nodes > maxNodes && !d.halted {
+		d.halted = true
+		d.errorf(n, "", "document too large or too deeply aliased (more than %d nodes after alias expansion)", maxNodes)
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!int", "!!float":
+			return "number " + n.Value
+		case "!!bool":
+			return "boolean " + n.Value
+		case "!!null":
+			return "null"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "an unsupported node"
+}
+
+// field describes one decodable struct field.
+type field struct {
+	key   string
+	index []int
+	tag   reflect.StructTag
+}
+
+// fieldsOf lists the decodable fields of a struct type, inline structs
+// flattened, in declaration order.
+func fieldsOf(t reflect.Type) []field {
+	var out []field
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "-" || !sf.IsExported() {
+			continue
+		}
+		if opts == "inline" {
+			for _, f := range fieldsOf(sf.Type) {
+				f.index = append([]int{i}, f.index...)
+				out = append(out, f)
+			}
+			continue
+		}
+		out = append(out, field{key: name, index: []int{i}, tag: sf.Tag})
+	}
+	return out
+}
+
+func keysOf(fs []field) []string {
+	keys := make([]string, len(fs))
+	for i, f := range fs {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// pairs returns a mapping's key/value nodes after checking keys are unique
+// scalars. Merge keys are refused: they hide where a value came from.
+func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := d.deref(n.Content[i]), n.Content[i+1]
+		if d.halted {
+			return nil
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, path, "keys must be plain strings, got %s", kindName(k))
+			continue
+		}
+		if k.Tag == "!!merge" {
+			d.errorf(k, path, "merge keys (<<) are not supported; write the fields out")
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k, join(path, k.Value), "duplicate key (first defined at line %d)", first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out
+}
+
+// decodeStruct fills a struct from a mapping node; keyNode is the key the
+// mapping hangs from (for positions of absent fields).
+func (d *decoder) decodeStruct(n, keyNode *yaml.Node, v reflect.Value, path string) {
+	if p, ok := v.Addr().Interface().(*Packer); ok {
+		d.decodePacker(n, keyNode, p, path)
+		return
+	}
+	fs := fieldsOf(v.Type())
+	present := map[string]bool{}
+	if n != nil && !isNull(n) {
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "expected a mapping, got %s", kindName(n))
+			return
+		}
+		byKey := map[string]field{}
+		for _, f := range fs {
+			byKey[f.key] = f
+		}
+		for _, kv := range d.pairs(n, path) {
+			k, val := kv[0], kv[1]
+			f, ok := byKey[k.Value]
+			if !ok {
+				d.unknownKey(k, path, keysOf(fs))
+				continue
+			}
+			present[f.key] = true
+			fv := v.FieldByIndex(f.index)
+			at := d.deref(val)
+			if isNull(at) {
+				at = k
+			}
+			d.record(fv, join(path, f.key), at, true)
+			d.decodeValue(val, k, fv, join(path, f.key), f.tag)
+		}
+	}
+	for _, f := range fs {
+		if present[f.key] {
+			continue
+		}
+		fv := v.FieldByIndex(f.index)
+		d.record(fv, join(path, f.key), keyNode, false)
+		d.applyDefault(fv, keyNode, join(path, f.key), f.tag)
+	}
+}
+
+func (d *decoder) unknownKey(k *yaml.Node, path string, known []string) {
+	if s := suggest(k.Value, known); s != "" {
+		d.errorf(k, join(path, k.Value), "unknown field; did you mean %q?", s)
+		return
+	}
+	d.errorf(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(known, ", "))
+}
+
+// applyDefault sets an absent field to its default; absent non-pointer
+// structs get their own fields' defaults.
+func (d *decoder) applyDefault(v reflect.Value, keyNode *yaml.Node, path string, tag reflect.StructTag) {
+	if v.Kind() == reflect.Struct {
+		d.decodeStruct(nil, keyNode, v, path)
+		return
+	}
+	def, ok := tag.Lookup("default")
+	if !ok {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(def)
+	case reflect.Bool:
+		v.SetBool(def == "true")
+	case reflect.Int:
+		i, _ := strconv.Atoi(def)
+		v.SetInt(int64(i))
+	}
+}
+
+func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	n = d.deref(n)
+	if d.halted {
+		return
+	}
+	if isNull(n) {
+		// "key:" with nothing after it: as if absent, defaults apply.
+		if v.Kind() == reflect.Pointer {
+			v.Set(reflect.New(v.Type().Elem()))
+			d.decodeStruct(nil, keyNode, v.Elem(), path)
+			return
+		}
+		d.applyDefault(v, keyNode, path, tag)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		d.decodeStruct(n, keyNode, v.Elem(), path)
+	case reflect.Struct:
+		d.decodeStruct(n, keyNode, v, path)
+	case reflect.String:
+		if s, ok := d.scalar(n, path, "a string"); ok {
+			v.SetString(s)
+		}
+	case reflect.Bool:
+		if s, ok := d.scalar(n, path, "true or false"); ok {
+			switch s {
+			case "true":
+				v.SetBool(true)
+			case "false":
+				v.SetBool(false)
+			default:
+				d.errorf(n, path, "expected true or false, got %s", kindName(n))
+			}
+		}
+	case reflect.Int:
+		if s, ok := d.scalar(n, path, "an integer"); ok {
+			i, err := strconv.Atoi(s)
+			if err != nil || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
+				d.errorf(n, path, "expected an integer, got %s", kindName(n))
+				return
+			}
+			v.SetInt(int64(i))
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, "expected a list, got %s", kindName(n))
+			return
+		}
+		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+		for i, item := range n.Content {
+			ev := reflect.New(v.Type().Elem()).Elem()
+			ipath := fmt.Sprintf("%s[%d]", path, i)
+			d.decodeValue(item, item, ev, ipath, tag)
+			out = reflect.Append(out, ev)
+		}
+		v.Set(out)
+		d.recordSlice(v, path, n)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "expected a mapping, got %s", kindName(n))
+			return
+		}
+		m := reflect.MakeMap(v.Type())
+		for _, kv := range d.pairs(n, path) {
+			if s, ok := d.scalar(kv[1], join(path, kv[0].Value), "a string"); ok {
+				m.SetMapIndex(reflect.ValueOf(kv[0].Value), reflect.ValueOf(s))
+			}
+		}
+		v.Set(m)
+	default:
+		panic("config: unsupported field kind " + v.Kind().String())
+	}
+}
+
+// recordSlice remembers element positions so validation can point at the
+// exact list item.
+func (d *decoder) recordSlice(v reflect.Value, path string, n *yaml.Node) {
+	for i := range v.Len() {
+		if i < len(n.Content) {
+			d.record(v.Index(i), fmt.Sprintf("%s[%d]", path, i), d.deref(n.Content[i]), true)
+		}
+	}
+}
+
+// scalar returns a scalar's text with ${VAR} expanded and NFC-normalised.
+func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
+	n = d.deref(n)
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, "expected %s, got %s", want, kindName(n))
+		return "", false
+	}
+	s, err := expand(n.Value, d.getenv)
+	if err != nil {
+		d.errorf(n, path, "%v", err)
+		return "", false
+	}
+	return norm.NFC.String(s), true
+}
+
+// decodePacker handles the packer: section, which has two forms.
+func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
+	if n == nil || isNull(n) || n.Kind != yaml.MappingNode {
+		if n != nil && !isNull(n) {
+			d.errorf(n, path, "expected a mapping, got %s", kindName(n))
+			return
+		}
+		d.errorf(keyNode, join(path, "cloud"), "missing required field: name the target (%s) or use packer.clouds", strings.Join(Clouds, ", "))
+		return
+	}
+	var cloudKey, cloudsKey, cloudsVal, buildKey, buildVal *yaml.Node
+	var inline []*yaml.Node
+	for _, kv := range d.pairs(n, path) {
+		switch kv[0].Value {
+		case "cloud":
+			cloudKey = kv[0]
+			if s, ok := d.scalar(kv[1], join(path, "cloud"), "a cloud name"); ok {
+				cloudKey = &yaml.Node{Kind: yaml.ScalarNode, Value: s, Line: d.deref(kv[1]).Line, Column: d.deref(kv[1]).Column}
+			} else {
+				cloudKey = nil
+				inline = nil
+			}
+		case "clouds":
+			cloudsKey, cloudsVal = kv[0], kv[1]
+		case "build":
+			buildKey, buildVal = kv[0], kv[1]
+		default:
+			inline = append(inline, kv[0], kv[1])
+		}
+	}
+	d.decodeStruct(buildVal, orNode(buildKey, keyNode), reflect.ValueOf(&p.Build).Elem(), join(path, "build"))
+
+	switch {
+	case cloudKey != nil && cloudsKey != nil:
+		d.errorf(cloudsKey, join(path, "clouds"), "use either packer.cloud (single cloud) or packer.clouds (several), not both")
+	case cloudsKey != nil:
+		for i := 0; i < len(inline); i += 2 {
+			k := inline[i]
+			if s := suggest(k.Value, []string{"cloud", "clouds", "build"}); s != "" {
+				d.errorf(k, join(path, k.Value), "unknown field; did you mean %q?", s)
+			} else {
+				d.errorf(k, join(path, k.Value), "unknown field; in the multi-cloud form cloud settings go under packer.clouds.<cloud>")
+			}
+		}
+		set := reflect.ValueOf(&p.Clouds).Elem()
+		d.decodeStruct(cloudsVal, cloudsKey, set, join(path, "clouds"))
+		if len(d.diags) == 0 && len(p.Clouds.selected()) == 0 {
+			d.errorf(cloudsKey, join(path, "clouds"), "no cloud configured: add a block for one of %s", strings.Join(Clouds, ", "))
+		}
+	case cloudKey != nil:
+		name := cloudKey.Value
+		if !slices.Contains(Clouds, name) {
+			msg := fmt.Sprintf("unknown cloud %q (known: %s)", name, strings.Join(Clouds, ", "))
+			if s := suggest(name, Clouds); s != "" {
+				msg = fmt.Sprintf("unknown cloud %q; did you mean %q?", name, s)
+			}
+			d.errorf(cloudKey, join(path, "cloud"), "%s", msg)
+			return
+		}
+		ptr := reflect.ValueOf(&p.Clouds).Elem().FieldByIndex(cloudField(name))
+		ptr.Set(reflect.New(ptr.Type().Elem()))
+		body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: inline, Line: n.Line, Column: n.Column}
+		d.decodeStructInline(body, keyNode, ptr.Elem(), path, name)
+	default:
+		d.errorf(keyNode, join(path, "cloud"), "missing required field: name the target (%s) or use packer.clouds", strings.Join(Clouds, ", "))
+	}
+}
+
+// decodeStructInline decodes the single-cloud form, where the cloud's fields
+// sit beside cloud:/build: and typos should be matched against both.
+func (d *decoder) decodeStructInline(n, keyNode *yaml.Node, v reflect.Value, path, cloud string) {
+	fs := fieldsOf(v.Type())
+	known := append(keysOf(fs), "cloud", "clouds", "build")
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !slices.Contains(keysOf(fs), k.Value) {
+			if s := suggest(k.Value, known); s != "" {
+				d.errorf(k, join(path, k.Value), "unknown field for cloud %s; did you mean %q?", cloud, s)
+			} else {
+				d.errorf(k, join(path, k.Value), "unknown field for cloud %s (known: %s)", cloud, strings.Join(keysOf(fs), ", "))
+			}
+			n.Content[i+1] = nil // drop it below
+		}
+	}
+	kept := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i+1] != nil {
+			kept.Content = append(kept.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	d.decodeStruct(kept, keyNode, v, path)
+}
+
+func orNode(a, b *yaml.Node) *yaml.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// cloudField returns the index of a cloud's pointer in CloudSet.
+func cloudField(name string) []int {
+	for _, f := range fieldsOf(reflect.TypeOf(CloudSet{})) {
+		if f.key == name {
+			return f.index
+		}
+	}
+	panic("config: no CloudSet field for " + name)
+}
+
+func (s *CloudSet) selected() []string {
+	var out []string
+	for _, name := range Clouds {
+		if s.Has(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}

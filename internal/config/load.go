@@ -1,0 +1,209 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize is the largest sindri.yaml accepted; real ones are a few KB.
+const MaxFileSize = 1 << 20
+
+// Options tunes Load.
+type Options struct {
+	// Getenv looks up ${VAR} placeholders; os.LookupEnv when nil.
+	Getenv func(string) (string, bool)
+	// Sets are --set path=value overrides, applied before decoding so they
+	// are checked exactly like the file.
+	Sets []string
+}
+
+// Load reads, decodes and validates a sindri.yaml. Problems with the input
+// come back as Diagnostics (exit code 2); nothing else is returned for them.
+func Load(path string, opts Options) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, Diagnostics{{File: path, Message: "no such file (create one with: sindri-packer init --cloud CLOUD)"}}
+		}
+		return nil, Diagnostics{{File: path, Message: err.Error()}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, Diagnostics{{File: path, Message: err.Error()}}
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse decodes and validates configuration bytes read from file.
+func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.LookupEnv
+	}
+	if len(data) > MaxFileSize {
+		return nil, Diagnostics{{File: file, Message: fmt.Sprintf("file is larger than %d bytes; this is not a sindri.yaml", MaxFileSize)}}
+	}
+	if !utf8.Valid(data) {
+		line, col := badUTF8(data)
+		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: "file is not valid UTF-8"}}
+	}
+	root, err := parseYAML(data)
+	if err != nil {
+		return nil, Diagnostics{{File: file, Line: yamlErrLine(err), Col: 1, Message: "invalid YAML: " + yamlErrText(err)}}
+	}
+	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, bad: map[string]bool{}}
+	if root == nil {
+		root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, Diagnostics{{File: file, Line: root.Line, Col: root.Column, Message: "expected a mapping at the top level (name:, provider:, packer:)"}}
+	}
+	for _, s := range opts.Sets {
+		if err := applySet(root, s); err != nil {
+			d.diags = append(d.diags, Diagnostic{File: "--set", Message: err.Error()})
+		}
+	}
+	cfg = &Config{File: file}
+	d.decodeStruct(root, root, reflect.ValueOf(cfg).Elem(), "")
+	if !d.halted {
+		v := &validator{d: d, base: baseDir(file)}
+		v.config(cfg)
+	}
+	if len(d.diags) > 0 {
+		d.diags.Sort()
+		return nil, d.diags
+	}
+	return cfg, nil
+}
+
+// parseYAML parses exactly one document, turning parser panics into errors.
+func parseYAML(data []byte) (root *yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml parser failed: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("line %d: more than one YAML document; a sindri.yaml holds one", extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+func yamlErrLine(err error) int {
+	var n int
+	msg := err.Error()
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i+5:], "%d", &n)
+	}
+	return n
+}
+
+func yamlErrText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if i := strings.Index(msg, "line "); i == 0 {
+		if j := strings.Index(msg, ": "); j > 0 {
+			msg = msg[j+2:]
+		}
+	}
+	return msg
+}
+
+func badUTF8(data []byte) (line, col int) {
+	line, col = 1, 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			return line, col
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		data = data[size:]
+	}
+	return line, col
+}
+
+// applySet writes one --set path=value into the document tree. The value
+// is read as YAML, so lists and numbers work as they do in the file.
+func applySet(root *yaml.Node, set string) error {
+	path, value, ok := strings.Cut(set, "=")
+	if !ok || path == "" {
+		return fmt.Errorf("%q: expected path=value, e.g. packer.build.profile=minimal", set)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &doc); err != nil {
+		return fmt.Errorf("%s: invalid value %q: %s", path, value, yamlErrText(err))
+	}
+	val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	if len(doc.Content) > 0 {
+		val = doc.Content[0]
+	}
+	markSet(val)
+	node := root
+	keys := strings.Split(path, ".")
+	for i, key := range keys {
+		if node.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: %s is not a mapping", path, strings.Join(keys[:i], "."))
+		}
+		at := -1
+		for j := 0; j+1 < len(node.Content); j += 2 {
+			if node.Content[j].Value == key {
+				at = j
+			}
+		}
+		if at < 0 {
+			node.Content = append(node.Content, setKey(key), nil)
+			at = len(node.Content) - 2
+		}
+		if i == len(keys)-1 {
+			node.Content[at+1] = val
+			return nil
+		}
+		next := node.Content[at+1]
+		for next != nil && next.Kind == yaml.AliasNode {
+			next = next.Alias
+		}
+		if next == nil || next.Kind != yaml.MappingNode {
+			next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Column: -1}
+			node.Content[at+1] = next
+		}
+		node = next
+	}
+	return nil
+}
+
+func setKey(key string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Column: -1}
+}
+
+func markSet(n *yaml.Node) {
+	n.Line, n.Column = 0, -1
+	for _, c := range n.Content {
+		markSet(c)
+	}
+}
