@@ -5,7 +5,7 @@
 #   source tools/env.sh
 #
 # Sets PATH (prepends $SINDRI_TOOLS_DIR/bin), PACKER_PLUGIN_PATH and
-# PACKER_CHECKPOINT_DISABLE=1. SINDRI_TOOLS_DIR defaults to <repo>/.tools.
+# CHECKPOINT_DISABLE=1 + PACKER_CHECKPOINT_DISABLE=1. SINDRI_TOOLS_DIR defaults to <repo>/.tools.
 # Works in bash and zsh; in other shells source it from the repository root.
 # Sourcing it again does not add PATH entries twice.
 
@@ -27,6 +27,10 @@ case ":$PATH:" in
 esac
 export PATH
 export PACKER_PLUGIN_PATH="$SINDRI_TOOLS_DIR/packer-plugins"
+# Packer 1.9.4 itself reads CHECKPOINT_DISABLE (go-checkpoint); without it
+# every packer command tries to reach checkpoint-api.hashicorp.com.
+# PACKER_CHECKPOINT_DISABLE is set too, for tools that look for that name.
+export CHECKPOINT_DISABLE=1
 export PACKER_CHECKPOINT_DISABLE=1
 
 if [ ! -x "$SINDRI_TOOLS_DIR/bin/packer" ]; then

@@ -28,8 +28,8 @@
 #   -q, --quiet     do not print the export hints at the end
 #   -h, --help      this help
 #
-# Afterwards: `source tools/env.sh` (sets PATH, PACKER_PLUGIN_PATH and
-# PACKER_CHECKPOINT_DISABLE=1).
+# Afterwards: `source tools/env.sh` (sets PATH, PACKER_PLUGIN_PATH,
+# CHECKPOINT_DISABLE=1 and PACKER_CHECKPOINT_DISABLE=1).
 set -euo pipefail
 
 # Bump when the way binaries are built changes, to force a rebuild.
@@ -155,12 +155,12 @@ stamp_key() { # what a component's installed binary depends on
 }
 
 is_current() {
-	local name=$1 stamp=$stamp_dir/$1 installed
+	local name=$1 stamp=$stamp_dir/$1 key="" installed=""
 	[[ -f $stamp ]] || return 1
-	[[ "$(<"$stamp")" == "$(stamp_key "$name")" ]] || return 1
-	# The stamp's second line names the installed binary; it must still exist,
-	# with its checksum file for plugins.
-	installed=$(sed -n 2p "$stamp")
+	# Line 1: the key; line 2: the installed binary, which must still exist
+	# (with its checksum file, for plugins).
+	{ IFS= read -r key && IFS= read -r installed; } <"$stamp" || return 1
+	[[ $key == "$(stamp_key "$name")" ]] || return 1
 	[[ -n $installed && -x $installed ]] || return 1
 	[[ $name == packer || -f ${installed}_SHA256SUM ]]
 }
@@ -171,7 +171,7 @@ print_hints() {
 [tools] to use them in this shell:
 export PATH="$bin_dir:\$PATH"
 export PACKER_PLUGIN_PATH="$plugin_root"
-export PACKER_CHECKPOINT_DISABLE=1
+export CHECKPOINT_DISABLE=1 PACKER_CHECKPOINT_DISABLE=1
 [tools] (or: source ${script_dir#"$PWD"/}/env.sh)
 EOF
 }

@@ -98,34 +98,34 @@ type AzureGallery struct {
 
 // GCP is the googlecompute target.
 type GCP struct {
-	Common           `yaml:",inline"`
-	ProjectID        string            `yaml:"project_id" doc:"GCP project ID" required:"true" pattern:"gcpproject"`
-	Zone             string            `yaml:"zone" doc:"zone to build in" default:"us-west1-a" pattern:"region"`
-	MachineType      string            `yaml:"machine_type" doc:"machine type used for the build" default:"e2-standard-4" pattern:"machine"`
-	DiskSize         int               `yaml:"disk_size" doc:"boot disk size in GB" default:"80" min:"10" max:"65536"`
-	DiskType         string            `yaml:"disk_type" doc:"boot disk type" default:"pd-ssd" enum:"pd-ssd,pd-balanced,pd-standard,pd-extreme,hyperdisk-balanced"`
-	EnableSecureBoot bool              `yaml:"enable_secure_boot" doc:"Shielded VM secure boot on the image" default:"true"`
-	Network          string            `yaml:"network" doc:"VPC network (default network when empty)"`
-	Subnetwork       string            `yaml:"subnetwork" doc:"subnetwork, required for custom-mode networks"`
-	SourceImageFamily string           `yaml:"source_image_family" doc:"base image family" default:"ubuntu-2404-lts-amd64" pattern:"label"`
-	SourceImageProject string          `yaml:"source_image_project" doc:"project of the base image family" default:"ubuntu-os-cloud" pattern:"gcpproject"`
-	SSHUsername      string            `yaml:"ssh_username" doc:"login user created on the build VM" default:"packer" pattern:"user"`
-	Labels           map[string]string `yaml:"labels" doc:"labels on the image (lower-case, at most 63 characters)"`
+	Common             `yaml:",inline"`
+	ProjectID          string            `yaml:"project_id" doc:"GCP project ID" required:"true" pattern:"gcpproject"`
+	Zone               string            `yaml:"zone" doc:"zone to build in" default:"us-west1-a" pattern:"region"`
+	MachineType        string            `yaml:"machine_type" doc:"machine type used for the build" default:"e2-standard-4" pattern:"machine"`
+	DiskSize           int               `yaml:"disk_size" doc:"boot disk size in GB" default:"80" min:"10" max:"65536"`
+	DiskType           string            `yaml:"disk_type" doc:"boot disk type" default:"pd-ssd" enum:"pd-ssd,pd-balanced,pd-standard,pd-extreme,hyperdisk-balanced"`
+	EnableSecureBoot   bool              `yaml:"enable_secure_boot" doc:"Shielded VM secure boot on the image" default:"true"`
+	Network            string            `yaml:"network" doc:"VPC network (default network when empty)"`
+	Subnetwork         string            `yaml:"subnetwork" doc:"subnetwork, required for custom-mode networks"`
+	SourceImageFamily  string            `yaml:"source_image_family" doc:"base image family" default:"ubuntu-2404-lts-amd64" pattern:"label"`
+	SourceImageProject string            `yaml:"source_image_project" doc:"project of the base image family" default:"ubuntu-os-cloud" pattern:"gcpproject"`
+	SSHUsername        string            `yaml:"ssh_username" doc:"login user created on the build VM" default:"packer" pattern:"user"`
+	Labels             map[string]string `yaml:"labels" doc:"labels on the image (lower-case, at most 63 characters)"`
 }
 
 // OCI is the oracle-oci target.
 type OCI struct {
 	Common             `yaml:",inline"`
-	CompartmentOCID    string         `yaml:"compartment_ocid" doc:"compartment that receives the image" required:"true" pattern:"ocid"`
-	AvailabilityDomain string         `yaml:"availability_domain" doc:"availability domain, e.g. Uocm:US-ASHBURN-AD-1" required:"true"`
-	Region             string         `yaml:"region" doc:"region (default: from the OCI config file)" pattern:"region"`
-	Shape              string         `yaml:"shape" doc:"compute shape" default:"VM.Standard.E4.Flex" pattern:"machine"`
-	ShapeConfig        OCIShapeConfig `yaml:"shape_config" doc:"OCPUs and memory of a flexible shape"`
-	SubnetOCID         string         `yaml:"subnet_ocid" doc:"subnet of the build instance's VNIC" required:"true" pattern:"ocid"`
-	BootVolumeSizeGB   int            `yaml:"boot_volume_size_gb" doc:"boot volume size in GB" default:"80" min:"50" max:"32768"`
-	BaseImageOS        string         `yaml:"base_image_os" doc:"base image operating system" default:"Canonical Ubuntu"`
-	BaseImageOSVersion string         `yaml:"base_image_os_version" doc:"base image operating system version" default:"24.04"`
-	SSHUsername        string         `yaml:"ssh_username" doc:"login user of the base image" default:"ubuntu" pattern:"user"`
+	CompartmentOCID    string            `yaml:"compartment_ocid" doc:"compartment that receives the image" required:"true" pattern:"ocid"`
+	AvailabilityDomain string            `yaml:"availability_domain" doc:"availability domain, e.g. Uocm:US-ASHBURN-AD-1" required:"true"`
+	Region             string            `yaml:"region" doc:"region (default: from the OCI config file)" pattern:"region"`
+	Shape              string            `yaml:"shape" doc:"compute shape" default:"VM.Standard.E4.Flex" pattern:"machine"`
+	ShapeConfig        OCIShapeConfig    `yaml:"shape_config" doc:"OCPUs and memory of a flexible shape"`
+	SubnetOCID         string            `yaml:"subnet_ocid" doc:"subnet of the build instance's VNIC" required:"true" pattern:"ocid"`
+	BootVolumeSizeGB   int               `yaml:"boot_volume_size_gb" doc:"boot volume size in GB" default:"80" min:"50" max:"32768"`
+	BaseImageOS        string            `yaml:"base_image_os" doc:"base image operating system" default:"Canonical Ubuntu"`
+	BaseImageOSVersion string            `yaml:"base_image_os_version" doc:"base image operating system version" default:"24.04"`
+	SSHUsername        string            `yaml:"ssh_username" doc:"login user of the base image" default:"ubuntu" pattern:"user"`
 	Tags               map[string]string `yaml:"tags" doc:"freeform tags on the instance and image"`
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,7 +117,7 @@ func (v *validator) config(c *Config) {
 			v.fail(&b.SSHTimeout, "must be at least 1m, got %s", b.SSHTimeout)
 		}
 	}
-	keys := sortedKeys(b.Environment)
+	keys := slices.Sorted(maps.Keys(b.Environment))
 	for _, k := range keys {
 		switch {
 		case !envName.MatchString(k):
@@ -157,7 +158,7 @@ func baseDir(file string) string {
 }
 
 func (v *validator) tagMap(m *map[string]string, maxKey, maxVal int) {
-	for _, k := range sortedKeys(*m) {
+	for _, k := range slices.Sorted(maps.Keys(*m)) {
 		val := (*m)[k]
 		switch {
 		case k == "":
@@ -176,7 +177,7 @@ var gcpLabelKey = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 var gcpLabelValue = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
 
 func (v *validator) gcpLabels(m *map[string]string) {
-	for _, k := range sortedKeys(*m) {
+	for _, k := range slices.Sorted(maps.Keys(*m)) {
 		switch {
 		case !gcpLabelKey.MatchString(k):
 			v.fail(m, "label key %q: GCP label keys are lower-case letters, digits, '_' and '-', starting with a letter, at most 63 characters", k)
@@ -261,13 +262,4 @@ func (v *validator) scalarTags(fv reflect.Value, tag reflect.StructTag) {
 			v.fail(ptr, "%q is not valid: expected %s", s, patternHelp[name])
 		}
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

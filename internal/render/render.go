@@ -95,7 +95,7 @@ func Template(c *config.Config, b cloud.Builder, opts Options) []byte {
 	root.AppendNewline()
 
 	vars := append([]cloud.Variable{
-		{Name: "config_hash", Description: "sha256 of the rendered templates, scripts and resolved versions (set by sindri-packer build)", Default: ""},
+		{Name: "config_hash", Description: "sha256 of the rendered templates, scripts and resolved versions (set by sindri-packer build)", Default: "unset"},
 		{Name: "run_id", Description: "identifies the run in the tags of temporary resources", Default: "local"},
 		{Name: "manifest_path", Description: "where the manifest post-processor writes", Default: "packer-manifest.json"},
 	}, b.Variables(c)...)

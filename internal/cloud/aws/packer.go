@@ -25,7 +25,7 @@ func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "amazon", Source: "github.com/hashicorp/amazon", Version: tools.PluginVersion("amazon")}
 }
 func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.AWS.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.AWS.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	a := c.Packer.Clouds.AWS
@@ -58,7 +58,6 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	b.Strs("ami_regions", a.AMIRegions)
 	// Private unless the config names accounts: never ami_groups = ["all"].
 	b.Strs("ami_users", a.AMIUsers)
-	b.Str("imds_support", "v2.0")
 	md := b.Block("metadata_options")
 	md.Str("http_endpoint", "enabled")
 	md.Str("http_tokens", "required")

@@ -19,7 +19,7 @@ func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
 }
 func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.Azure.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.Azure.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	a := c.Packer.Clouds.Azure

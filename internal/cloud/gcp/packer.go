@@ -21,7 +21,7 @@ func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "googlecompute", Source: "github.com/hashicorp/googlecompute", Version: tools.PluginVersion("googlecompute")}
 }
 func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.GCP.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.GCP.SSHUsername }
 
 // LabelValue adapts a value to GCP's label rules: lower-case letters,
 // digits, '_' and '-', at most 63 characters.

@@ -20,12 +20,18 @@ func (Cloud) SourceType() string { return "oracle-oci" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "oracle", Source: "github.com/hashicorp/oracle", Version: tools.PluginVersion("oracle")}
 }
-func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string            { return c.Packer.Clouds.OCI.SSHUsername }
+
+// Variables: the OCI SDK config file is chosen per run (empty: the
+// plugin's default, ~/.oci/config of the current user).
+func (Cloud) Variables(*config.Config) []cloud.Variable {
+	return []cloud.Variable{{Name: "oci_access_cfg_file", Description: "OCI SDK config file (empty: ~/.oci/config)", Default: ""}}
+}
+func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.OCI.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	o := c.Packer.Clouds.OCI
 	b := hclgen.Body{Body: body}
+	b.Set("access_cfg_file", hclgen.Expr("var.oci_access_cfg_file"))
 	b.StrIf("region", o.Region)
 	b.Str("compartment_ocid", o.CompartmentOCID)
 	b.Str("availability_domain", o.AvailabilityDomain)

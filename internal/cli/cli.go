@@ -1,0 +1,221 @@
+// Package cli is the sindri-packer command line: subcommands, flags and
+// exit codes. The GitHub Action's entrypoint runs the same commands.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+// Exit codes; each has one meaning.
+const (
+	ExitOK       = 0 // success
+	ExitFindings = 1 // validation findings, a failed build or test
+	ExitBadInput = 2 // bad flags or configuration: nothing was started
+	ExitFailure  = 3 // a tool or API failed
+)
+
+// version is set at link time (-X); otherwise taken from the build info.
+var version = ""
+
+// Version returns this program's version.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Command is one invocation with its streams and environment, so tests can
+// run it in-process.
+type Command struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Environ is the process environment as KEY=value pairs.
+	Environ []string
+	// Context is cancelled on SIGINT/SIGTERM by main.
+	Context context.Context
+}
+
+func (c *Command) getenv(k string) string {
+	v, _ := c.lookupEnv(k)
+	return v
+}
+
+func (c *Command) lookupEnv(k string) (string, bool) {
+	for i := len(c.Environ) - 1; i >= 0; i-- {
+		if key, v, ok := strings.Cut(c.Environ[i], "="); ok && key == k {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// exitError carries an exit code and, for findings, nothing more to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(format string, args ...any) error {
+	return &exitError{ExitBadInput, fmt.Errorf(format, args...)}
+}
+
+func toolFailure(err error) error { return &exitError{ExitFailure, err} }
+
+// errFindings means findings were printed already.
+var errFindings = &exitError{ExitFindings, errors.New("findings")}
+
+// Main runs the command line and returns the exit code.
+func (c *Command) Main(args []string) int {
+	if c.Context == nil {
+		c.Context = context.Background()
+	}
+	root := c.root()
+	root.SetArgs(args[1:])
+	err := root.ExecuteContext(c.Context)
+	if err == nil {
+		return ExitOK
+	}
+	var diags config.Diagnostics
+	var ee *exitError
+	switch {
+	case errors.As(err, &diags):
+		rep := gha.New(c.getenv, c.Stdout)
+		for _, d := range diags {
+			fmt.Fprintln(c.Stderr, d)
+			rep.Error(gha.Annotation{File: d.File, Line: d.Line, Col: d.Col, Title: "sindri.yaml", Message: d.Field + ": " + d.Message})
+		}
+		return ExitBadInput
+	case errors.As(err, &ee):
+		if ee != errFindings {
+			fmt.Fprintln(c.Stderr, "error:", ee.err)
+		}
+		return ee.code
+	default:
+		// Flag and argument errors from cobra: bad input.
+		fmt.Fprintln(c.Stderr, "error:", err)
+		fmt.Fprintln(c.Stderr, "Run 'sindri-packer --help' for usage.")
+		return ExitBadInput
+	}
+}
+
+// global holds the flags every command reads.
+type global struct {
+	config string
+	clouds string
+	sets   []string
+}
+
+func (c *Command) root() *cobra.Command {
+	g := &global{}
+	root := &cobra.Command{
+		Use:   "sindri-packer",
+		Short: "Build, test and publish Sindri VM images with HashiCorp Packer",
+		Long: `sindri-packer builds VM images with Sindri pre-installed and hardened, for
+AWS, Azure, GCP, Oracle Cloud and Alibaba Cloud, plus a local QEMU target
+that needs no cloud account. It renders Packer templates from sindri.yaml,
+validates them offline, and runs the builds.
+
+Start with:
+  sindri-packer init --cloud qemu      # write a documented sindri.yaml
+  sindri-packer validate               # check it all, no credentials needed
+
+Exit codes: 0 success, 1 findings (validation or build failed),
+2 bad input (nothing was started), 3 a tool or API failed.`,
+		Version:       Version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetVersionTemplate(fmt.Sprintf("sindri-packer %s (packer %s)\n", Version(), tools.PackerVersion()))
+	root.SetOut(c.Stdout)
+	root.SetErr(c.Stderr)
+	root.SetIn(c.Stdin)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return badInput("%s: %v (see 'sindri-packer %s --help')", cmd.Name(), err, cmd.Name())
+	})
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.config, "config", "c", "sindri.yaml", "path of the configuration file")
+	pf.StringVar(&g.clouds, "clouds", "all", "comma-separated clouds to act on, or all (the clouds configured in the file)")
+	pf.StringArrayVar(&g.sets, "set", nil, "override one config field, e.g. --set packer.build.profile=minimal (repeatable)")
+	root.AddCommand(
+		c.initCmd(),
+		c.renderCmd(g),
+		c.validateCmd(g),
+		c.schemaCmd(),
+	)
+	return root
+}
+
+// load reads the configuration named by the global flags.
+func (c *Command) load(g *global) (*config.Config, []string, error) {
+	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets})
+	if err != nil {
+		return nil, nil, err
+	}
+	clouds, err := selectClouds(cfg, g.clouds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, clouds, nil
+}
+
+// selectClouds turns --clouds into the list of configured clouds to use.
+func selectClouds(cfg *config.Config, flag string) ([]string, error) {
+	configured := cfg.Selected()
+	if flag == "" || flag == "all" {
+		return configured, nil
+	}
+	var out []string
+	for _, name := range strings.Split(flag, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case !slices.Contains(config.Clouds, name):
+			return nil, badInput("--clouds: unknown cloud %q (known: %s)", name, strings.Join(config.Clouds, ", "))
+		case !slices.Contains(configured, name):
+			return nil, badInput("--clouds: %s is not configured in %s (configured: %s)", name, cfg.File, strings.Join(configured, ", "))
+		case !slices.Contains(out, name):
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, badInput("--clouds: no cloud given")
+	}
+	return out, nil
+}
+
+// lookTool finds an executable on the PATH of the command's environment.
+func (c *Command) lookTool(name, hint string) (string, error) {
+	for _, dir := range strings.Split(c.getenv("PATH"), string(os.PathListSeparator)) {
+		if dir == "" {
+			continue
+		}
+		p := dir + string(os.PathSeparator) + name
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", toolFailure(fmt.Errorf("%s not found on PATH: %s: %w", name, hint, exec.ErrNotFound))
+}

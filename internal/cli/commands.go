@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/internal/release"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+	"github.com/sindri-dev/sindri-packer/internal/validate"
+)
+
+const toolsHint = "run tools/install.sh, then source tools/env.sh"
+
+func (c *Command) initCmd() *cobra.Command {
+	var cloud, out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init --cloud CLOUD [-o FILE] [--force]",
+		Short: "Write a documented sindri.yaml for one cloud",
+		Long: `init writes a sindri.yaml for the chosen cloud, with every setting
+explained inline and linked to the cloud's own documentation.
+Clouds: ` + strings.Join(config.Clouds, ", ") + `. It refuses to overwrite an
+existing file unless --force is given.`,
+		Example: "  sindri-packer init --cloud aws\n  sindri-packer init --cloud qemu -o local.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cloud == "" {
+				return badInput("init: --cloud is required (one of %s)", strings.Join(config.Clouds, ", "))
+			}
+			data, err := config.Template(cloud)
+			if err != nil {
+				return badInput("init: --cloud: %v", err)
+			}
+			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+			if force {
+				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			}
+			f, err := os.OpenFile(out, flags, 0o644)
+			if errors.Is(err, fs.ErrExist) {
+				return badInput("init: %s already exists; use --force to overwrite it", out)
+			}
+			if err != nil {
+				return badInput("init: %v", err)
+			}
+			if _, err := f.Write(data); err != nil {
+				f.Close()
+				return toolFailure(fmt.Errorf("init: write %s: %w", out, err))
+			}
+			if err := f.Close(); err != nil {
+				return toolFailure(fmt.Errorf("init: write %s: %w", out, err))
+			}
+			fmt.Fprintf(c.Stdout, "wrote %s for cloud %s\n", out, cloud)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cloud, "cloud", "", "target: "+strings.Join(config.Clouds, ", "))
+	cmd.Flags().StringVarP(&out, "output", "o", "sindri.yaml", "file to write")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
+
+func (c *Command) renderCmd(g *global) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "render [--out DIR]",
+		Short: "Write the Packer templates and provisioning scripts",
+		Long: `render writes DIR/<cloud>/sindri.pkr.hcl for every selected cloud and
+DIR/scripts/*.sh. The same configuration always renders the same bytes.
+A sindri_version of "latest" is first resolved to a concrete release through
+the GitHub releases API (GITHUB_TOKEN and GITHUB_API_URL are honoured;
+SINDRI_LATEST_VERSION answers without the network).`,
+		Example: "  sindri-packer render --out packer\n  sindri-packer render --clouds aws,gcp --set packer.build.sindri_version=3.0.1",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, clouds, err := c.load(g)
+			if err != nil {
+				return err
+			}
+			v, err := c.resolver().Resolve(cmd.Context(), cfg.Packer.Build.SindriVersion)
+			if err != nil {
+				return toolFailure(err)
+			}
+			files, err := render.Render(cfg, clouds, render.Options{SindriVersion: v})
+			if err != nil {
+				return toolFailure(err)
+			}
+			if err := render.Write(out, files); err != nil {
+				return toolFailure(fmt.Errorf("render: %w", err))
+			}
+			for _, f := range files {
+				fmt.Fprintln(c.Stdout, filepath.Join(out, f.Path))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "packer", "output folder")
+	return cmd
+}
+
+func (c *Command) resolver() release.Resolver {
+	return release.Resolver{
+		Override: c.getenv("SINDRI_LATEST_VERSION"),
+		APIURL:   c.getenv("GITHUB_API_URL"),
+		Token:    c.getenv("GITHUB_TOKEN"),
+	}
+}
+
+func (c *Command) validateCmd(g *global) *cobra.Command {
+	var syntaxOnly bool
+	var out string
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "validate [--syntax-only] [--out DIR]",
+		Short: "Check templates, scripts and workflows without building (no credentials needed)",
+		Long: `validate renders the selected clouds' templates and checks them with real
+tools: HCL parsing, packer fmt -check, packer validate (full builder checks,
+offline, with clearly fake credentials in an isolated environment), shellcheck
+on the provisioning scripts, and actionlint on .github/workflows/ and
+workflows/ beside the configuration file.
+
+Findings print as FILE:LINE:COL: message and, inside GitHub Actions, as
+error annotations. Exit code 1 when there are findings.
+
+Needs packer (with the pinned plugins in PACKER_PLUGIN_PATH) and shellcheck
+on PATH: ` + toolsHint + `.`,
+		Example: "  sindri-packer validate\n  sindri-packer validate --clouds aws,gcp --syntax-only",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, clouds, err := c.load(g)
+			if err != nil {
+				return err
+			}
+			packerBin, err := c.lookTool("packer", toolsHint)
+			if err != nil {
+				return err
+			}
+			shellcheck, err := c.lookTool("shellcheck", "apt-get install shellcheck")
+			if err != nil {
+				return err
+			}
+			base := filepath.Dir(cfg.File)
+			findings, err := validate.Run(cmd.Context(), validate.Options{
+				Config:       cfg,
+				Clouds:       clouds,
+				SyntaxOnly:   syntaxOnly,
+				OutDir:       out,
+				Packer:       packerBin,
+				Shellcheck:   shellcheck,
+				HostEnv:      c.Environ,
+				WorkflowDirs: []string{filepath.Join(base, ".github", "workflows"), filepath.Join(base, "workflows")},
+				Parallel:     parallel,
+			})
+			if err != nil {
+				return toolFailure(fmt.Errorf("validate: %w", err))
+			}
+			rep := gha.New(c.getenv, c.Stdout)
+			for _, f := range findings {
+				fmt.Fprintln(c.Stdout, f)
+				rep.Error(gha.Annotation{File: f.File, Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message})
+			}
+			if len(findings) > 0 {
+				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", len(findings), strings.Join(clouds, ", "))
+				return errFindings
+			}
+			fmt.Fprintf(c.Stdout, "validate: ok (%s)\n", strings.Join(clouds, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&syntaxOnly, "syntax-only", false, "only check syntax (packer validate -syntax-only)")
+	cmd.Flags().StringVar(&out, "out", "", "keep the rendered files in this folder (default: a temporary folder)")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "concurrent packer runs (default: one per cloud)")
+	return cmd
+}
+
+func (c *Command) schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of sindri.yaml (for editors)",
+		Long: `schema prints the JSON Schema (draft 2020-12) of sindri.yaml. Point your
+editor's YAML language server at it, e.g. with a first line
+  # yaml-language-server: $schema=sindri.schema.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := c.Stdout.Write(config.Schema())
+			return err
+		},
+	}
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// SchemaID is the $id of the published JSON Schema.
+const SchemaID = "https://github.com/sindri-dev/sindri-packer/schema/sindri.schema.json"
+
+// Schema returns the JSON Schema (draft 2020-12) of sindri.yaml, generated
+// from the same struct tags the decoder and validator use.
+func Schema() []byte {
+	root := schemaOf(reflect.TypeOf(Config{}))
+	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$id"] = SchemaID
+	root["title"] = "sindri-packer configuration (sindri.yaml)"
+	out, err := json.MarshalIndent(root, "", "  ")
+	if err != nil {
+		panic(err) // maps of strings and numbers always marshal
+	}
+	return append(out, '\n')
+}
+
+type obj = map[string]any
+
+func schemaOf(t reflect.Type) obj {
+	if t == reflect.TypeOf(Packer{}) {
+		return packerSchema()
+	}
+	props := obj{}
+	var required []string
+	for _, f := range fieldsOf(t) {
+		sf := t.FieldByIndex(f.index)
+		props[f.key] = fieldSchema(sf.Type, f.tag)
+		if f.tag.Get("required") == "true" {
+			required = append(required, f.key)
+		}
+	}
+	s := obj{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+// packerSchema describes both forms: cloud: NAME with that cloud's fields
+// inline, or clouds: {NAME: {...}}.
+func packerSchema() obj {
+	set := reflect.TypeOf(CloudSet{})
+	props := obj{
+		"cloud":  obj{"type": "string", "enum": Clouds, "description": "target cloud (single-cloud form)"},
+		"clouds": schemaOf(set),
+		"build":  schemaOf(reflect.TypeOf(Build{})),
+	}
+	var branches []any
+	for _, f := range fieldsOf(set) {
+		cloudT := set.FieldByIndex(f.index).Type.Elem()
+		branch := schemaOf(cloudT)
+		bp := branch["properties"].(obj)
+		bp["cloud"] = obj{"const": f.key}
+		bp["build"] = obj{}
+		branches = append(branches, obj{
+			"if":   obj{"required": []string{"cloud"}, "properties": obj{"cloud": obj{"const": f.key}}},
+			"then": obj{"properties": bp, "additionalProperties": false},
+		})
+		for k, v := range bp {
+			if _, ok := props[k]; !ok {
+				props[k] = v
+			}
+		}
+	}
+	return obj{
+		"type":        "object",
+		"description": "image build settings",
+		"properties":  props,
+		"oneOf":       []any{obj{"required": []string{"cloud"}}, obj{"required": []string{"clouds"}}},
+		"allOf":       branches,
+	}
+}
+
+func fieldSchema(t reflect.Type, tag reflect.StructTag) obj {
+	var s obj
+	switch t.Kind() {
+	case reflect.Pointer:
+		s = schemaOf(t.Elem())
+	case reflect.Struct:
+		s = schemaOf(t)
+	case reflect.String:
+		s = obj{"type": "string"}
+		if e, ok := tag.Lookup("enum"); ok {
+			s["enum"] = strings.Split(e, ",")
+		}
+		if p, ok := tag.Lookup("pattern"); ok {
+			s["pattern"] = patterns[p].String()
+		}
+	case reflect.Bool:
+		s = obj{"type": "boolean"}
+	case reflect.Int:
+		s = obj{"type": "integer"}
+		if v, ok := tag.Lookup("min"); ok {
+			n, _ := strconv.Atoi(v)
+			s["minimum"] = n
+		}
+		if v, ok := tag.Lookup("max"); ok {
+			n, _ := strconv.Atoi(v)
+			s["maximum"] = n
+		}
+	case reflect.Slice:
+		s = obj{"type": "array", "items": fieldSchema(t.Elem(), tag)}
+	case reflect.Map:
+		s = obj{"type": "object", "additionalProperties": obj{"type": "string"}}
+	}
+	if d, ok := tag.Lookup("doc"); ok {
+		s["description"] = d
+	}
+	if d, ok := tag.Lookup("default"); ok {
+		switch t.Kind() {
+		case reflect.Bool:
+			s["default"] = d == "true"
+		case reflect.Int:
+			n, _ := strconv.Atoi(d)
+			s["default"] = n
+		default:
+			s["default"] = d
+		}
+	}
+	return s
+}

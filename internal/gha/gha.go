@@ -1,0 +1,60 @@
+// Package gha speaks the GitHub Actions runner protocol through
+// go-githubactions: annotations, outputs, the job summary, log groups and
+// masks. Outside a runner every call is a no-op or plain text, so commands
+// use one code path either way.
+package gha
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Reporter writes to the runner when GITHUB_ACTIONS=true.
+type Reporter struct {
+	action  *githubactions.Action
+	enabled bool
+}
+
+// New returns a reporter reading the environment through getenv and
+// writing workflow commands to w.
+func New(getenv func(string) string, w io.Writer) *Reporter {
+	return &Reporter{
+		action:  githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
+		enabled: getenv("GITHUB_ACTIONS") == "true",
+	}
+}
+
+// Enabled reports whether we run inside GitHub Actions.
+func (r *Reporter) Enabled() bool { return r.enabled }
+
+// Annotation is one error shown on a file in the pull request.
+type Annotation struct {
+	File    string
+	Line    int
+	Col     int
+	Title   string
+	Message string
+}
+
+// Error writes an error annotation (only inside Actions).
+func (r *Reporter) Error(a Annotation) {
+	if !r.enabled {
+		return
+	}
+	fields := map[string]string{}
+	if a.File != "" {
+		fields["file"] = a.File
+	}
+	if a.Line > 0 {
+		fields["line"] = strconv.Itoa(a.Line)
+	}
+	if a.Col > 0 {
+		fields["col"] = strconv.Itoa(a.Col)
+	}
+	if a.Title != "" {
+		fields["title"] = a.Title
+	}
+	r.action.WithFieldsMap(fields).Errorf("%s", a.Message)
+}

@@ -1,0 +1,148 @@
+// Package packer runs the packer binary (init, fmt, validate, build) with an
+// explicit environment and parses what it prints.
+package packer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Runner runs one packer binary.
+type Runner struct {
+	Bin string   // path of the packer executable
+	Env []string // the complete environment of every run
+	Dir string   // working directory: relative paths in a template resolve here
+}
+
+// Result is a finished run.
+type Result struct {
+	ExitCode int
+	Stdout   string
+	Stderr   string
+}
+
+// Run runs packer with args. A non-zero exit is not an error (callers read
+// ExitCode); failing to start, or a cancelled context, is.
+func (r *Runner) Run(ctx context.Context, args ...string) (Result, error) {
+	cmd := exec.CommandContext(ctx, r.Bin, args...)
+	cmd.Env = r.Env
+	cmd.Dir = r.Dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := Result{Stdout: out.String(), Stderr: errb.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("packer %s: %w", strings.Join(args, " "), ctx.Err())
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	default:
+		return res, fmt.Errorf("packer %s: %w", strings.Join(args, " "), err)
+	}
+	return res, nil
+}
+
+// Validate runs `packer validate` on a template folder.
+func (r *Runner) Validate(ctx context.Context, dir string, syntaxOnly bool, vars map[string]string) (Result, error) {
+	args := []string{"validate"}
+	if syntaxOnly {
+		args = append(args, "-syntax-only")
+	}
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		args = append(args, "-var", k+"="+vars[k])
+	}
+	return r.Run(ctx, append(args, dir)...)
+}
+
+// FmtCheck runs `packer fmt -check` and returns the files that need
+// formatting (packer exits 3 for those).
+func (r *Runner) FmtCheck(ctx context.Context, dir string) ([]string, error) {
+	res, err := r.Run(ctx, "fmt", "-check", dir)
+	if err != nil {
+		return nil, err
+	}
+	switch res.ExitCode {
+	case 0:
+		return nil, nil
+	case 3:
+		return strings.Fields(res.Stdout), nil
+	}
+	return nil, fmt.Errorf("packer fmt -check %s: exit %d: %s", dir, res.ExitCode, strings.TrimSpace(res.Stderr+res.Stdout))
+}
+
+// Version returns the packer version, e.g. "1.9.4".
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	res, err := r.Run(ctx, "version")
+	if err != nil {
+		return "", err
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("packer version: exit %d: %s", res.ExitCode, strings.TrimSpace(res.Stderr))
+	}
+	m := regexp.MustCompile(`v?(\d+\.\d+\.\d+)`).FindStringSubmatch(res.Stdout)
+	if m == nil {
+		return "", fmt.Errorf("packer version: unexpected output %q", res.Stdout)
+	}
+	return m[1], nil
+}
+
+// Diagnostic is one error packer reported, with where it points when it
+// says so ("on FILE line N").
+type Diagnostic struct {
+	File    string
+	Line    int
+	Summary string
+	Detail  string
+}
+
+var onLine = regexp.MustCompile(`^\s*on (.+?) line (\d+)`)
+
+// ParseDiagnostics extracts the "Error: ..." blocks of packer's text output.
+func ParseDiagnostics(out string) []Diagnostic {
+	var diags []Diagnostic
+	var cur *Diagnostic
+	var detail []string
+	flush := func() {
+		if cur != nil {
+			cur.Detail = strings.TrimSpace(strings.Join(detail, " "))
+			diags = append(diags, *cur)
+		}
+		cur, detail = nil, nil
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(line, "Error: "); ok {
+			flush()
+			cur = &Diagnostic{Summary: strings.TrimSpace(s)}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		if m := onLine.FindStringSubmatch(line); m != nil && cur.File == "" {
+			cur.File = strings.TrimSuffix(m[1], ":")
+			cur.Line, _ = strconv.Atoi(m[2])
+			continue
+		}
+		t := strings.TrimSpace(line)
+		if t == "" || t == "(source code not available)" || strings.HasPrefix(t, "==>") {
+			continue
+		}
+		if strings.HasPrefix(t, "Warning: ") {
+			flush()
+			continue
+		}
+		detail = append(detail, t)
+	}
+	flush()
+	return diags
+}

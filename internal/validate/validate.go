@@ -1,0 +1,280 @@
+// Package validate checks everything a pull request can break without
+// building: the rendered templates (HCL parse, packer fmt -check, packer
+// validate), the provisioning scripts (shellcheck) and the workflows
+// (actionlint). It needs no cloud credentials and no network.
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/rhysd/actionlint"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+)
+
+// Finding is one problem, with where it is.
+type Finding struct {
+	File    string
+	Line    int
+	Col     int
+	Tool    string // hcl, packer-fmt, packer-validate, shellcheck, actionlint
+	Message string
+}
+
+func (f Finding) String() string {
+	pos := f.File
+	if f.Line > 0 {
+		pos += fmt.Sprintf(":%d:%d", f.Line, max(f.Col, 1))
+	}
+	return fmt.Sprintf("%s: %s [%s]", pos, f.Message, f.Tool)
+}
+
+// Options say what to check and with which tools.
+type Options struct {
+	Config     *config.Config
+	Clouds     []string
+	SyntaxOnly bool
+	// OutDir keeps the rendered files there; a temporary folder otherwise.
+	OutDir string
+	// Packer and Shellcheck are the executables to run.
+	Packer     string
+	Shellcheck string
+	// HostEnv is the caller's environment; only PATH and
+	// PACKER_PLUGIN_PATH pass through to packer.
+	HostEnv []string
+	// WorkflowDirs are folders whose *.yml/*.yaml are linted by actionlint.
+	WorkflowDirs []string
+	// Parallel bounds concurrent packer runs (0: one per cloud).
+	Parallel int
+}
+
+// Run renders and checks. Findings are problems in the input; an error
+// means a tool could not run at all.
+func Run(ctx context.Context, o Options) ([]Finding, error) {
+	out := o.OutDir
+	display := o.OutDir
+	if out == "" {
+		tmp, err := os.MkdirTemp("", "sindri-validate-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		out, display = tmp, "rendered"
+	}
+	// validate never builds, so it renders the version as configured
+	// ("latest" included) instead of resolving it over the network.
+	files, err := render.Render(o.Config, o.Clouds, render.Options{SindriVersion: o.Config.Packer.Build.SindriVersion})
+	if err != nil {
+		return nil, err
+	}
+	if err := render.Write(out, files); err != nil {
+		return nil, err
+	}
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return nil, err
+	}
+	rel := func(p string) string {
+		if r, err := filepath.Rel(absOut, p); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.Join(display, r)
+		}
+		return p
+	}
+
+	var mu sync.Mutex
+	var findings []Finding
+	add := func(fs ...Finding) {
+		mu.Lock()
+		findings = append(findings, fs...)
+		mu.Unlock()
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".hcl") {
+			add(parseHCL(filepath.Join(display, f.Path), f.Data)...)
+		}
+	}
+
+	env, vars, cleanup, err := isolatedEnv(o.HostEnv)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: baseDir(o.Config.File)}
+
+	g, gctx := errgroup.WithContext(ctx)
+	limit := o.Parallel
+	if limit <= 0 {
+		limit = len(o.Clouds) + 2
+	}
+	g.SetLimit(limit)
+	for _, cloud := range o.Clouds {
+		g.Go(func() error {
+			dir := filepath.Join(absOut, cloud)
+			res, err := run.Validate(gctx, dir, o.SyntaxOnly, vars[cloud])
+			if err != nil {
+				return err
+			}
+			if res.ExitCode == 0 {
+				return nil
+			}
+			diags := packer.ParseDiagnostics(res.Stdout + "\n" + res.Stderr)
+			if len(diags) == 0 {
+				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode, strings.TrimSpace(res.Stdout+res.Stderr))
+			}
+			for _, d := range diags {
+				file := filepath.Join(display, cloud, render.TemplateName)
+				if d.File != "" {
+					file = rel(absPath(dir, d.File))
+				}
+				msg := d.Summary
+				if d.Detail != "" {
+					msg += ": " + d.Detail
+				}
+				add(Finding{File: file, Line: d.Line, Col: 1, Tool: "packer-validate", Message: msg})
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		need, err := run.FmtCheck(gctx, absOut)
+		for _, f := range need {
+			add(Finding{File: rel(absPath(absOut, f)), Tool: "packer-fmt", Message: "not formatted as packer fmt writes it"})
+		}
+		return err
+	})
+	g.Go(func() error {
+		fs, err := shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"))
+		for i := range fs {
+			fs[i].File = rel(fs[i].File)
+		}
+		add(fs...)
+		return err
+	})
+	g.Go(func() error {
+		fs, err := lintWorkflows(o.WorkflowDirs)
+		add(fs...)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(findings, func(a, b Finding) int {
+		return strings.Compare(fmt.Sprintf("%s\x00%09d\x00%09d\x00%s", a.File, a.Line, a.Col, a.Message),
+			fmt.Sprintf("%s\x00%09d\x00%09d\x00%s", b.File, b.Line, b.Col, b.Message))
+	})
+	return findings, nil
+}
+
+func absPath(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func baseDir(file string) string {
+	if file == "" {
+		return "."
+	}
+	return filepath.Dir(file)
+}
+
+func parseHCL(name string, data []byte) []Finding {
+	_, diags := hclparse.NewParser().ParseHCL(data, name)
+	var out []Finding
+	for _, d := range diags {
+		f := Finding{File: name, Tool: "hcl", Message: d.Summary}
+		if d.Detail != "" {
+			f.Message += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			f.Line, f.Col = d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// shellcheck runs shellcheck's json1 format over every script in dir.
+func shellcheck(ctx context.Context, bin, dir string) ([]Finding, error) {
+	scripts, err := filepath.Glob(filepath.Join(dir, "*.sh"))
+	if err != nil || len(scripts) == 0 {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-f", "json1", "-x", "-S", "style"}, scripts...)...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil && out.Len() == 0 {
+		return nil, fmt.Errorf("shellcheck: %w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	var report struct {
+		Comments []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Column  int    `json:"column"`
+			Level   string `json:"level"`
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"comments"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		return nil, fmt.Errorf("shellcheck: reading its json1 output: %w", err)
+	}
+	var fs []Finding
+	for _, c := range report.Comments {
+		fs = append(fs, Finding{File: absPath(dir, c.File), Line: c.Line, Col: c.Column, Tool: "shellcheck",
+			Message: fmt.Sprintf("SC%d (%s): %s", c.Code, c.Level, c.Message)})
+	}
+	return fs, nil
+}
+
+// lintWorkflows runs actionlint, as a library, over the workflow folders.
+func lintWorkflows(dirs []string) ([]Finding, error) {
+	var paths []string
+	for _, d := range dirs {
+		for _, pat := range []string{"*.yml", "*.yaml"} {
+			m, err := filepath.Glob(filepath.Join(d, pat))
+			if err != nil {
+				return nil, err
+			}
+			paths = append(paths, m...)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	slices.Sort(paths)
+	opts := &actionlint.LinterOptions{}
+	if sc, err := exec.LookPath("shellcheck"); err == nil {
+		opts.Shellcheck = sc
+	}
+	l, err := actionlint.NewLinter(io.Discard, opts)
+	if err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	errs, err := l.LintFiles(paths, nil)
+	if err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	var fs []Finding
+	for _, e := range errs {
+		fs = append(fs, Finding{File: e.Filepath, Line: e.Line, Col: e.Column, Tool: "actionlint", Message: fmt.Sprintf("%s [%s]", e.Message, e.Kind)})
+	}
+	return fs, nil
+}
+
