@@ -277,4 +277,3 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 	}
 	return fs, nil
 }
-

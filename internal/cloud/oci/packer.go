@@ -26,7 +26,7 @@ func (Cloud) Plugin() cloud.Plugin {
 func (Cloud) Variables(*config.Config) []cloud.Variable {
 	return []cloud.Variable{{Name: "oci_access_cfg_file", Description: "OCI SDK config file (empty: ~/.oci/config)", Default: ""}}
 }
-func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.OCI.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.OCI.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	o := c.Packer.Clouds.OCI
