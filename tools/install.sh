@@ -246,6 +246,7 @@ build_component() {
 	) >>"$logf" 2>&1 || {
 		log "$name v$ver: BUILD FAILED, last lines of $logf:"
 		tail -n 25 "$logf" | sed 's/^/    /'
+		echo
 		return 1
 	}
 

@@ -162,7 +162,7 @@ func provisioners(bb hclgen.Body, c *config.Config, b cloud.Builder, opts Option
 		f.Str("source", u.Source)
 		f.Str("destination", staged)
 		p := bb.Block("provisioner", "shell")
-		p.Set("inline", hclgen.Strs([]string{`mkdir -p "$(dirname "$SINDRI_UPLOAD_DEST")" && rm -rf "$SINDRI_UPLOAD_DEST" && mv "$SINDRI_UPLOAD_SRC" "$SINDRI_UPLOAD_DEST"`}))
+		p.Set("inline", hclgen.Strs([]string{`mkdir -p "$(dirname "$SINDRI_UPLOAD_DEST")" && cp -a "$SINDRI_UPLOAD_SRC" "$SINDRI_UPLOAD_DEST" && rm -f "$SINDRI_UPLOAD_SRC"`}))
 		p.Set("environment_vars", envList(map[string]string{"SINDRI_UPLOAD_SRC": staged, "SINDRI_UPLOAD_DEST": u.Destination}, nil))
 		p.Str("execute_command", execute)
 	}
