@@ -279,23 +279,29 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 		}
 	case reflect.Bool:
 		if s, ok := d.scalar(n, path, "true or false"); ok {
-			switch s {
-			case "true":
-				v.SetBool(true)
-			case "false":
-				v.SetBool(false)
-			default:
-				d.errorf(n, path, "expected true or false, got %s", kindName(n))
+			// YAML 1.2 spells booleans true, True or TRUE. A quoted
+			// "true" is a string, as in the schema, unless it came from
+			// ${VAR}.
+			b, err := strconv.ParseBool(s)
+			valid := err == nil && (s == "true" || s == "false" || n.Tag == "!!bool")
+			if !valid || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
+				d.errorf(n, path, "expected true or false, got %s", d.describe(n, s, valid))
+				return
 			}
+			v.SetBool(b)
 		}
 	case reflect.Int:
 		if s, ok := d.scalar(n, path, "an integer"); ok {
-			i, err := strconv.Atoi(s)
+			i, err := strconv.ParseInt(s, 10, 64)
+			if err != nil && n.Tag == "!!int" {
+				// YAML's 0x1F, 0o17 and 1_000 forms.
+				i, err = strconv.ParseInt(s, 0, 64)
+			}
 			if err != nil || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
-				d.errorf(n, path, "expected an integer, got %s", kindName(n))
+				d.errorf(n, path, "expected an integer, got %s", d.describe(n, s, err == nil))
 				return
 			}
-			v.SetInt(int64(i))
+			v.SetInt(i)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -328,6 +334,18 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 	}
 }
 
+// describe names a scalar that has the wrong type for its field: what was
+// written, what ${VAR} made of it, and whether only the quotes are wrong.
+func (d *decoder) describe(n *yaml.Node, expanded string, quotedOnly bool) string {
+	switch {
+	case expanded != n.Value:
+		return fmt.Sprintf("%q (from %s)", expanded, n.Value)
+	case quotedOnly:
+		return fmt.Sprintf("the string %s; write it without quotes", kindName(n))
+	}
+	return kindName(n)
+}
+
 // recordSlice remembers element positions so validation can point at the
 // exact list item.
 func (d *decoder) recordSlice(v reflect.Value, path string, n *yaml.Node) {
@@ -355,25 +373,28 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 
 // decodePacker handles the packer: section, which has two forms.
 func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
-	if n == nil || isNull(n) || n.Kind != yaml.MappingNode {
-		if n != nil && !isNull(n) {
-			d.errorf(n, path, "expected a mapping, got %s", kindName(n))
-			return
-		}
+	switch {
+	case n == nil:
+		d.errorf(keyNode, path, "missing required field: add packer: with cloud: NAME (one of %s) or clouds:", strings.Join(Clouds, ", "))
+		return
+	case isNull(n):
 		d.errorf(keyNode, join(path, "cloud"), "missing required field: name the target (%s) or use packer.clouds", strings.Join(Clouds, ", "))
+		return
+	case n.Kind != yaml.MappingNode:
+		d.errorf(n, path, "expected a mapping, got %s", kindName(n))
 		return
 	}
 	var cloudKey, cloudsKey, cloudsVal, buildKey, buildVal *yaml.Node
 	var inline []*yaml.Node
+	badCloud := false
 	for _, kv := range d.pairs(n, path) {
 		switch kv[0].Value {
 		case "cloud":
-			cloudKey = kv[0]
 			if s, ok := d.scalar(kv[1], join(path, "cloud"), "a cloud name"); ok {
-				cloudKey = &yaml.Node{Kind: yaml.ScalarNode, Value: s, Line: d.deref(kv[1]).Line, Column: d.deref(kv[1]).Column}
+				at := d.deref(kv[1])
+				cloudKey = &yaml.Node{Kind: yaml.ScalarNode, Value: s, Line: at.Line, Column: at.Column}
 			} else {
-				cloudKey = nil
-				inline = nil
+				badCloud = true
 			}
 		case "clouds":
 			cloudsKey, cloudsVal = kv[0], kv[1]
@@ -384,9 +405,15 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 		}
 	}
 	d.decodeStruct(buildVal, orNode(buildKey, keyNode), reflect.ValueOf(&p.Build).Elem(), join(path, "build"))
+	if d.halted {
+		return
+	}
 
 	switch {
-	case cloudKey != nil && cloudsKey != nil:
+	case badCloud && cloudsKey == nil:
+		// cloud: was there but unusable, already reported; its fields
+		// cannot be checked without knowing the cloud.
+	case (cloudKey != nil || badCloud) && cloudsKey != nil:
 		d.errorf(cloudsKey, join(path, "clouds"), "use either packer.cloud (single cloud) or packer.clouds (several), not both")
 	case cloudsKey != nil:
 		for i := 0; i < len(inline); i += 2 {
@@ -398,8 +425,11 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 			}
 		}
 		set := reflect.ValueOf(&p.Clouds).Elem()
+		before := len(d.diags)
 		d.decodeStruct(cloudsVal, cloudsKey, set, join(path, "clouds"))
-		if len(d.diags) == 0 && len(p.Clouds.selected()) == 0 {
+		// A misspelt cloud block was reported already; "none configured"
+		// would only repeat it.
+		if len(d.diags) == before && len(p.Clouds.selected()) == 0 {
 			d.errorf(cloudsKey, join(path, "clouds"), "no cloud configured: add a block for one of %s", strings.Join(Clouds, ", "))
 		}
 	case cloudKey != nil:
