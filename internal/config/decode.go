@@ -40,6 +40,7 @@ type decoder struct {
 	where  map[slot]loc
 	bad    map[string]bool // paths that already have a problem
 	halted bool
+	halt   Diagnostic // the problem that stopped decoding
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -77,6 +78,7 @@ func (d *decoder) deref(n *yaml.Node) *yaml.Node {
 	if d.nodes > maxNodes && !d.halted {
 		d.halted = true
 		d.errorf(n, "", "document too large or too deeply aliased (more than %d nodes after alias expansion)", maxNodes)
+		d.halt = d.diags[len(d.diags)-1]
 	}
 	return n
 }

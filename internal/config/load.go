@@ -52,9 +52,8 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	if len(data) > MaxFileSize {
 		return nil, Diagnostics{{File: file, Message: fmt.Sprintf("file is larger than %d bytes; this is not a sindri.yaml", MaxFileSize)}}
 	}
-	if !utf8.Valid(data) {
-		line, col := badUTF8(data)
-		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: "file is not valid UTF-8"}}
+	if line, col, msg := badChar(data); msg != "" {
+		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: msg}}
 	}
 	root, err := parseYAML(data)
 	if err != nil {
@@ -62,6 +61,9 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	}
 	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, bad: map[string]bool{}}
 	if root == nil {
+		if len(opts.Sets) == 0 {
+			return nil, Diagnostics{{File: file, Message: "file is empty (create one with: sindri-packer init --cloud CLOUD)"}}
+		}
 		root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
 	}
 	if root.Kind != yaml.MappingNode {
@@ -74,10 +76,12 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	}
 	cfg = &Config{File: file}
 	d.decodeStruct(root, root, reflect.ValueOf(cfg).Elem(), "")
-	if !d.halted {
-		v := &validator{d: d, base: baseDir(file)}
-		v.config(cfg)
+	if d.halted {
+		// What was reported before the limit is mostly the bomb's echo.
+		return nil, Diagnostics{d.halt}
 	}
+	v := &validator{d: d, base: baseDir(file)}
+	v.config(cfg)
 	if len(d.diags) > 0 {
 		d.diags.Sort()
 		return nil, d.diags
@@ -131,12 +135,17 @@ func yamlErrText(err error) string {
 	return msg
 }
 
-func badUTF8(data []byte) (line, col int) {
+// badChar finds the first byte that is not UTF-8 or a character YAML
+// forbids (the parser's own error for those has no position).
+func badChar(data []byte) (line, col int, msg string) {
 	line, col = 1, 1
 	for len(data) > 0 {
 		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			return line, col
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("file is not valid UTF-8 (byte 0x%02X)", data[0])
+		case !yamlPrintable(r):
+			return line, col, fmt.Sprintf("control character %U is not allowed in YAML; is this a binary file?", r)
 		}
 		if r == '\n' {
 			line, col = line+1, 1
@@ -145,7 +154,17 @@ func badUTF8(data []byte) (line, col int) {
 		}
 		data = data[size:]
 	}
-	return line, col
+	return 0, 0, ""
+}
+
+// yamlPrintable is the YAML 1.2 c-printable set, as the parser checks it.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t', r == '\n', r == '\r', r >= 0x20 && r <= 0x7E, r == 0x85,
+		r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
 }
 
 // applySet writes one --set path=value into the document tree. The value

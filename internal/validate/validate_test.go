@@ -64,11 +64,8 @@ func TestRealPackerValidatesEveryCloud(t *testing.T) {
 func TestRealPackerFindsProblems(t *testing.T) {
 	packerBin, sc, env := tools(t)
 	cfg := loadConfig(t, filepath.Join("testdata", "all-clouds.yaml"))
-	// Valid for our loader, rejected by the amazon plugin: a KMS key
-	// without encryption is fine, but an AMI user list entry that is not an
-	// account... is caught by us; use the builder's own check instead: an
-	// instance type the plugin cannot parse as a duration-free value is
-	// not checked offline, so break the SSH timeout, which Packer parses.
+	// Set past the loader (which would refuse it) so that Packer's own
+	// builder checks are what reject it.
 	cfg.Packer.Build.SSHTimeout = "forever"
 	out := t.TempDir()
 	findings, err := Run(t.Context(), Options{Config: cfg, Clouds: []string{"aws", "qemu"}, OutDir: out, Packer: packerBin, Shellcheck: sc, HostEnv: env})
