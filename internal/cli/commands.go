@@ -117,6 +117,7 @@ func (c *Command) validateCmd(g *global) *cobra.Command {
 	var syntaxOnly bool
 	var out string
 	var parallel int
+	var noCache bool
 	cmd := &cobra.Command{
 		Use:   "validate [--syntax-only] [--out DIR]",
 		Short: "Check templates, scripts and workflows without building (no credentials needed)",
@@ -157,6 +158,7 @@ on PATH: ` + toolsHint + `.`,
 				HostEnv:      c.Environ,
 				WorkflowDirs: []string{filepath.Join(base, ".github", "workflows"), filepath.Join(base, "workflows")},
 				Parallel:     parallel,
+				CacheDir:     c.cacheDir(noCache),
 			})
 			if err != nil {
 				return toolFailure(fmt.Errorf("validate: %w", err))
@@ -177,7 +179,23 @@ on PATH: ` + toolsHint + `.`,
 	cmd.Flags().BoolVar(&syntaxOnly, "syntax-only", false, "only check syntax (packer validate -syntax-only)")
 	cmd.Flags().StringVar(&out, "out", "", "keep the rendered files in this folder (default: a temporary folder)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "concurrent packer runs (default: one per cloud)")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "rerun packer fmt and shellcheck even on files they already passed")
 	return cmd
+}
+
+// cacheDir is the user's cache folder ($XDG_CACHE_HOME or ~/.cache), or ""
+// when disabled or unknown.
+func (c *Command) cacheDir(disabled bool) string {
+	if disabled {
+		return ""
+	}
+	if d := c.getenv("XDG_CACHE_HOME"); d != "" {
+		return d
+	}
+	if h := c.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache")
+	}
+	return ""
 }
 
 func (c *Command) schemaCmd() *cobra.Command {

@@ -21,7 +21,14 @@ type loc struct {
 	file string
 	line int
 	col  int
-	set  bool // false: absent from the input, position is the parent's
+	set  bool   // false: absent from the input, position is the parent's
+	raw  string // the text as written when it used ${VAR}, for messages
+}
+
+// keySlot identifies one key of a decoded map.
+type keySlot struct {
+	addr uintptr
+	key  string
 }
 
 // slot identifies a field by address and type: a struct and its first
@@ -38,6 +45,7 @@ type decoder struct {
 	diags  Diagnostics
 	nodes  int
 	where  map[slot]loc
+	keyAt  map[keySlot]loc // positions of map keys (tags, labels, environment)
 	bad    map[string]bool // paths that already have a problem
 	halted bool
 	halt   Diagnostic // the problem that stopped decoding
@@ -66,7 +74,11 @@ func (d *decoder) record(v reflect.Value, path string, n *yaml.Node, set bool) {
 		return
 	}
 	file, line, col := d.pos(n)
-	d.where[slot{v.Addr().Pointer(), v.Type()}] = loc{path: path, file: file, line: line, col: col, set: set}
+	l := loc{path: path, file: file, line: line, col: col, set: set}
+	if n != nil && n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		l.raw = n.Value
+	}
+	d.where[slot{v.Addr().Pointer(), v.Type()}] = l
 }
 
 // deref follows aliases, charging each visit against the node budget.
@@ -314,6 +326,10 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 		for i, item := range n.Content {
 			ev := reflect.New(v.Type().Elem()).Elem()
 			ipath := fmt.Sprintf("%s[%d]", path, i)
+			if isNull(d.deref(item)) {
+				d.errorf(item, ipath, "list items must not be empty")
+				continue
+			}
 			d.decodeValue(item, item, ev, ipath, tag)
 			out = reflect.Append(out, ev)
 		}
@@ -326,8 +342,13 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 		}
 		m := reflect.MakeMap(v.Type())
 		for _, kv := range d.pairs(n, path) {
-			if s, ok := d.scalar(kv[1], join(path, kv[0].Value), "a string"); ok {
-				m.SetMapIndex(reflect.ValueOf(kv[0].Value), reflect.ValueOf(s))
+			k := kv[0].Value
+			if s, ok := d.scalar(kv[1], join(path, k), "a string"); ok {
+				m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(s))
+			}
+			if v.CanAddr() {
+				file, line, col := d.pos(kv[0])
+				d.keyAt[keySlot{v.Addr().Pointer(), k}] = loc{path: join(path, k), file: file, line: line, col: col, set: true}
 			}
 		}
 		v.Set(m)
@@ -361,7 +382,7 @@ func (d *decoder) recordSlice(v reflect.Value, path string, n *yaml.Node) {
 // scalar returns a scalar's text with ${VAR} expanded and NFC-normalised.
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	n = d.deref(n)
-	if n.Kind != yaml.ScalarNode {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
 		d.errorf(n, path, "expected %s, got %s", want, kindName(n))
 		return "", false
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -59,7 +60,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	if err != nil {
 		return nil, Diagnostics{{File: file, Line: yamlErrLine(err), Col: 1, Message: "invalid YAML: " + yamlErrText(err)}}
 	}
-	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, bad: map[string]bool{}}
+	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
 	if root == nil {
 		if len(opts.Sets) == 0 {
 			return nil, Diagnostics{{File: file, Message: "file is empty (create one with: sindri-packer init --cloud CLOUD)"}}
@@ -171,7 +172,8 @@ func yamlPrintable(r rune) bool {
 // is read as YAML, so lists and numbers work as they do in the file.
 func applySet(root *yaml.Node, set string) error {
 	path, value, ok := strings.Cut(set, "=")
-	if !ok || path == "" {
+	keys := strings.Split(path, ".")
+	if !ok || slices.Contains(keys, "") {
 		return fmt.Errorf("%q: expected path=value, e.g. packer.build.profile=minimal", set)
 	}
 	var doc yaml.Node
@@ -184,11 +186,7 @@ func applySet(root *yaml.Node, set string) error {
 	}
 	markSet(val)
 	node := root
-	keys := strings.Split(path, ".")
 	for i, key := range keys {
-		if node.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: %s is not a mapping", path, strings.Join(keys[:i], "."))
-		}
 		at := -1
 		for j := 0; j+1 < len(node.Content); j += 2 {
 			if node.Content[j].Value == key {
@@ -207,9 +205,13 @@ func applySet(root *yaml.Node, set string) error {
 		for next != nil && next.Kind == yaml.AliasNode {
 			next = next.Alias
 		}
-		if next == nil || next.Kind != yaml.MappingNode {
+		switch {
+		case next == nil || isNull(next):
 			next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Column: -1}
 			node.Content[at+1] = next
+		case next.Kind != yaml.MappingNode:
+			// Replacing it would silently drop what the file says.
+			return fmt.Errorf("%s: %s is %s in the file, not a mapping", path, strings.Join(keys[:i+1], "."), kindName(next))
 		}
 		node = next
 	}

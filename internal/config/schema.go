@@ -53,9 +53,13 @@ func packerSchema() obj {
 	props := obj{
 		"cloud":  obj{"type": "string", "enum": Clouds, "description": "target cloud (single-cloud form)"},
 		"clouds": schemaOf(set),
-		"build":  schemaOf(reflect.TypeOf(Build{})),
+		"build":  nullable(schemaOf(reflect.TypeOf(Build{}))),
 	}
-	var branches []any
+	// The multi-cloud form has nothing beside clouds: and build:.
+	branches := []any{obj{
+		"if":   obj{"required": []string{"clouds"}},
+		"then": obj{"propertyNames": obj{"enum": []string{"clouds", "build"}}},
+	}}
 	for _, f := range fieldsOf(set) {
 		cloudT := set.FieldByIndex(f.index).Type.Elem()
 		branch := schemaOf(cloudT)
@@ -73,11 +77,12 @@ func packerSchema() obj {
 		}
 	}
 	return obj{
-		"type":        "object",
-		"description": "image build settings",
-		"properties":  props,
-		"oneOf":       []any{obj{"required": []string{"cloud"}}, obj{"required": []string{"clouds"}}},
-		"allOf":       branches,
+		"type":                 "object",
+		"description":          "image build settings",
+		"properties":           props,
+		"additionalProperties": false,
+		"oneOf":                []any{obj{"required": []string{"cloud"}}, obj{"required": []string{"clouds"}}},
+		"allOf":                branches,
 	}
 }
 
@@ -109,9 +114,21 @@ func fieldSchema(t reflect.Type, tag reflect.StructTag) obj {
 			s["maximum"] = n
 		}
 	case reflect.Slice:
-		s = obj{"type": "array", "items": fieldSchema(t.Elem(), tag)}
+		items := fieldSchema(t.Elem(), tag)
+		if t.Elem().Kind() == reflect.String {
+			items = obj{"type": "string"} // list items may not be null
+			if p, ok := tag.Lookup("pattern"); ok {
+				items["pattern"] = patterns[p].String()
+			}
+		}
+		s = obj{"type": "array", "items": items}
 	case reflect.Map:
 		s = obj{"type": "object", "additionalProperties": obj{"type": "string"}}
+	}
+	// "key:" with nothing after it means "use the default", so null is
+	// allowed wherever the decoder accepts it.
+	if tag.Get("required") != "true" && !hasRequired(t) {
+		s = nullable(s)
 	}
 	if d, ok := tag.Lookup("doc"); ok {
 		s["description"] = d
@@ -128,4 +145,36 @@ func fieldSchema(t reflect.Type, tag reflect.StructTag) obj {
 		}
 	}
 	return s
+}
+
+// nullable lets a schema also accept null.
+func nullable(s obj) obj {
+	if t, ok := s["type"].(string); ok {
+		s["type"] = []string{t, "null"}
+	}
+	if e, ok := s["enum"].([]string); ok {
+		vals := make([]any, 0, len(e)+1)
+		for _, v := range e {
+			vals = append(vals, v)
+		}
+		s["enum"] = append(vals, nil)
+	}
+	return s
+}
+
+// hasRequired reports whether a (pointer to a) struct has required fields,
+// so that null, meaning "all defaults", is not a valid value for it.
+func hasRequired(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for _, f := range fieldsOf(t) {
+		if f.tag.Get("required") == "true" {
+			return true
+		}
+	}
+	return false
 }

@@ -80,11 +80,30 @@ func (v *validator) at(ptr any) loc {
 }
 
 func (v *validator) fail(ptr any, format string, args ...any) {
-	l := v.at(ptr)
-	if v.d.bad[l.path] {
-		return // already reported by the decoder
+	v.report(v.at(ptr), format, args...)
+}
+
+// failKey reports a problem with one key of a map field, at that key.
+func (v *validator) failKey(m *map[string]string, key, format string, args ...any) {
+	l, ok := v.d.keyAt[keySlot{reflect.ValueOf(m).Pointer(), key}]
+	if !ok {
+		l = v.at(m)
 	}
-	v.d.diags = append(v.d.diags, Diagnostic{File: l.file, Line: l.line, Col: l.col, Field: l.path, Message: fmt.Sprintf(format, args...)})
+	v.report(l, format, args...)
+}
+
+// report records one problem per field: the first one found is the one
+// to fix.
+func (v *validator) report(l loc, format string, args ...any) {
+	if v.d.bad[l.path] {
+		return
+	}
+	v.d.bad[l.path] = true
+	msg := fmt.Sprintf(format, args...)
+	if l.raw != "" && !strings.Contains(msg, l.raw) {
+		msg += fmt.Sprintf(" (from %s)", l.raw)
+	}
+	v.d.diags = append(v.d.diags, Diagnostic{File: l.file, Line: l.line, Col: l.col, Field: l.path, Message: msg})
 }
 
 func (v *validator) config(c *Config) {
@@ -113,7 +132,12 @@ func (v *validator) config(c *Config) {
 	}
 	b := &c.Packer.Build
 	if b.SSHTimeout != "" {
-		if d, err := time.ParseDuration(b.SSHTimeout); err == nil && d < time.Minute {
+		// The pattern has passed; only an overflow fails to parse.
+		d, err := time.ParseDuration(b.SSHTimeout)
+		switch {
+		case err != nil:
+			v.fail(&b.SSHTimeout, "%q is too long for a duration", b.SSHTimeout)
+		case d < time.Minute:
 			v.fail(&b.SSHTimeout, "must be at least 1m, got %s", b.SSHTimeout)
 		}
 	}
@@ -121,9 +145,9 @@ func (v *validator) config(c *Config) {
 	for _, k := range keys {
 		switch {
 		case !envName.MatchString(k):
-			v.fail(&b.Environment, "%q is not a valid environment variable name", k)
+			v.failKey(&b.Environment, k, "%q is not a valid environment variable name: use letters, digits and '_', not starting with a digit", k)
 		case reservedEnv.MatchString(k):
-			v.fail(&b.Environment, "%q is set by sindri-packer itself; use the matching build field", k)
+			v.failKey(&b.Environment, k, "%q is set by sindri-packer itself; use the matching build field", k)
 		}
 	}
 	for i := range b.FileUploads {
@@ -138,7 +162,12 @@ func (v *validator) exists(ptr *string, p string) {
 	if p == "" {
 		return
 	}
-	if _, err := os.Stat(v.resolve(p)); err != nil {
+	full := v.resolve(p)
+	if _, err := os.Stat(full); err != nil {
+		if full != p {
+			v.fail(ptr, "%s does not exist (looked for %s; relative paths start at the config file's folder)", p, full)
+			return
+		}
 		v.fail(ptr, "%s does not exist", p)
 	}
 }
@@ -162,13 +191,13 @@ func (v *validator) tagMap(m *map[string]string, maxKey, maxVal int) {
 		val := (*m)[k]
 		switch {
 		case k == "":
-			v.fail(m, "tag keys must not be empty")
+			v.failKey(m, k, "tag keys must not be empty")
 		case len(k) > maxKey:
-			v.fail(m, "tag key %q is longer than %d characters", k, maxKey)
+			v.failKey(m, k, "tag key %q is longer than %d characters", k, maxKey)
 		case len(val) > maxVal:
-			v.fail(m, "value of tag %q is longer than %d characters", k, maxVal)
+			v.failKey(m, k, "value of tag %q is longer than %d characters", k, maxVal)
 		case slices.Contains(reservedTags, strings.ToLower(k)):
-			v.fail(m, "tag %q is set by sindri-packer itself", k)
+			v.failKey(m, k, "tag %q is set by sindri-packer itself", k)
 		}
 	}
 }
@@ -180,11 +209,11 @@ func (v *validator) gcpLabels(m *map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(*m)) {
 		switch {
 		case !gcpLabelKey.MatchString(k):
-			v.fail(m, "label key %q: GCP label keys are lower-case letters, digits, '_' and '-', starting with a letter, at most 63 characters", k)
+			v.failKey(m, k, "label key %q: GCP label keys are lower-case letters, digits, '_' and '-', starting with a letter, at most 63 characters", k)
 		case !gcpLabelValue.MatchString((*m)[k]):
-			v.fail(m, "label %q: GCP label values are lower-case letters, digits, '_' and '-', at most 63 characters", k)
+			v.failKey(m, k, "label %q: GCP label values are lower-case letters, digits, '_' and '-', at most 63 characters", k)
 		case slices.Contains(reservedTags, k):
-			v.fail(m, "label %q is set by sindri-packer itself", k)
+			v.failKey(m, k, "label %q is set by sindri-packer itself", k)
 		}
 	}
 }
@@ -221,7 +250,9 @@ func (v *validator) tags(rv reflect.Value) {
 func (v *validator) scalarTags(fv reflect.Value, tag reflect.StructTag) {
 	ptr := fv.Addr().Interface()
 	if tag.Get("required") == "true" && fv.IsZero() {
-		if v.at(ptr).set {
+		if l := v.at(ptr); l.raw != "" {
+			v.fail(ptr, "must not be empty, but %s expanded to nothing", l.raw)
+		} else if l.set {
 			v.fail(ptr, "must not be empty")
 		} else {
 			v.fail(ptr, "missing required field")
@@ -249,6 +280,10 @@ func (v *validator) scalarTags(fv reflect.Value, tag reflect.StructTag) {
 		}
 		if enum, ok := tag.Lookup("enum"); ok {
 			opts := strings.Split(enum, ",")
+			if len(opts) == 1 && s != opts[0] {
+				v.fail(ptr, "must be %q, got %q", opts[0], s)
+				return
+			}
 			if !slices.Contains(opts, s) {
 				msg := fmt.Sprintf("%q is not one of %s", s, strings.Join(opts, ", "))
 				if sug := suggest(s, opts); sug != "" {

@@ -60,6 +60,9 @@ type Options struct {
 	WorkflowDirs []string
 	// Parallel bounds concurrent packer runs (0: one per cloud).
 	Parallel int
+	// CacheDir keeps results of content-only checks (packer fmt,
+	// shellcheck) between runs; "" disables it.
+	CacheDir string
 }
 
 // Run renders and checks. Findings are problems in the input; an error
@@ -149,17 +152,31 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 			return nil
 		})
 	}
+	cache := newResultCache(o.CacheDir)
 	g.Go(func() error {
-		need, err := run.FmtCheck(gctx, absOut)
-		for _, f := range need {
-			add(Finding{File: rel(absPath(absOut, f)), Tool: "packer-fmt", Message: "not formatted as packer fmt writes it"})
+		isHCL := func(p string) bool { return strings.HasSuffix(p, ".hcl") }
+		fs, err := cache.do(cache.key(o.Packer, files, isHCL), func() ([]Finding, error) {
+			need, err := run.FmtCheck(gctx, absOut)
+			var fs []Finding
+			for _, f := range need {
+				r, _ := filepath.Rel(absOut, absPath(absOut, f))
+				fs = append(fs, Finding{File: r, Tool: "packer-fmt", Message: "not formatted as packer fmt writes it"})
+			}
+			return fs, err
+		})
+		for i := range fs {
+			fs[i].File = filepath.Join(display, fs[i].File)
 		}
+		add(fs...)
 		return err
 	})
 	g.Go(func() error {
-		fs, err := shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"))
+		isScript := func(p string) bool { return strings.HasSuffix(p, ".sh") }
+		fs, err := cache.do(cache.key(o.Shellcheck, files, isScript), func() ([]Finding, error) {
+			return shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"))
+		})
 		for i := range fs {
-			fs[i].File = rel(fs[i].File)
+			fs[i].File = filepath.Join(display, "scripts", fs[i].File)
 		}
 		add(fs...)
 		return err
@@ -209,7 +226,8 @@ func parseHCL(name string, data []byte) []Finding {
 	return out
 }
 
-// shellcheck runs shellcheck's json1 format over every script in dir.
+// shellcheck runs shellcheck's json1 format over every script in dir;
+// findings name the script relative to dir.
 func shellcheck(ctx context.Context, bin, dir string) ([]Finding, error) {
 	scripts, err := filepath.Glob(filepath.Join(dir, "*.sh"))
 	if err != nil || len(scripts) == 0 {
@@ -237,7 +255,7 @@ func shellcheck(ctx context.Context, bin, dir string) ([]Finding, error) {
 	}
 	var fs []Finding
 	for _, c := range report.Comments {
-		fs = append(fs, Finding{File: absPath(dir, c.File), Line: c.Line, Col: c.Column, Tool: "shellcheck",
+		fs = append(fs, Finding{File: filepath.Base(c.File), Line: c.Line, Col: c.Column, Tool: "shellcheck",
 			Message: fmt.Sprintf("SC%d (%s): %s", c.Code, c.Level, c.Message)})
 	}
 	return fs, nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
 // tools finds the real packer (with the pinned plugins) and shellcheck.
@@ -150,5 +151,46 @@ func TestIsolatedEnvHasNoHostSecrets(t *testing.T) {
 	data, err := os.ReadFile(cfgFile)
 	if err != nil || !strings.Contains(string(data), "validateonly") {
 		t.Fatalf("fake OCI config missing: %v %s", err, data)
+	}
+}
+
+func TestResultCache(t *testing.T) {
+	c := newResultCache(t.TempDir())
+	files := []render.File{{Path: "scripts/a.sh", Data: []byte("echo a")}, {Path: "aws/x.hcl", Data: []byte("x")}}
+	isScript := func(p string) bool { return strings.HasSuffix(p, ".sh") }
+	calls := 0
+	run := func() ([]Finding, error) {
+		calls++
+		return []Finding{{File: "a.sh", Line: 1, Col: 2, Tool: "shellcheck", Message: "m"}}, nil
+	}
+	key := c.key("/bin/true", files, isScript)
+	for i := 0; i < 2; i++ {
+		fs, err := c.do(key, run)
+		if err != nil || len(fs) != 1 || fs[0].Message != "m" || fs[0].Line != 1 {
+			t.Fatalf("run %d: %v %v", i, fs, err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("second run must come from the cache, ran %d times", calls)
+	}
+	// Changing a checked file changes the key; changing an unchecked one does not.
+	other := []render.File{{Path: "scripts/a.sh", Data: []byte("echo b")}, {Path: "aws/x.hcl", Data: []byte("x")}}
+	if c.key("/bin/true", other, isScript) == key {
+		t.Error("key ignores script content")
+	}
+	hcl := []render.File{{Path: "scripts/a.sh", Data: []byte("echo a")}, {Path: "aws/x.hcl", Data: []byte("y")}}
+	if c.key("/bin/true", hcl, isScript) != key {
+		t.Error("key depends on files the tool does not check")
+	}
+	// Failures are not cached; a disabled cache always runs.
+	if _, err := c.do("k2", func() ([]Finding, error) { return nil, os.ErrNotExist }); err == nil {
+		t.Error("error lost")
+	}
+	off := newResultCache("")
+	calls = 0
+	off.do(key, run)
+	off.do(key, run)
+	if calls != 2 {
+		t.Errorf("disabled cache must run every time, ran %d", calls)
 	}
 }
