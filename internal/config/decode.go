@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -156,7 +157,14 @@ func keysOf(fs []field) []string {
 	return keys
 }
 
+// join extends a dotted field path; keys that would make it ambiguous
+// (empty, or with dots or spaces, as tag keys may be) are quoted.
 func join(path, key string) string {
+	if key == "" || strings.ContainsFunc(key, func(r rune) bool {
+		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
 	if path == "" {
 		return key
 	}
@@ -273,12 +281,15 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 	}
 	if isNull(n) {
 		// "key:" with nothing after it: as if absent, defaults apply.
-		if v.Kind() == reflect.Pointer {
+		switch v.Kind() {
+		case reflect.Pointer:
 			v.Set(reflect.New(v.Type().Elem()))
-			d.decodeStruct(nil, keyNode, v.Elem(), path)
-			return
+			d.decodeStruct(n, keyNode, v.Elem(), path)
+		case reflect.Struct:
+			d.decodeStruct(n, keyNode, v, path)
+		default:
+			d.applyDefault(v, keyNode, path, tag)
 		}
-		d.applyDefault(v, keyNode, path, tag)
 		return
 	}
 	switch v.Kind() {
@@ -311,6 +322,10 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 				// YAML's 0x1F, 0o17 and 1_000 forms.
 				i, err = strconv.ParseInt(s, 0, 64)
 			}
+			if max, ok := tag.Lookup("max"); ok && errors.Is(err, strconv.ErrRange) {
+				d.errorf(n, path, "must be at most %s, got %s", max, s)
+				return
+			}
 			if err != nil || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
 				d.errorf(n, path, "expected an integer, got %s", d.describe(n, s, err == nil))
 				return
@@ -322,16 +337,16 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 			d.errorf(n, path, "expected a list, got %s", kindName(n))
 			return
 		}
-		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+		// Decode in place: positions are recorded by address, so the
+		// elements must not be copied afterwards.
+		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			ev := reflect.New(v.Type().Elem()).Elem()
 			ipath := fmt.Sprintf("%s[%d]", path, i)
 			if isNull(d.deref(item)) {
 				d.errorf(item, ipath, "list items must not be empty")
 				continue
 			}
-			d.decodeValue(item, item, ev, ipath, tag)
-			out = reflect.Append(out, ev)
+			d.decodeValue(item, item, out.Index(i), ipath, tag)
 		}
 		v.Set(out)
 		d.recordSlice(v, path, n)
@@ -468,7 +483,8 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 		ptr := reflect.ValueOf(&p.Clouds).Elem().FieldByIndex(cloudField(name))
 		ptr.Set(reflect.New(ptr.Type().Elem()))
 		body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: inline, Line: n.Line, Column: n.Column}
-		d.decodeStructInline(body, keyNode, ptr.Elem(), path, name)
+		// Missing fields are reported at "cloud: NAME", which needs them.
+		d.decodeStructInline(body, cloudKey, ptr.Elem(), path, name)
 	default:
 		d.errorf(keyNode, join(path, "cloud"), "missing required field: name the target (%s) or use packer.clouds", strings.Join(Clouds, ", "))
 	}

@@ -67,6 +67,11 @@ func suggest(s string, candidates []string) string {
 		bestDist = 4
 	}
 	for _, c := range candidates {
+		if strings.EqualFold(s, c) {
+			return c
+		}
+	}
+	for _, c := range candidates {
 		if d := levenshtein(s, c); d < bestDist {
 			best, bestDist = c, d
 		}

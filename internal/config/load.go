@@ -58,7 +58,12 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	}
 	root, err := parseYAML(data)
 	if err != nil {
-		return nil, Diagnostics{{File: file, Line: yamlErrLine(err), Col: 1, Message: "invalid YAML: " + yamlErrText(err)}}
+		line := yamlErrLine(err)
+		msg := "invalid YAML: " + yamlErrText(err)
+		if tabIndented(data, line) {
+			msg += " (a tab indents this line; YAML indents with spaces only)"
+		}
+		return nil, Diagnostics{{File: file, Line: line, Col: 1, Message: msg}}
 	}
 	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
 	if root == nil {
@@ -115,6 +120,23 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 		return nil, nil
 	}
 	return doc.Content[0], nil
+}
+
+// tabIndented reports whether a tab appears in the indentation of line
+// (1-based) or the line before it, where YAML's own message does not say so.
+func tabIndented(data []byte, line int) bool {
+	lines := strings.Split(string(data), "\n")
+	for _, n := range []int{line, line - 1} {
+		if n < 1 || n > len(lines) {
+			continue
+		}
+		l := lines[n-1]
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return true
+		}
+	}
+	return false
 }
 
 func yamlErrLine(err error) int {

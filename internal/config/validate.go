@@ -255,7 +255,7 @@ func (v *validator) scalarTags(fv reflect.Value, tag reflect.StructTag) {
 		} else if l.set {
 			v.fail(ptr, "must not be empty")
 		} else {
-			v.fail(ptr, "missing required field")
+			v.fail(ptr, "missing required field: %s", tag.Get("doc"))
 		}
 		return
 	}

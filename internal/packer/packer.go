@@ -33,7 +33,9 @@ type Result struct {
 // ExitCode); failing to start, or a cancelled context, is.
 func (r *Runner) Run(ctx context.Context, args ...string) (Result, error) {
 	cmd := exec.CommandContext(ctx, r.Bin, args...)
-	cmd.Env = r.Env
+	// Never nil: a nil Env would make packer inherit this process's whole
+	// environment (credentials included).
+	cmd.Env = append([]string{}, r.Env...)
 	cmd.Dir = r.Dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -64,10 +66,12 @@ func (r *Runner) Validate(ctx context.Context, dir string, syntaxOnly bool, vars
 	return r.Run(ctx, append(args, dir)...)
 }
 
-// FmtCheck runs `packer fmt -check` and returns the files that need
-// formatting (packer exits 3 for those).
+// FmtCheck runs `packer fmt -check -recursive` on dir and its sub-folders
+// and returns the files that need formatting (packer exits 3 for those).
+// Without -recursive packer only looks at dir's own files, and rendered
+// templates live one level down, in <dir>/<cloud>/.
 func (r *Runner) FmtCheck(ctx context.Context, dir string) ([]string, error) {
-	res, err := r.Run(ctx, "fmt", "-check", dir)
+	res, err := r.Run(ctx, "fmt", "-check", "-recursive", dir)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +79,14 @@ func (r *Runner) FmtCheck(ctx context.Context, dir string) ([]string, error) {
 	case 0:
 		return nil, nil
 	case 3:
-		return strings.Fields(res.Stdout), nil
+		// One path per line; a path may contain spaces.
+		var files []string
+		for _, l := range strings.Split(res.Stdout, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				files = append(files, l)
+			}
+		}
+		return files, nil
 	}
 	return nil, fmt.Errorf("packer fmt -check %s: exit %d: %s", dir, res.ExitCode, strings.TrimSpace(res.Stderr+res.Stdout))
 }
@@ -107,17 +118,20 @@ type Diagnostic struct {
 
 var onLine = regexp.MustCompile(`^\s*on (.+?) line (\d+)`)
 
-// ParseDiagnostics extracts the "Error: ..." blocks of packer's text output.
+// ParseDiagnostics extracts the "Error: ..." blocks of packer's text output
+// (hcl's diagnostic text format: summary, "on FILE line N:", a source
+// snippet up to a blank line, then the detail).
 func ParseDiagnostics(out string) []Diagnostic {
 	var diags []Diagnostic
 	var cur *Diagnostic
 	var detail []string
+	inSnippet := false
 	flush := func() {
 		if cur != nil {
 			cur.Detail = strings.TrimSpace(strings.Join(detail, " "))
 			diags = append(diags, *cur)
 		}
-		cur, detail = nil, nil
+		cur, detail, inSnippet = nil, nil, false
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "Error: "); ok {
@@ -131,9 +145,16 @@ func ParseDiagnostics(out string) []Diagnostic {
 		if m := onLine.FindStringSubmatch(line); m != nil && cur.File == "" {
 			cur.File = strings.TrimSuffix(m[1], ":")
 			cur.Line, _ = strconv.Atoi(m[2])
+			inSnippet = true
 			continue
 		}
 		t := strings.TrimSpace(line)
+		if inSnippet {
+			// The quoted source lines ("  12: source ...") end at a blank
+			// line; they are not part of the message.
+			inSnippet = t != ""
+			continue
+		}
 		if t == "" || t == "(source code not available)" || strings.HasPrefix(t, "==>") {
 			continue
 		}
