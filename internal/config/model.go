@@ -143,7 +143,8 @@ type Alibaba struct {
 	SystemDiskSizeGB   int               `yaml:"system_disk_size_gb" doc:"system disk size in GB" default:"80" min:"20" max:"2048"`
 	SystemDiskCategory string            `yaml:"system_disk_category" doc:"system disk category" default:"cloud_essd" enum:"cloud_essd,cloud_ssd,cloud_efficiency,cloud_auto"`
 	VSwitchID          string            `yaml:"vswitch_id" doc:"VSwitch of the build instance (default: a temporary VPC)" pattern:"resid"`
-	SourceImage        string            `yaml:"source_image" doc:"base image ID" default:"ubuntu_24_04_x64_20G_alibase_20240812.vhd"`
+	SourceImage        string            `yaml:"source_image" doc:"base image ID (default: the newest image of source_image_family)"`
+	SourceImageFamily  string            `yaml:"source_image_family" doc:"base image family" default:"acs:ubuntu_24_04_x64"`
 	SSHUsername        string            `yaml:"ssh_username" doc:"login user of the base image" default:"root" pattern:"user"`
 	Tags               map[string]string `yaml:"tags" doc:"tags on the instance and image"`
 }

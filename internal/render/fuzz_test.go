@@ -38,7 +38,7 @@ var injectable = []struct {
 	{"gcp", "network", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Network = s }, same},
 	{"gcp", "labels value", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Labels["team"] = s }, same},
 	{"oci", "availability_domain", func(c *config.Config, s string) { c.Packer.Clouds.OCI.AvailabilityDomain = s }, same},
-	{"alibaba", "source_image", func(c *config.Config, s string) { c.Packer.Clouds.Alibaba.SourceImage = s }, same},
+	{"alibaba", "source_image_family", func(c *config.Config, s string) { c.Packer.Clouds.Alibaba.SourceImageFamily = s }, same},
 	{"qemu", "base_image", func(c *config.Config, s string) { c.Packer.Clouds.QEMU.BaseImage = s }, same},
 	{"qemu", "ssh_username", func(c *config.Config, s string) { c.Packer.Clouds.QEMU.SSHUsername = s }, same},
 	{"qemu", "file_uploads.destination", func(c *config.Config, s string) {

@@ -36,7 +36,7 @@ locals {
 source "alicloud-ecs" "sindri" {
   region                      = "cn-hangzhou"
   instance_type               = "ecs.g6.xlarge"
-  source_image                = "ubuntu_24_04_x64_20G_alibase_20240812.vhd"
+  image_family                = "acs:ubuntu_24_04_x64"
   image_name                  = local.image_name
   associate_public_ip_address = true
   internet_max_bandwidth_out  = 10

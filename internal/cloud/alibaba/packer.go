@@ -26,7 +26,12 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	b := hclgen.Body{Body: body}
 	b.Str("region", a.Region)
 	b.Str("instance_type", a.InstanceType)
-	b.Str("source_image", a.SourceImage)
+	if a.SourceImage != "" {
+		b.Str("source_image", a.SourceImage)
+	} else {
+		b.Str("image_family", a.SourceImageFamily)
+	}
+	b.StrIf("target_image_family", c.Packer.Build.ImageFamily)
 	b.Set("image_name", m.ImageName)
 	b.StrIf("image_description", c.Packer.Build.Description)
 	b.StrIf("vswitch_id", a.VSwitchID)

@@ -36,7 +36,7 @@ locals {
 source "alicloud-ecs" "sindri" {
   region                      = "eu-central-1"
   instance_type               = "ecs.g6.large"
-  source_image                = "ubuntu_24_04_x64_20G_alibase_20240812.vhd"
+  image_family                = "acs:ubuntu_24_04_x64"
   image_name                  = local.image_name
   vswitch_id                  = "vsw-0123abcd"
   associate_public_ip_address = true
