@@ -152,7 +152,7 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 	root.SetErr(c.Stderr)
 	root.SetIn(c.Stdin)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return badInput("%s: %v (see 'sindri-packer %s --help')", cmd.Name(), err, cmd.Name())
+		return badInput("%s: %v (see '%s --help')", cmd.Name(), err, cmd.CommandPath())
 	})
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.config, "config", "c", "sindri.yaml", "path of the configuration file")

@@ -16,6 +16,8 @@ var testEnv = map[string]string{
 	"EMPTY":                 "",
 	"REGION":                "eu-central-1",
 	"SIZE":                  "big",
+	"SMALL":                 "4",
+	"BAD_REGION":            "EU Central",
 	"VOLUME_SIZE":           "120",
 	"NO":                    "false",
 	"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",

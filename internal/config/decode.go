@@ -401,6 +401,14 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 		d.errorf(n, path, "expected %s, got %s", want, kindName(n))
 		return "", false
 	}
+	switch n.Tag {
+	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
+	default:
+		// !!binary, or an application tag such as !vault: its meaning
+		// would be silently lost.
+		d.errorf(n, path, "YAML tag %s is not supported; write the plain value", n.Tag)
+		return "", false
+	}
 	s, err := expand(n.Value, d.getenv)
 	if err != nil {
 		d.errorf(n, path, "%v", err)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -58,12 +59,15 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	}
 	root, err := parseYAML(data)
 	if err != nil {
-		line := yamlErrLine(err)
+		line, col := yamlErrLine(err), 1
 		msg := "invalid YAML: " + yamlErrText(err)
 		if tabIndented(data, line) {
 			msg += " (a tab indents this line; YAML indents with spaces only)"
 		}
-		return nil, Diagnostics{{File: file, Line: line, Col: 1, Message: msg}}
+		if m := unknownAnchor.FindStringSubmatch(msg); m != nil && line == 0 {
+			line, col = find(data, "*"+m[1])
+		}
+		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: msg}}
 	}
 	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
 	if root == nil {
@@ -120,6 +124,21 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 		return nil, nil
 	}
 	return doc.Content[0], nil
+}
+
+// The parser does not say where an unknown alias is.
+var unknownAnchor = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+
+// find returns the 1-based line and column of the first s in data, or 0, 0.
+func find(data []byte, s string) (line, col int) {
+	i := bytes.Index(data, []byte(s))
+	if i < 0 {
+		return 0, 0
+	}
+	before := data[:i]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
+	return line, col
 }
 
 // tabIndented reports whether a tab appears in the indentation of line

@@ -50,10 +50,16 @@ func schemaOf(t reflect.Type) obj {
 // inline, or clouds: {NAME: {...}}.
 func packerSchema() obj {
 	set := reflect.TypeOf(CloudSet{})
+	pt := reflect.TypeOf(Packer{})
+	clouds, _ := pt.FieldByName("Clouds")
+	build, _ := pt.FieldByName("Build")
+	cs := schemaOf(set)
+	cs["description"] = clouds.Tag.Get("doc")
+	cs["minProperties"] = 1 // the decoder wants at least one cloud
 	props := obj{
 		"cloud":  obj{"type": "string", "enum": Clouds, "description": "target cloud (single-cloud form)"},
-		"clouds": schemaOf(set),
-		"build":  nullable(schemaOf(reflect.TypeOf(Build{}))),
+		"clouds": cs,
+		"build":  fieldSchema(build.Type, build.Tag),
 	}
 	// The multi-cloud form has nothing beside clouds: and build:.
 	branches := []any{obj{
@@ -66,9 +72,13 @@ func packerSchema() obj {
 		bp := branch["properties"].(obj)
 		bp["cloud"] = obj{"const": f.key}
 		bp["build"] = obj{}
+		then := obj{"properties": bp, "additionalProperties": false}
+		if r, ok := branch["required"]; ok {
+			then["required"] = r
+		}
 		branches = append(branches, obj{
 			"if":   obj{"required": []string{"cloud"}, "properties": obj{"cloud": obj{"const": f.key}}},
-			"then": obj{"properties": bp, "additionalProperties": false},
+			"then": then,
 		})
 		for k, v := range bp {
 			if _, ok := props[k]; !ok {

@@ -21,9 +21,18 @@ type Reporter struct {
 // writing workflow commands to w.
 func New(getenv func(string) string, w io.Writer) *Reporter {
 	return &Reporter{
-		action:  githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
+		action:  githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(bestEffort{w})),
 		enabled: getenv("GITHUB_ACTIONS") == "true",
 	}
+}
+
+// bestEffort drops write errors: go-githubactions panics when its writer
+// fails, and a lost annotation must not crash the command.
+type bestEffort struct{ w io.Writer }
+
+func (b bestEffort) Write(p []byte) (int, error) {
+	_, _ = b.w.Write(p)
+	return len(p), nil
 }
 
 // Enabled reports whether we run inside GitHub Actions.

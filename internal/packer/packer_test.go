@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 )
@@ -44,24 +44,29 @@ func readRecord(t *testing.T, path string) record {
 		t.Fatalf("the fake packer did not record its call: %v", err)
 	}
 	r := record{env: map[string]string{}}
+	last := "" // the variable a multi-line value continues
 	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(line, "pwd:"):
 			r.pwd = strings.TrimPrefix(line, "pwd:")
 		case strings.HasPrefix(line, "arg:"):
 			r.args = append(r.args, strings.TrimPrefix(line, "arg:"))
+		case envLine.MatchString(line):
+			k, v, _ := strings.Cut(line, "=")
+			r.env[k], last = v, k
+		case last != "":
+			r.env[last] += "\n" + line
 		default:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				t.Fatalf("unexpected record line %q", line)
-			}
-			if !slices.Contains(shellEnv, k) {
-				r.env[k] = v
-			}
+			t.Fatalf("unexpected record line %q", line)
 		}
+	}
+	for _, k := range shellEnv {
+		delete(r.env, k)
 	}
 	return r
 }
+
+var envLine = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
 // fakeRunner returns a Runner on the fake packer whose environment is env
 // plus where to record, and the record file.
@@ -111,8 +116,8 @@ func TestValidateArguments(t *testing.T) {
 			}
 			want := slices.Clone(tt.want)
 			want[len(want)-1] = dir
-			if diff := cmp.Diff(want, readRecord(t, rec).args); diff != "" {
-				t.Errorf("arguments (-want +got):\n%s", diff)
+			if got := readRecord(t, rec).args; !slices.Equal(got, want) {
+				t.Errorf("arguments = %q\nwant        %q", got, want)
 			}
 		})
 	}
@@ -167,8 +172,8 @@ func TestRunEnvIsTheWholeEnvironment(t *testing.T) {
 			"HOME":               "/nowhere",
 			"WITH_SPACE":         "a b",
 		}
-		if diff := cmp.Diff(want, readRecord(t, rec).env); diff != "" {
-			t.Errorf("environment (-want +got):\n%s", diff)
+		if got := readRecord(t, rec).env; !maps.Equal(got, want) {
+			t.Errorf("environment = %q\nwant          %q", got, want)
 		}
 	})
 	t.Run("nil means empty, not inherited", func(t *testing.T) {

@@ -1,0 +1,269 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fakeTools puts the test doubles of testdata/ (not the real tools) into a
+// fresh folder as "packer" and "shellcheck", with what `packer validate`
+// is to print and its exit status, and returns the folder for PATH.
+func fakeTools(t *testing.T, validateOut string, validateExit int) string {
+	t.Helper()
+	bin := t.TempDir()
+	for name, src := range map[string]string{"packer": "fake-packer", "shellcheck": "fake-shellcheck"} {
+		data, err := os.ReadFile(filepath.Join("testdata", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, filepath.Join(bin, name), string(data), 0o755)
+	}
+	mustWrite(t, filepath.Join(bin, "validate.out"), validateOut, 0o644)
+	mustWrite(t, filepath.Join(bin, "validate.exit"), strconv.Itoa(validateExit)+"\n", 0o644)
+	return bin
+}
+
+// fakeCalls returns the argument lists the fake packer in bin was called
+// with, sorted.
+func fakeCalls(t *testing.T, bin string) [][]string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(bin, "call.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls [][]string
+	for _, p := range paths {
+		var args []string
+		for _, l := range strings.Split(strings.TrimSuffix(readFile(t, p), "\n"), "\n") {
+			args = append(args, strings.TrimPrefix(l, "arg:"))
+		}
+		calls = append(calls, args)
+	}
+	slices.SortFunc(calls, func(a, b []string) int { return strings.Compare(strings.Join(a, " "), strings.Join(b, " ")) })
+	return calls
+}
+
+func TestValidateWithoutTools(t *testing.T) {
+	t.Parallel()
+	onlyPacker := t.TempDir()
+	mustWrite(t, filepath.Join(onlyPacker, "packer"), "#!/bin/sh\n", 0o755)
+	notExecutable := t.TempDir()
+	mustWrite(t, filepath.Join(notExecutable, "packer"), "#!/bin/sh\n", 0o644)
+	tests := []struct {
+		name string
+		path []string // nil: no PATH at all
+		want []string
+	}{
+		{name: "empty folder on PATH", path: []string{"PATH=" + t.TempDir()}, want: []string{"packer not found on PATH", "tools/install.sh"}},
+		{name: "no PATH", want: []string{"packer not found on PATH", "tools/install.sh"}},
+		{name: "packer not executable", path: []string{"PATH=" + notExecutable}, want: []string{"packer not found on PATH"}},
+		{name: "no shellcheck", path: []string{"PATH=" + onlyPacker}, want: []string{"shellcheck not found on PATH", "apt-get install shellcheck"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, tt.path, "validate", "-c", writeConfig(t, "qemu"))
+			r.check(t, ExitFailure, nil, tt.want)
+		})
+	}
+}
+
+// validateFinding is real packer 1.9.4 output for a rendered qemu template
+// with an unsupported argument added on line 61, with the --out folder
+// written as @OUT@.
+const validateFinding = "testdata/packer-validate-unsupported-argument.txt"
+
+func TestValidateWithFakePacker(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		output     string // validate.out; @OUT@ becomes the --out folder
+		exit       int
+		actions    bool
+		wantCode   int
+		wantStdout []string // @OUT@ becomes the --out folder
+		wantStderr []string
+	}{
+		{name: "ok", exit: 0, wantCode: ExitOK, wantStdout: []string{"validate: ok (qemu)"}},
+		{
+			name:       "finding",
+			output:     "@" + validateFinding,
+			exit:       1,
+			wantCode:   ExitFindings,
+			wantStdout: []string{`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument: An argument named "bogus_field" is not expected here. [packer-validate]`},
+			wantStderr: []string{"validate: 1 finding(s) in qemu"},
+		},
+		{
+			name:     "finding in actions",
+			output:   "@" + validateFinding,
+			exit:     1,
+			actions:  true,
+			wantCode: ExitFindings,
+			wantStdout: []string{
+				`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument`,
+				`::error col=1,file=@OUT@/qemu/sindri.pkr.hcl,line=61,title=packer-validate::Unsupported argument: An argument named "bogus_field" is not expected here.` + "\n",
+			},
+		},
+		{
+			// Packer failing without a diagnostic is a tool failure.
+			name:       "crash",
+			output:     "panic: runtime error: invalid memory address\n",
+			exit:       2,
+			wantCode:   ExitFailure,
+			wantStderr: []string{"validate: ", "exit 2", "panic: runtime error"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "out")
+			sub := func(s string) string { return strings.ReplaceAll(s, "@OUT@", out) }
+			output := tt.output
+			if file, ok := strings.CutPrefix(output, "@"); ok {
+				output = readFile(t, file)
+			}
+			bin := fakeTools(t, sub(output), tt.exit)
+			environ := []string{"PATH=" + bin}
+			if tt.actions {
+				environ = append(environ, "GITHUB_ACTIONS=true")
+			}
+			r := run(t, environ, "validate", "-c", writeConfig(t, "qemu"), "--out", out)
+			var stdout []string
+			for _, s := range tt.wantStdout {
+				stdout = append(stdout, sub(s))
+			}
+			r.check(t, tt.wantCode, stdout, tt.wantStderr)
+			if !tt.actions && strings.Contains(r.stdout, "::error") {
+				t.Errorf("annotations outside GitHub Actions:\n%s", r)
+			}
+
+			// packer ran on the files rendered into --out.
+			calls := fakeCalls(t, bin)
+			want := [][]string{{"fmt", "-check", "-recursive", out}, {"validate", filepath.Join(out, "qemu")}}
+			if tt.wantCode == ExitFailure {
+				// A failing packer validate cancels the fmt check, which
+				// may or may not have started.
+				calls = slices.DeleteFunc(calls, func(c []string) bool { return c[0] == "fmt" })
+				want = want[1:]
+			}
+			if !slices.EqualFunc(calls, want, slices.Equal) {
+				t.Errorf("packer calls = %q, want %q", calls, want)
+			}
+			if _, err := os.Stat(filepath.Join(out, "qemu", "sindri.pkr.hcl")); err != nil {
+				t.Errorf("--out does not keep the rendered template: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidateSyntaxOnly(t *testing.T) {
+	t.Parallel()
+	bin := fakeTools(t, "", 0)
+	out := filepath.Join(t.TempDir(), "out")
+	r := run(t, []string{"PATH=" + bin}, "validate", "-c", writeConfig(t, "qemu"), "--out", out, "--syntax-only")
+	r.check(t, ExitOK, []string{"validate: ok (qemu)"}, nil)
+	if calls := fakeCalls(t, bin); !slices.ContainsFunc(calls, func(c []string) bool {
+		return slices.Equal(c, []string{"validate", "-syntax-only", filepath.Join(out, "qemu")})
+	}) {
+		t.Errorf("packer calls = %q, want a validate -syntax-only", calls)
+	}
+}
+
+// validate keeps results of content-only checks in the user's cache folder.
+func TestValidateCacheFolder(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     func(home, xdg string) []string
+		noCache bool
+		want    func(home, xdg string) string // the cache folder; "" for none
+	}{
+		{
+			name: "XDG_CACHE_HOME",
+			env:  func(home, xdg string) []string { return []string{"HOME=" + home, "XDG_CACHE_HOME=" + xdg} },
+			want: func(home, xdg string) string { return filepath.Join(xdg, "sindri-packer", "validate") },
+		},
+		{
+			name: "HOME",
+			env:  func(home, xdg string) []string { return []string{"HOME=" + home} },
+			want: func(home, xdg string) string { return filepath.Join(home, ".cache", "sindri-packer", "validate") },
+		},
+		{
+			name:    "--no-cache",
+			env:     func(home, xdg string) []string { return []string{"HOME=" + home, "XDG_CACHE_HOME=" + xdg} },
+			noCache: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			home, xdg := t.TempDir(), t.TempDir()
+			args := []string{"validate", "-c", writeConfig(t, "qemu")}
+			if tt.noCache {
+				args = append(args, "--no-cache")
+			}
+			r := run(t, append(tt.env(home, xdg), "PATH="+fakeTools(t, "", 0)), args...)
+			r.check(t, ExitOK, []string{"validate: ok (qemu)"}, nil)
+			want := ""
+			if tt.want != nil {
+				want = tt.want(home, xdg)
+			}
+			for _, dir := range []string{filepath.Join(xdg, "sindri-packer", "validate"), filepath.Join(home, ".cache", "sindri-packer", "validate")} {
+				entries, err := os.ReadDir(dir)
+				if used := err == nil && len(entries) > 0; used != (dir == want) {
+					t.Errorf("cache folder %s used: %v, want %v", dir, used, dir == want)
+				}
+			}
+		})
+	}
+}
+
+// realToolsEnv returns an environment with the tools that tools/install.sh
+// installs (as `source tools/env.sh` sets it up) and shellcheck. It skips
+// when they are missing, except on CI (CI=true), which installs them.
+func realToolsEnv(t *testing.T) []string {
+	t.Helper()
+	dir := os.Getenv("SINDRI_TOOLS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".tools")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := func(err error) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("real tools needed on CI: %v (run tools/install.sh)", err)
+		}
+		t.Skipf("real tools not installed (%v): run tools/install.sh", err)
+	}
+	for _, p := range []string{filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")} {
+		if _, err := os.Stat(p); err != nil {
+			missing(err)
+		}
+	}
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		missing(err)
+	}
+	return []string{
+		"PATH=" + filepath.Join(dir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PACKER_PLUGIN_PATH=" + filepath.Join(dir, "packer-plugins"),
+		"CHECKPOINT_DISABLE=1",
+		"HOME=" + t.TempDir(),
+	}
+}
+
+func TestValidateRealTools(t *testing.T) {
+	t.Parallel()
+	environ := realToolsEnv(t)
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	run(t, nil, "init", "--cloud", "qemu", "-o", cfg).check(t, ExitOK, nil, nil)
+	r := run(t, environ, "validate", "-c", cfg)
+	r.check(t, ExitOK, []string{"validate: ok (qemu)\n"}, nil)
+}
