@@ -183,7 +183,7 @@ type Build struct {
 
 // FileUpload copies a local file or folder into the image.
 type FileUpload struct {
-	Source      string `yaml:"source" doc:"local path (relative to this file)" required:"true"`
+	Source      string `yaml:"source" doc:"local file (relative to this file); folders are refused, upload an archive" required:"true"`
 	Destination string `yaml:"destination" doc:"absolute path inside the image" required:"true" pattern:"abspath"`
 }
 

@@ -191,7 +191,7 @@ func TestGoodConfigs(t *testing.T) {
 						Environment: map[string]string{"HTTP_PROXY": "http://proxy:3128", "_X": "1"},
 						FileUploads: []FileUpload{
 							{Source: "files/motd", Destination: "/etc/motd"},
-							{Source: "files", Destination: "/opt/files"},
+							{Source: "files/site.yml", Destination: "/opt/site.yml"},
 						},
 						AnsiblePlaybook: "files/site.yml",
 						Security:        Security{OpenSCAPScan: true},

@@ -163,12 +163,16 @@ func (v *validator) exists(ptr *string, p string) {
 		return
 	}
 	full := v.resolve(p)
-	if _, err := os.Stat(full); err != nil {
-		if full != p {
-			v.fail(ptr, "%s does not exist (looked for %s; relative paths start at the config file's folder)", p, full)
-			return
-		}
+	fi, err := os.Stat(full)
+	switch {
+	case err != nil && full != p:
+		v.fail(ptr, "%s does not exist (looked for %s; relative paths start at the config file's folder)", p, full)
+	case err != nil:
 		v.fail(ptr, "%s does not exist", p)
+	case fi.IsDir():
+		// Packer's file provisioner nests folders unpredictably; archive
+		// a folder and upload the archive instead.
+		v.fail(ptr, "%s is a folder; give a file (archive a folder and upload the archive)", p)
 	}
 }
 
