@@ -91,8 +91,18 @@ ensure_apt_packages() {
 	fi
 	log "apt: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	"${sudo[@]}" apt-get update -qq
-	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Wait for a dpkg lock held by another apt run instead of failing.
+	local lock=(-o DPkg::Lock::Timeout=300)
+	local apt_log
+	apt_log=$(mktemp)
+	if ! { "${sudo[@]}" apt-get "${lock[@]}" update -qq &&
+		"${sudo[@]}" apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+		tail -n 20 "$apt_log" >&2
+		rm -f "$apt_log"
+		die "apt-get failed for: ${missing[*]}"
+	fi
+	rm -f "$apt_log"
+	log "apt: installed ${missing[*]}"
 }
 
 if ((do_apt)); then
