@@ -162,6 +162,7 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.initCmd(),
 		c.renderCmd(g),
 		c.validateCmd(g),
+		c.buildCmd(g),
 		c.schemaCmd(),
 	)
 	return root

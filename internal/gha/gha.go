@@ -5,8 +5,10 @@
 package gha
 
 import (
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -66,4 +68,57 @@ func (r *Reporter) Error(a Annotation) {
 		fields["title"] = a.Title
 	}
 	r.action.WithFieldsMap(fields).Errorf("%s", a.Message)
+}
+
+// guard turns go-githubactions' panics on failed file writes into errors.
+func guard(what string, fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("github actions %s: %v", what, r)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// SetOutput writes a step output to $GITHUB_OUTPUT (only inside Actions).
+func (r *Reporter) SetOutput(name, value string) error {
+	if !r.enabled {
+		return nil
+	}
+	return guard("output "+name, func() { r.action.SetOutput(name, value) })
+}
+
+// AddSummary appends markdown to the job summary (only inside Actions).
+func (r *Reporter) AddSummary(markdown string) error {
+	if !r.enabled {
+		return nil
+	}
+	return guard("step summary", func() { r.action.AddStepSummary(markdown) })
+}
+
+// Mask hides a secret value in the rest of the job's log.
+func (r *Reporter) Mask(value string) {
+	if !r.enabled || strings.TrimSpace(value) == "" {
+		return
+	}
+	for _, line := range strings.Split(value, "\n") {
+		if strings.TrimSpace(line) != "" {
+			r.action.AddMask(line)
+		}
+	}
+}
+
+// Start opens a folded log group (only inside Actions).
+func (r *Reporter) Start(title string) {
+	if r.enabled {
+		r.action.Group(title)
+	}
+}
+
+// End closes the log group Start opened.
+func (r *Reporter) End() {
+	if r.enabled {
+		r.action.EndGroup()
+	}
 }

@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
+)
+
+// buildFlags are build's own options.
+type buildFlags struct {
+	parallel int
+	rebuild  bool
+	dryRun   bool
+	onError  string
+	manifest string
+	vars     []string
+	varFiles []string
+	timeout  time.Duration
+	grace    time.Duration
+	runID    string
+	debug    bool
+}
+
+func (c *Command) buildCmd(g *global) *cobra.Command {
+	f := &buildFlags{}
+	cmd := &cobra.Command{
+		Use:   "build [--clouds LIST] [--parallel N] [--rebuild] [--dry-run] [--manifest FILE]",
+		Short: "Build the images: cache lookup, parallel Packer builds, unified manifest",
+		Long: `build renders every selected cloud's template, computes its config hash
+(sha256 over the template, the provisioning scripts and the resolved Sindri,
+Packer and plugin versions) and looks for an image carrying that hash. Found
+(and no --rebuild, and build.cache is true): the cloud is reported as cached.
+Otherwise packer builds it; up to --parallel builds run at once, and one
+cloud failing never stops another.
+
+Results go to the unified manifest (--manifest, written even when builds fail
+or the run is interrupted), a table on the terminal, and inside GitHub Actions
+to step outputs (images, image-regions, <cloud>-image-id, manifest,
+config-hash), the job summary and error annotations.
+
+Ctrl-C (SIGINT) or SIGTERM interrupts every running packer once so it cleans
+up its temporary resources, waits up to --grace, records those clouds as
+cancelled and exits 1.
+
+Exit codes: 0 all built or cached, 1 a build failed or was cancelled, 2 bad
+input, 3 a tool failed (packer missing, "latest" not resolvable).`,
+		Example: "  sindri-packer build --clouds qemu\n  sindri-packer build --clouds aws,gcp --parallel 2 --var region=eu-west-1\n  sindri-packer build --dry-run",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runBuild(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.parallel, "parallel", 0, "concurrent builds (default: every selected cloud at once)")
+	fl.BoolVar(&f.rebuild, "rebuild", false, "build even when an image with the same config hash exists")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "render, hash and look up the cache, but build nothing")
+	fl.StringVar(&f.onError, "on-error", "cleanup", "when a build fails: cleanup (delete its temporary resources) or abort (keep them to debug)")
+	fl.StringVar(&f.manifest, "manifest", "sindri-manifest.json", "where to write the unified manifest")
+	fl.StringArrayVar(&f.vars, "var", nil, "pass a Packer variable, k=v (repeatable)")
+	fl.StringArrayVar(&f.varFiles, "var-file", nil, "pass a Packer variable file (repeatable)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "limit each build, e.g. 90m (default: none)")
+	fl.DurationVar(&f.grace, "grace", 2*time.Minute, "how long an interrupted packer may take to clean up")
+	fl.StringVar(&f.runID, "run-id", "", "identifier of this run in tags and the manifest (default: GitHub run id, or time + random)")
+	fl.BoolVar(&f.debug, "debug", false, "write Packer's own log (PACKER_LOG) to stderr")
+	return cmd
+}
+
+func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error {
+	if f.onError != "cleanup" && f.onError != "abort" {
+		return badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
+	}
+	if f.parallel < 0 {
+		return badInput("build: --parallel must be at least 1, got %d", f.parallel)
+	}
+	vars := map[string]string{}
+	for _, kv := range f.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return badInput("build: --var %q: expected name=value", kv)
+		}
+		vars[k] = v
+	}
+	for _, vf := range f.varFiles {
+		if _, err := os.Stat(vf); err != nil {
+			return badInput("build: --var-file: %v", err)
+		}
+	}
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return err
+	}
+	packerBin, err := c.lookTool("packer", toolsHint)
+	if err != nil {
+		return err
+	}
+	rep := gha.New(c.getenv, c.Stdout)
+	c.maskSecrets(rep, vars)
+
+	sindriVersion, err := c.resolver().Resolve(ctx, cfg.Packer.Build.SindriVersion)
+	if err != nil {
+		return toolFailure(err)
+	}
+	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(f.debug), Dir: filepath.Dir(cfg.File)}
+	packerVersion, err := c.packerVersion(ctx, runner)
+	if err != nil {
+		return toolFailure(err)
+	}
+	work, err := os.MkdirTemp("", "sindri-build-")
+	if err != nil {
+		return toolFailure(err)
+	}
+	defer os.RemoveAll(work)
+
+	builders := map[string]cloud.Builder{}
+	for _, name := range clouds {
+		b, err := targets.Builder(name)
+		if err != nil {
+			return badInput("build: %v", err)
+		}
+		builders[name] = b
+	}
+	runID := f.runID
+	if runID == "" {
+		runID = c.defaultRunID()
+	}
+	m, err := pipeline.Run(ctx, pipeline.Options{
+		Config:        cfg,
+		Clouds:        clouds,
+		Builders:      builders,
+		Packer:        runner,
+		RunID:         runID,
+		SindriVersion: sindriVersion,
+		PackerVersion: packerVersion,
+		Parallel:      f.parallel,
+		Rebuild:       f.rebuild,
+		DryRun:        f.dryRun,
+		OnError:       f.onError,
+		Timeout:       f.timeout,
+		Grace:         f.grace,
+		Vars:          vars,
+		VarFiles:      f.varFiles,
+		WorkDir:       work,
+		Log:           c.Stderr,
+		Grouped:       rep.Enabled(),
+		Group:         rep,
+	})
+	if err != nil {
+		return toolFailure(err)
+	}
+	return c.report(rep, m, f.manifest, ctx.Err() != nil)
+}
+
+// report writes the manifest, the table, outputs, summary and annotations,
+// and turns failures into exit code 1.
+func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath string, interrupted bool) error {
+	if err := m.Write(manifestPath); err != nil {
+		return toolFailure(err)
+	}
+	table := m.Table()
+	fmt.Fprint(c.Stdout, "\n"+table)
+	for k, v := range m.Outputs(manifestPath) {
+		if err := rep.SetOutput(k, v); err != nil {
+			return toolFailure(err)
+		}
+	}
+	if err := rep.AddSummary(table); err != nil {
+		return toolFailure(err)
+	}
+	for _, name := range m.Failed() {
+		r := m.Clouds[name]
+		msg := r.Error
+		if len(r.PackerErrors) > 0 {
+			msg += "\n" + strings.Join(r.PackerErrors, "\n")
+		}
+		rep.Error(gha.Annotation{Title: "sindri-packer build " + name + " " + string(r.Status), Message: msg})
+	}
+	if failed := m.Failed(); len(failed) > 0 {
+		what := "failed"
+		if interrupted {
+			what = "interrupted"
+		}
+		fmt.Fprintf(c.Stderr, "build %s: %s (manifest: %s)\n", what, strings.Join(failed, ", "), manifestPath)
+		return errFindings
+	}
+	return nil
+}
+
+// buildEnv is packer's environment for builds: the caller's, so each
+// cloud's standard credential chain works, with the update check off.
+func (c *Command) buildEnv(debug bool) []string {
+	env := append([]string{}, c.Environ...)
+	env = append(env, "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	if debug {
+		env = append(env, "PACKER_LOG=1")
+	} else {
+		env = append(env, "PACKER_LOG=")
+	}
+	return env
+}
+
+// secretEnv names environment variables whose values must never appear in
+// a job log.
+var secretEnv = []string{
+	"GITHUB_TOKEN", "PACKER_GITHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "GOOGLE_CREDENTIALS", "ALICLOUD_SECRET_KEY",
+	"ALICLOUD_ACCESS_KEY", "OCI_CLI_KEY_CONTENT",
+}
+
+func (c *Command) maskSecrets(rep *gha.Reporter, vars map[string]string) {
+	for _, k := range secretEnv {
+		rep.Mask(c.getenv(k))
+	}
+	for k, v := range vars {
+		l := strings.ToLower(k)
+		if strings.Contains(l, "secret") || strings.Contains(l, "password") || strings.Contains(l, "token") || strings.Contains(l, "key") {
+			rep.Mask(v)
+		}
+	}
+}
+
+// defaultRunID identifies a run: the GitHub run (id-attempt) inside
+// Actions, otherwise the time and a random suffix.
+func (c *Command) defaultRunID() string {
+	if id := c.getenv("GITHUB_RUN_ID"); id != "" {
+		if a := c.getenv("GITHUB_RUN_ATTEMPT"); a != "" {
+			return id + "-" + a
+		}
+		return id
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(b)
+}
+
+// packerVersion asks packer once per binary and remembers the answer in
+// the user cache (keyed by path, size and modification time): starting the
+// 90 MB binary costs more than a cached build.
+func (c *Command) packerVersion(ctx context.Context, r *packer.Runner) (string, error) {
+	fi, err := os.Stat(r.Bin)
+	if err != nil {
+		return "", err
+	}
+	var cacheFile string
+	if dir := c.cacheDir(false); dir != "" {
+		key := fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(strings.Trim(r.Bin, "/"), "/", "_"), fi.Size(), fi.ModTime().UnixNano())
+		cacheFile = filepath.Join(dir, "sindri-packer", "packer-version", key)
+		if b, err := os.ReadFile(cacheFile); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	v, err := r.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	if cacheFile != "" && os.MkdirAll(filepath.Dir(cacheFile), 0o755) == nil {
+		_ = os.WriteFile(cacheFile, []byte(v+"\n"), 0o644)
+	}
+	return v, nil
+}

@@ -1,0 +1,168 @@
+package azure_test
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+const minimal = `
+packer:
+  cloud: azure
+  subscription_id: 00000000-0000-0000-0000-000000000000
+  resource_group: image-rg
+`
+
+func TestIdentity(t *testing.T) {
+	c := azure.Cloud{}
+	if c.Name() != "azure" || c.SourceType() != "azure-arm" {
+		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
+	}
+	want := cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
+	if got := c.Plugin(); got != want {
+		t.Errorf("Plugin = %+v, want %+v", got, want)
+	}
+	if v := c.Variables(load(t, minimal)); v != nil {
+		t.Errorf("Variables = %v, want none", v)
+	}
+	if got := c.SSHUser(load(t, minimal)); got != "packer" {
+		t.Errorf("default SSHUser = %q, want packer", got)
+	}
+	if got := c.SSHUser(load(t, minimal+"  ssh_username: azureuser\n")); got != "azureuser" {
+		t.Errorf("SSHUser = %q, want azureuser", got)
+	}
+}
+
+func TestSourceDefaults(t *testing.T) {
+	b := source(t, azure.Cloud{}, load(t, minimal))
+	for name, want := range map[string]string{
+		"subscription_id":                    "00000000-0000-0000-0000-000000000000",
+		"os_type":                            "Linux",
+		"image_publisher":                    "Canonical",
+		"image_offer":                        "ubuntu-24_04-lts",
+		"image_sku":                          "server",
+		"location":                           "westus2",
+		"vm_size":                            "Standard_D4s_v4",
+		"managed_image_name":                 "sindri-20240101",
+		"managed_image_resource_group_name":  "image-rg",
+		"managed_image_storage_account_type": "Premium_LRS",
+		"ssh_username":                       "packer",
+		"ssh_timeout":                        "20m",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	// Credentials come from the Azure CLI login, never from the template.
+	if !boolean(t, b, "use_azure_cli_auth") {
+		t.Error("use_azure_cli_auth is not true")
+	}
+	for _, secret := range []string{"client_id", "client_secret", "tenant_id", "client_cert_path"} {
+		if has(b, secret) {
+			t.Errorf("%s written into the template", secret)
+		}
+	}
+	if got := integer(t, b, "os_disk_size_gb"); got != 80 {
+		t.Errorf("os_disk_size_gb = %d, want 80", got)
+	}
+	if n := blocks(b, "shared_image_gallery_destination"); n != 0 {
+		t.Errorf("shared_image_gallery_destination written without a gallery")
+	}
+	// The build VM and the image share one tag set, run tags included.
+	want := map[string]string{
+		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
+		"sindri-run-id": "run-42", "sindri-packer": "temporary",
+	}
+	if got := strMap(t, b, "azure_tags"); !maps.Equal(got, want) {
+		t.Errorf("azure_tags = %v, want %v", got, want)
+	}
+}
+
+func TestSourceImage(t *testing.T) {
+	b := source(t, azure.Cloud{}, load(t, minimal+`  image_publisher: Debian
+  image_offer: debian-12
+  image_sku: 12-gen2
+  location: westeurope
+  os_disk_size_gb: 128
+  tags: {Team: platform}
+`))
+	for name, want := range map[string]string{
+		"image_publisher": "Debian",
+		"image_offer":     "debian-12",
+		"image_sku":       "12-gen2",
+		"location":        "westeurope",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := integer(t, b, "os_disk_size_gb"); got != 128 {
+		t.Errorf("os_disk_size_gb = %d, want 128", got)
+	}
+	if got := strMap(t, b, "azure_tags")["Team"]; got != "platform" {
+		t.Errorf("azure_tags[Team] = %q, want the user tag", got)
+	}
+}
+
+func TestSourceGallery(t *testing.T) {
+	tests := []struct {
+		name    string
+		gallery string
+		wantRG  string
+		regions []string
+	}{
+		{
+			name: "own resource group and regions",
+			gallery: `  gallery:
+    gallery_name: sindri_gallery
+    image_name: sindri-dev
+    image_version: 1.2.3
+    resource_group: gallery-rg
+    replication_regions: [westus2, eastus]
+`,
+			wantRG:  "gallery-rg",
+			regions: []string{"westus2", "eastus"},
+		},
+		{
+			name: "resource group defaults to the image's",
+			gallery: `  gallery:
+    gallery_name: sindri_gallery
+    image_name: sindri-dev
+    image_version: 1.2.3
+`,
+			wantRG: "image-rg",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := source(t, azure.Cloud{}, load(t, minimal+tc.gallery))
+			d := block(t, b, "shared_image_gallery_destination")
+			for name, want := range map[string]string{
+				"subscription":   "00000000-0000-0000-0000-000000000000",
+				"resource_group": tc.wantRG,
+				"gallery_name":   "sindri_gallery",
+				"image_name":     "sindri-dev",
+				"image_version":  "1.2.3",
+			} {
+				if got := str(t, d, name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			if tc.regions == nil {
+				if has(d, "replication_regions") {
+					t.Error("replication_regions written without regions")
+				}
+			} else if got := strs(t, d, "replication_regions"); !slices.Equal(got, tc.regions) {
+				t.Errorf("replication_regions = %q, want %q", got, tc.regions)
+			}
+			// The managed image is still produced beside the gallery version.
+			if got := str(t, b, "managed_image_resource_group_name"); got != "image-rg" {
+				t.Errorf("managed_image_resource_group_name = %q", got)
+			}
+		})
+	}
+}

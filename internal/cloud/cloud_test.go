@@ -1,0 +1,151 @@
+package cloud_test
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+)
+
+// The values Packer would supply at build time; distinctive so a literal
+// "var.config_hash" string cannot pass for the reference.
+var evalCtx = &hcl.EvalContext{Variables: map[string]cty.Value{
+	"var": cty.ObjectVal(map[string]cty.Value{
+		"config_hash": cty.StringVal("CFG-HASH-123"),
+		"run_id":      cty.StringVal("run-42"),
+	}),
+}}
+
+// values evaluates every entry of a token map.
+func values(t *testing.T, m map[string]hclwrite.Tokens) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, toks := range m {
+		expr, diags := hclsyntax.ParseExpression(toks.Bytes(), k, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s does not parse: %s", k, toks.Bytes(), diags)
+		}
+		v, diags := expr.Value(evalCtx)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s: %s", k, toks.Bytes(), diags)
+		}
+		out[k] = v.AsString()
+	}
+	return out
+}
+
+func TestTags(t *testing.T) {
+	tests := []struct {
+		name string
+		user map[string]string
+		want map[string]string
+	}{
+		{
+			name: "no user tags",
+			user: nil,
+			want: map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"},
+		},
+		{
+			name: "user tags are kept and escaped",
+			user: map[string]string{"team": "platform", "note": `"${x}" %{y}`},
+			want: map[string]string{
+				"team": "platform", "note": `"${x}" %{y}`,
+				"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
+			},
+		},
+		{
+			// The reserved keys are how cleanup and the cache find images:
+			// a user tag must not be able to spoof them.
+			name: "reserved keys override user ones",
+			user: map[string]string{"managed-by": "someone-else", "sindri-version": "0.0.0", "config-hash": "forged", "owner": "me"},
+			want: map[string]string{"owner": "me", "managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := values(t, cloud.Tags(tc.user, "3.0.1"))
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("Tags = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTagsConfigHashIsAVariableReference(t *testing.T) {
+	toks := cloud.Tags(nil, "3.0.1")["config-hash"]
+	expr, diags := hclsyntax.ParseExpression(toks.Bytes(), "config-hash", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vars := expr.Variables()
+	if len(vars) != 1 {
+		t.Fatalf("config-hash references %d variables, want var.config_hash", len(vars))
+	}
+	if got := string(hclwrite.TokensForTraversal(vars[0]).Bytes()); got != "var.config_hash" {
+		t.Errorf("config-hash references %s, want var.config_hash", got)
+	}
+}
+
+func TestTagsDoesNotModifyUserMap(t *testing.T) {
+	user := map[string]string{"managed-by": "me"}
+	cloud.Tags(user, "3.0.1")
+	if len(user) != 1 || user["managed-by"] != "me" {
+		t.Errorf("user map changed to %v", user)
+	}
+}
+
+func TestRunTags(t *testing.T) {
+	got := values(t, cloud.RunTags())
+	want := map[string]string{"sindri-run-id": "run-42", "sindri-packer": "temporary"}
+	if !maps.Equal(got, want) {
+		t.Errorf("RunTags = %v, want %v", got, want)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	a := map[string]hclwrite.Tokens{"only-a": hclgen.Str("a"), "both": hclgen.Str("from-a")}
+	b := map[string]hclwrite.Tokens{"only-b": hclgen.Str("b"), "both": hclgen.Str("from-b")}
+	got := cloud.Merge(a, b)
+	want := map[string]string{"only-a": "a", "only-b": "b", "both": "from-b"}
+	if v := values(t, got); !maps.Equal(v, want) {
+		t.Errorf("Merge = %v, want %v (b wins)", v, want)
+	}
+
+	// A copy: writing to the result leaves both inputs alone.
+	got["new"] = hclgen.Str("x")
+	got["only-a"] = hclgen.Str("changed")
+	if _, ok := a["new"]; ok {
+		t.Error("Merge returned a's map itself")
+	}
+	if _, ok := b["new"]; ok {
+		t.Error("Merge returned b's map itself")
+	}
+	if v := values(t, a); v["only-a"] != "a" || v["both"] != "from-a" || len(v) != 2 {
+		t.Errorf("a changed to %v", v)
+	}
+	if v := values(t, b); v["both"] != "from-b" || len(v) != 2 {
+		t.Errorf("b changed to %v", v)
+	}
+}
+
+func TestMergeNil(t *testing.T) {
+	if got := cloud.Merge(nil, nil); got == nil || len(got) != 0 {
+		t.Errorf("Merge(nil, nil) = %v, want an empty writable map", got)
+	}
+	b := map[string]hclwrite.Tokens{"k": hclgen.Str("v")}
+	got := cloud.Merge(nil, b)
+	if keys := slices.Sorted(maps.Keys(got)); len(keys) != 1 || keys[0] != "k" {
+		t.Errorf("Merge(nil, b) keys = %v", keys)
+	}
+	got["k2"] = hclgen.Str("v2")
+	if len(b) != 1 {
+		t.Error("Merge(nil, b) returned b itself")
+	}
+}

@@ -1,0 +1,175 @@
+package gcp_test
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+const minimal = `
+packer:
+  cloud: gcp
+  project_id: my-project-123
+`
+
+func TestIdentity(t *testing.T) {
+	c := gcp.Cloud{}
+	if c.Name() != "gcp" || c.SourceType() != "googlecompute" {
+		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
+	}
+	want := cloud.Plugin{Name: "googlecompute", Source: "github.com/hashicorp/googlecompute", Version: tools.PluginVersion("googlecompute")}
+	if got := c.Plugin(); got != want {
+		t.Errorf("Plugin = %+v, want %+v", got, want)
+	}
+	if v := c.Variables(load(t, minimal)); v != nil {
+		t.Errorf("Variables = %v, want none", v)
+	}
+	if got := c.SSHUser(load(t, minimal)); got != "packer" {
+		t.Errorf("default SSHUser = %q, want packer", got)
+	}
+	if got := c.SSHUser(load(t, minimal+"  ssh_username: builder\n")); got != "builder" {
+		t.Errorf("SSHUser = %q, want builder", got)
+	}
+}
+
+var labelRule = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
+
+func TestLabelValue(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"sindri-packer", "sindri-packer"},
+		{"under_score", "under_score"},
+		{"UPPER", "upper"},
+		{"3.0.1", "3-0-1"},
+		{"v3.0.1-RC.1+build.5", "v3-0-1-rc-1-build-5"},
+		{"a b/c:d", "a-b-c-d"},
+		{"ünï", "-n-"}, // one '-' per rune, not per byte
+		{strings.Repeat("a", 63), strings.Repeat("a", 63)},
+		{strings.Repeat("a", 64), strings.Repeat("a", 63)},
+		{strings.Repeat("Ab.", 40), strings.Repeat("ab-", 21)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got := gcp.LabelValue(tc.in)
+			if got != tc.want {
+				t.Errorf("LabelValue(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if !labelRule.MatchString(got) {
+				t.Errorf("LabelValue(%q) = %q breaks GCP's label rules", tc.in, got)
+			}
+		})
+	}
+}
+
+func TestSourceDefaults(t *testing.T) {
+	b := source(t, gcp.Cloud{}, load(t, minimal))
+	for name, want := range map[string]string{
+		"project_id":          "my-project-123",
+		"zone":                "us-west1-a",
+		"machine_type":        "e2-standard-4",
+		"source_image_family": "ubuntu-2404-lts-amd64",
+		"disk_type":           "pd-ssd",
+		"image_name":          "sindri-20240101",
+		"ssh_username":        "packer",
+		"ssh_timeout":         "20m",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := strs(t, b, "source_image_project_id"); !slices.Equal(got, []string{"ubuntu-os-cloud"}) {
+		t.Errorf("source_image_project_id = %q", got)
+	}
+	if got := integer(t, b, "disk_size"); got != 80 {
+		t.Errorf("disk_size = %d, want 80", got)
+	}
+	if !boolean(t, b, "enable_secure_boot") {
+		t.Error("enable_secure_boot is not true by default")
+	}
+	for _, absent := range []string{"image_family", "image_description", "network", "subnetwork"} {
+		if has(b, absent) {
+			t.Errorf("%s set without a config value", absent)
+		}
+	}
+}
+
+func TestSourceFromConfig(t *testing.T) {
+	b := source(t, gcp.Cloud{}, load(t, minimal+`  zone: europe-west4-a
+  disk_size: 200
+  enable_secure_boot: false
+  network: default
+  subnetwork: projects/p/regions/r/subnetworks/s
+  labels: {team: platform, env: dev}
+  build:
+    image_family: team-dev
+    description: Team image
+`))
+	for name, want := range map[string]string{
+		"zone":              "europe-west4-a",
+		"image_family":      "team-dev",
+		"image_description": "Team image",
+		"network":           "default",
+		"subnetwork":        "projects/p/regions/r/subnetworks/s",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := integer(t, b, "disk_size"); got != 200 {
+		t.Errorf("disk_size = %d, want 200", got)
+	}
+	if boolean(t, b, "enable_secure_boot") {
+		t.Error("enable_secure_boot is true although the config turns it off")
+	}
+
+	// Label values must be lower case: the version is adapted, the hash is
+	// lowered and cut by Packer at build time.
+	wantImage := map[string]string{
+		"team": "platform", "env": "dev",
+		"managed-by": "sindri-packer", "sindri-version": "3-0-1", "config-hash": "cfg-hash-123",
+	}
+	if got := strMap(t, b, "image_labels"); !maps.Equal(got, wantImage) {
+		t.Errorf("image_labels = %v, want %v", got, wantImage)
+	}
+	wantRun := maps.Clone(wantImage)
+	wantRun["sindri-run-id"] = "run-42"
+	wantRun["sindri-packer"] = "temporary"
+	if got := strMap(t, b, "labels"); !maps.Equal(got, wantRun) {
+		t.Errorf("labels = %v, want %v", got, wantRun)
+	}
+}
+
+// TestConfigHashLabel checks the config-hash label is the expression
+// substr(lower(var.config_hash), 0, 63): a reference, lower-cased and cut to
+// GCP's 63 characters whatever the hash looks like.
+func TestConfigHashLabel(t *testing.T) {
+	b := source(t, gcp.Cloud{}, load(t, minimal))
+	if got := refs(t, b, "image_labels"); !slices.Equal(got, []string{"var.config_hash"}) {
+		t.Errorf("image_labels references %q, want only var.config_hash", got)
+	}
+	long := strings.Repeat("ABCDEF0123", 7) // 70 characters
+	ctx := &hcl.EvalContext{
+		Variables: maps.Clone(evalCtx.Variables),
+		Functions: evalCtx.Functions,
+	}
+	ctx.Variables["var"] = cty.ObjectVal(map[string]cty.Value{"config_hash": cty.StringVal(long)})
+	v, diags := b.Attributes["image_labels"].Expr.Value(ctx)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := v.GetAttr("config-hash").AsString()
+	if want := strings.ToLower(long)[:63]; got != want {
+		t.Errorf("config-hash = %q, want %q", got, want)
+	}
+}

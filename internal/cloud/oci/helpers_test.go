@@ -1,0 +1,174 @@
+package oci_test
+
+// Helpers shared (by copy) with the other cloud packages' tests: render a
+// source block the way the renderer does, parse it back with the native HCL
+// parser and evaluate attributes against stand-ins for Packer's variables.
+
+import (
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+)
+
+// testSindriVersion is the release handed to Source in cloud.Meta.
+const testSindriVersion = "3.0.1"
+
+// evalCtx stands in for what Packer supplies at build time; the values are
+// distinctive so a literal string cannot pass for a variable reference.
+var evalCtx = &hcl.EvalContext{
+	Variables: map[string]cty.Value{
+		"var": cty.ObjectVal(map[string]cty.Value{
+			"config_hash":          cty.StringVal("CFG-HASH-123"),
+			"run_id":               cty.StringVal("run-42"),
+			"oci_access_cfg_file":  cty.StringVal("/test/oci/config"),
+			"qemu_accelerator":     cty.StringVal("test-accel"),
+			"qemu_output_dir":      cty.StringVal("/test/out"),
+			"ssh_public_key":       cty.StringVal("ssh-ed25519 AAAATEST test@key"),
+			"ssh_private_key_file": cty.StringVal("/test/key"),
+		}),
+		"local": cty.ObjectVal(map[string]cty.Value{"image_name": cty.StringVal("sindri-20240101")}),
+	},
+	Functions: map[string]function.Function{
+		"format": stdlib.FormatFunc,
+		"lower":  stdlib.LowerFunc,
+		"substr": stdlib.SubstrFunc,
+	},
+}
+
+// load parses a sindri.yaml from a string, so defaults and validation apply
+// exactly as for a file; no environment variable is set.
+func load(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("sindri.yaml", []byte(yaml), config.Options{
+		Getenv: func(string) (string, bool) { return "", false },
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// source renders the builder's source block and returns its parsed body.
+func source(t *testing.T, c cloud.Builder, cfg *config.Config) *hclsyntax.Body {
+	t.Helper()
+	f := hclwrite.NewEmptyFile()
+	blk := f.Body().AppendNewBlock("source", []string{c.SourceType(), "sindri"})
+	c.Source(blk.Body(), cfg, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: testSindriVersion})
+	file, diags := hclsyntax.ParseConfig(f.Bytes(), "t.pkr.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("source does not parse: %s\n%s", diags, f.Bytes())
+	}
+	return file.Body.(*hclsyntax.Body).Blocks[0].Body
+}
+
+func has(b *hclsyntax.Body, name string) bool {
+	_, ok := b.Attributes[name]
+	return ok
+}
+
+func value(t *testing.T, b *hclsyntax.Body, name string) cty.Value {
+	t.Helper()
+	a, ok := b.Attributes[name]
+	if !ok {
+		t.Fatalf("attribute %s missing", name)
+	}
+	v, diags := a.Expr.Value(evalCtx)
+	if diags.HasErrors() {
+		t.Fatalf("%s: %s", name, diags)
+	}
+	return v
+}
+
+func str(t *testing.T, b *hclsyntax.Body, name string) string {
+	t.Helper()
+	v := value(t, b, name)
+	if v.Type() != cty.String {
+		t.Fatalf("%s is %s, want string", name, v.Type().FriendlyName())
+	}
+	return v.AsString()
+}
+
+func boolean(t *testing.T, b *hclsyntax.Body, name string) bool {
+	t.Helper()
+	v := value(t, b, name)
+	if v.Type() != cty.Bool {
+		t.Fatalf("%s is %s, want bool", name, v.Type().FriendlyName())
+	}
+	return v.True()
+}
+
+func integer(t *testing.T, b *hclsyntax.Body, name string) int64 {
+	t.Helper()
+	v := value(t, b, name)
+	if v.Type() != cty.Number {
+		t.Fatalf("%s is %s, want number", name, v.Type().FriendlyName())
+	}
+	n, _ := v.AsBigFloat().Int64()
+	return n
+}
+
+func strs(t *testing.T, b *hclsyntax.Body, name string) []string {
+	t.Helper()
+	var out []string
+	for it := value(t, b, name).ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		out = append(out, e.AsString())
+	}
+	return out
+}
+
+func strMap(t *testing.T, b *hclsyntax.Body, name string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for it := value(t, b, name).ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		out[k.AsString()] = e.AsString()
+	}
+	return out
+}
+
+// refs returns the variable references of an attribute, e.g. "var.run_id".
+func refs(t *testing.T, b *hclsyntax.Body, name string) []string {
+	t.Helper()
+	a, ok := b.Attributes[name]
+	if !ok {
+		t.Fatalf("attribute %s missing", name)
+	}
+	var out []string
+	for _, tr := range a.Expr.Variables() {
+		out = append(out, string(hclwrite.TokensForTraversal(tr).Bytes()))
+	}
+	return out
+}
+
+func blocks(b *hclsyntax.Body, typ string) int {
+	n := 0
+	for _, blk := range b.Blocks {
+		if blk.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func block(t *testing.T, b *hclsyntax.Body, typ string) *hclsyntax.Body {
+	t.Helper()
+	if n := blocks(b, typ); n != 1 {
+		t.Fatalf("%d %s blocks, want 1", n, typ)
+	}
+	for _, blk := range b.Blocks {
+		if blk.Type == typ {
+			return blk.Body
+		}
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package qemu_test
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/qemu"
+	"github.com/sindri-dev/sindri-packer/tools"
+)
+
+const minimal = "packer:\n  cloud: qemu\n"
+
+func TestIdentity(t *testing.T) {
+	c := qemu.Cloud{}
+	if c.Name() != "qemu" || c.SourceType() != "qemu" {
+		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
+	}
+	want := cloud.Plugin{Name: "qemu", Source: "github.com/hashicorp/qemu", Version: tools.PluginVersion("qemu")}
+	if got := c.Plugin(); got != want {
+		t.Errorf("Plugin = %+v, want %+v", got, want)
+	}
+	if got := c.SSHUser(load(t, minimal)); got != "sindri" {
+		t.Errorf("default SSHUser = %q, want sindri", got)
+	}
+	if got := c.SSHUser(load(t, minimal+"  ssh_username: dev\n")); got != "dev" {
+		t.Errorf("SSHUser = %q, want dev", got)
+	}
+}
+
+func TestVariables(t *testing.T) {
+	tests := []struct {
+		accel string // "" for the default (auto)
+		want  string
+	}{
+		{"", "tcg"},
+		{"auto", "tcg"},
+		{"kvm", "kvm"},
+		{"tcg", "tcg"},
+	}
+	for _, tc := range tests {
+		t.Run("accelerator="+tc.accel, func(t *testing.T) {
+			yaml := minimal
+			if tc.accel != "" {
+				yaml += "  accelerator: " + tc.accel + "\n"
+			}
+			vars := qemu.Cloud{}.Variables(load(t, yaml))
+			byName := map[string]cloud.Variable{}
+			var names []string
+			for _, v := range vars {
+				byName[v.Name] = v
+				names = append(names, v.Name)
+				if v.Sensitive {
+					t.Errorf("%s is sensitive; none of these are secrets", v.Name)
+				}
+			}
+			wantNames := []string{"qemu_accelerator", "qemu_output_dir", "ssh_public_key", "ssh_private_key_file"}
+			if !slices.Equal(names, wantNames) {
+				t.Fatalf("variables %q, want %q", names, wantNames)
+			}
+			if got := byName["qemu_accelerator"].Default; got != tc.want {
+				t.Errorf("qemu_accelerator default = %q, want %q", got, tc.want)
+			}
+			if got := byName["qemu_output_dir"].Default; got != "output-qemu" {
+				t.Errorf("qemu_output_dir default = %q", got)
+			}
+			for _, key := range []string{"ssh_public_key", "ssh_private_key_file"} {
+				if got := byName[key].Default; got != "" {
+					t.Errorf("%s default = %q, want empty (set per run)", key, got)
+				}
+			}
+		})
+	}
+}
+
+func TestSourceDefaults(t *testing.T) {
+	b := source(t, qemu.Cloud{}, load(t, minimal))
+	for name, want := range map[string]string{
+		"iso_url":          ".cache/base/debian-12-base.qcow2",
+		"iso_checksum":     "none",
+		"format":           "qcow2",
+		"disk_size":        "10G",
+		"disk_interface":   "virtio",
+		"net_device":       "virtio-net",
+		"ssh_username":     "sindri",
+		"ssh_timeout":      "20m",
+		"shutdown_command": "sudo shutdown -P now",
+		"cd_label":         "cidata",
+		// Per-run variables, evaluated with the test's stand-ins.
+		"accelerator":          "test-accel",
+		"output_directory":     "/test/out",
+		"ssh_private_key_file": "/test/key",
+		"vm_name":              "sindri-20240101.qcow2",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	for name, want := range map[string]string{
+		"accelerator":          "var.qemu_accelerator",
+		"output_directory":     "var.qemu_output_dir",
+		"ssh_private_key_file": "var.ssh_private_key_file",
+		"vm_name":              "local.image_name",
+	} {
+		if got := refs(t, b, name); !slices.Equal(got, []string{want}) {
+			t.Errorf("%s references %q, want %s", name, got, want)
+		}
+	}
+	for _, name := range []string{"disk_image", "disk_compression", "headless"} {
+		if !boolean(t, b, name) {
+			t.Errorf("%s is not true", name)
+		}
+	}
+	if got := integer(t, b, "memory"); got != 2048 {
+		t.Errorf("memory = %d, want 2048", got)
+	}
+	if got := integer(t, b, "cpus"); got != 2 {
+		t.Errorf("cpus = %d, want 2", got)
+	}
+}
+
+func TestSourceFromConfig(t *testing.T) {
+	b := source(t, qemu.Cloud{}, load(t, minimal+`  base_image: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2
+  base_image_checksum: file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS
+  disk_size_gb: 20
+  memory_mb: 4096
+  cpus: 4
+  ssh_username: dev
+`))
+	for name, want := range map[string]string{
+		"iso_url":      "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
+		"iso_checksum": "file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS",
+		"disk_size":    "20G",
+		"ssh_username": "dev",
+	} {
+		if got := str(t, b, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := integer(t, b, "memory"); got != 4096 {
+		t.Errorf("memory = %d, want 4096", got)
+	}
+	if got := integer(t, b, "cpus"); got != 4 {
+		t.Errorf("cpus = %d, want 4", got)
+	}
+}
+
+// TestCloudInitSeed checks the NoCloud seed: user-data is a format() call
+// that puts the configured user and the run's public key into the
+// cloud-config, so the key is never written into the template.
+func TestCloudInitSeed(t *testing.T) {
+	b := source(t, qemu.Cloud{}, load(t, minimal+"  ssh_username: dev\n"))
+
+	obj, ok := b.Attributes["cd_content"].Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		t.Fatalf("cd_content is %T, want an object", b.Attributes["cd_content"].Expr)
+	}
+	var userData *hclsyntax.FunctionCallExpr
+	for _, item := range obj.Items {
+		k, _ := item.KeyExpr.Value(nil)
+		if k.AsString() == "user-data" {
+			userData, ok = item.ValueExpr.(*hclsyntax.FunctionCallExpr)
+			if !ok {
+				t.Fatalf("user-data is %T, want a function call", item.ValueExpr)
+			}
+		}
+	}
+	if userData == nil {
+		t.Fatal("cd_content has no user-data")
+	}
+	if userData.Name != "format" || len(userData.Args) != 3 {
+		t.Fatalf("user-data is %s() with %d args, want format(template, user, key)", userData.Name, len(userData.Args))
+	}
+	if user, diags := userData.Args[1].Value(nil); diags.HasErrors() || user.AsString() != "dev" {
+		t.Errorf("format's user argument = %#v (%s), want the literal \"dev\"", user, diags)
+	}
+	var keyRefs []string
+	for _, tr := range userData.Args[2].Variables() {
+		keyRefs = append(keyRefs, string(hclwrite.TokensForTraversal(tr).Bytes()))
+	}
+	if !slices.Equal(keyRefs, []string{"var.ssh_public_key"}) {
+		t.Errorf("format's key argument references %q, want var.ssh_public_key", keyRefs)
+	}
+
+	seed := strMap(t, b, "cd_content")
+	if keys := slices.Sorted(maps.Keys(seed)); !slices.Equal(keys, []string{"meta-data", "user-data"}) {
+		t.Fatalf("cd_content keys %q", keys)
+	}
+	ud := seed["user-data"]
+	for _, want := range []string{
+		"#cloud-config\n",
+		"  - name: dev\n",
+		"    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+		"      - ssh-ed25519 AAAATEST test@key\n",
+	} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("user-data lacks %q:\n%s", want, ud)
+		}
+	}
+	if md := seed["meta-data"]; !strings.Contains(md, "instance-id: sindri-build\n") {
+		t.Errorf("meta-data = %q", md)
+	}
+}

@@ -1,0 +1,242 @@
+package packer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Line is one line of `packer -machine-readable` output:
+// timestamp,target,type,data... with commas in data written %!(PACKER_COMMA).
+type Line struct {
+	Time   time.Time
+	Target string
+	Type   string
+	Data   []string
+}
+
+// ParseLine parses one machine-readable line.
+func ParseLine(s string) (Line, bool) {
+	parts := strings.Split(strings.TrimRight(s, "\r\n"), ",")
+	if len(parts) < 3 {
+		return Line{}, false
+	}
+	sec, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return Line{}, false
+	}
+	data := parts[3:]
+	for i, d := range data {
+		d = strings.ReplaceAll(d, "%!(PACKER_COMMA)", ",")
+		data[i] = strings.ReplaceAll(d, `\n`, "\n")
+	}
+	return Line{Time: time.Unix(sec, 0), Target: parts[1], Type: parts[2], Data: data}, true
+}
+
+// Message is the human text of a ui line ("say", "message", "error").
+func (l Line) Message() string {
+	if l.Type == "ui" && len(l.Data) >= 2 {
+		return strings.Join(l.Data[1:], ",")
+	}
+	return strings.Join(l.Data, ",")
+}
+
+// IsError reports whether the line is a ui error.
+func (l Line) IsError() bool { return l.Type == "ui" && len(l.Data) >= 2 && l.Data[0] == "error" }
+
+// Artifact is what a build produced, from the machine-readable artifact lines.
+type Artifact struct {
+	Target  string
+	Builder string
+	ID      string
+	String  string
+	Files   []string
+}
+
+// BuildOptions configure one `packer build`.
+type BuildOptions struct {
+	Dir  string            // template folder
+	Vars map[string]string // -var k=v, passed sorted
+	// VarFiles are -var-file arguments, in order.
+	VarFiles []string
+	OnError  string // "cleanup" (default) or "abort"
+	// OnLine receives every machine-readable line as it arrives.
+	OnLine func(Line)
+	// Grace is how long packer may take to clean up after an interrupt
+	// before it and everything it started are killed (default 2m).
+	Grace time.Duration
+}
+
+// BuildResult is a finished build.
+type BuildResult struct {
+	ExitCode  int
+	Artifacts []Artifact
+	Errors    []string // packer's own ui error lines
+	Cancelled bool     // the context ended and packer was interrupted
+	Stderr    string   // the last part of stderr, for crashes
+}
+
+// Build runs `packer build -machine-readable`. Cancelling ctx sends packer
+// one interrupt, so it runs its own cleanup (terminating instances,
+// deleting temporary keys), and waits up to Grace; after that packer and
+// its process group are killed. A failed build is not an error: read
+// ExitCode. Errors mean packer could not be run at all.
+func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error) {
+	args := []string{"build", "-machine-readable", "-color=false", "-timestamp-ui=false"}
+	onError := o.OnError
+	if onError == "" {
+		onError = "cleanup"
+	}
+	args = append(args, "-on-error="+onError)
+	for _, k := range slices.Sorted(maps.Keys(o.Vars)) {
+		args = append(args, "-var", k+"="+o.Vars[k])
+	}
+	for _, f := range o.VarFiles {
+		args = append(args, "-var-file="+f)
+	}
+	args = append(args, o.Dir)
+	grace := o.Grace
+	if grace <= 0 {
+		grace = 2 * time.Minute
+	}
+
+	cmd := exec.Command(r.Bin, args...)
+	cmd.Env = append([]string{}, r.Env...)
+	cmd.Dir = r.Dir
+	// Its own process group: a terminal's Ctrl-C reaches only us, and we
+	// forward exactly one interrupt; the group can be killed as a whole.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return BuildResult{}, err
+	}
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return BuildResult{}, fmt.Errorf("packer build %s: %w", o.Dir, err)
+	}
+
+	var res BuildResult
+	var cancelled sync.WaitGroup
+	done := make(chan struct{})
+	cancelled.Add(1)
+	go func() {
+		defer cancelled.Done()
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		res.Cancelled = true
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(grace):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}()
+
+	arts := map[string]*Artifact{}
+	var order []string
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		l, ok := ParseLine(sc.Text())
+		if !ok {
+			continue
+		}
+		if o.OnLine != nil {
+			o.OnLine(l)
+		}
+		switch {
+		case l.IsError():
+			res.Errors = append(res.Errors, l.Message())
+		case l.Type == "artifact" && len(l.Data) >= 2:
+			key := l.Target + "#" + l.Data[0]
+			a := arts[key]
+			if a == nil {
+				a = &Artifact{Target: l.Target}
+				arts[key] = a
+				order = append(order, key)
+			}
+			rest := l.Data[2:]
+			switch l.Data[1] {
+			case "builder-id":
+				a.Builder = strings.Join(rest, ",")
+			case "id":
+				a.ID = strings.Join(rest, ",")
+			case "string":
+				a.String = strings.Join(rest, ",")
+			case "file":
+				if len(rest) >= 2 {
+					a.Files = append(a.Files, strings.Join(rest[1:], ","))
+				}
+			}
+		}
+	}
+	scanErr := sc.Err()
+	if scanErr != nil {
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	waitErr := cmd.Wait()
+	close(done)
+	cancelled.Wait()
+	if res.Cancelled {
+		// Whatever an interrupted packer left in its group (plugins,
+		// qemu) goes too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+
+	for _, k := range order {
+		res.Artifacts = append(res.Artifacts, *arts[k])
+	}
+	res.Stderr = stderr.String()
+	var exit *exec.ExitError
+	switch {
+	case waitErr == nil:
+	case errors.As(waitErr, &exit):
+		res.ExitCode = exit.ExitCode()
+		if res.ExitCode < 0 {
+			res.ExitCode = 1 // killed by a signal
+		}
+	default:
+		return res, fmt.Errorf("packer build %s: %w", o.Dir, waitErr)
+	}
+	if scanErr != nil {
+		return res, fmt.Errorf("packer build %s: reading its output: %w", o.Dir, scanErr)
+	}
+	return res, nil
+}
+
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - 64*1024; over > 0 {
+		t.buf = t.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

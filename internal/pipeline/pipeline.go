@@ -1,0 +1,387 @@
+// Package pipeline runs the builds: per cloud, bounded parallel, render →
+// config hash → cache lookup → packer build → image, keeping every cloud's
+// result whatever happens to the others.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+	"github.com/sindri-dev/sindri-packer/scripts"
+)
+
+// Templater is implemented by targets that render their own template
+// (the test-only null target); all real targets use render.Template.
+type Templater interface {
+	Template(c *config.Config, opts render.Options) []byte
+}
+
+// HashContributor adds target-specific inputs to the config hash.
+type HashContributor interface {
+	HashInputs(c *config.Config) ([]string, error)
+}
+
+// Options configure one run.
+type Options struct {
+	Config   *config.Config
+	Clouds   []string
+	Builders map[string]cloud.Builder
+	Packer   *packer.Runner // Bin, Env and Dir (the config's folder)
+
+	RunID         string
+	SindriVersion string // resolved
+	PackerVersion string
+
+	Parallel int           // concurrent builds; 0: all at once
+	Rebuild  bool          // ignore cached images
+	DryRun   bool          // stop after the cache lookup
+	OnError  string        // packer -on-error: cleanup or abort
+	Timeout  time.Duration // per build; 0: none
+	Grace    time.Duration // packer's cleanup time after an interrupt
+	Vars     map[string]string
+	VarFiles []string
+
+	// WorkDir receives rendered templates and per-build files.
+	WorkDir string
+	// Log receives packer's messages, each line prefixed "[cloud] ".
+	Log io.Writer
+	// Grouped buffers each cloud's log and writes it in one piece when the
+	// cloud finishes, between Group.Start and Group.End (GitHub log groups).
+	Grouped bool
+	Group   interface {
+		Start(title string)
+		End()
+	}
+}
+
+// prepared is one cloud ready to build.
+type prepared struct {
+	name    string
+	builder cloud.Builder
+	dir     string // rendered template folder
+	hash    string
+}
+
+// Run builds the selected clouds. It returns the manifest, complete with
+// every cloud's result, even when builds fail or ctx is cancelled; an
+// error means nothing could be started (rendering failed).
+func Run(ctx context.Context, o Options) (*Manifest, error) {
+	m := &Manifest{
+		RunID:         o.RunID,
+		SindriVersion: o.SindriVersion,
+		PackerVersion: o.PackerVersion,
+		StartedAt:     time.Now().UTC(),
+		Clouds:        map[string]*CloudResult{},
+	}
+	preps, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	hashes := map[string]string{}
+	for _, p := range preps {
+		hashes[p.name] = p.hash
+	}
+	m.ConfigHash = RunHash(hashes)
+
+	results := make([]*CloudResult, len(preps))
+	limit := o.Parallel
+	if limit <= 0 {
+		limit = len(preps)
+	}
+	lw := &logWriter{w: o.Log, grouped: o.Grouped, group: o.Group}
+	var g errgroup.Group
+	g.SetLimit(max(limit, 1))
+	for i, p := range preps {
+		g.Go(func() error {
+			results[i] = o.build(ctx, p, lw)
+			return nil
+		})
+	}
+	_ = g.Wait() // builds report through results, never through errors
+	for i, p := range preps {
+		m.Clouds[p.name] = results[i]
+	}
+	m.FinishedAt = time.Now().UTC()
+	return m, nil
+}
+
+// prepare renders every cloud's template and computes its hash.
+func prepare(o Options) ([]prepared, error) {
+	scriptFiles := scripts.Files()
+	var files []render.File
+	for n, b := range scriptFiles {
+		files = append(files, render.File{Path: filepath.Join("scripts", n), Data: b})
+	}
+	ropts := render.Options{SindriVersion: o.SindriVersion}
+	var preps []prepared
+	for _, name := range o.Clouds {
+		b, ok := o.Builders[name]
+		if !ok {
+			return nil, fmt.Errorf("build %s: no such target", name)
+		}
+		var tpl []byte
+		if t, ok := b.(Templater); ok {
+			tpl = t.Template(o.Config, ropts)
+		} else {
+			tpl = render.Template(o.Config, b, ropts)
+		}
+		files = append(files, render.File{Path: filepath.Join(name, render.TemplateName), Data: tpl})
+		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: b.Plugin().Version}
+		if hc, ok := b.(HashContributor); ok {
+			extra, err := hc.HashInputs(o.Config)
+			if err != nil {
+				return nil, fmt.Errorf("build %s: %w", name, err)
+			}
+			in.Extra = extra
+		}
+		preps = append(preps, prepared{name: name, builder: b, dir: filepath.Join(o.WorkDir, "render", name), hash: ConfigHash(in)})
+	}
+	if err := render.Write(filepath.Join(o.WorkDir, "render"), files); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	return preps, nil
+}
+
+func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudResult {
+	res := &CloudResult{ConfigHash: p.hash}
+	log := lw.forCloud(p.name)
+	defer log.close()
+	if ctx.Err() != nil {
+		res.Status, res.Error = StatusCancelled, "cancelled before it started"
+		return res
+	}
+	if id := o.Config.Packer.Clouds.ImageID(p.name); id != "" {
+		res.Status, res.ImageID = StatusExisting, id
+		log.printf("using the configured image_id %s; nothing to build", id)
+		return res
+	}
+	run := &cloud.BuildRun{Config: o.Config, RunID: o.RunID, Hash: p.hash, SindriVersion: o.SindriVersion}
+	if finder, ok := p.builder.(cloud.ImageFinder); ok && o.Config.Packer.Build.Cache && !o.Rebuild {
+		img, err := finder.FindImage(ctx, o.Config, p.hash)
+		switch {
+		case err != nil:
+			log.printf("cache lookup failed, building: %v", err)
+		case img != nil:
+			res.Status = StatusCached
+			fill(res, img)
+			log.printf("cached: image %s already carries config hash %s", img.ID, short(p.hash))
+			return res
+		}
+	}
+	if o.DryRun {
+		res.Status = StatusPlanned
+		log.printf("would build (config hash %s)", short(p.hash))
+		return res
+	}
+
+	start := time.Now()
+	defer func() { res.BuildSeconds = time.Since(start).Seconds() }()
+	work, err := os.MkdirTemp(o.WorkDir, p.name+"-")
+	if err != nil {
+		return fail(res, err)
+	}
+	defer os.RemoveAll(work)
+	run.WorkDir = work
+
+	vars := map[string]string{}
+	for k, v := range o.Vars {
+		vars[k] = v
+	}
+	if pr, ok := p.builder.(cloud.Preparer); ok {
+		extra, cleanup, err := pr.Prepare(ctx, run)
+		if cleanup != nil {
+			defer cleanup()
+		}
+		if err != nil {
+			return fail(res, err)
+		}
+		for k, v := range extra {
+			vars[k] = v
+		}
+	}
+	manifestPath := filepath.Join(work, "packer-manifest.json")
+	vars["config_hash"] = p.hash
+	vars["run_id"] = o.RunID
+	vars["manifest_path"] = manifestPath
+
+	bctx, cancel := ctx, context.CancelFunc(func() {})
+	if o.Timeout > 0 {
+		bctx, cancel = context.WithTimeout(ctx, o.Timeout)
+	}
+	defer cancel()
+	log.printf("building (config hash %s)", short(p.hash))
+	br, err := o.Packer.Build(bctx, packer.BuildOptions{
+		Dir:      p.dir,
+		Vars:     vars,
+		VarFiles: o.VarFiles,
+		OnError:  o.OnError,
+		Grace:    o.Grace,
+		OnLine: func(l packer.Line) {
+			if l.Type == "ui" && len(l.Data) >= 2 {
+				log.printf("%s", l.Message())
+			}
+		},
+	})
+	res.PackerErrors = br.Errors
+	switch {
+	case err != nil:
+		return fail(res, err)
+	case br.Cancelled && ctx.Err() != nil:
+		res.Status, res.Error = StatusCancelled, "interrupted; packer cleaned up its temporary resources"
+		return res
+	case br.Cancelled:
+		return fail(res, fmt.Errorf("timed out after %s; packer cleaned up its temporary resources", o.Timeout))
+	case br.ExitCode != 0:
+		msg := fmt.Sprintf("packer build exited %d", br.ExitCode)
+		if len(br.Errors) > 0 {
+			msg += ": " + br.Errors[len(br.Errors)-1]
+		} else if s := strings.TrimSpace(br.Stderr); s != "" {
+			msg += ": " + lastLine(s)
+		}
+		return fail(res, errors.New(msg))
+	}
+
+	builds, err := packer.ReadManifest(manifestPath)
+	if err != nil || len(builds) == 0 {
+		if err == nil {
+			err = errors.New("packer reported success but its manifest lists no build of this run")
+		}
+		return fail(res, err)
+	}
+	b := builds[len(builds)-1]
+	art := cloud.Artifact{ID: b.ArtifactID}
+	for _, f := range b.Files {
+		art.Files = append(art.Files, f.Name)
+	}
+	for _, a := range br.Artifacts {
+		if art.String == "" {
+			art.String = a.String
+		}
+		if a.ID != "" && a.ID != b.ArtifactID {
+			log.printf("warning: machine-readable artifact id %s differs from the manifest's %s", a.ID, b.ArtifactID)
+		}
+	}
+	img := &cloud.Image{ID: b.ArtifactID, Regions: packer.RegionIDs(b.ArtifactID), Name: b.CustomData["image_name"], ConfigHash: p.hash}
+	switch t := p.builder.(type) {
+	case cloud.Promoter:
+		promoted, err := t.Promote(ctx, run, art)
+		if err != nil {
+			return fail(res, fmt.Errorf("register the built image: %w", err))
+		}
+		img = promoted
+	case cloud.Describer:
+		img = t.Describe(run, art)
+	}
+	res.Status = StatusBuilt
+	fill(res, img)
+	log.printf("built %s", res.ImageID)
+	return res
+}
+
+func fill(res *CloudResult, img *cloud.Image) {
+	res.ImageID = img.ID
+	res.ImageName = img.Name
+	res.Extra = img.Extra
+	res.Images = map[string]string{}
+	for r, id := range img.Regions {
+		if r != "" {
+			res.Images[r] = id
+		}
+	}
+	if len(res.Images) == 0 {
+		res.Images = nil
+	}
+	if res.ImageID == "" && len(img.Regions) > 0 {
+		for _, r := range orderedNames(img.Regions) {
+			res.ImageID = img.Regions[r]
+			break
+		}
+	}
+}
+
+func fail(res *CloudResult, err error) *CloudResult {
+	res.Status, res.Error = StatusFailed, err.Error()
+	return res
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(s, "\n")
+	return lines[len(lines)-1]
+}
+
+// logWriter serialises the clouds' log lines onto one writer.
+type logWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	grouped bool
+	group   interface {
+		Start(title string)
+		End()
+	}
+}
+
+type cloudLog struct {
+	lw   *logWriter
+	name string
+	buf  []string
+}
+
+func (lw *logWriter) forCloud(name string) *cloudLog { return &cloudLog{lw: lw, name: name} }
+
+func (c *cloudLog) printf(format string, args ...any) {
+	if c.lw.w == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		lines = append(lines, "["+c.name+"] "+l)
+	}
+	if c.lw.grouped {
+		c.buf = append(c.buf, lines...)
+		return
+	}
+	c.lw.mu.Lock()
+	defer c.lw.mu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintln(c.lw.w, l)
+	}
+}
+
+// close writes a grouped cloud's buffered lines in one piece.
+func (c *cloudLog) close() {
+	if !c.lw.grouped || c.lw.w == nil {
+		return
+	}
+	c.lw.mu.Lock()
+	defer c.lw.mu.Unlock()
+	if c.lw.group != nil {
+		c.lw.group.Start("packer build: " + c.name)
+	}
+	for _, l := range c.buf {
+		fmt.Fprintln(c.lw.w, l)
+	}
+	if c.lw.group != nil {
+		c.lw.group.End()
+	}
+}

@@ -1,0 +1,276 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+)
+
+// nullTarget is a TEST-ONLY target: packer's built-in null builder with a
+// shell-local step, so the pipeline runs real packer builds without any
+// cloud. sleep sets how long the build takes; fail makes it fail.
+type nullTarget struct {
+	name  string
+	sleep time.Duration
+	fail  bool
+	// cached, when set, is returned by FindImage for any hash.
+	cached *cloud.Image
+}
+
+func (n nullTarget) Name() string                                    { return n.name }
+func (nullTarget) Plugin() cloud.Plugin                              { return cloud.Plugin{Name: "null", Version: "builtin"} }
+func (nullTarget) SourceType() string                                { return "null" }
+func (nullTarget) Variables(*config.Config) []cloud.Variable         { return nil }
+func (nullTarget) Source(*hclwrite.Body, *config.Config, cloud.Meta) {}
+func (nullTarget) SSHUser(*config.Config) string                     { return "" }
+
+func (n nullTarget) Template(_ *config.Config, opts render.Options) []byte {
+	step := fmt.Sprintf("sleep %.1f", n.sleep.Seconds())
+	if n.fail {
+		step = "echo 'Error: simulated failure in " + n.name + "' >&2; exit 7"
+	}
+	return []byte(fmt.Sprintf(`
+variable "config_hash" { type = string }
+variable "run_id" { type = string }
+variable "manifest_path" { type = string }
+source "null" "sindri" { communicator = "none" }
+build {
+  name    = "sindri"
+  sources = ["source.null.sindri"]
+  provisioner "shell-local" { inline = [%q] }
+  post-processor "manifest" {
+    output = var.manifest_path
+    custom_data = { image_name = "%s-image", config_hash = var.config_hash, sindri_version = %q }
+  }
+}
+`, step, n.name, opts.SindriVersion))
+}
+
+// finderTarget adds a build cache to the null target.
+type finderTarget struct{ nullTarget }
+
+func (f finderTarget) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
+	if f.cached == nil {
+		return nil, nil
+	}
+	img := *f.cached
+	img.ConfigHash = hash
+	return &img, nil
+}
+
+func realPacker(t testing.TB) *packer.Runner {
+	t.Helper()
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	dir := os.Getenv("SINDRI_TOOLS_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, ".tools")
+	}
+	bin := filepath.Join(dir, "bin", "packer")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("packer not installed: %v", err)
+		}
+		t.Skip("packer not installed (run tools/install.sh)")
+	}
+	return &packer.Runner{Bin: bin, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1"}, Dir: t.TempDir()}
+}
+
+func testConfig(t testing.TB) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("sindri.yaml", []byte("provider: packer\npacker:\n  cloud: qemu\n"), config.Options{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func options(t testing.TB, targets ...cloud.Builder) Options {
+	o := Options{
+		Config:        testConfig(t),
+		Builders:      map[string]cloud.Builder{},
+		Packer:        realPacker(t),
+		RunID:         "test-run",
+		SindriVersion: "3.0.1",
+		PackerVersion: "1.9.4",
+		WorkDir:       t.TempDir(),
+		Grace:         5 * time.Second,
+	}
+	for _, tg := range targets {
+		o.Clouds = append(o.Clouds, tg.Name())
+		o.Builders[tg.Name()] = tg
+	}
+	return o
+}
+
+// TestParallelFanOutKeepsEveryResult: three real packer builds at once,
+// one failing; the others' results survive, with the failure's own text.
+func TestParallelFanOutKeepsEveryResult(t *testing.T) {
+	o := options(t,
+		nullTarget{name: "a", sleep: 2 * time.Second},
+		nullTarget{name: "b", fail: true},
+		nullTarget{name: "c", sleep: 2 * time.Second},
+	)
+	var log syncBuffer
+	o.Log = &log
+	start := time.Now()
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	for _, name := range []string{"a", "c"} {
+		r := m.Clouds[name]
+		if r.Status != StatusBuilt || r.ImageID != "Null" || r.ImageName != name+"-image" {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	b := m.Clouds["b"]
+	if b.Status != StatusFailed || !strings.Contains(b.Error, "exited 1") {
+		t.Errorf("b: %+v", b)
+	}
+	if !strings.Contains(strings.Join(b.PackerErrors, "\n")+b.Error, "simulated failure in b") {
+		t.Errorf("b's error must carry packer's own error lines: %+v", b)
+	}
+	if got := m.Failed(); len(got) != 1 || got[0] != "b" {
+		t.Errorf("Failed() = %v", got)
+	}
+	// In parallel, not one after another (2 s + 2 s sequentially).
+	if elapsed > 3900*time.Millisecond {
+		t.Errorf("three builds took %s; they did not run in parallel", elapsed)
+	}
+	for _, want := range []string{"[a] ", "[b] ", "[c] "} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks lines prefixed %q:\n%s", want, log.String())
+		}
+	}
+	if m.ConfigHash == "" || m.Clouds["a"].ConfigHash == m.Clouds["c"].ConfigHash {
+		t.Errorf("hashes: run %q a %q c %q", m.ConfigHash, m.Clouds["a"].ConfigHash, m.Clouds["c"].ConfigHash)
+	}
+}
+
+// TestCancellationLeavesNothing interrupts running builds: they end as
+// cancelled quickly, and no packer process or build folder remains.
+func TestCancellationLeavesNothing(t *testing.T) {
+	o := options(t, nullTarget{name: "a", sleep: 60 * time.Second}, nullTarget{name: "b", sleep: 60 * time.Second})
+	o.Parallel = 1 // b waits for a slot and must be cancelled before it starts
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { time.Sleep(3 * time.Second); cancel() }()
+	start := time.Now()
+	m, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("cancellation took %s", d)
+	}
+	for _, name := range []string{"a", "b"} {
+		if r := m.Clouds[name]; r.Status != StatusCancelled {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	if procs := processesMentioning(t, o.WorkDir); len(procs) > 0 {
+		t.Errorf("processes left behind: %v", procs)
+	}
+	entries, _ := os.ReadDir(o.WorkDir)
+	for _, e := range entries {
+		if e.Name() != "render" {
+			t.Errorf("build folder left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestTimeoutFailsTheBuild(t *testing.T) {
+	o := options(t, nullTarget{name: "a", sleep: 60 * time.Second})
+	o.Timeout = 2 * time.Second
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Clouds["a"]; r.Status != StatusFailed || !strings.Contains(r.Error, "timed out") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestCacheHitSkipsTheBuild(t *testing.T) {
+	img := &cloud.Image{ID: "img-123", Name: "cached-image"}
+	o := options(t, finderTarget{nullTarget{name: "a", fail: true, cached: img}})
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Clouds["a"]; r.Status != StatusCached || r.ImageID != "img-123" {
+		t.Fatalf("want cached img-123, got %+v", r)
+	}
+	// --rebuild ignores the cache (and so runs the failing build).
+	o.Rebuild = true
+	m, _ = Run(t.Context(), o)
+	if r := m.Clouds["a"]; r.Status != StatusFailed {
+		t.Fatalf("--rebuild must build, got %+v", r)
+	}
+	// build.cache: false too.
+	o.Rebuild = false
+	o.Config.Packer.Build.Cache = false
+	m, _ = Run(t.Context(), o)
+	if r := m.Clouds["a"]; r.Status != StatusFailed {
+		t.Fatalf("cache: false must build, got %+v", r)
+	}
+}
+
+func TestDryRunAndExistingImage(t *testing.T) {
+	o := options(t, nullTarget{name: "a", fail: true}, nullTarget{name: "qemu", fail: true})
+	o.Config.Packer.Clouds.QEMU.ImageID = "/images/given.qcow2"
+	o.DryRun = true
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Clouds["a"]; r.Status != StatusPlanned {
+		t.Errorf("a: %+v", r)
+	}
+	if r := m.Clouds["qemu"]; r.Status != StatusExisting || r.ImageID != "/images/given.qcow2" {
+		t.Errorf("qemu: %+v", r)
+	}
+}
+
+// processesMentioning lists live processes whose command line contains s.
+func processesMentioning(t *testing.T, s string) []string {
+	t.Helper()
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range dirs {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), s) {
+			out = append(out, strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
