@@ -39,7 +39,8 @@
 #   -h, --help        this help
 #
 # Environment:
-#   DEBIAN_MIRROR           default http://deb.debian.org/debian
+#   DEBIAN_MIRROR           default http://deb.debian.org/debian (also what
+#                           the guest's /etc/apt/sources.list points at)
 #   DEBIAN_SECURITY_MIRROR  default http://deb.debian.org/debian-security;
 #                           "none" leaves bookworm-security out
 #   BASE_IMAGE_SIZE_MIB     virtual disk size in MiB (default 2048, min 1024)
@@ -226,6 +227,8 @@ system_info:
   network:
     # systemd-networkd renders cloud-init's network config (DHCP by default).
     renderers: [ networkd ]
+# No DSA host key (cloud-init 22.4 would generate one by default).
+ssh_genkeytypes: [ rsa, ecdsa, ed25519 ]
 # GRUB is installed by the image builder, not by grub-pc: nothing to preseed.
 grub_dpkg:
   enabled: false
@@ -251,6 +254,7 @@ cat >"$rootfs/boot/grub/grub.cfg" <<EOF
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
+set timeout_style=countdown
 set timeout=1
 set default=0
 menuentry 'Debian GNU/Linux 12 (sindri QEMU base)' {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -139,7 +138,10 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		case <-ctx.Done():
 		}
 		res.Cancelled = true
-		_ = cmd.Process.Signal(os.Interrupt)
+		// To the whole group, as a terminal's Ctrl-C would: packer's
+		// outer (panicwrap) process does not forward a signal sent to it
+		// alone, and the plugins ignore interrupts by design.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		select {
 		case <-done:
 		case <-time.After(grace):

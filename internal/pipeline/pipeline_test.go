@@ -165,6 +165,8 @@ func TestParallelFanOutKeepsEveryResult(t *testing.T) {
 func TestCancellationLeavesNothing(t *testing.T) {
 	o := options(t, nullTarget{name: "a", sleep: 60 * time.Second}, nullTarget{name: "b", sleep: 60 * time.Second})
 	o.Parallel = 1 // b waits for a slot and must be cancelled before it starts
+	var log syncBuffer
+	o.Log = &log
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { time.Sleep(3 * time.Second); cancel() }()
 	start := time.Now()
@@ -179,6 +181,10 @@ func TestCancellationLeavesNothing(t *testing.T) {
 		if r := m.Clouds[name]; r.Status != StatusCancelled {
 			t.Errorf("%s: %+v", name, r)
 		}
+	}
+	// packer itself got the interrupt and ran its own cleanup.
+	if !strings.Contains(log.String(), "[a] Cleanly cancelled builds after being interrupted") {
+		t.Errorf("packer did not report its own clean cancellation:\n%s", log.String())
 	}
 	if procs := processesMentioning(t, o.WorkDir); len(procs) > 0 {
 		t.Errorf("processes left behind: %v", procs)
