@@ -163,6 +163,8 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.renderCmd(g),
 		c.validateCmd(g),
 		c.buildCmd(g),
+		c.matrixCmd(g),
+		c.summarizeCmd(),
 		c.schemaCmd(),
 	)
 	return root

@@ -479,6 +479,7 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 			d.errorf(cloudsKey, join(path, "clouds"), "no cloud configured: add a block for one of %s", strings.Join(Clouds, ", "))
 		}
 	case cloudKey != nil:
+		p.SingleCloud = true
 		name := cloudKey.Value
 		if !slices.Contains(Clouds, name) {
 			msg := fmt.Sprintf("unknown cloud %q (known: %s)", name, strings.Join(Clouds, ", "))

@@ -35,6 +35,19 @@ type Config struct {
 type Packer struct {
 	Clouds CloudSet `yaml:"clouds" doc:"one block per target cloud (multi-cloud form); the single-cloud form writes cloud: NAME and that cloud's fields directly under packer:"`
 	Build  Build    `yaml:"build" doc:"how the image is built; shared by every cloud"`
+
+	// SingleCloud records that the file used the single-cloud form, so
+	// paths for --set can be written the way the file spells them.
+	SingleCloud bool `yaml:"-"`
+}
+
+// FieldPath returns the --set path of a cloud's field in this file's form,
+// e.g. packer.region or packer.clouds.aws.region.
+func (p *Packer) FieldPath(cloud, field string) string {
+	if p.SingleCloud {
+		return "packer." + field
+	}
+	return "packer.clouds." + cloud + "." + field
 }
 
 // CloudSet holds one optional block per target.
@@ -242,4 +255,32 @@ func (s *CloudSet) ImageID(name string) string {
 		return s.QEMU.ImageID
 	}
 	return ""
+}
+
+// Regions returns where a cloud's image is built, then the regions it is
+// copied or replicated to, and the field that names the build region.
+func (s *CloudSet) Regions(name string) (field string, regions []string) {
+	switch {
+	case name == "aws" && s.AWS != nil:
+		return "region", append([]string{s.AWS.Region}, s.AWS.AMIRegions...)
+	case name == "azure" && s.Azure != nil:
+		r := []string{s.Azure.Location}
+		if s.Azure.Gallery != nil {
+			for _, g := range s.Azure.Gallery.ReplicationRegions {
+				if g != s.Azure.Location {
+					r = append(r, g)
+				}
+			}
+		}
+		return "location", r
+	case name == "gcp" && s.GCP != nil:
+		return "zone", []string{s.GCP.Zone}
+	case name == "oci" && s.OCI != nil:
+		return "region", []string{s.OCI.Region}
+	case name == "alibaba" && s.Alibaba != nil:
+		return "region", []string{s.Alibaba.Region}
+	case name == "qemu" && s.QEMU != nil:
+		return "", []string{"local"}
+	}
+	return "", nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,7 +219,11 @@ func TestGoodConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if diff := cmp.Diff(want(file), cfg); diff != "" {
+			w := want(file)
+			// The form is recorded: single-cloud files name packer.cloud.
+			data, _ := os.ReadFile(file)
+			w.Packer.SingleCloud = strings.Contains(string(data), "\n  cloud: ")
+			if diff := cmp.Diff(w, cfg); diff != "" {
 				t.Errorf("decoded config (-want +got):\n%s", diff)
 			}
 		})
@@ -255,5 +260,16 @@ func TestCloudSetHasAndImageID(t *testing.T) {
 	}
 	if set.Has("vsphere") || set.ImageID("vsphere") != "" {
 		t.Error("unknown cloud reported as present")
+	}
+}
+
+func TestFieldPath(t *testing.T) {
+	single := &Packer{SingleCloud: true}
+	multi := &Packer{}
+	if got := single.FieldPath("aws", "region"); got != "packer.region" {
+		t.Errorf("single-cloud form: %s", got)
+	}
+	if got := multi.FieldPath("aws", "region"); got != "packer.clouds.aws.region" {
+		t.Errorf("multi-cloud form: %s", got)
 	}
 }

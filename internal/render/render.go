@@ -128,7 +128,6 @@ func Template(c *config.Config, b cloud.Builder, opts Options) []byte {
 	provisioners(bb, c, b, opts)
 	pp := bb.Block("post-processor", "manifest")
 	pp.Set("output", hclgen.Expr("var.manifest_path"))
-	pp.Bool("strip_path", true)
 	pp.Set("custom_data", hclgen.Map(map[string]hclwrite.Tokens{
 		"cloud":          hclgen.Str(b.Name()),
 		"config_hash":    hclgen.Expr("var.config_hash"),

@@ -89,8 +89,7 @@ build {
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   post-processor "manifest" {
-    output     = var.manifest_path
-    strip_path = true
+    output = var.manifest_path
     custom_data = {
       "cloud"          = "alibaba"
       "config_hash"    = var.config_hash

@@ -86,8 +86,7 @@ build {
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   post-processor "manifest" {
-    output     = var.manifest_path
-    strip_path = true
+    output = var.manifest_path
     custom_data = {
       "cloud"          = "azure"
       "config_hash"    = var.config_hash

@@ -182,6 +182,7 @@ func (Cloud) Promote(_ context.Context, run *cloud.BuildRun, art cloud.Artifact)
 		return nil, fmt.Errorf("the qemu artifact has no .qcow2 file (files: %v)", art.Files)
 	}
 	if !filepath.IsAbs(src) {
+		// Packer names files relative to its working folder.
 		src = filepath.Join(filepath.Dir(run.Config.File), src)
 	}
 	store := storeDir(run.Config)
