@@ -164,6 +164,7 @@ mkfs_usage=$(mkfs.ext4 2>&1 || true)
 # ------------------------------------------------------------- scratch -----
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qemu-base-image.XXXXXX")
+chmod 0755 "$work" # apt downloads as _apt (sandboxed) need to reach it
 tmp_out=
 cleanup() {
 	local rc=$?

@@ -65,6 +65,9 @@ type Options struct {
 		Start(title string)
 		End()
 	}
+	// Heartbeat, when grouped, prints a one-line progress note per running
+	// cloud at this interval, so a long build shows it is alive (default 1m).
+	Heartbeat time.Duration
 }
 
 // prepared is one cloud ready to build.
@@ -101,7 +104,10 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 	if limit <= 0 {
 		limit = len(preps)
 	}
-	lw := &logWriter{w: o.Log, grouped: o.Grouped, group: o.Group}
+	lw := &logWriter{w: o.Log, grouped: o.Grouped, group: o.Group, heartbeat: o.Heartbeat}
+	if lw.heartbeat <= 0 {
+		lw.heartbeat = time.Minute
+	}
 	var g errgroup.Group
 	g.SetLimit(max(limit, 1))
 	for i, p := range preps {
@@ -331,22 +337,56 @@ func lastLine(s string) string {
 
 // logWriter serialises the clouds' log lines onto one writer.
 type logWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	grouped bool
-	group   interface {
+	mu        sync.Mutex
+	w         io.Writer
+	grouped   bool
+	heartbeat time.Duration
+	group     interface {
 		Start(title string)
 		End()
 	}
 }
 
 type cloudLog struct {
-	lw   *logWriter
-	name string
-	buf  []string
+	lw    *logWriter
+	name  string
+	buf   []string
+	start time.Time
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-func (lw *logWriter) forCloud(name string) *cloudLog { return &cloudLog{lw: lw, name: name} }
+func (lw *logWriter) forCloud(name string) *cloudLog {
+	c := &cloudLog{lw: lw, name: name, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	if !lw.grouped || lw.w == nil {
+		close(c.done)
+		return c
+	}
+	go c.beat()
+	return c
+}
+
+// beat prints a progress line outside the group while the cloud's own
+// lines wait in the buffer.
+func (c *cloudLog) beat() {
+	defer close(c.done)
+	t := time.NewTicker(c.lw.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.lw.mu.Lock()
+			last := ""
+			if n := len(c.buf); n > 0 {
+				last = "; last: " + strings.TrimPrefix(c.buf[n-1], "["+c.name+"] ")
+			}
+			fmt.Fprintf(c.lw.w, "[%s] still running after %s%s\n", c.name, time.Since(c.start).Round(time.Second), last)
+			c.lw.mu.Unlock()
+		}
+	}
+}
 
 func (c *cloudLog) printf(format string, args ...any) {
 	if c.lw.w == nil {
@@ -357,12 +397,12 @@ func (c *cloudLog) printf(format string, args ...any) {
 	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
 		lines = append(lines, "["+c.name+"] "+l)
 	}
+	c.lw.mu.Lock()
+	defer c.lw.mu.Unlock()
 	if c.lw.grouped {
 		c.buf = append(c.buf, lines...)
 		return
 	}
-	c.lw.mu.Lock()
-	defer c.lw.mu.Unlock()
 	for _, l := range lines {
 		fmt.Fprintln(c.lw.w, l)
 	}
@@ -373,6 +413,8 @@ func (c *cloudLog) close() {
 	if !c.lw.grouped || c.lw.w == nil {
 		return
 	}
+	close(c.stop)
+	<-c.done
 	c.lw.mu.Lock()
 	defer c.lw.mu.Unlock()
 	if c.lw.group != nil {

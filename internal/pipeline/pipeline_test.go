@@ -280,3 +280,33 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+type recordGroups struct{ events []string }
+
+func (r *recordGroups) Start(title string) { r.events = append(r.events, "start "+title) }
+func (r *recordGroups) End()               { r.events = append(r.events, "end") }
+
+// TestGroupedLogs: inside Actions each cloud's lines come out in one piece
+// inside its own group, with heartbeats outside while it runs.
+func TestGroupedLogs(t *testing.T) {
+	o := options(t, nullTarget{name: "a", sleep: 1500 * time.Millisecond}, nullTarget{name: "b", sleep: 100 * time.Millisecond})
+	var log syncBuffer
+	groups := &recordGroups{}
+	o.Log, o.Grouped, o.Group, o.Heartbeat = &log, true, groups, 300*time.Millisecond
+	if _, err := Run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if len(groups.events) != 4 || groups.events[1] != "end" || groups.events[3] != "end" {
+		t.Fatalf("groups: %v", groups.events)
+	}
+	out := log.String()
+	if !strings.Contains(out, "[a] still running after") {
+		t.Errorf("no heartbeat for the slow build:\n%s", out)
+	}
+	// b finished first: all of b's lines precede all of a's build lines.
+	lastB := strings.LastIndex(out, "[b] ")
+	firstA := strings.Index(out, "[a] building")
+	if lastB < 0 || firstA < 0 || lastB > firstA {
+		t.Errorf("cloud logs are interleaved:\n%s", out)
+	}
+}

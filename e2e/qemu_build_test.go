@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQEMUBuildThenCached builds a real image with `build --clouds qemu`
+// exactly as the GitHub Actions runner would run it (GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY files), then builds again and gets the cached image.
+func TestQEMUBuildThenCached(t *testing.T) {
+	requireE2E(t)
+	base := baseImage(t)
+	rel := fakeRelease(t)
+	work := t.TempDir()
+	tmp := filepath.Join(work, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `name: e2e
+provider: packer
+packer:
+  cloud: qemu
+  base_image: ` + base + `
+  accelerator: auto
+  disk_size_gb: 4
+  output_dir: images
+  build:
+    sindri_version: ` + fakeSindriVersion + `
+    sindri_release_url: ` + guestURL(rel) + `
+    profile: minimal
+    extensions: [python]
+    name_prefix: sindri-e2e
+    ssh_timeout: 30m
+`
+	if err := os.WriteFile(filepath.Join(work, "sindri.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outputs := filepath.Join(work, "github_output")
+	summary := filepath.Join(work, "step_summary")
+	env := append(toolsEnv(t),
+		"HOME="+work,
+		"TMPDIR="+tmp,
+		"GITHUB_ACTIONS=true",
+		"GITHUB_OUTPUT="+outputs,
+		"GITHUB_STEP_SUMMARY="+summary,
+		"GITHUB_RUN_ID=4242",
+		"GITHUB_RUN_ATTEMPT=1",
+	)
+
+	start := time.Now()
+	r := runBinary(t, work, env, "build", "--clouds", "qemu", "--timeout", "60m")
+	t.Logf("first build: %s\n%s", time.Since(start), tail(r.stderr, 40))
+	if r.code != 0 {
+		t.Fatalf("build exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The guest fetched the archive and its checksum from the release server.
+	hits := rel.requests()
+	for _, want := range []string{".tar.gz", ".tar.gz.sha256"} {
+		if !slices.ContainsFunc(hits, func(h string) bool { return strings.HasSuffix(h, want) }) {
+			t.Errorf("the image build never downloaded *%s; requests: %v", want, hits)
+		}
+	}
+
+	m := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
+	q := m.Clouds["qemu"]
+	if q.Status != "built" {
+		t.Fatalf("qemu status %q: %s", q.Status, q.Error)
+	}
+	storeDir := filepath.Join(work, "images", q.ConfigHash)
+	wantImage := filepath.Join(storeDir, "image.qcow2")
+	if q.ImageID != wantImage {
+		t.Errorf("image id %s, want %s", q.ImageID, wantImage)
+	}
+	if fi, err := os.Stat(wantImage); err != nil || fi.Size() < 1<<20 {
+		t.Fatalf("built image missing or tiny: %v", err)
+	}
+	if !regexp.MustCompile(`^sindri-e2e-\d{14}$`).MatchString(q.ImageName) {
+		t.Errorf("image name %q", q.ImageName)
+	}
+	if m.RunID != "4242-1" || m.SindriVersion != fakeSindriVersion || m.PackerVersion != "1.9.4" {
+		t.Errorf("manifest header: run %q sindri %q packer %q", m.RunID, m.SindriVersion, m.PackerVersion)
+	}
+
+	// Step outputs, exactly as the runner reads them.
+	got := parseOutputs(t, outputs)
+	want := map[string]string{
+		"config-hash":   m.ConfigHash,
+		"manifest":      "sindri-manifest.json",
+		"images":        `{"qemu":"` + wantImage + `"}`,
+		"image-regions": `{}`,
+		"qemu-image-id": wantImage,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("output %s = %q, want %q", k, got[k], v)
+		}
+	}
+	sum, _ := os.ReadFile(summary)
+	if !strings.Contains(string(sum), "| qemu | — | `"+wantImage+"` | built |") {
+		t.Errorf("job summary lacks the qemu row:\n%s", sum)
+	}
+
+	// Nothing left behind: no qemu, no build folders.
+	if procs := processesMentioning(work); len(procs) > 0 {
+		t.Errorf("processes left behind: %v", procs)
+	}
+	assertEmpty(t, tmp)
+
+	// Again: the image carrying this config hash is found, nothing builds.
+	os.Remove(outputs)
+	start = time.Now()
+	r = runBinary(t, work, env, "build", "--clouds", "qemu")
+	cachedIn := time.Since(start)
+	t.Logf("cached build: %s (benchmark: bench/build.sh)", cachedIn)
+	if r.code != 0 {
+		t.Fatalf("second build exited %d\n%s", r.code, r.stderr)
+	}
+	m2 := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
+	if c := m2.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage || c.ConfigHash != q.ConfigHash {
+		t.Errorf("second run: %+v", c)
+	}
+	if got := parseOutputs(t, outputs); got["qemu-image-id"] != wantImage {
+		t.Errorf("cached run outputs: %v", got)
+	}
+	assertEmpty(t, tmp)
+}
+
+type manifest struct {
+	RunID         string `json:"run_id"`
+	ConfigHash    string `json:"config_hash"`
+	SindriVersion string `json:"sindri_version"`
+	PackerVersion string `json:"packer_version"`
+	Clouds        map[string]struct {
+		Status     string `json:"status"`
+		ConfigHash string `json:"config_hash"`
+		ImageID    string `json:"image_id"`
+		ImageName  string `json:"image_name"`
+		Error      string `json:"error"`
+	} `json:"clouds"`
+}
+
+func readManifest(t *testing.T, path string) manifest {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
+// parseOutputs reads a GITHUB_OUTPUT file of name<<DELIM ... DELIM blocks.
+func parseOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func assertEmpty(t *testing.T, dir string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left behind in TMPDIR: %s", e.Name())
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
