@@ -57,7 +57,7 @@ readonly ROOT_LABEL=sindri-root
 readonly GUEST_PACKAGES=(
 	linux-image-cloud-amd64 systemd-sysv systemd-resolved dbus udev
 	openssh-server cloud-init cloud-guest-utils e2fsprogs sudo
-	ca-certificates curl iproute2 netbase procps grub-pc-bin
+	ca-certificates curl iproute2 netbase procps apt-utils grub-pc-bin
 )
 # GRUB modules built into core.img (dependencies are added by grub-mkimage).
 readonly GRUB_MODULES=(

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +157,9 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 		WorkDir:       work,
 		Log:           c.Stderr,
 		Grouped:       rep.Enabled(),
-		Group:         rep,
+		// The group markers go where the grouped lines go: across two
+		// pipes the runner may see them out of order.
+		Group: gha.New(c.getenv, c.Stderr),
 	})
 	if err != nil {
 		return toolFailure(err)
@@ -171,8 +175,10 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 	}
 	table := m.Table()
 	fmt.Fprint(c.Stdout, "\n"+table)
-	for k, v := range m.Outputs(manifestPath) {
-		if err := rep.SetOutput(k, v); err != nil {
+	// Sorted: the outputs file is the same bytes for the same results.
+	outputs := m.Outputs(manifestPath)
+	for _, k := range slices.Sorted(maps.Keys(outputs)) {
+		if err := rep.SetOutput(k, outputs[k]); err != nil {
 			return toolFailure(err)
 		}
 	}

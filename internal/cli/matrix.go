@@ -44,7 +44,14 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 			}
 			var include []matrixEntry
 			for _, name := range clouds {
-				field, regions := cfg.Packer.Clouds.Regions(name)
+				field, all := cfg.Packer.Clouds.Regions(name)
+				// ami_regions may repeat the build region; one job each.
+				var regions []string
+				for _, r := range all {
+					if !slices.Contains(regions, r) {
+						regions = append(regions, r)
+					}
+				}
 				if !perRegion || len(regions) == 1 {
 					include = append(include, matrixEntry{Cloud: name, Region: regions[0]})
 					continue

@@ -96,5 +96,12 @@ func ReadManifest(path string) (*Manifest, error) {
 	if m.Clouds == nil {
 		return nil, fmt.Errorf("%s: not a sindri-packer manifest: no clouds", path)
 	}
+	// Another tool's JSON may have a "clouds" object too; every result of
+	// ours has a status, and a null one would crash the readers.
+	for name, r := range m.Clouds {
+		if r == nil || r.Status == "" {
+			return nil, fmt.Errorf("%s: not a sindri-packer manifest: cloud %q has no status", path, name)
+		}
+	}
 	return &m, nil
 }
