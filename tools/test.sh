@@ -5,7 +5,8 @@
 #
 #   tools/install.sh && tools/test.sh
 #
-# FUZZTIME (default 10s) is how long each fuzz target runs.
+# FUZZTIME (default 10s) is how long each fuzz target runs; SINDRI_E2E=0
+# skips the end-to-end QEMU builds (e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tools/env.sh
@@ -14,12 +15,14 @@ source tools/env.sh
 FUZZTIME=${FUZZTIME:-10s}
 MIN_COVERAGE=${MIN_COVERAGE:-80}
 export CI=${CI:-true} # tests that need the installed tools must not skip
+# The end-to-end tests build and boot real QEMU images (minutes under TCG).
+export SINDRI_E2E=${SINDRI_E2E:-1}
 
 echo "== go vet"
 go vet ./...
 
 echo "== gofmt"
-unformatted=$(gofmt -l cmd internal scripts tools)
+unformatted=$(gofmt -l cmd internal scripts tools e2e)
 if [[ -n $unformatted ]]; then
   echo "not gofmt-formatted:" >&2
   echo "$unformatted" >&2
@@ -32,7 +35,7 @@ shellcheck -x scripts/*.sh tools/*.sh bench/*.sh .ci/run
 echo "== go test -race -cover"
 profile=$(mktemp)
 trap 'rm -f "$profile"' EXIT
-go test -race -coverprofile="$profile" ./...
+go test -race -timeout 90m -coverprofile="$profile" ./...
 total=$(go tool cover -func="$profile" | awk '/^total:/ {sub("%", "", $3); print $3}')
 echo "total coverage: ${total}%"
 if ! awk -v t="$total" -v m="$MIN_COVERAGE" 'BEGIN { exit !(t >= m) }'; then
