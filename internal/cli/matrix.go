@@ -45,7 +45,7 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 			var include []matrixEntry
 			for _, name := range clouds {
 				field, all := cfg.Packer.Clouds.Regions(name)
-				// ami_regions may repeat the build region; one job each.
+				// ami_regions may repeat the build region: one job per region.
 				var regions []string
 				for _, r := range all {
 					if !slices.Contains(regions, r) {
