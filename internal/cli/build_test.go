@@ -27,9 +27,9 @@ packer:
 
 // What testdata/fake-packer-build reports for a successful build.
 const (
-	// The pipeline reports aws's whole artifact ID as its image ID (aws
-	// has no Describer that would pick the build region's AMI).
-	fakeAWSImageID   = "us-east-1:ami-0aaa,us-west-2:ami-0bbb"
+	// The primary image ID is the AMI in the build region (us-east-1) of
+	// the multi-region artifact "us-east-1:ami-0aaa,us-west-2:ami-0bbb".
+	fakeAWSImageID   = "ami-0aaa"
 	fakeAWSImageName = "sindri-dev-1"
 )
 

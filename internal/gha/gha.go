@@ -82,8 +82,9 @@ func guard(what string, fn func()) (err error) {
 }
 
 // SetOutput writes a step output to $GITHUB_OUTPUT (only inside Actions).
+// Runners without the file (old self-hosted ones) get none.
 func (r *Reporter) SetOutput(name, value string) error {
-	if !r.enabled {
+	if !r.enabled || r.action.Getenv("GITHUB_OUTPUT") == "" {
 		return nil
 	}
 	return guard("output "+name, func() { r.action.SetOutput(name, value) })
@@ -91,7 +92,7 @@ func (r *Reporter) SetOutput(name, value string) error {
 
 // AddSummary appends markdown to the job summary (only inside Actions).
 func (r *Reporter) AddSummary(markdown string) error {
-	if !r.enabled {
+	if !r.enabled || r.action.Getenv("GITHUB_STEP_SUMMARY") == "" {
 		return nil
 	}
 	return guard("step summary", func() { r.action.AddStepSummary(markdown) })

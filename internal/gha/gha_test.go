@@ -118,3 +118,20 @@ func TestErrorWithFailingWriter(t *testing.T) {
 	}()
 	gha.New(onRunner, failingWriter{}).Error(gha.Annotation{Message: "m"})
 }
+
+// Old self-hosted runners have no GITHUB_OUTPUT / GITHUB_STEP_SUMMARY: the
+// outputs and summary are skipped, not an error.
+func TestNoOutputFilesIsNotAnError(t *testing.T) {
+	env := map[string]string{"GITHUB_ACTIONS": "true"}
+	var out strings.Builder
+	r := New(func(k string) string { return env[k] }, &out)
+	if err := r.SetOutput("images", "{}"); err != nil {
+		t.Errorf("SetOutput: %v", err)
+	}
+	if err := r.AddSummary("| a |"); err != nil {
+		t.Errorf("AddSummary: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("wrote %q", out.String())
+	}
+}

@@ -281,6 +281,13 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 		}
 	}
 	img := &cloud.Image{ID: b.ArtifactID, Regions: packer.RegionIDs(b.ArtifactID), Name: b.CustomData["image_name"], ConfigHash: p.hash}
+	// A multi-region artifact ("us-east-1:ami-1,us-west-2:ami-2"): the
+	// primary ID is the one in the region the image was built in.
+	if _, regions := o.Config.Packer.Clouds.Regions(p.name); len(regions) > 0 {
+		if id, ok := img.Regions[regions[0]]; ok {
+			img.ID = id
+		}
+	}
 	switch t := p.builder.(type) {
 	case cloud.Promoter:
 		promoted, err := t.Promote(ctx, run, art)
@@ -310,10 +317,9 @@ func fill(res *CloudResult, img *cloud.Image) {
 	if len(res.Images) == 0 {
 		res.Images = nil
 	}
-	if res.ImageID == "" && len(img.Regions) > 0 {
-		for _, r := range orderedNames(img.Regions) {
-			res.ImageID = img.Regions[r]
-			break
+	if res.ImageID == "" {
+		if names := orderedNames(img.Regions); len(names) > 0 {
+			res.ImageID = img.Regions[names[0]]
 		}
 	}
 }
