@@ -123,8 +123,8 @@ func TestErrorWithFailingWriter(t *testing.T) {
 // outputs and summary are skipped, not an error.
 func TestNoOutputFilesIsNotAnError(t *testing.T) {
 	env := map[string]string{"GITHUB_ACTIONS": "true"}
-	var out strings.Builder
-	r := New(func(k string) string { return env[k] }, &out)
+	var out bytes.Buffer
+	r := gha.New(func(k string) string { return env[k] }, &out)
 	if err := r.SetOutput("images", "{}"); err != nil {
 		t.Errorf("SetOutput: %v", err)
 	}
