@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
@@ -34,6 +35,7 @@ type buildFlags struct {
 	grace    time.Duration
 	runID    string
 	debug    bool
+	region   string
 }
 
 func (c *Command) buildCmd(g *global) *cobra.Command {
@@ -77,6 +79,7 @@ input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 	fl.DurationVar(&f.grace, "grace", 2*time.Minute, "how long an interrupted packer may take to clean up")
 	fl.StringVar(&f.runID, "run-id", "", "identifier of this run in tags and the manifest (default: GitHub run id, or time + random)")
 	fl.BoolVar(&f.debug, "debug", false, "write Packer's own log (PACKER_LOG) to stderr")
+	fl.StringVar(&f.region, "region", "", "build the one selected cloud in this region only, without copies (a matrix --per-region job)")
 	return cmd
 }
 
@@ -103,6 +106,11 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 	cfg, clouds, err := c.load(g)
 	if err != nil {
 		return err
+	}
+	if f.region != "" {
+		if cfg, clouds, err = c.pinRegion(g, cfg, clouds, f.region); err != nil {
+			return err
+		}
 	}
 	packerBin, err := c.lookTool("packer", toolsHint)
 	if err != nil {
@@ -165,6 +173,30 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 		return toolFailure(err)
 	}
 	return c.report(rep, m, f.manifest, ctx.Err() != nil)
+}
+
+// pinRegion reloads the configuration with the one selected cloud built
+// in region and nothing copied elsewhere, through --set overrides, so the
+// result is checked like the file.
+func (c *Command) pinRegion(g *global, cfg *config.Config, clouds []string, region string) (*config.Config, []string, error) {
+	if len(clouds) != 1 {
+		return nil, nil, badInput("build: --region needs exactly one cloud in --clouds, got %s", strings.Join(clouds, ","))
+	}
+	name := clouds[0]
+	field, _ := cfg.Packer.Clouds.Regions(name)
+	if field == "" {
+		return nil, nil, badInput("build: --region: %s has no region", name)
+	}
+	p := &cfg.Packer
+	pinned := *g
+	pinned.sets = append(slices.Clone(g.sets), p.FieldPath(name, field)+"="+region)
+	switch {
+	case name == "aws":
+		pinned.sets = append(pinned.sets, p.FieldPath(name, "ami_regions")+"=[]")
+	case name == "azure" && p.Clouds.Azure.Gallery != nil:
+		pinned.sets = append(pinned.sets, p.FieldPath(name, "gallery.replication_regions")+"=["+region+"]")
+	}
+	return c.load(&pinned)
 }
 
 // report writes the manifest, the table, outputs, summary and annotations,

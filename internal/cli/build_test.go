@@ -477,3 +477,28 @@ func TestBuildReportFailures(t *testing.T) {
 		r.check(t, ExitFailure, nil, []string{"github actions step summary"})
 	})
 }
+
+// TestBuildRegion: --region builds the one cloud in that region with no
+// copies: the same config hash as a file written that way by hand.
+func TestBuildRegion(t *testing.T) {
+	t.Parallel()
+	f := newBuildFixture(t)
+	hash := func(cfg string, args ...string) string {
+		t.Helper()
+		f.build(t, nil, append([]string{"-c", cfg, "--dry-run"}, args...)...).check(t, ExitOK, nil, nil)
+		return f.readManifest(t).Clouds["aws"].ConfigHash
+	}
+	pinned := hash(f.config, "--clouds", "aws", "--region", "eu-west-1")
+	byHand := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, byHand, strings.Replace(strings.Replace(awsYAML, "region: us-east-1", "region: eu-west-1", 1), "  ami_regions: [us-west-2]\n", "", 1), 0o644)
+	if want := hash(byHand); pinned != want {
+		t.Errorf("--region eu-west-1 hashes %s, the same config written by hand %s", pinned, want)
+	}
+	if pinned == hash(f.config) {
+		t.Error("--region did not change the build")
+	}
+	r := f.build(t, nil, "--clouds", "aws", "--region", "not a region", "--dry-run")
+	if r.code != ExitBadInput || !strings.Contains(r.stderr, "packer.region") {
+		t.Errorf("bad region: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -18,8 +18,6 @@ import (
 type matrixEntry struct {
 	Cloud  string `json:"cloud"`
 	Region string `json:"region"`
-	// Set is the --set override that pins the region, for per-region jobs.
-	Set string `json:"set,omitempty"`
 }
 
 func (c *Command) matrixCmd(g *global) *cobra.Command {
@@ -32,8 +30,9 @@ clouds, for strategy.matrix: fromJSON(needs.plan.outputs.matrix). Inside
 GitHub Actions it is also the step output "matrix".
 
 With --per-region a cloud that copies its image to more regions (aws
-ami_regions, azure gallery replication_regions) gets one job per region,
-each with a "set" value to pass on: sindri-packer build --set "${{ matrix.set }}".
+ami_regions, azure gallery replication_regions) gets one job per region
+instead; each job builds natively in its region, without copies:
+  sindri-packer build --clouds "${{ matrix.cloud }}" --region "${{ matrix.region }}"
 Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 		Example: "  sindri-packer matrix\n  sindri-packer matrix --clouds aws,gcp --per-region",
 		Args:    cobra.NoArgs,
@@ -44,7 +43,7 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 			}
 			var include []matrixEntry
 			for _, name := range clouds {
-				field, all := cfg.Packer.Clouds.Regions(name)
+				_, all := cfg.Packer.Clouds.Regions(name)
 				// ami_regions may repeat the build region: one job per region.
 				var regions []string
 				for _, r := range all {
@@ -57,7 +56,7 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 					continue
 				}
 				for _, r := range regions {
-					include = append(include, matrixEntry{Cloud: name, Region: r, Set: cfg.Packer.FieldPath(name, field) + "=" + r})
+					include = append(include, matrixEntry{Cloud: name, Region: r})
 				}
 			}
 			data, _ := json.Marshal(map[string][]matrixEntry{"include": include})

@@ -43,15 +43,15 @@ func TestMatrix(t *testing.T) {
 			name:   "single cloud per region",
 			config: awsYAML,
 			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1","set":"packer.region=us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2","set":"packer.region=us-west-2"}]}`,
+			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+				`{"cloud":"aws","region":"us-west-2"}]}`,
 		},
 		{
 			name:   "single cloud per region, build region repeated in ami_regions",
 			config: strings.Replace(awsYAML, "[us-west-2]", "[us-west-2, us-east-1, us-west-2]", 1),
 			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1","set":"packer.region=us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2","set":"packer.region=us-west-2"}]}`,
+			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+				`{"cloud":"aws","region":"us-west-2"}]}`,
 		},
 		{
 			name:   "single cloud per region, one region",
@@ -69,8 +69,8 @@ func TestMatrix(t *testing.T) {
 			name:   "multi cloud per region",
 			config: multiYAML,
 			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1","set":"packer.clouds.aws.region=us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2","set":"packer.clouds.aws.region=us-west-2"},` +
+			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+				`{"cloud":"aws","region":"us-west-2"},` +
 				`{"cloud":"gcp","region":"europe-west4-a"},{"cloud":"qemu","region":"local"}]}`,
 		},
 		{
@@ -78,8 +78,8 @@ func TestMatrix(t *testing.T) {
 			config: multiYAML,
 			args:   []string{"--clouds", "qemu,aws", "--per-region"},
 			want: `{"include":[{"cloud":"qemu","region":"local"},` +
-				`{"cloud":"aws","region":"us-east-1","set":"packer.clouds.aws.region=us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2","set":"packer.clouds.aws.region=us-west-2"}]}`,
+				`{"cloud":"aws","region":"us-east-1"},` +
+				`{"cloud":"aws","region":"us-west-2"}]}`,
 		},
 	}
 	for _, tt := range tests {
