@@ -14,12 +14,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sindri-dev/sindri-packer/inspec"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
+	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
 // buildFlags are build's own options.
@@ -36,6 +38,23 @@ type buildFlags struct {
 	runID    string
 	debug    bool
 	region   string
+	tests    testFlags
+	skipTest bool
+	keepFail bool
+}
+
+// testFlags are shared by build's test stage and the test command.
+type testFlags struct {
+	requireInSpec bool
+	bootTimeout   time.Duration
+}
+
+func (t *testFlags) register(fl interface {
+	BoolVar(*bool, string, bool, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) {
+	fl.BoolVar(&t.requireInSpec, "require-inspec", false, "fail when neither inspec nor cinc-auditor is installed (default: run only the built-in checks then)")
+	fl.DurationVar(&t.bootTimeout, "boot-timeout", 15*time.Minute, "how long a test instance may take to accept SSH")
 }
 
 func (c *Command) buildCmd(g *global) *cobra.Command {
@@ -55,9 +74,15 @@ or the run is interrupted), a table on the terminal, and inside GitHub Actions
 to step outputs (images, image-regions, <cloud>-image-id, manifest,
 config-hash), the job summary and error annotations.
 
+Every built image is then tested before it counts (unless --skip-tests): a
+temporary instance boots from it with a one-off SSH key, built-in checks run
+over SSH (sindri --version, sshd's effective settings), then the InSpec
+profile (inspec or cinc-auditor, when installed); the instance is always
+destroyed. A failed test fails the cloud and the image is not promoted.
+
 Ctrl-C (SIGINT) or SIGTERM interrupts every running packer once so it cleans
-up its temporary resources, waits up to --grace, records those clouds as
-cancelled and exits 1.
+up its temporary resources, waits up to --grace, destroys test instances,
+records those clouds as cancelled and exits 1.
 
 Exit codes: 0 all built or cached, 1 a build failed or was cancelled, 2 bad
 input, 3 a tool failed (packer missing, "latest" not resolvable).`,
@@ -79,6 +104,9 @@ input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 	fl.DurationVar(&f.grace, "grace", 2*time.Minute, "how long an interrupted packer may take to clean up")
 	fl.StringVar(&f.runID, "run-id", "", "identifier of this run in tags and the manifest (default: GitHub run id, or time + random)")
 	fl.BoolVar(&f.debug, "debug", false, "write Packer's own log (PACKER_LOG) to stderr")
+	fl.BoolVar(&f.skipTest, "skip-tests", false, "do not test the built images on a temporary instance")
+	fl.BoolVar(&f.keepFail, "keep-failed-images", false, "keep an image that failed its test (never as the cached image)")
+	f.tests.register(fl)
 	fl.StringVar(&f.region, "region", "", "build the one selected cloud in this region only, without copies (a matrix --per-region job)")
 	return cmd
 }
@@ -146,7 +174,15 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 	if runID == "" {
 		runID = c.defaultRunID()
 	}
+	var stage *pipeline.TestStage
+	if !f.skipTest {
+		if stage, err = c.testStage(work, &f.tests); err != nil {
+			return err
+		}
+		stage.KeepFailed = f.keepFail
+	}
 	m, err := pipeline.Run(ctx, pipeline.Options{
+		Test:          stage,
 		Config:        cfg,
 		Clouds:        clouds,
 		Builders:      builders,
@@ -173,6 +209,44 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 		return toolFailure(err)
 	}
 	return c.report(rep, m, f.manifest, ctx.Err() != nil)
+}
+
+// annotateTest writes an error annotation per failed check and control.
+func annotateTest(rep *gha.Reporter, cloud string, t *verify.Report) {
+	if t == nil {
+		return
+	}
+	for _, ch := range t.Checks {
+		if !ch.Passed {
+			rep.Error(gha.Annotation{Title: "image test " + cloud + ": " + ch.Name, Message: ch.Message})
+		}
+	}
+	if t.InSpec != nil {
+		for _, ctl := range t.InSpec.Controls {
+			if ctl.Status == "failed" {
+				rep.Error(gha.Annotation{Title: "image test " + cloud + ": " + ctl.ID + " " + ctl.Title, Message: ctl.Message})
+			}
+		}
+	}
+}
+
+// testStage finds InSpec and writes the profile for a build's tests.
+func (c *Command) testStage(work string, t *testFlags) (*pipeline.TestStage, error) {
+	bin, _ := verify.FindInSpec(c.getenv("PATH"))
+	if bin == "" && t.requireInSpec {
+		return nil, toolFailure(fmt.Errorf("--require-inspec: neither inspec nor cinc-auditor is on PATH (install cinc-auditor from https://cinc.sh, or InSpec)"))
+	}
+	dir := filepath.Join(work, "inspec-profile")
+	for name, data := range inspec.Files() {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, toolFailure(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return nil, toolFailure(err)
+		}
+	}
+	return &pipeline.TestStage{InSpec: bin, RequireInSpec: t.requireInSpec, ProfileDir: dir, Env: c.Environ, BootTimeout: t.bootTimeout}, nil
 }
 
 // pinRegion reloads the configuration with the one selected cloud built
@@ -206,9 +280,15 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 		return toolFailure(err)
 	}
 	table := m.Table()
+	for _, name := range m.Names() {
+		if t := m.Clouds[name].Test; t != nil {
+			table += "\n" + t.Markdown(name)
+		}
+	}
 	fmt.Fprint(c.Stdout, "\n"+table)
 	// Sorted: the outputs file is the same bytes for the same results.
 	outputs := m.Outputs(manifestPath)
+	outputs["test-result"] = testResult(m)
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
 		if err := rep.SetOutput(k, outputs[k]); err != nil {
 			return toolFailure(err)
@@ -216,6 +296,9 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 	}
 	if err := rep.AddSummary(table); err != nil {
 		return toolFailure(err)
+	}
+	for _, name := range m.Names() {
+		annotateTest(rep, name, m.Clouds[name].Test)
 	}
 	for _, name := range m.Failed() {
 		r := m.Clouds[name]
@@ -307,4 +390,21 @@ func (c *Command) packerVersion(ctx context.Context, r *packer.Runner) (string, 
 		_ = os.WriteFile(cacheFile, []byte(v+"\n"), 0o644)
 	}
 	return v, nil
+}
+
+// testResult sums the clouds' image tests up for the test-result output:
+// failed if any failed, passed if any ran and none failed, else skipped.
+func testResult(m *pipeline.Manifest) string {
+	result := "skipped"
+	for _, name := range m.Names() {
+		t := m.Clouds[name].Test
+		switch {
+		case t == nil:
+		case t.Failed():
+			return "failed"
+		default:
+			result = "passed"
+		}
+	}
+	return result
 }

@@ -62,3 +62,42 @@ type Promoter interface {
 type Describer interface {
 	Describe(run *BuildRun, art Artifact) *Image
 }
+
+// LaunchRequest asks for a temporary instance booted from an image.
+type LaunchRequest struct {
+	Config  *config.Config
+	ImageID string
+	RunID   string
+	// User is the login user cloud-init creates; PublicKey (an
+	// authorized_keys line) is the only key it authorizes.
+	User      string
+	PublicKey string
+	// WorkDir holds local files of the instance (overlay, seed, logs).
+	WorkDir string
+}
+
+// Instance is a running temporary instance.
+type Instance struct {
+	ID   string // the cloud's instance ID (qemu: its process and overlay)
+	Host string // address SSH reaches
+	Port int
+	User string
+	// Console is where the boot log can be read, if the target keeps one.
+	Console string
+	// handle is the target's own state for Terminate.
+	Handle any
+}
+
+// InstanceLauncher boots and destroys temporary instances: the image test
+// stage and `test` use it. Terminate must succeed on an instance that is
+// already gone, and is called with a fresh context even after a cancel.
+type InstanceLauncher interface {
+	Launch(ctx context.Context, req LaunchRequest) (*Instance, error)
+	Terminate(ctx context.Context, inst *Instance) error
+}
+
+// FailedKeeper is implemented by local targets that can keep an image that
+// failed its test somewhere outside the cache, for debugging.
+type FailedKeeper interface {
+	KeepFailed(run *BuildRun, art Artifact) (string, error)
+}

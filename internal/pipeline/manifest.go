@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
 // Status is where one cloud's build ended.
@@ -35,6 +37,9 @@ type CloudResult struct {
 	BuildSeconds float64           `json:"build_seconds"`
 	Error        string            `json:"error,omitempty"`
 	PackerErrors []string          `json:"packer_errors,omitempty"`
+	// Test is the image test's report; TestSkipped says why there is none.
+	Test        *verify.Report `json:"test,omitempty"`
+	TestSkipped string         `json:"test_skipped,omitempty"`
 }
 
 // Manifest is the unified manifest of one run: written even when builds

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
+	"github.com/sindri-dev/sindri-packer/internal/verify"
 	"github.com/sindri-dev/sindri-packer/scripts"
 )
 
@@ -65,9 +67,25 @@ type Options struct {
 		Start(title string)
 		End()
 	}
+	// Test, when set, tests every built image on a temporary instance
+	// before it is promoted; a failed test fails the cloud.
+	Test *TestStage
+
 	// Heartbeat, when grouped, prints a one-line progress note per running
 	// cloud at this interval, so a long build shows it is alive (default 1m).
 	Heartbeat time.Duration
+}
+
+// TestStage configures the image tests of a build.
+type TestStage struct {
+	InSpec        string // inspec or cinc-auditor; "" when not installed
+	RequireInSpec bool
+	ProfileDir    string
+	Env           []string
+	BootTimeout   time.Duration
+	// KeepFailed keeps a failed image (local targets: outside the store);
+	// it is never promoted.
+	KeepFailed bool
 }
 
 // prepared is one cloud ready to build.
@@ -288,20 +306,117 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 			img.ID = id
 		}
 	}
-	switch t := p.builder.(type) {
-	case cloud.Promoter:
-		promoted, err := t.Promote(ctx, run, art)
+	if d, ok := p.builder.(cloud.Describer); ok {
+		img = d.Describe(run, art)
+	}
+	// The image as the test instance boots it: a local target's file
+	// before promotion, a cloud's image ID.
+	testImage := img.ID
+	promoter, local := p.builder.(cloud.Promoter)
+	if local {
+		testImage = firstQCOW2(art.Files, o.Packer.Dir)
+	}
+	if o.Test != nil {
+		rep, skipped := o.test(ctx, p, run, testImage, work, log)
+		res.Test, res.TestSkipped = rep, skipped
+		if ctx.Err() != nil {
+			res.Status, res.Error = StatusCancelled, "interrupted during the image test; the test instance was destroyed"
+			return res
+		}
+		if rep != nil && rep.Failed() {
+			res.Status, res.Error = StatusFailed, "image test failed: "+rep.Summary()
+			if o.Test.KeepFailed {
+				if k, ok := p.builder.(cloud.FailedKeeper); ok {
+					if path, err := k.KeepFailed(run, art); err == nil {
+						res.Extra = map[string]string{"failed_image": path}
+						log.printf("kept the failed image at %s (--keep-failed-images)", path)
+					}
+				}
+			}
+			return res
+		}
+	}
+	if local {
+		promoted, err := promoter.Promote(ctx, run, art)
 		if err != nil {
 			return fail(res, fmt.Errorf("register the built image: %w", err))
 		}
 		img = promoted
-	case cloud.Describer:
-		img = t.Describe(run, art)
 	}
 	res.Status = StatusBuilt
 	fill(res, img)
 	log.printf("built %s", res.ImageID)
 	return res
+}
+
+// test runs the image test stage for one cloud. A nil report with a reason
+// means the stage could not run for this target.
+func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, image, work string, log *cloudLog) (*verify.Report, string) {
+	launcher, ok := p.builder.(cloud.InstanceLauncher)
+	if !ok {
+		msg := "no test instances for " + p.name + " yet: the image was not tested"
+		log.printf("%s", msg)
+		return nil, msg
+	}
+	tdir := filepath.Join(work, "test")
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		return failedTest(err), ""
+	}
+	b := &o.Config.Packer.Build
+	rep, err := verify.Test(ctx, verify.TestOptions{
+		Launcher: launcher,
+		Config:   o.Config,
+		ImageID:  image,
+		RunID:    o.RunID,
+		Inputs: verify.Inputs{
+			SindriVersion:  o.SindriVersion,
+			Profile:        b.Profile,
+			Extensions:     b.Extensions,
+			CISHardening:   b.Security.CISHardening,
+			SSHUser:        p.builder.SSHUser(o.Config),
+			DockerExpected: slices.Contains(b.Extensions, "docker"),
+		},
+		InSpec:        o.Test.InSpec,
+		RequireInSpec: o.Test.RequireInSpec,
+		ProfileDir:    o.Test.ProfileDir,
+		Env:           o.Test.Env,
+		WorkDir:       tdir,
+		BootTimeout:   o.Test.BootTimeout,
+		Log:           lineWriter{log},
+	})
+	if err != nil && ctx.Err() == nil {
+		return failedTest(err), ""
+	}
+	return rep, ""
+}
+
+func failedTest(err error) *verify.Report {
+	return &verify.Report{Status: "failed", Checks: []verify.Check{{Name: "test", Message: err.Error()}}}
+}
+
+// firstQCOW2 finds the image file among an artifact's files.
+func firstQCOW2(files []string, dir string) string {
+	for _, f := range files {
+		if strings.HasSuffix(f, ".qcow2") {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(dir, f)
+			}
+			return f
+		}
+	}
+	return ""
+}
+
+// lineWriter sends test output lines to the cloud's log.
+type lineWriter struct{ log *cloudLog }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if strings.TrimSpace(l) != "" {
+			w.log.printf("test: %s", l)
+		}
+	}
+	return len(p), nil
 }
 
 func fill(res *CloudResult, img *cloud.Image) {

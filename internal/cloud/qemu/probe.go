@@ -18,7 +18,8 @@ const probeTimeout = 30 * time.Second
 // on some hosts KVM runs the firmware but a Linux kernel never starts. So
 // when /dev/kvm is usable and the base image is a local file, Probe boots
 // it (read-only, -snapshot) under KVM and waits for the kernel's banner on
-// the serial console. The answer is remembered until the host reboots.
+// the serial console. The answer is remembered in the user's cache folder
+// until the host reboots.
 func Probe(ctx context.Context, baseImage string) string {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
@@ -49,7 +50,13 @@ func probeCacheFile() string {
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
 		id = strings.TrimSpace(string(b))
 	}
-	return filepath.Join(os.TempDir(), "sindri-packer-kvm-probe-"+id)
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "sindri-packer")
+	_ = os.MkdirAll(dir, 0o755)
+	return filepath.Join(dir, "kvm-probe-"+id)
 }
 
 func bootsUnderKVM(ctx context.Context, image string) bool {

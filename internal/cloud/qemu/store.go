@@ -2,12 +2,9 @@ package qemu
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -17,10 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
 // The local image store: OUTPUT_DIR/<config-hash>/image.qcow2 plus
@@ -134,40 +130,18 @@ func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]strin
 	if accel == "auto" {
 		accel = Probe(ctx, base)
 	}
-	pub, keyFile, err := oneOffKey(run.WorkDir)
+	key, err := sshkey.Generate(run.WorkDir, "sindri-packer-build")
 	if err != nil {
 		return nil, nil, err
 	}
 	vars := map[string]string{
 		"qemu_accelerator":     accel,
 		"qemu_output_dir":      filepath.Join(run.WorkDir, "output"),
-		"ssh_public_key":       pub,
-		"ssh_private_key_file": keyFile,
+		"ssh_public_key":       key.Authorized,
+		"ssh_private_key_file": key.PrivateFile,
 	}
 	// Everything lives in run.WorkDir, which the pipeline removes.
 	return vars, func() {}, nil
-}
-
-// oneOffKey writes a fresh ed25519 key pair into dir and returns the
-// public key in authorized_keys form and the private key's path.
-func oneOffKey(dir string) (string, string, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "sindri-packer one-off build key")
-	if err != nil {
-		return "", "", err
-	}
-	path := filepath.Join(dir, "id_ed25519")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", "", err
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return "", "", err
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " sindri-packer-build", path, nil
 }
 
 // Promote moves the built qcow2 into the store under its config hash.
@@ -238,4 +212,31 @@ func moveFile(src, dst string) error {
 		return err
 	}
 	return os.Remove(src)
+}
+
+// KeepFailed moves an image that failed its test to OUTPUT_DIR/failed/,
+// outside the cache: it is never found as the image of its config hash.
+func (Cloud) KeepFailed(run *cloud.BuildRun, art cloud.Artifact) (string, error) {
+	var src string
+	for _, f := range art.Files {
+		if strings.HasSuffix(f, ".qcow2") {
+			src = f
+		}
+	}
+	if src == "" {
+		return "", fmt.Errorf("the qemu artifact has no .qcow2 file")
+	}
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(filepath.Dir(run.Config.File), src)
+	}
+	dir := filepath.Join(storeDir(run.Config), "failed")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, run.RunID+"-"+run.Hash[:12]+".qcow2")
+	if err := moveFile(src, dst); err != nil {
+		return "", err
+	}
+	abs, _ := filepath.Abs(dst)
+	return abs, nil
 }

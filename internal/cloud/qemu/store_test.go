@@ -193,7 +193,7 @@ func TestProbeRemembersItsAnswer(t *testing.T) {
 	} else {
 		f.Close()
 	}
-	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	if got := Probe(t.Context(), "https://example.invalid/base.qcow2"); got != "kvm" {
 		t.Errorf("remote base image with /dev/kvm: %s", got)
 	}

@@ -1,0 +1,159 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+)
+
+// running is the qemu target's handle on a test instance.
+type running struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	dir  string
+}
+
+// Launch boots a copy-on-write overlay of the image under QEMU with a
+// NoCloud seed that creates the login user with the one-off key, and
+// forwards a free loopback port to the guest's SSH.
+func (Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
+	q := req.Config.Packer.Clouds.QEMU
+	if _, err := os.Stat(req.ImageID); err != nil {
+		return nil, fmt.Errorf("qemu test instance: image %s: %w", req.ImageID, err)
+	}
+	dir := req.WorkDir
+	overlay := filepath.Join(dir, "overlay.qcow2")
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", absPath(req.ImageID), overlay).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("qemu test instance: qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	seed, err := writeSeed(ctx, dir, req)
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	accel := q.Accelerator
+	if accel == "auto" {
+		accel = Probe(ctx, req.ImageID)
+	}
+	serial := filepath.Join(dir, "serial.log")
+	args := []string{
+		"-accel", accel, "-m", strconv.Itoa(q.MemoryMB), "-smp", strconv.Itoa(q.CPUs),
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-drive", "file=" + overlay + ",if=virtio,format=qcow2",
+		"-drive", "file=" + seed + ",media=cdrom,readonly=on",
+		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", port),
+		"-device", "virtio-net,netdev=n0",
+		"-serial", "file:" + serial,
+	}
+	cmd := exec.Command("qemu-system-x86_64", args...)
+	// Its own process group: a terminal's Ctrl-C reaches us, and we tear
+	// the VM down in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr tail
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu test instance: %w", err)
+	}
+	h := &running{cmd: cmd, done: make(chan struct{}), dir: dir}
+	go func() { _ = cmd.Wait(); close(h.done) }()
+	// QEMU fails fast on bad arguments or a busy port: catch that here.
+	select {
+	case <-h.done:
+		return nil, fmt.Errorf("qemu test instance exited at start: %s", strings.TrimSpace(stderr.String()))
+	case <-time.After(500 * time.Millisecond):
+	}
+	return &cloud.Instance{
+		ID:      fmt.Sprintf("qemu-pid-%d", cmd.Process.Pid),
+		Host:    "127.0.0.1",
+		Port:    port,
+		User:    req.User,
+		Console: serial,
+		Handle:  h,
+	}, nil
+}
+
+// Terminate stops the VM: SIGTERM (QEMU exits at once), then SIGKILL.
+func (Cloud) Terminate(_ context.Context, inst *cloud.Instance) error {
+	h, ok := inst.Handle.(*running)
+	if !ok || h == nil {
+		return errors.New("qemu: not a qemu test instance")
+	}
+	select {
+	case <-h.done:
+		return nil
+	default:
+	}
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+		<-h.done
+	}
+	return nil
+}
+
+// writeSeed makes the NoCloud seed ISO (volume label cidata).
+func writeSeed(ctx context.Context, dir string, req cloud.LaunchRequest) (string, error) {
+	src := filepath.Join(dir, "seed")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	meta := "instance-id: sindri-test-" + req.RunID + "\nlocal-hostname: sindri-test\n"
+	user := "#cloud-config\nusers:\n  - name: " + req.User +
+		"\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    shell: /bin/bash\n    ssh_authorized_keys:\n      - " + req.PublicKey + "\n"
+	if err := os.WriteFile(filepath.Join(src, "meta-data"), []byte(meta), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "user-data"), []byte(user), 0o644); err != nil {
+		return "", err
+	}
+	iso := filepath.Join(dir, "seed.iso")
+	out, err := exec.CommandContext(ctx, "xorriso", "-as", "mkisofs", "-quiet", "-volid", "cidata", "-joliet", "-rock", "-o", iso, src).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("qemu test instance: seed ISO (xorriso): %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return iso, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// tail keeps the last 8 KiB of QEMU's stderr.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 8192; over > 0 {
+		t.b = t.b[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(t.b) }
