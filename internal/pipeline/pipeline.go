@@ -86,6 +86,8 @@ type TestStage struct {
 	// KeepFailed keeps a failed image (local targets: outside the store);
 	// it is never promoted.
 	KeepFailed bool
+	// Run runs one test; verify.Test when nil (tests substitute it).
+	Run func(context.Context, verify.TestOptions) (*verify.Report, error)
 }
 
 // prepared is one cloud ready to build.
@@ -363,7 +365,11 @@ func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, imag
 		return failedTest(err), ""
 	}
 	b := &o.Config.Packer.Build
-	rep, err := verify.Test(ctx, verify.TestOptions{
+	runTest := o.Test.Run
+	if runTest == nil {
+		runTest = verify.Test
+	}
+	rep, err := runTest(ctx, verify.TestOptions{
 		Launcher: launcher,
 		Config:   o.Config,
 		ImageID:  image,

@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/verify"
+)
+
+// localTarget is a TEST-ONLY target: the null build plus the hooks of a
+// local image target (test instances, promotion, keeping failed images),
+// recording which were called.
+type localTarget struct {
+	nullTarget
+	mu       sync.Mutex
+	promoted []string
+	kept     []string
+}
+
+func (l *localTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
+	return nil, errors.New("not used: the test stage's runner is replaced")
+}
+func (l *localTarget) Terminate(context.Context, *cloud.Instance) error { return nil }
+
+func (l *localTarget) Promote(_ context.Context, run *cloud.BuildRun, art cloud.Artifact) (*cloud.Image, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.promoted = append(l.promoted, run.Hash)
+	return &cloud.Image{ID: "store/" + run.Hash, ConfigHash: run.Hash}, nil
+}
+
+func (l *localTarget) KeepFailed(run *cloud.BuildRun, _ cloud.Artifact) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.kept = append(l.kept, run.Hash)
+	return "failed/" + run.RunID + ".img", nil
+}
+
+func fakeTester(status string, seen *verify.TestOptions) func(context.Context, verify.TestOptions) (*verify.Report, error) {
+	return func(_ context.Context, o verify.TestOptions) (*verify.Report, error) {
+		*seen = o
+		rep := &verify.Report{Status: status, Checks: []verify.Check{{Name: "ssh", Passed: true}}}
+		if status == "failed" {
+			rep.InSpec = &verify.Result{Status: "failed", Failed: 2}
+		}
+		return rep, nil
+	}
+}
+
+// TestFailedTestBlocksPromotion: a built image that fails its test fails
+// the cloud and is never promoted (never becomes the cached image).
+func TestFailedTestBlocksPromotion(t *testing.T) {
+	tg := &localTarget{nullTarget: nullTarget{name: "qemu", sleep: 100 * time.Millisecond}}
+	o := options(t, tg)
+	var seen verify.TestOptions
+	o.Test = &TestStage{Run: fakeTester("failed", &seen)}
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Clouds["qemu"]
+	if r.Status != StatusFailed || !strings.Contains(r.Error, "image test failed") || !strings.Contains(r.Error, "2 InSpec control(s) failed") {
+		t.Fatalf("%+v", r)
+	}
+	if r.Test == nil || r.Test.Status != "failed" || r.ImageID != "" {
+		t.Errorf("result %+v", r)
+	}
+	if len(tg.promoted) != 0 || len(tg.kept) != 0 {
+		t.Errorf("promoted %v kept %v", tg.promoted, tg.kept)
+	}
+	if seen.Inputs.SindriVersion != "3.0.1" || seen.Inputs.SSHUser != tg.SSHUser(o.Config) || !seen.Inputs.CISHardening {
+		t.Errorf("test inputs %+v", seen.Inputs)
+	}
+
+	// --keep-failed-images keeps it aside, still unpromoted and failed.
+	o.Test.KeepFailed = true
+	m, _ = Run(t.Context(), o)
+	if r := m.Clouds["qemu"]; r.Status != StatusFailed || r.Extra["failed_image"] != "failed/test-run.img" {
+		t.Errorf("keep failed: %+v", r)
+	}
+	if len(tg.promoted) != 0 || len(tg.kept) != 1 {
+		t.Errorf("promoted %v kept %v", tg.promoted, tg.kept)
+	}
+}
+
+func TestPassedTestPromotes(t *testing.T) {
+	tg := &localTarget{nullTarget: nullTarget{name: "qemu", sleep: 100 * time.Millisecond}}
+	o := options(t, tg)
+	var seen verify.TestOptions
+	o.Test = &TestStage{Run: fakeTester("passed", &seen)}
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Clouds["qemu"]
+	if r.Status != StatusBuilt || r.Test == nil || r.Test.Status != "passed" || len(tg.promoted) != 1 || r.ImageID != "store/"+r.ConfigHash {
+		t.Fatalf("%+v promoted %v", r, tg.promoted)
+	}
+}
+
+// A target without test instances is built, and says it was not tested.
+func TestNoLauncherSkipsTheTest(t *testing.T) {
+	o := options(t, nullTarget{name: "a", sleep: 100 * time.Millisecond})
+	var seen verify.TestOptions
+	o.Test = &TestStage{Run: fakeTester("failed", &seen)}
+	m, _ := Run(t.Context(), o)
+	if r := m.Clouds["a"]; r.Status != StatusBuilt || r.Test != nil || !strings.Contains(r.TestSkipped, "no test instances") {
+		t.Fatalf("%+v", r)
+	}
+}
