@@ -208,3 +208,32 @@ func processesMentioning(s string) []string {
 	}
 	return out
 }
+
+// builtImage is the image TestQEMUBuildThenCached built, for the tests
+// that only need an image to boot.
+var builtImage string
+
+// fakeInSpecEnv puts the TEST DOUBLE of inspec (internal/verify/testdata)
+// first on PATH: InSpec cannot be installed here (no RubyGems), so the
+// InSpec stage runs the real orchestration against a double that checks
+// its arguments and writes a real-schema report for mode.
+func fakeInSpecEnv(t *testing.T, mode string) []string {
+	t.Helper()
+	bin := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "internal", "verify", "testdata", "fake-inspec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "inspec"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := toolsEnv(t)
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			env[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
+		}
+	}
+	return append(env,
+		"FAKE_INSPEC_MODE="+mode,
+		"FAKE_INSPEC_REPORTS="+filepath.Join(repoRoot(t), "internal", "verify", "testdata", "reports"))
+}

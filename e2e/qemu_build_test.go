@@ -44,7 +44,7 @@ packer:
 	}
 	outputs := filepath.Join(work, "github_output")
 	summary := filepath.Join(work, "step_summary")
-	env := append(toolsEnv(t),
+	env := append(fakeInSpecEnv(t, "pass"),
 		"HOME="+work,
 		"TMPDIR="+tmp,
 		"GITHUB_ACTIONS=true",
@@ -74,6 +74,31 @@ packer:
 	if q.Status != "built" {
 		t.Fatalf("qemu status %q: %s", q.Status, q.Error)
 	}
+
+	// The image was tested on a temporary instance before it was promoted:
+	// SSH with the one-off key worked and commands ran on the instance.
+	if q.Test == nil || q.Test.Status != "passed" {
+		t.Fatalf("image test: %+v", q.Test)
+	}
+	outputOf := map[string]string{}
+	for _, c := range q.Test.Checks {
+		if !c.Passed {
+			t.Errorf("check %s failed: %s", c.Name, c.Message)
+		}
+		outputOf[c.Name] = c.Output
+	}
+	if !strings.Contains(outputOf["sindri-version"], "sindri "+fakeSindriVersion+" (test double)") {
+		t.Errorf("sindri --version on the instance said %q", outputOf["sindri-version"])
+	}
+	for _, want := range []string{"permitrootlogin no", "passwordauthentication no"} {
+		if !strings.Contains(outputOf["sshd-config"], want) {
+			t.Errorf("sshd -T on the instance lacks %q", want)
+		}
+	}
+	if q.Test.InSpec == nil || q.Test.InSpec.Status != "passed" || q.Test.InSpec.Passed == 0 {
+		t.Errorf("InSpec stage (test double): %+v", q.Test.InSpec)
+	}
+	builtImage = filepath.Join(work, "images", q.ConfigHash, "image.qcow2")
 	storeDir := filepath.Join(work, "images", q.ConfigHash)
 	wantImage := filepath.Join(storeDir, "image.qcow2")
 	if q.ImageID != wantImage {
@@ -97,6 +122,7 @@ packer:
 		"images":        `{"qemu":"` + wantImage + `"}`,
 		"image-regions": `{}`,
 		"qemu-image-id": wantImage,
+		"test-result":   "passed",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -144,6 +170,19 @@ type manifest struct {
 		ImageID    string `json:"image_id"`
 		ImageName  string `json:"image_name"`
 		Error      string `json:"error"`
+		Test       *struct {
+			Status string `json:"status"`
+			Checks []struct {
+				Name    string `json:"name"`
+				Output  string `json:"output"`
+				Passed  bool   `json:"passed"`
+				Message string `json:"message"`
+			} `json:"checks"`
+			InSpec *struct {
+				Status string `json:"status"`
+				Passed int    `json:"passed"`
+			} `json:"inspec"`
+		} `json:"test"`
 	} `json:"clouds"`
 }
 

@@ -72,3 +72,74 @@ func TestQEMUBuildInterrupted(t *testing.T) {
 		t.Errorf("an interrupted build put something in the image store: %v", entries)
 	}
 }
+
+// TestQEMUImageTestInterrupted interrupts `test` while it waits for the
+// instance's SSH: the instance, its overlay and the one-off key are gone.
+func TestQEMUImageTestInterrupted(t *testing.T) {
+	requireE2E(t)
+	if builtImage == "" {
+		t.Skip("needs the image TestQEMUBuildThenCached builds")
+	}
+	work := t.TempDir()
+	tmp := filepath.Join(work, "tmp")
+	os.MkdirAll(tmp, 0o755)
+	cfg := "provider: packer\npacker:\n  cloud: qemu\n  base_image: " + baseImage(t) + "\n  build:\n    sindri_version: " + fakeSindriVersion + "\n"
+	os.WriteFile(filepath.Join(work, "sindri.yaml"), []byte(cfg), 0o644)
+	cmd := exec.Command(binary(t), "test", "--cloud", "qemu", "--image", builtImage)
+	cmd.Dir = work
+	cmd.Env = append(toolsEnv(t), "HOME="+work, "TMPDIR="+tmp)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	interrupted := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if !interrupted && strings.Contains(sc.Text(), "waiting for SSH") {
+			interrupted = true
+			time.Sleep(2 * time.Second) // the VM is booting
+			cmd.Process.Signal(syscall.SIGINT)
+		}
+	}
+	err := cmd.Wait()
+	if !interrupted {
+		t.Fatalf("never waited for SSH:\n%s", strings.Join(seen, "\n"))
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit 1, got %v\n%s", err, strings.Join(seen, "\n"))
+	}
+	if procs := processesMentioning(tmp); len(procs) > 0 {
+		t.Errorf("qemu left running: %v", procs)
+	}
+	assertEmpty(t, tmp) // overlay, seed and key lived here
+}
+
+// TestRealInSpecProfile runs the real InSpec profile against a test
+// instance where inspec or cinc-auditor is installed.
+func TestRealInSpecProfile(t *testing.T) {
+	requireE2E(t)
+	bin := ""
+	for _, name := range []string{"inspec", "cinc-auditor"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("neither inspec nor cinc-auditor is installed (they come from RubyGems / Chef / Cinc packages, unreachable here): the real profile did not run")
+	}
+	if builtImage == "" {
+		t.Skip("needs the image TestQEMUBuildThenCached builds")
+	}
+	work := t.TempDir()
+	cfg := "provider: packer\npacker:\n  cloud: qemu\n  base_image: " + baseImage(t) + "\n  build:\n    sindri_version: " + fakeSindriVersion + "\n    profile: minimal\n    extensions: [python]\n"
+	os.WriteFile(filepath.Join(work, "sindri.yaml"), []byte(cfg), 0o644)
+	env := append(toolsEnv(t), "HOME="+work)
+	r := runBinary(t, work, env, "test", "--cloud", "qemu", "--image", builtImage, "--require-inspec")
+	t.Logf("%s\n%s", r.stdout, tail(r.stderr, 60))
+	if r.code != 0 {
+		t.Fatalf("the real profile failed against the built image: exit %d", r.code)
+	}
+}
