@@ -1,6 +1,7 @@
 package alibaba_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"testing"
 
@@ -20,19 +21,19 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if v := c.Variables(load(t, minimal)); v != nil {
+	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
 		t.Errorf("Variables = %v, want none", v)
 	}
-	if got := c.SSHUser(load(t, minimal)); got != "root" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "root" {
 		t.Errorf("default SSHUser = %q, want root", got)
 	}
-	if got := c.SSHUser(load(t, minimal+"  ssh_username: ecs-user\n")); got != "ecs-user" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: ecs-user\n")); got != "ecs-user" {
 		t.Errorf("SSHUser = %q, want ecs-user", got)
 	}
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, alibaba.Cloud{}, load(t, minimal))
+	b := cloudtest.Source(t, alibaba.Cloud{}, cloudtest.Load(t, minimal))
 	for name, want := range map[string]string{
 		"region":        "cn-hangzhou",
 		"instance_type": "ecs.g6.xlarge",
@@ -41,36 +42,36 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_username":  "root",
 		"ssh_timeout":   "20m",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
 	for _, absent := range []string{"source_image", "target_image_family", "image_description", "vswitch_id"} {
-		if has(b, absent) {
+		if cloudtest.Has(b, absent) {
 			t.Errorf("%s set without a config value", absent)
 		}
 	}
-	if !boolean(t, b, "associate_public_ip_address") {
+	if !cloudtest.Bool(t, b, "associate_public_ip_address") {
 		t.Error("associate_public_ip_address is not true")
 	}
-	if got := integer(t, b, "internet_max_bandwidth_out"); got != 10 {
+	if got := cloudtest.Int(t, b, "internet_max_bandwidth_out"); got != 10 {
 		t.Errorf("internet_max_bandwidth_out = %d", got)
 	}
-	d := block(t, b, "system_disk_mapping")
-	if got := integer(t, d, "disk_size"); got != 80 {
+	d := cloudtest.Block(t, b, "system_disk_mapping")
+	if got := cloudtest.Int(t, d, "disk_size"); got != 80 {
 		t.Errorf("system disk_size = %d, want 80", got)
 	}
-	if got := str(t, d, "disk_category"); got != "cloud_essd" {
+	if got := cloudtest.Str(t, d, "disk_category"); got != "cloud_essd" {
 		t.Errorf("system disk_category = %q, want cloud_essd", got)
 	}
 	want := map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"}
-	if got := strMap(t, b, "tags"); !maps.Equal(got, want) {
+	if got := cloudtest.StrMap(t, b, "tags"); !maps.Equal(got, want) {
 		t.Errorf("tags = %v, want %v", got, want)
 	}
 	wantRun := maps.Clone(want)
 	wantRun["sindri-run-id"] = "run-42"
 	wantRun["sindri-packer"] = "temporary"
-	if got := strMap(t, b, "run_tags"); !maps.Equal(got, wantRun) {
+	if got := cloudtest.StrMap(t, b, "run_tags"); !maps.Equal(got, wantRun) {
 		t.Errorf("run_tags = %v, want %v", got, wantRun)
 	}
 }
@@ -92,20 +93,20 @@ func TestSourceBaseImage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := source(t, alibaba.Cloud{}, load(t, minimal+tc.extra))
+			b := cloudtest.Source(t, alibaba.Cloud{}, cloudtest.Load(t, minimal+tc.extra))
 			if tc.sourceImage != "" {
-				if got := str(t, b, "source_image"); got != tc.sourceImage {
+				if got := cloudtest.Str(t, b, "source_image"); got != tc.sourceImage {
 					t.Errorf("source_image = %q, want %q", got, tc.sourceImage)
 				}
-				if has(b, "image_family") {
+				if cloudtest.Has(b, "image_family") {
 					t.Error("image_family written beside source_image")
 				}
 				return
 			}
-			if got := str(t, b, "image_family"); got != tc.family {
+			if got := cloudtest.Str(t, b, "image_family"); got != tc.family {
 				t.Errorf("image_family = %q, want %q", got, tc.family)
 			}
-			if has(b, "source_image") {
+			if cloudtest.Has(b, "source_image") {
 				t.Error("source_image written without a config value")
 			}
 		})
@@ -113,7 +114,7 @@ func TestSourceBaseImage(t *testing.T) {
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := source(t, alibaba.Cloud{}, load(t, minimal+`  region: cn-shanghai
+	b := cloudtest.Source(t, alibaba.Cloud{}, cloudtest.Load(t, minimal+`  region: cn-shanghai
   instance_type: ecs.g7.large
   system_disk_size_gb: 60
   system_disk_category: cloud_auto
@@ -132,21 +133,21 @@ func TestSourceFromConfig(t *testing.T) {
 		// build.image_family names the result, never the base image.
 		"image_family": "acs:ubuntu_24_04_x64",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	d := block(t, b, "system_disk_mapping")
-	if got := integer(t, d, "disk_size"); got != 60 {
+	d := cloudtest.Block(t, b, "system_disk_mapping")
+	if got := cloudtest.Int(t, d, "disk_size"); got != 60 {
 		t.Errorf("system disk_size = %d, want 60", got)
 	}
-	if got := str(t, d, "disk_category"); got != "cloud_auto" {
+	if got := cloudtest.Str(t, d, "disk_category"); got != "cloud_auto" {
 		t.Errorf("system disk_category = %q, want cloud_auto", got)
 	}
-	if got := strMap(t, b, "tags")["Team"]; got != "platform" {
+	if got := cloudtest.StrMap(t, b, "tags")["Team"]; got != "platform" {
 		t.Errorf("tags[Team] = %q", got)
 	}
-	if got := strMap(t, b, "run_tags")["Team"]; got != "platform" {
+	if got := cloudtest.StrMap(t, b, "run_tags")["Team"]; got != "platform" {
 		t.Errorf("run_tags[Team] = %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package aws_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"testing"
@@ -21,19 +22,19 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if v := c.Variables(load(t, "packer:\n  cloud: aws\n")); v != nil {
+	if v := c.Variables(cloudtest.Load(t, "packer:\n  cloud: aws\n")); v != nil {
 		t.Errorf("Variables = %v, want none", v)
 	}
-	if got := c.SSHUser(load(t, "packer:\n  cloud: aws\n")); got != "ubuntu" {
+	if got := c.SSHUser(cloudtest.Load(t, "packer:\n  cloud: aws\n")); got != "ubuntu" {
 		t.Errorf("default SSHUser = %q, want ubuntu", got)
 	}
-	if got := c.SSHUser(load(t, "packer:\n  cloud: aws\n  ssh_username: ec2-user\n")); got != "ec2-user" {
+	if got := c.SSHUser(cloudtest.Load(t, "packer:\n  cloud: aws\n  ssh_username: ec2-user\n")); got != "ec2-user" {
 		t.Errorf("SSHUser = %q, want ec2-user", got)
 	}
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, aws.Cloud{}, load(t, "packer:\n  cloud: aws\n"))
+	b := cloudtest.Source(t, aws.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: aws\n"))
 
 	for name, want := range map[string]string{
 		"region":                  "us-west-2",
@@ -43,7 +44,7 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_timeout":             "20m",
 		"temporary_key_pair_type": "ed25519",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
@@ -57,8 +58,8 @@ func TestSourceDefaults(t *testing.T) {
 	}
 
 	// The newest official Ubuntu 24.04 AMI of Canonical's account.
-	f := block(t, b, "source_ami_filter")
-	if got := strs(t, f, "owners"); !slices.Equal(got, []string{"099720109477"}) {
+	f := cloudtest.Block(t, b, "source_ami_filter")
+	if got := cloudtest.Strs(t, f, "owners"); !slices.Equal(got, []string{"099720109477"}) {
 		t.Errorf("owners = %q, want Canonical's account", got)
 	}
 	wantFilters := map[string]string{
@@ -66,43 +67,43 @@ func TestSourceDefaults(t *testing.T) {
 		"root-device-type":    "ebs",
 		"virtualization-type": "hvm",
 	}
-	if got := strMap(t, f, "filters"); !maps.Equal(got, wantFilters) {
+	if got := cloudtest.StrMap(t, f, "filters"); !maps.Equal(got, wantFilters) {
 		t.Errorf("filters = %v, want %v", got, wantFilters)
 	}
-	if !boolean(t, f, "most_recent") {
+	if !cloudtest.Bool(t, f, "most_recent") {
 		t.Error("most_recent is not true")
 	}
 
 	// encrypt_boot defaults to true, with the AWS managed key.
-	if !boolean(t, b, "encrypt_boot") {
+	if !cloudtest.Bool(t, b, "encrypt_boot") {
 		t.Error("encrypt_boot is not true by default")
 	}
 
-	md := block(t, b, "metadata_options")
-	if str(t, md, "http_tokens") != "required" || str(t, md, "http_endpoint") != "enabled" {
+	md := cloudtest.Block(t, b, "metadata_options")
+	if cloudtest.Str(t, md, "http_tokens") != "required" || cloudtest.Str(t, md, "http_endpoint") != "enabled" {
 		t.Error("metadata_options does not require IMDSv2")
 	}
-	if n := integer(t, md, "http_put_response_hop_limit"); n != 1 {
+	if n := cloudtest.Int(t, md, "http_put_response_hop_limit"); n != 1 {
 		t.Errorf("http_put_response_hop_limit = %d", n)
 	}
 
-	dev := block(t, b, "launch_block_device_mappings")
-	if got := str(t, dev, "device_name"); got != "/dev/sda1" {
+	dev := cloudtest.Block(t, b, "launch_block_device_mappings")
+	if got := cloudtest.Str(t, dev, "device_name"); got != "/dev/sda1" {
 		t.Errorf("device_name = %q", got)
 	}
-	if got := integer(t, dev, "volume_size"); got != 80 {
+	if got := cloudtest.Int(t, dev, "volume_size"); got != 80 {
 		t.Errorf("volume_size = %d, want 80", got)
 	}
-	if got := str(t, dev, "volume_type"); got != "gp3" {
+	if got := cloudtest.Str(t, dev, "volume_type"); got != "gp3" {
 		t.Errorf("volume_type = %q, want gp3", got)
 	}
-	if !boolean(t, dev, "delete_on_termination") {
+	if !cloudtest.Bool(t, dev, "delete_on_termination") {
 		t.Error("delete_on_termination is not true")
 	}
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := source(t, aws.Cloud{}, load(t, `
+	b := cloudtest.Source(t, aws.Cloud{}, cloudtest.Load(t, `
 packer:
   cloud: aws
   region: eu-west-1
@@ -132,31 +133,31 @@ packer:
 		"kms_key_id":      "alias/sindri",
 		"ami_description": `Team "dev" image`,
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if blocks(b, "source_ami_filter") != 0 {
+	if cloudtest.Blocks(b, "source_ami_filter") != 0 {
 		t.Error("source_ami_filter written although source_ami is set")
 	}
-	if got := strs(t, b, "ami_regions"); !slices.Equal(got, []string{"eu-central-1", "us-east-1"}) {
+	if got := cloudtest.Strs(t, b, "ami_regions"); !slices.Equal(got, []string{"eu-central-1", "us-east-1"}) {
 		t.Errorf("ami_regions = %q", got)
 	}
-	if got := strs(t, b, "ami_users"); !slices.Equal(got, []string{"111122223333", "444455556666"}) {
+	if got := cloudtest.Strs(t, b, "ami_users"); !slices.Equal(got, []string{"111122223333", "444455556666"}) {
 		t.Errorf("ami_users = %q", got)
 	}
 	if _, ok := b.Attributes["ami_groups"]; ok {
 		t.Error("ami_groups written: the AMI must never be public")
 	}
-	dev := block(t, b, "launch_block_device_mappings")
-	if got := integer(t, dev, "volume_size"); got != 120 {
+	dev := cloudtest.Block(t, b, "launch_block_device_mappings")
+	if got := cloudtest.Int(t, dev, "volume_size"); got != 120 {
 		t.Errorf("volume_size = %d, want 120", got)
 	}
-	if got := str(t, dev, "volume_type"); got != "io2" {
+	if got := cloudtest.Str(t, dev, "volume_type"); got != "io2" {
 		t.Errorf("volume_type = %q, want io2", got)
 	}
 
-	tags := strMap(t, b, "tags")
+	tags := cloudtest.StrMap(t, b, "tags")
 	wantTags := map[string]string{
 		"Team": "platform", "note": `"${x}" %{y}`,
 		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
@@ -164,7 +165,7 @@ packer:
 	if !maps.Equal(tags, wantTags) {
 		t.Errorf("tags = %v, want %v", tags, wantTags)
 	}
-	if got := strMap(t, b, "snapshot_tags"); !maps.Equal(got, wantTags) {
+	if got := cloudtest.StrMap(t, b, "snapshot_tags"); !maps.Equal(got, wantTags) {
 		t.Errorf("snapshot_tags = %v, want %v", got, wantTags)
 	}
 	// Temporary resources carry the run ID so cleanup can find them.
@@ -172,7 +173,7 @@ packer:
 	wantRun["sindri-run-id"] = "run-42"
 	wantRun["sindri-packer"] = "temporary"
 	for _, name := range []string{"run_tags", "run_volume_tags"} {
-		if got := strMap(t, b, name); !maps.Equal(got, wantRun) {
+		if got := cloudtest.StrMap(t, b, name); !maps.Equal(got, wantRun) {
 			t.Errorf("%s = %v, want %v", name, got, wantRun)
 		}
 	}
@@ -194,16 +195,16 @@ func TestSourceEncryptBoot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := source(t, aws.Cloud{}, load(t, tc.yaml))
-			if got := value(t, b, "encrypt_boot"); !got.RawEquals(cty.BoolVal(tc.encrypt)) {
+			b := cloudtest.Source(t, aws.Cloud{}, cloudtest.Load(t, tc.yaml))
+			if got := cloudtest.Value(t, b, "encrypt_boot"); !got.RawEquals(cty.BoolVal(tc.encrypt)) {
 				t.Errorf("encrypt_boot = %#v, want %v", got, tc.encrypt)
 			}
 			_, has := b.Attributes["kms_key_id"]
 			if has != (tc.kms != "") {
 				t.Fatalf("kms_key_id present = %v, want %v", has, tc.kms != "")
 			}
-			if has && str(t, b, "kms_key_id") != tc.kms {
-				t.Errorf("kms_key_id = %q, want %q", str(t, b, "kms_key_id"), tc.kms)
+			if has && cloudtest.Str(t, b, "kms_key_id") != tc.kms {
+				t.Errorf("kms_key_id = %q, want %q", cloudtest.Str(t, b, "kms_key_id"), tc.kms)
 			}
 		})
 	}
@@ -212,7 +213,7 @@ func TestSourceEncryptBoot(t *testing.T) {
 func TestSourceNeverShares(t *testing.T) {
 	// No config value makes the AMI public, and without ami_users it is
 	// shared with nobody.
-	b := source(t, aws.Cloud{}, load(t, "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n"))
+	b := cloudtest.Source(t, aws.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n"))
 	for _, name := range []string{"ami_groups", "ami_users", "snapshot_groups", "snapshot_users"} {
 		if _, ok := b.Attributes[name]; ok {
 			t.Errorf("%s written", name)

@@ -1,6 +1,7 @@
 package azure_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"testing"
@@ -26,19 +27,19 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if v := c.Variables(load(t, minimal)); v != nil {
+	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
 		t.Errorf("Variables = %v, want none", v)
 	}
-	if got := c.SSHUser(load(t, minimal)); got != "packer" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "packer" {
 		t.Errorf("default SSHUser = %q, want packer", got)
 	}
-	if got := c.SSHUser(load(t, minimal+"  ssh_username: azureuser\n")); got != "azureuser" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: azureuser\n")); got != "azureuser" {
 		t.Errorf("SSHUser = %q, want azureuser", got)
 	}
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, azure.Cloud{}, load(t, minimal))
+	b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal))
 	for name, want := range map[string]string{
 		"subscription_id":                    "00000000-0000-0000-0000-000000000000",
 		"os_type":                            "Linux",
@@ -53,23 +54,23 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_username":                       "packer",
 		"ssh_timeout":                        "20m",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
 	// Credentials come from the Azure CLI login, never from the template.
-	if !boolean(t, b, "use_azure_cli_auth") {
+	if !cloudtest.Bool(t, b, "use_azure_cli_auth") {
 		t.Error("use_azure_cli_auth is not true")
 	}
 	for _, secret := range []string{"client_id", "client_secret", "tenant_id", "client_cert_path"} {
-		if has(b, secret) {
+		if cloudtest.Has(b, secret) {
 			t.Errorf("%s written into the template", secret)
 		}
 	}
-	if got := integer(t, b, "os_disk_size_gb"); got != 80 {
+	if got := cloudtest.Int(t, b, "os_disk_size_gb"); got != 80 {
 		t.Errorf("os_disk_size_gb = %d, want 80", got)
 	}
-	if n := blocks(b, "shared_image_gallery_destination"); n != 0 {
+	if n := cloudtest.Blocks(b, "shared_image_gallery_destination"); n != 0 {
 		t.Errorf("shared_image_gallery_destination written without a gallery")
 	}
 	// The build VM and the image share one tag set, run tags included.
@@ -77,13 +78,13 @@ func TestSourceDefaults(t *testing.T) {
 		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
 		"sindri-run-id": "run-42", "sindri-packer": "temporary",
 	}
-	if got := strMap(t, b, "azure_tags"); !maps.Equal(got, want) {
+	if got := cloudtest.StrMap(t, b, "azure_tags"); !maps.Equal(got, want) {
 		t.Errorf("azure_tags = %v, want %v", got, want)
 	}
 }
 
 func TestSourceImage(t *testing.T) {
-	b := source(t, azure.Cloud{}, load(t, minimal+`  image_publisher: Debian
+	b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal+`  image_publisher: Debian
   image_offer: debian-12
   image_sku: 12-gen2
   location: westeurope
@@ -96,14 +97,14 @@ func TestSourceImage(t *testing.T) {
 		"image_sku":       "12-gen2",
 		"location":        "westeurope",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if got := integer(t, b, "os_disk_size_gb"); got != 128 {
+	if got := cloudtest.Int(t, b, "os_disk_size_gb"); got != 128 {
 		t.Errorf("os_disk_size_gb = %d, want 128", got)
 	}
-	if got := strMap(t, b, "azure_tags")["Team"]; got != "platform" {
+	if got := cloudtest.StrMap(t, b, "azure_tags")["Team"]; got != "platform" {
 		t.Errorf("azure_tags[Team] = %q, want the user tag", got)
 	}
 }
@@ -139,8 +140,8 @@ func TestSourceGallery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := source(t, azure.Cloud{}, load(t, minimal+tc.gallery))
-			d := block(t, b, "shared_image_gallery_destination")
+			b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal+tc.gallery))
+			d := cloudtest.Block(t, b, "shared_image_gallery_destination")
 			for name, want := range map[string]string{
 				"subscription":   "00000000-0000-0000-0000-000000000000",
 				"resource_group": tc.wantRG,
@@ -148,19 +149,19 @@ func TestSourceGallery(t *testing.T) {
 				"image_name":     "sindri-dev",
 				"image_version":  "1.2.3",
 			} {
-				if got := str(t, d, name); got != want {
+				if got := cloudtest.Str(t, d, name); got != want {
 					t.Errorf("%s = %q, want %q", name, got, want)
 				}
 			}
 			if tc.regions == nil {
-				if has(d, "replication_regions") {
+				if cloudtest.Has(d, "replication_regions") {
 					t.Error("replication_regions written without regions")
 				}
-			} else if got := strs(t, d, "replication_regions"); !slices.Equal(got, tc.regions) {
+			} else if got := cloudtest.Strs(t, d, "replication_regions"); !slices.Equal(got, tc.regions) {
 				t.Errorf("replication_regions = %q, want %q", got, tc.regions)
 			}
 			// The managed image is still produced beside the gallery version.
-			if got := str(t, b, "managed_image_resource_group_name"); got != "image-rg" {
+			if got := cloudtest.Str(t, b, "managed_image_resource_group_name"); got != "image-rg" {
 				t.Errorf("managed_image_resource_group_name = %q", got)
 			}
 		})

@@ -1,6 +1,7 @@
 package gcp_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"regexp"
 	"slices"
@@ -30,13 +31,13 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if v := c.Variables(load(t, minimal)); v != nil {
+	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
 		t.Errorf("Variables = %v, want none", v)
 	}
-	if got := c.SSHUser(load(t, minimal)); got != "packer" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "packer" {
 		t.Errorf("default SSHUser = %q, want packer", got)
 	}
-	if got := c.SSHUser(load(t, minimal+"  ssh_username: builder\n")); got != "builder" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: builder\n")); got != "builder" {
 		t.Errorf("SSHUser = %q, want builder", got)
 	}
 }
@@ -73,7 +74,7 @@ func TestLabelValue(t *testing.T) {
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, gcp.Cloud{}, load(t, minimal))
+	b := cloudtest.Source(t, gcp.Cloud{}, cloudtest.Load(t, minimal))
 	for name, want := range map[string]string{
 		"project_id":          "my-project-123",
 		"zone":                "us-west1-a",
@@ -84,28 +85,28 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_username":        "packer",
 		"ssh_timeout":         "20m",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if got := strs(t, b, "source_image_project_id"); !slices.Equal(got, []string{"ubuntu-os-cloud"}) {
+	if got := cloudtest.Strs(t, b, "source_image_project_id"); !slices.Equal(got, []string{"ubuntu-os-cloud"}) {
 		t.Errorf("source_image_project_id = %q", got)
 	}
-	if got := integer(t, b, "disk_size"); got != 80 {
+	if got := cloudtest.Int(t, b, "disk_size"); got != 80 {
 		t.Errorf("disk_size = %d, want 80", got)
 	}
-	if !boolean(t, b, "enable_secure_boot") {
+	if !cloudtest.Bool(t, b, "enable_secure_boot") {
 		t.Error("enable_secure_boot is not true by default")
 	}
 	for _, absent := range []string{"image_family", "image_description", "network", "subnetwork"} {
-		if has(b, absent) {
+		if cloudtest.Has(b, absent) {
 			t.Errorf("%s set without a config value", absent)
 		}
 	}
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := source(t, gcp.Cloud{}, load(t, minimal+`  zone: europe-west4-a
+	b := cloudtest.Source(t, gcp.Cloud{}, cloudtest.Load(t, minimal+`  zone: europe-west4-a
   disk_size: 200
   enable_secure_boot: false
   network: default
@@ -122,14 +123,14 @@ func TestSourceFromConfig(t *testing.T) {
 		"network":           "default",
 		"subnetwork":        "projects/p/regions/r/subnetworks/s",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if got := integer(t, b, "disk_size"); got != 200 {
+	if got := cloudtest.Int(t, b, "disk_size"); got != 200 {
 		t.Errorf("disk_size = %d, want 200", got)
 	}
-	if boolean(t, b, "enable_secure_boot") {
+	if cloudtest.Bool(t, b, "enable_secure_boot") {
 		t.Error("enable_secure_boot is true although the config turns it off")
 	}
 
@@ -139,13 +140,13 @@ func TestSourceFromConfig(t *testing.T) {
 		"team": "platform", "env": "dev",
 		"managed-by": "sindri-packer", "sindri-version": "3-0-1", "config-hash": "cfg-hash-123",
 	}
-	if got := strMap(t, b, "image_labels"); !maps.Equal(got, wantImage) {
+	if got := cloudtest.StrMap(t, b, "image_labels"); !maps.Equal(got, wantImage) {
 		t.Errorf("image_labels = %v, want %v", got, wantImage)
 	}
 	wantRun := maps.Clone(wantImage)
 	wantRun["sindri-run-id"] = "run-42"
 	wantRun["sindri-packer"] = "temporary"
-	if got := strMap(t, b, "labels"); !maps.Equal(got, wantRun) {
+	if got := cloudtest.StrMap(t, b, "labels"); !maps.Equal(got, wantRun) {
 		t.Errorf("labels = %v, want %v", got, wantRun)
 	}
 }
@@ -154,14 +155,14 @@ func TestSourceFromConfig(t *testing.T) {
 // substr(lower(var.config_hash), 0, 63): a reference, lower-cased and cut to
 // GCP's 63 characters whatever the hash looks like.
 func TestConfigHashLabel(t *testing.T) {
-	b := source(t, gcp.Cloud{}, load(t, minimal))
-	if got := refs(t, b, "image_labels"); !slices.Equal(got, []string{"var.config_hash"}) {
+	b := cloudtest.Source(t, gcp.Cloud{}, cloudtest.Load(t, minimal))
+	if got := cloudtest.Refs(t, b, "image_labels"); !slices.Equal(got, []string{"var.config_hash"}) {
 		t.Errorf("image_labels references %q, want only var.config_hash", got)
 	}
 	long := strings.Repeat("ABCDEF0123", 7) // 70 characters
 	ctx := &hcl.EvalContext{
-		Variables: maps.Clone(evalCtx.Variables),
-		Functions: evalCtx.Functions,
+		Variables: maps.Clone(cloudtest.EvalCtx.Variables),
+		Functions: cloudtest.EvalCtx.Functions,
 	}
 	ctx.Variables["var"] = cty.ObjectVal(map[string]cty.Value{"config_hash": cty.StringVal(long)})
 	v, diags := b.Attributes["image_labels"].Expr.Value(ctx)

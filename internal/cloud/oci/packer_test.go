@@ -1,6 +1,7 @@
 package oci_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"testing"
@@ -27,16 +28,16 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if got := c.SSHUser(load(t, minimal)); got != "ubuntu" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "ubuntu" {
 		t.Errorf("default SSHUser = %q, want ubuntu", got)
 	}
-	if got := c.SSHUser(load(t, minimal+"  ssh_username: opc\n")); got != "opc" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: opc\n")); got != "opc" {
 		t.Errorf("SSHUser = %q, want opc", got)
 	}
 }
 
 func TestVariables(t *testing.T) {
-	got := oci.Cloud{}.Variables(load(t, minimal))
+	got := oci.Cloud{}.Variables(cloudtest.Load(t, minimal))
 	want := []cloud.Variable{{Name: "oci_access_cfg_file", Description: "OCI SDK config file (empty: ~/.oci/config)", Default: ""}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Variables = %+v, want %+v", got, want)
@@ -44,13 +45,13 @@ func TestVariables(t *testing.T) {
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, oci.Cloud{}, load(t, minimal))
+	b := cloudtest.Source(t, oci.Cloud{}, cloudtest.Load(t, minimal))
 
 	// The SDK config file is the per-run variable, not a path baked in.
-	if got := refs(t, b, "access_cfg_file"); !slices.Equal(got, []string{"var.oci_access_cfg_file"}) {
+	if got := cloudtest.Refs(t, b, "access_cfg_file"); !slices.Equal(got, []string{"var.oci_access_cfg_file"}) {
 		t.Errorf("access_cfg_file references %q, want var.oci_access_cfg_file", got)
 	}
-	if got := str(t, b, "access_cfg_file"); got != "/test/oci/config" {
+	if got := cloudtest.Str(t, b, "access_cfg_file"); got != "/test/oci/config" {
 		t.Errorf("access_cfg_file = %q", got)
 	}
 	for name, want := range map[string]string{
@@ -62,31 +63,31 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_username":        "ubuntu",
 		"ssh_timeout":         "20m",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if has(b, "region") {
+	if cloudtest.Has(b, "region") {
 		t.Error("region written without a config value (the OCI config file's applies)")
 	}
-	if got := integer(t, b, "disk_size"); got != 80 {
+	if got := cloudtest.Int(t, b, "disk_size"); got != 80 {
 		t.Errorf("disk_size = %d, want 80", got)
 	}
-	f := block(t, b, "base_image_filter")
-	if got := str(t, f, "operating_system"); got != "Canonical Ubuntu" {
+	f := cloudtest.Block(t, b, "base_image_filter")
+	if got := cloudtest.Str(t, f, "operating_system"); got != "Canonical Ubuntu" {
 		t.Errorf("operating_system = %q", got)
 	}
-	if got := str(t, f, "operating_system_version"); got != "24.04" {
+	if got := cloudtest.Str(t, f, "operating_system_version"); got != "24.04" {
 		t.Errorf("operating_system_version = %q", got)
 	}
 	want := map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"}
-	if got := strMap(t, b, "tags"); !maps.Equal(got, want) {
+	if got := cloudtest.StrMap(t, b, "tags"); !maps.Equal(got, want) {
 		t.Errorf("tags = %v, want %v", got, want)
 	}
 	wantRun := maps.Clone(want)
 	wantRun["sindri-run-id"] = "run-42"
 	wantRun["sindri-packer"] = "temporary"
-	if got := strMap(t, b, "instance_tags"); !maps.Equal(got, wantRun) {
+	if got := cloudtest.StrMap(t, b, "instance_tags"); !maps.Equal(got, wantRun) {
 		t.Errorf("instance_tags = %v, want %v", got, wantRun)
 	}
 }
@@ -107,21 +108,21 @@ func TestSourceShapeConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := source(t, oci.Cloud{}, load(t, minimal+tc.extra))
-			if got := str(t, b, "shape"); got != tc.shape {
+			b := cloudtest.Source(t, oci.Cloud{}, cloudtest.Load(t, minimal+tc.extra))
+			if got := cloudtest.Str(t, b, "shape"); got != tc.shape {
 				t.Errorf("shape = %q, want %q", got, tc.shape)
 			}
 			if !tc.flex {
-				if n := blocks(b, "shape_config"); n != 0 {
+				if n := cloudtest.Blocks(b, "shape_config"); n != 0 {
 					t.Errorf("shape_config written for the fixed shape %s", tc.shape)
 				}
 				return
 			}
-			sc := block(t, b, "shape_config")
-			if got := integer(t, sc, "ocpus"); got != tc.ocpus {
+			sc := cloudtest.Block(t, b, "shape_config")
+			if got := cloudtest.Int(t, sc, "ocpus"); got != tc.ocpus {
 				t.Errorf("ocpus = %d, want %d", got, tc.ocpus)
 			}
-			if got := integer(t, sc, "memory_in_gbs"); got != tc.memory {
+			if got := cloudtest.Int(t, sc, "memory_in_gbs"); got != tc.memory {
 				t.Errorf("memory_in_gbs = %d, want %d", got, tc.memory)
 			}
 		})
@@ -129,26 +130,26 @@ func TestSourceShapeConfig(t *testing.T) {
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := source(t, oci.Cloud{}, load(t, minimal+`  region: eu-frankfurt-1
+	b := cloudtest.Source(t, oci.Cloud{}, cloudtest.Load(t, minimal+`  region: eu-frankfurt-1
   boot_volume_size_gb: 100
   base_image_os: Oracle Linux
   base_image_os_version: "9"
   tags: {Team: platform}
 `))
-	if got := str(t, b, "region"); got != "eu-frankfurt-1" {
+	if got := cloudtest.Str(t, b, "region"); got != "eu-frankfurt-1" {
 		t.Errorf("region = %q", got)
 	}
-	if got := integer(t, b, "disk_size"); got != 100 {
+	if got := cloudtest.Int(t, b, "disk_size"); got != 100 {
 		t.Errorf("disk_size = %d, want 100", got)
 	}
-	f := block(t, b, "base_image_filter")
-	if got := str(t, f, "operating_system"); got != "Oracle Linux" {
+	f := cloudtest.Block(t, b, "base_image_filter")
+	if got := cloudtest.Str(t, f, "operating_system"); got != "Oracle Linux" {
 		t.Errorf("operating_system = %q", got)
 	}
-	if got := str(t, f, "operating_system_version"); got != "9" {
+	if got := cloudtest.Str(t, f, "operating_system_version"); got != "9" {
 		t.Errorf("operating_system_version = %q", got)
 	}
-	if got := strMap(t, b, "tags")["Team"]; got != "platform" {
+	if got := cloudtest.StrMap(t, b, "tags")["Team"]; got != "platform" {
 		t.Errorf("tags[Team] = %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package qemu_test
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"strings"
@@ -25,10 +26,10 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if got := c.SSHUser(load(t, minimal)); got != "sindri" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "sindri" {
 		t.Errorf("default SSHUser = %q, want sindri", got)
 	}
-	if got := c.SSHUser(load(t, minimal+"  ssh_username: dev\n")); got != "dev" {
+	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: dev\n")); got != "dev" {
 		t.Errorf("SSHUser = %q, want dev", got)
 	}
 }
@@ -49,7 +50,7 @@ func TestVariables(t *testing.T) {
 			if tc.accel != "" {
 				yaml += "  accelerator: " + tc.accel + "\n"
 			}
-			vars := qemu.Cloud{}.Variables(load(t, yaml))
+			vars := qemu.Cloud{}.Variables(cloudtest.Load(t, yaml))
 			byName := map[string]cloud.Variable{}
 			var names []string
 			for _, v := range vars {
@@ -79,7 +80,7 @@ func TestVariables(t *testing.T) {
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := source(t, qemu.Cloud{}, load(t, minimal))
+	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal))
 	for name, want := range map[string]string{
 		"iso_url":          ".cache/base/debian-12-base.qcow2",
 		"iso_checksum":     "none",
@@ -97,7 +98,7 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_private_key_file": "/test/key",
 		"vm_name":              "sindri-20240101.qcow2",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
@@ -107,25 +108,25 @@ func TestSourceDefaults(t *testing.T) {
 		"ssh_private_key_file": "var.ssh_private_key_file",
 		"vm_name":              "local.image_name",
 	} {
-		if got := refs(t, b, name); !slices.Equal(got, []string{want}) {
+		if got := cloudtest.Refs(t, b, name); !slices.Equal(got, []string{want}) {
 			t.Errorf("%s references %q, want %s", name, got, want)
 		}
 	}
 	for _, name := range []string{"disk_image", "disk_compression", "headless"} {
-		if !boolean(t, b, name) {
+		if !cloudtest.Bool(t, b, name) {
 			t.Errorf("%s is not true", name)
 		}
 	}
-	if got := integer(t, b, "memory"); got != 2048 {
+	if got := cloudtest.Int(t, b, "memory"); got != 2048 {
 		t.Errorf("memory = %d, want 2048", got)
 	}
-	if got := integer(t, b, "cpus"); got != 2 {
+	if got := cloudtest.Int(t, b, "cpus"); got != 2 {
 		t.Errorf("cpus = %d, want 2", got)
 	}
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := source(t, qemu.Cloud{}, load(t, minimal+`  base_image: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2
+	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal+`  base_image: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2
   base_image_checksum: file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS
   disk_size_gb: 20
   memory_mb: 4096
@@ -138,14 +139,14 @@ func TestSourceFromConfig(t *testing.T) {
 		"disk_size":    "20G",
 		"ssh_username": "dev",
 	} {
-		if got := str(t, b, name); got != want {
+		if got := cloudtest.Str(t, b, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if got := integer(t, b, "memory"); got != 4096 {
+	if got := cloudtest.Int(t, b, "memory"); got != 4096 {
 		t.Errorf("memory = %d, want 4096", got)
 	}
-	if got := integer(t, b, "cpus"); got != 4 {
+	if got := cloudtest.Int(t, b, "cpus"); got != 4 {
 		t.Errorf("cpus = %d, want 4", got)
 	}
 }
@@ -154,7 +155,7 @@ func TestSourceFromConfig(t *testing.T) {
 // that puts the configured user and the run's public key into the
 // cloud-config, so the key is never written into the template.
 func TestCloudInitSeed(t *testing.T) {
-	b := source(t, qemu.Cloud{}, load(t, minimal+"  ssh_username: dev\n"))
+	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal+"  ssh_username: dev\n"))
 
 	obj, ok := b.Attributes["cd_content"].Expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
@@ -187,7 +188,7 @@ func TestCloudInitSeed(t *testing.T) {
 		t.Errorf("format's key argument references %q, want var.ssh_public_key", keyRefs)
 	}
 
-	seed := strMap(t, b, "cd_content")
+	seed := cloudtest.StrMap(t, b, "cd_content")
 	if keys := slices.Sorted(maps.Keys(seed)); !slices.Equal(keys, []string{"meta-data", "user-data"}) {
 		t.Fatalf("cd_content keys %q", keys)
 	}

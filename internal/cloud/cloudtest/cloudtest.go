@@ -1,8 +1,8 @@
-package aws_test
-
-// Helpers shared (by copy) with the other cloud packages' tests: render a
-// source block the way the renderer does, parse it back with the native HCL
-// parser and evaluate attributes against stand-ins for Packer's variables.
+// Package cloudtest holds the test helpers of the cloud packages: render a
+// target's source block the way the renderer does, parse it back with the
+// native HCL parser and evaluate attributes against stand-ins for Packer's
+// variables. Only tests import it.
+package cloudtest
 
 import (
 	"testing"
@@ -19,12 +19,12 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 )
 
-// testSindriVersion is the release handed to Source in cloud.Meta.
-const testSindriVersion = "3.0.1"
+// SindriVersion is the release handed to Source in cloud.Meta.
+const SindriVersion = "3.0.1"
 
 // evalCtx stands in for what Packer supplies at build time; the values are
 // distinctive so a literal string cannot pass for a variable reference.
-var evalCtx = &hcl.EvalContext{
+var EvalCtx = &hcl.EvalContext{
 	Variables: map[string]cty.Value{
 		"var": cty.ObjectVal(map[string]cty.Value{
 			"config_hash":          cty.StringVal("CFG-HASH-123"),
@@ -46,7 +46,7 @@ var evalCtx = &hcl.EvalContext{
 
 // load parses a sindri.yaml from a string, so defaults and validation apply
 // exactly as for a file; no environment variable is set.
-func load(t *testing.T, yaml string) *config.Config {
+func Load(t *testing.T, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse("sindri.yaml", []byte(yaml), config.Options{
 		Getenv: func(string) (string, bool) { return "", false },
@@ -58,11 +58,11 @@ func load(t *testing.T, yaml string) *config.Config {
 }
 
 // source renders the builder's source block and returns its parsed body.
-func source(t *testing.T, c cloud.Builder, cfg *config.Config) *hclsyntax.Body {
+func Source(t *testing.T, c cloud.Builder, cfg *config.Config) *hclsyntax.Body {
 	t.Helper()
 	f := hclwrite.NewEmptyFile()
 	blk := f.Body().AppendNewBlock("source", []string{c.SourceType(), "sindri"})
-	c.Source(blk.Body(), cfg, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: testSindriVersion})
+	c.Source(blk.Body(), cfg, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: SindriVersion})
 	file, diags := hclsyntax.ParseConfig(f.Bytes(), "t.pkr.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
 		t.Fatalf("source does not parse: %s\n%s", diags, f.Bytes())
@@ -70,45 +70,45 @@ func source(t *testing.T, c cloud.Builder, cfg *config.Config) *hclsyntax.Body {
 	return file.Body.(*hclsyntax.Body).Blocks[0].Body
 }
 
-func has(b *hclsyntax.Body, name string) bool {
+func Has(b *hclsyntax.Body, name string) bool {
 	_, ok := b.Attributes[name]
 	return ok
 }
 
-func value(t *testing.T, b *hclsyntax.Body, name string) cty.Value {
+func Value(t *testing.T, b *hclsyntax.Body, name string) cty.Value {
 	t.Helper()
 	a, ok := b.Attributes[name]
 	if !ok {
 		t.Fatalf("attribute %s missing", name)
 	}
-	v, diags := a.Expr.Value(evalCtx)
+	v, diags := a.Expr.Value(EvalCtx)
 	if diags.HasErrors() {
 		t.Fatalf("%s: %s", name, diags)
 	}
 	return v
 }
 
-func str(t *testing.T, b *hclsyntax.Body, name string) string {
+func Str(t *testing.T, b *hclsyntax.Body, name string) string {
 	t.Helper()
-	v := value(t, b, name)
+	v := Value(t, b, name)
 	if v.Type() != cty.String {
 		t.Fatalf("%s is %s, want string", name, v.Type().FriendlyName())
 	}
 	return v.AsString()
 }
 
-func boolean(t *testing.T, b *hclsyntax.Body, name string) bool {
+func Bool(t *testing.T, b *hclsyntax.Body, name string) bool {
 	t.Helper()
-	v := value(t, b, name)
+	v := Value(t, b, name)
 	if v.Type() != cty.Bool {
 		t.Fatalf("%s is %s, want bool", name, v.Type().FriendlyName())
 	}
 	return v.True()
 }
 
-func integer(t *testing.T, b *hclsyntax.Body, name string) int64 {
+func Int(t *testing.T, b *hclsyntax.Body, name string) int64 {
 	t.Helper()
-	v := value(t, b, name)
+	v := Value(t, b, name)
 	if v.Type() != cty.Number {
 		t.Fatalf("%s is %s, want number", name, v.Type().FriendlyName())
 	}
@@ -116,20 +116,20 @@ func integer(t *testing.T, b *hclsyntax.Body, name string) int64 {
 	return n
 }
 
-func strs(t *testing.T, b *hclsyntax.Body, name string) []string {
+func Strs(t *testing.T, b *hclsyntax.Body, name string) []string {
 	t.Helper()
 	var out []string
-	for it := value(t, b, name).ElementIterator(); it.Next(); {
+	for it := Value(t, b, name).ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		out = append(out, e.AsString())
 	}
 	return out
 }
 
-func strMap(t *testing.T, b *hclsyntax.Body, name string) map[string]string {
+func StrMap(t *testing.T, b *hclsyntax.Body, name string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for it := value(t, b, name).ElementIterator(); it.Next(); {
+	for it := Value(t, b, name).ElementIterator(); it.Next(); {
 		k, e := it.Element()
 		out[k.AsString()] = e.AsString()
 	}
@@ -137,7 +137,7 @@ func strMap(t *testing.T, b *hclsyntax.Body, name string) map[string]string {
 }
 
 // refs returns the variable references of an attribute, e.g. "var.run_id".
-func refs(t *testing.T, b *hclsyntax.Body, name string) []string {
+func Refs(t *testing.T, b *hclsyntax.Body, name string) []string {
 	t.Helper()
 	a, ok := b.Attributes[name]
 	if !ok {
@@ -150,7 +150,7 @@ func refs(t *testing.T, b *hclsyntax.Body, name string) []string {
 	return out
 }
 
-func blocks(b *hclsyntax.Body, typ string) int {
+func Blocks(b *hclsyntax.Body, typ string) int {
 	n := 0
 	for _, blk := range b.Blocks {
 		if blk.Type == typ {
@@ -160,10 +160,10 @@ func blocks(b *hclsyntax.Body, typ string) int {
 	return n
 }
 
-func block(t *testing.T, b *hclsyntax.Body, typ string) *hclsyntax.Body {
+func Block(t *testing.T, b *hclsyntax.Body, typ string) *hclsyntax.Body {
 	t.Helper()
-	if n := blocks(b, typ); n != 1 {
-		t.Fatalf("%d %s blocks, want 1", n, typ)
+	if n := Blocks(b, typ); n != 1 {
+		t.Fatalf("%d %s Blocks, want 1", n, typ)
 	}
 	for _, blk := range b.Blocks {
 		if blk.Type == typ {
