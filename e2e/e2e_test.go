@@ -209,9 +209,27 @@ func processesMentioning(s string) []string {
 	return out
 }
 
-// builtImage is the image TestQEMUBuildThenCached built, for the tests
-// that only need an image to boot.
-var builtImage string
+// builtImage is a link to the image TestQEMUBuildThenCached built, kept
+// in keepDir (removed by TestMain) for the tests that only need an image to
+// boot: the build test's own folder is gone when it ends.
+var (
+	builtImage string
+	keepDir    string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sindri-e2e-keep-")
+	if err != nil {
+		panic(err)
+	}
+	keepDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 // fakeInSpecEnv puts the TEST DOUBLE of inspec (internal/verify/testdata)
 // first on PATH: InSpec cannot be installed here (no RubyGems), so the

@@ -98,7 +98,11 @@ packer:
 	if q.Test.InSpec == nil || q.Test.InSpec.Status != "passed" || q.Test.InSpec.Passed == 0 {
 		t.Errorf("InSpec stage (test double): %+v", q.Test.InSpec)
 	}
-	builtImage = filepath.Join(work, "images", q.ConfigHash, "image.qcow2")
+	kept := filepath.Join(keepDir, "image.qcow2")
+	if err := os.Link(filepath.Join(work, "images", q.ConfigHash, "image.qcow2"), kept); err != nil {
+		t.Fatal(err)
+	}
+	builtImage = kept
 	storeDir := filepath.Join(work, "images", q.ConfigHash)
 	wantImage := filepath.Join(storeDir, "image.qcow2")
 	if q.ImageID != wantImage {

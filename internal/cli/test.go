@@ -60,13 +60,16 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 			if err != nil {
 				return toolFailure(err)
 			}
-			defer os.RemoveAll(work)
+			if !keep {
+				defer os.RemoveAll(work)
+			}
+			runID := c.defaultRunID()
 			stage, err := c.testStage(work, tf)
 			if err != nil {
 				return err
 			}
 			if keep && keepDir == "" {
-				keepDir = filepath.Join(".sindri-test", c.defaultRunID())
+				keepDir = filepath.Join(".sindri-test", runID)
 			}
 			ctx := cmd.Context()
 			if timeout > 0 {
@@ -79,7 +82,7 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 				Launcher: launcher,
 				Config:   cfg,
 				ImageID:  image,
-				RunID:    c.defaultRunID(),
+				RunID:    runID,
 				Inputs: verify.Inputs{
 					SindriVersion: sindriVersion, Profile: bld.Profile, Extensions: bld.Extensions,
 					CISHardening: bld.Security.CISHardening, SSHUser: b.SSHUser(cfg),
@@ -97,6 +100,9 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 			}
 			rep2 := gha.New(c.getenv, c.Stdout)
 			md := rep.Markdown(cloudName)
+			if keep {
+				md += fmt.Sprintf("\nThe kept instance's disk and console log are in %s; remove the folder after stopping it.\n", work)
+			}
 			fmt.Fprint(c.Stdout, md)
 			annotateTest(rep2, cloudName, rep)
 			if err := rep2.SetOutput("test-result", rep.Status); err != nil {

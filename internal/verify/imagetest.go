@@ -314,7 +314,7 @@ func (r *Report) Markdown(cloud string) string {
 		fmt.Fprintf(&b, "\nInSpec: %s\n", r.InSpecSkipped)
 	}
 	if r.Kept != nil {
-		fmt.Fprintf(&b, "\nInstance kept running (--keep): `%s`\n", r.Kept.SSHCommand())
+		fmt.Fprintf(&b, "\nInstance kept running (--keep): `%s`\nStop it with: `%s sudo poweroff`\n", r.Kept.SSHCommand(), r.Kept.SSHCommand())
 	}
 	return b.String()
 }
