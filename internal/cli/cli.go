@@ -135,11 +135,14 @@ func (c *Command) root() *cobra.Command {
 		Long: `sindri-packer builds VM images with Sindri pre-installed and hardened, for
 AWS, Azure, GCP, Oracle Cloud and Alibaba Cloud, plus a local QEMU target
 that needs no cloud account. It renders Packer templates from sindri.yaml,
-validates them offline, and runs the builds.
+validates them offline, runs the builds in parallel, tests every new image on
+a temporary instance, and reports image IDs, a manifest and a summary.
 
 Start with:
   sindri-packer init --cloud qemu      # write a documented sindri.yaml
   sindri-packer validate               # check it all, no credentials needed
+  sindri-packer build                  # build, test on a temporary VM, cache
+  sindri-packer matrix                 # fan builds out over a GitHub matrix
 
 Exit codes: 0 success, 1 findings (validation or build failed),
 2 bad input (nothing was started), 3 a tool or API failed.`,
