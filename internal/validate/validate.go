@@ -136,7 +136,8 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 			}
 			diags := packer.ParseDiagnostics(res.Stdout + "\n" + res.Stderr)
 			if len(diags) == 0 {
-				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode, strings.TrimSpace(res.Stdout+res.Stderr))
+				// stderr holds packer's debug log (see isolatedEnv): its end only.
+				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode, strings.TrimSpace(res.Stdout+"\n"+lastLines(res.Stderr, 20)))
 			}
 			for _, d := range diags {
 				file := filepath.Join(display, cloud, render.TemplateName)
@@ -294,4 +295,13 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 		fs = append(fs, Finding{File: e.Filepath, Line: e.Line, Col: e.Column, Tool: "actionlint", Message: fmt.Sprintf("%s [%s]", e.Message, e.Kind)})
 	}
 	return fs, nil
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -194,3 +194,12 @@ func TestResultCache(t *testing.T) {
 		t.Errorf("disabled cache must run every time, ran %d", calls)
 	}
 }
+
+func TestLastLines(t *testing.T) {
+	if got := lastLines("a\nb\nc\n", 2); got != "b\nc" {
+		t.Errorf("%q", got)
+	}
+	if got := lastLines("a", 5); got != "a" {
+		t.Errorf("%q", got)
+	}
+}
