@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ type nullTarget struct {
 	fail  bool
 	// cached, when set, is returned by FindImage for any hash.
 	cached *cloud.Image
+	// stamps, when set, is a folder the build writes NAME.start and
+	// NAME.end (nanoseconds) into.
+	stamps string
 }
 
 func (n nullTarget) Name() string                                    { return n.name }
@@ -38,6 +42,11 @@ func (nullTarget) SSHUser(*config.Config) string                     { return ""
 
 func (n nullTarget) Template(_ *config.Config, opts render.Options) []byte {
 	step := fmt.Sprintf("sleep %.1f", n.sleep.Seconds())
+	if n.stamps != "" {
+		// Record when the build's own work started and ended.
+		f := filepath.Join(n.stamps, n.name)
+		step = fmt.Sprintf("date +%%s%%N > %s.start; %s; date +%%s%%N > %s.end", f, step, f)
+	}
 	if n.fail {
 		step = "echo 'Error: simulated failure in " + n.name + "' >&2; exit 7"
 	}
@@ -117,19 +126,18 @@ func options(t testing.TB, targets ...cloud.Builder) Options {
 // TestParallelFanOutKeepsEveryResult: three real packer builds at once,
 // one failing; the others' results survive, with the failure's own text.
 func TestParallelFanOutKeepsEveryResult(t *testing.T) {
+	stamps := t.TempDir()
 	o := options(t,
-		nullTarget{name: "a", sleep: 2 * time.Second},
+		nullTarget{name: "a", sleep: 2 * time.Second, stamps: stamps},
 		nullTarget{name: "b", fail: true},
-		nullTarget{name: "c", sleep: 2 * time.Second},
+		nullTarget{name: "c", sleep: 2 * time.Second, stamps: stamps},
 	)
 	var log syncBuffer
 	o.Log = &log
-	start := time.Now()
 	m, err := Run(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	elapsed := time.Since(start)
 	for _, name := range []string{"a", "c"} {
 		r := m.Clouds[name]
 		if r.Status != StatusBuilt || r.ImageID != "Null" || r.ImageName != name+"-image" {
@@ -146,9 +154,20 @@ func TestParallelFanOutKeepsEveryResult(t *testing.T) {
 	if got := m.Failed(); len(got) != 1 || got[0] != "b" {
 		t.Errorf("Failed() = %v", got)
 	}
-	// In parallel, not one after another (2 s + 2 s sequentially).
-	if elapsed > 3900*time.Millisecond {
-		t.Errorf("three builds took %s; they did not run in parallel", elapsed)
+	// In parallel: each build started before the other one ended.
+	stamp := func(name string) int64 {
+		b, err := os.ReadFile(filepath.Join(stamps, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if stamp("a.start") >= stamp("c.end") || stamp("c.start") >= stamp("a.end") {
+		t.Errorf("builds a and c did not overlap: they ran one after the other")
 	}
 	for _, want := range []string{"[a] ", "[b] ", "[c] "} {
 		if !strings.Contains(log.String(), want) {
