@@ -34,7 +34,7 @@ set -euo pipefail
 
 # Bump when the way binaries are built changes, to force a rebuild.
 readonly RECIPE=1
-# shellcheck lints; the rest build and boot the local QEMU target (tests and
+# Needed by the tests: shellcheck to lint; the rest build and boot the local QEMU target (tests and
 # the README main job): tools/qemu-base-image.sh, Packer's qemu builder, SSH;
 # ruby checks the InSpec profile's syntax (ruby -c).
 readonly BASE_APT_PACKAGES=(shellcheck qemu-system-x86 qemu-utils xorriso mmdebstrap e2fsprogs fdisk openssh-client ruby)
