@@ -146,18 +146,9 @@ func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]strin
 
 // Promote moves the built qcow2 into the store under its config hash.
 func (Cloud) Promote(_ context.Context, run *cloud.BuildRun, art cloud.Artifact) (*cloud.Image, error) {
-	var src string
-	for _, f := range art.Files {
-		if strings.HasSuffix(f, ".qcow2") {
-			src = f
-		}
-	}
-	if src == "" {
-		return nil, fmt.Errorf("the qemu artifact has no .qcow2 file (files: %v)", art.Files)
-	}
-	if !filepath.IsAbs(src) {
-		// Packer names files relative to its working folder.
-		src = filepath.Join(filepath.Dir(run.Config.File), src)
+	src, err := qcow2File(run, art)
+	if err != nil {
+		return nil, err
 	}
 	store := storeDir(run.Config)
 	final := filepath.Join(store, run.Hash)
@@ -217,17 +208,9 @@ func moveFile(src, dst string) error {
 // KeepFailed moves an image that failed its test to OUTPUT_DIR/failed/,
 // outside the cache: it is never found as the image of its config hash.
 func (Cloud) KeepFailed(run *cloud.BuildRun, art cloud.Artifact) (string, error) {
-	var src string
-	for _, f := range art.Files {
-		if strings.HasSuffix(f, ".qcow2") {
-			src = f
-		}
-	}
-	if src == "" {
-		return "", fmt.Errorf("the qemu artifact has no .qcow2 file")
-	}
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(filepath.Dir(run.Config.File), src)
+	src, err := qcow2File(run, art)
+	if err != nil {
+		return "", err
 	}
 	dir := filepath.Join(storeDir(run.Config), "failed")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -239,4 +222,18 @@ func (Cloud) KeepFailed(run *cloud.BuildRun, art cloud.Artifact) (string, error)
 	}
 	abs, _ := filepath.Abs(dst)
 	return abs, nil
+}
+
+// qcow2File is the image file among a qemu artifact's files; packer names
+// files relative to its working folder, the config's.
+func qcow2File(run *cloud.BuildRun, art cloud.Artifact) (string, error) {
+	for _, f := range art.Files {
+		if strings.HasSuffix(f, ".qcow2") {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(filepath.Dir(run.Config.File), f)
+			}
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("the qemu artifact has no .qcow2 file (files: %v)", art.Files)
 }
