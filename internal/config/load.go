@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -90,7 +91,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 		// What was reported before the limit is mostly the bomb's echo.
 		return nil, Diagnostics{d.halt}
 	}
-	v := &validator{d: d, base: baseDir(file)}
+	v := &validator{d: d, base: filepath.Dir(file)}
 	v.config(cfg)
 	if len(d.diags) > 0 {
 		d.diags.Sort()

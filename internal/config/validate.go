@@ -183,13 +183,6 @@ func (v *validator) resolve(p string) string {
 	return filepath.Join(v.base, p)
 }
 
-func baseDir(file string) string {
-	if file == "" {
-		return "."
-	}
-	return filepath.Dir(file)
-}
-
 func (v *validator) tagMap(m *map[string]string, maxKey, maxVal int) {
 	for _, k := range slices.Sorted(maps.Keys(*m)) {
 		val := (*m)[k]

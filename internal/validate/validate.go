@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 		return nil, err
 	}
 	defer cleanup()
-	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: baseDir(o.Config.File)}
+	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: filepath.Dir(o.Config.File)}
 
 	g, gctx := errgroup.WithContext(ctx)
 	limit := o.Parallel
@@ -202,13 +202,6 @@ func absPath(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
-}
-
-func baseDir(file string) string {
-	if file == "" {
-		return "."
-	}
-	return filepath.Dir(file)
 }
 
 func parseHCL(name string, data []byte) []Finding {
