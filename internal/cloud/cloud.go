@@ -60,9 +60,9 @@ func Tags(user map[string]string, sindriVersion string) map[string]hclwrite.Toke
 	for k, v := range user {
 		out[k] = hclgen.Str(v)
 	}
-	out["managed-by"] = hclgen.Str("sindri-packer")
-	out["sindri-version"] = hclgen.Str(sindriVersion)
-	out["config-hash"] = hclgen.Expr("var.config_hash")
+	out[TagManagedBy] = hclgen.Str(ManagedBy)
+	out[TagSindriVersion] = hclgen.Str(sindriVersion)
+	out[TagConfigHash] = hclgen.Expr("var.config_hash")
 	return out
 }
 
@@ -70,7 +70,7 @@ func Tags(user map[string]string, sindriVersion string) map[string]hclwrite.Toke
 // can find what a cancelled run left behind.
 func RunTags() map[string]hclwrite.Tokens {
 	return map[string]hclwrite.Tokens{
-		"sindri-run-id": hclgen.Expr("var.run_id"),
-		"sindri-packer": hclgen.Str("temporary"),
+		TagRunID:     hclgen.Expr("var.run_id"),
+		TagTemporary: hclgen.Str(Temporary),
 	}
 }

@@ -16,6 +16,14 @@ type Image struct {
 	Created    time.Time
 	// Extra holds cloud-specific IDs, e.g. Azure's gallery image version.
 	Extra map[string]string
+
+	// Filled by ImageManager: where the image lives, the cloud's state
+	// (available, pending, ...), its Sindri release and, when deprecated,
+	// since when.
+	Region        string
+	State         string
+	SindriVersion string
+	Deprecated    time.Time
 }
 
 // ImageFinder is the build cache: it finds the image carrying a config
@@ -74,6 +82,37 @@ type LaunchRequest struct {
 	PublicKey string
 	// WorkDir holds local files of the instance (overlay, seed, logs).
 	WorkDir string
+	// Deployment, when set, launches a long-lived instance of that
+	// deployment (tag TagDeployment) instead of a temporary one
+	// (TagTemporary), and Name names it.
+	Deployment string
+	Name       string
+	// AllowSSHFrom is the CIDR a temporary firewall rule opens port 22 to,
+	// where the cloud needs one; "" means 0.0.0.0/0 (the runner's address
+	// is unknown; the instance takes only the one-off key).
+	AllowSSHFrom string
+}
+
+// Temporary reports whether the instance is a run's temporary instance.
+func (r LaunchRequest) Temporary() bool { return r.Deployment == "" }
+
+// InstanceTags are the tags of an instance launched for req, in the
+// cloud-neutral form the clouds adapt.
+func InstanceTags(req LaunchRequest) map[string]string {
+	t := map[string]string{TagManagedBy: ManagedBy, TagRunID: req.RunID}
+	if req.Temporary() {
+		t[TagTemporary] = Temporary
+	} else {
+		t[TagDeployment] = req.Deployment
+	}
+	return t
+}
+
+// UserData is the cloud-init user data every instance boots with: the
+// login user with only the one-off (or deploy) key, passwordless sudo.
+func UserData(req LaunchRequest) string {
+	return "#cloud-config\nusers:\n  - name: " + req.User +
+		"\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    shell: /bin/bash\n    ssh_authorized_keys:\n      - " + req.PublicKey + "\n"
 }
 
 // Instance is a running temporary instance.
@@ -84,6 +123,16 @@ type Instance struct {
 	User string
 	// Console is where the boot log can be read, if the target keeps one.
 	Console string
+
+	// Filled by InstanceManager.ListInstances (and by Launch where known).
+	Name       string
+	State      string // the cloud's word: running, stopped, ...
+	ImageID    string
+	RunID      string
+	Deployment string
+	Temporary  bool
+	Created    time.Time
+	Region     string
 	// handle is the target's own state for Terminate.
 	Handle any
 }

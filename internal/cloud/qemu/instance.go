@@ -113,8 +113,7 @@ func writeSeed(ctx context.Context, dir string, req cloud.LaunchRequest) (string
 		return "", err
 	}
 	meta := "instance-id: sindri-test-" + req.RunID + "\nlocal-hostname: sindri-test\n"
-	user := "#cloud-config\nusers:\n  - name: " + req.User +
-		"\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    shell: /bin/bash\n    ssh_authorized_keys:\n      - " + req.PublicKey + "\n"
+	user := cloud.UserData(req)
 	if err := os.WriteFile(filepath.Join(src, "meta-data"), []byte(meta), 0o644); err != nil {
 		return "", err
 	}

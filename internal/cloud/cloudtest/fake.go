@@ -1,0 +1,38 @@
+package cloudtest
+
+import "time"
+
+// FakeResource is one resource a cloud's wire-level test double holds.
+type FakeResource struct {
+	Kind    string // a cloud.Kind* constant, or "image" / "snapshot"
+	ID      string
+	Name    string
+	Region  string
+	State   string
+	Tags    map[string]string
+	Created time.Time
+}
+
+// Fake is what every cloud's wire-level test double (package
+// internal/cloud/<name>/<name>fake) offers the cross-cloud tests of the
+// command line: a local HTTP server that speaks that cloud's API.
+type Fake interface {
+	// Env returns the environment variables that point the cloud's zero
+	// value Cloud at this fake, with clearly fake credentials; tests
+	// t.Setenv them. No other network address is ever contacted.
+	Env() map[string]string
+	// SeedImage adds an image this tool made (our tags) and returns its ID.
+	SeedImage(name, configHash string, created time.Time) string
+	// SeedLeftover adds a temporary resource of kind (cloud.Kind*) tagged
+	// with runID, as a crashed run would leave it, and returns its ID.
+	SeedLeftover(kind, runID string, created time.Time) string
+	// Live returns every resource that exists now (deleted and terminated
+	// ones are gone), sorted by kind then ID.
+	Live() []FakeResource
+	// FailNext makes the next n requests answer status with the cloud's
+	// error body (429 and 503 are retried by the clients; others are not).
+	FailNext(status, n int)
+	// Requests returns a one-line description of every request served,
+	// e.g. "POST Action=RunInstances" or "GET /compute/v1/projects/p/global/images".
+	Requests() []string
+}

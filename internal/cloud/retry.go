@@ -1,0 +1,100 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// Backoff bounds retries of throttled (429) and transiently failing (5xx,
+// time-out) API calls: exponential with full jitter, at most MaxElapsed in
+// total. The zero value is DefaultBackoff.
+type Backoff struct {
+	Initial    time.Duration // first wait's ceiling (default 500ms)
+	Max        time.Duration // largest single wait (default 20s)
+	MaxElapsed time.Duration // give up after this long (default 2m)
+	// Sleep waits; tests substitute it. Default: a timer honouring ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// DefaultBackoff is what the cloud clients use unless told otherwise.
+var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 20 * time.Second, MaxElapsed: 2 * time.Minute}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = DefaultBackoff.Initial
+	}
+	if b.Max <= 0 {
+		b.Max = DefaultBackoff.Max
+	}
+	if b.MaxElapsed <= 0 {
+		b.MaxElapsed = DefaultBackoff.MaxElapsed
+	}
+	if b.Sleep == nil {
+		b.Sleep = sleepCtx
+	}
+	return b
+}
+
+// Delay is the ceiling of the wait before retry number attempt (0-based);
+// the actual wait is uniformly random below it (full jitter).
+func (b Backoff) Delay(attempt int) time.Duration {
+	b = b.withDefaults()
+	d := b.Initial
+	for i := 0; i < attempt && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// Retry calls op until it succeeds, returns an error retryable does not
+// accept, ctx ends, or MaxElapsed passes; it returns op's last error.
+func Retry(ctx context.Context, b Backoff, retryable func(error) bool, op func(ctx context.Context) error) error {
+	b = b.withDefaults()
+	start := time.Now()
+	var slept time.Duration // counted too, for a Sleep that does not take real time
+	for attempt := 0; ; attempt++ {
+		err := op(ctx)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		wait := rand.N(b.Delay(attempt)) + time.Millisecond
+		if max(time.Since(start), slept)+wait > b.MaxElapsed {
+			return err
+		}
+		slept += wait
+		if serr := b.Sleep(ctx, wait); serr != nil {
+			return err
+		}
+	}
+}
+
+// RetryableStatus reports whether an HTTP status means "try again later":
+// throttling, and the transient server errors.
+func RetryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// IsTimeout reports whether err is a network time-out (worth a retry).
+func IsTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,28 @@
+package internal
+
+import (
+	_ "cloud.google.com/go/compute/apiv1"
+	_ "cloud.google.com/go/compute/apiv1/computepb"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+	_ "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	_ "github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	_ "github.com/aws/aws-sdk-go-v2/aws"
+	_ "github.com/aws/aws-sdk-go-v2/aws/retry"
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/credentials"
+	_ "github.com/aws/aws-sdk-go-v2/service/ec2"
+	_ "github.com/aws/aws-sdk-go-v2/service/sts"
+	_ "github.com/aws/smithy-go"
+	_ "github.com/moby/buildkit/frontend/dockerfile/parser"
+	_ "github.com/moby/buildkit/frontend/dockerfile/instructions"
+	_ "github.com/oracle/oci-go-sdk/v65/common"
+	_ "github.com/oracle/oci-go-sdk/v65/core"
+	_ "github.com/oracle/oci-go-sdk/v65/identity"
+	_ "google.golang.org/api/option"
+)
