@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sindri-dev/sindri-packer/inspec"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -20,7 +21,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -89,10 +89,16 @@ input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 		Example: "  sindri-packer build --clouds qemu\n  sindri-packer build --clouds aws,gcp --parallel 2 --var region=eu-west-1\n  sindri-packer build --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.runBuild(cmd.Context(), g, f)
+			_, err := c.runBuild(cmd.Context(), g, f)
+			return err
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register adds build's flags; deploy builds with the same ones.
+func (f *buildFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.parallel, "parallel", 0, "concurrent builds (default: every selected cloud at once)")
 	fl.BoolVar(&f.rebuild, "rebuild", false, "build even when an image with the same config hash exists")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "render, hash and look up the cache, but build nothing")
@@ -108,65 +114,65 @@ input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 	fl.BoolVar(&f.keepFail, "keep-failed-images", false, "keep an image that failed its test (never as the cached image)")
 	f.tests.register(fl)
 	fl.StringVar(&f.region, "region", "", "build the one selected cloud in this region only, without copies (a matrix --per-region job)")
-	return cmd
 }
 
-func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error {
+// runBuild builds and reports; the manifest is nil when nothing ran.
+func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipeline.Manifest, error) {
 	if f.onError != "cleanup" && f.onError != "abort" {
-		return badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
+		return nil, badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
 	}
 	if f.parallel < 0 {
-		return badInput("build: --parallel must be at least 1, got %d", f.parallel)
+		return nil, badInput("build: --parallel must be at least 1, got %d", f.parallel)
 	}
 	vars := map[string]string{}
 	for _, kv := range f.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return badInput("build: --var %q: expected name=value", kv)
+			return nil, badInput("build: --var %q: expected name=value", kv)
 		}
 		vars[k] = v
 	}
 	for _, vf := range f.varFiles {
 		if _, err := os.Stat(vf); err != nil {
-			return badInput("build: --var-file: %v", err)
+			return nil, badInput("build: --var-file: %v", err)
 		}
 	}
 	cfg, clouds, err := c.load(g)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.region != "" {
 		if cfg, clouds, err = c.pinRegion(g, cfg, clouds, f.region); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	packerBin, err := c.lookTool("packer", toolsHint)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep := gha.New(c.getenv, c.Stdout)
 	c.maskSecrets(rep, vars)
 
 	sindriVersion, err := c.resolver().Resolve(ctx, cfg.Packer.Build.SindriVersion)
 	if err != nil {
-		return toolFailure(err)
+		return nil, toolFailure(err)
 	}
 	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(f.debug), Dir: filepath.Dir(cfg.File)}
 	packerVersion, err := c.packerVersion(ctx, runner)
 	if err != nil {
-		return toolFailure(err)
+		return nil, toolFailure(err)
 	}
 	work, err := os.MkdirTemp("", "sindri-build-")
 	if err != nil {
-		return toolFailure(err)
+		return nil, toolFailure(err)
 	}
 	defer os.RemoveAll(work)
 
 	builders := map[string]cloud.Builder{}
 	for _, name := range clouds {
-		b, err := targets.Builder(name)
+		b, err := c.builder(name)
 		if err != nil {
-			return badInput("build: %v", err)
+			return nil, badInput("build: %v", err)
 		}
 		builders[name] = b
 	}
@@ -177,7 +183,7 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 	var stage *pipeline.TestStage
 	if !f.skipTest {
 		if stage, err = c.testStage(work, &f.tests); err != nil {
-			return err
+			return nil, err
 		}
 		stage.KeepFailed = f.keepFail
 	}
@@ -206,9 +212,9 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) error 
 		Group: gha.New(c.getenv, c.Stderr),
 	})
 	if err != nil {
-		return toolFailure(err)
+		return nil, toolFailure(err)
 	}
-	return c.report(rep, m, f.manifest, ctx.Err() != nil)
+	return m, c.report(rep, m, f.manifest, ctx.Err() != nil)
 }
 
 // annotateTest writes an error annotation per failed check and control.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/tools"
@@ -52,6 +53,8 @@ type Command struct {
 	Environ []string
 	// Context is cancelled on SIGINT/SIGTERM by main.
 	Context context.Context
+	// Targets, when set, replaces package targets (tests use fakes).
+	Targets func(name string) (cloud.Builder, error)
 }
 
 func (c *Command) getenv(k string) string {
@@ -170,6 +173,13 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.matrixCmd(g),
 		c.summarizeCmd(),
 		c.schemaCmd(),
+		c.imagesCmd(g),
+		c.deployCmd(g),
+		c.statusCmd(g),
+		c.connectCmd(g),
+		c.powerCmd(g, "stop"),
+		c.powerCmd(g, "start"),
+		c.destroyCmd(g),
 	)
 	return root
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -44,7 +43,7 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 			if err != nil {
 				return err
 			}
-			b, err := targets.Builder(clouds[0])
+			b, err := c.builder(clouds[0])
 			if err != nil {
 				return badInput("test: %v", err)
 			}

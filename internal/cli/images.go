@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
+)
+
+// builder returns the named target: Command.Targets when a test set it.
+func (c *Command) builder(name string) (cloud.Builder, error) {
+	if c.Targets != nil {
+		return c.Targets(name)
+	}
+	return targets.Builder(name)
+}
+
+// capability returns the target's implementation of T, or a tool failure
+// saying the target cannot do what.
+func capability[T any](c *Command, name, what string) (T, error) {
+	var zero T
+	b, err := c.builder(name)
+	if err != nil {
+		return zero, badInput("%v", err)
+	}
+	v, ok := b.(T)
+	if !ok {
+		return zero, toolFailure(fmt.Errorf("%s: not available for %s", what, name))
+	}
+	return v, nil
+}
+
+// oneCloud narrows the selection to exactly one cloud for commands that
+// act on one thing.
+func oneCloud(cmd string, cfg *config.Config, clouds []string) (string, error) {
+	if len(clouds) != 1 {
+		return "", badInput("%s: acts on one cloud; choose one with --clouds (configured in %s: %s)", cmd, cfg.File, strings.Join(clouds, ", "))
+	}
+	return clouds[0], nil
+}
+
+// imageRow is one image in `images list --json`.
+type imageRow struct {
+	Cloud         string            `json:"cloud"`
+	ID            string            `json:"id"`
+	Name          string            `json:"name,omitempty"`
+	Region        string            `json:"region,omitempty"`
+	State         string            `json:"state,omitempty"`
+	Created       time.Time         `json:"created,omitzero"`
+	ConfigHash    string            `json:"config_hash,omitempty"`
+	SindriVersion string            `json:"sindri_version,omitempty"`
+	Deprecated    time.Time         `json:"deprecated,omitzero"`
+	Current       bool              `json:"current"`
+	Extra         map[string]string `json:"extra,omitempty"`
+}
+
+func (c *Command) imagesCmd(g *global) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "images list|delete|deprecate",
+		Short: "List, delete or deprecate the images sindri-packer made (found by their tags)",
+		Long: `images works on the inventory of images this tool made, found by the
+managed-by=sindri-packer tag (GCP: label) in each selected cloud's configured
+region. The build cache is the same inventory: an image whose config-hash tag
+equals the current config hash is reused by build.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return badInput("images: name a subcommand: list, delete or deprecate (see 'sindri-packer images --help')")
+		},
+	}
+	cmd.AddCommand(c.imagesListCmd(g), c.imagesDeleteCmd(g), c.imagesDeprecateCmd(g))
+	return cmd
+}
+
+func (c *Command) imagesListCmd(g *global) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "list [--json]",
+		Short:   "List this tool's images, newest first",
+		Example: "  sindri-packer images list\n  sindri-packer images list --clouds aws --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, clouds, err := c.load(g)
+			if err != nil {
+				return err
+			}
+			var rows []imageRow
+			var failed []string
+			for _, name := range clouds {
+				im, err := capability[cloud.ImageManager](c, name, "images list")
+				if err != nil {
+					fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
+					continue
+				}
+				imgs, err := im.ListImages(cmd.Context(), cfg)
+				if err != nil {
+					fmt.Fprintf(c.Stderr, "%s: %v\n", name, err)
+					failed = append(failed, name)
+					continue
+				}
+				rows = append(rows, imageRows(name, imgs, "")...)
+			}
+			if asJSON {
+				if rows == nil {
+					rows = []imageRow{}
+				}
+				data, _ := json.MarshalIndent(rows, "", "  ")
+				fmt.Fprintln(c.Stdout, string(data))
+			} else {
+				writeImageTable(c.Stdout, rows)
+			}
+			if len(failed) > 0 {
+				return toolFailure(fmt.Errorf("images list failed for %s", strings.Join(failed, ", ")))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func imageRows(name string, imgs []cloud.Image, currentHash string) []imageRow {
+	var rows []imageRow
+	for _, im := range imgs {
+		rows = append(rows, imageRow{
+			Cloud: name, ID: im.ID, Name: im.Name, Region: im.Region, State: im.State, Created: im.Created,
+			ConfigHash: im.ConfigHash, SindriVersion: im.SindriVersion, Deprecated: im.Deprecated,
+			Current: currentHash != "" && im.ConfigHash == currentHash, Extra: im.Extra,
+		})
+	}
+	return rows
+}
+
+func writeImageTable(w io.Writer, rows []imageRow) {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "no images made by sindri-packer")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLOUD\tID\tNAME\tREGION\tSTATE\tCREATED\tSINDRI\tCONFIG HASH\tDEPRECATED")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cloud, r.ID, dash(r.Name), dash(r.Region), dash(r.State),
+			when(r.Created), dash(r.SindriVersion), dash(short12(r.ConfigHash)), when(r.Deprecated))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func short12(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func (c *Command) imagesDeleteCmd(g *global) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete ID... [--yes]",
+		Short: "Delete images (AWS: deregister and delete snapshots; Azure: managed image or gallery version)",
+		Long: `delete removes the named images of the one selected cloud. Only images
+this tool made (managed-by tag) are deleted; any other ID is refused. It asks
+for confirmation unless --yes is given.`,
+		Example: "  sindri-packer images delete --clouds aws ami-0123456789abcdef0 --yes",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			cfg, name, im, err := c.imageTarget(g, "images delete")
+			if err != nil {
+				return err
+			}
+			imgs, err := c.ownImages(cmd.Context(), cfg, name, im, ids)
+			if err != nil {
+				return err
+			}
+			if !yes && !c.confirm(fmt.Sprintf("delete %d image(s) in %s: %s?", len(ids), name, strings.Join(ids, ", "))) {
+				return badInput("images delete: not confirmed (answer yes, or pass --yes)")
+			}
+			for _, img := range imgs {
+				if err := im.DeleteImage(cmd.Context(), cfg, img.ID); err != nil {
+					return toolFailure(fmt.Errorf("images delete %s: %w", img.ID, err))
+				}
+				fmt.Fprintf(c.Stdout, "deleted %s %s\n", name, img.ID)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func (c *Command) imagesDeprecateCmd(g *global) *cobra.Command {
+	var replacement string
+	var at string
+	cmd := &cobra.Command{
+		Use:   "deprecate ID... [--replacement ID] [--at TIME]",
+		Short: "Deprecate images (native where the cloud has it, a sindri-deprecated tag elsewhere)",
+		Long: `deprecate marks images retired: AWS image deprecation time, GCP deprecation
+status (with --replacement), Azure gallery end-of-life and exclude-from-latest,
+a sindri-deprecated tag on OCI, Alibaba and plain Azure managed images.`,
+		Example: "  sindri-packer images deprecate --clouds gcp sindri-20260101 --replacement sindri-20260201",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			d := cloud.Deprecation{Replacement: replacement}
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return badInput("images deprecate: --at: want an RFC 3339 time like 2026-12-31T00:00:00Z, got %q", at)
+				}
+				d.At = t
+			}
+			cfg, name, im, err := c.imageTarget(g, "images deprecate")
+			if err != nil {
+				return err
+			}
+			imgs, err := c.ownImages(cmd.Context(), cfg, name, im, ids)
+			if err != nil {
+				return err
+			}
+			for _, img := range imgs {
+				if err := im.DeprecateImage(cmd.Context(), cfg, img.ID, d); err != nil {
+					return toolFailure(fmt.Errorf("images deprecate %s: %w", img.ID, err))
+				}
+				fmt.Fprintf(c.Stdout, "deprecated %s %s\n", name, img.ID)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&replacement, "replacement", "", "the image that replaces them (GCP records it)")
+	cmd.Flags().StringVar(&at, "at", "", "when they count as deprecated, RFC 3339 (default: now)")
+	return cmd
+}
+
+func (c *Command) imageTarget(g *global, what string) (*config.Config, string, cloud.ImageManager, error) {
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	name, err := oneCloud(what, cfg, clouds)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	im, err := capability[cloud.ImageManager](c, name, what)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return cfg, name, im, nil
+}
+
+// ownImages finds every ID among this tool's images first, so nothing is
+// changed when one of them is missing or not ours.
+func (c *Command) ownImages(ctx context.Context, cfg *config.Config, name string, im cloud.ImageManager, ids []string) ([]cloud.Image, error) {
+	all, err := im.ListImages(ctx, cfg)
+	if err != nil {
+		return nil, toolFailure(fmt.Errorf("%s: list images: %w", name, err))
+	}
+	var out []cloud.Image
+	for _, id := range ids {
+		i := slices.IndexFunc(all, func(img cloud.Image) bool { return img.ID == id })
+		if i < 0 {
+			return nil, badInput("%s: image %s is not among the images sindri-packer made in %s (nothing was changed)", name, id, regionOf(cfg, name))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func regionOf(cfg *config.Config, name string) string {
+	if _, regions := cfg.Packer.Clouds.Regions(name); len(regions) > 0 {
+		return regions[0]
+	}
+	return name
+}
+
+// confirm asks on stderr and reads one answer line from stdin.
+func (c *Command) confirm(question string) bool {
+	fmt.Fprintf(c.Stderr, "%s [y/N] ", question)
+	var answer string
+	if c.Stdin != nil {
+		fmt.Fscanln(c.Stdin, &answer)
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes"
+}
