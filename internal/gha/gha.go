@@ -70,6 +70,18 @@ func (r *Reporter) Error(a Annotation) {
 	r.action.WithFieldsMap(fields).Errorf("%s", a.Message)
 }
 
+// Warning writes a warning annotation (only inside Actions).
+func (r *Reporter) Warning(a Annotation) {
+	if !r.enabled {
+		return
+	}
+	fields := map[string]string{}
+	if a.Title != "" {
+		fields["title"] = a.Title
+	}
+	r.action.WithFieldsMap(fields).Warningf("%s", a.Message)
+}
+
 // guard turns go-githubactions' panics on failed file writes into errors.
 func guard(what string, fn func()) (err error) {
 	defer func() {

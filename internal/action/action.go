@@ -1,0 +1,341 @@
+// Package action maps the GitHub Action's inputs (INPUT_* variables, read
+// with go-githubactions' GetInput) onto the command lines a user would type,
+// so the Action and the CLI share one code path. It validates every input
+// before anything runs and names the input that is wrong.
+package action
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Commands are the values of the command input.
+var Commands = []string{"validate", "build", "test", "deploy", "repave", "cleanup", "matrix", "summarize"}
+
+// Input is one input of action.yml, as the entrypoint knows it.
+type Input struct {
+	Name    string
+	Default string
+	// Commands lists the commands that read the input; nil means all.
+	Commands []string
+}
+
+// Inputs is every input action.yml declares, with its default. A test
+// keeps action.yml and this list in step.
+var Inputs = []Input{
+	{Name: "command", Default: "build"},
+	{Name: "working-directory", Default: "."},
+	{Name: "config", Default: "sindri.yaml"},
+	{Name: "clouds", Default: "all"},
+	{Name: "set"},
+	{Name: "sindri-version"},
+	{Name: "profile"},
+	{Name: "extensions"},
+	{Name: "github-token", Default: "${{ github.token }}"},
+	{Name: "parallel", Commands: []string{"build", "validate"}},
+	{Name: "rebuild", Default: "false", Commands: []string{"build", "deploy"}},
+	{Name: "skip-tests", Default: "false", Commands: []string{"build"}},
+	{Name: "dry-run", Default: "false", Commands: []string{"build", "repave", "cleanup"}},
+	{Name: "timeout", Commands: []string{"build"}},
+	{Name: "deploy", Default: "false", Commands: []string{"build"}},
+	{Name: "image", Commands: []string{"test", "deploy"}},
+	{Name: "cloud", Commands: []string{"test"}},
+	{Name: "max-age", Default: "30d", Commands: []string{"repave"}},
+	{Name: "keep", Commands: []string{"repave"}},
+	{Name: "run-id", Commands: []string{"cleanup"}},
+	{Name: "older-than", Commands: []string{"cleanup"}},
+	{Name: "manifests", Commands: []string{"summarize"}},
+	{Name: "per-region", Default: "false", Commands: []string{"matrix"}},
+	{Name: "pr-comment", Default: "false", Commands: []string{"validate"}},
+}
+
+// Plan is what the entrypoint runs: one or more command lines (without
+// the program name), in order, stopping at the first failure.
+type Plan struct {
+	// Dir is the working directory to run in ("" or "." for the current).
+	Dir string
+	// Steps are argument lists, e.g. ["build", "--config", "sindri.yaml"].
+	Steps [][]string
+	// Env is added to the commands' environment (KEY=value).
+	Env []string
+	// Secrets are values to mask in the log.
+	Secrets []string
+	// Comment asks for the validate results as one upserted PR comment.
+	Comment bool
+	// Warnings are inputs given a value the command does not read.
+	Warnings []InputError
+}
+
+// InputError is a bad input value; Input is the action input's name.
+type InputError struct {
+	Input   string
+	Message string
+}
+
+func (e *InputError) Error() string { return "input " + e.Input + ": " + e.Message }
+
+// The formats of the values that become --set overrides: the same as
+// config's "name" and "version" patterns, so a bad value is reported
+// against the input instead of as a sindri.yaml field.
+var (
+	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	versionPattern = regexp.MustCompile(`^(latest|v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?)$`)
+	setPathPattern = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+	// A duration: Go's (90m, 1h30m) or whole days (30d).
+	daysPattern = regexp.MustCompile(`^[0-9]+d$`)
+)
+
+// reader reads and checks inputs, remembering the first error.
+type reader struct {
+	a       *githubactions.Action
+	command string
+	err     *InputError
+	used    map[string]bool
+}
+
+func (r *reader) get(name string) string {
+	r.used[name] = true
+	return r.a.GetInput(name)
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	if r.err == nil {
+		r.err = &InputError{Input: name, Message: fmt.Sprintf(format, args...)}
+	}
+}
+
+// bool reads a boolean input the way the Actions toolkit's getBooleanInput
+// does: true, True, TRUE, false, False, FALSE; empty is false.
+func (r *reader) bool(name string) bool {
+	switch v := r.get(name); v {
+	case "true", "True", "TRUE":
+		return true
+	case "", "false", "False", "FALSE":
+		return false
+	default:
+		r.fail(name, "%q is not a boolean (true or false)", v)
+		return false
+	}
+}
+
+// int reads an integer input of at least min; ok is false when empty.
+func (r *reader) int(name string, min int) (string, bool) {
+	v := r.get(name)
+	if v == "" {
+		return "", false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		r.fail(name, "%q is not a whole number of at least %d", v, min)
+		return "", false
+	}
+	return strconv.Itoa(n), true
+}
+
+// duration reads a duration input: Go's form (90m, 1h30m) or days (30d).
+func (r *reader) duration(name string) string {
+	v := r.get(name)
+	if v == "" {
+		return ""
+	}
+	if daysPattern.MatchString(v) {
+		return v
+	}
+	if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+		r.fail(name, "%q is not a duration such as 30d, 12h or 90m", v)
+		return ""
+	}
+	return v
+}
+
+// list reads a list input: items separated by commas or new lines.
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, line := range strings.Split(r.get(name), "\n") {
+		for _, item := range strings.Split(line, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+func (r *reader) required(name, v string) {
+	if v == "" {
+		r.fail(name, "required by command %s", r.command)
+	}
+}
+
+// FromEnv reads the inputs through getenv and returns the plan, or an
+// *InputError for the first bad input.
+func FromEnv(getenv func(string) string) (*Plan, error) {
+	r := &reader{a: githubactions.New(githubactions.WithGetenv(getenv)), used: map[string]bool{}}
+	command := r.get("command")
+	if command == "" {
+		command = "build"
+	}
+	if !slices.Contains(Commands, command) {
+		return nil, &InputError{Input: "command", Message: fmt.Sprintf("%q is not one of %s", command, strings.Join(Commands, ", "))}
+	}
+	r.command = command
+	p := &Plan{Dir: r.get("working-directory")}
+
+	// Flags every command reads.
+	global := []string{}
+	if cfg := r.get("config"); cfg != "" {
+		global = append(global, "--config", cfg)
+	}
+	if clouds := r.list("clouds"); len(clouds) > 0 && !(len(clouds) == 1 && clouds[0] == "all") {
+		for _, c := range clouds {
+			if !slices.Contains(config.Clouds, c) {
+				r.fail("clouds", "unknown cloud %q (known: %s, or all)", c, strings.Join(config.Clouds, ", "))
+			}
+		}
+		global = append(global, "--clouds", strings.Join(clouds, ","))
+	}
+	for _, line := range strings.Split(r.get("set"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		path, _, ok := strings.Cut(line, "=")
+		if !ok || !setPathPattern.MatchString(path) {
+			r.fail("set", "%q: expected one path=value per line, e.g. packer.build.profile=minimal", line)
+			continue
+		}
+		global = append(global, "--set", line)
+	}
+	if v := r.get("sindri-version"); v != "" {
+		if !versionPattern.MatchString(v) {
+			r.fail("sindri-version", "%q is not latest or a release version such as 3.0.1", v)
+		}
+		global = append(global, "--set", "packer.build.sindri_version="+v)
+	}
+	if v := r.get("profile"); v != "" {
+		if !namePattern.MatchString(v) {
+			r.fail("profile", "%q is not a profile name (lower-case letters, digits, '.', '_' and '-')", v)
+		}
+		global = append(global, "--set", "packer.build.profile="+v)
+	}
+	if exts := r.list("extensions"); len(exts) > 0 {
+		for _, e := range exts {
+			if !namePattern.MatchString(e) {
+				r.fail("extensions", "%q is not an extension name (lower-case letters, digits, '.', '_' and '-')", e)
+			}
+		}
+		global = append(global, "--set", "packer.build.extensions=["+strings.Join(exts, ",")+"]")
+	}
+	if token := r.get("github-token"); token != "" {
+		p.Env = append(p.Env, "GITHUB_TOKEN="+token, "PACKER_GITHUB_API_TOKEN="+token)
+		p.Secrets = append(p.Secrets, token)
+	}
+
+	args := []string{command}
+	switch command {
+	case "validate":
+		if n, ok := r.int("parallel", 1); ok {
+			args = append(args, "--parallel", n)
+		}
+		p.Comment = r.bool("pr-comment")
+		p.Steps = [][]string{append(args, global...)}
+	case "build":
+		if n, ok := r.int("parallel", 1); ok {
+			args = append(args, "--parallel", n)
+		}
+		args = appendIf(args, r.bool("rebuild"), "--rebuild")
+		args = appendIf(args, r.bool("skip-tests"), "--skip-tests")
+		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+		if d := r.duration("timeout"); d != "" {
+			if daysPattern.MatchString(d) {
+				r.fail("timeout", "%q: give the build time-out in hours or minutes, e.g. 90m", d)
+			}
+			args = append(args, "--timeout", d)
+		}
+		p.Steps = [][]string{append(args, global...)}
+		if r.bool("deploy") {
+			// The deploy finds the image the build just made or found by
+			// its config hash; --yes because nobody can answer a prompt.
+			p.Steps = append(p.Steps, append([]string{"deploy", "--yes"}, global...))
+		}
+	case "test":
+		cloud, image := r.get("cloud"), r.get("image")
+		r.required("cloud", cloud)
+		r.required("image", image)
+		if cloud != "" && !slices.Contains(config.Clouds, cloud) {
+			r.fail("cloud", "unknown cloud %q (known: %s)", cloud, strings.Join(config.Clouds, ", "))
+		}
+		args = append(args, "--cloud", cloud, "--image", image)
+		p.Steps = [][]string{append(args, global...)}
+	case "deploy":
+		args = append(args, "--yes")
+		if image := r.get("image"); image != "" {
+			args = append(args, "--image", image)
+		}
+		args = appendIf(args, r.bool("rebuild"), "--rebuild")
+		p.Steps = [][]string{append(args, global...)}
+	case "repave":
+		if d := r.duration("max-age"); d != "" {
+			args = append(args, "--max-age", d)
+		}
+		if n, ok := r.int("keep", 1); ok {
+			args = append(args, "--keep", n)
+		}
+		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+		p.Steps = [][]string{append(args, global...)}
+	case "cleanup":
+		if id := r.get("run-id"); id != "" {
+			args = append(args, "--run-id", id)
+		}
+		if d := r.duration("older-than"); d != "" {
+			args = append(args, "--older-than", d)
+		}
+		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+		p.Steps = [][]string{append(args, global...)}
+	case "matrix":
+		args = appendIf(args, r.bool("per-region"), "--per-region")
+		p.Steps = [][]string{append(args, global...)}
+	case "summarize":
+		dir := r.get("manifests")
+		r.required("manifests", dir)
+		// summarize reads no configuration: only the manifests.
+		p.Steps = [][]string{append(args, "--manifests", dir)}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	p.Warnings = unused(r)
+	return p, nil
+}
+
+// unused lists inputs given a non-default value that the command never
+// read, so a misplaced input is visible instead of silently ignored.
+func unused(r *reader) []InputError {
+	var out []InputError
+	for _, in := range Inputs {
+		if r.used[in.Name] {
+			continue
+		}
+		v := r.a.GetInput(in.Name)
+		if v == "" || v == in.Default || (in.Default == "false" && strings.EqualFold(v, "false")) {
+			continue
+		}
+		out = append(out, InputError{Input: in.Name, Message: fmt.Sprintf("ignored: command %s does not read it (read by: %s)", r.command, strings.Join(in.Commands, ", "))})
+	}
+	return out
+}
+
+func appendIf(args []string, cond bool, flag string) []string {
+	if cond {
+		return append(args, flag)
+	}
+	return args
+}
