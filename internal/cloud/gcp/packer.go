@@ -1,8 +1,12 @@
-// Package gcp is the Google Compute Engine target: the googlecompute source block.
+// Package gcp is the Google Compute Engine target: the googlecompute source
+// block, and the image inventory, instance lifecycle, leftover sweep and
+// credential check through the Compute Engine REST API.
 package gcp
 
 import (
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
@@ -12,8 +16,24 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the gcp target.
-type Cloud struct{}
+// Cloud is the gcp target. The zero value talks to the Compute Engine API
+// (or to $SINDRI_GCP_ENDPOINT) with Application Default Credentials; the
+// fields exist for tests.
+type Cloud struct {
+	// Endpoint overrides $SINDRI_GCP_ENDPOINT; a loopback http URL also
+	// turns authentication off.
+	Endpoint string
+	// HTTPClient, when set, carries every request instead of the SDK's
+	// authenticating client (tests only: it sends no credentials).
+	HTTPClient *http.Client
+	// Backoff bounds retries of throttled and transiently failing calls.
+	Backoff cloud.Backoff
+	// Poll paces the polling of operations and instance states; its
+	// MaxElapsed bounds each wait (default 15m).
+	Poll cloud.Backoff
+	// CallTimeout bounds one attempt of one API call (default 1m).
+	CallTimeout time.Duration
+}
 
 func (Cloud) Name() string       { return "gcp" }
 func (Cloud) SourceType() string { return "googlecompute" }

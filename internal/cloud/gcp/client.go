@@ -1,0 +1,391 @@
+package gcp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	gax "github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// EndpointEnv overrides the Compute Engine API endpoint (the cross-cloud
+// tests point the real binary at a local fake with it).
+const EndpointEnv = "SINDRI_GCP_ENDPOINT"
+
+const (
+	defaultCallTimeout = time.Minute
+	// The SDK's own Operation.Wait starts at 1 s and grows to a minute;
+	// launching wants a tighter pace, and a bound.
+	defaultPollInitial = time.Second
+	defaultPollMax     = 10 * time.Second
+	defaultWaitMax     = 15 * time.Minute
+)
+
+// clients are the REST clients of one top-level call, made on first use.
+type clients struct {
+	ctx  context.Context
+	opts []option.ClientOption
+
+	images    *compute.ImagesClient
+	instances *compute.InstancesClient
+	firewalls *compute.FirewallsClient
+	disks     *compute.DisksClient
+	projects  *compute.ProjectsClient
+}
+
+func (g Cloud) clientOptions() []option.ClientOption {
+	ep := g.Endpoint
+	if ep == "" {
+		ep = os.Getenv(EndpointEnv)
+	}
+	var opts []option.ClientOption
+	if ep != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(ep, "/")))
+		// A local fake: Application Default Credentials must never be
+		// looked up (they could probe the metadata server).
+		if loopbackHTTP(ep) {
+			opts = append(opts, option.WithoutAuthentication())
+		}
+	}
+	if g.HTTPClient != nil {
+		opts = append(opts, option.WithHTTPClient(g.HTTPClient))
+	}
+	return opts
+}
+
+// loopbackHTTP reports whether ep is a plain-http URL on this machine.
+func loopbackHTTP(ep string) bool {
+	u, err := url.Parse(ep)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (g Cloud) newClients(ctx context.Context) *clients {
+	return &clients{ctx: ctx, opts: g.clientOptions()}
+}
+
+func (k *clients) Close() {
+	if k.images != nil {
+		_ = k.images.Close()
+	}
+	if k.instances != nil {
+		_ = k.instances.Close()
+	}
+	if k.firewalls != nil {
+		_ = k.firewalls.Close()
+	}
+	if k.disks != nil {
+		_ = k.disks.Close()
+	}
+	if k.projects != nil {
+		_ = k.projects.Close()
+	}
+}
+
+func (k *clients) Images() (*compute.ImagesClient, error) {
+	if k.images == nil {
+		c, err := compute.NewImagesRESTClient(k.ctx, k.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: images client: %w", err)
+		}
+		k.images = c
+	}
+	return k.images, nil
+}
+
+func (k *clients) Instances() (*compute.InstancesClient, error) {
+	if k.instances == nil {
+		c, err := compute.NewInstancesRESTClient(k.ctx, k.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: instances client: %w", err)
+		}
+		k.instances = c
+	}
+	return k.instances, nil
+}
+
+func (k *clients) Firewalls() (*compute.FirewallsClient, error) {
+	if k.firewalls == nil {
+		c, err := compute.NewFirewallsRESTClient(k.ctx, k.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: firewalls client: %w", err)
+		}
+		k.firewalls = c
+	}
+	return k.firewalls, nil
+}
+
+func (k *clients) Disks() (*compute.DisksClient, error) {
+	if k.disks == nil {
+		c, err := compute.NewDisksRESTClient(k.ctx, k.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: disks client: %w", err)
+		}
+		k.disks = c
+	}
+	return k.disks, nil
+}
+
+func (k *clients) Projects() (*compute.ProjectsClient, error) {
+	if k.projects == nil {
+		c, err := compute.NewProjectsRESTClient(k.ctx, k.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: projects client: %w", err)
+		}
+		k.projects = c
+	}
+	return k.projects, nil
+}
+
+// noSDKRetry turns off the SDK's own retries: its defaults retry only some
+// methods, on 503/504 only, for up to ten minutes. Every call goes through
+// call instead, which retries 429 and 5xx on all methods, bounded.
+var noSDKRetry = gax.WithRetry(func() gax.Retryer { return nil })
+
+// call runs one API call with retries and a time-out per attempt, and
+// turns a failure into "gcp: WHAT: <the API's message> (request id ...)".
+func (g Cloud) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	timeout := g.CallTimeout
+	if timeout <= 0 {
+		timeout = defaultCallTimeout
+	}
+	err := cloud.Retry(ctx, g.Backoff, retryable(ctx), func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return op(actx)
+	})
+	if err != nil {
+		return fmt.Errorf("gcp: %s: %w", what, describe(err))
+	}
+	return nil
+}
+
+// retryable accepts throttling, transient server errors and time-outs of
+// one attempt while the caller's context is still alive.
+func retryable(parent context.Context) func(error) bool {
+	return func(err error) bool {
+		if parent.Err() != nil {
+			return false
+		}
+		var ge *googleapi.Error
+		if errors.As(err, &ge) {
+			return cloud.RetryableStatus(ge.Code)
+		}
+		return cloud.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded)
+	}
+}
+
+// apiError is an API failure as the user should read it: the cloud's own
+// message, reason and request id; the SDK's error stays reachable.
+type apiError struct {
+	msg string
+	err error
+}
+
+func (e *apiError) Error() string { return e.msg }
+func (e *apiError) Unwrap() error { return e.err }
+
+func describe(err error) error {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "googleapi: Error %d: %s", ge.Code, ge.Message)
+	if ge.Message == "" {
+		fmt.Fprintf(&b, "%s", strings.TrimSpace(ge.Body))
+	}
+	if len(ge.Errors) > 0 && ge.Errors[0].Reason != "" {
+		fmt.Fprintf(&b, " (reason %s)", ge.Errors[0].Reason)
+	}
+	if id := requestID(ge); id != "" {
+		fmt.Fprintf(&b, " (request id %s)", id)
+	}
+	return &apiError{msg: b.String(), err: err}
+}
+
+// requestID reads the google.rpc.RequestInfo detail of an error body (the
+// SDK's own parser drops all details when the body carries the legacy
+// "errors" list, which Compute Engine always sends), or a request-id header.
+func requestID(ge *googleapi.Error) string {
+	var body struct {
+		Error struct {
+			Details []struct {
+				Type      string `json:"@type"`
+				RequestID string `json:"requestId"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(ge.Body), &body) == nil {
+		for _, d := range body.Error.Details {
+			if strings.HasSuffix(d.Type, "google.rpc.RequestInfo") && d.RequestID != "" {
+				return d.RequestID
+			}
+		}
+	}
+	for _, h := range []string{"X-Goog-Request-Id", "X-Request-Id"} {
+		if v := ge.Header.Get(h); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isNotFound reports a 404 from the API.
+func isNotFound(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusNotFound
+}
+
+// operation is what the SDK's zonal and global operations have in common.
+type operation interface {
+	Done() bool
+	Poll(ctx context.Context, opts ...gax.CallOption) error
+	Name() string
+	Proto() *computepb.Operation
+}
+
+// wait polls an operation until it is done and returns its error, if any
+// (an operation can finish DONE with errors: quota, a missing image, ...).
+func (g Cloud) wait(ctx context.Context, what string, op operation) error {
+	for attempt := 0; ; attempt++ {
+		if op.Done() {
+			return opError(what, op)
+		}
+		if err := g.pause(ctx, what, attempt); err != nil {
+			return err
+		}
+		if err := g.call(ctx, what+": poll operation "+op.Name(), func(ctx context.Context) error {
+			return op.Poll(ctx, noSDKRetry)
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// opError returns the errors of a finished operation.
+func opError(what string, op operation) error {
+	o := op.Proto()
+	if o.GetError() == nil || len(o.GetError().GetErrors()) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, e := range o.GetError().GetErrors() {
+		msgs = append(msgs, fmt.Sprintf("%s: %s", e.GetCode(), e.GetMessage()))
+	}
+	code := int(o.GetHttpErrorStatusCode())
+	err := fmt.Errorf("gcp: %s: operation %s failed: %s", what, o.GetName(), strings.Join(msgs, "; "))
+	if code == http.StatusNotFound {
+		return errors.Join(err, cloud.ErrNotFound)
+	}
+	return err
+}
+
+// pause waits before poll number attempt, failing once the wait as a whole
+// has taken longer than the Poll bound or ctx ends.
+func (g Cloud) pause(ctx context.Context, what string, attempt int) error {
+	b := g.Poll
+	if b.Initial <= 0 {
+		b.Initial = defaultPollInitial
+	}
+	if b.Max <= 0 {
+		b.Max = defaultPollMax
+	}
+	d := b.Delay(attempt)
+	sleep := b.Sleep
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+	if err := sleep(ctx, d); err != nil {
+		return fmt.Errorf("gcp: %s: %w", what, err)
+	}
+	return nil
+}
+
+// waitCtx bounds a whole wait (operation or state) by Poll.MaxElapsed.
+func (g Cloud) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := g.Poll.MaxElapsed
+	if d <= 0 {
+		d = defaultWaitMax
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// newRequestID makes the requestId of a mutating call: the API runs a
+// request id only once, so retrying after a time-out is safe.
+func newRequestID() *string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	return &s
+}
+
+// gcpConfig returns the gcp block of c.
+func gcpConfig(c *config.Config) (*config.GCP, error) {
+	if c == nil || c.Packer.Clouds.GCP == nil {
+		return nil, errors.New("gcp: the configuration has no gcp block")
+	}
+	g := c.Packer.Clouds.GCP
+	if g.ProjectID == "" {
+		return nil, errors.New("gcp: project_id is not set")
+	}
+	return g, nil
+}
+
+// lastSegment turns a selfLink or partial URL into the resource name.
+func lastSegment(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// parseTime reads the API's RFC 3339 timestamps; zero when absent.
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// What the gcp target provides beyond its Packer source.
+var (
+	_ cloud.ImageManager      = Cloud{}
+	_ cloud.InstanceManager   = Cloud{}
+	_ cloud.Sweeper           = Cloud{}
+	_ cloud.CredentialChecker = Cloud{}
+)

@@ -1,0 +1,202 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/api/iterator"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// runInDescription reads the run id a firewall rule's description records.
+var runInDescription = regexp.MustCompile(regexp.QuoteMeta(cloud.TagRunID) + `=([^;\s]*)`)
+
+// Leftovers returns the temporary instances, disks and firewall rules of
+// the configured project and zone that match f. Images and deployments
+// are never among them: only resources marked sindri-packer=temporary are.
+func (g Cloud) Leftovers(ctx context.Context, c *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
+	gc, err := gcpConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]string{cloud.TagTemporary: cloud.Temporary}
+	if f.RunID != "" {
+		want[cloud.TagRunID] = LabelValue(f.RunID)
+	}
+	keep := func(r cloud.Resource) bool {
+		if f.RunID != "" && LabelValue(r.RunID) != LabelValue(f.RunID) {
+			return false
+		}
+		return f.Before.IsZero() || (!r.Created.IsZero() && r.Created.Before(f.Before))
+	}
+	var out []cloud.Resource
+
+	ins, err := g.listInstances(ctx, gc, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		r := cloud.Resource{Kind: cloud.KindInstance, ID: in.GetName(), Name: in.GetName(), Region: gc.Zone,
+			RunID: in.GetLabels()[cloud.TagRunID], Created: parseTime(in.GetCreationTimestamp())}
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+
+	disks, err := g.listDisks(ctx, gc, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range disks {
+		r := cloud.Resource{Kind: cloud.KindDisk, ID: d.GetName(), Name: d.GetName(), Region: gc.Zone,
+			RunID: d.GetLabels()[cloud.TagRunID], Created: parseTime(d.GetCreationTimestamp())}
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+
+	rules, err := g.listTempFirewalls(ctx, gc)
+	if err != nil {
+		return nil, err
+	}
+	for _, fw := range rules {
+		r := cloud.Resource{Kind: cloud.KindSecurityGroup, ID: fw.GetName(), Name: fw.GetName(), Region: "global",
+			Created: parseTime(fw.GetCreationTimestamp())}
+		if m := runInDescription.FindStringSubmatch(fw.GetDescription()); m != nil {
+			r.RunID = m[1]
+		}
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (g Cloud) listDisks(ctx context.Context, gc *config.GCP, want map[string]string) ([]*computepb.Disk, error) {
+	k := g.newClients(ctx)
+	defer k.Close()
+	dc, err := k.Disks()
+	if err != nil {
+		return nil, err
+	}
+	var out []*computepb.Disk
+	err = g.call(ctx, "list disks in zone "+gc.Zone, func(ctx context.Context) error {
+		out = out[:0]
+		it := dc.List(ctx, &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry)
+		for {
+			d, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(d *computepb.Disk) bool { return !hasLabels(d.GetLabels(), want) }), nil
+}
+
+// listTempFirewalls returns the rules named like a temporary SSH rule
+// whose description marks them temporary (a name alone could be anyone's).
+func (g Cloud) listTempFirewalls(ctx context.Context, gc *config.GCP) ([]*computepb.Firewall, error) {
+	k := g.newClients(ctx)
+	defer k.Close()
+	fc, err := k.Firewalls()
+	if err != nil {
+		return nil, err
+	}
+	var out []*computepb.Firewall
+	// Firewalls have no labels: a regular-expression filter on the name.
+	filter := "name eq " + regexp.QuoteMeta(tmpFirewallPrefix) + ".*"
+	err = g.call(ctx, "list firewalls in project "+gc.ProjectID, func(ctx context.Context) error {
+		out = out[:0]
+		it := fc.List(ctx, &computepb.ListFirewallsRequest{Project: gc.ProjectID, Filter: ptr(filter)}, noSDKRetry)
+		for {
+			fw, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, fw)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(fw *computepb.Firewall) bool {
+		return !strings.HasPrefix(fw.GetName(), tmpFirewallPrefix) || !strings.Contains(fw.GetDescription(), tempMarker)
+	}), nil
+}
+
+// DeleteResource deletes one leftover and waits until it is gone; one
+// that is gone already succeeds.
+func (g Cloud) DeleteResource(ctx context.Context, c *config.Config, r cloud.Resource) error {
+	gc, err := gcpConfig(c)
+	if err != nil {
+		return err
+	}
+	k := g.newClients(ctx)
+	defer k.Close()
+	name := lastSegment(r.ID)
+	switch r.Kind {
+	case cloud.KindInstance:
+		return g.deleteInstance(ctx, k, gc, name)
+	case cloud.KindSecurityGroup:
+		return g.deleteFirewall(ctx, k, gc, name)
+	case cloud.KindDisk:
+		dc, err := k.Disks()
+		if err != nil {
+			return err
+		}
+		what := "delete disk " + name
+		var op operation
+		rid := newRequestID()
+		err = g.call(ctx, what, func(ctx context.Context) error {
+			o, err := dc.Delete(ctx, &computepb.DeleteDiskRequest{Project: gc.ProjectID, Zone: gc.Zone, Disk: name, RequestId: rid}, noSDKRetry)
+			if o != nil {
+				op = o
+			}
+			return err
+		})
+		return g.finish(ctx, what, op, err)
+	}
+	return fmt.Errorf("gcp: delete %s %s: gcp has no resources of that kind", r.Kind, r.ID)
+}
+
+// CheckCredentials reads the configured project through the standard
+// credential chain and names it.
+func (g Cloud) CheckCredentials(ctx context.Context, c *config.Config) (string, error) {
+	gc, err := gcpConfig(c)
+	if err != nil {
+		return "", err
+	}
+	k := g.newClients(ctx)
+	defer k.Close()
+	pc, err := k.Projects()
+	if err != nil {
+		return "", err
+	}
+	var p *computepb.Project
+	err = g.call(ctx, "get project "+gc.ProjectID, func(ctx context.Context) error {
+		var err error
+		p, err = pc.Get(ctx, &computepb.GetProjectRequest{Project: gc.ProjectID}, noSDKRetry)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("project %s (number %d)", p.GetName(), p.GetId()), nil
+}
