@@ -1,4 +1,7 @@
-// Package azure is the Microsoft Azure target: the azure-arm source block.
+// Package azure is the Microsoft Azure target: the azure-arm source block,
+// and, through the Azure SDK for Go (Resource Manager), the inventory of
+// the managed images and gallery versions it made, temporary and deployed
+// VMs with their network, leftover sweeps and a credential check.
 package azure
 
 import (
@@ -9,9 +12,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
-
-// Cloud is the azure target.
-type Cloud struct{}
 
 func (Cloud) Name() string       { return "azure" }
 func (Cloud) SourceType() string { return "azure-arm" }

@@ -1,0 +1,811 @@
+// Package azurefake is a test double: an in-memory Azure Resource Manager
+// behind an httptest server on 127.0.0.1, for the tests of package azure
+// and the cross-cloud command-line tests. It speaks ARM's wire format:
+// resource IDs as paths with an api-version query, JSON bodies with
+// id/name/type/location/tags/properties, long-running PUT/DELETE/POST
+// answered 201/202 with an Azure-AsyncOperation header whose status
+// document turns {"status":"Succeeded"}, collections as {"value":[...]},
+// errors as {"error":{"code":..,"message":..}} with x-ms-request-id.
+// Only tests import it.
+package azurefake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+)
+
+// Defaults the fake's seeded resources live in; tests' configs name them.
+const (
+	Subscription  = "00000000-0000-0000-0000-00000000fa4e"
+	ResourceGroup = "sindri-fake-rg"
+	Location      = "westus2"
+)
+
+// CreatedTag mirrors the tag package azure writes with each resource's
+// creation time (network resources report none of their own).
+const CreatedTag = "sindri-created"
+
+// Server is the fake ARM endpoint.
+type Server struct {
+	srv *httptest.Server
+
+	// RetryAfter, when > 0, is sent as Retry-After (seconds) on throttled
+	// answers, as ARM does; 0 leaves it out so clients use their backoff.
+	RetryAfter int
+
+	mu     sync.Mutex
+	res    map[string]*resource // by lower-case resource ID
+	seq    int
+	fails  []fault
+	hangs  int
+	reqs   []string
+	bodies []Sent
+	ips    int
+}
+
+// Sent is one request with a JSON body (PUT, PATCH, POST).
+type Sent struct {
+	Method string
+	Path   string
+	Body   map[string]any
+}
+
+type resource struct {
+	id      string
+	typ     string // e.g. microsoft.compute/virtualmachines (lower-case)
+	body    map[string]any
+	created time.Time
+	power   string // virtual machines: running, deallocated, stopped
+}
+
+type fault struct {
+	method, match string // "" matches every request
+	status        int
+	code, message string
+	n             int
+}
+
+// New starts a fake; it stops when the test ends.
+func New(t interface {
+	Cleanup(func())
+}) *Server {
+	s := &Server{res: map[string]*resource{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the fake's base URL (http://127.0.0.1:port).
+func (s *Server) URL() string { return s.srv.URL }
+
+var _ cloudtest.Fake = (*Server)(nil)
+
+// Env points the zero value azure.Cloud at the fake. The credential
+// values are fake; with a loopback endpoint package azure uses a static
+// token and never asks Azure AD or a metadata service.
+func (s *Server) Env() map[string]string {
+	return map[string]string{
+		"SINDRI_AZURE_ENDPOINT": s.srv.URL,
+		"AZURE_TENANT_ID":       "00000000-0000-0000-0000-0000000fa4e0",
+		"AZURE_CLIENT_ID":       "00000000-0000-0000-0000-0000000fa4e1",
+		"AZURE_CLIENT_SECRET":   "fake-azure-client-secret",
+	}
+}
+
+// FailNext makes the next n requests answer status with ARM's error body.
+func (s *Server) FailNext(status, n int) {
+	code := map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[status]
+	if code == "" {
+		code = "FakeFailure"
+	}
+	s.FailRequest("", "", status, code, fmt.Sprintf("fake: injected %d failure", status), n)
+}
+
+// FailRequest makes the next n requests whose method is method (any when
+// "") and whose path contains match answer status with code and message.
+func (s *Server) FailRequest(method, match string, status int, code, message string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, fault{method: method, match: strings.ToLower(match), status: status, code: code, message: message, n: n})
+}
+
+// HangNext makes the next n requests hang until the client gives up.
+func (s *Server) HangNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangs += n
+}
+
+// Requests describes every request served, e.g. "PUT /subscriptions/.../virtualMachines/x".
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.reqs...)
+}
+
+// Bodies returns the JSON bodies sent with method to paths containing match.
+func (s *Server) Bodies(method, match string) []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Sent
+	for _, b := range s.bodies {
+		if b.Method == method && strings.Contains(strings.ToLower(b.Path), strings.ToLower(match)) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// ID builds a resource ID in the fake's subscription and resource group,
+// e.g. ID("Microsoft.Compute/images", "img").
+func ID(typ, name string) string {
+	return "/subscriptions/" + Subscription + "/resourceGroups/" + ResourceGroup + "/providers/" + typ + "/" + name
+}
+
+// Put stores a resource as ARM would after a successful PUT, without the
+// checks (for seeding states a test needs).
+func (s *Server) Put(id string, body map[string]any, created time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.store(id, body, created)
+}
+
+// Get returns a copy of a stored resource's JSON, nil when absent.
+func (s *Server) Get(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.res[strings.ToLower(id)]
+	if r == nil {
+		return nil
+	}
+	return clone(s.view(r, false))
+}
+
+// SeedImage adds a managed image with our tags and returns its ID.
+func (s *Server) SeedImage(name, configHash string, created time.Time) string {
+	id := ID("Microsoft.Compute/images", name)
+	s.Put(id, map[string]any{
+		"location": Location,
+		"tags": map[string]any{
+			cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
+			// Packer puts the build's run tags on the image too.
+			cloud.TagRunID: "build-run", cloud.TagTemporary: cloud.Temporary,
+		},
+		"properties": map[string]any{"storageProfile": map[string]any{"osDisk": map[string]any{"osType": "Linux", "osState": "Generalized"}}},
+	}, created)
+	return id
+}
+
+// SeedLeftover adds a temporary resource of kind tagged with runID, as a
+// crashed run leaves it. Kinds: instance, disk, security-group, network
+// (a virtual network); Azure has no key-pair resource in our use, so
+// KindKeyPair seeds nothing and returns "".
+func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
+	s.mu.Lock()
+	s.seq++
+	n := s.seq
+	s.mu.Unlock()
+	tags := map[string]any{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary,
+		CreatedTag: created.UTC().Format(time.RFC3339),
+	}
+	name := fmt.Sprintf("sindri-leftover-%d", n)
+	var id string
+	props := map[string]any{}
+	switch kind {
+	case cloud.KindInstance:
+		id = ID("Microsoft.Compute/virtualMachines", name)
+		props = map[string]any{"hardwareProfile": map[string]any{"vmSize": "Standard_B1s"}}
+	case cloud.KindDisk:
+		id = ID("Microsoft.Compute/disks", name)
+		props = map[string]any{"diskSizeGB": 30, "diskState": "Unattached"}
+	case cloud.KindSecurityGroup:
+		id = ID("Microsoft.Network/networkSecurityGroups", name)
+	case cloud.KindNetwork:
+		id = ID("Microsoft.Network/virtualNetworks", name)
+		props = map[string]any{"addressSpace": map[string]any{"addressPrefixes": []any{"10.240.0.0/24"}}}
+	default:
+		return ""
+	}
+	s.Put(id, map[string]any{"location": Location, "tags": tags, "properties": props}, created)
+	return id
+}
+
+// Live lists every resource that exists, sorted by kind then ID.
+func (s *Server) Live() []cloudtest.FakeResource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []cloudtest.FakeResource
+	for _, r := range s.res {
+		v := s.view(r, false)
+		tags := map[string]string{}
+		if m, ok := v["tags"].(map[string]any); ok {
+			for k, val := range m {
+				tags[k], _ = val.(string)
+			}
+		}
+		state := str(props(v)["provisioningState"])
+		if r.typ == "microsoft.compute/virtualmachines" {
+			state = r.power
+		}
+		loc, _ := v["location"].(string)
+		out = append(out, cloudtest.FakeResource{Kind: kindOf(r.typ), ID: r.id, Name: str(v["name"]), Region: loc, State: state, Tags: tags, Created: r.created})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func kindOf(typ string) string {
+	switch typ {
+	case "microsoft.compute/virtualmachines":
+		return cloud.KindInstance
+	case "microsoft.compute/disks":
+		return cloud.KindDisk
+	case "microsoft.compute/images", "microsoft.compute/galleries/images/versions":
+		return "image"
+	case "microsoft.network/networksecuritygroups":
+		return cloud.KindSecurityGroup
+	}
+	return cloud.KindNetwork
+}
+
+// serve is the ARM front door: faults, bookkeeping, then routing.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.seq++
+	reqID := fmt.Sprintf("fa4e0000-0000-0000-0000-%012d", s.seq)
+	s.reqs = append(s.reqs, r.Method+" "+r.URL.Path)
+	hang := s.hangs > 0
+	if hang {
+		s.hangs--
+	}
+	var f *fault
+	for i := range s.fails {
+		c := &s.fails[i]
+		if c.n > 0 && (c.method == "" || c.method == r.Method) && strings.Contains(strings.ToLower(r.URL.Path), c.match) {
+			c.n--
+			f = c
+			break
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("x-ms-request-id", reqID)
+	w.Header().Set("x-ms-correlation-request-id", reqID)
+	if hang {
+		// Hold the request until the client's time-out closes it.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		return
+	}
+	if r.Header.Get("Authorization") == "" {
+		writeErr(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		return
+	}
+	if r.URL.Query().Get("api-version") == "" {
+		writeErr(w, http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		return
+	}
+	if f != nil {
+		if f.status == http.StatusTooManyRequests && s.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
+		}
+		writeErr(w, f.status, f.code, f.message)
+		return
+	}
+	var body map[string]any
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
+		data, _ := io.ReadAll(r.Body)
+		if len(data) > 0 {
+			if err := json.Unmarshal(data, &body); err != nil {
+				writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+err.Error())
+				return
+			}
+		}
+		s.mu.Lock()
+		s.bodies = append(s.bodies, Sent{Method: r.Method, Path: r.URL.Path, Body: clone(body)})
+		s.mu.Unlock()
+	}
+	s.route(w, r, body)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]any) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case len(seg) == 2 && strings.EqualFold(seg[0], "subscriptions") && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": "/subscriptions/" + seg[1], "subscriptionId": seg[1], "tenantId": "00000000-0000-0000-0000-0000000fa4e0",
+			"displayName": "Fake Subscription", "state": "Enabled",
+		})
+		return
+	case strings.HasPrefix(path, "/fake/operations/"):
+		// Operations finish at once: the poller's first look says Succeeded.
+		writeJSON(w, http.StatusOK, map[string]any{"name": strings.TrimPrefix(path, "/fake/operations/"), "status": "Succeeded"})
+		return
+	}
+	p := providerIndex(seg)
+	if p < 0 || len(seg) < p+3 {
+		writeErr(w, http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in the namespace for api version.")
+		return
+	}
+	rest := len(seg) - (p + 2) // segments after providers/NS
+	if r.Method == http.MethodPost && rest%2 == 1 && rest >= 3 {
+		s.action(w, strings.Join(seg[:len(seg)-1], "/"), seg[len(seg)-1])
+		return
+	}
+	if r.Method == http.MethodGet && rest%2 == 1 {
+		if strings.EqualFold(seg[len(seg)-1], "instanceView") {
+			s.instanceView(w, "/"+strings.Join(seg[:len(seg)-1], "/"))
+			return
+		}
+		s.list(w, seg, p)
+		return
+	}
+	id := "/" + strings.Join(seg, "/")
+	switch r.Method {
+	case http.MethodGet:
+		s.get(w, r, id)
+	case http.MethodPut:
+		s.put(w, r, id, body)
+	case http.MethodPatch:
+		s.patch(w, id, body)
+	case http.MethodDelete:
+		s.delete(w, r, id)
+	default:
+		writeErr(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method is not allowed.")
+	}
+}
+
+// providerIndex is the index of "providers" in a resource path, or -1.
+func providerIndex(seg []string) int {
+	for i, s := range seg {
+		if strings.EqualFold(s, "providers") {
+			return i
+		}
+	}
+	return -1
+}
+
+// typeOf is a resource ID's type, lower-case: NS/type[/subtype...].
+func typeOf(id string) string {
+	seg := strings.Split(strings.TrimPrefix(id, "/"), "/")
+	p := providerIndex(seg)
+	if p < 0 || len(seg) < p+4 {
+		return ""
+	}
+	t := []string{seg[p+1], seg[p+2]}
+	for i := p + 4; i+1 < len(seg); i += 2 {
+		t = append(t, seg[i])
+	}
+	return strings.ToLower(strings.Join(t, "/"))
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.lookup(id)
+	if res == nil {
+		writeNotFound(w, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(res, strings.EqualFold(r.URL.Query().Get("$expand"), "instanceView")))
+}
+
+// lookup finds a resource, or a subnet inside its virtual network.
+func (s *Server) lookup(id string) *resource {
+	if res := s.res[strings.ToLower(id)]; res != nil {
+		return res
+	}
+	return nil
+}
+
+// exists reports whether a referenced ID exists (subnets live in their vnet).
+func (s *Server) exists(id string) bool {
+	if s.res[strings.ToLower(id)] != nil {
+		return true
+	}
+	low := strings.ToLower(id)
+	if i := strings.Index(low, "/subnets/"); i > 0 {
+		if vnet := s.res[low[:i]]; vnet != nil {
+			for _, sn := range list(props(vnet.body)["subnets"]) {
+				if strings.EqualFold(str(sn["name"]), id[i+len("/subnets/"):]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) list(w http.ResponseWriter, seg []string, p int) {
+	// The collection is everything below prefix whose type is typ.
+	prefix := strings.ToLower("/" + strings.Join(seg[:p], "/") + "/")
+	t := []string{seg[p+1], seg[p+2]}
+	parent := ""
+	if len(seg) > p+3 {
+		parent = strings.ToLower("/" + strings.Join(seg[:len(seg)-1], "/") + "/")
+		for i := p + 4; i < len(seg); i += 2 {
+			t = append(t, seg[i])
+		}
+	}
+	typ := strings.ToLower(strings.Join(t, "/"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for k, r := range s.res {
+		if r.typ == typ && strings.HasPrefix(k, prefix) && (parent == "" || strings.HasPrefix(k, parent)) {
+			ids = append(ids, k)
+		}
+	}
+	sort.Strings(ids)
+	value := []any{}
+	for _, k := range ids {
+		value = append(value, s.view(s.res[k], false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+}
+
+func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if body == nil {
+		writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+		return
+	}
+	if str(body["location"]) == "" {
+		writeErr(w, http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+		return
+	}
+	// Referenced resources must exist, as ARM checks before it creates.
+	for _, ref := range refs(body["properties"]) {
+		if !s.exists(ref) {
+			writeErr(w, http.StatusBadRequest, "InvalidResourceReference",
+				fmt.Sprintf("Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", ref, id))
+			return
+		}
+	}
+	status := http.StatusCreated
+	created := time.Now().UTC()
+	if old := s.res[strings.ToLower(id)]; old != nil {
+		status, created = http.StatusOK, old.created
+	}
+	res := s.store(id, body, created)
+	if res.typ == "microsoft.compute/virtualmachines" && status == http.StatusCreated {
+		s.createOSDisk(res)
+	}
+	view := s.view(res, false)
+	props(view)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[status == http.StatusCreated]
+	s.async(w, r, str(body["location"]))
+	writeJSON(w, status, view)
+}
+
+// store saves a resource as ARM reports it after creation.
+func (s *Server) store(id string, body map[string]any, created time.Time) *resource {
+	body = clone(body)
+	typ := typeOf(id)
+	name := id[strings.LastIndex(id, "/")+1:]
+	body["id"], body["name"] = id, name
+	body["type"] = typeName(id)
+	pr := props(body)
+	body["properties"] = pr
+	pr["provisioningState"] = "Succeeded"
+	body["systemData"] = map[string]any{"createdAt": created.Format(time.RFC3339Nano), "createdByType": "Application"}
+	res := &resource{id: id, typ: typ, body: body, created: created}
+	switch typ {
+	case "microsoft.compute/virtualmachines":
+		pr["timeCreated"] = created.Format(time.RFC3339Nano)
+		pr["vmId"] = fmt.Sprintf("fa4e%04d-0000-0000-0000-000000000000", len(s.res))
+		res.power = "running"
+	case "microsoft.compute/disks":
+		pr["timeCreated"] = created.Format(time.RFC3339Nano)
+	case "microsoft.network/publicipaddresses":
+		if strings.EqualFold(str(pr["publicIPAllocationMethod"]), "Static") && pr["ipAddress"] == nil {
+			// A loopback address: nothing a test connects to leaves the machine.
+			s.ips++
+			pr["ipAddress"] = fmt.Sprintf("127.0.%d.%d", 10+s.ips/250, 1+s.ips%250)
+		}
+	case "microsoft.network/virtualnetworks":
+		for _, sn := range list(pr["subnets"]) {
+			sn["id"] = id + "/subnets/" + str(sn["name"])
+			sp := props(sn)
+			sn["properties"] = sp
+			sp["provisioningState"] = "Succeeded"
+		}
+	}
+	s.res[strings.ToLower(id)] = res
+	return res
+}
+
+// createOSDisk makes the managed disk a new VM boots from; like Azure, it
+// carries none of the VM's tags.
+func (s *Server) createOSDisk(vm *resource) {
+	sp, _ := props(vm.body)["storageProfile"].(map[string]any)
+	if sp == nil {
+		return
+	}
+	od, _ := sp["osDisk"].(map[string]any)
+	if od == nil {
+		return
+	}
+	name := str(od["name"])
+	if name == "" {
+		name = str(vm.body["name"]) + "_OsDisk_1_fa4e"
+		od["name"] = name
+	}
+	prefix := vm.id[:strings.Index(strings.ToLower(vm.id), "/providers/")]
+	diskID := prefix + "/providers/Microsoft.Compute/disks/" + name
+	md, _ := od["managedDisk"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		od["managedDisk"] = md
+	}
+	md["id"] = diskID
+	s.store(diskID, map[string]any{"location": vm.body["location"], "properties": map[string]any{"diskState": "Attached", "osType": "Linux"}}, vm.created)
+	s.res[strings.ToLower(diskID)].body["managedBy"] = vm.id
+}
+
+// async sets the headers of a long-running operation's first answer.
+func (s *Server) async(w http.ResponseWriter, r *http.Request, loc string) {
+	s.seq++
+	op := fmt.Sprintf("%s/fake/operations/op-%d?api-version=%s", "http://"+r.Host, s.seq, r.URL.Query().Get("api-version"))
+	w.Header().Set("Azure-AsyncOperation", op)
+	_ = loc
+}
+
+func (s *Server) patch(w http.ResponseWriter, id string, body map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.res[strings.ToLower(id)]
+	if res == nil {
+		writeNotFound(w, id)
+		return
+	}
+	if tags, ok := body["tags"]; ok {
+		res.body["tags"] = tags // PATCH replaces the whole tag set
+	}
+	if p, ok := body["properties"].(map[string]any); ok {
+		merge(props(res.body), p)
+	}
+	writeJSON(w, http.StatusOK, s.view(res, false))
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.res[strings.ToLower(id)]
+	if res == nil {
+		// ARM answers a delete of what does not exist with 204.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if by := s.usedBy(res); by != "" {
+		code := map[string]string{
+			"microsoft.network/networkinterfaces":     "NicInUse",
+			"microsoft.network/publicipaddresses":     "PublicIPAddressCannotBeDeleted",
+			"microsoft.network/networksecuritygroups": "InUseNetworkSecurityGroupCannotBeDeleted",
+			"microsoft.network/virtualnetworks":       "InUseSubnetCannotBeDeleted",
+			"microsoft.compute/disks":                 "OperationNotAllowed",
+		}[res.typ]
+		status := http.StatusBadRequest
+		if res.typ == "microsoft.compute/disks" {
+			status = http.StatusConflict
+		}
+		writeErr(w, status, code, fmt.Sprintf("Resource %s is in use by %s and cannot be deleted.", id, by))
+		return
+	}
+	delete(s.res, strings.ToLower(id))
+	if res.typ == "microsoft.compute/virtualmachines" {
+		// The OS disk goes with the VM when its deleteOption says so.
+		sp, _ := props(res.body)["storageProfile"].(map[string]any)
+		od, _ := sp["osDisk"].(map[string]any)
+		md, _ := od["managedDisk"].(map[string]any)
+		if disk := str(md["id"]); disk != "" {
+			if strings.EqualFold(str(od["deleteOption"]), "Delete") {
+				delete(s.res, strings.ToLower(disk))
+			} else if d := s.res[strings.ToLower(disk)]; d != nil {
+				delete(d.body, "managedBy")
+				props(d.body)["diskState"] = "Unattached"
+			}
+		}
+	}
+	s.async(w, r, "")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// usedBy names a live resource that references res (ARM refuses to delete
+// a NIC on a VM, an IP or NSG on a NIC, a subnet with NICs, a VM's disk).
+func (s *Server) usedBy(res *resource) string {
+	switch res.typ {
+	case "microsoft.network/networkinterfaces", "microsoft.network/publicipaddresses",
+		"microsoft.network/networksecuritygroups", "microsoft.network/virtualnetworks":
+	case "microsoft.compute/disks":
+		if by := str(res.body["managedBy"]); by != "" && s.res[strings.ToLower(by)] != nil {
+			return by
+		}
+		return ""
+	default:
+		return ""
+	}
+	want := strings.ToLower(res.id)
+	for k, o := range s.res {
+		if k == want {
+			continue
+		}
+		for _, ref := range refs(o.body["properties"]) {
+			ref = strings.ToLower(ref)
+			if ref == want || strings.HasPrefix(ref, want+"/") {
+				return o.id
+			}
+		}
+	}
+	return ""
+}
+
+// action runs a VM's POST action (start, deallocate, powerOff, restart).
+func (s *Server) action(w http.ResponseWriter, parent, verb string) {
+	id := "/" + parent
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.res[strings.ToLower(id)]
+	if res == nil || res.typ != "microsoft.compute/virtualmachines" {
+		writeNotFound(w, id)
+		return
+	}
+	switch strings.ToLower(verb) {
+	case "start", "restart":
+		res.power = "running"
+	case "deallocate":
+		res.power = "deallocated"
+	case "poweroff":
+		res.power = "stopped"
+	default:
+		writeErr(w, http.StatusBadRequest, "InvalidOperation", "unknown action "+verb)
+		return
+	}
+	s.seq++
+	w.Header().Set("Azure-AsyncOperation", fmt.Sprintf("%s/fake/operations/op-%d?api-version=2024-07-01", s.srv.URL, s.seq))
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) instanceView(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.res[strings.ToLower(id)]
+	if res == nil {
+		writeNotFound(w, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, instanceView(res))
+}
+
+func instanceView(res *resource) map[string]any {
+	return map[string]any{"statuses": []any{
+		map[string]any{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
+		map[string]any{"code": "PowerState/" + res.power, "level": "Info", "displayStatus": "VM " + res.power},
+	}}
+}
+
+// view is the JSON ARM returns for a resource.
+func (s *Server) view(res *resource, expand bool) map[string]any {
+	v := clone(res.body)
+	if expand && res.typ == "microsoft.compute/virtualmachines" {
+		props(v)["instanceView"] = instanceView(res)
+	}
+	return v
+}
+
+// typeName is the "type" field ARM reports, e.g. Microsoft.Compute/virtualMachines.
+func typeName(id string) string {
+	seg := strings.Split(strings.TrimPrefix(id, "/"), "/")
+	p := providerIndex(seg)
+	t := []string{seg[p+1], seg[p+2]}
+	for i := p + 4; i+1 < len(seg); i += 2 {
+		t = append(t, seg[i])
+	}
+	return strings.Join(t, "/")
+}
+
+// refs are the resource IDs a properties document references ("id" keys).
+func refs(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "id" {
+				if s, ok := e.(string); ok && strings.HasPrefix(strings.ToLower(s), "/subscriptions/") {
+					out = append(out, s)
+				}
+				continue
+			}
+			out = append(out, refs(e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, refs(e)...)
+		}
+	}
+	return out
+}
+
+func props(v map[string]any) map[string]any {
+	if p, ok := v["properties"].(map[string]any); ok {
+		return p
+	}
+	p := map[string]any{}
+	v["properties"] = p
+	return p
+}
+
+func list(v any) []map[string]any {
+	a, _ := v.([]any)
+	var out []map[string]any
+	for _, e := range a {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if m, ok := v.(map[string]any); ok {
+			if d, ok := dst[k].(map[string]any); ok {
+				merge(d, m)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+func clone(v map[string]any) map[string]any {
+	if v == nil {
+		return nil
+	}
+	data, _ := json.Marshal(v)
+	var out map[string]any
+	_ = json.Unmarshal(data, &out)
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("x-ms-failure-cause", "gateway")
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": message}})
+}
+
+func writeNotFound(w http.ResponseWriter, id string) {
+	seg := strings.Split(strings.TrimPrefix(id, "/"), "/")
+	rg := ""
+	if len(seg) > 3 {
+		rg = seg[3]
+	}
+	writeErr(w, http.StatusNotFound, "ResourceNotFound",
+		fmt.Sprintf("The Resource '%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", typeName(id)+"/"+id[strings.LastIndex(id, "/")+1:], rg))
+}

@@ -1,0 +1,279 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Resource types whose IDs the image operations accept.
+const (
+	typeImage          = "Microsoft.Compute/images"
+	typeGalleryVersion = "Microsoft.Compute/galleries/images/versions"
+)
+
+// FindImage is the build cache: the newest available managed image (or
+// gallery version) tagged managed-by=sindri-packer and config-hash=hash.
+func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (*cloud.Image, error) {
+	imgs, err := c.ListImages(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range imgs { // newest first
+		if img.ConfigHash == hash && img.State == "available" {
+			return &img, nil
+		}
+	}
+	return nil, nil
+}
+
+// ListImages returns our managed images in the resource group and
+// location, and our versions of the configured gallery image, newest
+// first. A gallery version made from one of the managed images is folded
+// into that image's Extra["gallery_image_version_id"].
+func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Image, error) {
+	a, err := c.api(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []cloud.Image
+	byID := map[string]int{}
+	pager := a.compute.NewImagesClient().NewListByResourceGroupPager(a.rg, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("azure: list images in resource group "+a.rg, err)
+		}
+		for _, im := range page.Value {
+			if im == nil || tag(im.Tags, cloud.TagManagedBy) != cloud.ManagedBy || !sameLocation(deref(im.Location), a.loc) {
+				continue
+			}
+			byID[strings.ToLower(deref(im.ID))] = len(out)
+			out = append(out, managedImage(im))
+		}
+	}
+	if g := cfg.Packer.Clouds.Azure.Gallery; g != nil {
+		vpager := a.compute.NewGalleryImageVersionsClient().NewListByGalleryImagePager(galleryRG(cfg), g.GalleryName, g.ImageName, nil)
+		for vpager.More() {
+			page, err := vpager.NextPage(ctx)
+			if err != nil {
+				return nil, wrap(fmt.Sprintf("azure: list versions of gallery image %s/%s", g.GalleryName, g.ImageName), err)
+			}
+			for _, v := range page.Value {
+				if v == nil || tag(v.Tags, cloud.TagManagedBy) != cloud.ManagedBy {
+					continue
+				}
+				gv := galleryVersion(v)
+				if i, ok := byID[strings.ToLower(versionSource(v))]; ok {
+					out[i].Extra = map[string]string{"managed_image_id": out[i].ID, "gallery_image_version_id": gv.ID}
+					if out[i].Deprecated.IsZero() {
+						out[i].Deprecated = gv.Deprecated
+					}
+					continue
+				}
+				out = append(out, gv)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+func galleryRG(cfg *config.Config) string {
+	a := cfg.Packer.Clouds.Azure
+	if a.Gallery != nil && a.Gallery.ResourceGroup != "" {
+		return a.Gallery.ResourceGroup
+	}
+	return a.ResourceGroup
+}
+
+func versionSource(v *armcompute.GalleryImageVersion) string {
+	if v.Properties == nil || v.Properties.StorageProfile == nil || v.Properties.StorageProfile.Source == nil {
+		return ""
+	}
+	return deref(v.Properties.StorageProfile.Source.ID)
+}
+
+func managedImage(im *armcompute.Image) cloud.Image {
+	img := cloud.Image{
+		ID: deref(im.ID), Name: deref(im.Name), Region: deref(im.Location),
+		ConfigHash: tag(im.Tags, cloud.TagConfigHash), SindriVersion: tag(im.Tags, cloud.TagSindriVersion),
+		Extra: map[string]string{"managed_image_id": deref(im.ID)},
+	}
+	img.Regions = map[string]string{img.Region: img.ID}
+	if im.SystemData != nil {
+		img.Created = deref(im.SystemData.CreatedAt)
+	}
+	if im.Properties != nil {
+		img.State = state(deref(im.Properties.ProvisioningState))
+	}
+	if t, err := time.Parse(time.RFC3339, tag(im.Tags, cloud.TagDeprecated)); err == nil {
+		img.Deprecated = t
+	}
+	return img
+}
+
+func galleryVersion(v *armcompute.GalleryImageVersion) cloud.Image {
+	img := cloud.Image{
+		ID: deref(v.ID), Name: deref(v.Name), Region: deref(v.Location),
+		ConfigHash: tag(v.Tags, cloud.TagConfigHash), SindriVersion: tag(v.Tags, cloud.TagSindriVersion),
+		Extra: map[string]string{"gallery_image_version_id": deref(v.ID)},
+	}
+	img.Regions = map[string]string{img.Region: img.ID}
+	if v.SystemData != nil {
+		img.Created = deref(v.SystemData.CreatedAt)
+	}
+	if p := v.Properties; p != nil {
+		img.State = state(string(deref(p.ProvisioningState)))
+		if pp := p.PublishingProfile; pp != nil {
+			if img.Created.IsZero() {
+				img.Created = deref(pp.PublishedDate)
+			}
+			if deref(pp.ExcludeFromLatest) || pp.EndOfLifeDate != nil {
+				img.Deprecated = deref(pp.EndOfLifeDate)
+			}
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, tag(v.Tags, cloud.TagDeprecated)); err == nil && img.Deprecated.IsZero() {
+		img.Deprecated = t
+	}
+	return img
+}
+
+// state maps a provisioning state onto the words the other clouds use.
+func state(s string) string {
+	switch strings.ToLower(s) {
+	case "succeeded":
+		return "available"
+	case "creating", "updating", "migrating":
+		return "pending"
+	case "":
+		return "unknown"
+	}
+	return strings.ToLower(s)
+}
+
+// imageRef is a parsed image ID: a managed image or a gallery version.
+type imageRef struct {
+	rg, name              string
+	gallery, galleryImage string
+	isGallery             bool
+}
+
+func parseImageID(id string) (imageRef, error) {
+	r, err := arm.ParseResourceID(id)
+	if err != nil {
+		return imageRef{}, fmt.Errorf("azure: image id %q: %w", id, err)
+	}
+	switch {
+	case strings.EqualFold(r.ResourceType.String(), typeImage):
+		return imageRef{rg: r.ResourceGroupName, name: r.Name}, nil
+	case strings.EqualFold(r.ResourceType.String(), typeGalleryVersion) && r.Parent != nil && r.Parent.Parent != nil:
+		return imageRef{rg: r.ResourceGroupName, name: r.Name, galleryImage: r.Parent.Name, gallery: r.Parent.Parent.Name, isGallery: true}, nil
+	}
+	return imageRef{}, fmt.Errorf("azure: %q is neither a managed image nor a gallery image version", id)
+}
+
+// GetImage returns one managed image or gallery version by its ID.
+func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cloud.Image, error) {
+	ref, err := parseImageID(id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.api(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ref.isGallery {
+		v, err := a.compute.NewGalleryImageVersionsClient().Get(ctx, ref.rg, ref.gallery, ref.galleryImage, ref.name, nil)
+		if err != nil {
+			return nil, wrap("azure: get gallery image version "+id, err)
+		}
+		img := galleryVersion(&v.GalleryImageVersion)
+		return &img, nil
+	}
+	im, err := a.compute.NewImagesClient().Get(ctx, ref.rg, ref.name, nil)
+	if err != nil {
+		return nil, wrap("azure: get image "+id, err)
+	}
+	img := managedImage(&im.Image)
+	return &img, nil
+}
+
+// DeleteImage deletes the managed image or the gallery version the ID
+// names, waiting for it; one that is gone already succeeds.
+func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) error {
+	ref, err := parseImageID(id)
+	if err != nil {
+		return err
+	}
+	a, err := c.api(cfg)
+	if err != nil {
+		return err
+	}
+	if ref.isGallery {
+		p, err := a.compute.NewGalleryImageVersionsClient().BeginDelete(ctx, ref.rg, ref.gallery, ref.galleryImage, ref.name, nil)
+		if err == nil {
+			_, err = p.PollUntilDone(ctx, a.poll)
+		}
+		return wrap("azure: delete gallery image version "+id, gone(err))
+	}
+	p, err := a.compute.NewImagesClient().BeginDelete(ctx, ref.rg, ref.name, nil)
+	if err == nil {
+		_, err = p.PollUntilDone(ctx, a.poll)
+	}
+	return wrap("azure: delete image "+id, gone(err))
+}
+
+// DeprecateImage retires a gallery version natively (end-of-life date and
+// excluded from "latest"); a managed image, which has no such notion, gets
+// the sindri-deprecated tag.
+func (c Cloud) DeprecateImage(ctx context.Context, cfg *config.Config, id string, d cloud.Deprecation) error {
+	ref, err := parseImageID(id)
+	if err != nil {
+		return err
+	}
+	a, err := c.api(cfg)
+	if err != nil {
+		return err
+	}
+	at := d.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Second)
+	if ref.isGallery {
+		upd := armcompute.GalleryImageVersionUpdate{Properties: &armcompute.GalleryImageVersionProperties{
+			PublishingProfile: &armcompute.GalleryImageVersionPublishingProfile{EndOfLifeDate: &at, ExcludeFromLatest: ptr(true)},
+		}}
+		p, err := a.compute.NewGalleryImageVersionsClient().BeginUpdate(ctx, ref.rg, ref.gallery, ref.galleryImage, ref.name, upd, nil)
+		if err == nil {
+			_, err = p.PollUntilDone(ctx, a.poll)
+		}
+		return wrap("azure: deprecate gallery image version "+id, err)
+	}
+	images := a.compute.NewImagesClient()
+	im, err := images.Get(ctx, ref.rg, ref.name, nil)
+	if err != nil {
+		return wrap("azure: deprecate image "+id, err)
+	}
+	// PATCH replaces the whole tag set: send the old tags plus ours.
+	tags := map[string]*string{}
+	for k, v := range im.Tags {
+		tags[k] = v
+	}
+	tags[cloud.TagDeprecated] = ptr(at.Format(time.RFC3339))
+	p, err := images.BeginUpdate(ctx, ref.rg, ref.name, armcompute.ImageUpdate{Tags: tags}, nil)
+	if err == nil {
+		_, err = p.PollUntilDone(ctx, a.poll)
+	}
+	return wrap("azure: deprecate image "+id, err)
+}
