@@ -1,7 +1,11 @@
-// Package alibaba is the Alibaba Cloud target: the alicloud-ecs source block.
+// Package alibaba is the Alibaba Cloud target: the alicloud-ecs source block,
+// and, through the ECS API, the image inventory, test and deploy instances,
+// leftover sweeps and the credential check.
 package alibaba
 
 import (
+	"time"
+
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -10,8 +14,22 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the alibaba target.
-type Cloud struct{}
+// Cloud is the alibaba target. The zero value is ready to use: it talks to
+// the ECS endpoint of the configured region (or SINDRI_ALIBABA_ENDPOINT)
+// with credentials from the standard chain. Tests shrink the timings.
+type Cloud struct {
+	// Backoff bounds retries of throttled and transiently failing calls
+	// (zero: cloud.DefaultBackoff).
+	Backoff cloud.Backoff
+	// Timeout bounds one HTTP request (zero: the SDK's per-API defaults).
+	Timeout time.Duration
+	// Poll is the first wait between state polls while an instance starts,
+	// stops or goes away; it doubles up to 15s (zero: 2s).
+	Poll time.Duration
+	// WaitTimeout bounds one such wait when ctx has no earlier deadline
+	// (zero: 10 minutes).
+	WaitTimeout time.Duration
+}
 
 func (Cloud) Name() string       { return "alibaba" }
 func (Cloud) SourceType() string { return "alicloud-ecs" }

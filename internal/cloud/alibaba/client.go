@@ -1,0 +1,267 @@
+package alibaba
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// EndpointEnv overrides the ECS endpoint: "host[:port]" (https) or a URL
+// such as http://127.0.0.1:8080 (the cross-cloud tests point it at the
+// test double).
+const EndpointEnv = "SINDRI_ALIBABA_ENDPOINT"
+
+// api is one ECS client bound to a region and to the context of the
+// operation that made it: the SDK takes no context, so its transport
+// carries ours and a cancel ends the request in flight.
+type api struct {
+	c      Cloud
+	ecs    *ecs.Client
+	region string
+}
+
+// client builds the ECS client for the config's region.
+func (c Cloud) client(ctx context.Context, cfg *config.Config) (*api, error) {
+	a := cfg.Packer.Clouds.Alibaba
+	if a == nil {
+		return nil, errors.New("alibaba: the config has no alibaba block")
+	}
+	return c.clientFor(ctx, a.Region)
+}
+
+func (c Cloud) clientFor(ctx context.Context, region string) (*api, error) {
+	conf := sdk.NewConfig()
+	conf.AutoRetry = false // cloud.Retry does it, throttling included
+	conf.Scheme = "HTTPS"
+	domain := ""
+	if ep := strings.TrimSpace(os.Getenv(EndpointEnv)); ep != "" {
+		scheme, host, ok := strings.Cut(ep, "://")
+		if !ok {
+			scheme, host = "https", ep
+		}
+		conf.Scheme = strings.ToUpper(scheme)
+		domain = strings.TrimSuffix(host, "/")
+	}
+	conf.Transport = ctxTransport{ctx: ctx, base: baseTransport}
+	cl, err := ecs.NewClientWithOptions(region, conf, credentialChain())
+	if err != nil {
+		return nil, fmt.Errorf("alibaba: ecs client: %w", redact(err))
+	}
+	if domain != "" {
+		cl.Domain = domain
+	}
+	if c.Timeout > 0 {
+		cl.SetReadTimeout(c.Timeout)
+		cl.SetConnectTimeout(c.Timeout)
+	}
+	return &api{c: c, ecs: cl, region: region}, nil
+}
+
+// credentialChain is the Packer plugin's variables first (ALICLOUD_ACCESS_KEY,
+// ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN: the names users already set
+// for the build), then the SDK's standard chain (ALIBABA_CLOUD_* variables,
+// OIDC, the CLI profile, ~/.alibabacloud/credentials, the ECS RAM role).
+func credentialChain() credentials.CredentialsProvider {
+	id, secret := os.Getenv("ALICLOUD_ACCESS_KEY"), os.Getenv("ALICLOUD_SECRET_KEY")
+	if id != "" && secret != "" {
+		if tok := os.Getenv("ALICLOUD_SECURITY_TOKEN"); tok != "" {
+			return credentials.NewStaticSTSCredentialsProvider(id, secret, tok)
+		}
+		return credentials.NewStaticAKCredentialsProvider(id, secret)
+	}
+	return credentials.NewDefaultCredentialsProvider()
+}
+
+var baseTransport http.RoundTripper = func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return t
+}()
+
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r.WithContext(t.ctx))
+}
+
+// call runs one ECS action with retries of throttling and transient
+// failures, and returns its error in our words.
+func (a *api) call(ctx context.Context, req requests.AcsRequest, resp responses.AcsResponse) error {
+	return a.callRetrying(ctx, req, resp, retryable)
+}
+
+func (a *api) callRetrying(ctx context.Context, req requests.AcsRequest, resp responses.AcsResponse, again func(error) bool) error {
+	err := cloud.Retry(ctx, a.c.Backoff, again, func(ctx context.Context) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return a.ecs.DoAction(req, resp)
+	})
+	if err == nil {
+		return nil
+	}
+	return &apiError{action: req.GetActionName(), region: a.region, err: err}
+}
+
+// throttleCodes are the error codes ECS answers when it wants us to slow
+// down or come back later, whatever the HTTP status says.
+var throttleCodes = map[string]bool{
+	"Throttling": true, "Throttling.User": true, "Throttling.Api": true,
+	"Throttling.Resource": true, "ServiceUnavailable": true,
+	"InternalError": true, "UnknownError": true,
+}
+
+// retryable reports throttling, transient server errors and time-outs.
+// Creations are safe to retry: they carry a ClientToken.
+func retryable(err error) bool {
+	var se *sdkerrors.ServerError
+	if errors.As(err, &se) {
+		return cloud.RetryableStatus(se.HttpStatus()) || throttleCodes[se.ErrorCode()]
+	}
+	return cloud.IsTimeout(err)
+}
+
+// errorCode is the ECS error code of err, "" when it is not a server error.
+func errorCode(err error) string {
+	var se *sdkerrors.ServerError
+	if errors.As(err, &se) {
+		return se.ErrorCode()
+	}
+	return ""
+}
+
+// isErrNotFound reports our own wrapped cloud.ErrNotFound.
+func isErrNotFound(err error) bool { return errors.Is(err, cloud.ErrNotFound) }
+
+// isNotFound reports the *.NotFound codes (and plain 404s).
+func isNotFound(err error) bool {
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) {
+		return false
+	}
+	return strings.HasSuffix(se.ErrorCode(), ".NotFound") || se.HttpStatus() == http.StatusNotFound
+}
+
+// apiError is a failed ECS call: the action, ECS's own code, message and
+// request id, never the request URL (it carries the access key ID and,
+// with STS, the security token).
+type apiError struct {
+	action string
+	region string
+	err    error
+}
+
+func (e *apiError) Error() string {
+	var se *sdkerrors.ServerError
+	if errors.As(e.err, &se) {
+		return fmt.Sprintf("alibaba ecs %s in %s: %s: %s (HTTP %d, request id %s)",
+			e.action, e.region, se.ErrorCode(), redactText(se.Message()), se.HttpStatus(), se.RequestId())
+	}
+	return fmt.Sprintf("alibaba ecs %s in %s: %s", e.action, e.region, redactText(e.err.Error()))
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+// Query parameters that identify or prove the caller.
+var secretParam = regexp.MustCompile(`(?i)(AccessKeyId|SecurityToken|BearerToken|Signature|SignatureNonce)=[^&"\s]*`)
+
+func redactText(s string) string { return secretParam.ReplaceAllString(s, "$1=REDACTED") }
+
+// redactedError keeps the chain (for errors.Is/As) but prints a cleaned
+// message.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: redactText(err.Error()), err: err}
+}
+
+// Tags as ECS returns them: Describe* answer TagKey/TagValue, a few older
+// shapes Key/Value.
+func tagMap(tags []ecs.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		k, v := t.TagKey, t.TagValue
+		if k == "" {
+			k, v = t.Key, t.Value
+		}
+		if k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// parseTime reads ECS creation times: 2024-01-02T03:04:05Z, or without
+// seconds (instances, key pairs) 2024-01-02T03:04Z.
+func parseTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// pollInterval is the wait before poll number attempt of a state wait.
+func (c Cloud) pollInterval(attempt int) time.Duration {
+	d := c.Poll
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	for i := 0; i < attempt && d < 15*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 15*time.Second)
+}
+
+// wait polls check until it reports done, fails, ctx ends or WaitTimeout
+// passes; what describes the awaited state in the time-out error.
+func (c Cloud) wait(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
+	limit := c.WaitTimeout
+	if limit <= 0 {
+		limit = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		done, err := check(ctx)
+		if err != nil || done {
+			return err
+		}
+		t := time.NewTimer(c.pollInterval(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("alibaba: waiting for %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+	}
+}

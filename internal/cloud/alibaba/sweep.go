@@ -1,0 +1,219 @@
+package alibaba
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Largest pages of the listing calls (security groups and key pairs take
+// at most 50).
+const (
+	diskPageSize  = 100
+	groupPageSize = 50
+	keyPageSize   = 50
+)
+
+// kindOrder is the order leftovers are listed and deleted in: instances
+// first, the rest is in use while they run.
+var kindOrder = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
+
+// Leftovers returns the instances, disks, key pairs and security groups
+// tagged sindri-packer=temporary in the configured region, selected by f.
+// Images are never listed, nor anything carrying a deployment tag. (ECS
+// VPCs cannot be found by tag through the ECS API; Packer removes the
+// temporary VPC it makes itself.)
+func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
+	a, err := c.client(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]string{cloud.TagTemporary: cloud.Temporary}
+	if f.RunID != "" {
+		want[cloud.TagRunID] = f.RunID
+	}
+	var out []cloud.Resource
+	add := func(kind, id, name, created string, tags map[string]string) {
+		r := cloud.Resource{Kind: kind, ID: id, Name: name, Region: a.region, RunID: tags[cloud.TagRunID], Created: parseTime(created)}
+		if !hasTags(tags, want) || tags[cloud.TagDeployment] != "" {
+			return
+		}
+		if !f.Before.IsZero() && (r.Created.IsZero() || !r.Created.Before(f.Before)) {
+			return // unknown age counts as too young
+		}
+		out = append(out, r)
+	}
+	ins, err := a.describeInstances(ctx, want, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		add(cloud.KindInstance, in.InstanceId, in.InstanceName, in.CreationTime, tagMap(in.Tags.Tag))
+	}
+	disks, err := a.describeDisks(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range disks {
+		add(cloud.KindDisk, d.DiskId, d.DiskName, d.CreationTime, tagMap(d.Tags.Tag))
+	}
+	keys, err := a.describeKeyPairs(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		add(cloud.KindKeyPair, k.KeyPairName, k.KeyPairName, k.CreationTime, tagMap(k.Tags.Tag))
+	}
+	groups, err := a.describeSecurityGroups(ctx, want, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		add(cloud.KindSecurityGroup, g.SecurityGroupId, g.SecurityGroupName, g.CreationTime, tagMap(g.Tags.Tag))
+	}
+	slices.SortStableFunc(out, func(x, y cloud.Resource) int {
+		if d := slices.Index(kindOrder, x.Kind) - slices.Index(kindOrder, y.Kind); d != 0 {
+			return d
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// DeleteResource deletes one leftover; one that is gone already is
+// success. An instance is deleted only while it carries the temporary tag,
+// and the call returns once ECS no longer lists it.
+func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.Resource) error {
+	region := r.Region
+	if region == "" {
+		if cfg == nil || cfg.Packer.Clouds.Alibaba == nil {
+			return fmt.Errorf("alibaba: %s %s: unknown region", r.Kind, r.ID)
+		}
+		region = cfg.Packer.Clouds.Alibaba.Region
+	}
+	a, err := c.clientFor(ctx, region)
+	if err != nil {
+		return err
+	}
+	switch r.Kind {
+	case cloud.KindInstance:
+		in, err := a.describeInstance(ctx, r.ID)
+		if err != nil || in == nil {
+			return err
+		}
+		if tagMap(in.Tags.Tag)[cloud.TagTemporary] != cloud.Temporary {
+			return fmt.Errorf("alibaba: instance %s is not tagged %s=%s: not deleting it", r.ID, cloud.TagTemporary, cloud.Temporary)
+		}
+		return c.deleteInstance(ctx, a, r.ID)
+	case cloud.KindDisk:
+		req := ecs.CreateDeleteDiskRequest()
+		req.DiskId = r.ID
+		if err := a.call(ctx, req, ecs.CreateDeleteDiskResponse()); err != nil && !isNotFound(err) {
+			return err
+		}
+		return nil
+	case cloud.KindKeyPair:
+		// DeleteKeyPairs skips names that do not exist.
+		req := ecs.CreateDeleteKeyPairsRequest()
+		req.KeyPairNames = jsonList([]string{r.ID})
+		return a.call(ctx, req, ecs.CreateDeleteKeyPairsResponse())
+	case cloud.KindSecurityGroup:
+		return a.deleteSecurityGroup(ctx, r.ID)
+	}
+	return fmt.Errorf("alibaba: cannot delete a %q: not a kind of leftover on this cloud", r.Kind)
+}
+
+func (a *api) describeDisks(ctx context.Context, tags map[string]string) ([]ecs.Disk, error) {
+	var out []ecs.Disk
+	for page := 1; ; page++ {
+		req := ecs.CreateDescribeDisksRequest()
+		req.PageNumber = requests.NewInteger(page)
+		req.PageSize = requests.NewInteger(diskPageSize)
+		var t []ecs.DescribeDisksTag
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			t = append(t, ecs.DescribeDisksTag{Key: k, Value: tags[k]})
+		}
+		req.Tag = &t
+		resp := ecs.CreateDescribeDisksResponse()
+		if err := a.call(ctx, req, resp); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Disks.Disk...)
+		if len(resp.Disks.Disk) == 0 || len(out) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+func (a *api) describeKeyPairs(ctx context.Context, tags map[string]string) ([]ecs.KeyPair, error) {
+	var out []ecs.KeyPair
+	for page := 1; ; page++ {
+		req := ecs.CreateDescribeKeyPairsRequest()
+		req.PageNumber = requests.NewInteger(page)
+		req.PageSize = requests.NewInteger(keyPageSize)
+		var t []ecs.DescribeKeyPairsTag
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			t = append(t, ecs.DescribeKeyPairsTag{Key: k, Value: tags[k]})
+		}
+		req.Tag = &t
+		resp := ecs.CreateDescribeKeyPairsResponse()
+		if err := a.call(ctx, req, resp); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.KeyPairs.KeyPair...)
+		if len(resp.KeyPairs.KeyPair) == 0 || len(out) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+func (a *api) describeSecurityGroups(ctx context.Context, tags map[string]string, ids []string) ([]ecs.SecurityGroup, error) {
+	var out []ecs.SecurityGroup
+	for page := 1; ; page++ {
+		req := ecs.CreateDescribeSecurityGroupsRequest()
+		req.PageNumber = requests.NewInteger(page)
+		req.PageSize = requests.NewInteger(groupPageSize)
+		if len(ids) > 0 {
+			req.SecurityGroupIds = jsonList(ids)
+		}
+		var t []ecs.DescribeSecurityGroupsTag
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			t = append(t, ecs.DescribeSecurityGroupsTag{Key: k, Value: tags[k]})
+		}
+		if len(t) > 0 {
+			req.Tag = &t
+		}
+		resp := ecs.CreateDescribeSecurityGroupsResponse()
+		if err := a.call(ctx, req, resp); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.SecurityGroups.SecurityGroup...)
+		if len(resp.SecurityGroups.SecurityGroup) == 0 || len(out) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+// CheckCredentials makes one cheap authenticated call (DescribeRegions)
+// through the standard credential chain. ECS does not name the account,
+// and no part of the key is printed.
+func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
+	a, err := c.client(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	req := ecs.CreateDescribeRegionsRequest()
+	resp := ecs.CreateDescribeRegionsResponse()
+	if err := a.call(ctx, req, resp); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("credentials accepted in region %s (%d regions visible)", a.region, len(resp.Regions.Region)), nil
+}
