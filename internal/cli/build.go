@@ -118,6 +118,29 @@ func (f *buildFlags) register(fl *pflag.FlagSet) {
 
 // runBuild builds and reports; the manifest is nil when nothing ran.
 func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipeline.Manifest, error) {
+	p, err := c.planBuild(ctx, g, f)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	m, err := pipeline.Run(ctx, p.opts)
+	if err != nil {
+		return nil, toolFailure(err)
+	}
+	return m, c.report(p.rep, m, f.manifest, ctx.Err() != nil)
+}
+
+// buildPlan is a checked build, ready for pipeline.Run; close removes its
+// work folder.
+type buildPlan struct {
+	opts  pipeline.Options
+	rep   *gha.Reporter
+	close func()
+}
+
+// planBuild checks build's flags and configuration and sets up everything
+// a pipeline run needs; nothing has been built yet.
+func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*buildPlan, error) {
 	if f.onError != "cleanup" && f.onError != "abort" {
 		return nil, badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
 	}
@@ -166,7 +189,12 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipe
 	if err != nil {
 		return nil, toolFailure(err)
 	}
-	defer os.RemoveAll(work)
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(work)
+		}
+	}()
 
 	builders := map[string]cloud.Builder{}
 	for _, name := range clouds {
@@ -187,7 +215,8 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipe
 		}
 		stage.KeepFailed = f.keepFail
 	}
-	m, err := pipeline.Run(ctx, pipeline.Options{
+	ok = true
+	return &buildPlan{rep: rep, close: func() { os.RemoveAll(work) }, opts: pipeline.Options{
 		Test:          stage,
 		Config:        cfg,
 		Clouds:        clouds,
@@ -210,11 +239,7 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipe
 		// The group markers go where the grouped lines go: across two
 		// pipes the runner may see them out of order.
 		Group: gha.New(c.getenv, c.Stderr),
-	})
-	if err != nil {
-		return nil, toolFailure(err)
-	}
-	return m, c.report(rep, m, f.manifest, ctx.Err() != nil)
+	}}, nil
 }
 
 // annotateTest writes an error annotation per failed check and control.

@@ -173,6 +173,7 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.matrixCmd(g),
 		c.summarizeCmd(),
 		c.schemaCmd(),
+		c.actionCmd(),
 		c.imagesCmd(g),
 		c.deployCmd(g),
 		c.statusCmd(g),
@@ -180,6 +181,9 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.powerCmd(g, "stop"),
 		c.powerCmd(g, "start"),
 		c.destroyCmd(g),
+		c.cleanupCmd(g),
+		c.repaveCmd(g),
+		c.doctorCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/action"
+	"github.com/sindri-dev/sindri-packer/internal/gha"
+)
+
+func (c *Command) actionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "action",
+		Short: "Run as the GitHub Action's entrypoint: read INPUT_* and run that command",
+		Long: `action is the entrypoint of the sindri-packer GitHub Action (action.yml).
+It reads the Action's inputs from the INPUT_* variables the runner sets
+(INPUT_COMMAND, INPUT_CLOUDS, INPUT_SINDRI-VERSION, ...), checks every value,
+and runs the same command line a user would type, for example
+  INPUT_COMMAND=build INPUT_CLOUDS=aws,gcp INPUT_PROFILE=minimal
+runs
+  sindri-packer build --config sindri.yaml --clouds aws,gcp --set packer.build.profile=minimal
+
+sindri-version, profile and extensions become --set packer.build.* overrides;
+github-token is passed on as GITHUB_TOKEN and PACKER_GITHUB_API_TOKEN (masked);
+deploy: true with command build runs deploy --yes after a successful build;
+pr-comment: true with command validate upserts one pull request comment with
+the results. A bad input value is an error annotation naming the input and
+exit code 2, before anything runs. See action.yml for every input.`,
+		Example: "  INPUT_COMMAND=matrix INPUT_CLOUDS=aws,gcp sindri-packer action",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runAction(cmd.Context())
+		},
+	}
+}
+
+func (c *Command) runAction(ctx context.Context) error {
+	rep := gha.New(c.getenv, c.Stdout)
+	plan, err := action.FromEnv(c.getenv)
+	var ie *action.InputError
+	if errors.As(err, &ie) {
+		rep.Error(gha.Annotation{Title: "sindri-packer input " + ie.Input, Message: ie.Message})
+		return badInput("action: %v", ie)
+	}
+	if err != nil {
+		return toolFailure(err)
+	}
+	for _, s := range plan.Secrets {
+		rep.Mask(s)
+	}
+	for _, w := range plan.Warnings {
+		rep.Warning(gha.Annotation{Title: "sindri-packer input " + w.Input, Message: w.Message})
+		fmt.Fprintf(c.Stderr, "warning: input %s: %s\n", w.Input, w.Message)
+	}
+	if plan.Dir != "" && plan.Dir != "." {
+		// The container is this one process: changing its directory is
+		// what working-directory means.
+		if err := os.Chdir(plan.Dir); err != nil {
+			rep.Error(gha.Annotation{Title: "sindri-packer input working-directory", Message: err.Error()})
+			return badInput("action: input working-directory: %v", err)
+		}
+	}
+	env := append(slices.Clone(c.Environ), plan.Env...)
+	for _, step := range plan.Steps {
+		var captured bytes.Buffer
+		stdout := c.Stdout
+		if plan.Comment {
+			stdout = io.MultiWriter(c.Stdout, &captured)
+		}
+		fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
+		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx}
+		code := child.Main(append([]string{"sindri-packer"}, step...))
+		if plan.Comment {
+			c.prComment(ctx, rep, env, captured.String(), code)
+		}
+		switch code {
+		case ExitOK:
+		case ExitFindings:
+			return errFindings
+		default:
+			return &exitError{code, fmt.Errorf("action: %s exited %d", step[0], code)}
+		}
+	}
+	return nil
+}
+
+// prComment upserts the validate results as one pull request comment.
+// It never fails the step: a fork's pull request gets a read-only token.
+func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string, output string, code int) {
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		fmt.Fprintln(c.Stderr, "warning: pr-comment:", msg)
+		rep.Warning(gha.Annotation{Title: "sindri-packer pr-comment", Message: msg})
+	}
+	lookup := (&Command{Environ: env}).getenv
+	number, err := gha.PullRequestNumber(lookup("GITHUB_EVENT_PATH"))
+	if err != nil {
+		warn("%v", err)
+		return
+	}
+	if number == 0 {
+		warn("not a pull request event: no comment written")
+		return
+	}
+	cm, err := gha.NewCommenter(lookup("GITHUB_REPOSITORY"), lookup("GITHUB_TOKEN"), lookup("GITHUB_API_URL"), &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		warn("%v", err)
+		return
+	}
+	url, err := cm.Upsert(ctx, number, validateComment(output, code))
+	if err != nil {
+		warn("%v", err)
+		return
+	}
+	fmt.Fprintln(c.Stderr, "pr-comment:", url)
+}
+
+// validateComment is the markdown of the results comment: the verdict and
+// validate's own lines (workflow commands left out).
+func validateComment(output string, code int) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(output, "\n"), "\n") {
+		if !strings.HasPrefix(l, "::") {
+			lines = append(lines, l)
+		}
+	}
+	verdict := "✅ **sindri-packer validate passed**"
+	switch code {
+	case ExitOK:
+	case ExitFindings:
+		verdict = "❌ **sindri-packer validate found problems**"
+	default:
+		verdict = fmt.Sprintf("⚠️ **sindri-packer validate could not run** (exit %d)", code)
+	}
+	return verdict + "\n\n```text\n" + strings.Join(lines, "\n") + "\n```\n"
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/repave"
+)
+
+// defaultSweepAge protects the runs still in flight when cleanup is given
+// no run id: their temporary resources are younger than this.
+const defaultSweepAge = 3 * time.Hour
+
+// kindOrder is the order leftovers are deleted in: instances first, as the
+// rest is in use while they run.
+var kindOrder = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup, cloud.KindNetwork}
+
+func (c *Command) cleanupCmd(g *global) *cobra.Command {
+	var runID, olderThan string
+	var dryRun, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "cleanup [--run-id ID] [--older-than D] [--dry-run]",
+		Short: "Sweep temporary instances, key pairs, security groups and disks a cancelled run left behind",
+		Long: `cleanup finds the temporary resources of builds and image tests by their
+tags (sindri-packer=temporary, sindri-run-id=<run>) in every selected cloud and
+deletes them: instances first, then disks, key pairs, security groups and
+networks. Images and deployed instances are never touched.
+
+--run-id sweeps one run (in GitHub Actions: <run id>-<attempt>, as build tags
+it); without it, only resources older than --older-than (default 3h) go, so
+runs still in flight are safe. --dry-run lists what would be deleted.
+Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
+		Example: "  sindri-packer cleanup --dry-run\n  sindri-packer cleanup --run-id 1234567890-1\n  sindri-packer cleanup --older-than 1d --clouds aws,gcp",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cloud.SweepFilter{RunID: runID}
+			age := time.Duration(0)
+			if olderThan != "" {
+				d, err := repave.ParseAge(olderThan)
+				if err != nil {
+					return badInput("cleanup: --older-than: %v", err)
+				}
+				age = d
+			} else if runID == "" {
+				age = defaultSweepAge
+			}
+			if age > 0 {
+				f.Before = time.Now().Add(-age)
+			}
+			cfg, clouds, err := c.load(g)
+			if err != nil {
+				return err
+			}
+			type found struct {
+				cloud string
+				cloud.Resource
+			}
+			var all []found
+			failed := 0
+			sweepers := map[string]cloud.Sweeper{}
+			for _, name := range clouds {
+				sw, err := capability[cloud.Sweeper](c, name, "cleanup")
+				if err != nil {
+					fmt.Fprintf(c.Stderr, "%s: skipped: nothing to sweep for this target\n", name)
+					continue
+				}
+				sweepers[name] = sw
+				rs, err := sw.Leftovers(cmd.Context(), cfg, f)
+				if err != nil {
+					fmt.Fprintf(c.Stderr, "%s: list leftovers: %v\n", name, err)
+					failed++
+					continue
+				}
+				for _, r := range rs {
+					all = append(all, found{name, r})
+				}
+			}
+			slices.SortStableFunc(all, func(a, b found) int {
+				if a.cloud != b.cloud {
+					return strings.Compare(a.cloud, b.cloud)
+				}
+				return rank(a.Kind) - rank(b.Kind)
+			})
+			if asJSON {
+				rows := []map[string]any{}
+				for _, r := range all {
+					rows = append(rows, map[string]any{"cloud": r.cloud, "resource": r.Resource})
+				}
+				data, _ := json.MarshalIndent(rows, "", "  ")
+				fmt.Fprintln(c.Stdout, string(data))
+			} else if len(all) > 0 {
+				tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLOUD\tKIND\tID\tNAME\tRUN\tCREATED")
+				for _, r := range all {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.cloud, r.Kind, r.ID, dash(r.Name), dash(r.RunID), when(r.Created))
+				}
+				tw.Flush()
+			}
+			if len(all) == 0 {
+				fmt.Fprintf(c.Stderr, "cleanup: nothing left behind in %s\n", strings.Join(clouds, ", "))
+			}
+			if !dryRun {
+				for _, r := range all {
+					if err := sweepers[r.cloud].DeleteResource(cmd.Context(), cfg, r.Resource); err != nil {
+						fmt.Fprintf(c.Stderr, "%s: delete %s %s: %v\n", r.cloud, r.Kind, r.ID, err)
+						failed++
+						continue
+					}
+					fmt.Fprintf(c.Stderr, "%s: deleted %s %s\n", r.cloud, r.Kind, r.ID)
+				}
+			} else if len(all) > 0 {
+				fmt.Fprintf(c.Stderr, "cleanup: --dry-run: %d resource(s) would be deleted\n", len(all))
+			}
+			if failed > 0 {
+				return errFindings
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&runID, "run-id", "", "sweep only this run's resources")
+	fl.StringVar(&olderThan, "older-than", "", "sweep only resources older than this, e.g. 6h or 2d (default 3h without --run-id)")
+	fl.BoolVar(&dryRun, "dry-run", false, "list what would be deleted, delete nothing")
+	fl.BoolVar(&asJSON, "json", false, "print the leftovers as JSON")
+	return cmd
+}
+
+func rank(kind string) int {
+	if i := slices.Index(kindOrder, kind); i >= 0 {
+		return i
+	}
+	return len(kindOrder)
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/verify"
+)
+
+// check is one doctor finding.
+type check struct {
+	cloud, what, status, detail string
+	required                    bool
+}
+
+func (c *Command) doctorCmd(g *global) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check prerequisites per cloud: packer, its plugin, credentials, InSpec, ssh",
+		Long: `doctor checks, for every selected cloud, what a build and its image test
+need: packer on PATH, the cloud's pinned plugin installed where packer loads it
+(PACKER_PLUGIN_PATH, ~/.config/packer/plugins), credentials accepted by the
+cloud (one cheap identity call through the SDK's standard chain: environment,
+shared config files, OIDC / workload identity), inspec or cinc-auditor and
+ssh; for qemu, qemu-system-x86_64, qemu-img and xorriso. It prints which
+identity the credentials belong to, never a secret.
+Exit codes: 0 ready, 1 something required is missing.`,
+		Example: "  sindri-packer doctor\n  sindri-packer doctor --clouds aws,gcp",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, clouds, err := c.load(g)
+			if err != nil {
+				return err
+			}
+			checks := []check{c.toolCheck("", "packer", "packer", toolsHint, true)}
+			inspecBin, _ := verify.FindInSpec(c.getenv("PATH"))
+			if inspecBin != "" {
+				checks = append(checks, check{what: "inspec", status: "ok", detail: inspecBin})
+			} else {
+				checks = append(checks, check{what: "inspec", status: "missing", detail: "neither inspec nor cinc-auditor on PATH: image tests run only the built-in SSH checks (https://cinc.sh)"})
+			}
+			checks = append(checks, c.toolCheck("", "ssh", "ssh", "apt-get install openssh-client (connect needs it)", false))
+			creds := make([]check, len(clouds))
+			var eg errgroup.Group
+			for i, name := range clouds {
+				b, err := c.builder(name)
+				if err != nil {
+					return badInput("%v", err)
+				}
+				checks = append(checks, c.pluginCheck(name, b.Plugin()))
+				if name == "qemu" {
+					for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "xorriso"} {
+						checks = append(checks, c.toolCheck(name, tool, tool, "apt-get install qemu-system-x86 qemu-utils xorriso", true))
+					}
+				}
+				cc, ok := b.(cloud.CredentialChecker)
+				if !ok {
+					creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: "none needed"}
+					continue
+				}
+				eg.Go(func() error {
+					ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+					defer cancel()
+					who, err := cc.CheckCredentials(ctx, cfg)
+					if err != nil {
+						creds[i] = check{cloud: name, what: "credentials", status: "failed", detail: err.Error(), required: true}
+					} else {
+						creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: who}
+					}
+					return nil
+				})
+			}
+			_ = eg.Wait()
+			checks = append(checks, creds...)
+			tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CLOUD\tCHECK\tSTATUS\tDETAIL")
+			bad := 0
+			for _, ch := range checks {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
+				if ch.required && ch.status != "ok" {
+					bad++
+				}
+			}
+			tw.Flush()
+			if bad > 0 {
+				fmt.Fprintf(c.Stderr, "doctor: %d required check(s) failed\n", bad)
+				return errFindings
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "limit each cloud's credential check")
+	return cmd
+}
+
+func (c *Command) toolCheck(cloudName, what, bin, hint string, required bool) check {
+	p, err := c.lookTool(bin, hint)
+	if err != nil {
+		return check{cloud: cloudName, what: what, status: "missing", detail: hint, required: required}
+	}
+	return check{cloud: cloudName, what: what, status: "ok", detail: p}
+}
+
+// pluginCheck looks where packer 1.9 loads installed plugins from.
+func (c *Command) pluginCheck(cloudName string, p cloud.Plugin) check {
+	typ := p.Source[strings.LastIndex(p.Source, "/")+1:]
+	file := fmt.Sprintf("packer-plugin-%s_v%s_x5.0_%s_%s", typ, p.Version, runtime.GOOS, runtime.GOARCH)
+	var dirs []string
+	if d := c.getenv("PACKER_PLUGIN_PATH"); d != "" {
+		dirs = append(dirs, filepath.SplitList(d)...)
+	}
+	if h := c.getenv("HOME"); h != "" {
+		dirs = append(dirs, filepath.Join(h, ".config", "packer", "plugins"), filepath.Join(h, ".packer.d", "plugins"))
+	}
+	for _, d := range dirs {
+		bin := filepath.Join(d, filepath.FromSlash(p.Source), file)
+		if _, err := os.Stat(bin); err != nil {
+			continue
+		}
+		if _, err := os.Stat(bin + "_SHA256SUM"); err != nil {
+			return check{cloud: cloudName, what: "plugin " + p.Name, status: "failed", detail: bin + " has no _SHA256SUM file beside it: packer skips it", required: true}
+		}
+		return check{cloud: cloudName, what: "plugin " + p.Name, status: "ok", detail: fmt.Sprintf("%s %s", p.Source, p.Version)}
+	}
+	return check{cloud: cloudName, what: "plugin " + p.Name, status: "missing", required: true,
+		detail: fmt.Sprintf("%s %s not installed (tools/install.sh, or packer init)", p.Source, p.Version)}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

@@ -1,0 +1,260 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
+)
+
+// memCloud is a hand-written in-memory test double of a cloud: the real
+// target's Packer side (embedded) plus image, instance and sweep
+// operations over slices, recording every call. The wire-level fakes of
+// each cloud's API live in internal/cloud/<name>/<name>fake.
+type memCloud struct {
+	cloud.Builder
+	mu        sync.Mutex
+	images    []cloud.Image
+	instances []cloud.Instance
+	leftovers []cloud.Resource
+	calls     []string
+	fail      map[string]error // by method name
+	hook      map[string]func() // run when the method is called
+	launched  []cloud.LaunchRequest
+	next      int
+}
+
+func newMemCloud(t *testing.T, name string) *memCloud {
+	t.Helper()
+	b, err := targets.Builder(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &memCloud{Builder: b, fail: map[string]error{}, hook: map[string]func(){}}
+}
+
+// targets returns a Command.Targets serving this fake under its name.
+func (m *memCloud) targets() func(string) (cloud.Builder, error) {
+	return func(n string) (cloud.Builder, error) {
+		if n == m.Name() {
+			return m, nil
+		}
+		return targets.Builder(n)
+	}
+}
+
+func (m *memCloud) record(format string, args ...any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	call := fmt.Sprintf(format, args...)
+	m.calls = append(m.calls, call)
+	method, _, _ := strings.Cut(call, " ")
+	if h := m.hook[method]; h != nil {
+		h()
+	}
+	return m.fail[method]
+}
+
+func (m *memCloud) callsWith(prefix string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, c := range m.calls {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *memCloud) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
+	if err := m.record("FindImage %s", hash); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, im := range m.images {
+		if im.ConfigHash == hash && im.Deprecated.IsZero() {
+			return &im, nil
+		}
+	}
+	return nil, nil
+}
+
+func (m *memCloud) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
+	if err := m.record("ListImages"); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.images)
+	slices.SortStableFunc(out, func(a, b cloud.Image) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+func (m *memCloud) GetImage(_ context.Context, _ *config.Config, id string) (*cloud.Image, error) {
+	if err := m.record("GetImage %s", id); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, im := range m.images {
+		if im.ID == id {
+			return &im, nil
+		}
+	}
+	return nil, fmt.Errorf("image %s: %w", id, cloud.ErrNotFound)
+}
+
+func (m *memCloud) DeleteImage(_ context.Context, _ *config.Config, id string) error {
+	if err := m.record("DeleteImage %s", id); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.images = slices.DeleteFunc(m.images, func(im cloud.Image) bool { return im.ID == id })
+	return nil
+}
+
+func (m *memCloud) DeprecateImage(_ context.Context, _ *config.Config, id string, d cloud.Deprecation) error {
+	if err := m.record("DeprecateImage %s replacement=%s", id, d.Replacement); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.images {
+		if m.images[i].ID == id {
+			m.images[i].Deprecated = time.Now()
+		}
+	}
+	return nil
+}
+
+func (m *memCloud) Launch(_ context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
+	if err := m.record("Launch %s deployment=%s", req.ImageID, req.Deployment); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	inst := cloud.Instance{
+		ID: fmt.Sprintf("i-%03d", m.next), Host: fmt.Sprintf("203.0.113.%d", m.next), Port: 22, User: req.User,
+		Name: req.Name, State: "running", ImageID: req.ImageID, RunID: req.RunID,
+		Deployment: req.Deployment, Temporary: req.Temporary(), Created: time.Now(),
+	}
+	m.launched = append(m.launched, req)
+	m.instances = append(m.instances, inst)
+	return &inst, nil
+}
+
+func (m *memCloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
+	return m.TerminateInstance(ctx, nil, inst.ID)
+}
+
+func (m *memCloud) ListInstances(_ context.Context, _ *config.Config, f cloud.InstanceFilter) ([]cloud.Instance, error) {
+	if err := m.record("ListInstances deployment=%s", f.Deployment); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []cloud.Instance
+	for _, in := range m.instances {
+		if (f.Deployment == "" || in.Deployment == f.Deployment) && (f.RunID == "" || in.RunID == f.RunID) && (!f.Temporary || in.Temporary) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+func (m *memCloud) setState(id, state string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.instances {
+		if m.instances[i].ID == id {
+			m.instances[i].State = state
+			return nil
+		}
+	}
+	return fmt.Errorf("instance %s: %w", id, cloud.ErrNotFound)
+}
+
+func (m *memCloud) StopInstance(_ context.Context, _ *config.Config, id string) error {
+	if err := m.record("StopInstance %s", id); err != nil {
+		return err
+	}
+	return m.setState(id, "stopped")
+}
+
+func (m *memCloud) StartInstance(_ context.Context, _ *config.Config, id string) error {
+	if err := m.record("StartInstance %s", id); err != nil {
+		return err
+	}
+	return m.setState(id, "running")
+}
+
+func (m *memCloud) TerminateInstance(_ context.Context, _ *config.Config, id string) error {
+	if err := m.record("TerminateInstance %s", id); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.instances = slices.DeleteFunc(m.instances, func(in cloud.Instance) bool { return in.ID == id })
+	return nil
+}
+
+func (m *memCloud) Leftovers(_ context.Context, _ *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
+	if err := m.record("Leftovers run=%s before=%t", f.RunID, !f.Before.IsZero()); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []cloud.Resource
+	for _, r := range m.leftovers {
+		if (f.RunID == "" || r.RunID == f.RunID) && (f.Before.IsZero() || r.Created.Before(f.Before)) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memCloud) DeleteResource(_ context.Context, _ *config.Config, r cloud.Resource) error {
+	if err := m.record("DeleteResource %s %s", r.Kind, r.ID); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leftovers = slices.DeleteFunc(m.leftovers, func(x cloud.Resource) bool { return x.ID == r.ID })
+	return nil
+}
+
+func (m *memCloud) CheckCredentials(context.Context, *config.Config) (string, error) {
+	if err := m.record("CheckCredentials"); err != nil {
+		return "", err
+	}
+	return "account 123456789012 (fake)", nil
+}
+
+// runWith runs the command line with a fake cloud and stdin.
+func runWith(t *testing.T, fake *memCloud, stdin string, environ []string, args ...string) result {
+	t.Helper()
+	return runCtx(t, t.Context(), fake, stdin, environ, args...)
+}
+
+func runCtx(t *testing.T, ctx context.Context, fake *memCloud, stdin string, environ []string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Environ: environ, Context: ctx, Targets: fake.targets(),
+	}
+	code := c.Main(append([]string{"sindri-packer"}, args...))
+	return result{code, out.String(), errb.String()}
+}
