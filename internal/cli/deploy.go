@@ -306,7 +306,8 @@ func (c *Command) connectCmd(g *global) *cobra.Command {
 		Use:   "connect [--print] [-i KEY]",
 		Short: "Open SSH to the deployed instance (or print the command)",
 		Long: `connect runs ssh to the deployment's running instance in the one selected
-cloud as the image's login user. With --print it prints the command instead.`,
+cloud as the image's login user, and exits with ssh's exit code. With --print
+it prints the command instead.`,
 		Example: "  sindri-packer connect\n  sindri-packer connect --print",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

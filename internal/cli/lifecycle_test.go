@@ -194,3 +194,22 @@ func cfgPacker(t *testing.T) string {
 	mustWrite(t, p, "#!/bin/sh\n# test double for packer\nexit 0\n", 0o755)
 	return p
 }
+
+func TestConnectRunsSSH(t *testing.T) {
+	fake, cfg, env := lifecycleWorld(t)
+	fake.instances = []cloud.Instance{{ID: "i-9", Host: "198.51.100.7", Port: 2222, State: "running", Deployment: "build-test"}}
+	bin := t.TempDir()
+	record := filepath.Join(bin, "args")
+	// A test double for ssh: records its arguments, exits 0 or as told.
+	mustWrite(t, filepath.Join(bin, "ssh"), "#!/bin/sh\n# test double for ssh\nprintf '%s\\n' \"$@\" > "+record+"\nexit ${SSH_EXIT:-0}\n", 0o755)
+	env = append(env, "PATH="+bin)
+	runWith(t, fake, "", env, "connect", "-c", cfg, "-i", "/keys/id").check(t, 0, nil, nil)
+	got, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "-i\n/keys/id\n-p\n2222\nubuntu@198.51.100.7\n"; string(got) != want {
+		t.Fatalf("ssh args %q, want %q", got, want)
+	}
+	runWith(t, fake, "", append(env, "SSH_EXIT=255"), "connect", "-c", cfg).check(t, 255, nil, []string{"ssh exited 255"})
+}
