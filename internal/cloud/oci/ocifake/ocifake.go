@@ -1,0 +1,980 @@
+// Package ocifake is a test double: an in-memory Oracle Cloud
+// Infrastructure API (the compute, virtual network, block storage and
+// identity calls the oci target makes) on a local httptest server. It
+// speaks OCI's REST wire format: /20160918/... paths, camelCase JSON,
+// list pagination by the opc-next-page header, an opc-request-id header on
+// every answer, errors as {"code":..,"message":..} with OCI's status codes,
+// and it checks each request's RSA signature (Authorization: Signature
+// ...) against the clearly fake key it writes for the client. Faults:
+// FailNext, HangNext and FailPath. Only tests import it.
+package ocifake
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+)
+
+// The fake's identity and placement; the key, user and tenancy are
+// clearly fake.
+const (
+	Region             = "us-ashburn-1"
+	Tenancy            = "ocid1.tenancy.oc1..fake-tenancy"
+	User               = "ocid1.user.oc1..fake-user"
+	UserName           = "fake-user@example.invalid"
+	Compartment        = "ocid1.compartment.oc1..fake-compartment"
+	AvailabilityDomain = "Fake:US-ASHBURN-AD-1"
+	Subnet             = "ocid1.subnet.oc1.iad.fake-subnet"
+	apiBase            = "/20160918"
+)
+
+// YAML is a sindri.yaml (single-cloud form) that points at this fake's
+// compartment, availability domain and subnet.
+const YAML = `
+packer:
+  cloud: oci
+  compartment_ocid: ` + Compartment + `
+  availability_domain: "` + AvailabilityDomain + `"
+  subnet_ocid: ` + Subnet + `
+  region: ` + Region + `
+`
+
+type image struct {
+	ID                     string            `json:"id"`
+	CompartmentID          string            `json:"compartmentId"`
+	DisplayName            string            `json:"displayName"`
+	LifecycleState         string            `json:"lifecycleState"`
+	TimeCreated            string            `json:"timeCreated"`
+	FreeformTags           map[string]string `json:"freeformTags"`
+	OperatingSystem        string            `json:"operatingSystem"`
+	OperatingSystemVersion string            `json:"operatingSystemVersion"`
+	CreateImageAllowed     bool              `json:"createImageAllowed"`
+	created                time.Time
+}
+
+type shapeConfig struct {
+	Ocpus       float64 `json:"ocpus"`
+	MemoryInGBs float64 `json:"memoryInGBs"`
+}
+
+type sourceDetails struct {
+	SourceType          string `json:"sourceType"`
+	ImageID             string `json:"imageId"`
+	BootVolumeSizeInGBs int64  `json:"bootVolumeSizeInGBs,omitempty"`
+}
+
+type instance struct {
+	ID                 string            `json:"id"`
+	CompartmentID      string            `json:"compartmentId"`
+	AvailabilityDomain string            `json:"availabilityDomain"`
+	DisplayName        string            `json:"displayName"`
+	LifecycleState     string            `json:"lifecycleState"`
+	Region             string            `json:"region"`
+	Shape              string            `json:"shape"`
+	TimeCreated        string            `json:"timeCreated"`
+	FreeformTags       map[string]string `json:"freeformTags"`
+	ImageID            string            `json:"imageId"`
+	Metadata           map[string]string `json:"metadata,omitempty"`
+	ShapeConfig        *shapeConfig      `json:"shapeConfig,omitempty"`
+	SourceDetails      sourceDetails     `json:"sourceDetails"`
+	created            time.Time
+	next               []string // states the next reads move through
+	preserveBoot       bool
+}
+
+type vnic struct {
+	ID                 string            `json:"id"`
+	CompartmentID      string            `json:"compartmentId"`
+	AvailabilityDomain string            `json:"availabilityDomain"`
+	DisplayName        string            `json:"displayName"`
+	LifecycleState     string            `json:"lifecycleState"`
+	TimeCreated        string            `json:"timeCreated"`
+	FreeformTags       map[string]string `json:"freeformTags"`
+	IsPrimary          bool              `json:"isPrimary"`
+	PrivateIP          string            `json:"privateIp"`
+	PublicIP           string            `json:"publicIp,omitempty"`
+	SubnetID           string            `json:"subnetId"`
+}
+
+type attachment struct {
+	ID                 string `json:"id"`
+	AvailabilityDomain string `json:"availabilityDomain"`
+	CompartmentID      string `json:"compartmentId"`
+	InstanceID         string `json:"instanceId"`
+	LifecycleState     string `json:"lifecycleState"`
+	TimeCreated        string `json:"timeCreated"`
+	VnicID             string `json:"vnicId,omitempty"`
+	SubnetID           string `json:"subnetId,omitempty"`
+	BootVolumeID       string `json:"bootVolumeId,omitempty"`
+}
+
+type volume struct {
+	ID                 string            `json:"id"`
+	AvailabilityDomain string            `json:"availabilityDomain"`
+	CompartmentID      string            `json:"compartmentId"`
+	DisplayName        string            `json:"displayName"`
+	LifecycleState     string            `json:"lifecycleState"`
+	SizeInMBs          int64             `json:"sizeInMBs"`
+	SizeInGBs          int64             `json:"sizeInGBs"`
+	TimeCreated        string            `json:"timeCreated"`
+	FreeformTags       map[string]string `json:"freeformTags"`
+	ImageID            string            `json:"imageId,omitempty"`
+	boot               bool
+	created            time.Time
+}
+
+// fault is a persistent failure of matching requests (FailPath).
+type fault struct {
+	method, prefix string
+	status         int
+	code, message  string
+}
+
+// Server is the fake OCI API. Create it with New.
+type Server struct {
+	// URL is the base URL every service answers on.
+	URL string
+	// PageSize is the page length of list calls (default 2, so clients
+	// must follow opc-next-page).
+	PageSize int
+
+	srv        *httptest.Server
+	key        *rsa.PrivateKey
+	keyID      string
+	configFile string
+	closing    chan struct{}
+
+	mu          sync.Mutex
+	seq         int
+	images      map[string]*image
+	instances   map[string]*instance
+	vnics       map[string]*vnic
+	vnicAtts    map[string]*attachment
+	bootAtts    map[string]*attachment
+	volumes     map[string]*volume
+	retryTokens map[string]string
+	launches    []map[string]any
+	requests    []string
+	failStatus  int
+	failN       int
+	hangN       int
+	faults      []fault
+}
+
+// New starts a fake on 127.0.0.1 with a freshly generated, clearly fake
+// API key and an OCI config file naming it; both are removed with t.
+func New(t testing.TB) *Server {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatalf("ocifake: generate key: %v", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatalf("ocifake: public key: %v", err)
+	}
+	sum := md5.Sum(der)
+	var fp []string
+	for _, b := range sum {
+		fp = append(fp, fmt.Sprintf("%02x", b))
+	}
+	fingerprint := strings.Join(fp, ":")
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "fake_oci_api_key.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+		t.Fatalf("ocifake: %v", err)
+	}
+	cfg := fmt.Sprintf("[DEFAULT]\nuser=%s\nfingerprint=%s\ntenancy=%s\nregion=%s\nkey_file=%s\n", User, fingerprint, Tenancy, Region, keyFile)
+	configFile := filepath.Join(dir, "fake_oci_config")
+	if err := os.WriteFile(configFile, []byte(cfg), 0o600); err != nil {
+		t.Fatalf("ocifake: %v", err)
+	}
+	s := &Server{
+		PageSize:    2,
+		key:         key,
+		keyID:       Tenancy + "/" + User + "/" + fingerprint,
+		configFile:  configFile,
+		closing:     make(chan struct{}),
+		images:      map[string]*image{},
+		instances:   map[string]*instance{},
+		vnics:       map[string]*vnic{},
+		vnicAtts:    map[string]*attachment{},
+		bootAtts:    map[string]*attachment{},
+		volumes:     map[string]*volume{},
+		retryTokens: map[string]string{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close releases hanging requests and stops the server.
+func (s *Server) Close() {
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	s.srv.Close()
+}
+
+// ConfigFile is the fake OCI config file (fake user, tenancy and key).
+func (s *Server) ConfigFile() string { return s.configFile }
+
+// Env points the oci target's zero value at the fake: the endpoint
+// override and the fake config file (OCI_CLI_CONFIG_FILE is read before
+// ~/.oci/config, so a developer's real configuration is never used).
+func (s *Server) Env() map[string]string {
+	return map[string]string{
+		"SINDRI_OCI_ENDPOINT":                    s.URL,
+		"OCI_CLI_CONFIG_FILE":                    s.configFile,
+		"OCI_CONFIG_FILE":                        s.configFile,
+		"OCI_CLI_PROFILE":                        "DEFAULT",
+		"OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED": "false",
+	}
+}
+
+var _ cloudtest.Fake = (*Server)(nil)
+
+func (s *Server) id(kind string) string {
+	s.seq++
+	return fmt.Sprintf("ocid1.%s.oc1.iad.fake%04d", kind, s.seq)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// AddImage adds an image with exactly these freeform tags and state
+// (OCI's word, e.g. AVAILABLE) and returns its OCID.
+func (s *Server) AddImage(name string, tags map[string]string, created time.Time, state string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.id("image")
+	s.images[id] = &image{
+		ID: id, CompartmentID: Compartment, DisplayName: name, LifecycleState: state,
+		TimeCreated: stamp(created), FreeformTags: clone(tags), OperatingSystem: "Canonical Ubuntu",
+		OperatingSystemVersion: "24.04", CreateImageAllowed: true, created: created,
+	}
+	return id
+}
+
+// SeedImage adds an AVAILABLE image with the tags packer.go writes.
+func (s *Server) SeedImage(name, configHash string, created time.Time) string {
+	return s.AddImage(name, map[string]string{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
+	}, created, "AVAILABLE")
+}
+
+// ImageTags returns an image's freeform tags (nil when absent).
+func (s *Server) ImageTags(id string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if img, ok := s.images[id]; ok {
+		return clone(img.FreeformTags)
+	}
+	return nil
+}
+
+// SeedLeftover adds what a crashed run leaves: a RUNNING instance (with
+// its VNIC and tagged boot volume) for cloud.KindInstance, a detached
+// boot volume for cloud.KindDisk. OCI runs make no other kinds: for them
+// nothing is added and "" returned.
+func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
+	tags := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+	switch kind {
+	case cloud.KindInstance:
+		return s.AddInstance("sindri-test-"+runID, tags, created, "RUNNING")
+	case cloud.KindDisk:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.addVolume(true, "sindri-test-"+runID+" (Boot Volume)", tags, created, "")
+	}
+	return ""
+}
+
+// SeedDeployment adds a running deployed instance (no temporary tag).
+func (s *Server) SeedDeployment(deployment string, created time.Time) string {
+	return s.AddInstance(deployment, map[string]string{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "deploy-run", cloud.TagDeployment: deployment,
+	}, created, "RUNNING")
+}
+
+// AddInstance adds an instance in state with these tags, its primary
+// VNIC (public IP) and its boot volume (same tags), and returns its OCID.
+func (s *Server) AddInstance(name string, tags map[string]string, created time.Time, state string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := &instance{
+		ID: s.id("instance"), CompartmentID: Compartment, AvailabilityDomain: AvailabilityDomain,
+		DisplayName: name, LifecycleState: state, Region: Region, Shape: "VM.Standard.E4.Flex",
+		TimeCreated: stamp(created), FreeformTags: clone(tags), ImageID: "ocid1.image.oc1.iad.fake-base",
+		SourceDetails: sourceDetails{SourceType: "image", ImageID: "ocid1.image.oc1.iad.fake-base"}, created: created,
+	}
+	s.instances[in.ID] = in
+	s.attach(in, tags, true)
+	return in.ID
+}
+
+// attach gives an instance its primary VNIC (with a public IP from the
+// documentation range 192.0.2.0/24, never contacted) and its boot volume.
+func (s *Server) attach(in *instance, vnicTags map[string]string, tagBoot bool) {
+	n := s.seq
+	v := &vnic{
+		ID: s.id("vnic"), CompartmentID: Compartment, AvailabilityDomain: in.AvailabilityDomain,
+		DisplayName: in.DisplayName, LifecycleState: "AVAILABLE", TimeCreated: in.TimeCreated,
+		FreeformTags: clone(vnicTags), IsPrimary: true, PrivateIP: fmt.Sprintf("10.0.0.%d", n%250+2),
+		PublicIP: fmt.Sprintf("192.0.2.%d", n%250+2), SubnetID: Subnet,
+	}
+	s.vnics[v.ID] = v
+	va := &attachment{ID: s.id("vnicattachment"), AvailabilityDomain: in.AvailabilityDomain, CompartmentID: Compartment,
+		InstanceID: in.ID, LifecycleState: "ATTACHED", TimeCreated: in.TimeCreated, VnicID: v.ID, SubnetID: Subnet}
+	s.vnicAtts[va.ID] = va
+	var bvTags map[string]string
+	if tagBoot {
+		bvTags = in.FreeformTags
+	}
+	bv := s.addVolume(true, in.DisplayName+" (Boot Volume)", bvTags, in.created, in.ImageID)
+	ba := &attachment{ID: s.id("instance"), AvailabilityDomain: in.AvailabilityDomain, CompartmentID: Compartment,
+		InstanceID: in.ID, LifecycleState: "ATTACHED", TimeCreated: in.TimeCreated, BootVolumeID: bv}
+	s.bootAtts[ba.ID] = ba
+}
+
+func (s *Server) addVolume(boot bool, name string, tags map[string]string, created time.Time, imageID string) string {
+	kind := "volume"
+	if boot {
+		kind = "bootvolume"
+	}
+	v := &volume{ID: s.id(kind), AvailabilityDomain: AvailabilityDomain, CompartmentID: Compartment, DisplayName: name,
+		LifecycleState: "AVAILABLE", SizeInMBs: 80 * 1024, SizeInGBs: 80, TimeCreated: stamp(created),
+		FreeformTags: clone(tags), ImageID: imageID, boot: boot, created: created}
+	s.volumes[v.ID] = v
+	return v.ID
+}
+
+// AddVolume adds a block volume with these tags.
+func (s *Server) AddVolume(name string, tags map[string]string, created time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addVolume(false, name, tags, created, "")
+}
+
+// Live returns every image, instance (not terminated) and volume, sorted
+// by kind then ID. VNICs are left out: they live and die with their
+// instance.
+func (s *Server) Live() []cloudtest.FakeResource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []cloudtest.FakeResource
+	for _, i := range s.images {
+		out = append(out, cloudtest.FakeResource{Kind: "image", ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+	}
+	for _, i := range s.instances {
+		if i.LifecycleState != "TERMINATED" {
+			out = append(out, cloudtest.FakeResource{Kind: cloud.KindInstance, ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+		}
+	}
+	for _, v := range s.volumes {
+		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: clone(v.FreeformTags), Created: v.created})
+	}
+	slices.SortFunc(out, func(a, b cloudtest.FakeResource) int {
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// VNICs returns the freeform tags of every VNIC, by VNIC OCID.
+func (s *Server) VNICs() map[string]map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]map[string]string{}
+	for id, v := range s.vnics {
+		out[id] = clone(v.FreeformTags)
+	}
+	return out
+}
+
+// FailNext makes the next n requests answer status with OCI's error body
+// (429 TooManyRequests and 5xx are retried by the SDK; others are not).
+func (s *Server) FailNext(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failStatus, s.failN = status, n
+}
+
+// HangNext makes the next n requests hang until the client gives up.
+func (s *Server) HangNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangN = n
+}
+
+// FailPath makes every request whose method matches and whose path
+// (without the /20160918 prefix) starts with prefix fail with this status,
+// code and message, until the server is closed.
+func (s *Server) FailPath(method, prefix string, status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{method, prefix, status, code, message})
+}
+
+// Requests returns "METHOD /path" for every request served (InstanceAction
+// adds its ?action=).
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Launches returns the decoded JSON body of every LaunchInstance call.
+func (s *Server) Launches() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.launches)
+}
+
+// errorCodes are OCI's codes for the statuses the fake produces.
+var errorCodes = map[int][2]string{
+	400: {"InvalidParameter", "The request is invalid."},
+	401: {"NotAuthenticated", "The required information to complete authentication was not provided or was incorrect."},
+	404: {"NotAuthorizedOrNotFound", "Authorization failed or requested resource not found."},
+	409: {"Conflict", "The resource is in a conflicting state."},
+	429: {"TooManyRequests", "Too many requests for the tenancy."},
+	500: {"InternalServerError", "An internal server error occurred."},
+	503: {"ServiceUnavailable", "The service is currently unavailable."},
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	desc := r.Method + " " + r.URL.Path
+	if a := r.URL.Query().Get("action"); a != "" {
+		desc += "?action=" + a
+	}
+	s.mu.Lock()
+	s.seq++
+	reqID := fmt.Sprintf("fake-opc-request-%06d", s.seq)
+	s.requests = append(s.requests, desc)
+	hang := s.hangN > 0
+	if hang {
+		s.hangN--
+	}
+	var fail int
+	if !hang && s.failN > 0 {
+		s.failN--
+		fail = s.failStatus
+	}
+	s.mu.Unlock()
+	w.Header().Set("opc-request-id", reqID)
+	w.Header().Set("Content-Type", "application/json")
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return
+	}
+	if fail != 0 {
+		c := errorCodes[fail]
+		writeError(w, fail, c[0], c[1])
+		return
+	}
+	if msg := s.verify(r, body); msg != "" {
+		writeError(w, 401, "NotAuthenticated", msg)
+		return
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, apiBase)
+	if !ok {
+		writeError(w, 404, "NotAuthorizedOrNotFound", "unknown API version in "+r.URL.Path)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.method == r.Method && strings.HasPrefix(path, f.prefix) {
+			writeError(w, f.status, f.code, f.message)
+			return
+		}
+	}
+	s.route(w, r, path, body)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": message})
+}
+
+var sigParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// verify checks OCI request signing (draft-cavage HTTP signatures, as the
+// SDK's signer makes them): the key id, the signed headers, the body hash
+// and the RSA-SHA256 signature. It returns why a request fails, or "".
+func (s *Server) verify(r *http.Request, body []byte) string {
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Signature ")
+	if !ok {
+		return "the request is not signed"
+	}
+	params := map[string]string{}
+	for _, m := range sigParam.FindAllStringSubmatch(auth, -1) {
+		params[m[1]] = m[2]
+	}
+	if params["keyId"] != s.keyID {
+		return "unknown keyId"
+	}
+	if params["algorithm"] != "rsa-sha256" || params["version"] != "1" {
+		return "unsupported signature algorithm or version"
+	}
+	headers := strings.Fields(params["headers"])
+	for _, need := range []string{"date", "(request-target)", "host"} {
+		if !slices.Contains(headers, need) {
+			return "the signature does not cover " + need
+		}
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		sum := sha256.Sum256(body)
+		if r.Header.Get("x-content-sha256") != base64.StdEncoding.EncodeToString(sum[:]) || !slices.Contains(headers, "x-content-sha256") {
+			return "the body hash is missing or wrong"
+		}
+	}
+	var lines []string
+	for _, h := range headers {
+		var v string
+		switch h {
+		case "(request-target)":
+			v = strings.ToLower(r.Method) + " " + r.RequestURI
+		case "host":
+			v = r.Host
+		case "content-length":
+			v = strconv.FormatInt(r.ContentLength, 10)
+		default:
+			v = r.Header.Get(h)
+		}
+		lines = append(lines, h+": "+v)
+	}
+	sig, err := base64.StdEncoding.DecodeString(params["signature"])
+	if err != nil {
+		return "the signature is not base64"
+	}
+	digest := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	if err := rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+		return "the signature does not verify"
+	}
+	return ""
+}
+
+var (
+	reImage    = regexp.MustCompile(`^/images/([^/]+)$`)
+	reInstance = regexp.MustCompile(`^/instances/([^/]+)$`)
+	reVnic     = regexp.MustCompile(`^/vnics/([^/]+)$`)
+	reBootVol  = regexp.MustCompile(`^/bootVolumes/([^/]+)$`)
+	reVolume   = regexp.MustCompile(`^/volumes/([^/]+)$`)
+	reUser     = regexp.MustCompile(`^/users/([^/]+)$`)
+	reTenancy  = regexp.MustCompile(`^/tenancies/([^/]+)$`)
+)
+
+// route answers one request; s.mu is held.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte) {
+	q := r.URL.Query()
+	notFound := func() { writeError(w, 404, errorCodes[404][0], errorCodes[404][1]) }
+	match := func(re *regexp.Regexp) string {
+		if m := re.FindStringSubmatch(path); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	switch {
+	case r.Method == http.MethodGet && path == "/images":
+		if !needCompartment(w, q.Get("compartmentId")) {
+			return
+		}
+		var items []*image
+		for _, i := range s.images {
+			if st := q.Get("lifecycleState"); st == "" || st == i.LifecycleState {
+				items = append(items, i)
+			}
+		}
+		desc := q.Get("sortOrder") != "ASC"
+		// Ties broken by ID: pages must not shuffle between calls.
+		slices.SortFunc(items, func(a, b *image) int {
+			c := a.created.Compare(b.created)
+			if desc {
+				c = -c
+			}
+			if c == 0 {
+				c = strings.Compare(a.ID, b.ID)
+			}
+			return c
+		})
+		writePage(w, r, s.PageSize, items)
+	case match(reImage) != "":
+		img, ok := s.images[match(reImage)]
+		if !ok {
+			notFound()
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, 200, img)
+		case http.MethodDelete:
+			delete(s.images, img.ID)
+			w.WriteHeader(http.StatusNoContent)
+		case http.MethodPut:
+			var d struct {
+				FreeformTags map[string]string `json:"freeformTags"`
+				DisplayName  *string           `json:"displayName"`
+			}
+			if json.Unmarshal(body, &d) != nil {
+				writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+				return
+			}
+			if d.FreeformTags != nil {
+				img.FreeformTags = d.FreeformTags
+			}
+			if d.DisplayName != nil {
+				img.DisplayName = *d.DisplayName
+			}
+			writeJSON(w, 200, img)
+		default:
+			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
+		}
+	case r.Method == http.MethodPost && path == "/instances":
+		s.launch(w, r, body)
+	case r.Method == http.MethodGet && path == "/instances":
+		if !needCompartment(w, q.Get("compartmentId")) {
+			return
+		}
+		var items []*instance
+		for _, i := range s.instances {
+			if st := q.Get("lifecycleState"); st == "" || st == i.LifecycleState {
+				items = append(items, i)
+			}
+		}
+		slices.SortFunc(items, func(a, b *instance) int {
+			if c := b.created.Compare(a.created); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		writePage(w, r, s.PageSize, items)
+	case match(reInstance) != "":
+		in, ok := s.instances[match(reInstance)]
+		if !ok {
+			notFound()
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, 200, in)
+			s.advance(in)
+		case http.MethodPost:
+			s.action(w, in, q.Get("action"))
+		case http.MethodDelete:
+			if in.LifecycleState != "TERMINATED" && in.LifecycleState != "TERMINATING" {
+				in.LifecycleState = "TERMINATING"
+				in.next = []string{"TERMINATED"}
+				in.preserveBoot = q.Get("preserveBootVolume") == "true"
+			}
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
+		}
+	case r.Method == http.MethodGet && path == "/vnicAttachments":
+		if !needCompartment(w, q.Get("compartmentId")) {
+			return
+		}
+		var items []*attachment
+		for _, a := range s.vnicAtts {
+			if id := q.Get("instanceId"); id == "" || id == a.InstanceID {
+				items = append(items, a)
+			}
+		}
+		slices.SortFunc(items, func(a, b *attachment) int { return strings.Compare(a.ID, b.ID) })
+		writePage(w, r, s.PageSize, items)
+	case r.Method == http.MethodGet && path == "/bootVolumeAttachments":
+		if !needCompartment(w, q.Get("compartmentId")) {
+			return
+		}
+		if q.Get("availabilityDomain") == "" {
+			writeError(w, 400, "MissingParameter", "availabilityDomain is required")
+			return
+		}
+		var items []*attachment
+		for _, a := range s.bootAtts {
+			if id := q.Get("instanceId"); id == "" || id == a.InstanceID {
+				items = append(items, a)
+			}
+		}
+		slices.SortFunc(items, func(a, b *attachment) int { return strings.Compare(a.ID, b.ID) })
+		writePage(w, r, s.PageSize, items)
+	case r.Method == http.MethodGet && match(reVnic) != "":
+		v, ok := s.vnics[match(reVnic)]
+		if !ok {
+			notFound()
+			return
+		}
+		writeJSON(w, 200, v)
+	case r.Method == http.MethodGet && (path == "/bootVolumes" || path == "/volumes"):
+		if !needCompartment(w, q.Get("compartmentId")) {
+			return
+		}
+		var items []*volume
+		for _, v := range s.volumes {
+			if v.boot == (path == "/bootVolumes") {
+				items = append(items, v)
+			}
+		}
+		slices.SortFunc(items, func(a, b *volume) int { return strings.Compare(a.ID, b.ID) })
+		writePage(w, r, s.PageSize, items)
+	case match(reBootVol) != "" || match(reVolume) != "":
+		id := match(reBootVol) + match(reVolume)
+		v, ok := s.volumes[id]
+		if !ok || v.boot != (match(reBootVol) != "") {
+			notFound()
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, 200, v)
+		case http.MethodPut:
+			var d struct {
+				FreeformTags map[string]string `json:"freeformTags"`
+			}
+			if json.Unmarshal(body, &d) != nil {
+				writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+				return
+			}
+			if d.FreeformTags != nil {
+				v.FreeformTags = d.FreeformTags
+			}
+			writeJSON(w, 200, v)
+		case http.MethodDelete:
+			for _, a := range s.bootAtts {
+				if a.BootVolumeID == id {
+					writeError(w, 409, "Conflict", "The boot volume is attached to instance "+a.InstanceID+".")
+					return
+				}
+			}
+			delete(s.volumes, id)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
+		}
+	case r.Method == http.MethodGet && match(reUser) != "":
+		if match(reUser) != User {
+			notFound()
+			return
+		}
+		writeJSON(w, 200, map[string]any{"id": User, "compartmentId": Tenancy, "name": UserName,
+			"description": "fake user", "timeCreated": stamp(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), "lifecycleState": "ACTIVE"})
+	case r.Method == http.MethodGet && match(reTenancy) != "":
+		if match(reTenancy) != Tenancy {
+			notFound()
+			return
+		}
+		writeJSON(w, 200, map[string]any{"id": Tenancy, "name": "fake-tenancy", "homeRegionKey": "IAD"})
+	default:
+		writeError(w, 404, "NotAuthorizedOrNotFound", "no such API: "+r.Method+" "+apiBase+path)
+	}
+}
+
+func needCompartment(w http.ResponseWriter, c string) bool {
+	if c == "" {
+		writeError(w, 400, "MissingParameter", "compartmentId is required")
+		return false
+	}
+	if c != Compartment {
+		writeError(w, 404, errorCodes[404][0], errorCodes[404][1])
+		return false
+	}
+	return true
+}
+
+// writePage answers a list call: a JSON array, and opc-next-page (an
+// opaque token; here the offset) while more remain.
+func writePage[T any](w http.ResponseWriter, r *http.Request, size int, items []T) {
+	q := r.URL.Query()
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+		size = n
+	}
+	if size <= 0 {
+		size = 1000
+	}
+	start := 0
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(p, "page-"))
+		if err != nil || n < 0 || n > len(items) {
+			writeError(w, 400, "InvalidParameter", "invalid page token")
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(items))
+	if end < len(items) {
+		w.Header().Set("opc-next-page", "page-"+strconv.Itoa(end))
+	}
+	page := items[start:end]
+	if page == nil {
+		page = []T{}
+	}
+	writeJSON(w, 200, page)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(v)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// advance moves an instance one step along its pending states after it
+// was read, so clients see each state at least once; terminating removes
+// its VNIC, attachments and (unless preserved) boot volume, as OCI does.
+func (s *Server) advance(in *instance) {
+	if len(in.next) == 0 {
+		return
+	}
+	in.LifecycleState, in.next = in.next[0], in.next[1:]
+	if in.LifecycleState != "TERMINATED" {
+		return
+	}
+	for id, a := range s.vnicAtts {
+		if a.InstanceID == in.ID {
+			delete(s.vnics, a.VnicID)
+			delete(s.vnicAtts, id)
+		}
+	}
+	for id, a := range s.bootAtts {
+		if a.InstanceID == in.ID {
+			if !in.preserveBoot {
+				delete(s.volumes, a.BootVolumeID)
+			}
+			delete(s.bootAtts, id)
+		}
+	}
+}
+
+func (s *Server) action(w http.ResponseWriter, in *instance, action string) {
+	switch {
+	case (action == "STOP" || action == "SOFTSTOP") && in.LifecycleState == "RUNNING":
+		in.LifecycleState, in.next = "STOPPING", []string{"STOPPED"}
+	case action == "START" && in.LifecycleState == "STOPPED":
+		in.LifecycleState, in.next = "STARTING", []string{"RUNNING"}
+	case action == "STOP" || action == "SOFTSTOP" || action == "START":
+		writeError(w, 409, "IncorrectState", fmt.Sprintf("Instance %s is %s; %s is not allowed.", in.ID, in.LifecycleState, action))
+		return
+	default:
+		writeError(w, 400, "InvalidParameter", "unsupported action "+action)
+		return
+	}
+	writeJSON(w, 200, in)
+}
+
+// launchDetails is the part of LaunchInstanceDetails the fake acts on.
+type launchDetails struct {
+	AvailabilityDomain string            `json:"availabilityDomain"`
+	CompartmentID      string            `json:"compartmentId"`
+	DisplayName        string            `json:"displayName"`
+	Shape              string            `json:"shape"`
+	ShapeConfig        *shapeConfig      `json:"shapeConfig"`
+	FreeformTags       map[string]string `json:"freeformTags"`
+	Metadata           map[string]string `json:"metadata"`
+	SourceDetails      *sourceDetails    `json:"sourceDetails"`
+	CreateVnicDetails  *struct {
+		SubnetID       string            `json:"subnetId"`
+		AssignPublicIP *bool             `json:"assignPublicIp"`
+		FreeformTags   map[string]string `json:"freeformTags"`
+	} `json:"createVnicDetails"`
+}
+
+func (s *Server) launch(w http.ResponseWriter, r *http.Request, body []byte) {
+	if tok := r.Header.Get("opc-retry-token"); tok != "" {
+		if id, ok := s.retryTokens[tok]; ok { // a retried launch: the same instance
+			writeJSON(w, 200, s.instances[id])
+			return
+		}
+	}
+	var raw map[string]any
+	var d launchDetails
+	if json.Unmarshal(body, &raw) != nil || json.Unmarshal(body, &d) != nil {
+		writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+		return
+	}
+	s.launches = append(s.launches, raw)
+	switch {
+	case d.CompartmentID != Compartment:
+		writeError(w, 404, errorCodes[404][0], "compartment "+d.CompartmentID+" not found")
+		return
+	case d.AvailabilityDomain != AvailabilityDomain:
+		writeError(w, 400, "InvalidParameter", "availabilityDomain "+d.AvailabilityDomain+" does not exist")
+		return
+	case d.SourceDetails == nil || d.SourceDetails.SourceType != "image" || d.SourceDetails.ImageID == "":
+		writeError(w, 400, "InvalidParameter", "sourceDetails with an image is required")
+		return
+	case d.CreateVnicDetails == nil || d.CreateVnicDetails.SubnetID != Subnet:
+		writeError(w, 400, "InvalidParameter", "createVnicDetails.subnetId must name an existing subnet")
+		return
+	}
+	if _, ok := s.images[d.SourceDetails.ImageID]; !ok {
+		writeError(w, 404, errorCodes[404][0], "image "+d.SourceDetails.ImageID+" not found")
+		return
+	}
+	now := time.Now()
+	in := &instance{
+		ID: s.id("instance"), CompartmentID: d.CompartmentID, AvailabilityDomain: d.AvailabilityDomain,
+		DisplayName: d.DisplayName, LifecycleState: "PROVISIONING", Region: Region, Shape: d.Shape,
+		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), ImageID: d.SourceDetails.ImageID,
+		Metadata: d.Metadata, ShapeConfig: d.ShapeConfig, SourceDetails: *d.SourceDetails, created: now,
+		next: []string{"RUNNING"},
+	}
+	s.instances[in.ID] = in
+	vnicTags := d.CreateVnicDetails.FreeformTags
+	s.attach(in, vnicTags, false) // OCI does not copy instance tags to the boot volume
+	if ap := d.CreateVnicDetails.AssignPublicIP; ap != nil && !*ap {
+		for _, a := range s.vnicAtts {
+			if a.InstanceID == in.ID {
+				s.vnics[a.VnicID].PublicIP = ""
+			}
+		}
+	}
+	if tok := r.Header.Get("opc-retry-token"); tok != "" {
+		s.retryTokens[tok] = in.ID
+	}
+	w.Header().Set("etag", "fake-etag-"+in.ID)
+	writeJSON(w, 200, in)
+}
+
+func clone(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
