@@ -626,6 +626,15 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 	}
+	if res.typ == "microsoft.compute/virtualmachines" {
+		// So do NICs whose deleteOption is Delete.
+		np, _ := props(res.body)["networkProfile"].(map[string]any)
+		for _, ni := range list(np["networkInterfaces"]) {
+			if strings.EqualFold(str(props(ni)["deleteOption"]), "Delete") {
+				delete(s.res, strings.ToLower(str(ni["id"])))
+			}
+		}
+	}
 	s.async(w, r, "")
 	w.WriteHeader(http.StatusAccepted)
 }
