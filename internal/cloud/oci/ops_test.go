@@ -302,6 +302,9 @@ func TestLaunchWaitTerminate(t *testing.T) {
 	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
+	if !slices.Contains(f.Requests(), "DELETE /20160918/instances/"+inst.ID+"?preserveBootVolume=false") {
+		t.Errorf("no TerminateInstance with preserveBootVolume=false: %v", f.Requests())
+	}
 	if left := liveKinds(f); len(left) != 0 {
 		t.Errorf("after Terminate, live: %v", left)
 	}

@@ -445,7 +445,7 @@ func (s *Server) FailPath(method, prefix string, status int, code, message strin
 }
 
 // Requests returns "METHOD /path" for every request served (InstanceAction
-// adds its ?action=).
+// adds its ?action=, TerminateInstance its ?preserveBootVolume=).
 func (s *Server) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -475,6 +475,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	desc := r.Method + " " + r.URL.Path
 	if a := r.URL.Query().Get("action"); a != "" {
 		desc += "?action=" + a
+	}
+	if p := r.URL.Query().Get("preserveBootVolume"); p != "" {
+		desc += "?preserveBootVolume=" + p
 	}
 	s.mu.Lock()
 	s.seq++
