@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -181,10 +180,42 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.err }
 
-// Query parameters that identify or prove the caller.
-var secretParam = regexp.MustCompile(`(?i)(AccessKeyId|SecurityToken|BearerToken|Signature|SignatureNonce)=[^&"\s]*`)
+// secretParams identify or prove the caller; their values never appear in
+// our errors, plain (a URL) or percent-encoded (a string to sign that ECS
+// echoes back in SignatureDoesNotMatch).
+var secretParams = []string{"AccessKeyId", "SecurityToken", "BearerToken", "Signature"}
 
-func redactText(s string) string { return secretParam.ReplaceAllString(s, "$1=REDACTED") }
+// valueEnds are what ends a parameter value in a URL or a string to sign.
+var valueEnds = []string{"&", "%26", "%2526", " ", "\"", "\n", "\t"}
+
+func redactText(s string) string {
+	for _, name := range secretParams {
+		for _, sep := range []string{"=", "%3D", "%253D"} {
+			key := name + sep
+			var b strings.Builder
+			rest := s
+			for {
+				i := strings.Index(rest, key)
+				if i < 0 {
+					b.WriteString(rest)
+					break
+				}
+				b.WriteString(rest[:i+len(key)])
+				rest = rest[i+len(key):]
+				end := len(rest)
+				for _, e := range valueEnds {
+					if j := strings.Index(rest, e); j >= 0 && j < end {
+						end = j
+					}
+				}
+				b.WriteString("REDACTED")
+				rest = rest[end:]
+			}
+			s = b.String()
+		}
+	}
+	return s
+}
 
 // redactedError keeps the chain (for errors.Is/As) but prints a cleaned
 // message.

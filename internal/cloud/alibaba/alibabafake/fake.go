@@ -1,0 +1,1217 @@
+// Package alibabafake is a test double: an in-memory Alibaba Cloud ECS API
+// on a local httptest server, for tests only. It speaks the real RPC wire
+// format of ECS 2014-05-26 — POST /?Action=...&Version=...&Format=JSON with
+// HMAC-SHA1 signed query parameters (the signature is checked against the
+// fake credentials), JSON answers shaped like ECS's ({"RequestId":..,
+// "Images":{"Image":[..]},"TotalCount":..}), and errors as ECS sends them:
+// {"RequestId","HostId","Code","Message","Recommend"} with the HTTP status
+// ECS uses and an x-acs-request-id header. Instances move through Pending,
+// Starting and Running (and Stopping, Stopped, released) one step per
+// DescribeInstances, as a real instance takes time.
+//
+// It holds one VPC with one VSwitch (VPCID, VSwitchID in Region/Zone),
+// standing for the user's own network; they are not listed by Live.
+package alibabafake
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+)
+
+// The fake's fixed world.
+const (
+	AccessKeyID     = "fake-access-key-id-LTAIfake"
+	AccessKeySecret = "fake-access-key-secret-do-not-use"
+	Region          = "cn-hangzhou"
+	Zone            = "cn-hangzhou-h"
+	VPCID           = "vpc-fake00001"
+	VSwitchID       = "vsw-fake00001"
+	SindriVersion   = "3.0.1"
+	apiVersion      = "2014-05-26"
+)
+
+// Kinds of Live resources besides the cloud.Kind* ones.
+const (
+	KindImage    = "image"
+	KindSnapshot = "snapshot"
+)
+
+// Fake is an in-memory ECS. The zero value is not usable; call New.
+type Fake struct {
+	srv    *httptest.Server
+	closed chan struct{}
+
+	mu        sync.Mutex
+	seq       int
+	images    map[string]*image
+	snapshots map[string]*resource
+	instances map[string]*instance
+	disks     map[string]*disk
+	groups    map[string]*group
+	keys      map[string]*resource
+	tokens    map[string]string // ClientToken → created ID
+	requests  []string
+	calls     []Call
+	failures  []failure
+	hang      int
+	lastReqID string
+}
+
+// Call is one request served: its action and every parameter.
+type Call struct {
+	Action string
+	Params url.Values
+}
+
+type failure struct {
+	action  string // "" matches any
+	status  int
+	code    string
+	message string
+}
+
+type resource struct {
+	id, name, region string
+	tags             map[string]string
+	created          time.Time
+}
+
+type image struct {
+	resource
+	status    string
+	snapshots []string
+}
+
+// instance is an ECS instance; released ones are listed once more while
+// they stop, then removed.
+type instance struct {
+	resource
+	status       string
+	imageID      string
+	instanceType string
+	vswitch      string
+	groups       []string
+	publicIP     string
+	bandwidthOut int
+	userData     string
+	releasing    bool
+}
+
+type disk struct {
+	resource
+	status             string // In_use or Available
+	kind               string // system or data
+	category           string
+	size               int
+	instanceID         string
+	deleteWithInstance bool
+}
+
+// Rule is one ingress rule of a security group.
+type Rule struct {
+	Protocol, PortRange, SourceCidr, Policy string
+}
+
+type group struct {
+	resource
+	vpc   string
+	rules []Rule
+}
+
+// New starts the fake on 127.0.0.1; it stops when the test ends.
+func New(t testing.TB) *Fake {
+	f := &Fake{
+		closed:    make(chan struct{}),
+		images:    map[string]*image{},
+		snapshots: map[string]*resource{},
+		instances: map[string]*instance{},
+		disks:     map[string]*disk{},
+		groups:    map[string]*group{},
+		keys:      map[string]*resource{},
+		tokens:    map[string]string{},
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Close stops the server, releasing hanging requests first.
+func (f *Fake) Close() {
+	select {
+	case <-f.closed:
+		return
+	default:
+	}
+	close(f.closed)
+	f.srv.Close()
+}
+
+// URL is the fake's base URL (http://127.0.0.1:PORT).
+func (f *Fake) URL() string { return f.srv.URL }
+
+// Env points the zero value alibaba.Cloud at the fake with its fake
+// credentials, and turns the SDK's ECS metadata (RAM role) probe off.
+func (f *Fake) Env() map[string]string {
+	return map[string]string{
+		"SINDRI_ALIBABA_ENDPOINT":             f.srv.URL,
+		"ALICLOUD_ACCESS_KEY":                 AccessKeyID,
+		"ALICLOUD_SECRET_KEY":                 AccessKeySecret,
+		"ALICLOUD_SECURITY_TOKEN":             "",
+		"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+	}
+}
+
+func (f *Fake) nextID(prefix string) string {
+	f.seq++
+	return fmt.Sprintf("%sfake%06d", prefix, f.seq)
+}
+
+// ImageSpec describes an image for AddImage.
+type ImageSpec struct {
+	Name    string
+	Tags    map[string]string
+	Status  string // default Available
+	Region  string // default Region
+	Created time.Time
+}
+
+// AddImage adds an image (with one system-disk snapshot) and returns its ID.
+func (f *Fake) AddImage(s ImageSpec) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s.Status == "" {
+		s.Status = "Available"
+	}
+	if s.Region == "" {
+		s.Region = Region
+	}
+	if s.Created.IsZero() {
+		s.Created = time.Now()
+	}
+	snap := &resource{id: f.nextID("s-"), name: "image snapshot", region: s.Region, tags: map[string]string{}, created: s.Created}
+	f.snapshots[snap.id] = snap
+	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloneTags(s.Tags), created: s.Created.UTC()}, status: s.Status, snapshots: []string{snap.id}}
+	f.images[im.id] = im
+	return im.id
+}
+
+// SeedImage adds an image this tool made: managed-by, config-hash and
+// sindri-version tags, Available.
+func (f *Fake) SeedImage(name, configHash string, created time.Time) string {
+	return f.AddImage(ImageSpec{Name: name, Created: created, Tags: map[string]string{
+		"managed-by": "sindri-packer", "config-hash": configHash, "sindri-version": SindriVersion,
+	}})
+}
+
+// AddInstance adds a Running instance with a system disk (deleted with
+// it), both carrying tags, and returns the instance ID.
+func (f *Fake) AddInstance(name string, tags map[string]string, created time.Time) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addInstance(name, tags, created)
+}
+
+func (f *Fake) addInstance(name string, tags map[string]string, created time.Time) string {
+	in := &instance{
+		resource: resource{id: f.nextID("i-"), name: name, region: Region, tags: cloneTags(tags), created: created.UTC()},
+		status:   "Running", instanceType: "ecs.g6.xlarge", vswitch: VSwitchID, bandwidthOut: 10,
+	}
+	in.publicIP = f.publicIP()
+	f.instances[in.id] = in
+	f.addSystemDisk(in, "cloud_essd", 80)
+	return in.id
+}
+
+func (f *Fake) publicIP() string { return fmt.Sprintf("198.51.100.%d", 1+f.seq%250) }
+
+func (f *Fake) addSystemDisk(in *instance, category string, size int) {
+	d := &disk{
+		resource: resource{id: f.nextID("d-"), name: "", region: in.region, tags: cloneTags(in.tags), created: in.created},
+		status:   "In_use", kind: "system", category: category, size: size, instanceID: in.id, deleteWithInstance: true,
+	}
+	f.disks[d.id] = d
+}
+
+// SeedLeftover adds a temporary resource tagged with runID, as a crashed
+// run leaves it: an instance (with its system disk), a detached data
+// disk, a security group in the fake VPC or a key pair. ECS has no other
+// kind of leftover the sweeper handles; other kinds panic.
+func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
+	tags := map[string]string{"managed-by": "sindri-packer", "sindri-run-id": runID, "sindri-packer": "temporary"}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created = created.UTC()
+	switch kind {
+	case "instance":
+		return f.addInstance("sindri-test-"+runID, tags, created)
+	case "disk":
+		d := &disk{resource: resource{id: f.nextID("d-"), name: "sindri-" + runID, region: Region, tags: tags, created: created},
+			status: "Available", kind: "data", category: "cloud_essd", size: 20}
+		f.disks[d.id] = d
+		return d.id
+	case "security-group":
+		g := &group{resource: resource{id: f.nextID("sg-"), name: "sindri-ssh-" + runID, region: Region, tags: tags, created: created}, vpc: VPCID}
+		f.groups[g.id] = g
+		return g.id
+	case "key-pair":
+		k := &resource{id: fmt.Sprintf("sindri-%s-%d", runID, f.seq), region: Region, tags: tags, created: created}
+		f.seq++
+		k.name = k.id
+		f.keys[k.id] = k
+		return k.id
+	}
+	panic("alibabafake: no leftover of kind " + kind + " on Alibaba Cloud (instance, disk, security-group, key-pair)")
+}
+
+// Live returns every resource that exists now, sorted by kind then ID.
+// Instances being released still count until ECS stops listing them.
+func (f *Fake) Live() []cloudtest.FakeResource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cloudtest.FakeResource
+	add := func(kind string, r resource, state string) {
+		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloneTags(r.tags), Created: r.created})
+	}
+	for _, im := range f.images {
+		add(KindImage, im.resource, im.status)
+	}
+	for _, s := range f.snapshots {
+		add(KindSnapshot, *s, "accomplished")
+	}
+	for _, in := range f.instances {
+		add("instance", in.resource, in.status)
+	}
+	for _, d := range f.disks {
+		add("disk", d.resource, d.status)
+	}
+	for _, g := range f.groups {
+		add("security-group", g.resource, "")
+	}
+	for _, k := range f.keys {
+		add("key-pair", *k, "")
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Rules returns the ingress rules of a security group (nil when absent).
+func (f *Fake) Rules(groupID string) []Rule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.groups[groupID]; g != nil {
+		return slices.Clone(g.rules)
+	}
+	return nil
+}
+
+// FailNext makes the next n requests answer status with ECS's error body
+// for it (429 Throttling, 503 ServiceUnavailable, 500 InternalError, ...).
+func (f *Fake) FailNext(status, n int) {
+	code, msg := codeFor(status)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.failures = append(f.failures, failure{status: status, code: code, message: msg})
+	}
+}
+
+// FailAction makes the next request of action ("" for any) answer status
+// with exactly this code and message.
+func (f *Fake) FailAction(action string, status int, code, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = append(f.failures, failure{action: action, status: status, code: code, message: message})
+}
+
+// HangNext makes the next n requests hang until the client gives up.
+func (f *Fake) HangNext(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hang += n
+}
+
+// Requests returns "POST Action=X" for every request served.
+func (f *Fake) Requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+// Calls returns the requests of one action ("" for all), in order.
+func (f *Fake) Calls(action string) []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
+	for _, c := range f.calls {
+		if action == "" || c.Action == action {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// LastRequestID is the RequestId of the last answer.
+func (f *Fake) LastRequestID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastReqID
+}
+
+func codeFor(status int) (string, string) {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "Throttling", "Request was denied due to request throttling."
+	case http.StatusServiceUnavailable:
+		return "ServiceUnavailable", "The request has failed due to a temporary failure of the server."
+	case http.StatusInternalServerError:
+		return "InternalError", "The request processing has failed due to some unknown error, exception or failure."
+	case http.StatusForbidden:
+		return "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM."
+	case http.StatusNotFound:
+		return "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
+	}
+	return "InvalidParameter", "The specified parameter is not valid."
+}
+
+func cloneTags(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// apiError is an ECS error answer.
+type apiError struct {
+	status        int
+	code, message string
+}
+
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	params := url.Values{}
+	for k, v := range r.URL.Query() {
+		params[k] = v
+	}
+	for k, v := range r.PostForm {
+		params[k] = v
+	}
+	action := params.Get("Action")
+
+	f.mu.Lock()
+	f.requests = append(f.requests, r.Method+" Action="+action)
+	f.calls = append(f.calls, Call{Action: action, Params: params})
+	f.seq++
+	reqID := fmt.Sprintf("FAKE-%04d-%s", f.seq, strings.ToUpper(action))
+	f.lastReqID = reqID
+	hang := f.hang > 0
+	if hang {
+		f.hang--
+	}
+	var fail *failure
+	for i, fl := range f.failures {
+		if fl.action == "" || fl.action == action {
+			fail = &fl
+			f.failures = slices.Delete(f.failures, i, i+1)
+			break
+		}
+	}
+	f.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", reqID)
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+		}
+		return
+	}
+	if fail != nil {
+		writeError(w, reqID, &apiError{status: fail.status, code: fail.code, message: fail.message})
+		return
+	}
+	if aerr := f.authenticate(r.Method, params); aerr != nil {
+		writeError(w, reqID, aerr)
+		return
+	}
+	f.mu.Lock()
+	body, aerr := f.dispatch(action, params)
+	f.mu.Unlock()
+	if aerr != nil {
+		writeError(w, reqID, aerr)
+		return
+	}
+	body["RequestId"] = reqID
+	data, _ := json.Marshal(body)
+	_, _ = w.Write(data)
+}
+
+func writeError(w http.ResponseWriter, reqID string, e *apiError) {
+	data, _ := json.Marshal(map[string]string{
+		"RequestId": reqID,
+		"HostId":    "ecs.aliyuncs.com",
+		"Code":      e.code,
+		"Message":   e.message,
+		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) + "&product=Ecs",
+	})
+	w.WriteHeader(e.status)
+	_, _ = w.Write(data)
+}
+
+// authenticate checks the common parameters and the HMAC-SHA1 signature
+// the way ECS does.
+func (f *Fake) authenticate(method string, p url.Values) *apiError {
+	for _, k := range []string{"Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Signature"} {
+		if p.Get(k) == "" {
+			return errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", k)
+		}
+	}
+	if p.Get("Version") != apiVersion {
+		return errf(400, "InvalidVersion", "Specified parameter Version is not valid.")
+	}
+	if p.Get("Format") != "JSON" || p.Get("SignatureMethod") != "HMAC-SHA1" {
+		return errf(400, "InvalidParameter", "Format must be JSON and SignatureMethod HMAC-SHA1 in this fake.")
+	}
+	if p.Get("AccessKeyId") != AccessKeyID {
+		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		if k != "Signature" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	pairs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, percentEncode(k)+"="+percentEncode(p.Get(k)))
+	}
+	toSign := method + "&" + percentEncode("/") + "&" + percentEncode(strings.Join(pairs, "&"))
+	mac := hmac.New(sha1.New, []byte(AccessKeySecret+"&"))
+	mac.Write([]byte(toSign))
+	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(want), []byte(p.Get("Signature"))) {
+		return errf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", toSign)
+	}
+	if p.Get("RegionId") == "" && p.Get("Action") != "DescribeRegions" {
+		return errf(400, "MissingRegionId", "RegionId is mandatory for this action.")
+	}
+	return nil
+}
+
+// percentEncode is ECS's RFC 3986 encoding for signatures.
+func percentEncode(s string) string {
+	e := url.QueryEscape(s)
+	e = strings.ReplaceAll(e, "+", "%20")
+	e = strings.ReplaceAll(e, "*", "%2A")
+	return strings.ReplaceAll(e, "%7E", "~")
+}
+
+func (f *Fake) dispatch(action string, p url.Values) (map[string]any, *apiError) {
+	switch action {
+	case "DescribeRegions":
+		return f.describeRegions()
+	case "DescribeImages":
+		return f.describeImages(p)
+	case "DeleteImage":
+		return f.deleteImage(p)
+	case "DeleteSnapshot":
+		return f.deleteSnapshot(p)
+	case "ModifyImageAttribute":
+		return f.modifyImageAttribute(p)
+	case "TagResources":
+		return f.tagResources(p)
+	case "DescribeVSwitches":
+		return f.describeVSwitches(p)
+	case "CreateSecurityGroup":
+		return f.createSecurityGroup(p)
+	case "AuthorizeSecurityGroup":
+		return f.authorizeSecurityGroup(p)
+	case "DescribeSecurityGroups":
+		return f.describeSecurityGroups(p)
+	case "DeleteSecurityGroup":
+		return f.deleteSecurityGroup(p)
+	case "RunInstances":
+		return f.runInstances(p)
+	case "DescribeInstances":
+		return f.describeInstances(p)
+	case "DeleteInstance":
+		return f.deleteInstance(p)
+	case "StopInstance":
+		return f.stopInstance(p)
+	case "StartInstance":
+		return f.startInstance(p)
+	case "DescribeDisks":
+		return f.describeDisks(p)
+	case "DeleteDisk":
+		return f.deleteDisk(p)
+	case "DescribeKeyPairs":
+		return f.describeKeyPairs(p)
+	case "DeleteKeyPairs":
+		return f.deleteKeyPairs(p)
+	}
+	return nil, errf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+}
+
+// --- parameter helpers ---
+
+func required(p url.Values, name string) (string, *apiError) {
+	v := p.Get(name)
+	if v == "" {
+		return "", errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", name)
+	}
+	return v, nil
+}
+
+// tagParams reads Tag.N.Key / Tag.N.Value.
+func tagParams(p url.Values) map[string]string {
+	out := map[string]string{}
+	for n := 1; n <= 20; n++ {
+		k := p.Get("Tag." + strconv.Itoa(n) + ".Key")
+		if k == "" {
+			continue
+		}
+		out[k] = p.Get("Tag." + strconv.Itoa(n) + ".Value")
+	}
+	return out
+}
+
+// repeated reads Name.1, Name.2, ...
+func repeated(p url.Values, name string) []string {
+	var out []string
+	for n := 1; ; n++ {
+		v := p.Get(name + "." + strconv.Itoa(n))
+		if v == "" {
+			return out
+		}
+		out = append(out, v)
+	}
+}
+
+// jsonIDs reads a parameter holding a JSON array of IDs.
+func jsonIDs(p url.Values, name string) ([]string, *apiError) {
+	v := p.Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(v), &ids); err != nil {
+		return nil, errf(400, "InvalidParameter", "The specified parameter %q is not a valid JSON array.", name)
+	}
+	return ids, nil
+}
+
+func matchTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || (v != "" && hv != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func tagList(tags map[string]string) map[string]any {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	list := []map[string]string{}
+	for _, k := range keys {
+		list = append(list, map[string]string{"TagKey": k, "TagValue": tags[k]})
+	}
+	return map[string]any{"Tag": list}
+}
+
+// page cuts a sorted list by PageNumber/PageSize (defaults 1 and 10, as
+// ECS's).
+func page[T any](p url.Values, items []T, maxSize int) ([]T, int, int, *apiError) {
+	num, size := 1, 10
+	if v := p.Get("PageNumber"); v != "" {
+		num, _ = strconv.Atoi(v)
+	}
+	if v := p.Get("PageSize"); v != "" {
+		size, _ = strconv.Atoi(v)
+	}
+	if num < 1 || size < 1 || size > maxSize {
+		return nil, 0, 0, errf(400, "InvalidParameter", "The specified PageNumber or PageSize is not valid (PageSize at most %d).", maxSize)
+	}
+	start := min((num-1)*size, len(items))
+	end := min(start+size, len(items))
+	return items[start:end], num, size, nil
+}
+
+func stamp(t time.Time) string       { return t.UTC().Format("2006-01-02T15:04:05Z") }
+func stampMinute(t time.Time) string { return t.UTC().Format("2006-01-02T15:04Z") }
+
+func (f *Fake) describeRegions() (map[string]any, *apiError) {
+	regions := []map[string]string{}
+	for _, r := range []string{"cn-hangzhou", "cn-shanghai", "ap-southeast-1"} {
+		regions = append(regions, map[string]string{"RegionId": r, "LocalName": r, "RegionEndpoint": "ecs." + r + ".aliyuncs.com", "Status": "available"})
+	}
+	return map[string]any{"Regions": map[string]any{"Region": regions}}, nil
+}
+
+// --- images ---
+
+func (f *Fake) describeImages(p url.Values) (map[string]any, *apiError) {
+	region := p.Get("RegionId")
+	statuses := strings.Split(p.Get("Status"), ",")
+	if p.Get("Status") == "" {
+		statuses = []string{"Available"} // ECS's default
+	}
+	var ids []string
+	if v := p.Get("ImageId"); v != "" {
+		ids = strings.Split(v, ",")
+	}
+	owner := p.Get("ImageOwnerAlias")
+	want := tagParams(p)
+	var list []*image
+	for _, im := range f.images {
+		if im.region != region || !slices.Contains(statuses, im.status) || (owner != "" && owner != "self") ||
+			(ids != nil && !slices.Contains(ids, im.id)) || !matchTags(im.tags, want) {
+			continue
+		}
+		list = append(list, im)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].created.Equal(list[j].created) {
+			return list[i].created.After(list[j].created)
+		}
+		return list[i].id < list[j].id
+	})
+	pg, num, size, aerr := page(p, list, 100)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, im := range pg {
+		var maps []map[string]any
+		for _, s := range im.snapshots {
+			maps = append(maps, map[string]any{"SnapshotId": s, "Device": "/dev/xvda", "Size": "80", "Type": "system", "Format": "", "Progress": "100%"})
+		}
+		out = append(out, map[string]any{
+			"ImageId": im.id, "ImageName": im.name, "ImageOwnerAlias": "self", "Status": im.status,
+			"CreationTime": stamp(im.created), "Size": 80, "OSType": "linux", "Architecture": "x86_64",
+			"Platform": "Ubuntu", "IsPublic": false, "IsSelfShared": "", "Usage": "none", "Progress": "100%",
+			"Tags":               tagList(im.tags),
+			"DiskDeviceMappings": map[string]any{"DiskDeviceMapping": maps},
+		})
+	}
+	return map[string]any{"RegionId": region, "TotalCount": len(list), "PageNumber": num, "PageSize": size, "Images": map[string]any{"Image": out}}, nil
+}
+
+func (f *Fake) image(p url.Values) (*image, *apiError) {
+	id, aerr := required(p, "ImageId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	im := f.images[id]
+	if im == nil || im.region != p.Get("RegionId") {
+		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
+	}
+	return im, nil
+}
+
+func (f *Fake) deleteImage(p url.Values) (map[string]any, *apiError) {
+	im, aerr := f.image(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if p.Get("Force") != "true" {
+		for _, in := range f.instances {
+			if in.imageID == im.id {
+				return nil, errf(403, "ImageUsedByInstance", "The specified image is in use by instances; use Force.")
+			}
+		}
+	}
+	delete(f.images, im.id) // its snapshots stay, as on ECS
+	return map[string]any{}, nil
+}
+
+func (f *Fake) deleteSnapshot(p url.Values) (map[string]any, *apiError) {
+	id, aerr := required(p, "SnapshotId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if f.snapshots[id] == nil {
+		return nil, errf(404, "InvalidSnapshotId.NotFound", "The specified SnapshotId does not exist.")
+	}
+	for _, im := range f.images {
+		if slices.Contains(im.snapshots, id) {
+			return nil, errf(403, "SnapshotCreatedImage", "The snapshot has been used to create user defined image(s).")
+		}
+	}
+	delete(f.snapshots, id)
+	return map[string]any{}, nil
+}
+
+func (f *Fake) modifyImageAttribute(p url.Values) (map[string]any, *apiError) {
+	im, aerr := f.image(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	switch st := p.Get("Status"); st {
+	case "":
+	case "Deprecated", "Available":
+		if im.status != "Available" && im.status != "Deprecated" {
+			return nil, errf(403, "IncorrectImageStatus", "The current status of the image does not support this operation.")
+		}
+		im.status = st
+	default:
+		return nil, errf(400, "InvalidStatus.ValueNotSupported", "The specified Status is not supported.")
+	}
+	if n := p.Get("ImageName"); n != "" {
+		im.name = n
+	}
+	return map[string]any{}, nil
+}
+
+func (f *Fake) tagResources(p url.Values) (map[string]any, *apiError) {
+	typ, aerr := required(p, "ResourceType")
+	if aerr != nil {
+		return nil, aerr
+	}
+	ids := repeated(p, "ResourceId")
+	tags := tagParams(p)
+	if len(ids) == 0 || len(tags) == 0 {
+		return nil, errf(400, "MissingParameter", "ResourceId.N and Tag.N are mandatory.")
+	}
+	for _, id := range ids {
+		var r *resource
+		switch typ {
+		case "image":
+			if im := f.images[id]; im != nil {
+				r = &im.resource
+			}
+		case "instance":
+			if in := f.instances[id]; in != nil {
+				r = &in.resource
+			}
+		case "disk":
+			if d := f.disks[id]; d != nil {
+				r = &d.resource
+			}
+		case "securitygroup":
+			if g := f.groups[id]; g != nil {
+				r = &g.resource
+			}
+		case "snapshot":
+			r = f.snapshots[id]
+		case "keypair":
+			r = f.keys[id]
+		default:
+			return nil, errf(400, "InvalidResourceType.NotFound", "The specified ResourceType is not valid.")
+		}
+		if r == nil || r.region != p.Get("RegionId") {
+			return nil, errf(404, "InvalidResourceId.NotFound", "The specified ResourceIds are not found in our records.")
+		}
+		for k, v := range tags {
+			r.tags[k] = v
+		}
+	}
+	return map[string]any{}, nil
+}
+
+// --- network ---
+
+func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
+	var list []map[string]any
+	if id := p.Get("VSwitchId"); (id == "" || id == VSwitchID) && p.Get("RegionId") == Region {
+		list = append(list, map[string]any{
+			"VSwitchId": VSwitchID, "VpcId": VPCID, "ZoneId": Zone, "CidrBlock": "172.16.0.0/24",
+			"Status": "Available", "VSwitchName": "fake", "IsDefault": false, "AvailableIpAddressCount": 250,
+			"CreationTime": "2024-01-01T00:00:00Z",
+		})
+	}
+	return map[string]any{"TotalCount": len(list), "PageNumber": 1, "PageSize": 10, "VSwitches": map[string]any{"VSwitch": list}}, nil
+}
+
+func (f *Fake) createSecurityGroup(p url.Values) (map[string]any, *apiError) {
+	vpc := p.Get("VpcId")
+	if vpc != "" && vpc != VPCID {
+		return nil, errf(404, "InvalidVpcId.NotFound", "The specified VpcId does not exist.")
+	}
+	if tok := p.Get("ClientToken"); tok != "" && f.tokens[tok] != "" {
+		return map[string]any{"SecurityGroupId": f.tokens[tok]}, nil
+	}
+	g := &group{resource: resource{id: f.nextID("sg-"), name: p.Get("SecurityGroupName"), region: p.Get("RegionId"), tags: tagParams(p), created: time.Now().UTC()}, vpc: vpc}
+	f.groups[g.id] = g
+	if tok := p.Get("ClientToken"); tok != "" {
+		f.tokens[tok] = g.id
+	}
+	return map[string]any{"SecurityGroupId": g.id}, nil
+}
+
+func (f *Fake) group(p url.Values) (*group, *apiError) {
+	id, aerr := required(p, "SecurityGroupId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	g := f.groups[id]
+	if g == nil || g.region != p.Get("RegionId") {
+		return nil, errf(404, "InvalidSecurityGroupId.NotFound", "The specified SecurityGroupId does not exist.")
+	}
+	return g, nil
+}
+
+func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) {
+	g, aerr := f.group(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get("SourceCidrIp"), Policy: p.Get("Policy")}
+	if rule.Protocol == "" || rule.PortRange == "" {
+		return nil, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
+	}
+	if rule.SourceCidr == "" && p.Get("SourceGroupId") == "" {
+		return nil, errf(400, "MissingParameter", "One of SourceCidrIp and SourceGroupId is mandatory.")
+	}
+	g.rules = append(g.rules, rule)
+	return map[string]any{}, nil
+}
+
+func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) {
+	ids, aerr := jsonIDs(p, "SecurityGroupIds")
+	if aerr != nil {
+		return nil, aerr
+	}
+	want := tagParams(p)
+	var list []*group
+	for _, g := range f.groups {
+		if g.region == p.Get("RegionId") && (ids == nil || slices.Contains(ids, g.id)) && matchTags(g.tags, want) {
+			list = append(list, g)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	pg, num, size, aerr := page(p, list, 50)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, g := range pg {
+		out = append(out, map[string]any{
+			"SecurityGroupId": g.id, "SecurityGroupName": g.name, "VpcId": g.vpc, "SecurityGroupType": "normal",
+			"CreationTime": stamp(g.created), "Description": "", "RuleCount": len(g.rules), "Tags": tagList(g.tags),
+		})
+	}
+	return map[string]any{"RegionId": p.Get("RegionId"), "TotalCount": len(list), "PageNumber": num, "PageSize": size, "SecurityGroups": map[string]any{"SecurityGroup": out}}, nil
+}
+
+func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
+	g, aerr := f.group(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, in := range f.instances {
+		if slices.Contains(in.groups, g.id) {
+			return nil, errf(403, "DependencyViolation", "There is still instance(s) in the specified security group.")
+		}
+	}
+	delete(f.groups, g.id)
+	return map[string]any{}, nil
+}
+
+// --- instances ---
+
+var diskCategories = []string{"cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud_auto", "cloud"}
+
+func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
+	region := p.Get("RegionId")
+	imageID, aerr := required(p, "ImageId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if _, aerr := required(p, "InstanceType"); aerr != nil {
+		return nil, aerr
+	}
+	if im := f.images[imageID]; im == nil || im.region != region || (im.status != "Available" && im.status != "Deprecated") {
+		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
+	}
+	vsw := p.Get("VSwitchId")
+	if vsw != VSwitchID || region != Region {
+		return nil, errf(404, "InvalidVSwitchId.NotFound", "The specified VSwitchId does not exist.")
+	}
+	sg := p.Get("SecurityGroupId")
+	if g := f.groups[sg]; g == nil || g.region != region || g.vpc != VPCID {
+		return nil, errf(404, "InvalidSecurityGroupId.NotFound", "The specified SecurityGroupId does not exist.")
+	}
+	userData := ""
+	if v := p.Get("UserData"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, errf(400, "InvalidUserData.Base64FormatInvalid", "The specified UserData is not valid base64.")
+		}
+		userData = string(b)
+	}
+	category := p.Get("SystemDisk.Category")
+	if category == "" {
+		category = "cloud_efficiency"
+	}
+	if !slices.Contains(diskCategories, category) {
+		return nil, errf(400, "InvalidSystemDiskCategory.ValueNotSupported", "The specified SystemDisk.Category is not supported.")
+	}
+	size, _ := strconv.Atoi(p.Get("SystemDisk.Size"))
+	if size == 0 {
+		size = 40
+	}
+	bw, _ := strconv.Atoi(p.Get("InternetMaxBandwidthOut"))
+	if tok := p.Get("ClientToken"); tok != "" && f.tokens[tok] != "" {
+		return map[string]any{"InstanceIdSets": map[string]any{"InstanceIdSet": []string{f.tokens[tok]}}, "TradePrice": 0}, nil
+	}
+	in := &instance{
+		resource: resource{id: f.nextID("i-"), name: p.Get("InstanceName"), region: region, tags: tagParams(p), created: time.Now().UTC()},
+		status:   "Pending", imageID: imageID, instanceType: p.Get("InstanceType"), vswitch: vsw,
+		groups: []string{sg}, bandwidthOut: bw, userData: userData,
+	}
+	f.instances[in.id] = in
+	f.addSystemDisk(in, category, size)
+	if tok := p.Get("ClientToken"); tok != "" {
+		f.tokens[tok] = in.id
+	}
+	return map[string]any{"InstanceIdSets": map[string]any{"InstanceIdSet": []string{in.id}}, "TradePrice": 0}, nil
+}
+
+// advance moves an instance one step through its life, as time passes
+// between two looks at it. It reports false when the instance is gone.
+func (f *Fake) advance(in *instance) bool {
+	switch {
+	case in.releasing:
+		f.release(in)
+		return false
+	case in.status == "Pending":
+		in.status = "Starting"
+	case in.status == "Starting":
+		in.status = "Running"
+		if in.bandwidthOut > 0 && in.publicIP == "" {
+			in.publicIP = f.publicIP()
+		}
+	case in.status == "Stopping":
+		in.status = "Stopped"
+	}
+	return true
+}
+
+func (f *Fake) release(in *instance) {
+	delete(f.instances, in.id)
+	for id, d := range f.disks {
+		if d.instanceID != in.id {
+			continue
+		}
+		if d.deleteWithInstance {
+			delete(f.disks, id)
+		} else {
+			d.instanceID, d.status = "", "Available"
+		}
+	}
+}
+
+func (f *Fake) describeInstances(p url.Values) (map[string]any, *apiError) {
+	ids, aerr := jsonIDs(p, "InstanceIds")
+	if aerr != nil {
+		return nil, aerr
+	}
+	want := tagParams(p)
+	var list []*instance
+	for _, in := range f.instances {
+		if in.region != p.Get("RegionId") || (ids != nil && !slices.Contains(ids, in.id)) || !matchTags(in.tags, want) {
+			continue
+		}
+		if st := p.Get("Status"); st != "" && in.status != st {
+			continue
+		}
+		// What this answer shows is the state before the step.
+		shown := *in
+		f.advance(in)
+		list = append(list, &shown)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	pg, num, size, aerr := page(p, list, 100)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, in := range pg {
+		pub := []string{}
+		if in.publicIP != "" {
+			pub = append(pub, in.publicIP)
+		}
+		out = append(out, map[string]any{
+			"InstanceId": in.id, "InstanceName": in.name, "HostName": in.name, "RegionId": in.region, "ZoneId": Zone,
+			"Status": in.status, "ImageId": in.imageID, "InstanceType": in.instanceType,
+			"CreationTime": stampMinute(in.created), "InstanceChargeType": "PostPaid", "InternetChargeType": "PayByTraffic",
+			"InternetMaxBandwidthOut": in.bandwidthOut, "InstanceNetworkType": "vpc",
+			"PublicIpAddress":  map[string]any{"IpAddress": pub},
+			"EipAddress":       map[string]any{"IpAddress": "", "AllocationId": ""},
+			"InnerIpAddress":   map[string]any{"IpAddress": []string{}},
+			"VpcAttributes":    map[string]any{"VpcId": VPCID, "VSwitchId": in.vswitch, "PrivateIpAddress": map[string]any{"IpAddress": []string{"172.16.0.10"}}},
+			"SecurityGroupIds": map[string]any{"SecurityGroupId": in.groups},
+			"Tags":             tagList(in.tags),
+		})
+	}
+	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "Instances": map[string]any{"Instance": out}}, nil
+}
+
+func (f *Fake) instance(p url.Values) (*instance, *apiError) {
+	id, aerr := required(p, "InstanceId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	in := f.instances[id]
+	if in == nil || in.region != p.Get("RegionId") {
+		return nil, errf(404, "InvalidInstanceId.NotFound", "The specified InstanceId does not exist.")
+	}
+	return in, nil
+}
+
+func (f *Fake) deleteInstance(p url.Values) (map[string]any, *apiError) {
+	in, aerr := f.instance(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	switch {
+	case in.releasing:
+	case in.status == "Pending":
+		in.status = "Starting" // it will be deletable in a moment
+		return nil, errf(403, "IncorrectInstanceStatus.Initializing", "The specified instance is in initializing state.")
+	case in.status != "Stopped" && p.Get("Force") != "true":
+		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
+	default:
+		in.status, in.releasing = "Stopping", true
+	}
+	return map[string]any{}, nil
+}
+
+func (f *Fake) stopInstance(p url.Values) (map[string]any, *apiError) {
+	in, aerr := f.instance(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if in.status != "Running" || in.releasing {
+		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
+	}
+	in.status = "Stopping"
+	return map[string]any{}, nil
+}
+
+func (f *Fake) startInstance(p url.Values) (map[string]any, *apiError) {
+	in, aerr := f.instance(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if in.status != "Stopped" || in.releasing {
+		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
+	}
+	in.status = "Starting"
+	return map[string]any{}, nil
+}
+
+// --- disks and key pairs ---
+
+func (f *Fake) describeDisks(p url.Values) (map[string]any, *apiError) {
+	ids, aerr := jsonIDs(p, "DiskIds")
+	if aerr != nil {
+		return nil, aerr
+	}
+	want := tagParams(p)
+	var list []*disk
+	for _, d := range f.disks {
+		if d.region == p.Get("RegionId") && (ids == nil || slices.Contains(ids, d.id)) && matchTags(d.tags, want) {
+			list = append(list, d)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	pg, num, size, aerr := page(p, list, 100)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, d := range pg {
+		out = append(out, map[string]any{
+			"DiskId": d.id, "DiskName": d.name, "Status": d.status, "Type": d.kind, "Category": d.category,
+			"Size": d.size, "InstanceId": d.instanceID, "DeleteWithInstance": d.deleteWithInstance,
+			"Portable": d.kind == "data", "RegionId": d.region, "ZoneId": Zone, "CreationTime": stamp(d.created),
+			"Tags": tagList(d.tags),
+		})
+	}
+	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "Disks": map[string]any{"Disk": out}}, nil
+}
+
+func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
+	id, aerr := required(p, "DiskId")
+	if aerr != nil {
+		return nil, aerr
+	}
+	d := f.disks[id]
+	if d == nil || d.region != p.Get("RegionId") {
+		return nil, errf(404, "InvalidDiskId.NotFound", "The specified disk does not exist.")
+	}
+	if d.status != "Available" {
+		return nil, errf(403, "IncorrectDiskStatus", "The current disk status does not support this operation.")
+	}
+	delete(f.disks, id)
+	return map[string]any{}, nil
+}
+
+func (f *Fake) describeKeyPairs(p url.Values) (map[string]any, *apiError) {
+	want := tagParams(p)
+	name := p.Get("KeyPairName")
+	var list []*resource
+	for _, k := range f.keys {
+		if k.region == p.Get("RegionId") && (name == "" || name == k.name) && matchTags(k.tags, want) {
+			list = append(list, k)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	pg, num, size, aerr := page(p, list, 50)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, k := range pg {
+		out = append(out, map[string]any{
+			"KeyPairName": k.name, "KeyPairFingerPrint": "fa:ke:00", "CreationTime": stampMinute(k.created), "Tags": tagList(k.tags),
+		})
+	}
+	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "KeyPairs": map[string]any{"KeyPair": out}}, nil
+}
+
+func (f *Fake) deleteKeyPairs(p url.Values) (map[string]any, *apiError) {
+	names, aerr := jsonIDs(p, "KeyPairNames")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if len(names) == 0 {
+		return nil, errf(400, "MissingParameter", "KeyPairNames is mandatory.")
+	}
+	for _, n := range names {
+		if k := f.keys[n]; k != nil && k.region == p.Get("RegionId") {
+			delete(f.keys, n)
+		}
+	}
+	return map[string]any{}, nil
+}
