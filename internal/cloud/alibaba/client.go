@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -174,6 +175,15 @@ func (e *apiError) Error() string {
 	if errors.As(e.err, &se) {
 		return fmt.Sprintf("alibaba ecs %s in %s: %s: %s (HTTP %d, request id %s)",
 			e.action, e.region, se.ErrorCode(), redactText(se.Message()), se.HttpStatus(), se.RequestId())
+	}
+	var ue *url.Error
+	if errors.As(e.err, &ue) {
+		// The URL's query is the whole signed request: name the host only.
+		host := ue.URL
+		if u, err := url.Parse(ue.URL); err == nil {
+			host = u.Scheme + "://" + u.Host
+		}
+		return fmt.Sprintf("alibaba ecs %s in %s: %s %s: %s", e.action, e.region, ue.Op, host, redactText(ue.Err.Error()))
 	}
 	return fmt.Sprintf("alibaba ecs %s in %s: %s", e.action, e.region, redactText(e.err.Error()))
 }

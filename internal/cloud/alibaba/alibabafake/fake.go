@@ -51,6 +51,8 @@ const (
 	KindSnapshot = "snapshot"
 )
 
+var _ cloudtest.Fake = (*Fake)(nil)
+
 // Fake is an in-memory ECS. The zero value is not usable; call New.
 type Fake struct {
 	srv    *httptest.Server
