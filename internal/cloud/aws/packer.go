@@ -1,4 +1,7 @@
-// Package aws is the Amazon EC2 target: the amazon-ebs source block.
+// Package aws is the Amazon EC2 target: the amazon-ebs source block, and
+// through aws-sdk-go-v2 the AMI inventory (build cache, list, delete,
+// deprecate), instances for image tests and deployments, the sweep of
+// what cancelled runs left behind, and the credential check.
 package aws
 
 import (
@@ -15,9 +18,6 @@ const (
 	canonicalOwner = "099720109477"
 	nobleAMIName   = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
 )
-
-// Cloud is the aws target.
-type Cloud struct{}
 
 func (Cloud) Name() string       { return "aws" }
 func (Cloud) SourceType() string { return "amazon-ebs" }

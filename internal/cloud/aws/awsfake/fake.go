@@ -1,0 +1,509 @@
+// Package awsfake is a test double: an in-memory EC2 and STS that speaks
+// the real wire format of both (the query protocol: POST form bodies with
+// Action and Version, XML answers in the 2016-11-15 EC2 namespace and the
+// STS namespace, EC2's <Response><Errors> error bodies with their
+// RequestID, the x-amzn-RequestId header) on a local httptest server. It
+// holds images, snapshots, instances, volumes, key pairs, security groups
+// and a default VPC per region (read from the SigV4 credential scope),
+// walks instances through pending/running/stopping/stopped/shutting-down/
+// terminated one DescribeInstances at a time, and injects faults: status
+// codes, hanging requests, exact error bodies and launches that fail.
+// Only tests import it.
+package awsfake
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+)
+
+// Identity and network of the fake account; every region has the same
+// default VPC and subnet, plus a second VPC with one subnet.
+const (
+	Account         = "123456789012"
+	AccessKeyID     = "AKIAFAKEFAKEFAKEFAKE"
+	SecretAccessKey = "fake/secret/access/key/not/a/real/one"
+	DefaultRegion   = "us-west-2"
+	DefaultVPC      = "vpc-0fa4e0000000000d1"
+	DefaultSubnet   = "subnet-0fa4e00000000d1a"
+	OtherVPC        = "vpc-0fa4e0000000000e2"
+	OtherSubnet     = "subnet-0fa4e00000000e2a"
+	SindriVersion   = "3.0.1"
+)
+
+// Fake is the in-memory EC2 + STS.
+type Fake struct {
+	srv  *httptest.Server
+	done chan struct{}
+
+	mu        sync.Mutex
+	n         int // id counter
+	res       map[string]*resource
+	reqs      []string
+	calls     []Call
+	lastReqID string
+	publicIP  string
+	ticks     int // DescribeInstances calls a transition takes
+	failN     int
+	failCode  int
+	hangN     int
+	failQueue []failure // per action, one-shot
+	launchErr *failure  // the next launched instance fails to start
+}
+
+// Call is one request served: its action, region and form.
+type Call struct {
+	Action string
+	Region string
+	Form   url.Values
+}
+
+type failure struct {
+	action  string
+	status  int
+	code    string
+	message string
+}
+
+// resource is any EC2 object; kind picks the fields that matter.
+type resource struct {
+	kind, id, name, region, state string
+	tags                          map[string]string
+	created                       time.Time
+
+	// image
+	snapshots   []string
+	deprecation time.Time
+	// instance
+	imageID, instanceType, subnet, vpc, userData, ip, shutdown string
+	groups                                                     []string
+	volume                                                     string
+	public                                                     bool
+	steps                                                      int
+	next                                                       string
+	reason                                                     *failure
+	// security group
+	desc    string
+	ingress []Rule
+	// volume
+	attached string
+	size     int
+}
+
+// Rule is one ingress rule of a security group.
+type Rule struct {
+	Protocol string
+	From, To int
+	CIDR     string
+}
+
+// New starts the fake; it stops when the test ends.
+func New(t testing.TB) *Fake {
+	f := &Fake{done: make(chan struct{}), res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
+	f.srv = httptest.NewServer(f)
+	t.Cleanup(func() {
+		close(f.done) // releases hanging requests
+		f.srv.Close()
+	})
+	return f
+}
+
+// URL is the endpoint (SINDRI_AWS_ENDPOINT).
+func (f *Fake) URL() string { return f.srv.URL }
+
+// Env points a zero-value aws.Cloud at the fake with fake static keys and
+// no shared files, and turns the instance metadata service off, so no
+// credential provider looks anywhere else.
+func (f *Fake) Env() map[string]string {
+	return map[string]string{
+		"SINDRI_AWS_ENDPOINT":         f.srv.URL,
+		"AWS_ACCESS_KEY_ID":           AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       SecretAccessKey,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_ENDPOINT_URL_EC2":        "",
+		"AWS_ENDPOINT_URL_STS":        "",
+	}
+}
+
+// SetPublicIP sets the address running instances report (127.0.0.1 by
+// default, so SSH can be pointed at a local server).
+func (f *Fake) SetPublicIP(ip string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.publicIP = ip
+}
+
+// SetTransitionPolls sets how many DescribeInstances calls an instance
+// stays pending, stopping or shutting-down (default 1).
+func (f *Fake) SetTransitionPolls(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ticks = n
+}
+
+// FailNext makes the next n requests answer status with EC2's error body
+// (429: RequestLimitExceeded, 503: Unavailable, 500: InternalError, ...).
+func (f *Fake) FailNext(status, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failCode, f.failN = status, n
+}
+
+// HangNext makes the next n requests hang until the client gives up.
+func (f *Fake) HangNext(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hangN = n
+}
+
+// FailAction makes the next request of action answer status with exactly
+// this code and message; calls queue up.
+func (f *Fake) FailAction(action string, status int, code, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failQueue = append(f.failQueue, failure{action: action, status: status, code: code, message: message})
+}
+
+// FailLaunch makes the next launched instance go from pending to
+// terminated with this state reason, as an instance that cannot start.
+func (f *Fake) FailLaunch(code, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.launchErr = &failure{code: code, message: message}
+}
+
+// Requests returns "POST Action=X" for every request served.
+func (f *Fake) Requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reqs)
+}
+
+// Calls returns the requests of action ("" for all), oldest first.
+func (f *Fake) Calls(action string) []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
+	for _, c := range f.calls {
+		if action == "" || c.Action == action {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// LastRequestID is the request id of the last answer.
+func (f *Fake) LastRequestID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastReqID
+}
+
+// Rules returns the ingress rules of a security group.
+func (f *Fake) Rules(groupID string) []Rule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.res[groupID]; r != nil {
+		return slices.Clone(r.ingress)
+	}
+	return nil
+}
+
+// UserData returns the decoded user data an instance was launched with.
+func (f *Fake) UserData(instanceID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.res[instanceID]; r != nil {
+		return r.userData
+	}
+	return ""
+}
+
+// Live returns every image, snapshot, instance that is not terminated,
+// volume, key pair and security group, sorted by kind then ID. The VPCs
+// and subnets are the account's fixed network and are not listed.
+func (f *Fake) Live() []cloudtest.FakeResource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cloudtest.FakeResource
+	for _, r := range f.res {
+		if r.kind == kindInstance && r.state == "terminated" {
+			continue
+		}
+		out = append(out, cloudtest.FakeResource{
+			Kind: r.kind, ID: r.id, Name: r.name, Region: r.region, State: r.state,
+			Tags: cloneMap(r.tags), Created: r.created,
+		})
+	}
+	slices.SortFunc(out, func(a, b cloudtest.FakeResource) int {
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+const (
+	kindImage    = "image"
+	kindSnapshot = "snapshot"
+	kindInstance = cloud.KindInstance
+	kindVolume   = cloud.KindDisk
+	kindKeyPair  = cloud.KindKeyPair
+	kindGroup    = cloud.KindSecurityGroup
+)
+
+// ImageSpec describes an image to seed.
+type ImageSpec struct {
+	Region      string // default DefaultRegion
+	Name        string
+	State       string // default available
+	Tags        map[string]string
+	Created     time.Time
+	Deprecation time.Time
+}
+
+// AddImage seeds an image with one EBS snapshot and returns its ID.
+func (f *Fake) AddImage(s ImageSpec) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	region := or(s.Region, DefaultRegion)
+	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloneMap(s.Tags), created: s.Created})
+	img := f.add(&resource{
+		kind: kindImage, id: f.newID("ami"), name: s.Name, region: region, state: or(s.State, "available"),
+		tags: cloneMap(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
+	})
+	return img.id
+}
+
+// ImageTags are the tags Packer writes on this tool's images.
+func ImageTags(configHash string) map[string]string {
+	return map[string]string{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: SindriVersion,
+	}
+}
+
+// SeedImage adds an image this tool made, in DefaultRegion.
+func (f *Fake) SeedImage(name, configHash string, created time.Time) string {
+	return f.AddImage(ImageSpec{Name: name, Tags: ImageTags(configHash), Created: created})
+}
+
+// InstanceSpec describes an instance to seed.
+type InstanceSpec struct {
+	Region  string // default DefaultRegion
+	ImageID string
+	State   string // default running
+	Tags    map[string]string
+	Groups  []string
+	Created time.Time
+}
+
+// AddInstance seeds an instance with a root volume and returns its ID.
+func (f *Fake) AddInstance(s InstanceSpec) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addInstance(s, true).id
+}
+
+func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
+	region := or(s.Region, DefaultRegion)
+	in := &resource{
+		kind: kindInstance, id: f.newID("i"), region: region, state: or(s.State, "running"),
+		tags: cloneMap(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
+		instanceType: "t3.large", subnet: DefaultSubnet, vpc: DefaultVPC, groups: s.Groups, public: public,
+		shutdown: "stop",
+	}
+	in.name = in.tags["Name"]
+	if in.state == "running" && public {
+		in.ip = f.publicIP
+	}
+	f.add(in)
+	vol := f.add(&resource{kind: kindVolume, id: f.newID("vol"), region: region, state: "in-use", tags: cloneMap(s.Tags), created: s.Created, attached: in.id, size: 80})
+	in.volume = vol.id
+	return in
+}
+
+// RunTags are the tags of a run's temporary resources.
+func RunTags(runID string) map[string]string {
+	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+}
+
+// SeedLeftover adds a temporary resource of kind tagged with runID, as a
+// crashed run leaves it, in DefaultRegion. Security groups get the
+// creation-time tag the aws target writes (EC2 reports no time for them).
+func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
+	tags := RunTags(runID)
+	switch kind {
+	case cloud.KindInstance:
+		tags["Name"] = "packer-leftover-" + runID
+		return f.AddInstance(InstanceSpec{Tags: tags, Created: created})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := &resource{kind: kind, region: DefaultRegion, tags: tags, created: created}
+	switch kind {
+	case cloud.KindDisk:
+		r.id, r.state, r.size = f.newID("vol"), "available", 80
+	case cloud.KindKeyPair:
+		r.id = f.newID("key")
+		r.name = "packer_" + strings.TrimPrefix(r.id, "key-")
+	case cloud.KindSecurityGroup:
+		r.id, r.vpc, r.desc = f.newID("sg"), DefaultVPC, "Temporary group for Packer"
+		r.name = "packer_" + strings.TrimPrefix(r.id, "sg-")
+		r.tags["sindri-created"] = created.UTC().Format(time.RFC3339)
+	default:
+		panic("awsfake: no leftover kind " + kind)
+	}
+	return f.add(r).id
+}
+
+func (f *Fake) add(r *resource) *resource {
+	if r.tags == nil {
+		r.tags = map[string]string{}
+	}
+	f.res[r.id] = r
+	return r
+}
+
+// newID makes EC2-shaped IDs: prefix, dash, 17 hex digits.
+func (f *Fake) newID(prefix string) string {
+	f.n++
+	return fmt.Sprintf("%s-%017x", prefix, 0xfa4e0000000+f.n)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// ServeHTTP routes by Action, after the fault injections.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	form := r.PostForm
+	action := form.Get("Action")
+	region, akid := scope(r.Header.Get("Authorization"))
+
+	f.mu.Lock()
+	f.n++
+	reqID := fmt.Sprintf("fa4e%04d-0000-4000-8000-%012d", f.n%10000, f.n)
+	f.lastReqID = reqID
+	f.reqs = append(f.reqs, r.Method+" Action="+action)
+	f.calls = append(f.calls, Call{Action: action, Region: region, Form: form})
+	sts := action == "GetCallerIdentity"
+	ans := answer{w: w, action: action, reqID: reqID, sts: sts}
+	if f.hangN > 0 {
+		f.hangN--
+		f.mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-f.done:
+		}
+		return
+	}
+	if f.failN > 0 {
+		f.failN--
+		status := f.failCode
+		f.mu.Unlock()
+		code, msg := statusError(status, sts)
+		ans.fail(&apiError{status, code, msg})
+		return
+	}
+	for i, q := range f.failQueue {
+		if q.action == action {
+			f.failQueue = slices.Delete(f.failQueue, i, i+1)
+			f.mu.Unlock()
+			ans.fail(&apiError{q.status, q.code, q.message})
+			return
+		}
+	}
+	defer f.mu.Unlock()
+	if r.Method != http.MethodPost {
+		ans.fail(&apiError{400, "InvalidAction", "The action " + action + " is not valid for this web service."})
+		return
+	}
+	if akid != AccessKeyID {
+		ans.fail(&apiError{401, "AuthFailure", "AWS was not able to validate the provided access credentials"})
+		return
+	}
+	wantVersion := "2016-11-15"
+	if sts {
+		wantVersion = "2011-06-15"
+	}
+	if v := form.Get("Version"); v != wantVersion {
+		ans.fail(&apiError{400, "InvalidParameterValue", fmt.Sprintf("Invalid API version %q", v)})
+		return
+	}
+	h, ok := handlers[action]
+	if !ok {
+		ans.fail(&apiError{400, "InvalidAction", "The action " + action + " is not valid for this web service."})
+		return
+	}
+	elems, aerr := h(f, &req{form: form, region: region})
+	if aerr != nil {
+		ans.fail(aerr)
+		return
+	}
+	ans.ok(elems)
+}
+
+// scope reads region and access key from a SigV4 Authorization header:
+// "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-west-2/ec2/aws4_request, ...".
+func scope(auth string) (region, akid string) {
+	_, after, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return DefaultRegion, ""
+	}
+	cred, _, _ := strings.Cut(after, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 3 {
+		return DefaultRegion, parts[0]
+	}
+	return parts[2], parts[0]
+}
+
+func statusError(status int, sts bool) (code, msg string) {
+	switch status {
+	case http.StatusTooManyRequests:
+		if sts {
+			return "Throttling", "Rate exceeded"
+		}
+		return "RequestLimitExceeded", "Request limit exceeded."
+	case http.StatusServiceUnavailable:
+		if sts {
+			return "ServiceUnavailable", "Service is unavailable"
+		}
+		return "Unavailable", "The service is unavailable. Please try again shortly."
+	case http.StatusInternalServerError:
+		return "InternalError", "An internal error has occurred"
+	case http.StatusUnauthorized:
+		return "AuthFailure", "AWS was not able to validate the provided access credentials"
+	case http.StatusForbidden:
+		return "UnauthorizedOperation", "You are not authorized to perform this operation."
+	}
+	return "InvalidParameterValue", "The fake was told to fail this request."
+}

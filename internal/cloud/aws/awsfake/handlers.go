@@ -1,0 +1,664 @@
+package awsfake
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EC2's timestamp format in XML answers.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+func iso(t time.Time) string { return t.UTC().Format(isoMillis) }
+
+type handler func(f *Fake, r *req) ([]elem, *apiError)
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"GetCallerIdentity":             getCallerIdentity,
+		"DescribeImages":                describeImages,
+		"DeregisterImage":               deregisterImage,
+		"DeleteSnapshot":                deleteSnapshot,
+		"EnableImageDeprecation":        enableImageDeprecation,
+		"RunInstances":                  runInstances,
+		"DescribeInstances":             describeInstances,
+		"TerminateInstances":            terminateInstances,
+		"StopInstances":                 stopInstances,
+		"StartInstances":                startInstances,
+		"CreateSecurityGroup":           createSecurityGroup,
+		"AuthorizeSecurityGroupIngress": authorizeIngress,
+		"DeleteSecurityGroup":           deleteSecurityGroup,
+		"DescribeSecurityGroups":        describeSecurityGroups,
+		"DescribeVolumes":               describeVolumes,
+		"DeleteVolume":                  deleteVolume,
+		"DescribeKeyPairs":              describeKeyPairs,
+		"DeleteKeyPair":                 deleteKeyPair,
+		"DescribeVpcs":                  describeVpcs,
+		"DescribeSubnets":               describeSubnets,
+	}
+}
+
+func ret() []elem { return []elem{{"return", true}} }
+
+func getCallerIdentity(f *Fake, r *req) ([]elem, *apiError) {
+	return []elem{
+		{"Arn", "arn:aws:iam::" + Account + ":user/sindri-fake-ci"},
+		{"UserId", "AIDAFAKEFAKEFAKEFAKE1"},
+		{"Account", Account},
+	}, nil
+}
+
+// find returns the resource of kind id in the request's region.
+func (f *Fake) find(kind, id, region string) *resource {
+	if res := f.res[id]; res != nil && res.kind == kind && res.region == region {
+		return res
+	}
+	return nil
+}
+
+// sorted returns the region's resources of kind, by ID.
+func (f *Fake) sorted(kind, region string) []*resource {
+	var out []*resource
+	for _, res := range f.res {
+		if res.kind == kind && res.region == region {
+			out = append(out, res)
+		}
+	}
+	slices.SortFunc(out, func(a, b *resource) int { return strings.Compare(a.id, b.id) })
+	return out
+}
+
+// --- images ---
+
+func describeImages(f *Fake, r *req) ([]elem, *apiError) {
+	owners := r.list("Owner")
+	for _, o := range owners {
+		if o != "self" && o != Account && o != "amazon" {
+			return nil, &apiError{400, "InvalidUserID.Malformed", fmt.Sprintf("Invalid user id: \"%s\"", o)}
+		}
+	}
+	ids := r.list("ImageId")
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "ami-") {
+			return nil, &apiError{400, "InvalidAMIID.Malformed", fmt.Sprintf("Invalid id: \"%s\" (expecting \"ami-...\")", id)}
+		}
+		if f.find(kindImage, id, r.region) == nil {
+			return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+		}
+	}
+	fs := r.filters()
+	var out items[xImage]
+	for _, im := range f.sorted(kindImage, r.region) {
+		if len(ids) > 0 && !slices.Contains(ids, im.id) {
+			continue
+		}
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "state":
+				return []string{im.state}, true
+			case "name":
+				return []string{im.name}, true
+			case "image-id":
+				return []string{im.id}, true
+			case "owner-id":
+				return []string{Account}, true
+			}
+			return tagAttr(im.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		// Deprecated AMIs are always shown to their owner, whatever
+		// IncludeDeprecated says; every image here is the account's own.
+		x := xImage{
+			ImageID: im.id, ImageLocation: Account + "/" + im.name, ImageState: im.state, OwnerID: Account,
+			CreationDate: iso(im.created), Architecture: "x86_64", ImageType: "machine", Name: im.name,
+			RootDeviceType: "ebs", RootDeviceName: "/dev/sda1", VirtualizationType: "hvm",
+			Hypervisor: "xen", TagSet: xtags(im.tags),
+		}
+		for _, s := range im.snapshots {
+			x.BlockDeviceMapping.Item = append(x.BlockDeviceMapping.Item, xBDM{DeviceName: "/dev/sda1", EBS: xEBS{SnapshotID: s, VolumeSize: 80, DeleteOnTermination: true, VolumeType: "gp3", Encrypted: true}})
+		}
+		if !im.deprecation.IsZero() {
+			x.DeprecationTime = iso(im.deprecation)
+		}
+		out.Item = append(out.Item, x)
+	}
+	return []elem{{"imagesSet", out}}, nil
+}
+
+func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
+	id := r.get("ImageId")
+	if f.find(kindImage, id, r.region) == nil {
+		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+	}
+	delete(f.res, id)
+	return ret(), nil
+}
+
+func deleteSnapshot(f *Fake, r *req) ([]elem, *apiError) {
+	id := r.get("SnapshotId")
+	if f.find(kindSnapshot, id, r.region) == nil {
+		return nil, &apiError{400, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", id)}
+	}
+	for _, im := range f.sorted(kindImage, r.region) {
+		if slices.Contains(im.snapshots, id) {
+			return nil, &apiError{400, "InvalidSnapshot.InUse", fmt.Sprintf("The snapshot %s is currently in use by %s", id, im.id)}
+		}
+	}
+	delete(f.res, id)
+	return ret(), nil
+}
+
+func enableImageDeprecation(f *Fake, r *req) ([]elem, *apiError) {
+	id := r.get("ImageId")
+	im := f.find(kindImage, id, r.region)
+	if im == nil {
+		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+	}
+	at, err := time.Parse(time.RFC3339Nano, r.get("DeprecateAt"))
+	if err != nil {
+		return nil, &apiError{400, "InvalidParameterValue", fmt.Sprintf("Value (%s) for parameter deprecateAt is invalid.", r.get("DeprecateAt"))}
+	}
+	if !at.After(time.Now()) {
+		return nil, &apiError{400, "InvalidParameterValue", "The deprecation time must be in the future."}
+	}
+	im.deprecation = at.Truncate(time.Minute)
+	return ret(), nil
+}
+
+// --- instances ---
+
+var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+func runInstances(f *Fake, r *req) ([]elem, *apiError) {
+	if r.get("MinCount") != "1" || r.get("MaxCount") != "1" {
+		return nil, &apiError{400, "InvalidParameterValue", "the fake launches exactly one instance (MinCount=MaxCount=1)"}
+	}
+	if r.get("InstanceType") == "" {
+		return nil, &apiError{400, "MissingParameter", "The request must contain the parameter InstanceType"}
+	}
+	img := f.find(kindImage, r.get("ImageId"), r.region)
+	if img == nil || img.state != "available" {
+		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", r.get("ImageId"))}
+	}
+	nics := r.count("NetworkInterface")
+	if nics > 0 && (r.get("SubnetId") != "" || len(r.list("SecurityGroupId")) > 0) {
+		return nil, &apiError{400, "InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"}
+	}
+	subnet, groups, public := r.get("SubnetId"), r.list("SecurityGroupId"), false
+	if nics > 0 {
+		subnet, groups = r.get("NetworkInterface.1.SubnetId"), r.list("NetworkInterface.1.SecurityGroupId")
+		public = r.get("NetworkInterface.1.AssociatePublicIpAddress") == "true"
+	}
+	if subnet == "" {
+		subnet = DefaultSubnet
+	}
+	vpc := map[string]string{DefaultSubnet: DefaultVPC, OtherSubnet: OtherVPC}[subnet]
+	if vpc == "" {
+		return nil, &apiError{400, "InvalidSubnetID.NotFound", fmt.Sprintf("The subnet ID '%s' does not exist", subnet)}
+	}
+	for _, g := range groups {
+		sg := f.find(kindGroup, g, r.region)
+		if sg == nil {
+			return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", g)}
+		}
+		if sg.vpc != vpc {
+			return nil, &apiError{400, "InvalidParameter", fmt.Sprintf("Security group %s and subnet %s belong to different networks.", g, subnet)}
+		}
+	}
+	ud, err := base64.StdEncoding.DecodeString(r.get("UserData"))
+	if err != nil {
+		return nil, &apiError{400, "InvalidParameterValue", "Invalid BASE64 encoding of user data."}
+	}
+	specs, aerr := r.tagSpecs()
+	if aerr != nil {
+		return nil, aerr
+	}
+	in := f.addInstance(InstanceSpec{Region: r.region, ImageID: img.id, State: "pending", Tags: specs["instance"], Groups: groups, Created: time.Now().UTC().Truncate(time.Second)}, public)
+	in.instanceType, in.subnet, in.vpc, in.userData = r.get("InstanceType"), subnet, vpc, string(ud)
+	in.shutdown = or(r.get("InstanceInitiatedShutdownBehavior"), "stop")
+	f.res[in.volume].tags = cloneMap(specs["volume"])
+	f.transition(in, "running")
+	if f.launchErr != nil {
+		in.reason, f.launchErr = f.launchErr, nil
+	}
+	x := f.xinstance(in)
+	return []elem{
+		{"reservationId", "r-" + strings.TrimPrefix(in.id, "i-")},
+		{"ownerId", Account},
+		{"groupSet", items[xGroupID]{}},
+		{"instancesSet", items[xInstance]{Item: []xInstance{x}}},
+	}, nil
+}
+
+// transition starts a state change that completes after f.ticks
+// DescribeInstances calls.
+func (f *Fake) transition(in *resource, next string) {
+	in.next, in.steps = next, f.ticks
+	if in.state == "pending" || next != "running" {
+		return
+	}
+	in.state = "pending"
+}
+
+// tick advances an instance one DescribeInstances call.
+func (f *Fake) tick(in *resource) {
+	if in.next == "" {
+		return
+	}
+	if in.steps > 0 {
+		in.steps--
+		return
+	}
+	next := in.next
+	in.next = ""
+	if next == "running" && in.reason != nil {
+		// The instance could not start: EC2 ends it.
+		in.state = "terminated"
+		f.terminated(in)
+		return
+	}
+	in.state = next
+	switch next {
+	case "running":
+		if in.public {
+			in.ip = f.publicIP
+		}
+	case "stopped":
+		in.ip = ""
+	case "terminated":
+		f.terminated(in)
+	}
+}
+
+// terminated releases what an instance took with it.
+func (f *Fake) terminated(in *resource) {
+	in.ip = ""
+	if in.volume != "" {
+		delete(f.res, in.volume)
+	}
+}
+
+func (f *Fake) xinstance(in *resource) xInstance {
+	x := xInstance{
+		InstanceID: in.id, ImageID: in.imageID, State: xState{stateCodes[in.state], in.state},
+		PrivateDNSName: "ip-10-0-0-10." + in.region + ".compute.internal", InstanceType: in.instanceType,
+		LaunchTime: iso(in.created), Placement: xPlacement{in.region + "a", "default"},
+		SubnetID: in.subnet, VpcID: in.vpc, PrivateIPAddress: "10.0.0.10", IPAddress: in.ip,
+		RootDeviceType: "ebs", RootDeviceName: "/dev/sda1", TagSet: xtags(in.tags),
+		MetadataOptions: xMetadata{State: "applied", HTTPTokens: "required", HTTPEndpoint: "enabled"},
+	}
+	if in.state == "terminated" {
+		x.PrivateIPAddress, x.SubnetID, x.VpcID = "", "", ""
+	}
+	for _, g := range in.groups {
+		name := ""
+		if sg := f.res[g]; sg != nil {
+			name = sg.name
+		}
+		x.GroupSet.Item = append(x.GroupSet.Item, xGroupID{g, name})
+	}
+	if in.reason != nil && in.state == "terminated" {
+		x.StateReason = &xReason{in.reason.code, in.reason.message}
+	} else if in.state == "terminated" {
+		x.StateReason = &xReason{"Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"}
+	}
+	if in.volume != "" && in.state != "terminated" {
+		x.BlockDeviceMapping.Item = []xInstBDM{{"/dev/sda1", xInstEBS{in.volume, "attached", true}}}
+	}
+	return x
+}
+
+func (f *Fake) instances(r *req) ([]*resource, *apiError) {
+	ids := r.list("InstanceId")
+	for _, id := range ids {
+		if f.find(kindInstance, id, r.region) == nil {
+			return nil, &apiError{400, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", id)}
+		}
+	}
+	var out []*resource
+	for _, in := range f.sorted(kindInstance, r.region) {
+		if len(ids) == 0 || slices.Contains(ids, in.id) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+func describeInstances(f *Fake, r *req) ([]elem, *apiError) {
+	all, aerr := f.instances(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	fs := r.filters()
+	var out items[xReservation]
+	for _, in := range all {
+		f.tick(in)
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "instance-state-name":
+				return []string{in.state}, true
+			case "instance-id":
+				return []string{in.id}, true
+			case "image-id":
+				return []string{in.imageID}, true
+			case "vpc-id":
+				return []string{in.vpc}, true
+			case "subnet-id":
+				return []string{in.subnet}, true
+			}
+			return tagAttr(in.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out.Item = append(out.Item, xReservation{
+				ReservationID: "r-" + strings.TrimPrefix(in.id, "i-"), OwnerID: Account,
+				InstancesSet: items[xInstance]{Item: []xInstance{f.xinstance(in)}},
+			})
+		}
+	}
+	return []elem{{"reservationSet", out}}, nil
+}
+
+// changeState answers Terminate/Stop/StartInstances.
+func (f *Fake) changeState(r *req, allowed []string, next string) ([]elem, *apiError) {
+	if len(r.list("InstanceId")) == 0 {
+		return nil, &apiError{400, "MissingParameter", "The request must contain the parameter InstanceId"}
+	}
+	all, aerr := f.instances(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var out items[xStateChange]
+	for _, in := range all {
+		prev := in.state
+		switch {
+		case in.state == next || (in.next == next):
+		case slices.Contains(allowed, in.state):
+			in.state = map[string]string{"terminated": "shutting-down", "stopped": "stopping", "running": "pending"}[next]
+			f.transition(in, next)
+		default:
+			return nil, &apiError{400, "IncorrectInstanceState", fmt.Sprintf("The instance '%s' is not in a state from which it can be %s.", in.id, map[string]string{"terminated": "terminated", "stopped": "stopped", "running": "started"}[next])}
+		}
+		out.Item = append(out.Item, xStateChange{in.id, xState{stateCodes[in.state], in.state}, xState{stateCodes[prev], prev}})
+	}
+	return []elem{{"instancesSet", out}}, nil
+}
+
+func terminateInstances(f *Fake, r *req) ([]elem, *apiError) {
+	return f.changeState(r, []string{"pending", "running", "stopping", "stopped"}, "terminated")
+}
+
+func stopInstances(f *Fake, r *req) ([]elem, *apiError) {
+	return f.changeState(r, []string{"running", "pending"}, "stopped")
+}
+
+func startInstances(f *Fake, r *req) ([]elem, *apiError) {
+	return f.changeState(r, []string{"stopped"}, "running")
+}
+
+// --- security groups ---
+
+func createSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
+	name, desc, vpc := r.get("GroupName"), r.get("GroupDescription"), r.get("VpcId")
+	if name == "" || desc == "" {
+		return nil, &apiError{400, "MissingParameter", "The request must contain the parameter GroupName and GroupDescription"}
+	}
+	if vpc == "" {
+		vpc = DefaultVPC
+	}
+	if vpc != DefaultVPC && vpc != OtherVPC {
+		return nil, &apiError{400, "InvalidVpcID.NotFound", fmt.Sprintf("The vpc ID '%s' does not exist", vpc)}
+	}
+	for _, g := range f.sorted(kindGroup, r.region) {
+		if g.name == name && g.vpc == vpc {
+			return nil, &apiError{400, "InvalidGroup.Duplicate", fmt.Sprintf("The security group '%s' already exists for VPC '%s'", name, vpc)}
+		}
+	}
+	specs, aerr := r.tagSpecs()
+	if aerr != nil {
+		return nil, aerr
+	}
+	g := f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, desc: desc, vpc: vpc, region: r.region, tags: specs["security-group"], created: time.Now().UTC()})
+	return []elem{{"return", true}, {"groupId", g.id}, {"tagSet", xtags(g.tags)}}, nil
+}
+
+func authorizeIngress(f *Fake, r *req) ([]elem, *apiError) {
+	g := f.find(kindGroup, r.get("GroupId"), r.region)
+	if g == nil {
+		return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", r.get("GroupId"))}
+	}
+	for i := 1; i <= r.count("IpPermissions"); i++ {
+		p := "IpPermissions." + strconv.Itoa(i)
+		from, _ := strconv.Atoi(r.get(p + ".FromPort"))
+		to, _ := strconv.Atoi(r.get(p + ".ToPort"))
+		for j := 1; j <= r.count(p+".IpRanges"); j++ {
+			g.ingress = append(g.ingress, Rule{r.get(p + ".IpProtocol"), from, to, r.get(p + ".IpRanges." + strconv.Itoa(j) + ".CidrIp")})
+		}
+		for j := 1; j <= r.count(p+".Ipv6Ranges"); j++ {
+			g.ingress = append(g.ingress, Rule{r.get(p + ".IpProtocol"), from, to, r.get(p + ".Ipv6Ranges." + strconv.Itoa(j) + ".CidrIpv6")})
+		}
+	}
+	return ret(), nil
+}
+
+func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
+	id := r.get("GroupId")
+	g := f.find(kindGroup, id, r.region)
+	if g == nil {
+		return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
+	}
+	for _, in := range f.sorted(kindInstance, r.region) {
+		if in.state != "terminated" && slices.Contains(in.groups, id) {
+			return nil, &apiError{400, "DependencyViolation", fmt.Sprintf("resource %s has a dependent object", id)}
+		}
+	}
+	delete(f.res, id)
+	return []elem{{"return", true}, {"groupId", id}}, nil
+}
+
+func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
+	ids := r.list("GroupId")
+	for _, id := range ids {
+		if f.find(kindGroup, id, r.region) == nil {
+			return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
+		}
+	}
+	fs := r.filters()
+	var out items[xGroup]
+	for _, g := range f.sorted(kindGroup, r.region) {
+		if len(ids) > 0 && !slices.Contains(ids, g.id) {
+			continue
+		}
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "group-id":
+				return []string{g.id}, true
+			case "group-name":
+				return []string{g.name}, true
+			case "vpc-id":
+				return []string{g.vpc}, true
+			}
+			return tagAttr(g.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		x := xGroup{OwnerID: Account, GroupID: g.id, GroupName: g.name, GroupDescription: g.desc, VpcID: g.vpc, TagSet: xtags(g.tags)}
+		for _, rule := range g.ingress {
+			x.IPPermissions.Item = append(x.IPPermissions.Item, xIPPermission{rule.Protocol, rule.From, rule.To, items[xIPRange]{Item: []xIPRange{{rule.CIDR}}}})
+		}
+		out.Item = append(out.Item, x)
+	}
+	return []elem{{"securityGroupInfo", out}}, nil
+}
+
+// --- volumes and key pairs ---
+
+func describeVolumes(f *Fake, r *req) ([]elem, *apiError) {
+	ids := r.list("VolumeId")
+	fs := r.filters()
+	var out items[xVolume]
+	for _, v := range f.sorted(kindVolume, r.region) {
+		if len(ids) > 0 && !slices.Contains(ids, v.id) {
+			continue
+		}
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "status":
+				return []string{v.state}, true
+			case "volume-id":
+				return []string{v.id}, true
+			case "attachment.instance-id":
+				return []string{v.attached}, true
+			}
+			return tagAttr(v.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out.Item = append(out.Item, xVolume{v.id, v.size, v.region + "a", v.state, iso(v.created), "gp3", xtags(v.tags)})
+		}
+	}
+	return []elem{{"volumeSet", out}}, nil
+}
+
+func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
+	id := r.get("VolumeId")
+	v := f.find(kindVolume, id, r.region)
+	if v == nil {
+		return nil, &apiError{400, "InvalidVolume.NotFound", fmt.Sprintf("The volume '%s' does not exist.", id)}
+	}
+	if v.state == "in-use" {
+		return nil, &apiError{400, "VolumeInUse", fmt.Sprintf("Volume %s is currently attached to %s", id, v.attached)}
+	}
+	delete(f.res, id)
+	return ret(), nil
+}
+
+func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
+	ids, names := r.list("KeyPairId"), r.list("KeyName")
+	fs := r.filters()
+	var out items[xKeyPair]
+	for _, k := range f.sorted(kindKeyPair, r.region) {
+		if (len(ids) > 0 && !slices.Contains(ids, k.id)) || (len(names) > 0 && !slices.Contains(names, k.name)) {
+			continue
+		}
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "key-name":
+				return []string{k.name}, true
+			case "key-pair-id":
+				return []string{k.id}, true
+			}
+			return tagAttr(k.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out.Item = append(out.Item, xKeyPair{k.id, k.name, "SHA256:fakefakefake", "ed25519", iso(k.created), xtags(k.tags)})
+		}
+	}
+	return []elem{{"keySet", out}}, nil
+}
+
+// deleteKeyPair: EC2 answers success for a key name that does not exist,
+// InvalidKeyPair.NotFound for an unknown key pair ID.
+func deleteKeyPair(f *Fake, r *req) ([]elem, *apiError) {
+	if id := r.get("KeyPairId"); id != "" {
+		if f.find(kindKeyPair, id, r.region) == nil {
+			return nil, &apiError{400, "InvalidKeyPair.NotFound", fmt.Sprintf("The key pair '%s' does not exist", id)}
+		}
+		delete(f.res, id)
+		return []elem{{"return", true}, {"keyPairId", id}}, nil
+	}
+	for _, k := range f.sorted(kindKeyPair, r.region) {
+		if k.name == r.get("KeyName") {
+			delete(f.res, k.id)
+		}
+	}
+	return ret(), nil
+}
+
+// --- network ---
+
+func describeVpcs(f *Fake, r *req) ([]elem, *apiError) {
+	fs := r.filters()
+	var out items[xVpc]
+	for _, v := range []xVpc{{DefaultVPC, Account, "available", "172.31.0.0/16", true}, {OtherVPC, Account, "available", "10.20.0.0/16", false}} {
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "isDefault", "is-default":
+				return []string{strconv.FormatBool(v.IsDefault)}, true
+			case "vpc-id":
+				return []string{v.VpcID}, true
+			}
+			return tagAttr(nil, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok && (len(r.list("VpcId")) == 0 || slices.Contains(r.list("VpcId"), v.VpcID)) {
+			out.Item = append(out.Item, v)
+		}
+	}
+	return []elem{{"vpcSet", out}}, nil
+}
+
+func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
+	ids := r.list("SubnetId")
+	all := []xSubnet{
+		{DefaultSubnet, DefaultVPC, "available", "172.31.0.0/20", r.region + "a", true, true},
+		{OtherSubnet, OtherVPC, "available", "10.20.1.0/24", r.region + "b", false, false},
+	}
+	for _, id := range ids {
+		if !slices.ContainsFunc(all, func(s xSubnet) bool { return s.SubnetID == id }) {
+			return nil, &apiError{400, "InvalidSubnetID.NotFound", fmt.Sprintf("The subnet ID '%s' does not exist", id)}
+		}
+	}
+	fs := r.filters()
+	var out items[xSubnet]
+	for _, s := range all {
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			switch name {
+			case "vpc-id":
+				return []string{s.VpcID}, true
+			case "subnet-id":
+				return []string{s.SubnetID}, true
+			}
+			return tagAttr(nil, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok && (len(ids) == 0 || slices.Contains(ids, s.SubnetID)) {
+			out.Item = append(out.Item, s)
+		}
+	}
+	return []elem{{"subnetSet", out}}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,142 @@
+package aws
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Leftovers returns what runs left behind in the config's region, found
+// by sindri-packer=temporary: instances (not terminated), available
+// volumes, key pairs (Packer's temporary ones carry run_tags) and security
+// groups. Images and deployed instances never carry that tag.
+//
+// A security group has no creation time in EC2: the groups Launch makes
+// carry TagCreated; with f.Before set, a group without it is left out
+// rather than risk deleting one a running build just made.
+func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
+	a, err := awsBlock(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := c.connect(ctx, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	filters := []types.Filter{tagFilter(cloud.TagTemporary, cloud.Temporary)}
+	if f.RunID != "" {
+		filters = append(filters, tagFilter(cloud.TagRunID, f.RunID))
+	}
+	with := func(extra ...types.Filter) []types.Filter { return append(slices.Clone(filters), extra...) }
+	var out []cloud.Resource
+	add := func(kind, id, name string, tags []types.Tag, created time.Time) {
+		if !f.Before.IsZero() && (created.IsZero() || !created.Before(f.Before)) {
+			return
+		}
+		out = append(out, cloud.Resource{Kind: kind, ID: id, Name: name, Region: a.Region, RunID: tagValue(tags, cloud.TagRunID), Created: created})
+	}
+
+	insts, err := describeInstances(ctx, cl, with(filter("instance-state-name", "pending", "running", "stopping", "stopped")))
+	if err != nil {
+		return nil, fmt.Errorf("aws: leftover instances in %s: %w", cl.region, err)
+	}
+	for _, in := range insts {
+		add(cloud.KindInstance, awssdk.ToString(in.InstanceId), tagValue(in.Tags, "Name"), in.Tags, awssdk.ToTime(in.LaunchTime))
+	}
+
+	vp := ec2.NewDescribeVolumesPaginator(cl.ec2, &ec2.DescribeVolumesInput{Filters: with(filter("status", "available"))})
+	for vp.HasMorePages() {
+		page, err := vp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws: leftover volumes in %s: %w", cl.region, err)
+		}
+		for _, v := range page.Volumes {
+			add(cloud.KindDisk, awssdk.ToString(v.VolumeId), tagValue(v.Tags, "Name"), v.Tags, awssdk.ToTime(v.CreateTime))
+		}
+	}
+
+	keys, err := cl.ec2.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: with()})
+	if err != nil {
+		return nil, fmt.Errorf("aws: leftover key pairs in %s: %w", cl.region, err)
+	}
+	for _, k := range keys.KeyPairs {
+		add(cloud.KindKeyPair, awssdk.ToString(k.KeyPairId), awssdk.ToString(k.KeyName), k.Tags, awssdk.ToTime(k.CreateTime))
+	}
+
+	gp := ec2.NewDescribeSecurityGroupsPaginator(cl.ec2, &ec2.DescribeSecurityGroupsInput{Filters: with()})
+	for gp.HasMorePages() {
+		page, err := gp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws: leftover security groups in %s: %w", cl.region, err)
+		}
+		for _, g := range page.SecurityGroups {
+			created, _ := time.Parse(time.RFC3339, tagValue(g.Tags, TagCreated))
+			add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, created)
+		}
+	}
+
+	order := map[string]int{cloud.KindInstance: 0, cloud.KindDisk: 1, cloud.KindKeyPair: 2, cloud.KindSecurityGroup: 3}
+	slices.SortFunc(out, func(x, y cloud.Resource) int {
+		if c := cmp.Compare(order[x.Kind], order[y.Kind]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// DeleteResource deletes one leftover; one that is gone already succeeds.
+// An instance is terminated (and waited for) only while it still carries
+// the temporary tag, so a deployment is never swept.
+func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.Resource) error {
+	a, err := awsBlock(cfg)
+	if err != nil {
+		return err
+	}
+	region := a.Region
+	if r.Region != "" {
+		region = r.Region
+	}
+	cl, err := c.connect(ctx, region)
+	if err != nil {
+		return err
+	}
+	switch r.Kind {
+	case cloud.KindInstance:
+		in, err := describeInstance(ctx, cl, r.ID)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("aws: describe instance %s in %s: %w", r.ID, region, err)
+		}
+		if tagValue(in.Tags, cloud.TagTemporary) != cloud.Temporary {
+			return fmt.Errorf("aws: instance %s in %s has no %s=%s tag: not a leftover, left alone", r.ID, region, cloud.TagTemporary, cloud.Temporary)
+		}
+		if instState(in) == types.InstanceStateNameTerminated {
+			return nil
+		}
+		return c.terminate(ctx, cl, r.ID, nil)
+	case cloud.KindDisk:
+		_, err = cl.ec2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: awssdk.String(r.ID)})
+	case cloud.KindKeyPair:
+		_, err = cl.ec2.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: awssdk.String(r.ID)})
+	case cloud.KindSecurityGroup:
+		return c.deleteGroup(ctx, cl, r.ID)
+	default:
+		return fmt.Errorf("aws: cannot delete a %q: not a kind this target sweeps", r.Kind)
+	}
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("aws: delete %s %s in %s: %w", r.Kind, r.ID, region, err)
+	}
+	return nil
+}
