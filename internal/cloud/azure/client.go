@@ -284,3 +284,12 @@ func sameLocation(a, b string) bool {
 	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
 	return norm(a) == norm(b)
 }
+
+// What package targets relies on the zero value to provide.
+var (
+	_ cloud.ImageManager      = Cloud{}
+	_ cloud.InstanceManager   = Cloud{}
+	_ cloud.Sweeper           = Cloud{}
+	_ cloud.CredentialChecker = Cloud{}
+	_ cloud.Describer         = Cloud{}
+)

@@ -348,7 +348,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]a
 	}
 	rest := len(seg) - (p + 2) // segments after providers/NS
 	if r.Method == http.MethodPost && rest%2 == 1 && rest >= 3 {
-		s.action(w, strings.Join(seg[:len(seg)-1], "/"), seg[len(seg)-1])
+		s.action(w, r, strings.Join(seg[:len(seg)-1], "/"), seg[len(seg)-1])
 		return
 	}
 	if r.Method == http.MethodGet && rest%2 == 1 {
@@ -401,20 +401,12 @@ func typeOf(id string) string {
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res := s.lookup(id)
+	res := s.res[strings.ToLower(id)]
 	if res == nil {
 		writeNotFound(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.view(res, strings.EqualFold(r.URL.Query().Get("$expand"), "instanceView")))
-}
-
-// lookup finds a resource, or a subnet inside its virtual network.
-func (s *Server) lookup(id string) *resource {
-	if res := s.res[strings.ToLower(id)]; res != nil {
-		return res
-	}
-	return nil
 }
 
 // exists reports whether a referenced ID exists (subnets live in their vnet).
@@ -493,7 +485,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map
 	}
 	view := s.view(res, false)
 	props(view)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[status == http.StatusCreated]
-	s.async(w, r, str(body["location"]))
+	s.async(w, r)
 	writeJSON(w, status, view)
 }
 
@@ -563,11 +555,10 @@ func (s *Server) createOSDisk(vm *resource) {
 }
 
 // async sets the headers of a long-running operation's first answer.
-func (s *Server) async(w http.ResponseWriter, r *http.Request, loc string) {
+func (s *Server) async(w http.ResponseWriter, r *http.Request) {
 	s.seq++
-	op := fmt.Sprintf("%s/fake/operations/op-%d?api-version=%s", "http://"+r.Host, s.seq, r.URL.Query().Get("api-version"))
+	op := fmt.Sprintf("%s/fake/operations/op-%d?api-version=%s", s.srv.URL, s.seq, r.URL.Query().Get("api-version"))
 	w.Header().Set("Azure-AsyncOperation", op)
-	_ = loc
 }
 
 func (s *Server) patch(w http.ResponseWriter, id string, body map[string]any) {
@@ -635,7 +626,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 	}
-	s.async(w, r, "")
+	s.async(w, r)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -669,7 +660,7 @@ func (s *Server) usedBy(res *resource) string {
 }
 
 // action runs a VM's POST action (start, deallocate, powerOff, restart).
-func (s *Server) action(w http.ResponseWriter, parent, verb string) {
+func (s *Server) action(w http.ResponseWriter, r *http.Request, parent, verb string) {
 	id := "/" + parent
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -689,8 +680,7 @@ func (s *Server) action(w http.ResponseWriter, parent, verb string) {
 		writeErr(w, http.StatusBadRequest, "InvalidOperation", "unknown action "+verb)
 		return
 	}
-	s.seq++
-	w.Header().Set("Azure-AsyncOperation", fmt.Sprintf("%s/fake/operations/op-%d?api-version=2024-07-01", s.srv.URL, s.seq))
+	s.async(w, r)
 	w.WriteHeader(http.StatusAccepted)
 }
 
