@@ -278,7 +278,13 @@ func (g Cloud) wait(ctx context.Context, what string, op operation) error {
 			return err
 		}
 		if err := g.call(ctx, what+": poll operation "+op.Name(), func(ctx context.Context) error {
-			return op.Poll(ctx, noSDKRetry)
+			err := op.Poll(ctx, noSDKRetry)
+			if err != nil && op.Done() {
+				// The operation finished with an error: that is its
+				// result, not a failed poll to retry.
+				return nil
+			}
+			return err
 		}); err != nil {
 			return err
 		}

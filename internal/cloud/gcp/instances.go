@@ -276,7 +276,7 @@ func (g Cloud) waitState(ctx context.Context, k *clients, gc *config.GCP, name, 
 		}
 		// A boot that failed ends stopped: waiting longer cannot help.
 		if want == "RUNNING" && (st == "TERMINATED" || st == "STOPPED" || st == "SUSPENDED") {
-			return nil, fmt.Errorf("gcp: %s: it is %s", what, strings.ToLower(st))
+			return nil, fmt.Errorf("gcp: %s: it is %s", what, state(st))
 		}
 		if err := g.pause(ctx, what, attempt); err != nil {
 			return nil, err

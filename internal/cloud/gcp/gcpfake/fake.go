@@ -65,6 +65,7 @@ type Server struct {
 	calls     []Call
 	fail      []failure
 	hang      int
+	matching  []matchFault
 	bootFail  bool
 	insertErr *failure
 }
@@ -74,6 +75,14 @@ type Call struct {
 	Method, Path string
 	Query        string
 	Body         string
+}
+
+// matchFault fails (once) or hangs (always) requests of one method whose
+// path contains path.
+type matchFault struct {
+	method, path string
+	hang         bool
+	failure
 }
 
 type failure struct {
@@ -168,6 +177,22 @@ func (s *Server) FailNextWith(status, n int, reason, message string) {
 	for range n {
 		s.fail = append(s.fail, failure{status, reason, message})
 	}
+}
+
+// FailMatching makes the next request with this method whose path
+// contains path fail with status, reason and message.
+func (s *Server) FailMatching(method, path string, status int, reason, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.matching = append(s.matching, matchFault{method: method, path: path, failure: failure{status, reason, message}})
+}
+
+// HangMatching makes every request with this method whose path contains
+// path hang until the client gives up.
+func (s *Server) HangMatching(method, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.matching = append(s.matching, matchFault{method: method, path: path, hang: true})
 }
 
 // HangNext makes the next n requests hang until the client gives up.
@@ -432,7 +457,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.hang--
 	}
 	var fail *failure
-	if !hang && len(s.fail) > 0 {
+	for i, m := range s.matching {
+		if hang || fail != nil {
+			break
+		}
+		if m.method == r.Method && strings.Contains(r.URL.Path, m.path) {
+			if m.hang {
+				hang = true
+			} else {
+				fail = &m.failure
+				s.matching = slices.Delete(s.matching, i, i+1)
+			}
+		}
+	}
+	if !hang && fail == nil && len(s.fail) > 0 {
 		f := s.fail[0]
 		s.fail = s.fail[1:]
 		fail = &f
