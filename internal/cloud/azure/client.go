@@ -42,7 +42,8 @@ type Cloud struct {
 	Transport policy.Transporter
 	// MaxRetries, RetryDelay and MaxRetryDelay bound azcore's retries of
 	// throttled (429, honouring Retry-After) and transient (408, 5xx)
-	// answers: exponential with jitter. Zero means 6, 2s and 60s.
+	// answers: exponential with jitter. Zero means 6, 1s and 60s: about
+	// two minutes in all, like cloud.DefaultBackoff.
 	MaxRetries    int
 	RetryDelay    time.Duration
 	MaxRetryDelay time.Duration
@@ -84,7 +85,7 @@ func (c Cloud) api(cfg *config.Config) (*api, error) {
 	opts := &arm.ClientOptions{DisableRPRegistration: true}
 	opts.Retry = policy.RetryOptions{
 		MaxRetries:    int32(orInt(c.MaxRetries, 6)),
-		RetryDelay:    orDur(c.RetryDelay, 2*time.Second),
+		RetryDelay:    orDur(c.RetryDelay, time.Second),
 		MaxRetryDelay: orDur(c.MaxRetryDelay, 60*time.Second),
 		TryTimeout:    orDur(c.TryTimeout, 2*time.Minute),
 	}

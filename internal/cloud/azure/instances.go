@@ -264,6 +264,9 @@ func osDiskName(vm *armcompute.VirtualMachine) string {
 // waitRunning polls until the VM has succeeded, runs and its public IP
 // has an address, with growing pauses, bounded by ctx.
 func (a *api) waitRunning(ctx context.Context, name string) (*cloud.Instance, error) {
+	// A VM that has not run after this long will not.
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
 	delay := a.interval
 	for {
 		inst, err := a.describe(ctx, a.rg, name)
@@ -272,6 +275,9 @@ func (a *api) waitRunning(ctx context.Context, name string) (*cloud.Instance, er
 		}
 		if inst.State == "running" && inst.Host != "" {
 			return inst, nil
+		}
+		if inst.State == "failed" {
+			return nil, fmt.Errorf("azure: virtual machine %s failed to provision", name)
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -456,7 +462,7 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 			if (f.RunID != "" && base.RunID != f.RunID) || (f.Deployment != "" && base.Deployment != f.Deployment) || (f.Temporary && !base.Temporary) {
 				continue
 			}
-			if strings.EqualFold(deref(vm.Properties.ProvisioningState), "deleting") {
+			if vm.Properties != nil && strings.EqualFold(deref(vm.Properties.ProvisioningState), "deleting") {
 				continue
 			}
 			inst, err := a.describe(ctx, a.rg, deref(vm.Name))

@@ -1,9 +1,12 @@
 package azure_test
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
@@ -254,4 +257,44 @@ func TestTerminateRefusesForeignVM(t *testing.T) {
 	if err := c.Terminate(t.Context(), &cloud.Instance{ID: id}); err == nil {
 		t.Error("Terminate without a handle succeeded")
 	}
+}
+
+func TestLaunchWaitsForBoot(t *testing.T) {
+	c, f, cfg := setup(t, fakeConfig)
+	f.BootPolls = 3
+	req := launchReq(f.SeedImage("sindri-a", "ha", t0))
+	req.Config = cfg
+	inst, err := c.Launch(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.State != "running" {
+		t.Errorf("state = %s", inst.State)
+	}
+	views := 0
+	for _, r := range f.Requests() {
+		if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/virtualMachines/") {
+			views++
+		}
+	}
+	if views < 4 {
+		t.Errorf("VM read %d times, want the three starting answers and the running one", views)
+	}
+	if err := c.Terminate(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLaunchWaitBoundedByContext(t *testing.T) {
+	c, f, cfg := setup(t, fakeConfig)
+	f.BootPolls = 1 << 30 // never boots
+	req := launchReq(f.SeedImage("sindri-a", "ha", t0))
+	req.Config = cfg
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.Launch(ctx, req)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "starting") {
+		t.Fatalf("err = %v", err)
+	}
+	onlyImages(t, f) // cleaned up with a fresh context
 }

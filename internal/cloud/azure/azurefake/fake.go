@@ -43,6 +43,9 @@ type Server struct {
 	// RetryAfter, when > 0, is sent as Retry-After (seconds) on throttled
 	// answers, as ARM does; 0 leaves it out so clients use their backoff.
 	RetryAfter int
+	// BootPolls is how many instance-view reads a new VM answers
+	// PowerState/starting before it runs (Launch's wait loop).
+	BootPolls int
 
 	mu     sync.Mutex
 	res    map[string]*resource // by lower-case resource ID
@@ -67,6 +70,7 @@ type resource struct {
 	body    map[string]any
 	created time.Time
 	power   string // virtual machines: running, deallocated, stopped
+	boot    int    // instance-view reads left that say "starting"
 }
 
 type fault struct {
@@ -506,6 +510,7 @@ func (s *Server) store(id string, body map[string]any, created time.Time) *resou
 		pr["timeCreated"] = created.Format(time.RFC3339Nano)
 		pr["vmId"] = fmt.Sprintf("fa4e%04d-0000-0000-0000-000000000000", len(s.res))
 		res.power = "running"
+		res.boot = s.BootPolls
 	case "microsoft.compute/disks":
 		pr["timeCreated"] = created.Format(time.RFC3339Nano)
 	case "microsoft.network/publicipaddresses":
@@ -696,9 +701,14 @@ func (s *Server) instanceView(w http.ResponseWriter, id string) {
 }
 
 func instanceView(res *resource) map[string]any {
+	power := res.power
+	if res.boot > 0 {
+		res.boot--
+		power = "starting"
+	}
 	return map[string]any{"statuses": []any{
 		map[string]any{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
-		map[string]any{"code": "PowerState/" + res.power, "level": "Info", "displayStatus": "VM " + res.power},
+		map[string]any{"code": "PowerState/" + power, "level": "Info", "displayStatus": "VM " + power},
 	}}
 }
 
