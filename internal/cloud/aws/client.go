@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -31,6 +31,7 @@ const EndpointEnv = "SINDRI_AWS_ENDPOINT"
 // Defaults of the zero value.
 const (
 	defaultMaxAttempts = 5
+	defaultTimeout     = time.Minute
 	// waitTimeout bounds one wait for an instance state when ctx has no
 	// earlier deadline: EC2 boots and terminates in a minute or two.
 	waitTimeout = 15 * time.Minute
@@ -45,8 +46,10 @@ var pollBackoff = cloud.Backoff{Initial: 2 * time.Second, Max: 10 * time.Second}
 type Cloud struct {
 	// Endpoint, when set, replaces SINDRI_AWS_ENDPOINT.
 	Endpoint string
-	// HTTPClient carries every API call; nil is the SDK's default client.
-	HTTPClient *http.Client
+	// Timeout bounds one HTTP attempt of an API call (default 1m); the
+	// retryer then tries again. It keeps the SDK's buildable client, so
+	// AWS_CA_BUNDLE and proxies still apply.
+	Timeout time.Duration
 	// Backoff paces the SDK retryer's waits (throttling, 5xx, time-outs)
 	// and the waits for instance states; nil means cloud.DefaultBackoff
 	// for retries and a 2-10s poll. Tests pass tiny waits.
@@ -79,12 +82,14 @@ func (c Cloud) endpoint() string {
 // connect builds the clients of one region through the standard
 // credential chain (environment, shared files, web identity, IMDS).
 func (c Cloud) connect(ctx context.Context, region string) (*clients, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(region),
 		awsconfig.WithRetryer(c.retryer),
-	}
-	if c.HTTPClient != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(c.HTTPClient))
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout)),
 	}
 	if ep := c.endpoint(); ep != "" {
 		opts = append(opts, awsconfig.WithBaseEndpoint(ep))

@@ -357,9 +357,10 @@ func ownGroups(ctx context.Context, cl *clients, in *types.Instance) ([]string, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// A filter, not GroupIds: a group that is gone is no error here.
 	out, err := cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
-		GroupIds: ids,
 		Filters: []types.Filter{
+			filter("group-id", ids...),
 			tagFilter(cloud.TagManagedBy, cloud.ManagedBy),
 			tagFilter(cloud.TagRunID, tagValue(in.Tags, cloud.TagRunID)),
 		},

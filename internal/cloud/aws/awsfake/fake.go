@@ -85,13 +85,13 @@ type resource struct {
 	snapshots   []string
 	deprecation time.Time
 	// instance
-	imageID, instanceType, subnet, vpc, userData, ip, shutdown string
-	groups                                                     []string
-	volume                                                     string
-	public                                                     bool
-	steps                                                      int
-	next                                                       string
-	reason                                                     *failure
+	imageID, instanceType, subnet, vpc, userData, ip, shutdown, token string
+	groups                                                            []string
+	volume                                                            string
+	public                                                            bool
+	steps                                                             int
+	next                                                              string
+	reason                                                            *failure
 	// security group
 	desc    string
 	ingress []Rule
@@ -134,6 +134,7 @@ func (f *Fake) Env() map[string]string {
 		"AWS_CONFIG_FILE":             os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CA_BUNDLE":               "",
 		"AWS_ENDPOINT_URL":            "",
 		"AWS_ENDPOINT_URL_EC2":        "",
 		"AWS_ENDPOINT_URL_STS":        "",

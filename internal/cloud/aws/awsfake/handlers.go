@@ -190,6 +190,15 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	if img == nil || img.state != "available" {
 		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", r.get("ImageId"))}
 	}
+	// The SDK sends one ClientToken for all attempts of a call: a retry
+	// gets the instance the first attempt made.
+	if tok := r.get("ClientToken"); tok != "" {
+		for _, in := range f.sorted(kindInstance, r.region) {
+			if in.token == tok {
+				return f.reservation(in), nil
+			}
+		}
+	}
 	nics := r.count("NetworkInterface")
 	if nics > 0 && (r.get("SubnetId") != "" || len(r.list("SecurityGroupId")) > 0) {
 		return nil, &apiError{400, "InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"}
@@ -226,18 +235,23 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	in := f.addInstance(InstanceSpec{Region: r.region, ImageID: img.id, State: "pending", Tags: specs["instance"], Groups: groups, Created: time.Now().UTC().Truncate(time.Second)}, public)
 	in.instanceType, in.subnet, in.vpc, in.userData = r.get("InstanceType"), subnet, vpc, string(ud)
 	in.shutdown = or(r.get("InstanceInitiatedShutdownBehavior"), "stop")
+	in.token = r.get("ClientToken")
 	f.res[in.volume].tags = cloneMap(specs["volume"])
 	f.transition(in, "running")
 	if f.launchErr != nil {
 		in.reason, f.launchErr = f.launchErr, nil
 	}
+	return f.reservation(in), nil
+}
+
+func (f *Fake) reservation(in *resource) []elem {
 	x := f.xinstance(in)
 	return []elem{
 		{"reservationId", "r-" + strings.TrimPrefix(in.id, "i-")},
 		{"ownerId", Account},
 		{"groupSet", items[xGroupID]{}},
 		{"instancesSet", items[xInstance]{Item: []xInstance{x}}},
-	}, nil
+	}
 }
 
 // transition starts a state change that completes after f.ticks

@@ -1,0 +1,142 @@
+package aws_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+)
+
+var kinds = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
+
+func TestLeftovers(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	now := time.Now().UTC().Truncate(time.Second)
+	old, recent := now.Add(-3*time.Hour), now.Add(-10*time.Minute)
+	ids := map[string]string{} // id → run
+	for _, k := range kinds {
+		ids[f.SeedLeftover(k, "run-a", old)] = "run-a"
+		ids[f.SeedLeftover(k, "run-b", recent)] = "run-b"
+	}
+	// Never leftovers: images (even tagged like a run's resources), a
+	// deployment, an instance that is gone, a group without our tag.
+	f.AddImage(awsfake.ImageSpec{Name: "img", Tags: awsfake.RunTags("run-a"), Created: old})
+	deployment := f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a", cloud.TagDeployment: "web"}, Created: old})
+	f.AddInstance(awsfake.InstanceSpec{State: "terminated", Tags: awsfake.RunTags("run-a"), Created: old})
+
+	tests := []struct {
+		name   string
+		filter cloud.SweepFilter
+		want   []string // runs of the expected resources, 4 kinds each
+	}{
+		{"all", cloud.SweepFilter{}, []string{"run-a", "run-b"}},
+		{"by run", cloud.SweepFilter{RunID: "run-b"}, []string{"run-b"}},
+		{"older than an hour", cloud.SweepFilter{Before: now.Add(-time.Hour)}, []string{"run-a"}},
+		{"run and age", cloud.SweepFilter{RunID: "run-b", Before: now.Add(-time.Hour)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.Leftovers(t.Context(), cfg, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 4*len(tt.want) {
+				t.Fatalf("Leftovers = %+v, want %d", got, 4*len(tt.want))
+			}
+			for i, r := range got {
+				if ids[r.ID] == "" || !slices.Contains(tt.want, r.RunID) || ids[r.ID] != r.RunID || r.Region != "us-west-2" || r.Created.IsZero() {
+					t.Errorf("unexpected leftover %+v", r)
+				}
+				if r.ID == deployment {
+					t.Errorf("a deployment is a leftover")
+				}
+				// Instances come first: the others are in use while they run.
+				if i > 0 && slices.Index(kinds, got[i-1].Kind) > slices.Index(kinds, r.Kind) {
+					t.Errorf("order: %s before %s", got[i-1].Kind, r.Kind)
+				}
+			}
+		})
+	}
+}
+
+func TestDeleteResource(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	for _, k := range kinds {
+		f.SeedLeftover(k, "run-a", t0)
+	}
+	image := f.SeedImage("keep", "h1", t0)
+	got, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Fatalf("delete %s %s: %v", r.Kind, r.ID, err)
+		}
+		// Gone already: success.
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Errorf("delete %s %s again: %v", r.Kind, r.ID, err)
+		}
+	}
+	for _, r := range f.Live() {
+		if r.Tags[cloud.TagTemporary] == cloud.Temporary && r.Kind != "image" && r.Kind != "snapshot" {
+			t.Errorf("left %s %s", r.Kind, r.ID)
+		}
+	}
+	if _, err := c.GetImage(t.Context(), cfg, image); err != nil {
+		t.Errorf("image: %v", err)
+	}
+	if got, _ := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{}); len(got) != 0 {
+		t.Errorf("leftovers after the sweep: %+v", got)
+	}
+}
+
+func TestDeleteResourceRefuses(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	dep := f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagDeployment: "web"}})
+	err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindInstance, ID: dep})
+	if err == nil || !strings.Contains(err.Error(), "not a leftover") {
+		t.Errorf("delete a deployment: %v", err)
+	}
+	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindNetwork, ID: "vpc-1"}); err == nil {
+		t.Error("delete a network: no error")
+	}
+	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindInstance, ID: "i-0123456789abcdef0"}); err != nil {
+		t.Errorf("delete an unknown instance: %v", err)
+	}
+	if len(f.Calls("TerminateInstances")) != 0 {
+		t.Error("TerminateInstances called")
+	}
+}
+
+// A group made by Launch is swept by its creation-time tag; an in-use
+// volume (a running instance's root) is not a leftover.
+func TestLeftoversOfALaunch(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	image := f.SeedImage("sindri-1", "h1", t0)
+	if _, err := c.Launch(t.Context(), launchReq(cfg, image)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: "run-7", Before: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kindsGot []string
+	for _, r := range got {
+		kindsGot = append(kindsGot, r.Kind)
+	}
+	if !slices.Equal(kindsGot, []string{cloud.KindInstance, cloud.KindSecurityGroup}) {
+		t.Fatalf("leftovers = %+v", got)
+	}
+	for _, r := range got {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left := temporaries(f); len(left) != 0 {
+		t.Errorf("left %v", left)
+	}
+}
