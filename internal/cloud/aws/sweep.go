@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -21,8 +23,10 @@ import (
 // groups. Images and deployed instances never carry that tag.
 //
 // A security group has no creation time in EC2: the groups Launch makes
-// carry TagCreated; with f.Before set, a group without it is left out
-// rather than risk deleting one a running build just made.
+// carry TagCreated, and Packer names its temporary groups
+// packer_<time-ordered UUID> whose first 8 hex digits are the Unix time.
+// With f.Before set, a group dated neither way is left out rather than
+// risk deleting one a running build just made.
 func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
 	a, err := awsBlock(cfg)
 	if err != nil {
@@ -79,8 +83,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 			return nil, fmt.Errorf("aws: leftover security groups in %s: %w", cl.region, err)
 		}
 		for _, g := range page.SecurityGroups {
-			created, _ := time.Parse(time.RFC3339, tagValue(g.Tags, TagCreated))
-			add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, created)
+			add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, groupCreated(g))
 		}
 	}
 
@@ -92,6 +95,20 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		return cmp.Compare(x.ID, y.ID)
 	})
 	return out, nil
+}
+
+// groupCreated dates a security group by TagCreated or by Packer's name.
+func groupCreated(g types.SecurityGroup) time.Time {
+	if t, err := time.Parse(time.RFC3339, tagValue(g.Tags, TagCreated)); err == nil {
+		return t
+	}
+	name := awssdk.ToString(g.GroupName)
+	if rest, ok := strings.CutPrefix(name, "packer_"); ok && len(rest) > 9 && rest[8] == '-' {
+		if sec, err := strconv.ParseUint(rest[:8], 16, 32); err == nil {
+			return time.Unix(int64(sec), 0).UTC()
+		}
+	}
+	return time.Time{}
 }
 
 // DeleteResource deletes one leftover; one that is gone already succeeds.

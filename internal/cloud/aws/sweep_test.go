@@ -26,13 +26,17 @@ func TestLeftovers(t *testing.T) {
 	f.AddImage(awsfake.ImageSpec{Name: "img", Tags: awsfake.RunTags("run-a"), Created: old})
 	deployment := f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a", cloud.TagDeployment: "web"}, Created: old})
 	f.AddInstance(awsfake.InstanceSpec{State: "terminated", Tags: awsfake.RunTags("run-a"), Created: old})
+	f.AddSecurityGroup("shared", map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"})
+	// A temporary group with no date: swept without an age limit only.
+	undated := f.AddSecurityGroup("undated", awsfake.RunTags("run-c"))
 
 	tests := []struct {
 		name   string
 		filter cloud.SweepFilter
 		want   []string // runs of the expected resources, 4 kinds each
 	}{
-		{"all", cloud.SweepFilter{}, []string{"run-a", "run-b"}},
+		{"all but the undated group", cloud.SweepFilter{RunID: "run-a"}, []string{"run-a"}},
+		{"all", cloud.SweepFilter{}, []string{"run-a", "run-b", "run-c"}},
 		{"by run", cloud.SweepFilter{RunID: "run-b"}, []string{"run-b"}},
 		{"older than an hour", cloud.SweepFilter{Before: now.Add(-time.Hour)}, []string{"run-a"}},
 		{"run and age", cloud.SweepFilter{RunID: "run-b", Before: now.Add(-time.Hour)}, nil},
@@ -43,10 +47,20 @@ func TestLeftovers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 4*len(tt.want) {
-				t.Fatalf("Leftovers = %+v, want %d", got, 4*len(tt.want))
+			want := 4 * len(tt.want)
+			if slices.Contains(tt.want, "run-c") {
+				want -= 3 // run-c has only its group
+			}
+			if len(got) != want {
+				t.Fatalf("Leftovers = %+v, want %d", got, want)
 			}
 			for i, r := range got {
+				if r.ID == undated {
+					if r.Kind != cloud.KindSecurityGroup || r.RunID != "run-c" || !r.Created.IsZero() {
+						t.Errorf("undated group = %+v", r)
+					}
+					continue
+				}
 				if ids[r.ID] == "" || !slices.Contains(tt.want, r.RunID) || ids[r.ID] != r.RunID || r.Region != "us-west-2" || r.Created.IsZero() {
 					t.Errorf("unexpected leftover %+v", r)
 				}

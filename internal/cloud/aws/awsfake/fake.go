@@ -345,8 +345,8 @@ func RunTags(runID string) map[string]string {
 }
 
 // SeedLeftover adds a temporary resource of kind tagged with runID, as a
-// crashed run leaves it, in DefaultRegion. Security groups get the
-// creation-time tag the aws target writes (EC2 reports no time for them).
+// crashed run leaves it, in DefaultRegion. EC2 reports no creation time
+// for security groups: a seeded one carries it in its Packer-style name.
 func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 	tags := RunTags(runID)
 	switch kind {
@@ -364,13 +364,22 @@ func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 		r.id = f.newID("key")
 		r.name = "packer_" + strings.TrimPrefix(r.id, "key-")
 	case cloud.KindSecurityGroup:
+		// Named as Packer names it: packer_<time-ordered UUID>, whose
+		// first 32 bits are the Unix time.
 		r.id, r.vpc, r.desc = f.newID("sg"), DefaultVPC, "Temporary group for Packer"
-		r.name = "packer_" + strings.TrimPrefix(r.id, "sg-")
-		r.tags["sindri-created"] = created.UTC().Format(time.RFC3339)
+		r.name = fmt.Sprintf("packer_%08x-%04x-4000-8000-%012x", uint32(created.Unix()), f.n&0xffff, f.n)
 	default:
 		panic("awsfake: no leftover kind " + kind)
 	}
 	return f.add(r).id
+}
+
+// AddSecurityGroup seeds a security group in the default VPC of
+// DefaultRegion and returns its ID.
+func (f *Fake) AddSecurityGroup(name string, tags map[string]string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, vpc: DefaultVPC, desc: name, region: DefaultRegion, tags: cloneMap(tags)}).id
 }
 
 func (f *Fake) add(r *resource) *resource {

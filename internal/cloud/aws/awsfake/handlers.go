@@ -76,6 +76,9 @@ func (f *Fake) sorted(kind, region string) []*resource {
 // --- images ---
 
 func describeImages(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "state", "name", "image-id", "owner-id"); err != nil {
+		return nil, err
+	}
 	owners := r.list("Owner")
 	for _, o := range owners {
 		if o != "self" && o != Account && o != "amazon" {
@@ -349,6 +352,9 @@ func (f *Fake) instances(r *req) ([]*resource, *apiError) {
 }
 
 func describeInstances(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "instance-state-name", "instance-id", "image-id", "vpc-id", "subnet-id"); err != nil {
+		return nil, err
+	}
 	all, aerr := f.instances(r)
 	if aerr != nil {
 		return nil, aerr
@@ -483,6 +489,9 @@ func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "group-id", "group-name", "vpc-id"); err != nil {
+		return nil, err
+	}
 	ids := r.list("GroupId")
 	for _, id := range ids {
 		if f.find(kindGroup, id, r.region) == nil {
@@ -524,6 +533,9 @@ func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
 // --- volumes and key pairs ---
 
 func describeVolumes(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "status", "volume-id", "attachment.instance-id"); err != nil {
+		return nil, err
+	}
 	ids := r.list("VolumeId")
 	fs := r.filters()
 	var out items[xVolume]
@@ -566,6 +578,9 @@ func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "key-name", "key-pair-id"); err != nil {
+		return nil, err
+	}
 	ids, names := r.list("KeyPairId"), r.list("KeyName")
 	fs := r.filters()
 	var out items[xKeyPair]
@@ -613,6 +628,9 @@ func deleteKeyPair(f *Fake, r *req) ([]elem, *apiError) {
 // --- network ---
 
 func describeVpcs(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "isDefault", "is-default", "vpc-id"); err != nil {
+		return nil, err
+	}
 	fs := r.filters()
 	var out items[xVpc]
 	for _, v := range []xVpc{{DefaultVPC, Account, "available", "172.31.0.0/16", true}, {OtherVPC, Account, "available", "10.20.0.0/16", false}} {
@@ -636,6 +654,9 @@ func describeVpcs(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
+	if err := checkFilters(r.filters(), "vpc-id", "subnet-id"); err != nil {
+		return nil, err
+	}
 	ids := r.list("SubnetId")
 	all := []xSubnet{
 		{DefaultSubnet, DefaultVPC, "available", "172.31.0.0/20", r.region + "a", true, true},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -193,6 +194,17 @@ func match(fs []filt, attr func(name string) ([]string, bool)) (bool, *apiError)
 		}
 	}
 	return true, nil
+}
+
+// checkFilters refuses filter names the resource type does not know, as
+// EC2 does, whether or not anything would match.
+func checkFilters(fs []filt, names ...string) *apiError {
+	for _, f := range fs {
+		if !slices.Contains(names, f.name) && !strings.HasPrefix(f.name, "tag:") && f.name != "tag-key" {
+			return &apiError{400, "InvalidParameterValue", fmt.Sprintf("The filter '%s' is invalid", f.name)}
+		}
+	}
+	return nil
 }
 
 func glob(pattern, s string) bool {

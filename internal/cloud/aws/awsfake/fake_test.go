@@ -1,0 +1,100 @@
+package awsfake_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+)
+
+func post(t *testing.T, f *awsfake.Fake, form url.Values, auth string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.URL(), strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+const auth = "AWS4-HMAC-SHA256 Credential=" + awsfake.AccessKeyID + "/20240501/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=00"
+
+// The wire shapes the SDK's deserializers read.
+func TestWireFormat(t *testing.T) {
+	f := awsfake.New(t)
+	tests := []struct {
+		name       string
+		form       url.Values
+		auth       string
+		status     int
+		wantInBody []string
+	}{
+		{
+			name: "unsigned request", form: url.Values{"Action": {"DescribeImages"}, "Version": {"2016-11-15"}},
+			status: 401, wantInBody: []string{"<Response><Errors><Error><Code>AuthFailure</Code>", "<RequestID>"},
+		},
+		{
+			name: "answer in the EC2 namespace", form: url.Values{"Action": {"DescribeVpcs"}, "Version": {"2016-11-15"}}, auth: auth,
+			status: 200, wantInBody: []string{`<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>`, "<vpcSet><item><vpcId>" + awsfake.DefaultVPC},
+		},
+		{
+			name: "unknown filter", form: url.Values{"Action": {"DescribeImages"}, "Version": {"2016-11-15"}, "Filter.1.Name": {"colour"}, "Filter.1.Value.1": {"red"}}, auth: auth,
+			status: 400, wantInBody: []string{"<Code>InvalidParameterValue</Code><Message>The filter &#39;colour&#39; is invalid</Message>"},
+		},
+		{
+			name: "wrong version", form: url.Values{"Action": {"DescribeImages"}, "Version": {"2011-01-01"}}, auth: auth,
+			status: 400, wantInBody: []string{"Invalid API version"},
+		},
+		{
+			name: "sts answer", form: url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}, auth: auth,
+			status: 200, wantInBody: []string{"<GetCallerIdentityResult><Arn>arn:aws:iam::" + awsfake.Account, "<ResponseMetadata><RequestId>"},
+		},
+		{
+			name: "unknown action", form: url.Values{"Action": {"DescribeUnicorns"}, "Version": {"2016-11-15"}}, auth: auth,
+			status: 400, wantInBody: []string{"<Code>InvalidAction</Code>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, h, body := post(t, f, tt.form, tt.auth)
+			if status != tt.status {
+				t.Errorf("status = %d, want %d: %s", status, tt.status, body)
+			}
+			if h.Get("x-amzn-RequestId") == "" {
+				t.Error("no x-amzn-RequestId header")
+			}
+			for _, want := range tt.wantInBody {
+				if !strings.Contains(body, want) {
+					t.Errorf("body lacks %q:\n%s", want, body)
+				}
+			}
+		})
+	}
+	if got := f.Calls("")[1].Region; got != "eu-west-1" {
+		t.Errorf("region from the credential scope = %q", got)
+	}
+	if n := len(f.Requests()); n != len(tests) {
+		t.Errorf("Requests = %d", n)
+	}
+}
+
+func TestSTSErrorShape(t *testing.T) {
+	f := awsfake.New(t)
+	f.FailNext(http.StatusTooManyRequests, 1)
+	status, _, body := post(t, f, url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}, auth)
+	if status != 429 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>Throttling</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
+		t.Errorf("%d %s", status, body)
+	}
+}
