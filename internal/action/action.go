@@ -40,11 +40,11 @@ var Inputs = []Input{
 	{Name: "profile"},
 	{Name: "extensions"},
 	{Name: "github-token", Default: "${{ github.token }}"},
-	{Name: "parallel", Commands: []string{"build", "validate"}},
-	{Name: "rebuild", Default: "false", Commands: []string{"build", "deploy"}},
-	{Name: "skip-tests", Default: "false", Commands: []string{"build"}},
+	{Name: "parallel", Commands: []string{"build", "validate", "deploy", "repave"}},
+	{Name: "rebuild", Default: "false", Commands: []string{"build", "deploy", "repave"}},
+	{Name: "skip-tests", Default: "false", Commands: []string{"build", "deploy", "repave"}},
 	{Name: "dry-run", Default: "false", Commands: []string{"build", "repave", "cleanup"}},
-	{Name: "timeout", Commands: []string{"build"}},
+	{Name: "timeout", Commands: []string{"build", "deploy", "repave"}},
 	{Name: "deploy", Default: "false", Commands: []string{"build"}},
 	{Name: "image", Commands: []string{"test", "deploy"}},
 	{Name: "cloud", Commands: []string{"test"}},
@@ -248,23 +248,12 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		p.Comment = r.bool("pr-comment")
 		p.Steps = [][]string{append(args, global...)}
 	case "build":
-		if n, ok := r.int("parallel", 1); ok {
-			args = append(args, "--parallel", n)
-		}
-		args = appendIf(args, r.bool("rebuild"), "--rebuild")
-		args = appendIf(args, r.bool("skip-tests"), "--skip-tests")
-		args = appendIf(args, r.bool("dry-run"), "--dry-run")
-		if d := r.duration("timeout"); d != "" {
-			if daysPattern.MatchString(d) {
-				r.fail("timeout", "%q: give the build time-out in hours or minutes, e.g. 90m", d)
-			}
-			args = append(args, "--timeout", d)
-		}
+		args = append(args, r.buildFlags(true)...)
 		p.Steps = [][]string{append(args, global...)}
 		if r.bool("deploy") {
-			// The deploy finds the image the build just made or found by
-			// its config hash; --yes because nobody can answer a prompt.
-			p.Steps = append(p.Steps, append([]string{"deploy", "--yes"}, global...))
+			// deploy finds the image the build just made (or found) by its
+			// config hash, so it launches exactly that image.
+			p.Steps = append(p.Steps, append([]string{"deploy"}, global...))
 		}
 	case "test":
 		cloud, image := r.get("cloud"), r.get("image")
@@ -276,11 +265,11 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		args = append(args, "--cloud", cloud, "--image", image)
 		p.Steps = [][]string{append(args, global...)}
 	case "deploy":
-		args = append(args, "--yes")
 		if image := r.get("image"); image != "" {
 			args = append(args, "--image", image)
 		}
-		args = appendIf(args, r.bool("rebuild"), "--rebuild")
+		// deploy builds (and tests) the image first when none is cached.
+		args = append(args, r.buildFlags(false)...)
 		p.Steps = [][]string{append(args, global...)}
 	case "repave":
 		if d := r.duration("max-age"); d != "" {
@@ -289,7 +278,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		if n, ok := r.int("keep", 1); ok {
 			args = append(args, "--keep", n)
 		}
-		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+		args = append(args, r.buildFlags(true)...)
 		p.Steps = [][]string{append(args, global...)}
 	case "cleanup":
 		if id := r.get("run-id"); id != "" {
@@ -331,6 +320,27 @@ func unused(r *reader) []InputError {
 		out = append(out, InputError{Input: in.Name, Message: fmt.Sprintf("ignored: command %s does not read it (read by: %s)", r.command, strings.Join(in.Commands, ", "))})
 	}
 	return out
+}
+
+// buildFlags reads the inputs of the build options that build, deploy and
+// repave share; dryRun says whether the command reads dry-run.
+func (r *reader) buildFlags(dryRun bool) []string {
+	var args []string
+	if n, ok := r.int("parallel", 1); ok {
+		args = append(args, "--parallel", n)
+	}
+	args = appendIf(args, r.bool("rebuild"), "--rebuild")
+	args = appendIf(args, r.bool("skip-tests"), "--skip-tests")
+	if dryRun {
+		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+	}
+	if d := r.duration("timeout"); d != "" {
+		if daysPattern.MatchString(d) {
+			r.fail("timeout", "%q: give the build time-out in hours or minutes, e.g. 90m", d)
+		}
+		args = append(args, "--timeout", d)
+	}
+	return args
 }
 
 func appendIf(args []string, cond bool, flag string) []string {

@@ -58,7 +58,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:  "build then deploy",
 			in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws"),
-			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--yes", "--config", "sindri.yaml", "--clouds", "aws"}},
+			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--config", "sindri.yaml", "--clouds", "aws"}},
 		},
 		{
 			name:  "github token goes to the commands' environment",
@@ -78,13 +78,13 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name:  "deploy an image",
-			in:    append(slices.Clone(defaults), "command", "deploy", "image", "ami-0123", "rebuild", "false"),
-			steps: [][]string{{"deploy", "--yes", "--image", "ami-0123", "--config", "sindri.yaml"}},
+			in:    append(slices.Clone(defaults), "command", "deploy", "image", "ami-0123", "rebuild", "false", "skip-tests", "true"),
+			steps: [][]string{{"deploy", "--image", "ami-0123", "--skip-tests", "--config", "sindri.yaml"}},
 		},
 		{
 			name:  "repave",
-			in:    append(slices.Clone(defaults), "command", "repave", "keep", "5", "dry-run", "true"),
-			steps: [][]string{{"repave", "--max-age", "30d", "--keep", "5", "--dry-run", "--config", "sindri.yaml"}},
+			in:    append(slices.Clone(defaults), "command", "repave", "keep", "5", "dry-run", "true", "parallel", "2", "timeout", "2h"),
+			steps: [][]string{{"repave", "--max-age", "30d", "--keep", "5", "--parallel", "2", "--dry-run", "--timeout", "2h", "--config", "sindri.yaml"}},
 		},
 		{
 			name:  "cleanup",
@@ -161,6 +161,7 @@ func TestBadInputs(t *testing.T) {
 		{[]string{"command", "repave", "max-age", "a month"}, "max-age", "not a duration"},
 		{[]string{"command", "repave", "keep", "-1"}, "keep", "at least 1"},
 		{[]string{"command", "cleanup", "older-than", "-5m"}, "older-than", "not a duration"},
+		{[]string{"command", "deploy", "dry-run", "true", "timeout", "1d"}, "timeout", "hours or minutes"},
 		{[]string{"command", "matrix", "per-region", "maybe"}, "per-region", "not a boolean"},
 		{[]string{"command", "validate", "pr-comment", "sure"}, "pr-comment", "not a boolean"},
 	}

@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// runAction runs `sindri-packer action` in-process with the INPUT_* of
+// inputs (name → value, as the runner names them) added to environ.
+func runAction(t *testing.T, environ []string, inputs map[string]string) result {
+	t.Helper()
+	env := append([]string{}, environ...)
+	for k, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	return run(t, env, "action")
+}
+
+// The action runs the same command line a user types: its outputs are
+// the same bytes as the direct run's.
+func TestActionMatrixSameAsCLI(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, multiYAML, 0o644)
+
+	env, outputs, _ := actionsEnv(t)
+	direct := run(t, env, "matrix", "--config", cfg, "--clouds", "aws,gcp", "--per-region")
+	direct.check(t, ExitOK, nil, nil)
+	want := readFile(t, outputs)
+
+	env2, outputs2, _ := actionsEnv(t)
+	r := runAction(t, env2, map[string]string{"command": "matrix", "config": cfg, "clouds": "aws, gcp", "per-region": "true"})
+	r.check(t, ExitOK, nil, []string{"sindri-packer matrix --per-region --config " + cfg + " --clouds aws,gcp\n"})
+	if got := readFile(t, outputs2); got != want || !strings.Contains(got, `"region":"us-west-2"`) {
+		t.Errorf("GITHUB_OUTPUT through the action:\n%s\ndirect:\n%s", got, want)
+	}
+	if r.stdout != direct.stdout {
+		t.Errorf("stdout through the action %q, direct %q", r.stdout, direct.stdout)
+	}
+}
+
+func TestActionBadInput(t *testing.T) {
+	t.Parallel()
+	f := newBuildFixture(t)
+	env, outputs, _ := actionsEnv(t)
+	env = append(env, "PATH="+f.bin)
+	r := runAction(t, env, map[string]string{"command": "build", "config": f.config, "parallel": "lots"})
+	r.check(t, ExitBadInput,
+		[]string{"::error title=sindri-packer input parallel::\"lots\" is not a whole number of at least 1\n"},
+		[]string{"error: action: input parallel: \"lots\" is not a whole number"})
+	f.noRun(t)
+	if _, err := os.Stat(outputs); !os.IsNotExist(err) {
+		t.Errorf("outputs written for a bad input (%v)", err)
+	}
+
+	r = runAction(t, env, map[string]string{"command": "publish"})
+	r.check(t, ExitBadInput, []string{"::error title=sindri-packer input command::\"publish\" is not one of validate, build, test"}, nil)
+
+	r = runAction(t, env, map[string]string{"command": "matrix", "working-directory": filepath.Join(f.bin, "missing")})
+	r.check(t, ExitBadInput, []string{"::error title=sindri-packer input working-directory::"}, nil)
+}
+
+// TestActionBuild runs a build through the action with the packer test
+// double: the token reaches packer as PACKER_GITHUB_API_TOKEN (and
+// GITHUB_TOKEN), is masked, stays out of GITHUB_ENV, and the outputs are
+// the direct build's. It changes the working directory (working-directory
+// input), so it does not run in parallel.
+func TestActionBuild(t *testing.T) {
+	f := newBuildFixture(t)
+	// A wrapper around the packer test double that records the tokens.
+	real := filepath.Join(f.bin, "fake-packer-build")
+	if err := os.Rename(filepath.Join(f.bin, "packer"), real); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(f.bin, "packer"), "#!/bin/sh\n# test double wrapper: records the tokens packer sees\n"+
+		"printf '%s|%s\\n' \"$GITHUB_TOKEN\" \"$PACKER_GITHUB_API_TOKEN\" >>\"${0%/*}/tokens\"\nexec \"${0%/*}/fake-packer-build\" \"$@\"\n", 0o755)
+
+	parent := t.TempDir()
+	work := filepath.Join(parent, "infra")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(parent)
+	env, outputs, summary := actionsEnv(t)
+	ghEnv := filepath.Join(t.TempDir(), "github_env")
+	mustWrite(t, ghEnv, "", 0o644)
+	env = append(env, "PATH="+f.bin, "GITHUB_ENV="+ghEnv, "GITHUB_RUN_ID=99", "GITHUB_RUN_ATTEMPT=2", "HOME="+t.TempDir(), "AWS_EC2_METADATA_DISABLED=true")
+	r := runAction(t, env, map[string]string{
+		"command": "build", "config": f.config, "working-directory": "infra", "github-token": "ghs_abc123",
+		"profile": "minimal", "extensions": "python,node", "skip-tests": "true", "clouds": "all",
+	})
+	r.check(t, ExitOK, []string{"::add-mask::ghs_abc123\n"},
+		[]string{"sindri-packer build --skip-tests --config " + f.config + " --set packer.build.profile=minimal --set packer.build.extensions=[python,node]\n"})
+	if strings.Contains(r.stderr, "ghs_abc123") {
+		t.Errorf("the token is in the log:\n%s", r)
+	}
+	// The manifest went to the working directory.
+	m, err := os.ReadFile(filepath.Join(work, "sindri-manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man struct {
+		ConfigHash string `json:"config_hash"`
+		RunID      string `json:"run_id"`
+	}
+	if err := json.Unmarshal(m, &man); err != nil {
+		t.Fatal(err)
+	}
+	want := ghaOutput("aws-image-id", fakeAWSImageID) +
+		ghaOutput("config-hash", man.ConfigHash) +
+		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
+		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
+		ghaOutput("manifest", "sindri-manifest.json") +
+		ghaOutput("test-result", "skipped")
+	if got := readFile(t, outputs); got != want {
+		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
+	}
+	if man.RunID != "99-2" || !strings.Contains(readFile(t, summary), "### sindri-packer build `99-2`") {
+		t.Errorf("run id %q; summary:\n%s", man.RunID, readFile(t, summary))
+	}
+	if got := readFile(t, ghEnv); got != "" {
+		t.Errorf("GITHUB_ENV written: %q (the token must not reach later steps)", got)
+	}
+	tokens := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(f.bin, "tokens"))), "\n")
+	for _, tk := range tokens {
+		if tk != "ghs_abc123|ghs_abc123" {
+			t.Errorf("packer saw GITHUB_TOKEN|PACKER_GITHUB_API_TOKEN = %q", tk)
+		}
+	}
+	if len(f.buildCalls(t)) != 1 {
+		t.Errorf("packer build calls: %q", f.buildCalls(t))
+	}
+}
+
+// TestActionBuildFailsNoDeploy: with deploy: true, a failed build runs
+// nothing more. (The manifest goes to the working directory: not parallel.)
+func TestActionBuildFailsNoDeploy(t *testing.T) {
+	f := newBuildFixture(t)
+	t.Chdir(t.TempDir())
+	f.fail(t, 1, "Build 'amazon-ebs.sindri' errored: boom")
+	env, _, _ := actionsEnv(t)
+	env = append(env, "PATH="+f.bin, "HOME="+t.TempDir(), "AWS_EC2_METADATA_DISABLED=true")
+	r := runAction(t, env, map[string]string{"command": "build", "config": f.config, "deploy": "true", "skip-tests": "true"})
+	if r.code != ExitFindings {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r)
+	}
+	if strings.Contains(r.stderr, "sindri-packer deploy") {
+		t.Errorf("deploy ran after a failed build:\n%s", r)
+	}
+	if _, err := os.Stat("sindri-manifest.json"); err != nil {
+		t.Errorf("no manifest of the failed build: %v", err)
+	}
+}
+
+// fakePRComments is a TEST DOUBLE of the GitHub REST API's issue comments
+// for one pull request (acme/images#7), recording what was posted.
+type fakePRComments struct {
+	mu     sync.Mutex
+	posted []string
+	auth   []string
+}
+
+func (f *fakePRComments) server(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/repos/acme/images/issues/7/comments":
+			w.Write([]byte("[]"))
+		case r.Method == http.MethodPost && r.URL.Path == "/repos/acme/images/issues/7/comments":
+			var c struct {
+				Body string `json:"body"`
+			}
+			json.NewDecoder(r.Body).Decode(&c)
+			f.posted = append(f.posted, c.Body)
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"id":1,"html_url":"https://github.example/acme/images/pull/7#issuecomment-1"}`))
+		default:
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestActionValidatePRComment(t *testing.T) {
+	t.Parallel()
+	bin := fakeTools(t, "", 0)
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, awsYAML, 0o644)
+	event := filepath.Join(t.TempDir(), "event.json")
+	mustWrite(t, event, `{"pull_request":{"number":7}}`, 0o644)
+	gh := &fakePRComments{}
+	srv := gh.server(t)
+	env, _, _ := actionsEnv(t)
+	env = append(env, "PATH="+bin, "HOME="+t.TempDir(), "GITHUB_EVENT_PATH="+event,
+		"GITHUB_REPOSITORY=acme/images", "GITHUB_API_URL="+srv.URL)
+	r := runAction(t, env, map[string]string{"command": "validate", "config": cfg, "pr-comment": "true", "github-token": "ghs_pr"})
+	r.check(t, ExitOK, []string{"validate: ok (aws)"}, []string{"pr-comment: https://github.example/acme/images/pull/7#issuecomment-1"})
+	if len(gh.posted) != 1 {
+		t.Fatalf("posted %q, want one comment", gh.posted)
+	}
+	body := gh.posted[0]
+	for _, want := range []string{"<!-- sindri-packer:validate -->\n", "✅ **sindri-packer validate passed**", "validate: ok (aws)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("comment lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "::") {
+		t.Errorf("workflow commands in the comment:\n%s", body)
+	}
+	for _, a := range gh.auth {
+		if a != "Bearer ghs_pr" {
+			t.Errorf("Authorization %q", a)
+		}
+	}
+
+	// Not a pull request: a warning, no comment, and validate's result.
+	mustWrite(t, event, `{"ref":"refs/heads/main"}`, 0o644)
+	r = runAction(t, env, map[string]string{"command": "validate", "config": cfg, "pr-comment": "true"})
+	r.check(t, ExitOK, []string{"::warning title=sindri-packer pr-comment::not a pull request event"}, nil)
+	if len(gh.posted) != 1 {
+		t.Errorf("posted again: %q", gh.posted)
+	}
+}
+
+func TestValidateComment(t *testing.T) {
+	t.Parallel()
+	out := "::error file=a.hcl,line=1::x\na.hcl:1:1: packer-validate: bad\n"
+	for code, want := range map[int]string{
+		ExitOK:       "✅ **sindri-packer validate passed**\n\n```text\na.hcl:1:1: packer-validate: bad\n```\n",
+		ExitFindings: "❌ **sindri-packer validate found problems**\n\n```text\na.hcl:1:1: packer-validate: bad\n```\n",
+		ExitFailure:  "⚠️ **sindri-packer validate could not run** (exit 3)\n\n```text\na.hcl:1:1: packer-validate: bad\n```\n",
+	} {
+		if got := validateComment(out, code); got != want {
+			t.Errorf("exit %d: %q, want %q", code, got, want)
+		}
+	}
+}
