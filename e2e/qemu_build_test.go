@@ -161,6 +161,37 @@ packer:
 		t.Errorf("cached run outputs: %v", got)
 	}
 	assertEmpty(t, tmp)
+
+	// The Action's container entrypoint over the same workspace, with the
+	// inputs a workflow step gives (and action.yml's defaults): it finds
+	// the cached image and writes the same outputs, byte for byte.
+	ar := runAction(t, work, env, map[string]string{
+		"command": "build", "clouds": "qemu", "config": "sindri.yaml", "working-directory": ".",
+		"rebuild": "false", "skip-tests": "false", "deploy": "false", "github-token": "ghs_e2etoken",
+	})
+	if ar.code != 0 {
+		t.Fatalf("action build exited %d\n%s", ar.code, ar.stderr)
+	}
+	m3 := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
+	if c := m3.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage {
+		t.Errorf("action run: %+v", c)
+	}
+	wantOut := ghaOutput("config-hash", m3.ConfigHash) +
+		ghaOutput("image-regions", "{}") +
+		ghaOutput("images", `{"qemu":"`+wantImage+`"}`) +
+		ghaOutput("manifest", "sindri-manifest.json") +
+		ghaOutput("qemu-image-id", wantImage) +
+		ghaOutput("test-result", "skipped") // a cached image was tested when it was built
+	if ar.output != wantOut {
+		t.Errorf("action GITHUB_OUTPUT:\n%s\nwant:\n%s", ar.output, wantOut)
+	}
+	if !strings.Contains(ar.summary, "| qemu | — | `"+wantImage+"` | cached |") || ar.env != "" {
+		t.Errorf("action job summary:\n%s\nGITHUB_ENV %q", ar.summary, ar.env)
+	}
+	if !strings.Contains(ar.stdout, "::add-mask::ghs_e2etoken") {
+		t.Error("the github-token input was not masked")
+	}
+	assertEmpty(t, tmp)
 }
 
 type manifest struct {
