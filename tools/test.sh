@@ -22,7 +22,7 @@ echo "== go vet"
 go vet ./...
 
 echo "== gofmt"
-unformatted=$(gofmt -l cmd internal scripts tools e2e)
+unformatted=$(gofmt -l cmd internal scripts tools e2e ./*.go)
 if [[ -n $unformatted ]]; then
   echo "not gofmt-formatted:" >&2
   echo "$unformatted" >&2
