@@ -349,3 +349,32 @@ func appendIf(args []string, cond bool, flag string) []string {
 	}
 	return args
 }
+
+// credentialFileVars are variables that google-github-actions/auth sets to
+// a credentials file it writes into the workspace.
+var credentialFileVars = []string{"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "GOOGLE_GHA_CREDS_PATH"}
+
+// ContainerPaths rewrites credential file paths that name the runner's
+// host workspace into the container's GITHUB_WORKSPACE (a Docker action
+// sees the workspace at /github/workspace, but variables exported by
+// earlier steps keep the host path). exists reports whether a file exists.
+func ContainerPaths(getenv func(string) string, exists func(string) bool) []string {
+	ws := getenv("GITHUB_WORKSPACE")
+	if ws == "" {
+		return nil
+	}
+	var out []string
+	for _, k := range credentialFileVars {
+		p := getenv(k)
+		if p == "" || exists(p) {
+			continue
+		}
+		// The file keeps its name and its place under the workspace root;
+		// auth writes it at the top (gha-creds-*.json).
+		base := p[strings.LastIndex(p, "/")+1:]
+		if c := strings.TrimRight(ws, "/") + "/" + base; exists(c) {
+			out = append(out, k+"="+c)
+		}
+	}
+	return out
+}

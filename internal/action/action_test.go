@@ -240,3 +240,22 @@ func TestFormatsMatchConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerPaths(t *testing.T) {
+	t.Parallel()
+	files := map[string]bool{"/github/workspace/gha-creds-1a2b.json": true, "/already/there.json": true}
+	env := map[string]string{
+		"GITHUB_WORKSPACE":                       "/github/workspace",
+		"GOOGLE_APPLICATION_CREDENTIALS":         "/home/runner/work/images/images/gha-creds-1a2b.json",
+		"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": "/already/there.json",
+		"GOOGLE_GHA_CREDS_PATH":                  "/home/runner/work/images/images/gha-creds-gone.json",
+	}
+	got := action.ContainerPaths(func(k string) string { return env[k] }, func(p string) bool { return files[p] })
+	want := []string{"GOOGLE_APPLICATION_CREDENTIALS=/github/workspace/gha-creds-1a2b.json"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := action.ContainerPaths(func(string) string { return "" }, func(string) bool { return false }); got != nil {
+		t.Errorf("outside a runner: %v", got)
+	}
+}

@@ -71,6 +71,10 @@ func (c *Command) runAction(ctx context.Context) error {
 		}
 	}
 	env := append(slices.Clone(c.Environ), plan.Env...)
+	env = append(env, action.ContainerPaths(c.getenv, func(p string) bool {
+		_, err := os.Stat(p)
+		return err == nil
+	})...)
 	for _, step := range plan.Steps {
 		var captured bytes.Buffer
 		stdout := c.Stdout
