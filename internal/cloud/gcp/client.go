@@ -18,6 +18,8 @@ import (
 	gax "github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	"google.golang.org/api/option/internaloption"
+	htransport "google.golang.org/api/transport/http"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -39,7 +41,9 @@ const (
 // clients are the REST clients of one top-level call, made on first use.
 type clients struct {
 	ctx  context.Context
+	g    Cloud
 	opts []option.ClientOption
+	err  error
 
 	images    *compute.ImagesClient
 	instances *compute.InstancesClient
@@ -48,24 +52,59 @@ type clients struct {
 	projects  *compute.ProjectsClient
 }
 
-func (g Cloud) clientOptions() []option.ClientOption {
-	ep := g.Endpoint
+func (g Cloud) newClients(ctx context.Context) *clients {
+	return &clients{ctx: ctx, g: g}
+}
+
+// options are the client options every REST client of this call shares:
+// one HTTP client with a time-out per request. The SDK's list iterators
+// do not pass their context to the request, so only the HTTP client's own
+// time-out can bound a list page that hangs.
+func (k *clients) options() ([]option.ClientOption, error) {
+	if k.opts != nil || k.err != nil {
+		return k.opts, k.err
+	}
+	ep := k.g.Endpoint
 	if ep == "" {
 		ep = os.Getenv(EndpointEnv)
 	}
 	var opts []option.ClientOption
 	if ep != "" {
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(ep, "/")))
+	}
+	hc := k.g.HTTPClient
+	if hc == nil {
+		base := []option.ClientOption{
+			internaloption.WithDefaultEndpoint("https://compute.googleapis.com"),
+			internaloption.WithDefaultEndpointTemplate("https://compute.UNIVERSE_DOMAIN"),
+			internaloption.WithDefaultMTLSEndpoint("https://compute.mtls.googleapis.com"),
+			internaloption.WithDefaultUniverseDomain("googleapis.com"),
+			internaloption.WithDefaultAudience("https://compute.googleapis.com/"),
+			internaloption.WithDefaultScopes(compute.DefaultAuthScopes()...),
+			internaloption.EnableNewAuthLibrary(),
+		}
+		base = append(base, opts...)
 		// A local fake: Application Default Credentials must never be
 		// looked up (they could probe the metadata server).
-		if loopbackHTTP(ep) {
-			opts = append(opts, option.WithoutAuthentication())
+		if ep != "" && loopbackHTTP(ep) {
+			base = append(base, option.WithoutAuthentication())
 		}
+		authed, _, err := htransport.NewClient(k.ctx, base...)
+		if err != nil {
+			k.err = fmt.Errorf("gcp: credentials: %w", err)
+			return nil, k.err
+		}
+		hc = &http.Client{Transport: authed.Transport, Timeout: k.g.callTimeout()}
 	}
-	if g.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(g.HTTPClient))
+	k.opts = append(opts, option.WithHTTPClient(hc))
+	return k.opts, nil
+}
+
+func (g Cloud) callTimeout() time.Duration {
+	if g.CallTimeout > 0 {
+		return g.CallTimeout
 	}
-	return opts
+	return defaultCallTimeout
 }
 
 // loopbackHTTP reports whether ep is a plain-http URL on this machine.
@@ -80,10 +119,6 @@ func loopbackHTTP(ep string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
-}
-
-func (g Cloud) newClients(ctx context.Context) *clients {
-	return &clients{ctx: ctx, opts: g.clientOptions()}
 }
 
 func (k *clients) Close() {
@@ -106,7 +141,11 @@ func (k *clients) Close() {
 
 func (k *clients) Images() (*compute.ImagesClient, error) {
 	if k.images == nil {
-		c, err := compute.NewImagesRESTClient(k.ctx, k.opts...)
+		opts, err := k.options()
+		if err != nil {
+			return nil, err
+		}
+		c, err := compute.NewImagesRESTClient(k.ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gcp: images client: %w", err)
 		}
@@ -117,7 +156,11 @@ func (k *clients) Images() (*compute.ImagesClient, error) {
 
 func (k *clients) Instances() (*compute.InstancesClient, error) {
 	if k.instances == nil {
-		c, err := compute.NewInstancesRESTClient(k.ctx, k.opts...)
+		opts, err := k.options()
+		if err != nil {
+			return nil, err
+		}
+		c, err := compute.NewInstancesRESTClient(k.ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gcp: instances client: %w", err)
 		}
@@ -128,7 +171,11 @@ func (k *clients) Instances() (*compute.InstancesClient, error) {
 
 func (k *clients) Firewalls() (*compute.FirewallsClient, error) {
 	if k.firewalls == nil {
-		c, err := compute.NewFirewallsRESTClient(k.ctx, k.opts...)
+		opts, err := k.options()
+		if err != nil {
+			return nil, err
+		}
+		c, err := compute.NewFirewallsRESTClient(k.ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gcp: firewalls client: %w", err)
 		}
@@ -139,7 +186,11 @@ func (k *clients) Firewalls() (*compute.FirewallsClient, error) {
 
 func (k *clients) Disks() (*compute.DisksClient, error) {
 	if k.disks == nil {
-		c, err := compute.NewDisksRESTClient(k.ctx, k.opts...)
+		opts, err := k.options()
+		if err != nil {
+			return nil, err
+		}
+		c, err := compute.NewDisksRESTClient(k.ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gcp: disks client: %w", err)
 		}
@@ -150,7 +201,11 @@ func (k *clients) Disks() (*compute.DisksClient, error) {
 
 func (k *clients) Projects() (*compute.ProjectsClient, error) {
 	if k.projects == nil {
-		c, err := compute.NewProjectsRESTClient(k.ctx, k.opts...)
+		opts, err := k.options()
+		if err != nil {
+			return nil, err
+		}
+		c, err := compute.NewProjectsRESTClient(k.ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gcp: projects client: %w", err)
 		}
@@ -167,10 +222,7 @@ var noSDKRetry = gax.WithRetry(func() gax.Retryer { return nil })
 // call runs one API call with retries and a time-out per attempt, and
 // turns a failure into "gcp: WHAT: <the API's message> (request id ...)".
 func (g Cloud) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
-	timeout := g.CallTimeout
-	if timeout <= 0 {
-		timeout = defaultCallTimeout
-	}
+	timeout := g.callTimeout()
 	err := cloud.Retry(ctx, g.Backoff, retryable(ctx), func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

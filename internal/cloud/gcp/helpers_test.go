@@ -60,3 +60,13 @@ func count(f *gcpfake.Server, method, suffix string) int {
 	}
 	return n
 }
+
+func cloudtestLoad(t *testing.T, project string) *config.Config {
+	t.Helper()
+	return cloudtest.Load(t, "packer:\n  cloud: gcp\n  project_id: "+project+"\n")
+}
+
+func cloudtestLoadAWS(t *testing.T) *config.Config {
+	t.Helper()
+	return cloudtest.Load(t, "packer:\n  cloud: aws\n")
+}
