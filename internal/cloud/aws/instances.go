@@ -311,6 +311,10 @@ func (c Cloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
 	if !ok || h == nil {
 		return fmt.Errorf("aws: terminate %s: not an instance launched by the aws target", inst.ID)
 	}
+	if h.groups == nil {
+		// Listed, not launched here: find its groups by their tags.
+		return c.TerminateInstance(ctx, h.config, inst.ID)
+	}
 	a, err := awsBlock(h.config)
 	if err != nil {
 		return err

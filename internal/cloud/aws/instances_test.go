@@ -392,11 +392,17 @@ func TestStopStartList(t *testing.T) {
 	if err := c.StartInstance(t.Context(), cfg, gone); err == nil || !strings.Contains(err.Error(), "IncorrectInstanceState") {
 		t.Errorf("start terminated: %v", err)
 	}
-	// TerminateInstance finds the group Launch made through the tags.
-	for _, id := range []string{inst.ID, dep.ID} {
-		if err := c.TerminateInstance(t.Context(), cfg, id); err != nil {
-			t.Fatal(err)
-		}
+	// TerminateInstance, and Terminate of a listed instance, find the
+	// group Launch made through the tags.
+	if err := c.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := c.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("ListInstances = %+v, %v", listed, err)
+	}
+	if err := c.Terminate(t.Context(), &listed[0]); err != nil {
+		t.Fatal(err)
 	}
 	for _, r := range temporaries(f) {
 		if !strings.HasPrefix(r, "instance:") && !strings.HasPrefix(r, "disk:") {
