@@ -141,3 +141,14 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("Launch without an image succeeded")
 	}
 }
+
+func TestZeroValueReadsEndpointFromEnv(t *testing.T) {
+	f, _, cfg := newFake(t) // sets SINDRI_GCP_ENDPOINT and fake credentials
+	got, err := gcp.Cloud{}.CheckCredentials(ctx(t), cfg)
+	if err != nil || !strings.Contains(got, "project fake-project") {
+		t.Fatalf("zero-value CheckCredentials = %q, %v", got, err)
+	}
+	if n := count(f, "GET", "/compute/v1/projects/fake-project"); n != 1 {
+		t.Errorf("requests = %v", f.Requests())
+	}
+}

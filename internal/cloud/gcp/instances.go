@@ -153,12 +153,14 @@ func (g Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 		// A fresh context: a cancelled launch must still clean up.
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 		defer cancel()
+		tk := g.newClients(tctx)
+		defer tk.Close()
 		var errs []error
 		if madeInstance {
-			errs = append(errs, g.deleteInstance(tctx, k, gc, name))
+			errs = append(errs, g.deleteInstance(tctx, tk, gc, name))
 		}
 		if madeFirewall {
-			errs = append(errs, g.deleteFirewall(tctx, k, gc, fwName))
+			errs = append(errs, g.deleteFirewall(tctx, tk, gc, fwName))
 		}
 		if cerr := errors.Join(errs...); cerr != nil {
 			err = fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
