@@ -8,8 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
 // awsYAML is a single-cloud aws configuration that copies its AMI to a
@@ -59,6 +64,9 @@ type buildFixture struct {
 	bin      string // PATH: the fake as "packer", its control files and call records
 	config   string
 	manifest string
+	// aws is the wire-level EC2 test double the aws target talks to: the
+	// cache lookup, image tests and clean-up go there.
+	aws *awsfake.Fake
 }
 
 func newBuildFixture(t *testing.T) buildFixture {
@@ -68,15 +76,37 @@ func newBuildFixture(t *testing.T) buildFixture {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "sindri.yaml")
 	mustWrite(t, cfg, awsYAML, 0o644)
-	return buildFixture{bin: bin, config: cfg, manifest: filepath.Join(t.TempDir(), "out", "manifest.json")}
+	fake := awsfake.New(t)
+	return buildFixture{bin: bin, config: cfg, manifest: filepath.Join(t.TempDir(), "out", "manifest.json"), aws: fake}
 }
 
-// build runs `sindri-packer build` on the fixture's configuration with PATH
-// set to the fake's folder and extra environment variables.
+// build runs `sindri-packer build --skip-tests` on the fixture's
+// configuration with PATH set to the fake's folder and extra environment
+// variables. The image test stage has tests of its own (buildTested).
 func (f buildFixture) build(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return f.buildTested(t, env, append([]string{"--skip-tests"}, args...)...)
+}
+
+// buildTested is build with the image test stage.
+func (f buildFixture) buildTested(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	environ := append([]string{"PATH=" + f.bin}, env...)
-	return run(t, environ, append([]string{"build", "-c", f.config, "--manifest", f.manifest}, args...)...)
+	return runTargets(t, f.targets(), environ, append([]string{"build", "-c", f.config, "--manifest", f.manifest}, args...)...)
+}
+
+// fastBackoff keeps retries and state polls of the fakes short.
+var fastBackoff = cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 2 * time.Second}
+
+// targets serves the aws target from the fixture's EC2 test double (the
+// credentials are TestMain's, which it accepts); the rest as usual.
+func (f buildFixture) targets() func(string) (cloud.Builder, error) {
+	return func(name string) (cloud.Builder, error) {
+		if name == "aws" {
+			return aws.Cloud{Endpoint: f.aws.URL(), Backoff: &fastBackoff, Timeout: 5 * time.Second}, nil
+		}
+		return targets.Builder(name)
+	}
 }
 
 // fail makes the fake's builds exit with status after printing errors as
@@ -181,7 +211,7 @@ func TestBuildInActions(t *testing.T) {
 		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", f.manifest) +
-		// aws has no test instances yet: its image is not tested.
+		// --skip-tests: the image is not tested.
 		ghaOutput("test-result", "skipped")
 	if got := readFile(t, outputs); got != wantOutputs {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, wantOutputs)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
@@ -23,6 +24,12 @@ type result struct {
 // environment.
 func run(t *testing.T, environ []string, args ...string) result {
 	t.Helper()
+	return runTargets(t, nil, environ, args...)
+}
+
+// runTargets is run with Command.Targets set (nil: package targets).
+func runTargets(t *testing.T, targets func(string) (cloud.Builder, error), environ []string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	c := &Command{
 		Stdin:   strings.NewReader(""),
@@ -30,6 +37,7 @@ func run(t *testing.T, environ []string, args ...string) result {
 		Stderr:  &errb,
 		Environ: environ,
 		Context: t.Context(),
+		Targets: targets,
 	}
 	code := c.Main(append([]string{"sindri-packer"}, args...))
 	return result{code, out.String(), errb.String()}

@@ -26,7 +26,7 @@ type memCloud struct {
 	instances []cloud.Instance
 	leftovers []cloud.Resource
 	calls     []string
-	fail      map[string]error // by method name
+	fail      map[string]error  // by method name
 	hook      map[string]func() // run when the method is called
 	launched  []cloud.LaunchRequest
 	next      int

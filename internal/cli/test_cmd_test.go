@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -49,7 +51,12 @@ func TestTestCommandBadInput(t *testing.T) {
 func TestTestCommandCloudWithoutInstances(t *testing.T) {
 	t.Parallel()
 	aws := writeConfig(t, "aws")
-	r := run(t, []string{"PATH=" + t.TempDir()}, "test", "-c", aws, "--cloud", "aws", "--image", "ami-0123")
+	// The aws target with only its Packer side: no instances.
+	packerOnly := func(name string) (cloud.Builder, error) {
+		b, err := targets.Builder(name)
+		return struct{ cloud.Builder }{b}, err
+	}
+	r := runTargets(t, packerOnly, []string{"PATH=" + t.TempDir()}, "test", "-c", aws, "--cloud", "aws", "--image", "ami-0123")
 	r.check(t, ExitFailure, nil, []string{"test: temporary instances for aws are not available yet"})
 }
 

@@ -150,3 +150,9 @@ type InstanceLauncher interface {
 type FailedKeeper interface {
 	KeepFailed(run *BuildRun, art Artifact) (string, error)
 }
+
+// Retired reports whether the image was deprecated at or before now: such
+// an image is never a cache hit.
+func (im Image) Retired(now time.Time) bool {
+	return !im.Deprecated.IsZero() && !im.Deprecated.After(now)
+}

@@ -327,6 +327,14 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 		}
 		if rep != nil && rep.Failed() {
 			res.Status, res.Error = StatusFailed, "image test failed: "+rep.Summary()
+			if im, ok := p.builder.(cloud.ImageManager); ok && !local {
+				// The cloud image carries the config hash: left as it
+				// is, the next build would take it as the cached image.
+				if msg := o.discardFailed(ctx, im, img.ID, log); msg != "" {
+					res.Error += "; " + msg
+				}
+				return res
+			}
 			if o.Test.KeepFailed {
 				if k, ok := p.builder.(cloud.FailedKeeper); ok {
 					if path, err := k.KeepFailed(run, art); err == nil {
@@ -394,6 +402,26 @@ func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, imag
 		return failedTest(err), ""
 	}
 	return rep, ""
+}
+
+// discardFailed deletes a cloud image that failed its test, or with
+// KeepFailed deprecates it, so it is kept to debug but never a cache hit.
+// It returns a note for the result when that did not work.
+func (o Options) discardFailed(ctx context.Context, im cloud.ImageManager, id string, log *cloudLog) string {
+	if o.Test.KeepFailed {
+		if err := im.DeprecateImage(ctx, o.Config, id, cloud.Deprecation{}); err != nil {
+			log.printf("could not deprecate the failed image %s: %v", id, err)
+			return fmt.Sprintf("the failed image %s could not be deprecated (%v): delete it, or the next build reuses it", id, err)
+		}
+		log.printf("kept the failed image %s, deprecated so no build reuses it (--keep-failed-images)", id)
+		return ""
+	}
+	if err := im.DeleteImage(ctx, o.Config, id); err != nil {
+		log.printf("could not delete the failed image %s: %v", id, err)
+		return fmt.Sprintf("the failed image %s could not be deleted (%v): delete it, or the next build reuses it", id, err)
+	}
+	log.printf("deleted the failed image %s", id)
+	return ""
 }
 
 func failedTest(err error) *verify.Report {

@@ -79,7 +79,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 		got := a.image(im)
 		// ECS filters by tag already; check again so a filter ECS ignored
 		// can never hand out another config's image.
-		if tags := tagMap(im.Tags.Tag); tags[cloud.TagManagedBy] != cloud.ManagedBy || tags[cloud.TagConfigHash] != hash || im.Status != statusAvailable {
+		if tags := tagMap(im.Tags.Tag); tags[cloud.TagManagedBy] != cloud.ManagedBy || tags[cloud.TagConfigHash] != hash || im.Status != statusAvailable || got.Retired(time.Now()) {
 			continue
 		}
 		if best == nil || got.Created.After(best.Created) {

@@ -28,7 +28,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 		return nil, err
 	}
 	for _, img := range imgs { // newest first
-		if img.ConfigHash == hash && img.State == "available" {
+		if img.ConfigHash == hash && img.State == "available" && !img.Retired(time.Now()) {
 			return &img, nil
 		}
 	}

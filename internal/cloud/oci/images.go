@@ -31,7 +31,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 		return nil, err
 	}
 	for _, img := range imgs { // newest first
-		if img.ConfigHash == hash {
+		if img.ConfigHash == hash && !img.Retired(time.Now()) {
 			return &img, nil
 		}
 	}
