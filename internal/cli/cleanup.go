@@ -103,7 +103,7 @@ Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
 				}
 				tw.Flush()
 			}
-			if len(all) == 0 {
+			if len(all) == 0 && failed == 0 {
 				fmt.Fprintf(c.Stderr, "cleanup: nothing left behind in %s\n", strings.Join(clouds, ", "))
 			}
 			if !dryRun {

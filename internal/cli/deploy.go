@@ -246,6 +246,7 @@ Exit code 1 when there is none.`,
 				return err
 			}
 			var rows []instanceRow
+			var failed []string
 			for _, name := range clouds {
 				im, err := capability[cloud.InstanceManager](c, name, "status")
 				if err != nil {
@@ -254,7 +255,9 @@ Exit code 1 when there is none.`,
 				}
 				insts, err := c.deployment(cmd.Context(), cfg, name, im, false)
 				if err != nil {
-					return err
+					fmt.Fprintf(c.Stderr, "%s: %v\n", name, errors.Unwrap(err))
+					failed = append(failed, name)
+					continue
 				}
 				rows = append(rows, instanceRows(name, insts)...)
 			}
@@ -266,6 +269,9 @@ Exit code 1 when there is none.`,
 				fmt.Fprintln(c.Stdout, string(data))
 			} else if len(rows) > 0 {
 				writeInstanceRows(c.Stdout, rows)
+			}
+			if len(failed) > 0 {
+				return toolFailure(fmt.Errorf("status failed for %s", strings.Join(failed, ", ")))
 			}
 			if len(rows) == 0 {
 				fmt.Fprintf(c.Stderr, "no deployment %s in %s\n", cfg.Name, strings.Join(clouds, ", "))
