@@ -47,6 +47,7 @@ var Inputs = []Input{
 	{Name: "timeout", Commands: []string{"build", "deploy", "repave"}},
 	{Name: "deploy", Default: "false", Commands: []string{"build"}},
 	{Name: "image", Commands: []string{"test", "deploy"}},
+	{Name: "ssh-public-key", Commands: []string{"deploy", "build"}},
 	{Name: "cloud", Commands: []string{"test"}},
 	{Name: "max-age", Default: "30d", Commands: []string{"repave"}},
 	{Name: "keep", Commands: []string{"repave"}},
@@ -253,7 +254,11 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		if r.bool("deploy") {
 			// deploy finds the image the build just made (or found) by its
 			// config hash, so it launches exactly that image.
-			p.Steps = append(p.Steps, append([]string{"deploy"}, global...))
+			deploy := []string{"deploy"}
+			if key := r.get("ssh-public-key"); key != "" {
+				deploy = append(deploy, "--ssh-public-key", key)
+			}
+			p.Steps = append(p.Steps, append(deploy, global...))
 		}
 	case "test":
 		cloud, image := r.get("cloud"), r.get("image")
@@ -267,6 +272,9 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 	case "deploy":
 		if image := r.get("image"); image != "" {
 			args = append(args, "--image", image)
+		}
+		if key := r.get("ssh-public-key"); key != "" {
+			args = append(args, "--ssh-public-key", key)
 		}
 		// deploy builds (and tests) the image first when none is cached.
 		args = append(args, r.buildFlags(false)...)

@@ -82,6 +82,11 @@ func TestPlan(t *testing.T) {
 			steps: [][]string{{"deploy", "--image", "ami-0123", "--skip-tests", "--config", "sindri.yaml"}},
 		},
 		{
+			name:  "build then deploy with a key",
+			in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws", "ssh-public-key", "ssh-ed25519 AAAAC3 ci"),
+			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--ssh-public-key", "ssh-ed25519 AAAAC3 ci", "--config", "sindri.yaml", "--clouds", "aws"}},
+		},
+		{
 			name:  "repave",
 			in:    append(slices.Clone(defaults), "command", "repave", "keep", "5", "dry-run", "true", "parallel", "2", "timeout", "2h"),
 			steps: [][]string{{"repave", "--max-age", "30d", "--keep", "5", "--parallel", "2", "--dry-run", "--timeout", "2h", "--config", "sindri.yaml"}},

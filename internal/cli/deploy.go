@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -29,6 +30,7 @@ type deployFlags struct {
 	image     string
 	buildOnly bool
 	sshKey    string
+	sshPub    string
 }
 
 func (c *Command) deployCmd(g *global) *cobra.Command {
@@ -58,7 +60,8 @@ set.`,
 	f.build.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image instead of the config's cached image")
 	cmd.Flags().BoolVar(&f.buildOnly, "build-only", false, "build (or find) the image, do not launch anything")
-	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "public key the instance accepts (default ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)")
+	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "file of the public key the instance accepts (default ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)")
+	cmd.Flags().StringVar(&f.sshPub, "ssh-public-key", "", "the public key itself, e.g. \"ssh-ed25519 AAAA... me@laptop\" (instead of --ssh-key)")
 	return cmd
 }
 
@@ -77,7 +80,7 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		if im, err = capability[cloud.InstanceManager](c, name, "deploy"); err != nil {
 			return err
 		}
-		if pub, err = c.publicKey(f.sshKey); err != nil {
+		if pub, err = c.publicKey(f.sshKey, f.sshPub); err != nil {
 			return err
 		}
 		existing, err := c.deployment(ctx, cfg, name, im, false)
@@ -140,7 +143,13 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 
 // publicKey reads the deploy key: the flag's file, else the user's usual
 // ones.
-func (c *Command) publicKey(flag string) (string, error) {
+func (c *Command) publicKey(flag, text string) (string, error) {
+	if text != "" {
+		if flag != "" {
+			return "", badInput("deploy: give --ssh-key or --ssh-public-key, not both")
+		}
+		return checkPublicKey("--ssh-public-key", text)
+	}
 	candidates := []string{flag}
 	if flag == "" {
 		home := c.getenv("HOME")
@@ -154,13 +163,18 @@ func (c *Command) publicKey(flag string) (string, error) {
 			}
 			continue
 		}
-		key := strings.TrimSpace(string(b))
-		if !strings.HasPrefix(key, "ssh-") && !strings.HasPrefix(key, "ecdsa-") {
-			return "", badInput("--ssh-key: %s is not an OpenSSH public key (want a line like ssh-ed25519 AAAA...)", p)
-		}
-		return key, nil
+		return checkPublicKey("--ssh-key: "+p, string(b))
 	}
 	return "", badInput("deploy: no SSH public key: pass --ssh-key FILE or create ~/.ssh/id_ed25519.pub (ssh-keygen -t ed25519)")
+}
+
+// checkPublicKey accepts one OpenSSH public key line.
+func checkPublicKey(what, key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err != nil || strings.Contains(key, "\n") {
+		return "", badInput("%s is not an OpenSSH public key (want one line like ssh-ed25519 AAAA... me@laptop)", what)
+	}
+	return key, nil
 }
 
 // deployment returns the configuration's instances in one cloud; with

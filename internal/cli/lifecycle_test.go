@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +23,11 @@ func lifecycleWorld(t *testing.T) (*memCloud, string, []string) {
 	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	mustWrite(t, filepath.Join(home, ".ssh", "id_ed25519.pub"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDEPLOYKEY me@laptop\n", 0o644)
+	key, err := sshkey.Generate(t.TempDir(), "DEPLOYKEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(home, ".ssh", "id_ed25519.pub"), key.Authorized+"\n", 0o644)
 	return fake, cfg, []string{"HOME=" + home, "PATH=" + t.TempDir()}
 }
 
@@ -122,12 +127,24 @@ func TestDeployBadInput(t *testing.T) {
 	mustWrite(t, bad, "-----BEGIN OPENSSH PRIVATE KEY-----\n", 0o600)
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-key", bad).check(t, 2, nil, []string{"is not an OpenSSH public key"})
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-key", filepath.Join(t.TempDir(), "missing.pub")).check(t, 2, nil, []string{"--ssh-key:"})
+	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-public-key", "ssh-ed25519 AAAAnotakey").check(t, 2, nil, []string{"--ssh-public-key is not an OpenSSH public key"})
+	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-public-key", "x", "--ssh-key", bad).check(t, 2, nil, []string{"not both"})
 	multi := filepath.Join(t.TempDir(), "sindri.yaml")
 	mustWrite(t, multi, "packer:\n  clouds:\n    aws: {region: us-east-1}\n    qemu: {}\n", 0o644)
 	runWith(t, fake, "", env, "deploy", "-c", multi, "--image", "ami-1").check(t, 2, nil, []string{"deploy: acts on one cloud; choose one with --clouds"})
 	if len(fake.launched) != 0 {
 		t.Fatal("launched on bad input")
 	}
+	// The key as text, as the Action's ssh-public-key input passes it.
+	other, err := sshkey.Generate(t.TempDir(), "ci-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWith(t, fake, "", noKey, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-public-key", other.Authorized).check(t, 0, []string{"deployed build-test"}, nil)
+	if got := fake.launched[0].PublicKey; got != other.Authorized {
+		t.Fatalf("launched with key %q, want %q", got, other.Authorized)
+	}
+	fake.instances = nil
 	fake.fail["Launch"] = errorString("InsufficientInstanceCapacity: none left")
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1").check(t, 3, nil, []string{"deploy aws: InsufficientInstanceCapacity: none left"})
 }
