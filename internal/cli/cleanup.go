@@ -74,7 +74,7 @@ Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
 				sweepers[name] = sw
 				rs, err := sw.Leftovers(cmd.Context(), cfg, f)
 				if err != nil {
-					fmt.Fprintf(c.Stderr, "%s: list leftovers: %v\n", name, err)
+					fmt.Fprintf(c.Stderr, "list leftovers: %s\n", cloudError(name, err))
 					failed++
 					continue
 				}
@@ -109,7 +109,7 @@ Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
 			if !dryRun {
 				for _, r := range all {
 					if err := sweepers[r.cloud].DeleteResource(cmd.Context(), cfg, r.Resource); err != nil {
-						fmt.Fprintf(c.Stderr, "%s: delete %s %s: %v\n", r.cloud, r.Kind, r.ID, err)
+						fmt.Fprintf(c.Stderr, "delete %s %s: %s\n", r.Kind, r.ID, cloudError(r.cloud, err))
 						failed++
 						continue
 					}

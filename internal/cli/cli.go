@@ -147,6 +147,15 @@ Start with:
   sindri-packer build                  # build, test on a temporary VM, cache
   sindri-packer matrix                 # fan builds out over a GitHub matrix
 
+On a cloud (credentials from its SDK's standard chain: environment, shared
+config files, OIDC / workload identity; nothing is stored by this tool):
+  sindri-packer doctor                 # packer, plugins, credentials, InSpec
+  sindri-packer images list            # this tool's images: the build cache
+  sindri-packer deploy                 # a VM from the image; then status,
+                                       # connect, stop, start, destroy
+  sindri-packer repave                 # scheduled: rebuild stale, retire old
+  sindri-packer cleanup                # sweep what a cancelled run left
+
 Exit codes: 0 success, 1 findings (validation or build failed),
 2 bad input (nothing was started), 3 a tool or API failed.`,
 		Version:       Version(),

@@ -182,7 +182,7 @@ func checkPublicKey(what, key string) (string, error) {
 func (c *Command) deployment(ctx context.Context, cfg *config.Config, name string, im cloud.InstanceManager, must bool) ([]cloud.Instance, error) {
 	insts, err := im.ListInstances(ctx, cfg, cloud.InstanceFilter{Deployment: cfg.Name})
 	if err != nil {
-		return nil, toolFailure(fmt.Errorf("%s: list instances: %w", name, err))
+		return nil, toolFailure(fmt.Errorf("list instances: %s", cloudError(name, err)))
 	}
 	var out []cloud.Instance
 	for _, in := range insts {
@@ -269,7 +269,7 @@ Exit code 1 when there is none.`,
 				}
 				insts, err := c.deployment(cmd.Context(), cfg, name, im, false)
 				if err != nil {
-					fmt.Fprintf(c.Stderr, "%s: %v\n", name, errors.Unwrap(err))
+					fmt.Fprintln(c.Stderr, errors.Unwrap(err))
 					failed = append(failed, name)
 					continue
 				}

@@ -104,7 +104,7 @@ func (c *Command) imagesListCmd(g *global) *cobra.Command {
 				}
 				imgs, err := im.ListImages(cmd.Context(), cfg)
 				if err != nil {
-					fmt.Fprintf(c.Stderr, "%s: %v\n", name, err)
+					fmt.Fprintln(c.Stderr, cloudError(name, err))
 					failed = append(failed, name)
 					continue
 				}
@@ -116,7 +116,7 @@ func (c *Command) imagesListCmd(g *global) *cobra.Command {
 				}
 				data, _ := json.MarshalIndent(rows, "", "  ")
 				fmt.Fprintln(c.Stdout, string(data))
-			} else {
+			} else if len(rows) > 0 || len(failed) == 0 {
 				writeImageTable(c.Stdout, rows)
 			}
 			if len(failed) > 0 {
@@ -292,6 +292,15 @@ func regionOf(cfg *config.Config, name string) string {
 		return regions[0]
 	}
 	return name
+}
+
+// cloudError prefixes an error with the cloud's name unless the cloud's
+// package did already.
+func cloudError(name string, err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, name+":") || strings.HasPrefix(msg, name+" ") {
+		return msg
+	}
+	return name + ": " + err.Error()
 }
 
 // confirm asks on stderr and reads one answer line from stdin.
