@@ -464,6 +464,7 @@ var errorCodes = map[int][2]string{
 	400: {"InvalidParameter", "The request is invalid."},
 	401: {"NotAuthenticated", "The required information to complete authentication was not provided or was incorrect."},
 	404: {"NotAuthorizedOrNotFound", "Authorization failed or requested resource not found."},
+	403: {"NotAllowed", "You are not allowed to perform this operation."},
 	409: {"Conflict", "The resource is in a conflicting state."},
 	429: {"TooManyRequests", "Too many requests for the tenancy."},
 	500: {"InternalServerError", "An internal server error occurred."},
