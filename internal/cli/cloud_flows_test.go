@@ -169,3 +169,56 @@ func runCtxTargets(t *testing.T, ctx context.Context, f buildFixture, args ...st
 	code := c.Main(append([]string{"sindri-packer"}, args...))
 	return result{code, out.String(), errb.String()}
 }
+
+// repave on the EC2 test double, twice in a row: the first run builds,
+// deprecates beyond the newest two and deletes only the long-deprecated
+// image; the second changes nothing.
+func TestRepaveTwiceOnAWS(t *testing.T) {
+	f := westFixture(t)
+	f.build(t, nil, "--dry-run").check(t, 0, nil, nil)
+	hash := f.readManifest(t).Clouds["aws"].ConfigHash
+	old := func(name string, age time.Duration, deprecated time.Duration) string {
+		s := awsfake.ImageSpec{Name: name, Tags: awsfake.ImageTags("old-hash"), Created: time.Now().Add(-age)}
+		if deprecated > 0 {
+			s.Deprecation = time.Now().Add(-deprecated)
+		}
+		return f.aws.AddImage(s)
+	}
+	day := 24 * time.Hour
+	i40, i50 := old("sindri-dev-40", 40*day, 0), old("sindri-dev-50", 50*day, 0)
+	gone := old("sindri-dev-90", 90*day, 40*day)
+	mustWrite(t, filepath.Join(f.bin, "build.ami2"), "ami-0built\n", 0o644)
+
+	repave := func() result {
+		return runTargets(t, f.targets(), []string{"PATH=" + f.bin}, "repave", "-c", f.config, "--manifest", f.manifest, "--skip-tests", "--keep", "2")
+	}
+	repave().check(t, 0, []string{"| aws | `ami-0built` | keep | current image |", "| aws | `" + i50 + "` | deprecate |", "| aws | `" + gone + "` | delete |"}, nil)
+	if n := len(f.buildCalls(t)); n != 1 {
+		t.Fatalf("first repave: %d builds", n)
+	}
+	// The AMI packer registered, as EC2 lists it from now on.
+	built := f.aws.SeedImage("sindri-dev-new", hash, time.Now())
+	images := liveIDs(f.aws, "image")
+	for _, id := range []string{built, i40, i50} {
+		if !slices.Contains(images, id) {
+			t.Errorf("first repave deleted %s (live: %v)", id, images)
+		}
+	}
+	if slices.Contains(images, gone) {
+		t.Errorf("the long-deprecated %s is still there", gone)
+	}
+	if n := len(f.aws.Calls("EnableImageDeprecation")); n != 1 {
+		t.Errorf("first repave: %d deprecations, want 1 (%s)", n, i50)
+	}
+
+	repave().check(t, 0, nil, []string{"and current"})
+	if n := len(f.buildCalls(t)); n != 1 {
+		t.Fatalf("second repave built again (%d builds)", n)
+	}
+	if got := liveIDs(f.aws, "image"); !slices.Equal(got, images) {
+		t.Errorf("second repave changed the images: %v, was %v", got, images)
+	}
+	if n := len(f.aws.Calls("EnableImageDeprecation")); n != 1 {
+		t.Errorf("second repave deprecated again (%d calls)", n)
+	}
+}

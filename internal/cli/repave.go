@@ -39,7 +39,8 @@ nothing was due, it retires old images:
     deleted;
   - an image a deployed instance runs is never deprecated or deleted.
 
-A failed build or test retires nothing in that cloud. Running repave twice,
+--rebuild builds even when nothing is due. A failed build or test retires
+nothing in that cloud. Running repave twice,
 or again after an interrupted run, deletes nothing new: deletion waits for
 --delete-after after deprecation. --dry-run prints the decisions only.
 Exit codes: 0 done, 1 a build, test or retirement failed.`,
@@ -114,6 +115,9 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 			continue
 		}
 		st.due, st.why = repave.NeedsBuild(st.images, st.hash, policy)
+		if f.build.rebuild && !st.due {
+			st.due, st.why = true, "--rebuild: building although "+st.why
+		}
 		if !st.due {
 			st.current = newestWithHash(st.images, st.hash)
 		} else {

@@ -110,3 +110,17 @@ func TestRepaveBadInput(t *testing.T) {
 		t.Fatal("bad input started work")
 	}
 }
+
+func TestRepaveRebuild(t *testing.T) {
+	f, fake, env := repaveWorld(t)
+	f.build(t, nil, "--dry-run").check(t, 0, nil, nil)
+	fake.images = append(fake.images, cloud.Image{ID: "ami-fresh", Created: time.Now(), ConfigHash: f.readManifest(t).Clouds["aws"].ConfigHash})
+	f.repave(t, t.Context(), fake, env).check(t, 0, nil, []string{"is 0h old and current"})
+	if n := len(f.buildCalls(t)); n != 0 {
+		t.Fatalf("nothing due, but %d builds", n)
+	}
+	f.repave(t, t.Context(), fake, env, "--rebuild").check(t, 0, nil, []string{"--rebuild: building although"})
+	if n := len(f.buildCalls(t)); n != 1 {
+		t.Fatalf("--rebuild: %d builds, want 1", n)
+	}
+}
