@@ -36,6 +36,11 @@ echo "== go test -race -cover"
 profile=$(mktemp)
 trap 'rm -f "$profile"' EXIT
 go test -race -timeout 90m -coverprofile="$profile" ./...
+# The wire-level test doubles of the clouds (internal/cloud/<name>/<name>fake)
+# and the cloud test helpers are test code that happens to live in packages
+# (several test packages import them): they do not count as product code.
+grep -Ev '/internal/cloud/[a-z]+/[a-z]+fake/|/internal/cloud/cloudtest/' "$profile" >"$profile.product"
+mv "$profile.product" "$profile"
 total=$(go tool cover -func="$profile" | awk '/^total:/ {sub("%", "", $3); print $3}')
 echo "total coverage: ${total}%"
 if ! awk -v t="$total" -v m="$MIN_COVERAGE" 'BEGIN { exit !(t >= m) }'; then

@@ -33,7 +33,7 @@ func (b Backoff) withDefaults() Backoff {
 		b.MaxElapsed = DefaultBackoff.MaxElapsed
 	}
 	if b.Sleep == nil {
-		b.Sleep = sleepCtx
+		b.Sleep = Sleep
 	}
 	return b
 }
@@ -88,7 +88,9 @@ func IsTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or less when ctx ends first (then it returns ctx's error):
+// the waits between polls of every cloud.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -297,12 +297,8 @@ func (c Cloud) wait(ctx context.Context, what string, check func(ctx context.Con
 		if err != nil || done {
 			return err
 		}
-		t := time.NewTimer(c.pollInterval(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("alibaba: waiting for %s: %w", what, ctx.Err())
-		case <-t.C:
+		if err := cloud.Sleep(ctx, c.pollInterval(attempt)); err != nil {
+			return fmt.Errorf("alibaba: waiting for %s: %w", what, err)
 		}
 	}
 }

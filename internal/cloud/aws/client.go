@@ -147,22 +147,11 @@ func (c Cloud) poll(ctx context.Context, what string, check func(ctx context.Con
 		if b.Sleep != nil {
 			err = b.Sleep(ctx, d)
 		} else {
-			err = sleep(ctx, d)
+			err = cloud.Sleep(ctx, d)
 		}
 		if err != nil {
 			return fmt.Errorf("wait for %s: %w", what, err)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

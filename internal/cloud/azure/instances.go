@@ -279,12 +279,8 @@ func (a *api) waitRunning(ctx context.Context, name string) (*cloud.Instance, er
 		if inst.State == "failed" {
 			return nil, fmt.Errorf("azure: virtual machine %s failed to provision", name)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("azure: wait for virtual machine %s (state %s): %w", name, inst.State, ctx.Err())
-		case <-t.C:
+		if err := cloud.Sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("azure: wait for virtual machine %s (state %s): %w", name, inst.State, err)
 		}
 		delay = min(delay*2, 30*time.Second)
 	}

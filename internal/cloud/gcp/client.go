@@ -374,16 +374,7 @@ func (g Cloud) pause(ctx context.Context, what string, attempt int) error {
 	d := b.Delay(attempt)
 	sleep := b.Sleep
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		sleep = cloud.Sleep
 	}
 	if err := sleep(ctx, d); err != nil {
 		return fmt.Errorf("gcp: %s: %w", what, err)

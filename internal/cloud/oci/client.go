@@ -219,13 +219,7 @@ func (c Cloud) waitFor(ctx context.Context, what string, check func(ctx context.
 		if b.Sleep != nil {
 			err = b.Sleep(ctx, wait)
 		} else {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				err = ctx.Err()
-			case <-t.C:
-			}
-			t.Stop()
+			err = cloud.Sleep(ctx, wait)
 		}
 		if err != nil || ctx.Err() != nil {
 			return fmt.Errorf("oci: waiting for %s: %w", what, context.Cause(ctx))
