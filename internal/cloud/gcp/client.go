@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	gax "github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	"google.golang.org/api/option/internaloption"
 	htransport "google.golang.org/api/transport/http"
@@ -438,3 +439,18 @@ var (
 	_ cloud.Sweeper           = Cloud{}
 	_ cloud.CredentialChecker = Cloud{}
 )
+
+// drain reads a list call's iterator to the end (all pages).
+func drain[T any](it interface{ Next() (T, error) }) ([]T, error) {
+	var out []T
+	for {
+		v, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
-	"google.golang.org/api/iterator"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -59,18 +58,8 @@ func (g Cloud) listImages(ctx context.Context, c *config.Config, extra map[strin
 	}
 	var out []*computepb.Image
 	err = g.call(ctx, "list images in project "+gc.ProjectID, func(ctx context.Context) error {
-		out = out[:0]
-		it := cl.List(ctx, &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: ptr(labelFilter(labels))}, noSDKRetry)
-		for {
-			im, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, im)
-		}
+		out, err = drain(cl.List(ctx, &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: ptr(labelFilter(labels))}, noSDKRetry))
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
-	"google.golang.org/api/iterator"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -476,18 +475,8 @@ func (g Cloud) listInstances(ctx context.Context, gc *config.GCP, want map[strin
 	}
 	var out []*computepb.Instance
 	err = g.call(ctx, "list instances in zone "+gc.Zone, func(ctx context.Context) error {
-		out = out[:0]
-		it := ic.List(ctx, &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry)
-		for {
-			in, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, in)
-		}
+		out, err = drain(ic.List(ctx, &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry))
+		return err
 	})
 	if err != nil {
 		return nil, err

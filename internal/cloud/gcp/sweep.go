@@ -2,14 +2,12 @@ package gcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
-	"google.golang.org/api/iterator"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -88,18 +86,8 @@ func (g Cloud) listDisks(ctx context.Context, gc *config.GCP, want map[string]st
 	}
 	var out []*computepb.Disk
 	err = g.call(ctx, "list disks in zone "+gc.Zone, func(ctx context.Context) error {
-		out = out[:0]
-		it := dc.List(ctx, &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry)
-		for {
-			d, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
+		out, err = drain(dc.List(ctx, &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -120,18 +108,8 @@ func (g Cloud) listTempFirewalls(ctx context.Context, gc *config.GCP) ([]*comput
 	// Firewalls have no labels: a regular-expression filter on the name.
 	filter := "name eq " + regexp.QuoteMeta(tmpFirewallPrefix) + ".*"
 	err = g.call(ctx, "list firewalls in project "+gc.ProjectID, func(ctx context.Context) error {
-		out = out[:0]
-		it := fc.List(ctx, &computepb.ListFirewallsRequest{Project: gc.ProjectID, Filter: ptr(filter)}, noSDKRetry)
-		for {
-			fw, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, fw)
-		}
+		out, err = drain(fc.List(ctx, &computepb.ListFirewallsRequest{Project: gc.ProjectID, Filter: ptr(filter)}, noSDKRetry))
+		return err
 	})
 	if err != nil {
 		return nil, err
