@@ -71,10 +71,31 @@ func (c *Command) runAction(ctx context.Context) error {
 		}
 	}
 	env := append(slices.Clone(c.Environ), plan.Env...)
-	env = append(env, action.ContainerPaths(c.getenv, func(p string) bool {
+	creds := action.ContainerPaths(c.getenv, func(p string) bool {
 		_, err := os.Stat(p)
 		return err == nil
-	})...)
+	})
+	credDir, err := os.MkdirTemp("", "sindri-credentials-")
+	if err != nil {
+		return toolFailure(err)
+	}
+	defer os.RemoveAll(credDir)
+	bridged, secrets, err := action.Credentials(ctx, c.getenv, credDir, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		rep.Error(gha.Annotation{Title: "sindri-packer credentials", Message: err.Error()})
+		return toolFailure(fmt.Errorf("action: %w", err))
+	}
+	for _, s := range secrets {
+		rep.Mask(s)
+	}
+	creds = append(creds, bridged...)
+	for _, kv := range creds {
+		// The cloud SDKs read the process environment (their standard
+		// chains); the commands and Packer get it through env.
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	env = append(env, creds...)
 	for _, step := range plan.Steps {
 		var captured bytes.Buffer
 		stdout := c.Stdout

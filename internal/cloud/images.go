@@ -41,6 +41,9 @@ type BuildRun struct {
 	// WorkDir is a private folder for this build's temporary files; it is
 	// removed after the build.
 	WorkDir string
+	// VarFiles are Packer variable files a Preparer wrote into WorkDir:
+	// credentials go there, never onto packer's command line.
+	VarFiles []string
 }
 
 // Preparer is implemented by targets that must set up per-run inputs

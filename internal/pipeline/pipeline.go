@@ -252,7 +252,7 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 	br, err := o.Packer.Build(bctx, packer.BuildOptions{
 		Dir:      p.dir,
 		Vars:     vars,
-		VarFiles: o.VarFiles,
+		VarFiles: append(slices.Clone(o.VarFiles), run.VarFiles...),
 		OnError:  o.OnError,
 		Grace:    o.Grace,
 		OnLine: func(l packer.Line) {

@@ -329,3 +329,58 @@ func TestGroupedLogs(t *testing.T) {
 		t.Errorf("cloud logs are interleaved:\n%s", out)
 	}
 }
+
+// varFileTarget's Prepare writes a Packer variable file (as the azure
+// target does with credentials); its build writes the variable to out.
+type varFileTarget struct {
+	nullTarget
+	out string
+}
+
+func (v varFileTarget) Template(_ *config.Config, opts render.Options) []byte {
+	return []byte(fmt.Sprintf(`
+variable "config_hash" { type = string }
+variable "run_id" { type = string }
+variable "manifest_path" { type = string }
+variable "secret_word" {
+  type      = string
+  sensitive = true
+}
+source "null" "sindri" { communicator = "none" }
+build {
+  name    = "sindri"
+  sources = ["source.null.sindri"]
+  provisioner "shell-local" { inline = ["printf %%s '${var.secret_word}' > %s"] }
+  post-processor "manifest" {
+    output      = var.manifest_path
+    custom_data = { image_name = "v-image", config_hash = var.config_hash, sindri_version = %q }
+  }
+}
+`, v.out, opts.SindriVersion))
+}
+
+func (v varFileTarget) Prepare(_ context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
+	p := filepath.Join(run.WorkDir, "creds.pkrvars.hcl")
+	if err := os.WriteFile(p, []byte("secret_word = \"from-the-var-file\"\n"), 0o600); err != nil {
+		return nil, nil, err
+	}
+	run.VarFiles = append(run.VarFiles, p)
+	return nil, nil, nil
+}
+
+// TestPreparerVarFilesReachPacker: a var file a target prepares is passed
+// to packer (credentials never go onto its command line).
+func TestPreparerVarFilesReachPacker(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "word")
+	o := options(t, varFileTarget{nullTarget: nullTarget{name: "v"}, out: out})
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Clouds["v"]; r.Status != StatusBuilt {
+		t.Fatalf("build: %+v", r)
+	}
+	if b, err := os.ReadFile(out); err != nil || string(b) != "from-the-var-file" {
+		t.Fatalf("the build saw %q (%v), want the var file's value", b, err)
+	}
+}

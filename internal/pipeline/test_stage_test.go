@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -111,5 +112,84 @@ func TestNoLauncherSkipsTheTest(t *testing.T) {
 	m, _ := Run(t.Context(), o)
 	if r := m.Clouds["a"]; r.Status != StatusBuilt || r.Test != nil || !strings.Contains(r.TestSkipped, "no test instances") {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// cloudTarget is a TEST-ONLY cloud image target: the null build, test
+// instances, and an image inventory that records deletions and
+// deprecations (fail makes them fail).
+type cloudTarget struct {
+	nullTarget
+	mu         sync.Mutex
+	deleted    []string
+	deprecated []string
+	fail       error
+}
+
+func (c *cloudTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
+	return nil, errors.New("not used: the test stage's runner is replaced")
+}
+func (c *cloudTarget) Terminate(context.Context, *cloud.Instance) error { return nil }
+func (c *cloudTarget) FindImage(context.Context, *config.Config, string) (*cloud.Image, error) {
+	return nil, nil
+}
+func (c *cloudTarget) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
+	return nil, nil
+}
+func (c *cloudTarget) GetImage(context.Context, *config.Config, string) (*cloud.Image, error) {
+	return nil, cloud.ErrNotFound
+}
+func (c *cloudTarget) DeleteImage(_ context.Context, _ *config.Config, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deleted = append(c.deleted, id)
+	return c.fail
+}
+func (c *cloudTarget) DeprecateImage(_ context.Context, _ *config.Config, id string, _ cloud.Deprecation) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deprecated = append(c.deprecated, id)
+	return c.fail
+}
+
+// TestFailedCloudImageIsDiscarded: a cloud image that fails its test is
+// deleted, or with KeepFailed deprecated, so it never becomes the cached
+// image of its hash; when that fails, the result says so.
+func TestFailedCloudImageIsDiscarded(t *testing.T) {
+	tg := &cloudTarget{nullTarget: nullTarget{name: "aws"}}
+	o := options(t, tg)
+	var seen verify.TestOptions
+	o.Test = &TestStage{Run: fakeTester("failed", &seen)}
+	m, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Clouds["aws"]; r.Status != StatusFailed || len(tg.deleted) != 1 || len(tg.deprecated) != 0 {
+		t.Fatalf("result %+v deleted %v deprecated %v", r, tg.deleted, tg.deprecated)
+	}
+	if img := tg.deleted[0]; seen.ImageID != img {
+		t.Errorf("tested %s, deleted %s", seen.ImageID, img)
+	}
+	o.Test.KeepFailed = true
+	Run(t.Context(), o)
+	if len(tg.deprecated) != 1 || len(tg.deleted) != 1 {
+		t.Fatalf("keep failed: deleted %v deprecated %v", tg.deleted, tg.deprecated)
+	}
+	tg.fail = errors.New("UnauthorizedOperation")
+	m, _ = Run(t.Context(), o)
+	if r := m.Clouds["aws"]; !strings.Contains(r.Error, "could not be deprecated (UnauthorizedOperation): delete it, or the next build reuses it") {
+		t.Errorf("error %q", r.Error)
+	}
+	o.Test.KeepFailed = false
+	m, _ = Run(t.Context(), o)
+	if r := m.Clouds["aws"]; !strings.Contains(r.Error, "could not be deleted (UnauthorizedOperation)") {
+		t.Errorf("error %q", r.Error)
+	}
+	// A passing image is kept.
+	tg.fail = nil
+	o.Test.Run = fakeTester("passed", &seen)
+	n := len(tg.deleted)
+	if m, _ = Run(t.Context(), o); m.Clouds["aws"].Status != StatusBuilt || len(tg.deleted) != n {
+		t.Errorf("passed: %+v deleted %v", m.Clouds["aws"], tg.deleted)
 	}
 }

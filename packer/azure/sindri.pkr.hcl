@@ -28,6 +28,32 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "azure_client_id" {
+  type        = string
+  description = "service principal (app) ID; empty: the Azure CLI login"
+  default     = ""
+}
+
+variable "azure_tenant_id" {
+  type        = string
+  description = "Entra ID tenant of the service principal"
+  default     = ""
+}
+
+variable "azure_client_jwt" {
+  type        = string
+  description = "federated (OIDC) token of the service principal"
+  default     = ""
+  sensitive   = true
+}
+
+variable "azure_client_secret" {
+  type        = string
+  description = "client secret of the service principal"
+  default     = ""
+  sensitive   = true
+}
+
 locals {
   build_time = formatdate("YYYYMMDDhhmmss", timestamp())
   image_name = join("-", ["sindri-dev", local.build_time])
@@ -35,7 +61,11 @@ locals {
 
 source "azure-arm" "sindri" {
   subscription_id                    = "00000000-0000-0000-0000-000000000000"
-  use_azure_cli_auth                 = true
+  use_azure_cli_auth                 = var.azure_client_jwt == "" && var.azure_client_secret == ""
+  client_id                          = var.azure_client_id
+  tenant_id                          = var.azure_tenant_id
+  client_jwt                         = var.azure_client_jwt
+  client_secret                      = var.azure_client_secret
   os_type                            = "Linux"
   image_publisher                    = "Canonical"
   image_offer                        = "ubuntu-24_04-lts"

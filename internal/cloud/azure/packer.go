@@ -18,16 +18,21 @@ func (Cloud) SourceType() string { return "azure-arm" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
 }
-func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
+func (Cloud) Variables(*config.Config) []cloud.Variable { return credentialVars }
 func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.Azure.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	a := c.Packer.Clouds.Azure
 	b := hclgen.Body{Body: body}
 	b.Str("subscription_id", a.SubscriptionID)
-	// Credentials come from the environment's Azure CLI login (OIDC on
-	// GitHub Actions through azure/login), never from the template.
-	b.Bool("use_azure_cli_auth", true)
+	// Credentials are never in the template: a service principal's from
+	// the variables Prepare fills from the environment (OIDC token or
+	// secret), else the Azure CLI login.
+	b.Set("use_azure_cli_auth", hclgen.Expr(`var.azure_client_jwt == "" && var.azure_client_secret == ""`))
+	b.Set("client_id", hclgen.Expr("var.azure_client_id"))
+	b.Set("tenant_id", hclgen.Expr("var.azure_tenant_id"))
+	b.Set("client_jwt", hclgen.Expr("var.azure_client_jwt"))
+	b.Set("client_secret", hclgen.Expr("var.azure_client_secret"))
 	b.Str("os_type", "Linux")
 	b.Str("image_publisher", a.ImagePublisher)
 	b.Str("image_offer", a.ImageOffer)

@@ -2,6 +2,7 @@ package azure_test
 
 import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/zclconf/go-cty/cty"
 	"maps"
 	"slices"
 	"testing"
@@ -27,8 +28,17 @@ func TestIdentity(t *testing.T) {
 	if got := c.Plugin(); got != want {
 		t.Errorf("Plugin = %+v, want %+v", got, want)
 	}
-	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
-		t.Errorf("Variables = %v, want none", v)
+	// The service principal's login; the secrets are sensitive, and
+	// every default is empty (the Azure CLI login).
+	sensitive := map[string]bool{}
+	for _, v := range c.Variables(cloudtest.Load(t, minimal)) {
+		if v.Default != "" {
+			t.Errorf("variable %s defaults to %q", v.Name, v.Default)
+		}
+		sensitive[v.Name] = v.Sensitive
+	}
+	if want := map[string]bool{"azure_client_id": false, "azure_tenant_id": false, "azure_client_jwt": true, "azure_client_secret": true}; !maps.Equal(sensitive, want) {
+		t.Errorf("variables (sensitive?) %v, want %v", sensitive, want)
 	}
 	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "packer" {
 		t.Errorf("default SSHUser = %q, want packer", got)
@@ -58,13 +68,27 @@ func TestSourceDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	// Credentials come from the Azure CLI login, never from the template.
+	// Credentials are never in the template: variables (Prepare fills
+	// them from the environment), else the Azure CLI login.
 	if !cloudtest.Bool(t, b, "use_azure_cli_auth") {
-		t.Error("use_azure_cli_auth is not true")
+		t.Error("use_azure_cli_auth is not true without a JWT or secret")
 	}
-	for _, secret := range []string{"client_id", "client_secret", "tenant_id", "client_cert_path"} {
-		if cloudtest.Has(b, secret) {
-			t.Errorf("%s written into the template", secret)
+	for attr, want := range map[string]string{"client_id": "AZ-CLIENT-ID", "tenant_id": "AZ-TENANT-ID", "client_jwt": "", "client_secret": ""} {
+		if got := cloudtest.Str(t, b, attr); got != want {
+			t.Errorf("%s = %q, want the variable's %q", attr, got, want)
+		}
+	}
+	if cloudtest.Has(b, "client_cert_path") {
+		t.Error("client_cert_path written into the template")
+	}
+	for _, v := range []string{"azure_client_jwt", "azure_client_secret"} {
+		ctx := cloudtest.EvalCtx.NewChild()
+		vars := cloudtest.EvalCtx.Variables["var"].AsValueMap()
+		vars[v] = cty.StringVal("set")
+		ctx.Variables = map[string]cty.Value{"var": cty.ObjectVal(vars)}
+		got, diags := b.Attributes["use_azure_cli_auth"].Expr.Value(ctx)
+		if diags.HasErrors() || got.True() {
+			t.Errorf("with %s set, use_azure_cli_auth = %#v (%s), want false", v, got, diags)
 		}
 	}
 	if got := cloudtest.Int(t, b, "os_disk_size_gb"); got != 80 {

@@ -28,6 +28,10 @@ var EvalCtx = &hcl.EvalContext{
 	Variables: map[string]cty.Value{
 		"var": cty.ObjectVal(map[string]cty.Value{
 			"config_hash":          cty.StringVal("CFG-HASH-123"),
+			"azure_client_id":      cty.StringVal("AZ-CLIENT-ID"),
+			"azure_tenant_id":      cty.StringVal("AZ-TENANT-ID"),
+			"azure_client_jwt":     cty.StringVal(""),
+			"azure_client_secret":  cty.StringVal(""),
 			"run_id":               cty.StringVal("run-42"),
 			"oci_access_cfg_file":  cty.StringVal("/test/oci/config"),
 			"qemu_accelerator":     cty.StringVal("test-accel"),

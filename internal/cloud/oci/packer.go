@@ -4,7 +4,9 @@
 package oci
 
 import (
+	"context"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -72,4 +74,17 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	tags := cloud.Tags(o.Tags, m.SindriVersion)
 	b.Set("tags", hclgen.Map(tags))
 	b.Set("instance_tags", hclgen.Map(cloud.Merge(tags, cloud.RunTags())))
+}
+
+// Prepare points Packer at the OCI config file the SDK side uses when the
+// environment names one (OCI_CLI_CONFIG_FILE, then OCI_CONFIG_FILE: what
+// the Action writes from a workflow's OCI_CLI_* secrets); otherwise Packer
+// reads ~/.oci/config as the SDK does.
+func (Cloud) Prepare(context.Context, *cloud.BuildRun) (map[string]string, func(), error) {
+	for _, k := range []string{"OCI_CLI_CONFIG_FILE", "OCI_CONFIG_FILE"} {
+		if p := os.Getenv(k); p != "" {
+			return map[string]string{"oci_access_cfg_file": p}, nil, nil
+		}
+	}
+	return nil, nil, nil
 }
