@@ -245,3 +245,31 @@ func TestValidateComment(t *testing.T) {
 		}
 	}
 }
+
+// The entrypoint exchanges the job's OIDC token for Azure (the container
+// cannot see an az login) and masks it; a refused exchange stops the run.
+func TestActionAzureOIDC(t *testing.T) {
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "") // restored afterwards: the entrypoint sets it
+	var audience, auth string
+	// A test double of the Actions runtime's OIDC token endpoint.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		audience, auth = r.URL.Query().Get("audience"), r.Header.Get("Authorization")
+		if auth != "Bearer runtime-token" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		_, _ = w.Write([]byte(`{"value":"eyJ.job-oidc-token.sig"}`))
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, multiYAML, 0o644)
+	env, _, _ := actionsEnv(t)
+	env = append(env, "AZURE_CLIENT_ID=app", "AZURE_TENANT_ID=tenant", "ACTIONS_ID_TOKEN_REQUEST_URL="+srv.URL+"/?api-version=2.0")
+	r := runAction(t, append(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=runtime-token"), map[string]string{"command": "matrix", "config": cfg})
+	r.check(t, ExitOK, []string{"::add-mask::eyJ.job-oidc-token.sig"}, nil)
+	if audience != "api://AzureADTokenExchange" {
+		t.Errorf("audience %q", audience)
+	}
+	r = runAction(t, append(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=wrong"), map[string]string{"command": "matrix", "config": cfg})
+	r.check(t, ExitFailure, []string{"::error title=sindri-packer credentials::"}, []string{"id-token: write"})
+}
