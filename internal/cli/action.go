@@ -32,10 +32,17 @@ runs
 
 sindri-version, profile and extensions become --set packer.build.* overrides;
 github-token is passed on as GITHUB_TOKEN and PACKER_GITHUB_API_TOKEN (masked);
-deploy: true with command build runs deploy --yes after a successful build;
+deploy: true with command build runs deploy after a successful build (with
+ssh-public-key as the VM's key);
 pr-comment: true with command validate upserts one pull request comment with
 the results. A bad input value is an error annotation naming the input and
-exit code 2, before anything runs. See action.yml for every input.`,
+exit code 2, before anything runs. See action.yml for every input.
+
+Credentials a container cannot otherwise use are bridged first: with
+AZURE_CLIENT_ID and AZURE_TENANT_ID set and id-token: write, the job's OIDC
+token becomes an Azure workload identity token (AZURE_FEDERATED_TOKEN_FILE);
+OCI_CLI_USER, _TENANCY, _FINGERPRINT, _KEY_CONTENT and _REGION become an OCI
+config file (OCI_CLI_CONFIG_FILE). Both are masked and removed afterwards.`,
 		Example: "  INPUT_COMMAND=matrix INPUT_CLOUDS=aws,gcp sindri-packer action",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
