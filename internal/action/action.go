@@ -6,6 +6,7 @@ package action
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -48,6 +49,7 @@ var Inputs = []Input{
 	{Name: "deploy", Default: "false", Commands: []string{"build"}},
 	{Name: "image", Commands: []string{"test", "deploy"}},
 	{Name: "ssh-public-key", Commands: []string{"deploy", "build"}},
+	{Name: "ssh-from", Commands: []string{"build", "test", "deploy", "repave"}},
 	{Name: "cloud", Commands: []string{"test"}},
 	{Name: "max-age", Default: "30d", Commands: []string{"repave"}},
 	{Name: "keep", Commands: []string{"repave"}},
@@ -268,6 +270,9 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			r.fail("cloud", "unknown cloud %q (known: %s)", cloud, strings.Join(config.Clouds, ", "))
 		}
 		args = append(args, "--cloud", cloud, "--image", image)
+		if cidr := r.get("ssh-from"); cidr != "" {
+			args = append(args, "--ssh-from", cidr)
+		}
 		p.Steps = [][]string{append(args, global...)}
 	case "deploy":
 		if image := r.get("image"); image != "" {
@@ -341,6 +346,12 @@ func (r *reader) buildFlags(dryRun bool) []string {
 	args = appendIf(args, r.bool("skip-tests"), "--skip-tests")
 	if dryRun {
 		args = appendIf(args, r.bool("dry-run"), "--dry-run")
+	}
+	if cidr := r.get("ssh-from"); cidr != "" {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			r.fail("ssh-from", "%q is not a CIDR like 203.0.113.7/32", cidr)
+		}
+		args = append(args, "--ssh-from", cidr)
 	}
 	if d := r.duration("timeout"); d != "" {
 		if daysPattern.MatchString(d) {

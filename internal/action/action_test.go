@@ -82,6 +82,11 @@ func TestPlan(t *testing.T) {
 			steps: [][]string{{"deploy", "--image", "ami-0123", "--skip-tests", "--config", "sindri.yaml"}},
 		},
 		{
+			name:  "image tests reachable only from the runner",
+			in:    append(slices.Clone(defaults), "ssh-from", "203.0.113.7/32"),
+			steps: [][]string{{"build", "--ssh-from", "203.0.113.7/32", "--config", "sindri.yaml"}},
+		},
+		{
 			name:  "build then deploy with a key",
 			in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws", "ssh-public-key", "ssh-ed25519 AAAAC3 ci"),
 			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--ssh-public-key", "ssh-ed25519 AAAAC3 ci", "--config", "sindri.yaml", "--clouds", "aws"}},
@@ -152,6 +157,7 @@ func TestBadInputs(t *testing.T) {
 		{[]string{"rebuild", "yes"}, "rebuild", `"yes" is not a boolean`},
 		{[]string{"skip-tests", "1"}, "skip-tests", "not a boolean"},
 		{[]string{"deploy", "on"}, "deploy", "not a boolean"},
+		{[]string{"ssh-from", "everyone"}, "ssh-from", "not a CIDR"},
 		{[]string{"timeout", "soon"}, "timeout", "not a duration"},
 		{[]string{"timeout", "2d"}, "timeout", "hours or minutes"},
 		{[]string{"sindri-version", "3.0"}, "sindri-version", "not latest or a release version"},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,18 +44,32 @@ type buildFlags struct {
 	keepFail bool
 }
 
+// check rejects a --ssh-from that is not a CIDR.
+func (t *testFlags) check() error {
+	if t.sshFrom == "" {
+		return nil
+	}
+	if _, _, err := net.ParseCIDR(t.sshFrom); err != nil {
+		return badInput("--ssh-from: want a CIDR like 203.0.113.7/32, got %q", t.sshFrom)
+	}
+	return nil
+}
+
 // testFlags are shared by build's test stage and the test command.
 type testFlags struct {
 	requireInSpec bool
 	bootTimeout   time.Duration
+	sshFrom       string
 }
 
 func (t *testFlags) register(fl interface {
 	BoolVar(*bool, string, bool, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	StringVar(*string, string, string, string)
 }) {
 	fl.BoolVar(&t.requireInSpec, "require-inspec", false, "fail when neither inspec nor cinc-auditor is installed (default: run only the built-in checks then)")
 	fl.DurationVar(&t.bootTimeout, "boot-timeout", 15*time.Minute, "how long a test instance may take to accept SSH")
+	fl.StringVar(&t.sshFrom, "ssh-from", "", "CIDR the instance's port 22 is opened to on clouds that need a firewall rule, e.g. the runner's 203.0.113.7/32 (default 0.0.0.0/0: only the one-off key gets in)")
 }
 
 func (c *Command) buildCmd(g *global) *cobra.Command {
@@ -146,6 +161,9 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 	}
 	if f.parallel < 0 {
 		return nil, badInput("build: --parallel must be at least 1, got %d", f.parallel)
+	}
+	if err := f.tests.check(); err != nil {
+		return nil, err
 	}
 	vars := map[string]string{}
 	for _, kv := range f.vars {
@@ -277,7 +295,7 @@ func (c *Command) testStage(work string, t *testFlags) (*pipeline.TestStage, err
 			return nil, toolFailure(err)
 		}
 	}
-	return &pipeline.TestStage{InSpec: bin, RequireInSpec: t.requireInSpec, ProfileDir: dir, Env: c.Environ, BootTimeout: t.bootTimeout}, nil
+	return &pipeline.TestStage{InSpec: bin, RequireInSpec: t.requireInSpec, ProfileDir: dir, Env: c.Environ, BootTimeout: t.bootTimeout, AllowSSHFrom: t.sshFrom}, nil
 }
 
 // pinRegion reloads the configuration with the one selected cloud built

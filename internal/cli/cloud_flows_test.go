@@ -82,7 +82,7 @@ func TestBuildFailedImageTestOnAWS(t *testing.T) {
 	mustWrite(t, filepath.Join(f.bin, "build.ami2"), ami+"\n", 0o644)
 	// The instance reports 127.0.0.1:22, where nothing answers SSH: the
 	// test fails after the boot timeout.
-	r := f.buildTested(t, nil, "--rebuild", "--run-id", "run-fail", "--boot-timeout", "2s")
+	r := f.buildTested(t, nil, "--rebuild", "--run-id", "run-fail", "--boot-timeout", "2s", "--ssh-from", "198.51.100.7/32")
 	r.check(t, 1, []string{"image test failed"}, []string{"[aws] deleted the failed image " + ami})
 	if got := liveIDs(f.aws, "image"); slices.Contains(got, ami) {
 		t.Errorf("failed image %s still exists: %v", ami, got)
@@ -99,6 +99,9 @@ func TestBuildFailedImageTestOnAWS(t *testing.T) {
 		if !strings.Contains(form, want) {
 			t.Errorf("RunInstances does not carry %q: %s", want, form)
 		}
+	}
+	if ing := f.aws.Calls("AuthorizeSecurityGroupIngress"); len(ing) != 1 || !strings.Contains(ing[0].Form.Encode(), "198.51.100.7%2F32") || strings.Contains(ing[0].Form.Encode(), "0.0.0.0") {
+		t.Errorf("port 22 opened with %v, want to 198.51.100.7/32 only", ing)
 	}
 	if runs[0].Region != "us-west-2" {
 		t.Errorf("launched in %s", runs[0].Region)

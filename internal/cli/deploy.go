@@ -66,6 +66,9 @@ set.`,
 }
 
 func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) error {
+	if err := f.build.tests.check(); err != nil {
+		return err
+	}
 	cfg, clouds, err := c.load(g)
 	if err != nil {
 		return err
@@ -126,7 +129,7 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 	fmt.Fprintf(c.Stderr, "launching %s in %s from %s\n", cfg.Name, name, image)
 	inst, err := im.Launch(ctx, cloud.LaunchRequest{
 		Config: cfg, ImageID: image, RunID: runID, User: b.SSHUser(cfg), PublicKey: pub,
-		WorkDir: work, Deployment: cfg.Name, Name: cfg.Name,
+		WorkDir: work, Deployment: cfg.Name, Name: cfg.Name, AllowSSHFrom: f.build.tests.sshFrom,
 	})
 	if err != nil {
 		return toolFailure(fmt.Errorf("deploy %s: %w", name, err))

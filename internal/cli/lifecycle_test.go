@@ -82,12 +82,16 @@ func TestImagesDeleteAndDeprecate(t *testing.T) {
 
 func TestDeployLifecycle(t *testing.T) {
 	fake, cfg, env := lifecycleWorld(t)
-	r := runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-0abc")
+	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-0abc", "--ssh-from", "10.0.0.0/33").check(t, 2, nil, []string{"--ssh-from: want a CIDR"})
+	r := runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-0abc", "--ssh-from", "198.51.100.0/24")
 	r.check(t, 0, []string{"deployed build-test: instance i-001 at 203.0.113.1", "connect: ssh ubuntu@203.0.113.1"}, nil)
 	if len(fake.launched) != 1 {
 		t.Fatalf("launched %d", len(fake.launched))
 	}
 	req := fake.launched[0]
+	if req.AllowSSHFrom != "198.51.100.0/24" {
+		t.Errorf("AllowSSHFrom = %q", req.AllowSSHFrom)
+	}
 	if req.Deployment != "build-test" || req.Temporary() || req.ImageID != "ami-0abc" || req.User != "ubuntu" || !strings.Contains(req.PublicKey, "DEPLOYKEY") {
 		t.Fatalf("launch request %+v", req)
 	}

@@ -38,6 +38,9 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 			if cloudName == "" || image == "" {
 				return badInput("test: --cloud and --image are required")
 			}
+			if err := tf.check(); err != nil {
+				return err
+			}
 			g.clouds = cloudName
 			cfg, clouds, err := c.load(g)
 			if err != nil {
@@ -88,7 +91,7 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 				},
 				InSpec: stage.InSpec, RequireInSpec: stage.RequireInSpec, ProfileDir: stage.ProfileDir,
 				Env: c.Environ, WorkDir: work, Keep: keep, KeepDir: keepDir,
-				BootTimeout: tf.bootTimeout, Log: c.Stderr,
+				BootTimeout: tf.bootTimeout, AllowSSHFrom: tf.sshFrom, Log: c.Stderr,
 			})
 			if err != nil {
 				if ctx.Err() != nil {

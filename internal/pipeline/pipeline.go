@@ -83,6 +83,7 @@ type TestStage struct {
 	ProfileDir    string
 	Env           []string
 	BootTimeout   time.Duration
+	AllowSSHFrom  string // CIDR the test instance's port 22 is opened to
 	// KeepFailed keeps a failed image (local targets: outside the store);
 	// it is never promoted.
 	KeepFailed bool
@@ -396,6 +397,7 @@ func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, imag
 		Env:           o.Test.Env,
 		WorkDir:       tdir,
 		BootTimeout:   o.Test.BootTimeout,
+		AllowSSHFrom:  o.Test.AllowSSHFrom,
 		Log:           lineWriter{log},
 	})
 	if err != nil && ctx.Err() == nil {

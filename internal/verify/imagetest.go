@@ -77,7 +77,10 @@ type TestOptions struct {
 	KeepDir string
 	// BootTimeout bounds the wait for SSH (TCG boots take a minute or two).
 	BootTimeout time.Duration
-	Log         io.Writer
+	// AllowSSHFrom is the CIDR a cloud's temporary firewall rule opens
+	// port 22 to ("": 0.0.0.0/0).
+	AllowSSHFrom string
+	Log          io.Writer
 }
 
 // Test boots a temporary instance from the image, waits for SSH with the
@@ -116,7 +119,7 @@ func Test(ctx context.Context, o TestOptions) (rep *Report, err error) {
 	logf("booting a test instance from %s", o.ImageID)
 	inst, err := o.Launcher.Launch(ctx, cloud.LaunchRequest{
 		Config: o.Config, ImageID: o.ImageID, RunID: o.RunID,
-		User: user, PublicKey: key.Authorized, WorkDir: instDir,
+		User: user, PublicKey: key.Authorized, WorkDir: instDir, AllowSSHFrom: o.AllowSSHFrom,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("launch test instance: %w", err)
