@@ -192,6 +192,12 @@ packer:
 		t.Error("the github-token input was not masked")
 	}
 	assertEmpty(t, tmp)
+
+	// The local store is the qemu target's image inventory.
+	r = runBinary(t, work, env, "images", "list", "--clouds", "qemu", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"id": "`+wantImage+`"`) || !strings.Contains(r.stdout, `"config_hash": "`+q.ConfigHash+`"`) {
+		t.Errorf("images list exited %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 type manifest struct {

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,7 +78,14 @@ func TestImagesDeleteAndDeprecate(t *testing.T) {
 	runWith(t, fake, "", env, "images", "-c", cfg).check(t, 2, nil, []string{"name a subcommand: list, delete or deprecate"})
 	// A target without an inventory says so.
 	qcfg := writeConfig(t, "qemu")
-	runWith(t, fake, "", env, "images", "delete", "-c", qcfg, "--yes", "x").check(t, 3, nil, []string{"images delete: not available for qemu"})
+	packerOnly := func(name string) (cloud.Builder, error) {
+		b, err := targets.Builder(name)
+		return struct{ cloud.Builder }{b}, err
+	}
+	runTargets(t, packerOnly, env, "images", "delete", "-c", qcfg, "--yes", "x").check(t, 3, nil, []string{"images delete: not available for qemu"})
+	// The local store is an inventory too.
+	runWith(t, fake, "", env, "images", "delete", "-c", qcfg, "--yes", "x").check(t, 2, nil, []string{"image x is not among the images sindri-packer made"})
+	runWith(t, fake, "", env, "images", "list", "-c", qcfg).check(t, 0, []string{"no images made by sindri-packer"}, nil)
 }
 
 func TestDeployLifecycle(t *testing.T) {

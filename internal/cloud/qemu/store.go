@@ -34,6 +34,7 @@ type meta struct {
 	SindriVersion string    `json:"sindri_version,omitempty"`
 	RunID         string    `json:"run_id"`
 	Created       time.Time `json:"created"`
+	Deprecated    time.Time `json:"deprecated,omitzero"`
 }
 
 // storeDir resolves output_dir relative to the config file.
@@ -62,6 +63,9 @@ func (Cloud) FindImage(_ context.Context, c *config.Config, hash string) (*cloud
 	img := filepath.Join(dir, imageFile)
 	if _, err := os.Stat(img); err != nil {
 		return nil, fmt.Errorf("qemu image store: %s lists an image that is missing: %w", dir, err)
+	}
+	if !m.Deprecated.IsZero() && !m.Deprecated.After(time.Now()) {
+		return nil, nil // retired: no cache hit
 	}
 	abs, _ := filepath.Abs(img)
 	return &cloud.Image{ID: abs, Name: m.Name, ConfigHash: m.ConfigHash, Created: m.Created}, nil
