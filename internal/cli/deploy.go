@@ -36,7 +36,7 @@ type deployFlags struct {
 func (c *Command) deployCmd(g *global) *cobra.Command {
 	f := &deployFlags{}
 	cmd := &cobra.Command{
-		Use:   "deploy [--image ID] [--rebuild] [--build-only] [--ssh-key FILE]",
+		Use:   "deploy [--image ID] [--rebuild] [--build-only] [--ssh-key FILE | --ssh-public-key KEY]",
 		Short: "Launch a VM from the image: the cached one for this config, built first if missing",
 		Long: `deploy launches one long-lived instance of this configuration (named by its
 name: field, tagged sindri-deployment=<name>) in the one selected cloud.
@@ -46,12 +46,14 @@ carrying the current config hash; when there is none it is built (and tested)
 first, exactly as build does. --rebuild builds a fresh image even when one is
 cached; --build-only stops after the build.
 
-The instance takes your SSH public key (--ssh-key, default ~/.ssh/id_ed25519.pub
-or ~/.ssh/id_rsa.pub) for the login user of the image. When the deployment
+The instance takes your SSH public key (--ssh-key FILE, default
+~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub, or the key itself with
+--ssh-public-key) for the login user of the image; --ssh-from limits port 22
+to a CIDR. When the deployment
 already exists, deploy reports it and changes nothing: use start, connect or
 destroy. Inside GitHub Actions the outputs instance-id and instance-address are
 set.`,
-		Example: "  sindri-packer deploy\n  sindri-packer deploy --set packer.cloud=azure\n  sindri-packer deploy --image ami-0123456789abcdef0\n  sindri-packer deploy --build-only",
+		Example: "  sindri-packer deploy\n  sindri-packer deploy --clouds azure   # one cloud of a multi-cloud sindri.yaml\n  sindri-packer deploy --image ami-0123456789abcdef0\n  sindri-packer deploy --build-only",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.runDeploy(cmd.Context(), g, f)

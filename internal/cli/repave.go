@@ -40,9 +40,9 @@ nothing was due, it retires old images:
   - an image a deployed instance runs is never deprecated or deleted.
 
 --rebuild builds even when nothing is due. A failed build or test retires
-nothing in that cloud. Running repave twice,
-or again after an interrupted run, deletes nothing new: deletion waits for
---delete-after after deprecation. --dry-run prints the decisions only.
+nothing in that cloud. Running repave twice, or again after an interrupted
+run, deletes nothing new: deletion waits for --delete-after after
+deprecation. --dry-run prints the decisions only.
 Exit codes: 0 done, 1 a build, test or retirement failed.`,
 		Example: "  sindri-packer repave\n  sindri-packer repave --max-age 14d --keep 3 --dry-run",
 		Args:    cobra.NoArgs,
