@@ -2,11 +2,13 @@ package packer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -142,10 +144,26 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		// outer (panicwrap) process does not forward a signal sent to it
 		// alone, and the plugins ignore interrupts by design.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		deadline := time.After(grace)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-deadline:
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				return
+			case <-tick.C:
+				// Packer has finished its cleanup and exited, but a
+				// child that ignored the interrupt (a provisioner's
+				// command) may still hold its output open, and we read
+				// to the end: that rest of the group goes now.
+				if exited(cmd.Process.Pid) {
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					return
+				}
+			}
 		}
 	}()
 
@@ -219,6 +237,19 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		return res, fmt.Errorf("packer build %s: reading its output: %w", o.Dir, scanErr)
 	}
 	return res, nil
+}
+
+// exited reports whether the process has exited and waits to be reaped (a
+// zombie), from /proc; false where /proc cannot tell.
+func exited(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain them.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 // tailBuffer keeps the last 64 KiB written to it.

@@ -547,3 +547,40 @@ func TestBuildRealPackerCancelled(t *testing.T) {
 		t.Errorf("processes left after Build returned:\n%s", strings.Join(left, "\n"))
 	}
 }
+
+// A packer that stops cleanly on the interrupt, leaving a child that
+// ignores it and holds packer's output open: Build returns once packer has
+// gone, without waiting out Grace, and the child is killed too.
+func TestBuildInterruptedPackerLeavesAChild(t *testing.T) {
+	t.Parallel()
+	bin, err := filepath.Abs(filepath.Join("testdata", "fake-packer-leaves-child"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := &packer.Runner{Bin: bin, Dir: t.TempDir(), Env: []string{"PATH=/usr/bin:/bin"}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var start time.Time
+	res, err := r.Build(ctx, packer.BuildOptions{Dir: dir, Grace: time.Minute, OnLine: func(l packer.Line) {
+		if strings.Contains(l.Message(), "fake: waiting") {
+			start = time.Now()
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start.IsZero() {
+		t.Fatalf("the fake never started waiting: %+v", res)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("Build returned %s after the cancel; packer was gone long before the 1m grace", took)
+	}
+	if !res.Cancelled || res.ExitCode != 1 {
+		t.Errorf("result = %+v, want Cancelled and exit 1", res)
+	}
+	if left := processesMentioning(t, dir); len(left) > 0 {
+		t.Errorf("processes left after Build returned:\n%s", strings.Join(left, "\n"))
+	}
+}
