@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
@@ -30,17 +32,31 @@ func run(t *testing.T, environ []string, args ...string) result {
 // runTargets is run with Command.Targets set (nil: package targets).
 func runTargets(t *testing.T, targets func(string) (cloud.Builder, error), environ []string, args ...string) result {
 	t.Helper()
+	return runFull(t, t.Context(), targets, "", environ, args...)
+}
+
+// runFull is the one in-process run every helper uses: its context,
+// targets (nil: package targets), standard input and environment.
+func runFull(t *testing.T, ctx context.Context, targets func(string) (cloud.Builder, error), stdin string, environ []string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	c := &Command{
-		Stdin:   strings.NewReader(""),
+		Stdin:   strings.NewReader(stdin),
 		Stdout:  &out,
 		Stderr:  &errb,
 		Environ: environ,
-		Context: t.Context(),
+		Context: ctx,
 		Targets: targets,
 	}
 	code := c.Main(append([]string{"sindri-packer"}, args...))
 	return result{code, out.String(), errb.String()}
+}
+
+// packerOnly serves each target with only its Packer side: no image
+// inventory, no instances.
+func packerOnly(name string) (cloud.Builder, error) {
+	b, err := targets.Builder(name)
+	return struct{ cloud.Builder }{b}, err
 }
 
 func (r result) String() string {

@@ -167,10 +167,7 @@ func TestCancelledBuildThenCleanupOnAWS(t *testing.T) {
 // runCtxTargets runs the command line with ctx and the fixture's targets.
 func runCtxTargets(t *testing.T, ctx context.Context, f buildFixture, args ...string) result {
 	t.Helper()
-	var out, errb strings.Builder
-	c := &Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: []string{"PATH=" + f.bin}, Context: ctx, Targets: f.targets()}
-	code := c.Main(append([]string{"sindri-packer"}, args...))
-	return result{code, out.String(), errb.String()}
+	return runFull(t, ctx, f.targets(), "", []string{"PATH=" + f.bin}, args...)
 }
 
 // repave on the EC2 test double, twice in a row: the first run builds,

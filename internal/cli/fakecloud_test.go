@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -250,11 +249,5 @@ func runWith(t *testing.T, fake *memCloud, stdin string, environ []string, args 
 
 func runCtx(t *testing.T, ctx context.Context, fake *memCloud, stdin string, environ []string, args ...string) result {
 	t.Helper()
-	var out, errb bytes.Buffer
-	c := &Command{
-		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
-		Environ: environ, Context: ctx, Targets: fake.targets(),
-	}
-	code := c.Main(append([]string{"sindri-packer"}, args...))
-	return result{code, out.String(), errb.String()}
+	return runFull(t, ctx, fake.targets(), stdin, environ, args...)
 }

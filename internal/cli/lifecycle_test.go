@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,10 +77,6 @@ func TestImagesDeleteAndDeprecate(t *testing.T) {
 	runWith(t, fake, "", env, "images", "-c", cfg).check(t, 2, nil, []string{"name a subcommand: list, delete or deprecate"})
 	// A target without an inventory says so.
 	qcfg := writeConfig(t, "qemu")
-	packerOnly := func(name string) (cloud.Builder, error) {
-		b, err := targets.Builder(name)
-		return struct{ cloud.Builder }{b}, err
-	}
 	runTargets(t, packerOnly, env, "images", "delete", "-c", qcfg, "--yes", "x").check(t, 3, nil, []string{"images delete: not available for qemu"})
 	// The local store is an inventory too.
 	runWith(t, fake, "", env, "images", "delete", "-c", qcfg, "--yes", "x").check(t, 2, nil, []string{"image x is not among the images sindri-packer made"})

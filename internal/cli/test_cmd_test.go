@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -52,10 +50,6 @@ func TestTestCommandCloudWithoutInstances(t *testing.T) {
 	t.Parallel()
 	aws := writeConfig(t, "aws")
 	// The aws target with only its Packer side: no instances.
-	packerOnly := func(name string) (cloud.Builder, error) {
-		b, err := targets.Builder(name)
-		return struct{ cloud.Builder }{b}, err
-	}
 	r := runTargets(t, packerOnly, []string{"PATH=" + t.TempDir()}, "test", "-c", aws, "--cloud", "aws", "--image", "ami-0123")
 	r.check(t, ExitFailure, nil, []string{"test: temporary instances for aws are not available yet"})
 }
