@@ -2,12 +2,14 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // expand replaces ${NAME} and ${NAME:-default} with values from getenv.
 // "$$" is a literal "$"; any other "$" is left as written. A variable that
-// is not set (and has no default) is an error that names it.
+// is not set (and has no default) is an error that names it, and so is a
+// variable the file may not read (see RefusedEnv).
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
@@ -38,6 +40,9 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 		if !validEnvName(name) {
 			return "", fmt.Errorf("invalid environment variable name %q in ${%s}", name, expr)
 		}
+		if why := RefusedEnv(name); why != "" {
+			return "", fmt.Errorf("${%s}: %s may not be read from sindri.yaml: %s", name, name, why)
+		}
 		val, ok := getenv(name)
 		switch {
 		case ok && val != "":
@@ -67,4 +72,58 @@ func validEnvName(name string) bool {
 		}
 	}
 	return true
+}
+
+// CredentialEnv names the credentials of the tools this program drives:
+// values that must never appear in a log, and that sindri.yaml may not
+// read (a pull request controls the file; the tools read them directly).
+var CredentialEnv = []string{
+	"GITHUB_TOKEN", "PACKER_GITHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "GOOGLE_CREDENTIALS", "ALICLOUD_SECRET_KEY",
+	"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+	"OCI_CLI_KEY_CONTENT", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+}
+
+// runnerPrefixes are the GitHub Actions runner's own variables: its
+// runtime tokens and URLs (ACTIONS_*), its internals (RUNNER_*) and the
+// Action's inputs (INPUT_*, which hold the github-token input).
+var runnerPrefixes = []string{"ACTIONS_", "RUNNER_", "INPUT_"}
+
+// RefusedEnv says why sindri.yaml may not read a variable, or "" when it
+// may. What the file can mean is its own settings (a region, a project, a
+// version, a secret the user passes on to provisioning); the runner's
+// tokens and the cloud credentials the tools read themselves are not among
+// them, and a value expanded into the file can end up in a finding, an
+// annotation or a pull request comment.
+func RefusedEnv(name string) string {
+	up := strings.ToUpper(name)
+	for _, p := range runnerPrefixes {
+		if strings.HasPrefix(up, p) {
+			return "the runner's " + strings.TrimSuffix(p, "_") + "_* variables are not configuration"
+		}
+	}
+	if slices.Contains(CredentialEnv, up) {
+		return "it is a credential the tools read themselves; never put it in the configuration"
+	}
+	if strings.HasPrefix(up, "GITHUB_") && SecretName(up) {
+		return "it is a GitHub credential"
+	}
+	return ""
+}
+
+// secretWords mark a variable name as holding a secret.
+var secretWords = []string{"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "PRIVATE", "APIKEY", "KEY"}
+
+// SecretName reports whether a variable's name says it holds a secret
+// (AWS_SECRET_ACCESS_KEY, DB_PASSWORD, MY_API_TOKEN, SSH_PRIVATE_KEY,
+// KMS_KEY_ID). Masking a value that was not secret costs little; missing
+// one costs a leak, so the list is broad.
+func SecretName(name string) bool {
+	up := strings.ToUpper(name)
+	for _, w := range secretWords {
+		if strings.Contains(up, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -23,6 +23,8 @@ func FuzzParse(f *testing.F) {
 		"packer: {cloud: oci, shape: VM.Standard2.1, shape_config: {ocpus: 0x10}}\n",
 		"name: \"$${x} ${Y:-z}\"\n---\n",
 		"\xff\xfe",
+		"packer: {cloud: qemu, base_image: \"file:///dev/null\", base_image_checksum: \"file:file://%zz/x\"}\n",
+		"packer: {cloud: qemu, base_image_checksum: \"file:./${GITHUB_TOKEN:-x}\", output_dir: ../../..}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

@@ -212,9 +212,9 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	diagnostics(t, err)
-	// A folder opens but does not read.
+	// A folder is refused before it is opened.
 	_, err = Load(t.TempDir(), testOptions())
-	if err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if err == nil || !strings.Contains(err.Error(), "this is a folder, not a regular file") {
 		t.Errorf("Load(dir) = %v", err)
 	}
 }

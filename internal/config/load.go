@@ -27,17 +27,34 @@ type Options struct {
 	// Sets are --set path=value overrides, applied before decoding so they
 	// are checked exactly like the file.
 	Sets []string
+	// Secret receives each value ${VAR} took from a variable whose name
+	// looks secret (SecretName), as soon as it is read: before any
+	// diagnostic that could echo it is built, so the caller can mask it.
+	Secret func(value string)
+	// Root, when set, confines every file the configuration names to this
+	// folder (the Action's workspace): after symlinks are resolved, a path
+	// outside it is an error. Empty means no confinement (the CLI on the
+	// user's own machine).
+	Root string
+	// Warn, when set, receives problems that do not stop loading: an
+	// extension missing from Sindri's catalogue (extensions.go).
+	Warn func(Diagnostic)
 }
 
 // Load reads, decodes and validates a sindri.yaml. Problems with the input
 // come back as Diagnostics (exit code 2); nothing else is returned for them.
 func Load(path string, opts Options) (*Config, error) {
-	f, err := os.Open(path)
+	if opts.Root != "" {
+		if _, err := Confine(opts.Root, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, Diagnostics{{File: path, Message: err.Error()}}
+		}
+	}
+	f, err := OpenRegular(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, Diagnostics{{File: path, Message: "no such file (create one with: sindri-packer init --cloud CLOUD)"}}
 		}
-		return nil, Diagnostics{{File: path, Message: err.Error()}}
+		return nil, Diagnostics{{File: path, Message: pathErrText(err)}}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
@@ -51,6 +68,18 @@ func Load(path string, opts Options) (*Config, error) {
 func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.LookupEnv
+	}
+	if secret, getenv := opts.Secret, opts.Getenv; secret != nil {
+		// expand refuses the runner's and the tools' own variables before
+		// looking them up; what it may read and looks secret is handed on
+		// here, at the lookup, before anything can print it.
+		opts.Getenv = func(name string) (string, bool) {
+			v, ok := getenv(name)
+			if ok && SecretName(name) && strings.TrimSpace(v) != "" {
+				secret(v)
+			}
+			return v, ok
+		}
 	}
 	if len(data) > MaxFileSize {
 		return nil, Diagnostics{{File: file, Message: fmt.Sprintf("file is larger than %d bytes; this is not a sindri.yaml", MaxFileSize)}}
@@ -91,11 +120,16 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 		// What was reported before the limit is mostly the bomb's echo.
 		return nil, Diagnostics{d.halt}
 	}
-	v := &validator{d: d, base: filepath.Dir(file)}
+	v := &validator{d: d, base: filepath.Dir(file), root: opts.Root}
 	v.config(cfg)
 	if len(d.diags) > 0 {
 		d.diags.Sort()
 		return nil, d.diags
+	}
+	if opts.Warn != nil {
+		for _, w := range d.extensionWarnings(cfg) {
+			opts.Warn(w)
+		}
 	}
 	return cfg, nil
 }

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -69,6 +72,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 type validator struct {
 	d    *decoder
 	base string // folder of the config file, for relative paths
+	root string // folder every named file must be in ("" for anywhere)
 }
 
 func (v *validator) at(ptr any) loc {
@@ -155,16 +159,62 @@ func (v *validator) config(c *Config) {
 	}
 	v.exists(&b.AnsiblePlaybook, b.AnsiblePlaybook)
 	v.exists(&b.SindriArchive, b.SindriArchive)
+	if q := s.QEMU; q != nil {
+		// The base image may not be built yet when a pull request check
+		// validates (packer reads it only when building); if it is there,
+		// it must be a file, and as an Action one inside the workspace.
+		if p, ok := localPath(q.BaseImage); ok {
+			v.file(&q.BaseImage, p, false)
+		}
+		if rest, ok := strings.CutPrefix(q.BaseImageChecksum, "file:"); ok {
+			if p, ok := localPath(rest); ok {
+				v.file(&q.BaseImageChecksum, p, false)
+			}
+		}
+		if q.OutputDir != "" {
+			v.confined(&q.OutputDir, q.OutputDir)
+		}
+	}
 }
 
-// exists checks a local path named in the config, relative to its folder.
+// localPath returns the local file a packer URL-or-path names: a plain
+// path, or the path of a file:// URL; ok is false for other URLs.
+func localPath(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	if !strings.Contains(s, "://") {
+		return s, true
+	}
+	u, err := url.Parse(s)
+	if err != nil || !strings.EqualFold(u.Scheme, "file") {
+		return "", false
+	}
+	if u.Path == "" {
+		return u.Opaque, u.Opaque != ""
+	}
+	return u.Path, true
+}
+
+// exists checks a local file named in the config, relative to its folder:
+// it must exist, be a regular file and, as an Action, be in the workspace.
 func (v *validator) exists(ptr *string, p string) {
-	if p == "" {
+	v.file(ptr, p, true)
+}
+
+// file checks a local file named in the config without opening it (a
+// named pipe would block the open). A missing file is an error only when
+// must is set.
+func (v *validator) file(ptr *string, p string, must bool) {
+	if p == "" || !v.confined(ptr, p) {
 		return
 	}
 	full := v.resolve(p)
 	fi, err := os.Stat(full)
 	switch {
+	case err != nil && !must && errors.Is(err, fs.ErrNotExist):
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		v.fail(ptr, "%s: %s", p, pathErrText(err))
 	case err != nil && full != p:
 		v.fail(ptr, "%s does not exist (looked for %s; relative paths start at the config file's folder)", p, full)
 	case err != nil:
@@ -173,7 +223,29 @@ func (v *validator) exists(ptr *string, p string) {
 		// Packer's file provisioner nests folders unpredictably; archive
 		// a folder and upload the archive instead.
 		v.fail(ptr, "%s is a folder; give a file (archive a folder and upload the archive)", p)
+	case !fi.Mode().IsRegular():
+		v.fail(ptr, "%s is %s, not a regular file; give a file", p, kindOfMode(fi.Mode()))
 	}
+}
+
+// confined reports whether a path named in the config stays inside the
+// root (the Action's workspace) once symlinks are resolved; it reports the
+// field when not. Without a root everything is allowed.
+func (v *validator) confined(ptr *string, p string) bool {
+	if v.root == "" || p == "" {
+		return true
+	}
+	_, err := Confine(v.root, v.resolve(p))
+	var out *OutsideError
+	switch {
+	case errors.As(err, &out):
+		v.fail(ptr, "%s is outside the workspace %s: as a GitHub Action, sindri-packer reads and writes only inside the workspace", p, v.root)
+		return false
+	case err != nil:
+		v.fail(ptr, "%s: %s", p, pathErrText(err))
+		return false
+	}
+	return true
 }
 
 func (v *validator) resolve(p string) string {
