@@ -94,12 +94,18 @@ func guard(what string, fn func()) (err error) {
 }
 
 // SetOutput writes a step output to $GITHUB_OUTPUT (only inside Actions).
-// Runners without the file (old self-hosted ones) get none.
+// Runners without the file (old self-hosted ones) get none. Each value is
+// framed with a random delimiter (output.go), never go-githubactions' fixed
+// one, so no value can define outputs of its own.
 func (r *Reporter) SetOutput(name, value string) error {
-	if !r.enabled || r.action.Getenv("GITHUB_OUTPUT") == "" {
+	path := r.action.Getenv("GITHUB_OUTPUT")
+	if !r.enabled || path == "" {
 		return nil
 	}
-	return guard("output "+name, func() { r.action.SetOutput(name, value) })
+	if err := AppendFileCommand(path, name, value); err != nil {
+		return fmt.Errorf("github actions output %s: %w", name, err)
+	}
+	return nil
 }
 
 // AddSummary appends markdown to the job summary (only inside Actions).
