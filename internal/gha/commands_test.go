@@ -28,7 +28,10 @@ func TestMask(t *testing.T) {
 			name:  "multi-line, blank lines skipped",
 			env:   onRunner,
 			value: "-----BEGIN KEY-----\nAAAA\n\n   \nBBBB\n-----END KEY-----\n",
-			want:  "::add-mask::-----BEGIN KEY-----\n::add-mask::AAAA\n::add-mask::BBBB\n::add-mask::-----END KEY-----\n",
+			want: "::add-mask::-----BEGIN KEY-----\n::add-mask::AAAA\n::add-mask::BBBB\n::add-mask::-----END KEY-----\n" +
+				// and its one-line forms (a secret pasted with \n escapes)
+				`::add-mask::-----BEGIN KEY-----\nAAAA\n\n\nBBBB\n-----END KEY-----` + "\n" +
+				`::add-mask::-----BEGIN KEY-----\nAAAA\n\n   \nBBBB\n-----END KEY-----` + "\n",
 		},
 		{name: "empty", env: onRunner, value: "", want: ""},
 		{name: "only blanks", env: onRunner, value: " \n\t\n", want: ""},

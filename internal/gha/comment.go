@@ -21,6 +21,9 @@ type Commenter struct {
 	Client *github.Client
 	Owner  string
 	Repo   string
+	// Redactor, when set, redacts every body before it is sent: the
+	// runner's log masking never sees what goes through the API.
+	Redactor *Redactor
 }
 
 // NewCommenter returns a commenter for "owner/repo" with a token; apiURL
@@ -50,7 +53,7 @@ func NewCommenter(repository, token, apiURL string, hc *http.Client) (*Commenter
 // on pull request number: it edits the comment carrying the marker, or
 // creates it. It returns the comment's URL.
 func (c *Commenter) Upsert(ctx context.Context, number int, body string) (string, error) {
-	body = CommentMarker + "\n" + body
+	body = CommentMarker + "\n" + c.Redactor.Redact(body)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		comments, resp, err := c.Client.Issues.ListComments(ctx, c.Owner, c.Repo, number, opts)

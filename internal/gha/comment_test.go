@@ -211,3 +211,23 @@ func TestWarning(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+// The comment goes out through the API, where the runner's masking never
+// applies: its body passes through the redactor.
+func TestUpsertRedactsBody(t *testing.T) {
+	t.Parallel()
+	f := &fakeGitHub{nextID: 100}
+	srv := f.serve(t)
+	c, err := gha.NewCommenter("acme/images", "ghs_token", srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Redactor = gha.NewRedactor()
+	c.Redactor.Add("ghs_canary_token_123")
+	if _, err := c.Upsert(t.Context(), 7, "checksum file ./ghs_canary_token_123 not found"); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.comments) != 1 || strings.Contains(f.comments[0].Body, "ghs_canary") || !strings.Contains(f.comments[0].Body, "./*** not found") {
+		t.Errorf("comments %+v", f.comments)
+	}
+}

@@ -16,17 +16,31 @@ import (
 // Reporter writes to the runner when GITHUB_ACTIONS=true.
 type Reporter struct {
 	action  *githubactions.Action
+	masks   *githubactions.Action // writes ::add-mask:: unredacted
+	redact  *Redactor
 	enabled bool
 }
 
 // New returns a reporter reading the environment through getenv and
-// writing workflow commands to w.
+// writing workflow commands to w. When w is a RedactWriter, Mask feeds its
+// redactor, so one Mask hides a value from the runner's log and from
+// everything the process writes or sends; otherwise the reporter keeps a
+// redactor of its own.
 func New(getenv func(string) string, w io.Writer) *Reporter {
-	return &Reporter{
-		action:  githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(bestEffort{w})),
-		enabled: getenv("GITHUB_ACTIONS") == "true",
+	r := &Reporter{enabled: getenv("GITHUB_ACTIONS") == "true"}
+	raw := w
+	if rw, ok := w.(*RedactWriter); ok {
+		r.redact, raw = rw.Redactor(), rawWriter{rw}
+	} else {
+		r.redact = NewRedactor()
 	}
+	r.action = githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(bestEffort{w}))
+	r.masks = githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(bestEffort{raw}))
+	return r
 }
+
+// Redactor returns the redactor Mask feeds.
+func (r *Reporter) Redactor() *Redactor { return r.redact }
 
 // bestEffort drops write errors: go-githubactions panics when its writer
 // fails, and a lost annotation must not crash the command.
@@ -56,7 +70,7 @@ func (r *Reporter) Error(a Annotation) {
 	}
 	fields := map[string]string{}
 	if a.File != "" {
-		fields["file"] = a.File
+		fields["file"] = r.redact.Redact(a.File)
 	}
 	if a.Line > 0 {
 		fields["line"] = strconv.Itoa(a.Line)
@@ -65,9 +79,9 @@ func (r *Reporter) Error(a Annotation) {
 		fields["col"] = strconv.Itoa(a.Col)
 	}
 	if a.Title != "" {
-		fields["title"] = a.Title
+		fields["title"] = r.redact.Redact(a.Title)
 	}
-	r.action.WithFieldsMap(fields).Errorf("%s", a.Message)
+	r.action.WithFieldsMap(fields).Errorf("%s", r.redact.Redact(a.Message))
 }
 
 // Warning writes a warning annotation (only inside Actions).
@@ -77,9 +91,9 @@ func (r *Reporter) Warning(a Annotation) {
 	}
 	fields := map[string]string{}
 	if a.Title != "" {
-		fields["title"] = a.Title
+		fields["title"] = r.redact.Redact(a.Title)
 	}
-	r.action.WithFieldsMap(fields).Warningf("%s", a.Message)
+	r.action.WithFieldsMap(fields).Warningf("%s", r.redact.Redact(a.Message))
 }
 
 // guard turns go-githubactions' panics on failed file writes into errors.
@@ -113,19 +127,27 @@ func (r *Reporter) AddSummary(markdown string) error {
 	if !r.enabled || r.action.Getenv("GITHUB_STEP_SUMMARY") == "" {
 		return nil
 	}
-	return guard("step summary", func() { r.action.AddStepSummary(markdown) })
+	return guard("step summary", func() { r.action.AddStepSummary(r.redact.Redact(markdown)) })
 }
 
-// Mask hides a secret value in the rest of the job's log.
+// Mask hides a secret value in the rest of the job's log (the runner's
+// ::add-mask::) and in everything redacted by the reporter's redactor. A
+// multi-line value, or one holding \n escapes (a PEM key pasted on one
+// line), is masked in every form SecretForms lists: the runner masks only
+// single lines, so each line is masked on its own.
 func (r *Reporter) Mask(value string) {
-	if !r.enabled || strings.TrimSpace(value) == "" {
-		return
-	}
-	for _, line := range strings.Split(value, "\n") {
-		if strings.TrimSpace(line) != "" {
-			r.action.AddMask(line)
+	forms := SecretForms(value)
+	if r.enabled {
+		for _, f := range forms {
+			// A short line of a longer secret ("-----", "AB==") would mask
+			// that text everywhere in the log; the whole value is masked.
+			if strings.Contains(f, "\n") || (len(strings.TrimSpace(f)) < MinSecretLen && f != value) {
+				continue
+			}
+			r.masks.AddMask(f)
 		}
 	}
+	r.redact.Add(value)
 }
 
 // Start opens a folded log group (only inside Actions).
