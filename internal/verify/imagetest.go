@@ -201,6 +201,22 @@ func Test(ctx context.Context, o TestOptions) (rep *Report, err error) {
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
 	}
+	// Every setting file the scripts wrote, against the running system.
+	effective, err := inEffect(ctx, sshRemote(client), o.Inputs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		rep.fail(Check{Name: "in-effect", Message: "could not run: " + err.Error()})
+	}
+	for _, c := range effective {
+		if c.Passed {
+			rep.Checks = append(rep.Checks, c)
+		} else {
+			rep.fail(c)
+		}
+		logf("check %s: %s", c.Name, map[bool]string{true: "passed", false: "FAILED: " + c.Message}[c.Passed])
+	}
 
 	switch {
 	case o.InSpec == "" && o.RequireInSpec:

@@ -43,12 +43,12 @@ type fakeLauncher struct {
 // newLauncher is a launcher whose instances pass every built-in check
 // for sindri 3.0.1 with CIS hardening.
 func newLauncher(t *testing.T) *fakeLauncher {
-	l := &fakeLauncher{commands: map[string]reply{
-		"cloud-init status --wait": {stdout: "\nstatus: done\n"},
-		"sindri --version":         {stdout: "sindri 3.0.1\n"},
-		"sudo -n sshd -T": {stdout: "port 22\npermitrootlogin no\npubkeyauthentication yes\n" +
-			"passwordauthentication no\nx11forwarding no\n"},
-	}}
+	// The in-effect check's commands answer as a hardened instance does,
+	// and so does sshd -T.
+	commands := loadSession(t, hardenedSession)
+	commands["cloud-init status --wait"] = reply{stdout: "\nstatus: done\n"}
+	commands["sindri --version"] = reply{stdout: "sindri 3.0.1\n"}
+	l := &fakeLauncher{commands: commands}
 	t.Cleanup(func() { // kept instances
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -150,6 +150,10 @@ func testOptions(t *testing.T, l *fakeLauncher) TestOptions {
 	}
 }
 
+// allChecks are the checks of a hardened instance, in report order.
+var allChecks = []string{"ssh", "cloud-init", "sindri-version", "sshd-config",
+	auditCheck, modCheck, sshdCheck, sysctlCheck, unitCheck, ufwCheck}
+
 func checkNames(checks []Check) []string {
 	var names []string
 	for _, c := range checks {
@@ -179,8 +183,8 @@ func TestImageTestPasses(t *testing.T) {
 	if rep.Status != "passed" || rep.Failed() {
 		t.Errorf("Status %q (Failed %v), want passed:\n%s", rep.Status, rep.Failed(), rep.Markdown("qemu"))
 	}
-	if want := []string{"ssh", "cloud-init", "sindri-version", "sshd-config"}; !slices.Equal(checkNames(rep.Checks), want) {
-		t.Errorf("checks %q, want %q", checkNames(rep.Checks), want)
+	if !slices.Equal(checkNames(rep.Checks), allChecks) {
+		t.Errorf("checks %q, want %q", checkNames(rep.Checks), allChecks)
 	}
 	for _, c := range rep.Checks {
 		if !c.Passed {
@@ -199,9 +203,15 @@ func TestImageTestPasses(t *testing.T) {
 	if got := rep.Summary(); got != "passed" {
 		t.Errorf("Summary() = %q, want passed", got)
 	}
+	// The built-in checks, then the in-effect check's session.
 	execs, _, _ := l.server(t).log()
-	if want := []string{"cloud-init status --wait", "sindri --version", "sudo -n sshd -T"}; !slices.Equal(execs, want) {
-		t.Errorf("ran %q, want %q", execs, want)
+	if want := []string{"cloud-init status --wait", "sindri --version", "sudo -n sshd -T", findManagedCmd}; !slices.Equal(execs[:4], want) {
+		t.Errorf("ran %q, want it to start with %q", execs, want)
+	}
+	for _, cmd := range execs {
+		if _, ok := l.commands[cmd]; !ok {
+			t.Errorf("ran %q, which the instance does not answer", cmd)
+		}
 	}
 	l.assertTerminated(t)
 
@@ -264,6 +274,9 @@ func TestImageTestChecks(t *testing.T) {
 		inputs  func(*Inputs)
 		failed  string // the failing check, "" when all pass
 		message []string
+		// alsoFailed: in-effect checks that fail with it (sshd -T is
+		// read by both sshd-config and the drop-in's in-effect check).
+		alsoFailed []string
 	}{
 		{name: "all pass"},
 		{
@@ -287,21 +300,26 @@ func TestImageTestChecks(t *testing.T) {
 			name: "root login with CIS hardening", command: "sudo -n sshd -T",
 			reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication no\n"},
 			failed: "sshd-config", message: []string{"sshd runs without permitrootlogin no"},
+			alsoFailed: []string{sshdCheck},
 		},
 		{
 			name: "password login with CIS hardening", command: "sudo -n sshd -T",
 			reply:  reply{stdout: "permitrootlogin no\npasswordauthentication yes\n"},
 			failed: "sshd-config", message: []string{"without passwordauthentication no"},
+			alsoFailed: []string{sshdCheck},
 		},
 		{
 			name: "root login without CIS hardening", command: "sudo -n sshd -T",
 			reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication yes\n"},
 			inputs: func(in *Inputs) { in.CISHardening = false },
+			// The image still carries the drop-in, which sshd does not follow.
+			alsoFailed: []string{sshdCheck},
 		},
 		{
 			name: "sshd -T fails", command: "sudo -n sshd -T",
 			reply:  reply{stderr: "sudo: a password is required\n", status: 1},
 			failed: "sshd-config", message: []string{"sshd -T failed", "status 1"},
+			alsoFailed: []string{sshdCheck},
 		},
 		{name: "cloud-init degraded", command: "cloud-init status --wait", reply: reply{stdout: "status: degraded done\n", status: 2}},
 		{
@@ -328,17 +346,19 @@ func TestImageTestChecks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Test: %v", err)
 			}
-			if want := []string{"ssh", "cloud-init", "sindri-version", "sshd-config"}; !slices.Equal(checkNames(rep.Checks), want) {
-				t.Errorf("checks %q, want %q", checkNames(rep.Checks), want)
+			if !slices.Equal(checkNames(rep.Checks), allChecks) {
+				t.Errorf("checks %q, want %q", checkNames(rep.Checks), allChecks)
 			}
 			for _, c := range rep.Checks {
-				if c.Passed != (c.Name != tt.failed) {
+				if c.Passed != (c.Name != tt.failed && !slices.Contains(tt.alsoFailed, c.Name)) {
 					t.Errorf("check %s passed=%v (%s)", c.Name, c.Passed, c.Message)
 				}
 			}
 			wantStatus := "passed"
-			if tt.failed != "" {
+			if tt.failed != "" || len(tt.alsoFailed) > 0 {
 				wantStatus = "failed"
+			}
+			if tt.failed != "" {
 				c := findCheck(t, rep, tt.failed)
 				for _, w := range tt.message {
 					if !strings.Contains(c.Message, w) {
@@ -689,7 +709,9 @@ func TestImageTestMarkdown(t *testing.T) {
 	}
 	want := []string{
 		"docker-01", "sindri-02", "ssh-01", // failed
-		"check:ssh", "check:cloud-init", "check:sindri-version", "check:sshd-config", "cis-01", "sindri-01",
+		"check:ssh", "check:cloud-init", "check:sindri-version", "check:sshd-config",
+		"check:" + auditCheck, "check:" + modCheck, "check:" + sshdCheck, "check:" + sysctlCheck,
+		"check:" + unitCheck, "check:" + ufwCheck, "cis-01", "sindri-01",
 	}
 	if !slices.Equal(rows, want) {
 		t.Errorf("rows %q, want %q:\n%s", rows, want, md)
