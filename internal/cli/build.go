@@ -174,7 +174,7 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		vars[k] = v
 	}
 	for _, vf := range f.varFiles {
-		if _, err := os.Stat(vf); err != nil {
+		if err := config.CheckRegular(vf); err != nil {
 			return nil, badInput("build: --var-file: %v", err)
 		}
 	}
@@ -383,12 +383,7 @@ func (c *Command) buildEnv(debug bool) []string {
 
 // secretEnv names environment variables whose values must never appear in
 // a job log.
-var secretEnv = []string{
-	"GITHUB_TOKEN", "PACKER_GITHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-	"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "GOOGLE_CREDENTIALS", "ALICLOUD_SECRET_KEY",
-	"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
-	"OCI_CLI_KEY_CONTENT", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-}
+var secretEnv = config.CredentialEnv
 
 func (c *Command) maskSecrets(rep *gha.Reporter, vars map[string]string) {
 	for _, k := range secretEnv {
