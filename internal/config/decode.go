@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/unicode/norm"
@@ -333,8 +334,12 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 			v.SetInt(i)
 		}
 	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && tag.Get("split") == "true" {
+			d.decodeSplit(n, v, path)
+			return
+		}
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, "expected a list, got %s", kindName(n))
+			d.errorf(n, path, "expected a list, got %s; %s", kindName(n), listHint(path, n, v.Type().Elem()))
 			return
 		}
 		// Decode in place: positions are recorded by address, so the
@@ -549,4 +554,43 @@ func (s *CloudSet) selected() []string {
 		}
 	}
 	return out
+}
+
+// decodeSplit reads a list written as one string, "go,java" or "go java",
+// as the Action's inputs and upstream Sindri's --extensions write it. Every
+// item is recorded at the string, for messages.
+func (d *decoder) decodeSplit(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a list")
+	if !ok {
+		return
+	}
+	items := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	out := reflect.MakeSlice(v.Type(), len(items), len(items))
+	v.Set(out)
+	for i, item := range items {
+		v.Index(i).SetString(item)
+		d.record(v.Index(i), fmt.Sprintf("%s[%d]", path, i), n, true)
+	}
+}
+
+// listHint says how to write a list in YAML, with the values given when
+// they were one comma-separated string or the keys of a mapping.
+func listHint(path string, n *yaml.Node, elem reflect.Type) string {
+	key := path[strings.LastIndexAny(path, ".]")+1:]
+	if elem.Kind() == reflect.Struct {
+		return fmt.Sprintf("write one entry per item under %s:, each starting with \"- \"", key)
+	}
+	var items []string
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		items = strings.FieldsFunc(n.Value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	case n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			items = append(items, n.Content[i].Value)
+		}
+	}
+	if len(items) == 0 {
+		items = []string{"a", "b"}
+	}
+	return fmt.Sprintf("write a list: %s: [%s]", key, strings.Join(items, ", "))
 }

@@ -12,6 +12,7 @@
 //	min:"n" max:"n"    integer bounds
 //	enum:"a,b,c"       allowed string values
 //	pattern:"name"     a named regular expression from patterns
+//	split:"true"       a list that may also be written as one string "a,b"
 package config
 
 // Clouds is every target this tool can build for, in the order used for
@@ -177,7 +178,7 @@ type QEMU struct {
 
 // Build is shared by every cloud.
 type Build struct {
-	Extensions       []string          `yaml:"extensions" doc:"Sindri extensions to pre-install" pattern:"name"`
+	Extensions       []string          `yaml:"extensions" doc:"Sindri extensions to pre-install (Sindri v3 names such as nodejs, golang, jvm); a list, or one string \"a,b\"" pattern:"name" split:"true"`
 	Profile          string            `yaml:"profile" doc:"Sindri profile to install (minimal, fullstack, anthropic-dev, systems, enterprise, devops, mobile)" pattern:"name"`
 	SindriVersion    string            `yaml:"sindri_version" doc:"Sindri release to install; latest is resolved to a concrete release before building" default:"latest" pattern:"version"`
 	SindriReleaseURL string            `yaml:"sindri_release_url" doc:"base URL of Sindri release archives" default:"https://github.com/pacphi/sindri/releases/download" pattern:"url"`

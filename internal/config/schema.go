@@ -132,6 +132,14 @@ func fieldSchema(t reflect.Type, tag reflect.StructTag) obj {
 			}
 		}
 		s = obj{"type": "array", "items": items}
+		if tag.Get("split") == "true" {
+			// Also one string of items separated by commas or spaces.
+			s["type"] = []string{"array", "string", "null"}
+			if p, ok := tag.Lookup("pattern"); ok {
+				item := strings.TrimSuffix(strings.TrimPrefix(patterns[p].String(), "^"), "$")
+				s["pattern"] = `^[\s,]*(` + item + `([\s,]+` + item + `)*)?[\s,]*$`
+			}
+		}
 	case reflect.Map:
 		s = obj{"type": "object", "additionalProperties": obj{"type": "string"}}
 	}

@@ -75,7 +75,7 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,node", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=root"]
+    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=root"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {

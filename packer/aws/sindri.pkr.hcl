@@ -114,7 +114,7 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,node,rust", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=ubuntu"]
+    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs,rust", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=ubuntu"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {

@@ -75,7 +75,7 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,node", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=packer"]
+    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=packer"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
