@@ -3,11 +3,14 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -222,7 +225,7 @@ func TestTestCommandSSHNeverUp(t *testing.T) {
 		[]string{"::error title=image test qemu%3A ssh::", "not reachable within 500ms", "fake console: the guest never booted"},
 		[]string{"booting a test instance from " + image, "destroyed"})
 	qemuGone(t, pidFile)
-	if got := readFile(t, outputs); got != ghaOutput("test-result", "failed") {
+	if got := readOutputs(t, outputs); got != ghaOutput("test-result", "failed") {
 		t.Errorf("outputs = %q, want test-result=failed", got)
 	}
 	if got := readFile(t, summary); !strings.Contains(got, "qemu") || !strings.Contains(r.stdout, strings.TrimSpace(got)) {
@@ -245,4 +248,88 @@ func TestTestCommandTimeout(t *testing.T) {
 		t.Errorf("the test ran %s past a 1.5 s --timeout", took)
 	}
 	qemuGone(t, pidFile)
+}
+
+// releaseAPI is a GitHub releases API that `test` must never ask: it
+// counts the requests and names a release no image holds.
+func releaseAPI(t *testing.T) (url string, hits *atomic.Int32) {
+	t.Helper()
+	hits = &atomic.Int32{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, `{"tag_name": "v9.9.9"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, hits
+}
+
+// storedImage puts a qemu image into the config's local store with
+// image.json recording sindriVersion, and returns its path.
+func storedImage(t *testing.T, cfg, sindriVersion string) string {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(cfg), ".cache", "images", "0123abcd")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(dir, "image.json"),
+		`{"config_hash": "0123abcd", "name": "sindri-1", "sindri_version": "`+sindriVersion+`", "run_id": "1-1", "created": "2026-01-02T03:04:05Z"}`, 0o644)
+	image := filepath.Join(dir, "image.qcow2")
+	mustWrite(t, image, "qcow2", 0o644)
+	return image
+}
+
+// issue 15: `test --image X` resolved sindri_version: latest through
+// GitHub although the image records the release it holds, and failed
+// offline before booting anything. It takes the image's record now, or
+// --sindri-version, and asks no one.
+func TestTestCommandSindriVersionNeverFromNetwork(t *testing.T) {
+	fakeQEMUOnPath(t)
+	api, hits := releaseAPI(t)
+	cfg := writeConfig(t, "qemu", "accelerator: auto", "accelerator: tcg")
+	noRecord := filepath.Join(t.TempDir(), "loose.qcow2")
+	mustWrite(t, noRecord, "qcow2", 0o644)
+	tests := []struct {
+		name  string
+		image func(t *testing.T) string
+		args  []string
+		code  int
+		want  []string // in stderr
+	}{
+		{
+			name: "the image's record", image: func(t *testing.T) string { return storedImage(t, cfg, "3.0.7") },
+			code: ExitFindings, want: []string{"testing for Sindri 3.0.7 (recorded on the image)", "booting a test instance"},
+		},
+		{
+			name: "the flag wins over the record", image: func(t *testing.T) string { return storedImage(t, cfg, "3.0.7") },
+			args: []string{"--sindri-version", "v3.0.8"},
+			code: ExitFindings, want: []string{"testing for Sindri 3.0.8 (--sindri-version)"},
+		},
+		{
+			name: "a concrete version in sindri.yaml", image: func(t *testing.T) string { return noRecord },
+			args: []string{"--set", "packer.build.sindri_version=3.0.1"},
+			code: ExitFindings, want: []string{"testing for Sindri 3.0.1 (build.sindri_version in " + cfg + ")"},
+		},
+		{
+			name: "no record and latest", image: func(t *testing.T) string { return noRecord },
+			code: ExitBadInput,
+			want: []string{"test: the Sindri version of " + noRecord + " is unknown", `build.sindri_version in ` + cfg + ` is "latest"`, "pass --sindri-version"},
+		},
+		{
+			name: "latest as the flag", image: func(t *testing.T) string { return noRecord }, args: []string{"--sindri-version", "latest"},
+			code: ExitBadInput, want: []string{`test: --sindri-version: want a release like 3.0.1, got "latest"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"test", "-c", cfg, "--cloud", "qemu", "--image", tt.image(t), "--boot-timeout", "300ms"}, tt.args...)
+			r := run(t, []string{"PATH=" + t.TempDir(), "GITHUB_API_URL=" + api, "HOME=" + t.TempDir()}, args...)
+			r.check(t, tt.code, nil, tt.want)
+			if tt.code == ExitBadInput && strings.Contains(r.stderr, "booting") {
+				t.Errorf("bad input, yet an instance was started:\n%s", r.stderr)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("test asked the releases API %d times", n)
+	}
 }
