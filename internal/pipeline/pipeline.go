@@ -153,6 +153,10 @@ func prepare(o Options) ([]prepared, error) {
 		files = append(files, render.File{Path: filepath.Join("scripts", n), Data: b})
 	}
 	ropts := render.Options{SindriVersion: o.SindriVersion}
+	uploads, err := Uploads(o.Config)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
 	var preps []prepared
 	for _, name := range o.Clouds {
 		b, ok := o.Builders[name]
@@ -166,7 +170,7 @@ func prepare(o Options) ([]prepared, error) {
 			tpl = render.Template(o.Config, b, ropts)
 		}
 		files = append(files, render.File{Path: filepath.Join(name, render.TemplateName), Data: tpl})
-		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: b.Plugin().Version}
+		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: b.Plugin().Version, Uploads: uploads}
 		if hc, ok := b.(HashContributor); ok {
 			extra, err := hc.HashInputs(o.Config)
 			if err != nil {
