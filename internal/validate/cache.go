@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/sindri-dev/sindri-packer/internal/atomicfile"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -75,10 +76,7 @@ func (c resultCache) do(key string, fn func() ([]Finding, error)) ([]Finding, er
 	if data, err := json.Marshal(fs); err == nil {
 		// A cache that cannot be written only costs time.
 		if os.MkdirAll(c.dir, 0o755) == nil {
-			tmp := path + ".tmp"
-			if os.WriteFile(tmp, data, 0o644) == nil {
-				_ = os.Rename(tmp, path)
-			}
+			_ = atomicfile.Write(path, data, 0o644)
 		}
 	}
 	return fs, nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/atomicfile"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
@@ -135,9 +136,5 @@ func (Cloud) DeprecateImage(_ context.Context, c *config.Config, id string, d cl
 		m.Deprecated = time.Now().UTC()
 	}
 	out, _ := json.MarshalIndent(m, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, append(out, '\n'), 0o644)
 }
