@@ -95,8 +95,35 @@ packer:
 			t.Errorf("sshd -T on the instance lacks %q", want)
 		}
 	}
+	// issue 15: the hardening is in effect on the freshly booted instance.
+	// The in-effect check read back every setting file the scripts wrote
+	// and compared it with the running system; ufw used to reset
+	// log_martians to 0 at boot, which fails here on an image built from
+	// the old scripts ("= 0 in effect ≠ 1").
+	for _, name := range []string{
+		"in-effect /etc/sysctl.d/60-sindri-hardening.conf",
+		"in-effect /etc/ssh/sshd_config.d/50-sindri-hardening.conf",
+		"in-effect /etc/modprobe.d/60-sindri-cis.conf",
+		"in-effect /etc/audit/rules.d/60-sindri.rules",
+		"in-effect /etc/systemd/system/sindri-regenerate-host-keys.service",
+		"in-effect ufw",
+	} {
+		if _, ok := outputOf[name]; !ok {
+			t.Errorf("no %s check in the image test", name)
+		}
+	}
+	for _, want := range []string{"net.ipv4.conf.all.log_martians = 1", "net.ipv4.conf.default.log_martians = 1"} {
+		if !strings.Contains(outputOf["in-effect /etc/sysctl.d/60-sindri-hardening.conf"], want) {
+			t.Errorf("the instance does not run with %s:\n%s", want, outputOf["in-effect /etc/sysctl.d/60-sindri-hardening.conf"])
+		}
+	}
 	if q.Test.InSpec == nil || q.Test.InSpec.Status != "passed" || q.Test.InSpec.Passed == 0 {
 		t.Errorf("InSpec stage (test double): %+v", q.Test.InSpec)
+	}
+	if save := os.Getenv("SINDRI_E2E_SAVE_IMAGE"); save != "" { // to look at it afterwards
+		if err := os.Link(filepath.Join(work, "images", q.ConfigHash, "image.qcow2"), save); err != nil {
+			t.Errorf("SINDRI_E2E_SAVE_IMAGE: %v", err)
+		}
 	}
 	kept := filepath.Join(keepDir, "image.qcow2")
 	if err := os.Link(filepath.Join(work, "images", q.ConfigHash, "image.qcow2"), kept); err != nil {
@@ -198,6 +225,27 @@ packer:
 	if r.code != 0 || !strings.Contains(r.stdout, `"id": "`+wantImage+`"`) || !strings.Contains(r.stdout, `"config_hash": "`+q.ConfigHash+`"`) {
 		t.Errorf("images list exited %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
+
+	// `test` of the stored image with sindri_version: latest and no way to
+	// reach a releases API: the version is the image's record, and the
+	// in-effect check passes on this second fresh boot too.
+	offline := append(slices.Clone(env), "GITHUB_API_URL=http://127.0.0.1:1", "SINDRI_LATEST_VERSION=")
+	start = time.Now()
+	r = runBinary(t, work, offline, "test", "--cloud", "qemu", "--image", wantImage,
+		"--set", "packer.build.sindri_version=latest", "--timeout", "30m")
+	t.Logf("test of the stored image: %s\n%s", time.Since(start), tail(r.stderr, 30))
+	if r.code != 0 {
+		t.Errorf("test exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"testing for Sindri " + fakeSindriVersion + " (recorded on the image)", "check in-effect /etc/sysctl.d/60-sindri-hardening.conf: passed"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("test's log lacks %q", want)
+		}
+	}
+	if !strings.Contains(r.stdout, "| check:in-effect ufw |") {
+		t.Errorf("test's report lacks the in-effect checks:\n%s", r.stdout)
+	}
+	assertEmpty(t, tmp)
 }
 
 type manifest struct {

@@ -259,7 +259,7 @@ func TestControlsFollowScripts(t *testing.T) {
 	for _, p := range []string{
 		"/etc/ssh/sshd_config.d/50-sindri-hardening.conf", "/etc/sysctl.d/60-sindri-hardening.conf",
 		"/etc/modprobe.d/60-sindri-cis.conf", "/etc/audit/rules.d/60-sindri.rules",
-		"7783-7084-3265-9085-8269-3286-77",
+		"7783-7084-3265-9085-8269-3286-77", "/etc/default/ufw", "IPT_SYSCTL=",
 	} {
 		if !strings.Contains(hardening, p) || !strings.Contains(cis, p) {
 			t.Errorf("%s: not in both security-hardening.sh and cis.rb", p)

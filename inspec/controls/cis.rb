@@ -76,6 +76,7 @@ audit_watches = {
   '/etc/sudoers' => 'scope', '/etc/sudoers.d' => 'scope',
   '/etc/ssh/sshd_config' => 'sshd_config', '/etc/ssh/sshd_config.d' => 'sshd_config',
 }
+ufw_defaults = '/etc/default/ufw'
 legacy_clients = %w[telnet inetutils-telnet rsh-client nis talk inetutils-talk]
 
 control 'sindri-cis-01' do
@@ -155,8 +156,9 @@ control 'sindri-cis-04' do
   title 'Network sysctl hardening is in effect'
   desc 'The running kernel has the values of 60-sindri-hardening.conf: no IP forwarding, no ICMP redirects sent or ' \
        'accepted, no source routing, martians logged, SYN cookies on, broadcast pings ignored, no IPv6 router ' \
-       'advertisements or redirects. Keys the kernel lacks (IPv6 disabled) are not checked, as the script ' \
-       'tolerates them. net.ipv4.ip_forward is not checked at run time when Docker is expected or running: ' \
+       'advertisements or redirects, checked on the booted instance: ufw\'s own sysctl file used to reset ' \
+       'log_martians to 0 when ufw started (see sindri-cis-07). Keys the kernel lacks (IPv6 disabled) are not ' \
+       'checked, as the script tolerates them. net.ipv4.ip_forward is not checked at run time when Docker is expected or running: ' \
        'dockerd turns forwarding on for container networking (the persistent file is still checked by ' \
        'sindri-cis-03).'
   only_if('CIS hardening disabled in sindri.yaml') { input('cis_hardening') }
@@ -259,7 +261,9 @@ control 'sindri-cis-07' do
   impact 0.7
   title 'ufw is active: incoming denied, outgoing allowed, SSH allowed'
   desc 'security-hardening.sh installs ufw, sets the default policy to deny incoming and allow outgoing, allows ' \
-       'OpenSSH (or PORT/tcp for each port sshd -T reports) and enables the firewall.'
+       'OpenSSH (or PORT/tcp for each port sshd -T reports) and enables the firewall. It also empties IPT_SYSCTL in ' \
+       '/etc/default/ufw: ufw applies that file (by default /etc/ufw/sysctl.conf, log_martians=0) every time it ' \
+       'starts, which undid 60-sindri-hardening.conf at boot (sindri-cis-04).'
   only_if('CIS hardening disabled in sindri.yaml') { input('cis_hardening') }
   next unless cis
 
@@ -268,6 +272,10 @@ control 'sindri-cis-07' do
   end
   describe file('/etc/ufw/ufw.conf') do
     its('content') { should match(/^\s*ENABLED\s*=\s*yes\s*$/) }
+  end
+  describe file(ufw_defaults) do
+    its('content') { should match(/^IPT_SYSCTL=$/) }
+    its('content') { should_not match(/^\s*IPT_SYSCTL\s*=\s*\S/) }
   end
   status = as_root.call('ufw status verbose').stdout.to_s
   describe 'ufw status verbose' do
