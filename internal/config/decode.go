@@ -207,6 +207,9 @@ func (d *decoder) decodeStruct(n, keyNode *yaml.Node, v reflect.Value, path stri
 		d.decodePacker(n, keyNode, p, path)
 		return
 	}
+	if path == "" && d.otherForm(n) {
+		return
+	}
 	fs := fieldsOf(v.Type())
 	present := map[string]bool{}
 	if n != nil && !isNull(n) {
@@ -593,4 +596,31 @@ func listHint(path string, n *yaml.Node, elem reflect.Type) string {
 		items = []string{"a", "b"}
 	}
 	return fmt.Sprintf("write a list: %s: [%s]", key, strings.Join(items, ", "))
+}
+
+// otherForm reports, once, a document in upstream Sindri's form instead of
+// the unknown keys it would otherwise be: the packer form converts with
+// migrate, another provider's has nothing to build here.
+func (d *decoder) otherForm(root *yaml.Node) bool {
+	if k := upstreamKey(root); k != nil {
+		d.errorf(k, "", "this is upstream Sindri's form (deployment:, providers: packer:); run: sindri-packer migrate %s", shellQuote(d.file))
+		return true
+	}
+	if k, v := mapGet(root, "deployment"); k != nil {
+		if _, p := mapGet(v, "provider"); p != nil && p.Kind == yaml.ScalarNode && p.Value != "" {
+			d.errorf(k, "", "this is upstream Sindri's configuration for provider %s; sindri-packer builds VM images: write one with sindri-packer init --cloud CLOUD", p.Value)
+			return true
+		}
+	}
+	return false
+}
+
+// shellQuote quotes a path for a command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '_' || r == '-' || r == '+' || r == '@' || r == ':' || r == ',' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
