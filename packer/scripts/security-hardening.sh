@@ -19,7 +19,8 @@
 #     udf; squashfs stays enabled for snaps; udf stays enabled on Azure, whose
 #     provisioning media is UDF)
 #   * auditd installed + enabled, rules in /etc/audit/rules.d/60-sindri.rules
-#   * ufw: deny incoming, allow outgoing, allow the sshd port(s), enabled
+#   * ufw: deny incoming, allow outgoing, allow the sshd port(s), enabled;
+#     IPT_SYSCTL emptied in /etc/default/ufw so ufw never overrides sysctl.d
 #   * purges telnet/rsh-client/nis/talk if installed (never if apt would also
 #     remove anything else)
 #   * modes of /etc/passwd, group, shadow, gshadow (and their "-" backups)
@@ -291,8 +292,46 @@ for port in "${SSH_PORTS[@]}"; do
     log "ufw: allowed ${port}/tcp"
   fi
 done
+# ufw applies the sysctl file named by IPT_SYSCTL in /etc/default/ufw every
+# time it starts: at boot (ufw.service is not ordered after systemd-sysctl),
+# on `ufw enable` and on `ufw reload`. Its default, /etc/ufw/sysctl.conf, sets
+# net.ipv4.conf.{all,default}.log_martians=0 and so undid
+# 60-sindri-hardening.conf on every boot. An empty IPT_SYSCTL (the switch
+# ufw's own sysctl.conf points to) makes ufw leave kernel parameters alone,
+# so /etc/sysctl.d is their only source, whatever the boot order. Pointing
+# IPT_SYSCTL at our file instead would make every `ufw reload` set
+# net.ipv4.ip_forward back to 0 under a running Docker. ufw's sysctl.conf
+# sets nothing else that differs from the kernel's defaults or our file.
+readonly UFW_DEFAULTS=/etc/default/ufw
+readonly UFW_SYSCTL_MARK='# sindri-packer security-hardening.sh: ufw sets no kernel parameters, /etc/sysctl.d does'
+# ufw_defaults FILE: FILE with IPT_SYSCTL emptied (once, after our comment).
+ufw_defaults() {
+  awk -v mark="${UFW_SYSCTL_MARK}" '
+    $0 == mark { next }
+    /^[[:space:]]*IPT_SYSCTL[[:space:]]*=/ { if (!done) { print mark; print "IPT_SYSCTL="; done = 1 }; next }
+    { print }
+    END { if (!done) { print mark; print "IPT_SYSCTL=" } }' "$1"
+}
+if [[ -f ${UFW_DEFAULTS} ]]; then
+  write_file "${UFW_DEFAULTS}" 0644 < <(ufw_defaults "${UFW_DEFAULTS}")
+  log "ufw: IPT_SYSCTL emptied in ${UFW_DEFAULTS} (changed: ${CHANGED})"
+else
+  warn "${UFW_DEFAULTS} missing: ufw may apply its own sysctl file at boot"
+fi
 ufw --force enable >/dev/null
 log "ufw enabled (deny incoming, allow outgoing)"
+
+# What the kernel runs with now must be what the sysctl file says (a
+# difference also fails the image test, which checks after a fresh boot).
+sysctl_drift=()
+while read -r key value; do
+  if live=$(sysctl -n "${key}" 2>/dev/null) && [[ $(tr -s ' \t' ' ' <<<"${live}") != "${value}" ]]; then
+    sysctl_drift+=("${key}=${live} (want ${value})")
+  fi
+done < <(sed -nE 's/^-?([a-z0-9_.]+)[[:space:]]*=[[:space:]]*(.*[^[:space:]])[[:space:]]*$/\1 \2/p' /etc/sysctl.d/60-sindri-hardening.conf)
+if (( ${#sysctl_drift[@]} > 0 )); then
+  warn "kernel parameters differ from /etc/sysctl.d/60-sindri-hardening.conf: ${sysctl_drift[*]}"
+fi
 
 # --- 7. legacy clients --------------------------------------------------------
 purge=()
