@@ -440,13 +440,14 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 	}
 	var cloudKey, cloudsKey, cloudsVal, buildKey, buildVal *yaml.Node
 	var inline []*yaml.Node
-	badCloud := false
+	badCloud, cloudFromSet := false, false
 	for _, kv := range d.pairs(n, path) {
 		switch kv[0].Value {
 		case "cloud":
 			if s, ok := d.scalar(kv[1], join(path, "cloud"), "a cloud name"); ok {
 				at := d.deref(kv[1])
 				cloudKey = &yaml.Node{Kind: yaml.ScalarNode, Value: s, Line: at.Line, Column: at.Column}
+				cloudFromSet = at.Line == 0 && at.Column < 0
 			} else {
 				badCloud = true
 			}
@@ -463,6 +464,9 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 		return
 	}
 
+	if cloudFromSet && d.switchedCloud(cloudKey, cloudsKey, inline, path) {
+		return
+	}
 	switch {
 	case badCloud && cloudsKey == nil:
 		// cloud: was there but unusable, already reported; its fields
@@ -623,4 +627,40 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// switchedCloud answers --set packer.cloud=NAME (the seed's way to deploy to
+// another cloud) when the file cannot switch: its clouds are listed under
+// packer.clouds, or its single-cloud fields belong to another cloud. One
+// error, naming what to do instead, rather than one per field.
+func (d *decoder) switchedCloud(cloudKey, cloudsKey *yaml.Node, inline []*yaml.Node, path string) bool {
+	name := cloudKey.Value
+	if !slices.Contains(Clouds, name) {
+		return false
+	}
+	if cloudsKey != nil {
+		d.errorf(cloudKey, join(path, "cloud"), "the file lists its clouds under packer.clouds; choose one with --clouds %s instead of --set %s.cloud=%s", name, path, name)
+		return true
+	}
+	var foreign []string // the file's own fields that are not NAME's
+	for i := 0; i < len(inline); i += 2 {
+		if k := inline[i]; k.Line > 0 && !hasField(name, k.Value) {
+			foreign = append(foreign, k.Value)
+		}
+	}
+	if len(foreign) == 0 {
+		return false
+	}
+	from := "another cloud"
+	for _, c := range Clouds {
+		if c != name && !slices.ContainsFunc(foreign, func(f string) bool { return !hasField(c, f) }) {
+			from = c
+			break
+		}
+	}
+	d.errorf(cloudKey, join(path, "cloud"), "--set %s.cloud=%s cannot switch this file: its fields (%s) are %s's; "+
+		"write a file for %s (sindri-packer init --cloud %s -o sindri-%s.yaml, then --config sindri-%s.yaml), "+
+		"or list both under packer.clouds (%s: {...}, %s: {...}) and choose with --clouds %s",
+		path, name, strings.Join(foreign, ", "), from, name, name, name, name, from, name, name)
+	return true
 }
