@@ -87,6 +87,10 @@ func TestTemplateUnknownCloud(t *testing.T) {
 	if _, err := Template("../templates/aws"); err == nil {
 		t.Error("Template accepts a path")
 	}
+	// A typo gets the closest cloud.
+	if _, err := Template("gpc"); err == nil || err.Error() != `unknown cloud "gpc"; did you mean "gcp"?` {
+		t.Errorf("Template(gpc): %v", err)
+	}
 }
 
 // seedTemplates returns the seed's generated templates by cloud, from
