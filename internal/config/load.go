@@ -131,6 +131,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 			opts.Warn(w)
 		}
 	}
+	remember(cfg, d.where)
 	return cfg, nil
 }
 
