@@ -199,7 +199,7 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 
 // load reads the configuration named by the global flags.
 func (c *Command) load(g *global) (*config.Config, []string, error) {
-	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets})
+	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, Warn: c.configWarning})
 	if err != nil {
 		return nil, nil, err
 	}
