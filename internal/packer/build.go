@@ -86,6 +86,10 @@ type BuildResult struct {
 	Errors    []string // packer's own ui error lines
 	Cancelled bool     // the context ended and packer was interrupted
 	Stderr    string   // the last part of stderr, for crashes
+	// Killed: packer had not exited by itself when Grace ended after the
+	// interrupt, so it was killed before its cleanup finished; what it
+	// made may still exist (sindri-packer cleanup --run-id sweeps it).
+	Killed bool
 }
 
 // Build runs `packer build -machine-readable`. Cancelling ctx sends packer
@@ -152,6 +156,7 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 			case <-done:
 				return
 			case <-deadline:
+				res.Killed = !exited(cmd.Process.Pid)
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				return
 			case <-tick.C:

@@ -271,10 +271,10 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 	case err != nil:
 		return fail(res, err)
 	case br.Cancelled && ctx.Err() != nil:
-		res.Status, res.Error = StatusCancelled, "interrupted; packer cleaned up its temporary resources"
+		res.Status, res.Error = StatusCancelled, "interrupted; "+o.afterInterrupt(br)
 		return res
 	case br.Cancelled:
-		return fail(res, fmt.Errorf("timed out after %s; packer cleaned up its temporary resources", o.Timeout))
+		return fail(res, fmt.Errorf("timed out after %s; %s", o.Timeout, o.afterInterrupt(br)))
 	case br.ExitCode != 0:
 		msg := fmt.Sprintf("packer build exited %d", br.ExitCode)
 		if len(br.Errors) > 0 {
@@ -362,6 +362,16 @@ func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudRes
 	fill(res, img)
 	log.printf("built %s", res.ImageID)
 	return res
+}
+
+// afterInterrupt says what an interrupted packer left: only a packer that
+// exited by itself ran its cleanup to the end.
+func (o Options) afterInterrupt(br packer.BuildResult) string {
+	if br.Killed {
+		return "packer did not finish its cleanup within the grace period and was killed: " +
+			"temporary resources may be left, run `sindri-packer cleanup --run-id " + o.RunID + "` to delete them"
+	}
+	return "packer cleaned up its temporary resources"
 }
 
 // test runs the image test stage for one cloud. A nil report with a reason
