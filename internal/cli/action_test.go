@@ -32,12 +32,12 @@ func TestActionMatrixSameAsCLI(t *testing.T) {
 	env, outputs, _ := actionsEnv(t)
 	direct := run(t, env, "matrix", "--config", cfg, "--clouds", "aws,gcp", "--per-region")
 	direct.check(t, ExitOK, nil, nil)
-	want := readFile(t, outputs)
+	want := readOutputs(t, outputs)
 
 	env2, outputs2, _ := actionsEnv(t)
 	r := runAction(t, env2, map[string]string{"command": "matrix", "config": cfg, "clouds": "aws, gcp", "per-region": "true"})
 	r.check(t, ExitOK, nil, []string{"sindri-packer matrix --per-region --config " + cfg + " --clouds aws,gcp\n"})
-	if got := readFile(t, outputs2); got != want || !strings.Contains(got, `"region":"us-west-2"`) {
+	if got := readOutputs(t, outputs2); got != want || !strings.Contains(got, `"region":"us-west-2"`) {
 		t.Errorf("GITHUB_OUTPUT through the action:\n%s\ndirect:\n%s", got, want)
 	}
 	if r.stdout != direct.stdout {
@@ -118,7 +118,7 @@ func TestActionBuild(t *testing.T) {
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", "sindri-manifest.json") +
 		ghaOutput("test-result", "skipped")
-	if got := readFile(t, outputs); got != want {
+	if got := readOutputs(t, outputs); got != want {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
 	}
 	if man.RunID != "99-2" || !strings.Contains(readFile(t, summary), "### sindri-packer build `99-2`") {

@@ -38,12 +38,30 @@ const (
 	fakeAWSImageName = "sindri-dev-1"
 )
 
-// ghaDelimiter is what go-githubactions v1.3.0 frames each output with.
-const ghaDelimiter = "_GitHubActionsFileCommandDelimeter_"
+// ghaDelimiter stands for the random delimiter each output is framed with
+// (gha.AppendFileCommand); readOutputs writes every delimiter this way.
+const ghaDelimiter = "ghadelimiter_RANDOM"
 
-// ghaOutput is one output as go-githubactions writes it to $GITHUB_OUTPUT.
+// ghaOutput is one output as it is written to $GITHUB_OUTPUT, with its
+// random delimiter as readOutputs shows it.
 func ghaOutput(name, value string) string {
 	return name + "<<" + ghaDelimiter + "\n" + value + "\n" + ghaDelimiter + "\n"
+}
+
+var randomDelimiter = regexp.MustCompile(`ghadelimiter_[0-9a-f]{32}`)
+
+// readOutputs reads a $GITHUB_OUTPUT file with each random delimiter
+// written as ghaDelimiter, after checking that every output has its own.
+func readOutputs(t *testing.T, path string) string {
+	t.Helper()
+	got := readFile(t, path)
+	seen := map[string]int{}
+	for _, d := range randomDelimiter.FindAllString(got, -1) {
+		if seen[d]++; seen[d] > 2 {
+			t.Errorf("delimiter %s frames more than one output in\n%s", d, got)
+		}
+	}
+	return randomDelimiter.ReplaceAllString(got, ghaDelimiter)
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -213,7 +231,7 @@ func TestBuildInActions(t *testing.T) {
 		ghaOutput("manifest", f.manifest) +
 		// --skip-tests: the image is not tested.
 		ghaOutput("test-result", "skipped")
-	if got := readFile(t, outputs); got != wantOutputs {
+	if got := readOutputs(t, outputs); got != wantOutputs {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, wantOutputs)
 	}
 
@@ -333,7 +351,7 @@ func TestBuildFailure(t *testing.T) {
 		t.Errorf("run_id %q", m.RunID)
 	}
 	want := ghaOutput("config-hash", m.ConfigHash) + ghaOutput("image-regions", "{}") + ghaOutput("images", "{}") + ghaOutput("manifest", f.manifest) + ghaOutput("test-result", "skipped")
-	if got := readFile(t, outputs); got != want {
+	if got := readOutputs(t, outputs); got != want {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
 	}
 }
@@ -364,7 +382,7 @@ func TestBuildExistingImage(t *testing.T) {
 	if aws := f.readManifest(t).Clouds["aws"]; aws.Status != pipeline.StatusExisting || aws.ImageID != "ami-given" {
 		t.Errorf("aws %+v", aws)
 	}
-	if got := readFile(t, outputs); !strings.HasPrefix(got, ghaOutput("aws-image-id", "ami-given")) {
+	if got := readOutputs(t, outputs); !strings.HasPrefix(got, ghaOutput("aws-image-id", "ami-given")) {
 		t.Errorf("GITHUB_OUTPUT lacks aws-image-id:\n%s", got)
 	}
 }

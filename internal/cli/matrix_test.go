@@ -106,7 +106,7 @@ func TestMatrix(t *testing.T) {
 			if r.stdout != tt.want+"\n" {
 				t.Errorf("in GitHub Actions, got %s\nwant stdout %s", r, tt.want)
 			}
-			if got, want := readFile(t, outputs), ghaOutput("matrix", tt.want); got != want {
+			if got, want := readOutputs(t, outputs), ghaOutput("matrix", tt.want); got != want {
 				t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
 			}
 		})
@@ -235,7 +235,7 @@ func TestSummarize(t *testing.T) {
 		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
 		ghaOutput("images", `{"aws":"ami-0aaa","gcp":"sindri-dev-2"}`) +
 		ghaOutput("manifest", out) + ghaOutput("test-result", "skipped")
-	if got := readFile(t, outputs); got != want {
+	if got := readOutputs(t, outputs); got != want {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
 	}
 	sum := readFile(t, summary)
@@ -319,7 +319,7 @@ func TestSummarizeFailedCloud(t *testing.T) {
 		t.Errorf("the built cloud was annotated as failed:\n%s", r)
 	}
 	// The good cloud's image still reaches the outputs.
-	if got := readFile(t, outputs); !strings.Contains(got, ghaOutput("aws-image-id", "ami-0aaa")) || strings.Contains(got, "gcp-image-id") {
+	if got := readOutputs(t, outputs); !strings.Contains(got, ghaOutput("aws-image-id", "ami-0aaa")) || strings.Contains(got, "gcp-image-id") {
 		t.Errorf("GITHUB_OUTPUT:\n%s", got)
 	}
 	if m, err := pipeline.ReadManifest(out); err != nil || m.RunID != "run-1" || len(m.Clouds) != 2 {
