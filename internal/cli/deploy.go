@@ -14,11 +14,11 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
 // The deploy lifecycle, the seed's `sindri deploy` flow: one long-lived
@@ -173,13 +173,14 @@ func (c *Command) publicKey(flag, text string) (string, error) {
 	return "", badInput("deploy: no SSH public key: pass --ssh-key FILE or create ~/.ssh/id_ed25519.pub (ssh-keygen -t ed25519)")
 }
 
-// checkPublicKey accepts one OpenSSH public key line.
+// checkPublicKey accepts one OpenSSH public key line without control
+// characters (it goes into cloud-init's YAML).
 func checkPublicKey(what, key string) (string, error) {
-	key = strings.TrimSpace(key)
-	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err != nil || strings.Contains(key, "\n") {
-		return "", badInput("%s is not an OpenSSH public key (want one line like ssh-ed25519 AAAA... me@laptop)", what)
+	line, err := sshkey.ParseAuthorized(key)
+	if err != nil {
+		return "", badInput("%s is not an OpenSSH public key: %v (want one line like ssh-ed25519 AAAA... me@laptop)", what, err)
 	}
-	return key, nil
+	return line, nil
 }
 
 // deployment returns the configuration's instances in one cloud; with

@@ -2,7 +2,10 @@ package cloud
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
@@ -111,11 +114,37 @@ func InstanceTags(req LaunchRequest) map[string]string {
 	return t
 }
 
+// cloudConfig is the part of cloud-init's #cloud-config this tool writes.
+type cloudConfig struct {
+	Users []cloudUser `yaml:"users"`
+}
+
+type cloudUser struct {
+	Name              string   `yaml:"name"`
+	Sudo              string   `yaml:"sudo"`
+	Shell             string   `yaml:"shell"`
+	SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
+}
+
 // UserData is the cloud-init user data every instance boots with: the
 // login user with only the one-off (or deploy) key, passwordless sudo.
+// It is encoded as YAML, never pasted: a deploy key's comment is the
+// user's text, and pasted unquoted a ": " in it turned the key into a
+// mapping (dropped) and a line break added keys of its own (runcmd).
 func UserData(req LaunchRequest) string {
-	return "#cloud-config\nusers:\n  - name: " + req.User +
-		"\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    shell: /bin/bash\n    ssh_authorized_keys:\n      - " + req.PublicKey + "\n"
+	var b strings.Builder
+	b.WriteString("#cloud-config\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	// Strings, slices and a struct always encode.
+	_ = enc.Encode(cloudConfig{Users: []cloudUser{{
+		Name:              req.User,
+		Sudo:              "ALL=(ALL) NOPASSWD:ALL",
+		Shell:             "/bin/bash",
+		SSHAuthorizedKeys: []string{req.PublicKey},
+	}}})
+	_ = enc.Close()
+	return b.String()
 }
 
 // Instance is a running temporary instance.

@@ -1,11 +1,14 @@
 // Package sshkey makes the one-off ed25519 key pairs that builds and image
-// tests use: generated per run, written 0600, deleted with the run.
+// tests use (generated per run, written 0600, deleted with the run) and
+// checks the public keys users hand to deploy.
 package sshkey
 
 import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,4 +50,26 @@ func Generate(dir, comment string) (*Pair, error) {
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment
 	return &Pair{Authorized: line, PrivateFile: path, Signer: signer}, nil
+}
+
+// ParseAuthorized checks text as one OpenSSH authorized_keys line (a user's
+// deploy key) and returns it without surrounding white space. A control
+// character anywhere is refused: the key goes into cloud-init's YAML, where
+// a carriage return or line break would start text of its own.
+func ParseAuthorized(text string) (string, error) {
+	line := strings.TrimSpace(text)
+	if line == "" {
+		return "", errors.New("empty key")
+	}
+	for i, r := range line {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
+			return "", fmt.Errorf("control character %U at byte %d (one line of text only)", r, i)
+		}
+	}
+	if _, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(line)); err != nil {
+		return "", fmt.Errorf("not an OpenSSH public key: %w", err)
+	} else if len(rest) > 0 {
+		return "", errors.New("more than one key")
+	}
+	return line, nil
 }
