@@ -65,6 +65,8 @@ var Inputs = []Input{
 type Plan struct {
 	// Dir is the working directory to run in ("" or "." for the current).
 	Dir string
+	// Config is the config input ("" when not given).
+	Config string
 	// Steps are argument lists, e.g. ["build", "--config", "sindri.yaml"].
 	Steps [][]string
 	// Env is added to the commands' environment (KEY=value).
@@ -75,6 +77,61 @@ type Plan struct {
 	Comment bool
 	// Warnings are inputs given a value the command does not read.
 	Warnings []InputError
+	// Origins maps what the steps are given back to the input that gave
+	// it: a flag ("--clouds") or a --set path ("packer.build.profile"), so
+	// a value the command itself refuses is reported against the input.
+	Origins map[string]string
+}
+
+// InputForFlag returns the input whose value a command refused in msg (its
+// error names the flag, e.g. "--clouds: gcp is not configured"), or "".
+func (p *Plan) InputForFlag(msg string) string {
+	best, at := "", -1
+	for flag, input := range p.Origins {
+		if !strings.HasPrefix(flag, "--") {
+			continue
+		}
+		for i := 0; i < len(msg); {
+			j := strings.Index(msg[i:], flag)
+			if j < 0 {
+				break
+			}
+			j += i
+			end := j + len(flag)
+			// --clouds, not --cloudsy; the earliest flag named wins.
+			if end == len(msg) || !isFlagChar(msg[end]) {
+				if at < 0 || j < at {
+					best, at = input, j
+				}
+				break
+			}
+			i = end
+		}
+	}
+	return best
+}
+
+func isFlagChar(b byte) bool {
+	return b == '-' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
+}
+
+// InputForSet returns the input that gave the --set override of a config
+// field (packer.build.extensions[0] belongs to extensions), or "".
+func (p *Plan) InputForSet(field string) string {
+	best := ""
+	bestLen := -1
+	for path, input := range p.Origins {
+		if strings.HasPrefix(path, "--") || !strings.HasPrefix(field, path) {
+			continue
+		}
+		if rest := field[len(path):]; rest != "" && rest[0] != '.' && rest[0] != '[' {
+			continue
+		}
+		if len(path) > bestLen {
+			best, bestLen = input, len(path)
+		}
+	}
+	return best
 }
 
 // InputError is a bad input value; Input is the action input's name.
@@ -102,6 +159,14 @@ type reader struct {
 	command string
 	err     *InputError
 	used    map[string]bool
+	origins map[string]string
+}
+
+// flag appends a flag and its value made from an input, remembering which
+// input it came from.
+func (r *reader) flag(args []string, input, flag, value string) []string {
+	r.origins[flag] = input
+	return append(args, flag, value)
 }
 
 func (r *reader) get(name string) string {
@@ -190,20 +255,34 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		return nil, &InputError{Input: "command", Message: fmt.Sprintf("%q is not one of %s", command, strings.Join(Commands, ", "))}
 	}
 	r.command = command
-	p := &Plan{Dir: r.get("working-directory")}
+	p := &Plan{Dir: r.get("working-directory"), Origins: map[string]string{}}
+	r.origins = p.Origins
 
 	// Flags every command reads.
 	global := []string{}
 	if cfg := r.get("config"); cfg != "" {
+		p.Config = cfg
 		global = append(global, "--config", cfg)
+		r.origins["--config"] = "config"
 	}
-	if clouds := r.list("clouds"); len(clouds) > 0 && !(len(clouds) == 1 && clouds[0] == "all") {
-		for _, c := range clouds {
-			if !slices.Contains(config.Clouds, c) {
-				r.fail("clouds", "unknown cloud %q (known: %s, or all)", c, strings.Join(config.Clouds, ", "))
+	// The runner passes an input the workflow leaves out as its default
+	// (all), and one given as "" as "": both mean every configured cloud.
+	// A value that is there but names no cloud (",", " , ") is a mistake.
+	if raw := r.get("clouds"); strings.TrimSpace(raw) != "" {
+		clouds := r.list("clouds")
+		switch {
+		case len(clouds) == 0:
+			r.fail("clouds", "%q names no cloud: give names such as aws,gcp, or all (leave the input out for every configured cloud)", raw)
+		case len(clouds) == 1 && clouds[0] == "all":
+		default:
+			for _, c := range clouds {
+				if !slices.Contains(config.Clouds, c) {
+					r.fail("clouds", "unknown cloud %q (known: %s, or all)", c, strings.Join(config.Clouds, ", "))
+				}
 			}
+			global = append(global, "--clouds", strings.Join(clouds, ","))
+			r.origins["--clouds"] = "clouds"
 		}
-		global = append(global, "--clouds", strings.Join(clouds, ","))
 	}
 	for _, line := range strings.Split(r.get("set"), "\n") {
 		line = strings.TrimSpace(line)
@@ -216,18 +295,21 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			continue
 		}
 		global = append(global, "--set", line)
+		r.origins[path] = "set"
 	}
 	if v := r.get("sindri-version"); v != "" {
 		if !versionPattern.MatchString(v) {
 			r.fail("sindri-version", "%q is not latest or a release version such as 3.0.1", v)
 		}
 		global = append(global, "--set", "packer.build.sindri_version="+v)
+		r.origins["packer.build.sindri_version"] = "sindri-version"
 	}
 	if v := r.get("profile"); v != "" {
 		if !namePattern.MatchString(v) {
 			r.fail("profile", "%q is not a profile name (lower-case letters, digits, '.', '_' and '-')", v)
 		}
 		global = append(global, "--set", "packer.build.profile="+v)
+		r.origins["packer.build.profile"] = "profile"
 	}
 	if exts := r.list("extensions"); len(exts) > 0 {
 		for _, e := range exts {
@@ -236,6 +318,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			}
 		}
 		global = append(global, "--set", "packer.build.extensions=["+strings.Join(exts, ",")+"]")
+		r.origins["packer.build.extensions"] = "extensions"
 	}
 	if token := r.get("github-token"); token != "" {
 		p.Env = append(p.Env, "GITHUB_TOKEN="+token, "PACKER_GITHUB_API_TOKEN="+token)
@@ -246,7 +329,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 	switch command {
 	case "validate":
 		if n, ok := r.int("parallel", 1); ok {
-			args = append(args, "--parallel", n)
+			args = r.flag(args, "parallel", "--parallel", n)
 		}
 		p.Comment = r.bool("pr-comment")
 		p.Steps = [][]string{append(args, global...)}
@@ -258,7 +341,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			// config hash, so it launches exactly that image.
 			deploy := []string{"deploy"}
 			if key := r.get("ssh-public-key"); key != "" {
-				deploy = append(deploy, "--ssh-public-key", key)
+				deploy = r.flag(deploy, "ssh-public-key", "--ssh-public-key", key)
 			}
 			p.Steps = append(p.Steps, append(deploy, global...))
 		}
@@ -269,36 +352,36 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		if cloud != "" && !slices.Contains(config.Clouds, cloud) {
 			r.fail("cloud", "unknown cloud %q (known: %s)", cloud, strings.Join(config.Clouds, ", "))
 		}
-		args = append(args, "--cloud", cloud, "--image", image)
+		args = r.flag(r.flag(args, "cloud", "--cloud", cloud), "image", "--image", image)
 		if cidr := r.get("ssh-from"); cidr != "" {
-			args = append(args, "--ssh-from", cidr)
+			args = r.flag(args, "ssh-from", "--ssh-from", cidr)
 		}
 		p.Steps = [][]string{append(args, global...)}
 	case "deploy":
 		if image := r.get("image"); image != "" {
-			args = append(args, "--image", image)
+			args = r.flag(args, "image", "--image", image)
 		}
 		if key := r.get("ssh-public-key"); key != "" {
-			args = append(args, "--ssh-public-key", key)
+			args = r.flag(args, "ssh-public-key", "--ssh-public-key", key)
 		}
 		// deploy builds (and tests) the image first when none is cached.
 		args = append(args, r.buildFlags(false)...)
 		p.Steps = [][]string{append(args, global...)}
 	case "repave":
 		if d := r.duration("max-age"); d != "" {
-			args = append(args, "--max-age", d)
+			args = r.flag(args, "max-age", "--max-age", d)
 		}
 		if n, ok := r.int("keep", 1); ok {
-			args = append(args, "--keep", n)
+			args = r.flag(args, "keep", "--keep", n)
 		}
 		args = append(args, r.buildFlags(true)...)
 		p.Steps = [][]string{append(args, global...)}
 	case "cleanup":
 		if id := r.get("run-id"); id != "" {
-			args = append(args, "--run-id", id)
+			args = r.flag(args, "run-id", "--run-id", id)
 		}
 		if d := r.duration("older-than"); d != "" {
-			args = append(args, "--older-than", d)
+			args = r.flag(args, "older-than", "--older-than", d)
 		}
 		args = appendIf(args, r.bool("dry-run"), "--dry-run")
 		p.Steps = [][]string{append(args, global...)}
@@ -309,7 +392,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		dir := r.get("manifests")
 		r.required("manifests", dir)
 		// summarize reads no configuration: only the manifests.
-		p.Steps = [][]string{append(args, "--manifests", dir)}
+		p.Steps = [][]string{r.flag(args, "manifests", "--manifests", dir)}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -340,7 +423,7 @@ func unused(r *reader) []InputError {
 func (r *reader) buildFlags(dryRun bool) []string {
 	var args []string
 	if n, ok := r.int("parallel", 1); ok {
-		args = append(args, "--parallel", n)
+		args = r.flag(args, "parallel", "--parallel", n)
 	}
 	args = appendIf(args, r.bool("rebuild"), "--rebuild")
 	args = appendIf(args, r.bool("skip-tests"), "--skip-tests")
@@ -351,13 +434,13 @@ func (r *reader) buildFlags(dryRun bool) []string {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			r.fail("ssh-from", "%q is not a CIDR like 203.0.113.7/32", cidr)
 		}
-		args = append(args, "--ssh-from", cidr)
+		args = r.flag(args, "ssh-from", "--ssh-from", cidr)
 	}
 	if d := r.duration("timeout"); d != "" {
 		if daysPattern.MatchString(d) {
 			r.fail("timeout", "%q: give the build time-out in hours or minutes, e.g. 90m", d)
 		}
-		args = append(args, "--timeout", d)
+		args = r.flag(args, "timeout", "--timeout", d)
 	}
 	return args
 }

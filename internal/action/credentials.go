@@ -72,7 +72,10 @@ func Credentials(ctx context.Context, getenv func(string) string, dir string, cl
 			return nil, nil, err
 		}
 		env = append(env, "OCI_CLI_CONFIG_FILE="+cfgFile, "OCI_CONFIG_FILE="+cfgFile)
-		secrets = append(secrets, getenv("OCI_CLI_KEY_CONTENT"))
+		// Both forms: the secret as the workflow holds it (maybe one line
+		// with \n escapes) and the key as written, whose real lines a tool
+		// may print.
+		secrets = append(secrets, getenv("OCI_CLI_KEY_CONTENT"), strings.TrimSpace(key))
 	}
 	return env, secrets, nil
 }

@@ -108,7 +108,8 @@ func TestCredentialsOCIConfigFile(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "oci-api-key.pem")); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode %v", fi.Mode())
 	}
-	if len(secrets) != 1 || secrets[0] != key {
-		t.Fatalf("secrets %v", secrets)
+	// The one-line secret and the key as written, line breaks real.
+	if len(secrets) != 2 || secrets[0] != key || secrets[1] != strings.TrimSpace(string(k)) {
+		t.Fatalf("secrets %q", secrets)
 	}
 }

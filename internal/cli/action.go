@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/action"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 )
 
@@ -52,29 +55,56 @@ config file (OCI_CLI_CONFIG_FILE). Both are masked and removed afterwards.`,
 }
 
 func (c *Command) runAction(ctx context.Context) error {
+	if c.redact == nil {
+		c.redact = gha.NewRedactor()
+	}
 	rep := gha.New(c.getenv, c.Stdout)
 	plan, err := action.FromEnv(c.getenv)
 	var ie *action.InputError
 	if errors.As(err, &ie) {
-		rep.Error(gha.Annotation{Title: "sindri-packer input " + ie.Input, Message: ie.Message})
-		return badInput("action: %v", ie)
+		return inputError(rep, ie.Input, ie.Message)
 	}
 	if err != nil {
 		return toolFailure(err)
 	}
+	// Everything the Action knows to be secret is masked (the runner's log)
+	// and redacted (everything this process writes or sends) before any
+	// command runs.
 	for _, s := range plan.Secrets {
 		rep.Mask(s)
+	}
+	for _, k := range secretEnv {
+		rep.Mask(c.getenv(k))
 	}
 	for _, w := range plan.Warnings {
 		rep.Warning(gha.Annotation{Title: "sindri-packer input " + w.Input, Message: w.Message})
 		fmt.Fprintf(c.Stderr, "warning: input %s: %s\n", w.Input, w.Message)
 	}
+	// The inputs come from whoever wrote the workflow run, in a pull
+	// request check the pull request: the folder and the config stay
+	// inside the workspace, symlinks resolved.
+	workspace := c.getenv("GITHUB_WORKSPACE")
+	if workspace != "" {
+		if workspace, err = filepath.EvalSymlinks(workspace); err != nil {
+			return toolFailure(fmt.Errorf("action: GITHUB_WORKSPACE: %w", err))
+		}
+	}
 	if plan.Dir != "" && plan.Dir != "." {
+		dir := plan.Dir
+		if workspace != "" {
+			if dir, err = config.Confine(workspace, plan.Dir); err != nil {
+				return inputError(rep, "working-directory", err.Error())
+			}
+		}
 		// The container is this one process: changing its directory is
 		// what working-directory means.
-		if err := os.Chdir(plan.Dir); err != nil {
-			rep.Error(gha.Annotation{Title: "sindri-packer input working-directory", Message: err.Error()})
-			return badInput("action: input working-directory: %v", err)
+		if err := os.Chdir(dir); err != nil {
+			return inputError(rep, "working-directory", err.Error())
+		}
+	}
+	if plan.Config != "" {
+		if err := checkConfigInput(workspace, plan.Config); err != nil {
+			return inputError(rep, "config", err.Error())
 		}
 	}
 	env := append(slices.Clone(c.Environ), plan.Env...)
@@ -107,11 +137,21 @@ func (c *Command) runAction(ctx context.Context) error {
 		var captured bytes.Buffer
 		stdout := c.Stdout
 		if plan.Comment {
-			stdout = io.MultiWriter(c.Stdout, &captured)
+			// The command's own writer redacts; the capture for the
+			// comment is redacted when the comment is sent.
+			raw := c.Stdout
+			if rw, ok := c.Stdout.(*gha.RedactWriter); ok {
+				_ = rw.Flush()
+				raw = rw.Raw()
+			}
+			stdout = io.MultiWriter(raw, &captured)
 		}
 		fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
-		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx}
+		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx, redact: c.redact, confine: workspace}
 		code := child.Main(append([]string{"sindri-packer"}, step...))
+		if code == ExitBadInput {
+			annotateInputs(rep, plan, child.failure)
+		}
 		if plan.Comment {
 			c.prComment(ctx, rep, env, captured.String(), code)
 		}
@@ -124,6 +164,66 @@ func (c *Command) runAction(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// inputError annotates a bad input value and returns the bad-input error.
+func inputError(rep *gha.Reporter, input, msg string) error {
+	rep.Error(gha.Annotation{Title: "sindri-packer input " + input, Message: msg})
+	return badInput("action: input %s: %s", input, msg)
+}
+
+// checkConfigInput confines the config input to the workspace and wants a
+// regular file there; a missing file is left to the command, which says
+// how to create one. Nothing is opened, and no content is echoed.
+func checkConfigInput(workspace, path string) error {
+	if workspace != "" {
+		if _, err := config.Confine(workspace, path); err != nil {
+			return err
+		}
+	}
+	if err := config.CheckRegular(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// annotateInputs names the Action input behind a value the command
+// refused as bad input: a flag made from an input (--clouds from clouds)
+// or a --set override (packer.build.profile from profile, others from
+// set). The command has already printed the error itself.
+func annotateInputs(rep *gha.Reporter, plan *action.Plan, err error) {
+	if err == nil {
+		return
+	}
+	var diags config.Diagnostics
+	if !errors.As(err, &diags) {
+		if input := plan.InputForFlag(err.Error()); input != "" {
+			rep.Error(gha.Annotation{Title: "sindri-packer input " + input, Message: err.Error()})
+		}
+		return
+	}
+	for _, d := range diags {
+		input := ""
+		switch {
+		case d.File == "--set" && d.Field != "":
+			input = plan.InputForSet(d.Field)
+		case d.File == "--set":
+			path, _, _ := strings.Cut(strings.Trim(d.Message, `"`), ":")
+			path, _, _ = strings.Cut(path, "=")
+			if input = plan.InputForSet(path); input == "" {
+				input = "set"
+			}
+		case d.File == plan.Config && d.Line == 0 && d.Field == "":
+			input = "config"
+		}
+		if input != "" {
+			msg := d.Message
+			if d.Field != "" {
+				msg = d.Field + ": " + msg
+			}
+			rep.Error(gha.Annotation{Title: "sindri-packer input " + input, Message: msg})
+		}
+	}
 }
 
 // prComment upserts the validate results as one pull request comment.
@@ -149,6 +249,8 @@ func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string
 		warn("%v", err)
 		return
 	}
+	// The API is beyond the runner's log masking: the body is redacted.
+	cm.Redactor = rep.Redactor()
 	url, err := cm.Upsert(ctx, number, validateComment(output, code))
 	if err != nil {
 		warn("%v", err)

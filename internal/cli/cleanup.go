@@ -36,7 +36,8 @@ networks. Images and deployed instances are never touched.
 --run-id sweeps one run (in GitHub Actions: <run id>-<attempt>, as build tags
 it); without it, only resources older than --older-than (default 3h) go, so
 runs still in flight are safe. --dry-run lists what would be deleted.
-Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
+Exit codes: 0 swept (or nothing to sweep), 3 a cloud API call failed (a
+listing or a deletion; the rest is still swept).`,
 		Example: "  sindri-packer cleanup --dry-run\n  sindri-packer cleanup --run-id 1234567890-1\n  sindri-packer cleanup --older-than 1d --clouds aws,gcp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -119,7 +120,10 @@ Exit codes: 0 swept (or nothing to sweep), 1 something could not be deleted.`,
 				fmt.Fprintf(c.Stderr, "cleanup: --dry-run: %d resource(s) would be deleted\n", len(all))
 			}
 			if failed > 0 {
-				return errFindings
+				if cmd.Context().Err() != nil {
+					return errFindings // interrupted: the calls were cut short
+				}
+				return toolFailure(fmt.Errorf("cleanup: %d cloud API call(s) failed", failed))
 			}
 			return nil
 		},

@@ -55,6 +55,17 @@ type Command struct {
 	Context context.Context
 	// Targets, when set, replaces package targets (tests use fakes).
 	Targets func(name string) (cloud.Builder, error)
+
+	// redact holds every secret known to this process; Main wraps Stdout
+	// and Stderr with it. The action entrypoint hands its own to the
+	// commands it runs, so what one masks the others hide too.
+	redact *gha.Redactor
+	// confine, when set, is the folder (the Action's workspace) every file
+	// the configuration names must be in.
+	confine string
+	// failure is the error Main turned into its exit code, so the action
+	// entrypoint can tell which of its inputs a bad-input error is about.
+	failure error
 }
 
 func (c *Command) getenv(k string) string {
@@ -96,7 +107,14 @@ func (c *Command) Main(args []string) int {
 	}
 	root := c.root()
 	root.SetArgs(args[1:])
+	if cmd, _, err := root.Find(args[1:]); err != nil || cmd.Name() != "connect" {
+		// connect hands the terminal to an interactive ssh session, which
+		// a line-buffered writer would break; it prints no configuration.
+		flush := c.redactStreams()
+		defer flush()
+	}
 	err := root.ExecuteContext(c.Context)
+	c.failure = err
 	if err == nil {
 		return ExitOK
 	}
@@ -120,6 +138,34 @@ func (c *Command) Main(args []string) int {
 		fmt.Fprintln(c.Stderr, "error:", err)
 		fmt.Fprintln(c.Stderr, "Run 'sindri-packer --help' for usage.")
 		return ExitBadInput
+	}
+}
+
+// redactStreams registers the secrets of the environment and wraps Stdout
+// and Stderr so that no registered secret is written, inside a runner (whose
+// masking covers only its log) or outside one. It returns the flush for a
+// last unfinished line.
+func (c *Command) redactStreams() func() {
+	if c.redact == nil {
+		c.redact = gha.NewRedactor()
+	}
+	for _, kv := range c.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if slices.Contains(config.CredentialEnv, k) || config.SecretName(k) {
+			c.redact.Add(v)
+		}
+	}
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+	out, errw := c.redact.Wrap(c.Stdout), c.redact.Wrap(c.Stderr)
+	c.Stdout, c.Stderr = out, errw
+	return func() {
+		_ = out.Flush()
+		_ = errw.Flush()
 	}
 }
 
@@ -193,15 +239,14 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.cleanupCmd(g),
 		c.repaveCmd(g),
 		c.doctorCmd(g),
-		c.migrateCmd(),
 	)
-	c.registerCompletions(root)
 	return root
 }
 
 // load reads the configuration named by the global flags.
 func (c *Command) load(g *global) (*config.Config, []string, error) {
-	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, Warn: c.configWarning})
+	rep := gha.New(c.getenv, c.Stdout)
+	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning})
 	if err != nil {
 		return nil, nil, err
 	}

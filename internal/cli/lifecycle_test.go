@@ -187,7 +187,8 @@ func TestCleanup(t *testing.T) {
 	runWith(t, fake, "", env, "cleanup", "-c", cfg, "--older-than", "soon").check(t, 2, nil, []string{"cleanup: --older-than: want a duration like 30d"})
 	fake.leftovers = []cloud.Resource{{Kind: cloud.KindInstance, ID: "i-3", Created: old}}
 	fake.fail["DeleteResource"] = errorString("UnauthorizedOperation")
-	runWith(t, fake, "", env, "cleanup", "-c", cfg).check(t, 1, nil, []string{"delete instance i-3: aws: UnauthorizedOperation"})
+	// A failed cloud API call is exit 3, as everywhere else.
+	runWith(t, fake, "", env, "cleanup", "-c", cfg).check(t, 3, nil, []string{"delete instance i-3: aws: UnauthorizedOperation"})
 }
 
 func TestDoctor(t *testing.T) {

@@ -43,7 +43,8 @@ nothing was due, it retires old images:
 nothing in that cloud. Running repave twice, or again after an interrupted
 run, deletes nothing new: deletion waits for --delete-after after
 deprecation. --dry-run prints the decisions only.
-Exit codes: 0 done, 1 a build, test or retirement failed.`,
+Exit codes: 0 done, 1 a build or test failed (or the run was interrupted),
+3 a cloud API call failed (listing, deprecating or deleting images).`,
 		Example: "  sindri-packer repave\n  sindri-packer repave --max-age 14d --keep 3 --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +69,8 @@ type repaveCloud struct {
 	why     string
 	current string // the image that stays current
 	failed  string
+	// apiFailed says failed is a cloud API call's failure, not a build's.
+	apiFailed bool
 }
 
 func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) error {
@@ -110,7 +113,7 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 		}
 		st.im = im
 		if st.images, err = im.ListImages(ctx, cfg); err != nil {
-			st.failed = fmt.Sprintf("list images: %v", err)
+			st.failed, st.apiFailed = fmt.Sprintf("list images: %v", err), true
 			states = append(states, st)
 			continue
 		}
@@ -150,13 +153,18 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 		}
 	}
 
-	problems := 0
+	// A failed build or test is a finding (1); a cloud API that failed is a
+	// failure of the tool's world (3), unless the run was interrupted.
+	problems, apiFailures := 0, 0
 	var summary strings.Builder
 	summary.WriteString("### sindri-packer repave\n\n| cloud | image | action | why |\n|---|---|---|---|\n")
 	for _, st := range states {
 		switch {
 		case st.failed != "":
 			problems++
+			if st.apiFailed {
+				apiFailures++
+			}
 			fmt.Fprintf(c.Stderr, "%s: nothing retired: %s\n", st.name, st.failed)
 			fmt.Fprintf(&summary, "| %s | — | nothing retired | %s |\n", st.name, cellText(st.failed))
 			continue
@@ -171,6 +179,7 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 		inUse, err := c.imagesInUse(ctx, cfg, st.name)
 		if err != nil {
 			problems++
+			apiFailures++
 			fmt.Fprintf(c.Stderr, "%s: nothing retired: %v\n", st.name, err)
 			continue
 		}
@@ -201,6 +210,7 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 				default:
 					if err := step.do(im); err != nil {
 						problems++
+						apiFailures++
 						action = step.verb + " failed: " + cellText(err.Error())
 					}
 				}
@@ -212,6 +222,9 @@ func (c *Command) runRepave(ctx context.Context, g *global, f *repaveFlags) erro
 	fmt.Fprint(c.Stdout, "\n"+summary.String())
 	if err := plan.rep.AddSummary(summary.String()); err != nil {
 		return toolFailure(err)
+	}
+	if apiFailures > 0 && ctx.Err() == nil {
+		return toolFailure(fmt.Errorf("repave: %d cloud API call(s) failed", apiFailures))
 	}
 	if m != nil && len(m.Failed()) > 0 || problems > 0 || ctx.Err() != nil {
 		return errFindings
