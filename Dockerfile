@@ -15,21 +15,27 @@ FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 COPY go.mod go.sum ./
-RUN go mod download
 COPY cmd/ cmd/
 COPY internal/ internal/
 COPY inspec/ inspec/
 COPY scripts/ scripts/
 COPY tools/versions.env tools/versions.go tools/
 ARG SINDRI_PACKER_VERSION=dev
-RUN go build -trimpath -ldflags="-s -w -X github.com/sindri-dev/sindri-packer/internal/cli.version=${SINDRI_PACKER_VERSION}" \
+# The Go module and build caches are cache mounts, shared with the tools
+# stage (same ids): nothing of them lands in a layer, a rebuild compiles only
+# what changed, and tools/container-build.sh points them at the host's caches.
+RUN --mount=type=cache,id=sindri-go-mod,target=/go/pkg/mod \
+    --mount=type=cache,id=sindri-go-build,target=/root/.cache/go-build \
+    go build -trimpath -ldflags="-s -w -X github.com/sindri-dev/sindri-packer/internal/cli.version=${SINDRI_PACKER_VERSION}" \
       -o /out/sindri-packer ./cmd/sindri-packer \
  && /out/sindri-packer --version
 
 FROM golang:1.26.8-bookworm AS tools
 COPY tools/install.sh tools/versions.env /opt/sindri-src/tools/
 # The same script, versions and build recipe as a developer's machine.
-RUN SINDRI_TOOLS_DIR=/opt/sindri-tools /opt/sindri-src/tools/install.sh --no-apt --quiet \
+RUN --mount=type=cache,id=sindri-go-mod,target=/go/pkg/mod \
+    --mount=type=cache,id=sindri-go-build,target=/root/.cache/go-build \
+    SINDRI_TOOLS_DIR=/opt/sindri-tools /opt/sindri-src/tools/install.sh --no-apt --quiet \
  && rm -rf /opt/sindri-tools/build /opt/sindri-tools/stamps /opt/sindri-tools/.lock
 
 FROM debian:bookworm-20251229-slim AS cinc

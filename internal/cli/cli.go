@@ -239,7 +239,9 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 		c.cleanupCmd(g),
 		c.repaveCmd(g),
 		c.doctorCmd(g),
+		c.migrateCmd(),
 	)
+	c.registerCompletions(root)
 	return root
 }
 

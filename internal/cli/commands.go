@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,7 +22,7 @@ import (
 const toolsHint = "run tools/install.sh, then source tools/env.sh"
 
 func (c *Command) initCmd() *cobra.Command {
-	var cloud, out string
+	var cloud, out, provider string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "init --cloud CLOUD [-o FILE] [--force]",
@@ -32,6 +34,10 @@ existing file unless --force is given.`,
 		Example: "  sindri-packer init --cloud aws\n  sindri-packer init --cloud qemu -o local.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if provider != "" && provider != "packer" {
+				return badInput("init: --provider %s: sindri-packer builds VM images with Packer only, so --provider is packer or left out; "+
+					"for a %s environment use upstream Sindri: sindri init --provider %s", provider, provider, provider)
+			}
 			if cloud == "" {
 				return badInput("init: --cloud is required (one of %s)", strings.Join(config.Clouds, ", "))
 			}
@@ -64,6 +70,7 @@ existing file unless --force is given.`,
 	cmd.Flags().StringVar(&cloud, "cloud", "", "target: "+strings.Join(config.Clouds, ", "))
 	cmd.Flags().StringVarP(&out, "output", "o", "sindri.yaml", "file to write")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	cmd.Flags().StringVar(&provider, "provider", "", "packer, the only one (accepted for the seed's sindri init --provider packer)")
 	return cmd
 }
 
@@ -114,12 +121,12 @@ func (c *Command) resolver() release.Resolver {
 }
 
 func (c *Command) validateCmd(g *global) *cobra.Command {
-	var syntaxOnly bool
+	var syntaxOnly, asJSON bool
 	var out string
 	var parallel int
 	var noCache bool
 	cmd := &cobra.Command{
-		Use:   "validate [--syntax-only] [--out DIR]",
+		Use:   "validate [--syntax-only] [--out DIR] [--json]",
 		Short: "Check templates, scripts and workflows without building (no credentials needed)",
 		Long: `validate renders the selected clouds' templates and checks them with real
 tools: HCL parsing, packer fmt -check, packer validate (full builder checks,
@@ -128,7 +135,10 @@ on the provisioning scripts, and actionlint on .github/workflows/ and
 workflows/ beside the configuration file.
 
 Findings print as FILE:LINE:COL: message and, inside GitHub Actions, as
-error annotations. Exit code 1 when there are findings.
+error annotations. Exit code 1 when there are findings. With --json, stdout
+holds one JSON object, {"ok": bool, "clouds": [...], "findings": [{"file",
+"line", "col", "tool", "message"}]}, and everything else goes to stderr; on
+exit code 2 or 3 stdout holds no JSON.
 
 Needs packer (with the pinned plugins in PACKER_PLUGIN_PATH) and shellcheck
 on PATH: ` + toolsHint + `.`,
@@ -163,16 +173,23 @@ on PATH: ` + toolsHint + `.`,
 			if err != nil {
 				return toolFailure(fmt.Errorf("validate: %w", err))
 			}
-			rep := gha.New(c.getenv, c.Stdout)
+			text := c.Stdout
+			if asJSON {
+				text = c.Stderr
+				if err := writeJSON(c.Stdout, validateJSON(clouds, findings)); err != nil {
+					return toolFailure(err)
+				}
+			}
+			rep := gha.New(c.getenv, text)
 			for _, f := range findings {
-				fmt.Fprintln(c.Stdout, f)
+				fmt.Fprintln(text, f)
 				rep.Error(gha.Annotation{File: f.File, Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message})
 			}
 			if len(findings) > 0 {
 				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", len(findings), strings.Join(clouds, ", "))
 				return errFindings
 			}
-			fmt.Fprintf(c.Stdout, "validate: ok (%s)\n", strings.Join(clouds, ", "))
+			fmt.Fprintf(text, "validate: ok (%s)\n", strings.Join(clouds, ", "))
 			return nil
 		},
 	}
@@ -180,7 +197,39 @@ on PATH: ` + toolsHint + `.`,
 	cmd.Flags().StringVar(&out, "out", "", "keep the rendered files in this folder (default: a temporary folder)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "concurrent packer runs (default: one per cloud)")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "rerun packer fmt and shellcheck even on files they already passed")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object on stdout (text goes to stderr)")
 	return cmd
+}
+
+// findingJSON is one finding in validate --json.
+type findingJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Col     int    `json:"col,omitempty"`
+	Tool    string `json:"tool"`
+	Message string `json:"message"`
+}
+
+func validateJSON(clouds []string, findings []validate.Finding) any {
+	out := struct {
+		OK       bool          `json:"ok"`
+		Clouds   []string      `json:"clouds"`
+		Findings []findingJSON `json:"findings"`
+	}{OK: len(findings) == 0, Clouds: clouds, Findings: []findingJSON{}}
+	for _, f := range findings {
+		out.Findings = append(out.Findings, findingJSON{File: f.File, Line: f.Line, Col: f.Col, Tool: f.Tool, Message: f.Message})
+	}
+	return out
+}
+
+// writeJSON prints one indented JSON value and a newline.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(data))
+	return err
 }
 
 // cacheDir is the user's cache folder ($XDG_CACHE_HOME or ~/.cache), or ""

@@ -31,6 +31,9 @@ type deployFlags struct {
 	buildOnly bool
 	sshKey    string
 	sshPub    string
+	// The seed's image management forms of deploy (redirect.go).
+	listImages  bool
+	deleteImage string
 }
 
 func (c *Command) deployCmd(g *global) *cobra.Command {
@@ -56,6 +59,9 @@ set.`,
 		Example: "  sindri-packer deploy\n  sindri-packer deploy --clouds azure   # one cloud of a multi-cloud sindri.yaml\n  sindri-packer deploy --image ami-0123456789abcdef0\n  sindri-packer deploy --build-only",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.listImages || f.deleteImage != "" {
+				return c.seedDeployForms(cmd.Context(), g, f)
+			}
 			return c.runDeploy(cmd.Context(), g, f)
 		},
 	}
@@ -64,6 +70,8 @@ set.`,
 	cmd.Flags().BoolVar(&f.buildOnly, "build-only", false, "build (or find) the image, do not launch anything")
 	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "file of the public key the instance accepts (default ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)")
 	cmd.Flags().StringVar(&f.sshPub, "ssh-public-key", "", "the public key itself, e.g. \"ssh-ed25519 AAAA... me@laptop\" (instead of --ssh-key)")
+	cmd.Flags().BoolVar(&f.listImages, "list-images", false, "the seed's form of 'sindri-packer images list' (runs it)")
+	cmd.Flags().StringVar(&f.deleteImage, "delete-image", "", "the seed's form of 'sindri-packer images delete ID': prints that command")
 	return cmd
 }
 

@@ -26,8 +26,9 @@ type check struct {
 
 func (c *Command) doctorCmd(g *global) *cobra.Command {
 	var timeout time.Duration
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "doctor",
+		Use:   "doctor [--json]",
 		Short: "Check prerequisites per cloud: packer, its plugin, credentials, InSpec, ssh",
 		Long: `doctor checks, for every selected cloud, what a build and its image test
 need: packer on PATH, the cloud's pinned plugin installed where packer loads it
@@ -36,6 +37,8 @@ cloud (one cheap identity call through the SDK's standard chain: environment,
 shared config files, OIDC / workload identity), inspec or cinc-auditor and
 ssh; for qemu, qemu-system-x86_64, qemu-img and xorriso. It prints which
 identity the credentials belong to, never a secret.
+With --json, stdout holds {"ok": bool, "checks": [{"cloud", "check", "status",
+"detail", "required"}]} (cloud is "" for the shared tools).
 Exit codes: 0 ready, 1 something required is missing.`,
 		Example: "  sindri-packer doctor\n  sindri-packer doctor --clouds aws,gcp",
 		Args:    cobra.NoArgs,
@@ -84,16 +87,24 @@ Exit codes: 0 ready, 1 something required is missing.`,
 			}
 			_ = eg.Wait()
 			checks = append(checks, creds...)
-			tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CLOUD\tCHECK\tSTATUS\tDETAIL")
 			bad := 0
 			for _, ch := range checks {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
 				if ch.required && ch.status != "ok" {
 					bad++
 				}
 			}
-			tw.Flush()
+			if asJSON {
+				if err := writeJSON(c.Stdout, doctorJSON(checks, bad == 0)); err != nil {
+					return toolFailure(err)
+				}
+			} else {
+				tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLOUD\tCHECK\tSTATUS\tDETAIL")
+				for _, ch := range checks {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
+				}
+				tw.Flush()
+			}
 			if bad > 0 {
 				fmt.Fprintf(c.Stderr, "doctor: %d required check(s) failed\n", bad)
 				return errFindings
@@ -102,7 +113,28 @@ Exit codes: 0 ready, 1 something required is missing.`,
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "limit each cloud's credential check")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as one JSON object instead of a table")
 	return cmd
+}
+
+// checkJSON is one check in doctor --json; detail is whole, not cut to a line.
+type checkJSON struct {
+	Cloud    string `json:"cloud"`
+	Check    string `json:"check"`
+	Status   string `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Required bool   `json:"required"`
+}
+
+func doctorJSON(checks []check, ok bool) any {
+	out := struct {
+		OK     bool        `json:"ok"`
+		Checks []checkJSON `json:"checks"`
+	}{OK: ok, Checks: []checkJSON{}}
+	for _, ch := range checks {
+		out.Checks = append(out.Checks, checkJSON{Cloud: ch.cloud, Check: ch.what, Status: ch.status, Detail: ch.detail, Required: ch.required})
+	}
+	return out
 }
 
 func (c *Command) toolCheck(cloudName, what, bin, hint string, required bool) check {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,48 +84,58 @@ equals the current config hash is reused by build.`,
 func (c *Command) imagesListCmd(g *global) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "list [--json]",
-		Short:   "List this tool's images, newest first",
+		Use:   "list [--json]",
+		Short: "List this tool's images, newest first",
+		Long: `list prints this tool's images in every selected cloud, as a table or, with
+--json, as a JSON array on stdout. When a cloud cannot be listed the command
+exits 3 and, with --json, prints nothing on stdout (the errors are on
+stderr), so a script never takes a partial list for the whole one.`,
 		Example: "  sindri-packer images list\n  sindri-packer images list --clouds aws --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
-			var rows []imageRow
-			var failed []string
-			for _, name := range clouds {
-				im, err := capability[cloud.ImageManager](c, name, "images list")
-				if err != nil {
-					fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
-					continue
-				}
-				imgs, err := im.ListImages(cmd.Context(), cfg)
-				if err != nil {
-					fmt.Fprintln(c.Stderr, cloudError(name, err))
-					failed = append(failed, name)
-					continue
-				}
-				rows = append(rows, imageRows(name, imgs, "")...)
-			}
-			if asJSON {
-				if rows == nil {
-					rows = []imageRow{}
-				}
-				data, _ := json.MarshalIndent(rows, "", "  ")
-				fmt.Fprintln(c.Stdout, string(data))
-			} else if len(rows) > 0 || len(failed) == 0 {
-				writeImageTable(c.Stdout, rows)
-			}
-			if len(failed) > 0 {
-				return toolFailure(fmt.Errorf("images list failed for %s", strings.Join(failed, ", ")))
-			}
-			return nil
+			return c.runImagesList(cmd.Context(), g, asJSON)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array instead of a table (nothing when listing failed)")
 	return cmd
+}
+
+func (c *Command) runImagesList(ctx context.Context, g *global, asJSON bool) error {
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return err
+	}
+	var rows []imageRow
+	var failed []string
+	for _, name := range clouds {
+		im, err := capability[cloud.ImageManager](c, name, "images list")
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
+			continue
+		}
+		imgs, err := im.ListImages(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(c.Stderr, cloudError(name, err))
+			failed = append(failed, name)
+			continue
+		}
+		rows = append(rows, imageRows(name, imgs, "")...)
+	}
+	switch {
+	case asJSON && len(failed) == 0:
+		if rows == nil {
+			rows = []imageRow{}
+		}
+		if err := writeJSON(c.Stdout, rows); err != nil {
+			return toolFailure(err)
+		}
+	case !asJSON && (len(rows) > 0 || len(failed) == 0):
+		writeImageTable(c.Stdout, rows)
+	}
+	if len(failed) > 0 {
+		return toolFailure(fmt.Errorf("images list failed for %s", strings.Join(failed, ", ")))
+	}
+	return nil
 }
 
 func imageRows(name string, imgs []cloud.Image, currentHash string) []imageRow {

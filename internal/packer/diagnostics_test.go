@@ -41,6 +41,7 @@ var goldens = []struct {
 			File: "builder-prepare/sindri.pkr.hcl", Line: 12,
 			Summary: "2 error(s) occurred:",
 			Detail:  `* One of iso_url or iso_urls must be specified * An ssh_username must be specified Note: some builders used to default ssh_username to "root".`,
+			Items:   []string{"One of iso_url or iso_urls must be specified", `An ssh_username must be specified Note: some builders used to default ssh_username to "root".`},
 		}},
 	},
 	{

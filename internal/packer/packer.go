@@ -20,6 +20,19 @@ type Runner struct {
 	Bin string   // path of the packer executable
 	Env []string // the complete environment of every run
 	Dir string   // working directory: relative paths in a template resolve here
+	// Wrap, when set, is a command that runs packer in Run (validate,
+	// fmt, version): packer's path and arguments are appended to it
+	// (e.g. unshare --net --).
+	Wrap []string
+}
+
+// command is packer with args, under Wrap when set.
+func (r *Runner) command(ctx context.Context, args []string) *exec.Cmd {
+	if len(r.Wrap) == 0 {
+		return exec.CommandContext(ctx, r.Bin, args...)
+	}
+	rest := append(append(slices.Clone(r.Wrap[1:]), r.Bin), args...)
+	return exec.CommandContext(ctx, r.Wrap[0], rest...)
 }
 
 // Result is a finished run.
@@ -32,7 +45,7 @@ type Result struct {
 // Run runs packer with args. A non-zero exit is not an error (callers read
 // ExitCode); failing to start, or a cancelled context, is.
 func (r *Runner) Run(ctx context.Context, args ...string) (Result, error) {
-	cmd := exec.CommandContext(ctx, r.Bin, args...)
+	cmd := r.command(ctx, args)
 	// Never nil: a nil Env would make packer inherit this process's whole
 	// environment (credentials included).
 	cmd.Env = append([]string{}, r.Env...)
@@ -114,6 +127,9 @@ type Diagnostic struct {
 	Line    int
 	Summary string
 	Detail  string
+	// Items are the "* " entries of a detail that lists several errors
+	// (a builder's "N error(s) occurred:"), continuation lines joined.
+	Items []string
 }
 
 var onLine = regexp.MustCompile(`^\s*on (.+?) line (\d+)`)
@@ -132,6 +148,14 @@ func ParseDiagnostics(out string) []Diagnostic {
 			diags = append(diags, *cur)
 		}
 		cur, detail, inSnippet = nil, nil, false
+	}
+	item := func(t string) {
+		switch s, ok := strings.CutPrefix(t, "* "); {
+		case ok:
+			cur.Items = append(cur.Items, strings.TrimSpace(s))
+		case len(cur.Items) > 0:
+			cur.Items[len(cur.Items)-1] += " " + t
+		}
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "Error: "); ok {
@@ -163,7 +187,24 @@ func ParseDiagnostics(out string) []Diagnostic {
 			continue
 		}
 		detail = append(detail, t)
+		item(t)
 	}
 	flush()
 	return diags
+}
+
+// logLine matches a line of packer's own log ("2006/01/02 15:04:05 ..."),
+// which plugins' log lines also carry.
+var logLine = regexp.MustCompile(`^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} `)
+
+// WithoutLog drops the lines of packer's log from its stderr, keeping
+// what packer printed for a person (a crash's panic, a usage error).
+func WithoutLog(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !logLine.MatchString(l) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

@@ -1,7 +1,10 @@
 // Package validate checks everything a pull request can break without
 // building: the rendered templates (HCL parse, packer fmt -check, packer
 // validate), the provisioning scripts (shellcheck) and the workflows
-// (actionlint). It needs no cloud credentials and no network.
+// (actionlint). It needs no cloud credentials and never touches the
+// network: values packer validate would fetch are replaced for it (see
+// offline), and packer runs in an empty network namespace where one can be
+// made (see isolateNetwork).
 package validate
 
 import (
@@ -13,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -31,14 +35,26 @@ type Finding struct {
 	File    string
 	Line    int
 	Col     int
-	Tool    string // hcl, packer-fmt, packer-validate, shellcheck, actionlint
+	Tool    string // hcl, packer-fmt, packer-validate, shellcheck, actionlint, sindri-packer
 	Message string
+	// Level is "" for a problem, LevelNotice for something the user
+	// should know that is not a problem.
+	Level string `json:",omitempty"`
 }
+
+// LevelNotice marks a finding that is information, not a problem.
+const LevelNotice = "notice"
+
+// IsNotice reports whether the finding is information, not a problem.
+func (f Finding) IsNotice() bool { return f.Level == LevelNotice }
 
 func (f Finding) String() string {
 	pos := f.File
 	if f.Line > 0 {
 		pos += fmt.Sprintf(":%d:%d", f.Line, max(f.Col, 1))
+	}
+	if f.IsNotice() {
+		return fmt.Sprintf("%s: notice: %s [%s]", pos, f.Message, f.Tool)
 	}
 	return fmt.Sprintf("%s: %s [%s]", pos, f.Message, f.Tool)
 }
@@ -65,8 +81,8 @@ type Options struct {
 	CacheDir string
 }
 
-// Run renders and checks. Findings are problems in the input; an error
-// means a tool could not run at all.
+// Run renders and checks. Findings are problems in the input (and notices,
+// see Finding.IsNotice); an error means a tool could not run at all.
 func Run(ctx context.Context, o Options) ([]Finding, error) {
 	out := o.OutDir
 	display := o.OutDir
@@ -79,8 +95,10 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 		out, display = tmp, "rendered"
 	}
 	// validate never builds, so it renders the version as configured
-	// ("latest" included) instead of resolving it over the network.
-	files, err := render.Render(o.Config, o.Clouds, render.Options{SindriVersion: o.Config.Packer.Build.SindriVersion})
+	// ("latest" included) instead of resolving it over the network, and
+	// nothing packer validate would download.
+	cfg, notices := offline(o.Config)
+	files, err := render.Render(cfg, o.Clouds, render.Options{SindriVersion: o.Config.Packer.Build.SindriVersion})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +117,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 	}
 
 	var mu sync.Mutex
-	var findings []Finding
+	findings := notices
 	add := func(fs ...Finding) {
 		mu.Lock()
 		findings = append(findings, fs...)
@@ -116,7 +134,15 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 		return nil, err
 	}
 	defer cleanup()
-	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: filepath.Dir(o.Config.File)}
+	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: filepath.Dir(o.Config.File), Wrap: isolateNetwork(ctx, hostPath(o.HostEnv))}
+	scrub := scrubber(absOut, display, envValue(env, "HOME"))
+	place := placer{cfg: o.Config, scrub: scrub}
+	templates := map[string][]byte{}
+	for _, f := range files {
+		if filepath.Base(f.Path) == render.TemplateName {
+			templates[filepath.Dir(f.Path)] = f.Data
+		}
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	limit := o.Parallel
@@ -134,21 +160,22 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 			if res.ExitCode == 0 {
 				return nil
 			}
-			diags := packer.ParseDiagnostics(res.Stdout + "\n" + res.Stderr)
+			// Packer prints its diagnostics on stdout; stderr is its
+			// debug log (see isolatedEnv), never part of a finding.
+			diags := packer.ParseDiagnostics(res.Stdout)
 			if len(diags) == 0 {
-				// stderr holds packer's debug log (see isolatedEnv): its end only.
-				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode, strings.TrimSpace(res.Stdout+"\n"+lastLines(res.Stderr, 20)))
+				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode,
+					scrub(strings.TrimSpace(res.Stdout+"\n"+lastLines(packer.WithoutLog(res.Stderr), 20))))
 			}
+			own := filepath.Join(dir, render.TemplateName)
 			for _, d := range diags {
-				file := filepath.Join(display, cloud, render.TemplateName)
+				file, tpl := filepath.Join(display, cloud, render.TemplateName), templates[cloud]
 				if d.File != "" {
-					file = rel(absPath(dir, d.File))
+					if p := absPath(dir, d.File); p != own {
+						file, tpl = rel(p), nil
+					}
 				}
-				msg := d.Summary
-				if d.Detail != "" {
-					msg += ": " + d.Detail
-				}
-				add(Finding{File: file, Line: d.Line, Col: 1, Tool: "packer-validate", Message: msg})
+				add(place.findings(cloud, file, tpl, d)...)
 			}
 			return nil
 		})
@@ -288,6 +315,34 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 		fs = append(fs, Finding{File: e.Filepath, Line: e.Line, Col: e.Column, Tool: "actionlint", Message: fmt.Sprintf("%s [%s]", e.Message, e.Kind)})
 	}
 	return fs, nil
+}
+
+// hostPath is the PATH of an environment list.
+func hostPath(env []string) string { return envValue(env, "PATH") }
+
+// envValue returns the last value of key in an environment list.
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, _ := strings.Cut(kv, "="); k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// scrubber returns a function that removes this run's temporary paths from
+// a message: the rendered folder becomes its display name, the isolated
+// HOME "$HOME", any other temporary path "<temp>".
+func scrubber(absOut, display, home string) func(string) string {
+	tmp := regexp.MustCompile(regexp.QuoteMeta(strings.TrimSuffix(os.TempDir(), "/")) + `/[^\s"':,]+`)
+	return func(s string) string {
+		s = strings.ReplaceAll(s, absOut, display)
+		if home != "" {
+			s = strings.ReplaceAll(s, home, "$HOME")
+		}
+		return tmp.ReplaceAllString(s, "<temp>")
+	}
 }
 
 // lastLines returns the last n lines of s.
