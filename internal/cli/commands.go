@@ -137,7 +137,8 @@ workflows/ beside the configuration file.
 Findings print as FILE:LINE:COL: message and, inside GitHub Actions, as
 error annotations. Exit code 1 when there are findings. With --json, stdout
 holds one JSON object, {"ok": bool, "clouds": [...], "findings": [{"file",
-"line", "col", "tool", "message"}]}, and everything else goes to stderr; on
+"line", "col", "tool", "message", "level"}]} (level error, or notice for
+information that is not a problem), and everything else goes to stderr; on
 exit code 2 or 3 stdout holds no JSON.
 
 Needs packer (with the pinned plugins in PACKER_PLUGIN_PATH) and shellcheck
@@ -181,12 +182,18 @@ on PATH: ` + toolsHint + `.`,
 				}
 			}
 			rep := gha.New(c.getenv, text)
+			problems := 0
 			for _, f := range findings {
 				fmt.Fprintln(text, f)
+				if f.IsNotice() {
+					rep.Warning(gha.Annotation{Title: f.Tool, Message: f.String()})
+					continue
+				}
+				problems++
 				rep.Error(gha.Annotation{File: f.File, Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message})
 			}
-			if len(findings) > 0 {
-				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", len(findings), strings.Join(clouds, ", "))
+			if problems > 0 {
+				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", problems, strings.Join(clouds, ", "))
 				return errFindings
 			}
 			fmt.Fprintf(text, "validate: ok (%s)\n", strings.Join(clouds, ", "))
@@ -208,6 +215,7 @@ type findingJSON struct {
 	Col     int    `json:"col,omitempty"`
 	Tool    string `json:"tool"`
 	Message string `json:"message"`
+	Level   string `json:"level"` // error, or notice (information, not a problem)
 }
 
 func validateJSON(clouds []string, findings []validate.Finding) any {
@@ -215,9 +223,15 @@ func validateJSON(clouds []string, findings []validate.Finding) any {
 		OK       bool          `json:"ok"`
 		Clouds   []string      `json:"clouds"`
 		Findings []findingJSON `json:"findings"`
-	}{OK: len(findings) == 0, Clouds: clouds, Findings: []findingJSON{}}
+	}{OK: true, Clouds: clouds, Findings: []findingJSON{}}
 	for _, f := range findings {
-		out.Findings = append(out.Findings, findingJSON{File: f.File, Line: f.Line, Col: f.Col, Tool: f.Tool, Message: f.Message})
+		level := "error"
+		if f.IsNotice() {
+			level = validate.LevelNotice
+		} else {
+			out.OK = false
+		}
+		out.Findings = append(out.Findings, findingJSON{File: f.File, Line: f.Line, Col: f.Col, Tool: f.Tool, Message: f.Message, Level: level})
 	}
 	return out
 }

@@ -165,3 +165,14 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("validate --json, no finding:\n%s", r)
 	}
 }
+
+// A notice (a file: checksum is not fetched by the offline validate) is
+// printed and in the JSON, but it is not a finding: exit 0, ok true.
+func TestValidateNoticeIsNotAFinding(t *testing.T) {
+	cfg := writeConfig(t, "qemu", "base_image_checksum: none", "base_image_checksum: file:https://example.com/SHA256SUMS")
+	r := run(t, []string{"PATH=" + fakeTools(t, "", 0)}, "validate", "-c", cfg, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"ok": true`) || !strings.Contains(r.stdout, `"level": "notice"`) ||
+		!strings.Contains(r.stderr, "notice: packer.base_image_checksum") {
+		t.Errorf("validate with a notice:\n%s", r)
+	}
+}
