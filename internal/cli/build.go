@@ -124,7 +124,7 @@ func (f *buildFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit each build, e.g. 90m (default: none)")
 	fl.DurationVar(&f.grace, "grace", 2*time.Minute, "how long an interrupted packer may take to clean up")
 	fl.StringVar(&f.runID, "run-id", "", "identifier of this run in tags and the manifest (default: GitHub run id, or time + random)")
-	fl.BoolVar(&f.debug, "debug", false, "write Packer's own log (PACKER_LOG) to stderr")
+	fl.BoolVar(&f.debug, "debug", false, "write Packer's own log to stderr, secrets masked (also on when PACKER_LOG is set, or RUNNER_DEBUG=1: a job re-run with debug logging)")
 	fl.BoolVar(&f.skipTest, "skip-tests", false, "do not test the built images on a temporary instance")
 	fl.BoolVar(&f.keepFail, "keep-failed-images", false, "keep an image that failed its test (never as the cached image)")
 	f.tests.register(fl)
@@ -198,7 +198,13 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 	if err != nil {
 		return nil, toolFailure(err)
 	}
-	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(f.debug), Dir: filepath.Dir(cfg.File)}
+	debug := c.packerDebug(f.debug)
+	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(debug), Dir: filepath.Dir(cfg.File)}
+	if debug {
+		// Through the redactor that maskSecrets fed (Stderr's own when
+		// Main wrapped it).
+		runner.Log = rep.Redactor().Wrap(c.Stderr)
+	}
 	packerVersion, err := c.packerVersion(ctx, runner)
 	if err != nil {
 		return nil, toolFailure(err)
@@ -368,10 +374,24 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 	return nil
 }
 
+// packerDebug reports whether builds show packer's own log: --debug, a
+// PACKER_LOG that packer itself would honour (set, not "0"), or a job
+// re-run with debug logging (RUNNER_DEBUG=1).
+func (c *Command) packerDebug(flag bool) bool {
+	l := c.getenv("PACKER_LOG")
+	return flag || (l != "" && l != "0") || c.getenv("RUNNER_DEBUG") == "1"
+}
+
 // buildEnv is packer's environment for builds: the caller's, so each
 // cloud's standard credential chain works, with the update check off.
+// Packer logs exactly when debug is set, and then to stderr (the caller's
+// PACKER_LOG_PATH is dropped: a log file would escape the redaction),
+// which Build hands to Runner.Log.
 func (c *Command) buildEnv(debug bool) []string {
-	env := append([]string{}, c.Environ...)
+	env := slices.DeleteFunc(slices.Clone(c.Environ), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "PACKER_LOG" || k == "PACKER_LOG_PATH"
+	})
 	env = append(env, "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
 	if debug {
 		env = append(env, "PACKER_LOG=1")

@@ -128,6 +128,13 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 	}
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
+	var log *lineWriter
+	if r.Log != nil {
+		// packer's own log (PACKER_LOG set, no PACKER_LOG_PATH) as it
+		// comes, whole lines, so parallel builds do not cut each other's.
+		log = &lineWriter{w: r.Log}
+		cmd.Stderr = io.MultiWriter(&stderr, log)
+	}
 	if err := cmd.Start(); err != nil {
 		return BuildResult{}, fmt.Errorf("packer build %s: %w", o.Dir, err)
 	}
@@ -227,6 +234,9 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		res.Artifacts = append(res.Artifacts, *arts[k])
 	}
 	res.Stderr = stderr.String()
+	if log != nil {
+		log.flush()
+	}
 	var exit *exec.ExitError
 	switch {
 	case waitErr == nil:
@@ -255,6 +265,38 @@ func exited(pid int) bool {
 	// itself contain them.
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// logMu serializes writes of whole lines to every Runner.Log.
+var logMu sync.Mutex
+
+// lineWriter passes what is written to it on to w a whole line at a time.
+type lineWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	end := bytes.LastIndexByte(l.buf, '\n') + 1
+	if end == 0 && len(l.buf) > 64*1024 {
+		end = len(l.buf) // no line end in sight: do not hold it all
+	}
+	if end > 0 {
+		logMu.Lock()
+		_, _ = l.w.Write(l.buf[:end])
+		logMu.Unlock()
+		l.buf = append(l.buf[:0], l.buf[end:]...)
+	}
+	return len(p), nil
+}
+
+// flush writes an unfinished last line.
+func (l *lineWriter) flush() {
+	if len(l.buf) > 0 {
+		l.buf = append(l.buf, '\n')
+		_, _ = l.Write(nil)
+	}
 }
 
 // tailBuffer keeps the last 64 KiB written to it.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os/exec"
 	"regexp"
@@ -24,6 +25,10 @@ type Runner struct {
 	// fmt, version): packer's path and arguments are appended to it
 	// (e.g. unshare --net --).
 	Wrap []string
+	// Log, when set, receives packer's stderr during Build as it arrives,
+	// a whole line at a time: its log, when PACKER_LOG is set in Env and
+	// PACKER_LOG_PATH is not. Redact secrets in the writer.
+	Log io.Writer
 }
 
 // command is packer with args, under Wrap when set.
