@@ -141,7 +141,7 @@ func (r *Reporter) Mask(value string) {
 		for _, f := range forms {
 			// A short line of a longer secret ("-----", "AB==") would mask
 			// that text everywhere in the log; the whole value is masked.
-			if strings.Contains(f, "\n") || (len(strings.TrimSpace(f)) < MinSecretLen && f != value) {
+			if strings.Contains(f, "\n") || (len(strings.TrimSpace(f)) < MinSecretLen && f != value) || !r.redact.tell(f) {
 				continue
 			}
 			r.masks.AddMask(f)

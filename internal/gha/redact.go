@@ -22,11 +22,24 @@ const MinSecretLen = 4
 type Redactor struct {
 	mu      sync.RWMutex
 	set     map[string]bool
-	secrets []string // longest first, so a secret's part never wins over it
+	secrets []string        // longest first, so a secret's part never wins over it
+	told    map[string]bool // forms the runner has been given with ::add-mask::
 }
 
 // NewRedactor returns an empty redactor.
-func NewRedactor() *Redactor { return &Redactor{set: map[string]bool{}} }
+func NewRedactor() *Redactor { return &Redactor{set: map[string]bool{}, told: map[string]bool{}} }
+
+// tell reports whether the runner still has to be told to mask form, and
+// remembers that it now is.
+func (r *Redactor) tell(form string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.told[form] {
+		return false
+	}
+	r.told[form] = true
+	return true
+}
 
 // Add registers a secret in every form it can take in output (see
 // SecretForms).

@@ -76,3 +76,15 @@ func TestRedactWriter(t *testing.T) {
 		t.Errorf("wrote\n%q\nwant\n%q", got, want)
 	}
 }
+
+// The runner is told each form once, however many places mask it.
+func TestMaskTellsTheRunnerOnce(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	rep := gha.New(onRunner, &out)
+	rep.Mask("s3cr3t-value")
+	rep.Mask("s3cr3t-value")
+	if got := out.String(); got != "::add-mask::s3cr3t-value\n" {
+		t.Errorf("wrote %q", got)
+	}
+}
