@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -266,4 +269,41 @@ func TestValidateRealTools(t *testing.T) {
 	run(t, nil, "init", "--cloud", "qemu", "-o", cfg).check(t, ExitOK, nil, nil)
 	r := run(t, environ, "validate", "-c", cfg)
 	r.check(t, ExitOK, []string{"validate: ok (qemu)\n"}, nil)
+}
+
+// TestValidateRealToolsOffline: sindri-packer validate of a configuration
+// whose checksum file is on a local server never asks that server (it did:
+// packer validate downloads a file: checksum), prints a notice at the
+// field's line and passes.
+func TestValidateRealToolsOffline(t *testing.T) {
+	t.Parallel()
+	environ := realToolsEnv(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, "provider: packer\npacker:\n  cloud: qemu\n  base_image: "+srv.URL+"/base.qcow2\n  base_image_checksum: \"file:"+srv.URL+"/SHA256SUMS\"\n", 0o644)
+	r := run(t, environ, "validate", "-c", cfg)
+	r.check(t, ExitOK, []string{cfg + ":5:24: notice: packer.base_image_checksum: ", "validate: ok (qemu)\n"}, nil)
+	if n := hits.Load(); n != 0 {
+		t.Errorf("validate fetched from the server %d time(s)", n)
+	}
+}
+
+// TestValidateRealToolsFindingOnTheField: a builder error is one short
+// line at the sindri.yaml field, inside Actions too (it was packer's whole
+// debug log, on the rendered template).
+func TestValidateRealToolsFindingOnTheField(t *testing.T) {
+	t.Parallel()
+	environ := realToolsEnv(t)
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, "provider: packer\npacker:\n  cloud: aws\n  kms_key_id: \"not a key\"\n", 0o644)
+	r := run(t, append(environ, "GITHUB_ACTIONS=true"), "validate", "-c", cfg)
+	r.check(t, ExitFindings, []string{
+		cfg + `:4:15: packer.kms_key_id: "not a key" is not a valid KMS Key Id. (packer validate aws, rendered/aws/sindri.pkr.hcl:`,
+		"::error col=15,file=" + cfg + ",line=4,title=packer-validate::packer.kms_key_id: ",
+	}, []string{"validate: 1 finding(s) in aws"})
+	if n := strings.Count(r.stdout, "\n"); n > 2 || strings.Contains(r.stdout, "TRACE") || strings.Contains(r.stdout, os.TempDir()+"/sindri-validate") {
+		t.Errorf("finding is more than packer's message:\n%s", r.stdout)
+	}
 }
