@@ -34,7 +34,6 @@ var injectable = []struct {
 	{"aws", "build.sindri_release_url", func(c *config.Config, s string) { c.Packer.Build.SindriReleaseURL = s }, env("SINDRI_RELEASE_BASE_URL")},
 	{"aws", "build.profile", func(c *config.Config, s string) { c.Packer.Build.Profile = s }, env("SINDRI_PROFILE")},
 	{"azure", "subscription_id", func(c *config.Config, s string) { c.Packer.Clouds.Azure.SubscriptionID = s }, same},
-	{"azure", "gallery.image_version", func(c *config.Config, s string) { c.Packer.Clouds.Azure.Gallery.ImageVersion = s }, same},
 	{"gcp", "network", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Network = s }, same},
 	{"gcp", "labels value", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Labels["team"] = s }, same},
 	{"oci", "availability_domain", func(c *config.Config, s string) { c.Packer.Clouds.OCI.AvailabilityDomain = s }, same},

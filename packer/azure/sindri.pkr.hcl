@@ -81,6 +81,7 @@ source "azure-arm" "sindri" {
   azure_tags = {
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
+    "sindri-created" = "${substr(local.build_time, 0, 4)}-${substr(local.build_time, 4, 2)}-${substr(local.build_time, 6, 2)}T${substr(local.build_time, 8, 2)}:${substr(local.build_time, 10, 2)}:${substr(local.build_time, 12, 2)}Z"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
     "sindri-version" = "3.0.0"

@@ -109,9 +109,7 @@ func managedImage(im *armcompute.Image) cloud.Image {
 		Extra: map[string]string{"managed_image_id": deref(im.ID)},
 	}
 	img.Regions = map[string]string{img.Region: img.ID}
-	if im.SystemData != nil {
-		img.Created = deref(im.SystemData.CreatedAt)
-	}
+	img.Created = builtAt(im.Tags, img.Name)
 	if im.Properties != nil {
 		img.State = state(deref(im.Properties.ProvisioningState))
 	}
@@ -128,25 +126,45 @@ func galleryVersion(v *armcompute.GalleryImageVersion) cloud.Image {
 		Extra: map[string]string{"gallery_image_version_id": deref(v.ID)},
 	}
 	img.Regions = map[string]string{img.Region: img.ID}
-	if v.SystemData != nil {
-		img.Created = deref(v.SystemData.CreatedAt)
-	}
 	if p := v.Properties; p != nil {
 		img.State = state(string(deref(p.ProvisioningState)))
 		if pp := p.PublishingProfile; pp != nil {
-			if img.Created.IsZero() {
-				img.Created = deref(pp.PublishedDate)
-			}
+			img.Created = deref(pp.PublishedDate)
 			if deref(pp.ExcludeFromLatest) || pp.EndOfLifeDate != nil {
 				img.Deprecated = deref(pp.EndOfLifeDate)
 			}
 		}
+	}
+	if img.Created.IsZero() {
+		img.Created = builtAt(v.Tags, "")
 	}
 	if t, err := time.Parse(time.RFC3339, tag(v.Tags, cloud.TagDeprecated)); err == nil && img.Deprecated.IsZero() {
 		img.Deprecated = t
 	}
 	return img
 }
+
+// builtAt is when an image was built. A managed image carries no creation
+// time on the wire (the Images spec has no systemData nor timeCreated), so
+// the template writes the build time as the CreatedTag tag; images built
+// before it had that tag are dated by the build time their name ends with
+// (prefix-YYYYMMDDhhmmss, as the template names them). Zero when neither
+// is there.
+func builtAt(tags map[string]*string, name string) time.Time {
+	if t, err := time.Parse(time.RFC3339, tag(tags, CreatedTag)); err == nil {
+		return t
+	}
+	if i := strings.LastIndexByte(name, '-'); i >= 0 && len(name)-i-1 == len(nameTime) {
+		if t, err := time.Parse(nameTime, name[i+1:]); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// nameTime is the layout of the build time in an image's name, the
+// template's formatdate("YYYYMMDDhhmmss", timestamp()) in UTC.
+const nameTime = "20060102150405"
 
 // state maps a provisioning state onto the words the other clouds use.
 func state(s string) string {

@@ -46,6 +46,8 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	b.Str("ssh_username", a.SSHUsername)
 	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
 	tags := cloud.Merge(cloud.Tags(a.Tags, m.SindriVersion), cloud.RunTags())
+	// A managed image reports no creation time: the build writes its own.
+	tags[CreatedTag] = hclgen.Expr(createdExpr)
 	b.Set("azure_tags", hclgen.Map(tags))
 	if g := a.Gallery; g != nil {
 		d := b.Block("shared_image_gallery_destination")
@@ -57,7 +59,9 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 		d.Str("resource_group", rg)
 		d.Str("gallery_name", g.GalleryName)
 		d.Str("image_name", g.ImageName)
-		d.Str("image_version", g.ImageVersion)
+		// Unique per build and location (version.go): the plugin refuses
+		// to publish a version that exists.
+		d.Set("image_version", galleryVersionExpr(g.ImageVersion, a.Location))
 		d.Strs("replication_regions", g.ReplicationRegions)
 	}
 }

@@ -101,6 +101,9 @@ func TestSourceDefaults(t *testing.T) {
 	want := map[string]string{
 		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
 		"sindri-run-id": "run-42", "sindri-packer": "temporary",
+		// The build time (cloudtest's local.build_time): a managed image
+		// has no creation time of its own on the wire.
+		azure.CreatedTag: "2026-02-14T09:30:05Z",
 	}
 	if got := cloudtest.StrMap(t, b, "azure_tags"); !maps.Equal(got, want) {
 		t.Errorf("azure_tags = %v, want %v", got, want)
@@ -171,7 +174,10 @@ func TestSourceGallery(t *testing.T) {
 				"resource_group": tc.wantRG,
 				"gallery_name":   "sindri_gallery",
 				"image_name":     "sindri-dev",
-				"image_version":  "1.2.3",
+				// 1.2 as configured; the patch is the build's minute
+				// (2026-02-14 09:30 on the 31-day calendar from 2025)
+				// and the location's slot (westus2 is 8).
+				"image_version": "1.2.59961008",
 			} {
 				if got := cloudtest.Str(t, d, name); got != want {
 					t.Errorf("%s = %q, want %q", name, got, want)

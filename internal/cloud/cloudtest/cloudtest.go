@@ -39,12 +39,13 @@ var EvalCtx = &hcl.EvalContext{
 			"ssh_public_key":       cty.StringVal("ssh-ed25519 AAAATEST test@key"),
 			"ssh_private_key_file": cty.StringVal("/test/key"),
 		}),
-		"local": cty.ObjectVal(map[string]cty.Value{"image_name": cty.StringVal("sindri-20240101")}),
+		"local": cty.ObjectVal(map[string]cty.Value{"image_name": cty.StringVal("sindri-20240101"), "build_time": cty.StringVal("20260214093005")}),
 	},
 	Functions: map[string]function.Function{
-		"format": stdlib.FormatFunc,
-		"lower":  stdlib.LowerFunc,
-		"substr": stdlib.SubstrFunc,
+		"format":   stdlib.FormatFunc,
+		"parseint": stdlib.ParseIntFunc,
+		"lower":    stdlib.LowerFunc,
+		"substr":   stdlib.SubstrFunc,
 	},
 }
 

@@ -176,7 +176,8 @@ func (s *Server) Get(id string) map[string]any {
 	return clone(s.view(r, false))
 }
 
-// SeedImage adds a managed image with our tags and returns its ID.
+// SeedImage adds a managed image with the tags our template writes
+// (including CreatedTag, the build time) and returns its ID.
 func (s *Server) SeedImage(name, configHash string, created time.Time) string {
 	id := ID("Microsoft.Compute/images", name)
 	s.Put(id, map[string]any{
@@ -185,6 +186,9 @@ func (s *Server) SeedImage(name, configHash string, created time.Time) string {
 			cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
 			// Packer puts the build's run tags on the image too.
 			cloud.TagRunID: "build-run", cloud.TagTemporary: cloud.Temporary,
+			// The build time the rendered template writes (azure_tags):
+			// a managed image has no creation time of its own.
+			CreatedTag: created.UTC().Format(time.RFC3339),
 		},
 		"properties": map[string]any{"storageProfile": map[string]any{"osDisk": map[string]any{"osType": "Linux", "osState": "Generalized"}}},
 	}, created)
@@ -503,9 +507,23 @@ func (s *Server) store(id string, body map[string]any, created time.Time) *resou
 	pr := props(body)
 	body["properties"] = pr
 	pr["provisioningState"] = "Succeeded"
-	body["systemData"] = map[string]any{"createdAt": created.Format(time.RFC3339Nano), "createdByType": "Application"}
+	// No systemData: the Compute and Network specs of the api-versions the
+	// SDK and the Packer plugin call (testdata/README.md) define none on
+	// images, VMs, disks or network resources, so a client reading it
+	// would see nothing on real Azure. Creation times come only where the
+	// spec has them: timeCreated (VMs, disks), publishedDate (gallery
+	// image versions).
 	res := &resource{id: id, typ: typ, body: body, created: created}
 	switch typ {
+	case "microsoft.compute/galleries/images/versions":
+		pp, _ := pr["publishingProfile"].(map[string]any)
+		if pp == nil {
+			pp = map[string]any{}
+			pr["publishingProfile"] = pp
+		}
+		if pp["publishedDate"] == nil {
+			pp["publishedDate"] = created.Format(time.RFC3339Nano)
+		}
 	case "microsoft.compute/virtualmachines":
 		pr["timeCreated"] = created.Format(time.RFC3339Nano)
 		pr["vmId"] = fmt.Sprintf("fa4e%04d-0000-0000-0000-000000000000", len(s.res))

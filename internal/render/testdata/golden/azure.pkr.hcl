@@ -82,6 +82,7 @@ source "azure-arm" "sindri" {
     "config-hash"    = var.config_hash
     "cost-center"    = "42"
     "managed-by"     = "sindri-packer"
+    "sindri-created" = "${substr(local.build_time, 0, 4)}-${substr(local.build_time, 4, 2)}-${substr(local.build_time, 6, 2)}T${substr(local.build_time, 8, 2)}:${substr(local.build_time, 10, 2)}:${substr(local.build_time, 12, 2)}Z"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
     "sindri-version" = "3.1.0"
@@ -91,7 +92,7 @@ source "azure-arm" "sindri" {
     resource_group      = "gallery-rg"
     gallery_name        = "sindri_gallery"
     image_name          = "sindri-dev"
-    image_version       = "1.2.3"
+    image_version       = "1.2.${(((((parseint(substr(local.build_time, 0, 4), 10) - 2025) * 12 + parseint(substr(local.build_time, 4, 2), 10) - 1) * 31 + parseint(substr(local.build_time, 6, 2), 10) - 1) * 24 + parseint(substr(local.build_time, 8, 2), 10)) * 60 + parseint(substr(local.build_time, 10, 2), 10)) * 100 + 17}"
     replication_regions = ["westeurope", "northeurope"]
   }
 }
