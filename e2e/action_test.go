@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -52,14 +53,21 @@ func runAction(t *testing.T, dir string, env []string, inputs map[string]string)
 		}
 		return string(b)
 	}
-	r.output, r.summary, r.env = read(out), read(sum), read(genv)
+	// Each output has a random delimiter of its own: shown as one word.
+	r.output = randomDelimiter.ReplaceAllString(read(out), ghaDelimiter)
+	r.summary, r.env = read(sum), read(genv)
 	return r
 }
 
-// ghaOutput is one output as go-githubactions v1.3.0 frames it.
+// ghaDelimiter stands for each output's random delimiter in r.output.
+const ghaDelimiter = "ghadelimiter_RANDOM"
+
+var randomDelimiter = regexp.MustCompile(`ghadelimiter_[0-9a-f]{32}`)
+
+// ghaOutput is one output as it is written, its delimiter as r.output
+// shows it.
 func ghaOutput(name, value string) string {
-	const d = "_GitHubActionsFileCommandDelimeter_"
-	return name + "<<" + d + "\n" + value + "\n" + d + "\n"
+	return name + "<<" + ghaDelimiter + "\n" + value + "\n" + ghaDelimiter + "\n"
 }
 
 // golden compares got with testdata/action/name, or rewrites it with -update.
@@ -149,7 +157,7 @@ func TestActionSummarize(t *testing.T) {
 		t.Errorf("GITHUB_ENV %q", r.env)
 	}
 	// The outputs name each cloud's image, whatever the golden says.
-	for _, want := range []string{ghaOutput("aws-image-id", "ami-0aaa"), ghaOutput("gcp-image-id", "sindri-1764400000"), ghaOutput("manifest", "sindri-manifest.json")} {
+	for _, want := range []string{ghaOutput("aws-image-id", "ami-0aaaaaaa"), ghaOutput("gcp-image-id", "sindri-1764400000"), ghaOutput("manifest", "sindri-manifest.json")} {
 		if !strings.Contains(r.output, want) {
 			t.Errorf("GITHUB_OUTPUT lacks %q", want)
 		}

@@ -114,7 +114,7 @@ func TestActionBuild(t *testing.T) {
 	}
 	want := ghaOutput("aws-image-id", fakeAWSImageID) +
 		ghaOutput("config-hash", man.ConfigHash) +
-		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
+		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", "sindri-manifest.json") +
 		ghaOutput("test-result", "skipped")

@@ -133,6 +133,9 @@ func (f *buildFlags) register(fl *pflag.FlagSet) {
 
 // runBuild builds and reports; the manifest is nil when nothing ran.
 func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipeline.Manifest, error) {
+	if err := checkOutputPath("--manifest", f.manifest); err != nil {
+		return nil, err
+	}
 	p, err := c.planBuild(ctx, g, f)
 	if err != nil {
 		return nil, err
@@ -331,6 +334,14 @@ func (c *Command) pinRegion(g *global, cfg *config.Config, clouds []string, regi
 // report writes the manifest, the table, outputs, summary and annotations,
 // and turns failures into exit code 1.
 func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath string, interrupted bool) error {
+	if err := checkOutputPath("--manifest", manifestPath); err != nil {
+		return err
+	}
+	// Every image ID has its cloud's form before anything is written: a
+	// result with one that does not is failed (imageid.go).
+	if err := m.CheckImageIDs(c.validImageID); err != nil {
+		fmt.Fprintf(c.Stderr, "error: %v\n", err)
+	}
 	if err := m.Write(manifestPath); err != nil {
 		return toolFailure(err)
 	}

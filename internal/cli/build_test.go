@@ -33,8 +33,8 @@ packer:
 // What testdata/fake-packer-build reports for a successful build.
 const (
 	// The primary image ID is the AMI in the build region (us-east-1) of
-	// the multi-region artifact "us-east-1:ami-0aaa,us-west-2:ami-0bbb".
-	fakeAWSImageID   = "ami-0aaa"
+	// the multi-region artifact "us-east-1:ami-0aaaaaaa,us-west-2:ami-0bbbbbbb".
+	fakeAWSImageID   = "ami-0aaaaaaa"
 	fakeAWSImageName = "sindri-dev-1"
 )
 
@@ -209,7 +209,7 @@ func TestBuildInActions(t *testing.T) {
 	if aws == nil {
 		t.Fatal("manifest has no aws result")
 	}
-	wantImages := map[string]string{"us-east-1": "ami-0aaa", "us-west-2": "ami-0bbb"}
+	wantImages := map[string]string{"us-east-1": "ami-0aaaaaaa", "us-west-2": "ami-0bbbbbbb"}
 	if aws.Status != pipeline.StatusBuilt || aws.ImageID != fakeAWSImageID || aws.ImageName != fakeAWSImageName ||
 		!hex64.MatchString(aws.ConfigHash) || aws.Error != "" || len(aws.PackerErrors) != 0 {
 		t.Errorf("aws result %+v", aws)
@@ -226,7 +226,7 @@ func TestBuildInActions(t *testing.T) {
 	// Step outputs, byte for byte, in name order.
 	wantOutputs := ghaOutput("aws-image-id", fakeAWSImageID) +
 		ghaOutput("config-hash", m.ConfigHash) +
-		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
+		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", f.manifest) +
 		// --skip-tests: the image is not tested.
@@ -374,15 +374,15 @@ func TestBuildExistingImage(t *testing.T) {
 	t.Parallel()
 	f := newBuildFixture(t)
 	env, outputs, _ := actionsEnv(t)
-	r := f.build(t, env, "--set", "packer.image_id=ami-given")
-	r.check(t, ExitOK, []string{"| aws | — | `ami-given` | existing |"}, []string{"using the configured image_id ami-given"})
+	r := f.build(t, env, "--set", "packer.image_id=ami-0a1b2c3d")
+	r.check(t, ExitOK, []string{"| aws | — | `ami-0a1b2c3d` | existing |"}, []string{"using the configured image_id ami-0a1b2c3d"})
 	if calls := f.buildCalls(t); len(calls) > 0 {
 		t.Errorf("packer build ran for an existing image: %q", calls)
 	}
-	if aws := f.readManifest(t).Clouds["aws"]; aws.Status != pipeline.StatusExisting || aws.ImageID != "ami-given" {
+	if aws := f.readManifest(t).Clouds["aws"]; aws.Status != pipeline.StatusExisting || aws.ImageID != "ami-0a1b2c3d" {
 		t.Errorf("aws %+v", aws)
 	}
-	if got := readOutputs(t, outputs); !strings.HasPrefix(got, ghaOutput("aws-image-id", "ami-given")) {
+	if got := readOutputs(t, outputs); !strings.HasPrefix(got, ghaOutput("aws-image-id", "ami-0a1b2c3d")) {
 		t.Errorf("GITHUB_OUTPUT lacks aws-image-id:\n%s", got)
 	}
 }

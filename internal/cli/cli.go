@@ -248,7 +248,7 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 // load reads the configuration named by the global flags.
 func (c *Command) load(g *global) (*config.Config, []string, error) {
 	rep := gha.New(c.getenv, c.Stdout)
-	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning})
+	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, ImageID: checkImageID, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -187,12 +187,12 @@ func TestRepaveTwiceOnAWS(t *testing.T) {
 	day := 24 * time.Hour
 	i40, i50 := old("sindri-dev-40", 40*day, 0), old("sindri-dev-50", 50*day, 0)
 	gone := old("sindri-dev-90", 90*day, 40*day)
-	mustWrite(t, filepath.Join(f.bin, "build.ami2"), "ami-0built\n", 0o644)
+	mustWrite(t, filepath.Join(f.bin, "build.ami2"), "ami-0b0b0b0b\n", 0o644)
 
 	repave := func() result {
 		return runTargets(t, f.targets(), []string{"PATH=" + f.bin}, "repave", "-c", f.config, "--manifest", f.manifest, "--skip-tests", "--keep", "2")
 	}
-	repave().check(t, 0, []string{"| aws | `ami-0built` | keep | current image |", "| aws | `" + i50 + "` | deprecate |", "| aws | `" + gone + "` | delete |"}, nil)
+	repave().check(t, 0, []string{"| aws | `ami-0b0b0b0b` | keep | current image |", "| aws | `" + i50 + "` | deprecate |", "| aws | `" + gone + "` | delete |"}, nil)
 	if n := len(f.buildCalls(t)); n != 1 {
 		t.Fatalf("first repave: %d builds", n)
 	}

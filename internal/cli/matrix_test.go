@@ -152,8 +152,8 @@ func jobManifest(runID string, started, finished time.Time, cloud string, r *pip
 
 func awsBuilt() *pipeline.CloudResult {
 	return &pipeline.CloudResult{
-		Status: pipeline.StatusBuilt, ConfigHash: hashOf("a"), ImageID: "ami-0aaa", ImageName: "sindri-dev-1",
-		Images: map[string]string{"us-east-1": "ami-0aaa", "us-west-2": "ami-0bbb"}, BuildSeconds: 492,
+		Status: pipeline.StatusBuilt, ConfigHash: hashOf("a"), ImageID: "ami-0aaaaaaa", ImageName: "sindri-dev-1",
+		Images: map[string]string{"us-east-1": "ami-0aaaaaaa", "us-west-2": "ami-0bbbbbbb"}, BuildSeconds: 492,
 	}
 }
 
@@ -204,7 +204,7 @@ func TestSummarize(t *testing.T) {
 	r := run(t, env, "summarize", "--manifests", dir, "--manifest", out)
 	wantRows := []string{
 		"### sindri-packer build `run-1,run-2`\n",
-		"| aws | us-east-1, us-west-2 | `ami-0aaa` | built | 8m12s | no |\n",
+		"| aws | us-east-1, us-west-2 | `ami-0aaaaaaa` | built | 8m12s | no |\n",
 		"| gcp | — | `sindri-dev-2` | built | 1m01s | no |\n",
 	}
 	r.check(t, ExitOK, wantRows, nil)
@@ -225,15 +225,15 @@ func TestSummarize(t *testing.T) {
 	if names := strings.Join(m.Names(), ","); names != "aws,gcp" {
 		t.Fatalf("merged clouds %s, want aws,gcp (no other JSON file may count)", names)
 	}
-	if a := m.Clouds["aws"]; a.ImageID != "ami-0aaa" || a.Images["us-west-2"] != "ami-0bbb" || a.ConfigHash != hashOf("a") {
+	if a := m.Clouds["aws"]; a.ImageID != "ami-0aaaaaaa" || a.Images["us-west-2"] != "ami-0bbbbbbb" || a.ConfigHash != hashOf("a") {
 		t.Errorf("merged aws %+v", a)
 	}
 
-	want := ghaOutput("aws-image-id", "ami-0aaa") +
+	want := ghaOutput("aws-image-id", "ami-0aaaaaaa") +
 		ghaOutput("config-hash", wantHash) +
 		ghaOutput("gcp-image-id", "sindri-dev-2") +
-		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaa","us-west-2":"ami-0bbb"}}`) +
-		ghaOutput("images", `{"aws":"ami-0aaa","gcp":"sindri-dev-2"}`) +
+		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
+		ghaOutput("images", `{"aws":"ami-0aaaaaaa","gcp":"sindri-dev-2"}`) +
 		ghaOutput("manifest", out) + ghaOutput("test-result", "skipped")
 	if got := readOutputs(t, outputs); got != want {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
@@ -264,7 +264,7 @@ func TestSummarizeLatestWins(t *testing.T) {
 				"b/first.json": jobManifest("run-1-1", t0, t1, "aws", failed),
 			},
 			code:    ExitOK,
-			wantRow: "| aws | us-east-1, us-west-2 | `ami-0aaa` | built |",
+			wantRow: "| aws | us-east-1, us-west-2 | `ami-0aaaaaaa` | built |",
 		},
 		{
 			name: "retry failed",
@@ -319,7 +319,7 @@ func TestSummarizeFailedCloud(t *testing.T) {
 		t.Errorf("the built cloud was annotated as failed:\n%s", r)
 	}
 	// The good cloud's image still reaches the outputs.
-	if got := readOutputs(t, outputs); !strings.Contains(got, ghaOutput("aws-image-id", "ami-0aaa")) || strings.Contains(got, "gcp-image-id") {
+	if got := readOutputs(t, outputs); !strings.Contains(got, ghaOutput("aws-image-id", "ami-0aaaaaaa")) || strings.Contains(got, "gcp-image-id") {
 		t.Errorf("GITHUB_OUTPUT:\n%s", got)
 	}
 	if m, err := pipeline.ReadManifest(out); err != nil || m.RunID != "run-1" || len(m.Clouds) != 2 {

@@ -11,7 +11,7 @@ import (
 
 func days(n int) time.Time { return time.Now().Add(-time.Duration(n) * 24 * time.Hour) }
 
-// repaveWorld: the fake packer (a test double) builds ami-0aaa; the
+// repaveWorld: the fake packer (a test double) builds ami-0aaaaaaa; the
 // in-memory cloud holds an image history.
 func repaveWorld(t *testing.T) (buildFixture, *memCloud, []string) {
 	t.Helper()
@@ -34,12 +34,12 @@ func (f buildFixture) repave(t *testing.T, ctx context.Context, fake *memCloud, 
 func TestRepave(t *testing.T) {
 	f, fake, env := repaveWorld(t)
 	r := f.repave(t, t.Context(), fake, env, "--keep", "2")
-	r.check(t, 0, []string{"| aws | `ami-0aaa` | keep | current image |", "| aws | `ami-50d` | deprecate |", "| aws | `ami-90d-dep40` | delete |", "| aws | `ami-40d` | keep | among the newest 2 |"},
+	r.check(t, 0, []string{"| aws | `ami-0aaaaaaa` | keep | current image |", "| aws | `ami-50d` | deprecate |", "| aws | `ami-90d-dep40` | delete |", "| aws | `ami-40d` | keep | among the newest 2 |"},
 		[]string{"aws: newest image ami-40d is 40d old (max-age 30d)"})
 	if n := len(f.buildCalls(t)); n != 1 {
 		t.Fatalf("%d builds, want 1", n)
 	}
-	if got := fake.callsWith("DeprecateImage"); !slices.Equal(got, []string{"DeprecateImage ami-50d replacement=ami-0aaa"}) {
+	if got := fake.callsWith("DeprecateImage"); !slices.Equal(got, []string{"DeprecateImage ami-50d replacement=ami-0aaaaaaa"}) {
 		t.Fatalf("deprecated %v", got)
 	}
 	if got := fake.callsWith("DeleteImage"); !slices.Equal(got, []string{"DeleteImage ami-90d-dep40"}) {
@@ -48,7 +48,7 @@ func TestRepave(t *testing.T) {
 	// The cloud now lists the new image; run again at once: nothing to
 	// build, nothing new deprecated or deleted.
 	m := f.readManifest(t)
-	fake.images = append(fake.images, cloud.Image{ID: "ami-0aaa", Created: time.Now(), ConfigHash: m.Clouds["aws"].ConfigHash})
+	fake.images = append(fake.images, cloud.Image{ID: "ami-0aaaaaaa", Created: time.Now(), ConfigHash: m.Clouds["aws"].ConfigHash})
 	fake.calls = nil
 	r = f.repave(t, t.Context(), fake, env, "--keep", "2")
 	r.check(t, 0, []string{"| aws | `ami-50d` | keep | deprecated 0h ago; deleted after 30d |"}, []string{"is 0h old and current"})

@@ -4,6 +4,10 @@
 package cloud
 
 import (
+	"errors"
+	"fmt"
+	"regexp"
+
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -73,4 +77,36 @@ func RunTags() map[string]hclwrite.Tokens {
 		TagRunID:     hclgen.Expr("var.run_id"),
 		TagTemporary: hclgen.Str(Temporary),
 	}
+}
+
+// ImageIDChecker is implemented by targets that know the form of their
+// image IDs. An ID that does not match is never written as a step output,
+// into the manifest or the job summary, nor accepted as a config image_id:
+// outputs reach later steps' scripts through ${{ }}, and the ID may come
+// from a pull request's sindri.yaml or from what packer printed.
+type ImageIDChecker interface {
+	ValidImageID(id string) error
+}
+
+// CheckID matches id against re, whose form is described by what.
+func CheckID(id string, re *regexp.Regexp, what string) error {
+	if id == "" {
+		return errors.New("empty image ID")
+	}
+	if len(id) > 4096 {
+		return fmt.Errorf("image ID of %d bytes is too long", len(id))
+	}
+	if !re.MatchString(id) {
+		return fmt.Errorf("%q is not %s", id, what)
+	}
+	return nil
+}
+
+// plainID is what any image ID of any target may hold: no white space,
+// quotes, shell or expression syntax, nor control characters.
+var plainID = regexp.MustCompile(`^[A-Za-z0-9._:/@+,=-]+$`)
+
+// PlainID is the check for targets without an ImageIDChecker.
+func PlainID(id string) error {
+	return CheckID(id, plainID, "an image ID (letters, digits and . _ : / @ + , = -)")
 }

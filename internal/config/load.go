@@ -27,6 +27,9 @@ type Options struct {
 	// Sets are --set path=value overrides, applied before decoding so they
 	// are checked exactly like the file.
 	Sets []string
+	// ImageID, when set, checks an image ID of a cloud (the caller passes
+	// targets.CheckImageID): image_id fields must have their cloud's form.
+	ImageID func(cloud, id string) error
 	// Secret receives each value ${VAR} took from a variable whose name
 	// looks secret (SecretName), as soon as it is read: before any
 	// diagnostic that could echo it is built, so the caller can mask it.
@@ -122,6 +125,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	}
 	v := &validator{d: d, base: filepath.Dir(file), root: opts.Root}
 	v.config(cfg)
+	v.imageIDs(cfg, opts.ImageID)
 	if len(d.diags) > 0 {
 		d.diags.Sort()
 		return nil, d.diags

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -94,4 +96,57 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// cloudName and regionName are the forms of a result's cloud and of the
+// regions its images are in; both become parts of output names and JSON.
+var (
+	cloudName  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	regionName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
+)
+
+// CheckImageIDs checks every image ID of every result with valid (the
+// cloud's own form, targets.ValidImageID) before anything is written: a
+// result holding an ID that does not match fails, its IDs removed, so an
+// ID that packer printed or a manifest carried can reach no output, no
+// manifest and no summary unless it has its cloud's form. A result under a
+// cloud name that is not one is dropped. It returns what it refused.
+func (m *Manifest) CheckImageIDs(valid func(cloud, id string) error) error {
+	var errs []error
+	for name, r := range m.Clouds {
+		if !cloudName.MatchString(name) {
+			delete(m.Clouds, name)
+			errs = append(errs, fmt.Errorf("manifest: %q is not a cloud name; its result was dropped", name))
+			continue
+		}
+		if field, err := r.checkIDs(name, valid); err != nil {
+			// The refused text itself goes to the log only.
+			r.Status, r.Error = StatusFailed, "refused the image ID in "+field+": it does not have the form of a "+name+" image ID"
+			r.ImageID, r.Images, r.Extra = "", nil, nil
+			errs = append(errs, fmt.Errorf("%s: %s: %w", name, field, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *CloudResult) checkIDs(name string, valid func(cloud, id string) error) (field string, err error) {
+	if r.ImageID != "" {
+		if err := valid(name, r.ImageID); err != nil {
+			return "image_id", err
+		}
+	}
+	for _, region := range slices.Sorted(maps.Keys(r.Images)) {
+		if !regionName.MatchString(region) {
+			return "images", fmt.Errorf("%q is not a region name", region)
+		}
+		if err := valid(name, r.Images[region]); err != nil {
+			return "images", err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Extra)) {
+		if err := valid(name, r.Extra[k]); err != nil {
+			return "extra", err
+		}
+	}
+	return "", nil
 }

@@ -28,3 +28,21 @@ func Builder(name string) (cloud.Builder, error) {
 
 // Builders returns every target, in config.Clouds order.
 func Builders() []cloud.Builder { return append([]cloud.Builder(nil), all...) }
+
+// ValidImageID checks id against the form of b's image IDs, or against
+// cloud.PlainID for a target that does not say.
+func ValidImageID(b cloud.Builder, id string) error {
+	if c, ok := b.(cloud.ImageIDChecker); ok {
+		return c.ValidImageID(id)
+	}
+	return cloud.PlainID(id)
+}
+
+// CheckImageID checks an image ID of the target called name.
+func CheckImageID(name, id string) error {
+	b, err := Builder(name)
+	if err != nil {
+		return err
+	}
+	return ValidImageID(b, id)
+}
