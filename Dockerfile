@@ -59,7 +59,7 @@ RUN --mount=type=bind,from=cinc,source=/out,target=/tmp/cinc \
     apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates openssh-client shellcheck \
  && apt-get install -y -qq --no-install-recommends /tmp/cinc/cinc-auditor.deb \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb \
  && cinc-auditor version
 COPY --from=tools /opt/sindri-tools/bin/packer /usr/local/bin/packer
 COPY --from=tools /opt/sindri-tools/packer-plugins /usr/local/share/packer-plugins

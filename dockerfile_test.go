@@ -7,6 +7,7 @@ package sindripacker_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -355,5 +356,61 @@ func TestDockerfileBadCases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestContainerTestBuild: the image the container journeys run
+// (tools/container-build.sh) is the Dockerfile's, with only the cinc stage
+// replaced by the stand-in (cinc.sh is unreachable there) and labels that
+// say so.
+func TestContainerTestBuild(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("needs bash")
+	}
+	out, err := exec.Command("bash", "tools/container-build.sh", "--print-dockerfile").Output()
+	if err != nil {
+		t.Fatalf("tools/container-build.sh --print-dockerfile: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "Dockerfile.test")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	real, test := parseDockerfile(t, "Dockerfile"), parseDockerfile(t, path)
+	if len(test.warnings) > 0 {
+		t.Errorf("BuildKit warnings on the test Dockerfile: %q", test.warnings)
+	}
+	if len(real.stages) != len(test.stages) {
+		t.Fatalf("test Dockerfile has %d stages, the Dockerfile %d", len(test.stages), len(real.stages))
+	}
+	lines := func(s instructions.Stage) []string {
+		var out []string
+		for _, c := range s.Commands {
+			out = append(out, fmt.Sprint(c))
+		}
+		return out
+	}
+	for i, r := range real.stages {
+		s := test.stages[i]
+		if s.Name != r.Name || s.BaseName != r.BaseName {
+			t.Errorf("stage %d: %s FROM %s, the Dockerfile's is %s FROM %s", i, s.Name, s.BaseName, r.Name, r.BaseName)
+			continue
+		}
+		got, want := lines(s), lines(r)
+		switch s.Name {
+		case "cinc":
+			text := strings.Join(got, "\n")
+			if !strings.Contains(text, "STAND-IN") || strings.Contains(text, "omnitruck") || !strings.Contains(text, "/out/cinc-auditor.deb") {
+				t.Errorf("the test build's cinc stage is not the labelled stand-in producing /out/cinc-auditor.deb:\n%s", text)
+			}
+		case "runtime":
+			if len(got) != len(want)+1 || !slices.Equal(got[:len(want)], want) || !strings.Contains(got[len(want)], "dev.sindri.cinc-auditor") {
+				t.Errorf("runtime stage: want the Dockerfile's plus one LABEL naming the stand-in; got:\n%s", strings.Join(got, "\n"))
+			}
+		default:
+			if !slices.Equal(got, want) {
+				t.Errorf("stage %s differs from the Dockerfile's:\n%s\nwant:\n%s", s.Name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
 	}
 }

@@ -15,7 +15,9 @@
 #   docker.io/library/golang:X.Y.Z-bookworm
 #       that Debian base + ca-certificates, git, netbase + the host's Go
 #       toolchain (GOROOT, which must be goX.Y.Z) in /usr/local/go, with the
-#       official image's environment (GOPATH=/go, PATH, GOTOOLCHAIN=local).
+#       official image's environment (GOPATH=/go, PATH, GOTOOLCHAIN=local),
+#       trusting the host's CA bundle (HTTPS to the Go proxy may go through
+#       a TLS proxy here; SINDRI_HOST_CA_BUNDLE).
 #       No gcc: every Go build of the Dockerfile has CGO_ENABLED=0.
 # Both carry the label dev.sindri.local-base (what made them) and
 # dev.sindri.base-key (a hash of their inputs: this script, the tag, the
@@ -114,6 +116,12 @@ host_go=$("$goroot/bin/go" version | awk '{print $3}')
 [[ $host_go == "go$go_version" ]] ||
 	die "the Dockerfile's $golang_ref needs Go $go_version, $goroot has $host_go"
 
+# The Go stages download modules over HTTPS, which may pass a TLS proxy
+# here: the golang base trusts the host's CA bundle (a superset of
+# Debian's), as go on the host does.
+host_ca=${SINDRI_HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+[[ -r $host_ca ]] || die "no CA bundle at $host_ca (set SINDRI_HOST_CA_BUNDLE)"
+
 # The host's apt may not check Release dates (a clock the mirror does not
 # agree with); the base's apt must do the same to work here.
 apt_opts=()
@@ -131,6 +139,11 @@ slim_opts=(
 	--dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/lintian/*'
 	--dpkgopt='path-exclude=/usr/share/linda/*' --dpkgopt='path-exclude=/usr/share/locale/*'
 	--dpkgopt='path-include=/usr/share/locale/locale.alias'
+	# and the official image's apt settings (debuerreotype's docker-clean,
+	# docker-gzip-indexes, docker-no-languages): no 80 MB of package caches
+	# left in every layer that runs apt-get.
+	--aptopt='Dir::Cache::pkgcache ""' --aptopt='Dir::Cache::srcpkgcache ""'
+	--aptopt='Acquire::GzipIndexes "true"' --aptopt='Acquire::Languages "none"'
 )
 sources=(
 	"deb $mirror $suite main"
@@ -145,7 +158,7 @@ debian_key=$( {
 } | sha256sum | cut -c1-16)
 golang_key=$( {
 	printf 'debian=%s ref=%s go=%s\n' "$debian_key" "$golang_ref" "$host_go"
-	sha256sum "$goroot/VERSION" "$goroot/bin/go" | cut -d' ' -f1
+	sha256sum "$goroot/VERSION" "$goroot/bin/go" "$host_ca" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
 
 if ((print_keys)); then
@@ -210,14 +223,15 @@ FROM $debian_image
 RUN apt-get update -qq \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates git netbase \\
  && rm -rf /var/lib/apt/lists/*
-RUN cp -a /opt/host-go /usr/local/go && mkdir -p /go/src /go/bin && chmod -R 1777 /go
+RUN cp -a /opt/host-go /usr/local/go && mkdir -p /go/src /go/bin && chmod -R 1777 /go \
+ && cp /opt/host-ca.crt /etc/ssl/certs/ca-certificates.crt
 ENV GOLANG_VERSION=$go_version GOTOOLCHAIN=local GOPATH=/go \\
     PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORKDIR /go
 LABEL $LABEL="tools/container-bases.sh: $debian_ref + the host's Go toolchain ($host_go), not the Docker Hub image" \\
       $KEY_LABEL=$golang_key
 EOF
-	"${podman[@]}" build -q --pull=never --network=host --volume "$goroot:/opt/host-go:ro" \
+	"${podman[@]}" build -q --pull=never --network=host --volume "$goroot:/opt/host-go:ro" --volume "$host_ca:/opt/host-ca.crt:ro" \
 		-t "$golang_image" -f "$work/Containerfile" "$work" >"$work/build.log" 2>&1 ||
 		{ tail -n 20 "$work/build.log" >&2; die "building $golang_image failed"; }
 	save "$golang_image" "$golang_key" golang

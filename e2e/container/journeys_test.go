@@ -30,6 +30,7 @@ func init() {
 		"TestPRValidateSummaryAndComment/comment_names_run":       "issue 11: the PR comment carries no run link or commit",
 		"TestPRValidateBrokenConfig/annotation_in_working_folder": "issue 11: with working-directory, annotations say file=sindri.yaml, not the workspace path",
 		"TestPRValidateBrokenConfig/comment_has_diagnostics":      "issue 11: a config error's PR comment is 'could not run (exit 2)' with an empty block (diagnostics go to stderr)",
+		"TestBuildCachedImage/config_hash_is_the_images":          "issue 11: the config-hash output is a hash of the per-cloud hashes, the image carries the per-cloud hash",
 		"TestActionLifecycleCommands/images":                      "issue 11: the Action cannot run images (input command, exit 2)",
 		"TestActionLifecycleCommands/status":                      "issue 11: the Action cannot run status (input command, exit 2)",
 		"TestActionLifecycleCommands/doctor":                      "issue 11: the Action cannot run doctor (input command, exit 2)",
@@ -216,6 +217,11 @@ type matrixInclude struct {
 func TestMatrixBuildSummarize(t *testing.T) {
 	t.Parallel()
 	for _, tg := range targets {
+		if tg.fake == nil {
+			// The image has no QEMU (action.yml, Dockerfile): the local
+			// target is built with the CLI on the host.
+			continue
+		}
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
 			skipKnownBroken(t)
