@@ -16,9 +16,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// hardenedSession is the session of a Debian 12 instance whose hardening
-// is in effect (testdata/sessions, see the file's header for its origin).
-const hardenedSession = "debian12-transcribed.txt"
+// hardenedSession is the in-effect check's session with a Debian 12
+// instance whose hardening is in effect, recorded by TestRecordSession
+// from the image the e2e test built (see the file's header).
+const hardenedSession = "debian12-recorded.txt"
 
 // loadSession reads a session file of testdata/sessions: "$ COMMAND"
 // starts a command, the lines after it are its output, and an optional
@@ -159,7 +160,7 @@ func TestInEffectHardenedImagePasses(t *testing.T) {
 	// Every value of the files was compared, none skipped.
 	for name, want := range map[string]string{
 		sysctlCheck: "17 settings in effect", sshdCheck: "10 settings in effect (sshd -T)",
-		modCheck: "6 modules disabled and not loaded", auditCheck: "8 rules loaded (auditctl -l)",
+		modCheck: "6 modules disabled and not loaded", auditCheck: "9 rules loaded (auditctl -l)",
 		unitCheck: "sindri-regenerate-host-keys.service enabled",
 		ufwCheck:  "ufw active; it applies no sysctl file (IPT_SYSCTL empty)",
 	} {
@@ -172,10 +173,32 @@ func TestInEffectHardenedImagePasses(t *testing.T) {
 	}
 }
 
-// The image of issue 15: 60-sindri-hardening.conf says log_martians = 1,
-// ufw's default /etc/ufw/sysctl.conf says 0 and ufw applied it at boot.
-// The session is the hardened one with what the old scripts left: ufw's
-// IPT_SYSCTL unchanged and the kernel at 0.
+// issue 15, recorded: the image the e2e test built, with IPT_SYSCTL set
+// back to ufw's /etc/ufw/sysctl.conf as the old scripts left it, after a
+// fresh boot. ufw applied its file at boot and log_martians is 0: the
+// in-effect check fails on it, as it fails on an image built from the old
+// scripts.
+func TestInEffectRecordedOldUfwBootFails(t *testing.T) {
+	checks, s := runInEffect(t, loadSession(t, "debian12-old-ufw-recorded.txt"), Inputs{CISHardening: true})
+	if len(s.unknown) > 0 {
+		t.Errorf("ran commands the session does not hold: %q", s.unknown)
+	}
+	failed := failedChecks(checks)
+	if want := []string{sysctlCheck, ufwCheck}; !slices.Equal(slices.Sorted(maps.Keys(failed)), want) {
+		t.Fatalf("failed checks %v, want %q", failed, want)
+	}
+	if want := "net.ipv4.conf.all.log_martians = 0 in effect ≠ 1 (/etc/sysctl.d/60-sindri-hardening.conf:11); " +
+		"net.ipv4.conf.default.log_martians = 0 in effect ≠ 1 (/etc/sysctl.d/60-sindri-hardening.conf:12)"; failed[sysctlCheck] != want {
+		t.Errorf("sysctl check: %q\nwant %q", failed[sysctlCheck], want)
+	}
+	if !strings.Contains(failed[ufwCheck], "ufw applies /etc/ufw/sysctl.conf at every start: /etc/ufw/sysctl.conf:29 sets net.ipv4.conf.all.log_martians = 0") {
+		t.Errorf("ufw check: %q", failed[ufwCheck])
+	}
+}
+
+// The same, made from the hardened session by editing in what the old
+// scripts left (ufw's IPT_SYSCTL unchanged, the kernel at 0), with ufw
+// 0.36.2's own sysctl.conf.
 func TestInEffectLogMartiansUndoneByUfwFails(t *testing.T) {
 	replies := loadSession(t, hardenedSession)
 	for _, k := range []string{"all", "default"} {
@@ -277,7 +300,7 @@ func TestInEffectCannotBeFooled(t *testing.T) {
 		{
 			name: "a disabled module that is loaded",
 			change: func(t *testing.T, r map[string]reply) {
-				edit(t, r, "sudo -n sh -c 'cat /proc/modules", "mbcache 16384", "udf 118784 0 - Live 0x0\nmbcache 16384")
+				edit(t, r, "sudo -n sh -c 'cat /proc/modules", "isofs 53248", "udf 118784 0 - Live 0x0\nisofs 53248")
 			},
 			failed: map[string][]string{modCheck: {"module udf is loaded although /etc/modprobe.d/60-sindri-cis.conf:12 disables it"}},
 		},
