@@ -2,10 +2,13 @@
 // behind an httptest server on 127.0.0.1, for the tests of package azure
 // and the cross-cloud command-line tests. It speaks ARM's wire format:
 // resource IDs as paths with an api-version query, JSON bodies with
-// id/name/type/location/tags/properties, long-running PUT/DELETE/POST
-// answered 201/202 with an Azure-AsyncOperation header whose status
-// document turns {"status":"Succeeded"}, collections as {"value":[...]},
-// errors as {"error":{"code":..,"message":..}} with x-ms-request-id.
+// id/name/type/location/tags/properties (no systemData: see
+// testdata/README.md), long-running PUT/DELETE/POST answered 201/202 with
+// an Azure-AsyncOperation header (and Location on 202) whose status
+// document says InProgress for LROPolls reads, then Succeeded, or Failed
+// with an error (FailOperation); collections as {"value":[...]}, cut into
+// pages linked by nextLink when PageSize is set; errors as
+// {"error":{"code":..,"message":..}} with x-ms-request-id.
 // Only tests import it.
 package azurefake
 
@@ -46,15 +49,23 @@ type Server struct {
 	// BootPolls is how many instance-view reads a new VM answers
 	// PowerState/starting before it runs (Launch's wait loop).
 	BootPolls int
+	// LROPolls is how many reads of a long-running operation's status
+	// answer InProgress before it reaches its end (0: the first read).
+	LROPolls int
+	// PageSize, when > 0, cuts every list into pages of that many items
+	// linked by nextLink, as ARM does for large collections.
+	PageSize int
 
-	mu     sync.Mutex
-	res    map[string]*resource // by lower-case resource ID
-	seq    int
-	fails  []fault
-	hangs  int
-	reqs   []string
-	bodies []Sent
-	ips    int
+	mu       sync.Mutex
+	res      map[string]*resource // by lower-case resource ID
+	ops      map[string]*operation
+	lroFails []fault
+	seq      int
+	fails    []fault
+	hangs    int
+	reqs     []string
+	bodies   []Sent
+	ips      int
 }
 
 // Sent is one request with a JSON body (PUT, PATCH, POST).
@@ -73,6 +84,16 @@ type resource struct {
 	boot    int    // instance-view reads left that say "starting"
 }
 
+// operation is a long-running operation's status document.
+type operation struct {
+	left      int    // status reads still InProgress
+	resource  string // lower-case ID whose provisioningState follows the operation
+	fail      *fault // when set, the operation ends Failed with its error
+	finish    func() // what the operation does when it succeeds (deletes)
+	done      bool
+	succeeded bool
+}
+
 type fault struct {
 	method, match string // "" matches every request
 	status        int
@@ -84,7 +105,7 @@ type fault struct {
 func New(t interface {
 	Cleanup(func())
 }) *Server {
-	s := &Server{res: map[string]*resource{}}
+	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -122,6 +143,17 @@ func (s *Server) FailRequest(method, match string, status int, code, message str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fails = append(s.fails, fault{method: method, match: strings.ToLower(match), status: status, code: code, message: message, n: n})
+}
+
+// FailOperation makes the next n long-running operations (PUT, PATCH,
+// DELETE or a POST action) whose method is method (any when "") and whose
+// path contains match be accepted, then end with status Failed and the
+// error code and message in the operation's status document, as ARM
+// reports a deployment, VM or image that could not be made.
+func (s *Server) FailOperation(method, match, code, message string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lroFails = append(s.lroFails, fault{method: method, match: strings.ToLower(match), code: code, message: message, n: n})
 }
 
 // HangNext makes the next n requests hang until the client gives up.
@@ -345,8 +377,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]a
 		})
 		return
 	case strings.HasPrefix(path, "/fake/operations/"):
-		// Operations finish at once: the poller's first look says Succeeded.
-		writeJSON(w, http.StatusOK, map[string]any{"name": strings.TrimPrefix(path, "/fake/operations/"), "status": "Succeeded"})
+		s.operationStatus(w, strings.TrimPrefix(path, "/fake/operations/"))
 		return
 	}
 	p := providerIndex(seg)
@@ -364,7 +395,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]a
 			s.instanceView(w, "/"+strings.Join(seg[:len(seg)-1], "/"))
 			return
 		}
-		s.list(w, seg, p)
+		s.list(w, r, seg, p)
 		return
 	}
 	id := "/" + strings.Join(seg, "/")
@@ -435,7 +466,7 @@ func (s *Server) exists(id string) bool {
 	return false
 }
 
-func (s *Server) list(w http.ResponseWriter, seg []string, p int) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, seg []string, p int) {
 	// The collection is everything below prefix whose type is typ.
 	prefix := strings.ToLower("/" + strings.Join(seg[:p], "/") + "/")
 	t := []string{seg[p+1], seg[p+2]}
@@ -456,11 +487,25 @@ func (s *Server) list(w http.ResponseWriter, seg []string, p int) {
 		}
 	}
 	sort.Strings(ids)
+	out := map[string]any{}
+	if s.PageSize > 0 {
+		// $skiptoken is where this page starts; ARM's tokens are opaque.
+		from, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+		from = min(max(from, 0), len(ids))
+		end := min(from+s.PageSize, len(ids))
+		if end < len(ids) {
+			q := r.URL.Query()
+			q.Set("$skiptoken", strconv.Itoa(end))
+			out["nextLink"] = s.srv.URL + r.URL.Path + "?" + q.Encode()
+		}
+		ids = ids[from:end]
+	}
 	value := []any{}
 	for _, k := range ids {
 		value = append(value, s.view(s.res[k], false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+	out["value"] = value
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
@@ -491,10 +536,13 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map
 	if res.typ == "microsoft.compute/virtualmachines" && status == http.StatusCreated {
 		s.createOSDisk(res)
 	}
-	view := s.view(res, false)
-	props(view)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[status == http.StatusCreated]
-	s.async(w, r)
-	writeJSON(w, status, view)
+	// Until the operation ends, a GET shows the resource Creating (or
+	// Updating); then Succeeded, or Failed.
+	props(res.body)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[status == http.StatusCreated]
+	op := s.async(w, r, false)
+	op.resource = strings.ToLower(id)
+	s.settle(op)
+	writeJSON(w, status, s.view(res, false))
 }
 
 // store saves a resource as ARM reports it after creation.
@@ -577,11 +625,95 @@ func (s *Server) createOSDisk(vm *resource) {
 	s.res[strings.ToLower(diskID)].body["managedBy"] = vm.id
 }
 
-// async sets the headers of a long-running operation's first answer.
-func (s *Server) async(w http.ResponseWriter, r *http.Request) {
+// async starts a long-running operation and sets the headers of its first
+// answer as ARM does: Azure-AsyncOperation (the status document) always,
+// and for a 202 (DELETE, POST actions) also Location, which answers 202
+// while the operation runs and 200 once it is done. A FailOperation fault
+// that matches the request makes it end Failed.
+func (s *Server) async(w http.ResponseWriter, r *http.Request, location bool) *operation {
 	s.seq++
-	op := fmt.Sprintf("%s/fake/operations/op-%d?api-version=%s", s.srv.URL, s.seq, r.URL.Query().Get("api-version"))
-	w.Header().Set("Azure-AsyncOperation", op)
+	name := fmt.Sprintf("op-%d", s.seq)
+	op := &operation{left: s.LROPolls}
+	for i := range s.lroFails {
+		f := &s.lroFails[i]
+		if f.n > 0 && (f.method == "" || f.method == r.Method) && strings.Contains(strings.ToLower(r.URL.Path), f.match) {
+			f.n--
+			op.fail = f
+			break
+		}
+	}
+	s.ops[name] = op
+	q := "?api-version=" + r.URL.Query().Get("api-version")
+	w.Header().Set("Azure-AsyncOperation", s.srv.URL+"/fake/operations/"+name+q)
+	if location {
+		w.Header().Set("Location", s.srv.URL+"/fake/operations/"+name+"/result"+q)
+	}
+	if s.LROPolls > 0 {
+		w.Header().Set("Retry-After", "0")
+	}
+	return op
+}
+
+// settle ends an operation that has no InProgress reads left. A failing
+// one ends only when polled: ARM's first answer says Creating (or 202),
+// never Failed.
+func (s *Server) settle(op *operation) {
+	if op.done || op.left > 0 {
+		return
+	}
+	if op.fail != nil {
+		return
+	}
+	op.done = true
+	s.end(op)
+}
+
+// end records how a done operation ended.
+func (s *Server) end(op *operation) {
+	op.succeeded = op.fail == nil
+	if r := s.res[op.resource]; r != nil {
+		props(r.body)["provisioningState"] = map[bool]string{true: "Succeeded", false: "Failed"}[op.succeeded]
+	}
+	if op.succeeded && op.finish != nil {
+		op.finish()
+	}
+}
+
+// operationStatus answers a poll of the status document (or, with
+// /result, of the Location URL).
+func (s *Server) operationStatus(w http.ResponseWriter, name string) {
+	name, result := strings.CutSuffix(name, "/result")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.ops[name]
+	if op == nil {
+		writeErr(w, http.StatusNotFound, "OperationNotFound", "The operation '"+name+"' was not found.")
+		return
+	}
+	if !op.done {
+		if op.left > 0 {
+			op.left--
+		} else {
+			op.done = true // its InProgress reads are used up
+			s.end(op)
+		}
+	}
+	switch {
+	case result && !op.done:
+		w.Header().Set("Location", s.srv.URL+"/fake/operations/"+name+"/result?api-version=2024-11-01")
+		w.WriteHeader(http.StatusAccepted)
+	case result && op.succeeded:
+		w.WriteHeader(http.StatusOK)
+	case result:
+		writeErr(w, http.StatusBadRequest, op.fail.code, op.fail.message)
+	case !op.done:
+		writeJSON(w, http.StatusOK, map[string]any{"name": name, "status": "InProgress"})
+	case op.succeeded:
+		writeJSON(w, http.StatusOK, map[string]any{"name": name, "status": "Succeeded"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"name": name, "status": "Failed",
+			"error": map[string]any{"code": op.fail.code, "message": op.fail.message}})
+	}
 }
 
 func (s *Server) patch(w http.ResponseWriter, id string, body map[string]any) {
@@ -625,7 +757,15 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 		writeErr(w, status, code, fmt.Sprintf("Resource %s is in use by %s and cannot be deleted.", id, by))
 		return
 	}
-	delete(s.res, strings.ToLower(id))
+	op := s.async(w, r, true)
+	op.finish = func() { s.remove(res) }
+	s.settle(op)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// remove deletes res and what goes with it.
+func (s *Server) remove(res *resource) {
+	delete(s.res, strings.ToLower(res.id))
 	if res.typ == "microsoft.compute/virtualmachines" {
 		// The OS disk goes with the VM when its deleteOption says so.
 		sp, _ := props(res.body)["storageProfile"].(map[string]any)
@@ -649,8 +789,6 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 	}
-	s.async(w, r)
-	w.WriteHeader(http.StatusAccepted)
 }
 
 // usedBy names a live resource that references res (ARM refuses to delete
@@ -692,18 +830,14 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, parent, verb str
 		writeNotFound(w, id)
 		return
 	}
-	switch strings.ToLower(verb) {
-	case "start", "restart":
-		res.power = "running"
-	case "deallocate":
-		res.power = "deallocated"
-	case "poweroff":
-		res.power = "stopped"
-	default:
+	power := map[string]string{"start": "running", "restart": "running", "deallocate": "deallocated", "poweroff": "stopped"}[strings.ToLower(verb)]
+	if power == "" {
 		writeErr(w, http.StatusBadRequest, "InvalidOperation", "unknown action "+verb)
 		return
 	}
-	s.async(w, r)
+	op := s.async(w, r, true)
+	op.finish = func() { res.power = power }
+	s.settle(op)
 	w.WriteHeader(http.StatusAccepted)
 }
 
