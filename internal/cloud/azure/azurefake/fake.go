@@ -13,7 +13,9 @@
 package azurefake
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -109,6 +111,54 @@ func New(t interface {
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// NewTLS starts a fake that speaks HTTPS with httptest's certificate for
+// 127.0.0.1 (CertPEM), for a client that only talks HTTPS: the real Packer
+// azure plugin, pointed at it as a custom cloud environment (Metadata).
+func NewTLS(t interface {
+	Cleanup(func())
+}) *Server {
+	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// CertPEM is the PEM certificate of a NewTLS fake, for SSL_CERT_FILE.
+func (s *Server) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
+
+// EnvironmentName is the custom cloud environment the fake describes at
+// /metadata/endpoints (the plugin's cloud_environment_name + metadata_host).
+const EnvironmentName = "SindriFake"
+
+// metadata answers ARM's /metadata/endpoints and an Entra ID token
+// endpoint: every endpoint of the custom environment is the fake itself.
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case r.URL.Path == "/metadata/endpoints":
+		base := s.srv.URL + "/"
+		writeJSON(w, http.StatusOK, []any{map[string]any{
+			"name": EnvironmentName, "resourceManager": base, "portal": base, "graph": base, "graphAudience": base,
+			"gallery": base, "batch": base, "media": base, "sqlManagement": base, "vmImageAliasDoc": base,
+			"activeDirectoryDataLake": base,
+			"authentication": map[string]any{"loginEndpoint": base, "audiences": []string{base}, "tenant": "common", "identityProvider": "AAD"},
+			"suffixes": map[string]any{"storage": "core.fake.invalid", "keyVaultDns": "vault.fake.invalid",
+				"acrLoginServer": "acr.fake.invalid", "sqlServerHostname": "sql.fake.invalid"},
+		}})
+		return true
+	case strings.Contains(r.URL.Path, "/oauth2/") && strings.HasSuffix(r.URL.Path, "/token"):
+		// A token whose claims name an object ID, as the plugin reads it.
+		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"oid":"00000000-0000-0000-0000-0000000fa4e2","tid":"00000000-0000-0000-0000-0000000fa4e0","aud":"` + s.srv.URL + `/"}`))
+		tok := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + claims + ".fake"
+		exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "access_token": tok, "expires_in": "3600",
+			"ext_expires_in": "3600", "expires_on": exp, "not_before": strconv.FormatInt(time.Now().Unix(), 10), "resource": s.srv.URL + "/"})
+		return true
+	}
+	return false
 }
 
 // URL is the fake's base URL (http://127.0.0.1:port).
@@ -333,6 +383,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-time.After(30 * time.Second):
 		}
+		return
+	}
+	if s.metadata(w, r) {
 		return
 	}
 	if r.Header.Get("Authorization") == "" {
