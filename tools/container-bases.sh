@@ -175,7 +175,10 @@ image_key() { "${podman[@]}" image inspect --format "{{index .Labels \"$KEY_LABE
 current() {
 	local image=$1 key=$2 tar=${cache:+$cache/$3-$2.tar}
 	((force)) && return 1
-	[[ $(image_key "$image") == "$key" ]] && return 0
+	if [[ $(image_key "$image") == "$key" ]]; then
+		[[ -z $tar || -f $tar ]] || save "$image" "$key" "$3"
+		return 0
+	fi
 	if [[ -n $tar && -f $tar ]]; then
 		log "loading $image from $tar"
 		"${podman[@]}" load -q -i "$tar" >/dev/null && [[ $(image_key "$image") == "$key" ]] && return 0
