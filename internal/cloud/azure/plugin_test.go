@@ -161,16 +161,27 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	fmt.Printf("azure plugin-driven: packer-plugin-azure made %d requests to the double; last %s; %s\n", len(reqs), last, stop)
 	t.Logf("packer output:\n%s", out.String())
 
-	// The floor: the plugin found the double's environment, logged in
-	// and reached ARM (the subscription's resource group).
-	reachedARM := false
+	// The floor, what the double supports today: the plugin found the
+	// double's environment, logged in, checked the managed image's
+	// resource group, made its temporary resource group and reached
+	// Microsoft.Resources deployments.
+	var madeGroup, reachedDeployments bool
 	for _, r := range reqs {
-		if strings.Contains(strings.ToLower(r), "/resourcegroups/") {
-			reachedARM = true
+		l := strings.ToLower(r)
+		madeGroup = madeGroup || (strings.HasPrefix(l, "put ") && strings.Contains(l, "/resourcegroups/pkr-resource-group-"))
+		reachedDeployments = reachedDeployments || strings.Contains(l, "/providers/microsoft.resources/deployments/")
+	}
+	if !madeGroup || !reachedDeployments {
+		t.Fatalf("the plugin did not get as far as before (temporary resource group %v, deployments %v): %s", madeGroup, reachedDeployments, stop)
+	}
+	// Whatever it stopped at, it cleaned up: no temporary resource is left.
+	for _, r := range f.Live() {
+		if r.Tags["sindri-packer"] == "temporary" && r.Kind != "image" {
+			t.Errorf("left behind by the plugin: %s %s", r.Kind, r.ID)
 		}
 	}
-	if !reachedARM {
-		t.Fatalf("the plugin never reached ARM on the double: %s", stop)
+	if runErr == nil {
+		t.Log("the plugin finished: extend this test with the artifact, cache, images and cleanup checks")
 	}
 }
 

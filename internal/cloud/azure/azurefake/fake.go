@@ -108,6 +108,7 @@ func New(t interface {
 	Cleanup(func())
 }) *Server {
 	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -120,6 +121,7 @@ func NewTLS(t interface {
 	Cleanup(func())
 }) *Server {
 	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -144,7 +146,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) bool {
 			"name": EnvironmentName, "resourceManager": base, "portal": base, "graph": base, "graphAudience": base,
 			"gallery": base, "batch": base, "media": base, "sqlManagement": base, "vmImageAliasDoc": base,
 			"activeDirectoryDataLake": base,
-			"authentication": map[string]any{"loginEndpoint": base, "audiences": []string{base}, "tenant": "common", "identityProvider": "AAD"},
+			"authentication":          map[string]any{"loginEndpoint": base, "audiences": []string{base}, "tenant": "common", "identityProvider": "AAD"},
 			"suffixes": map[string]any{"storage": "core.fake.invalid", "keyVaultDns": "vault.fake.invalid",
 				"acrLoginServer": "acr.fake.invalid", "sqlServerHostname": "sql.fake.invalid"},
 		}})
@@ -319,6 +321,11 @@ func (s *Server) Live() []cloudtest.FakeResource {
 	var out []cloudtest.FakeResource
 	for _, r := range s.res {
 		v := s.view(r, false)
+		if r.typ == typeResourceGroup {
+			if t, _ := v["tags"].(map[string]any); t == nil || t[cloud.TagTemporary] != cloud.Temporary {
+				continue // the groups a test works in; a temporary one is a leftover
+			}
+		}
 		tags := map[string]string{}
 		if m, ok := v["tags"].(map[string]any); ok {
 			for k, val := range m {
@@ -351,6 +358,8 @@ func kindOf(typ string) string {
 		return "image"
 	case "microsoft.network/networksecuritygroups":
 		return cloud.KindSecurityGroup
+	case typeResourceGroup:
+		return "resource-group"
 	}
 	return cloud.KindNetwork
 }
@@ -433,6 +442,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]a
 		s.operationStatus(w, strings.TrimPrefix(path, "/fake/operations/"))
 		return
 	}
+	if len(seg) == 4 && strings.EqualFold(seg[0], "subscriptions") && strings.EqualFold(seg[2], "resourcegroups") {
+		s.resourceGroup(w, r, "/"+strings.Join(seg, "/"), body)
+		return
+	}
 	p := providerIndex(seg)
 	if p < 0 || len(seg) < p+3 {
 		writeErr(w, http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in the namespace for api version.")
@@ -464,6 +477,70 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]a
 	default:
 		writeErr(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method is not allowed.")
 	}
+}
+
+// typeResourceGroup is a resource group's type (Microsoft.Resources).
+const typeResourceGroup = "microsoft.resources/resourcegroups"
+
+// resourceGroup serves Microsoft.Resources' ResourceGroups_Get,
+// _CheckExistence (HEAD: 204 or 404), _CreateOrUpdate (PUT, synchronous
+// 200/201) and _Delete (an LRO that removes everything inside).
+func (s *Server) resourceGroup(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(id)
+	res := s.res[key]
+	switch r.Method {
+	case http.MethodHead:
+		if res == nil {
+			w.WriteHeader(http.StatusNotFound)
+		} else {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	case http.MethodGet:
+		if res == nil {
+			name := id[strings.LastIndex(id, "/")+1:]
+			writeErr(w, http.StatusNotFound, "ResourceGroupNotFound", fmt.Sprintf("Resource group '%s' could not be found.", name))
+			return
+		}
+		writeJSON(w, http.StatusOK, clone(res.body))
+	case http.MethodPut:
+		if str(body["location"]) == "" {
+			writeErr(w, http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+			return
+		}
+		status := http.StatusCreated
+		if res != nil {
+			status = http.StatusOK
+		}
+		s.putGroup(id, body, time.Now().UTC())
+		writeJSON(w, status, clone(s.res[key].body))
+	case http.MethodDelete:
+		if res == nil {
+			writeErr(w, http.StatusNotFound, "ResourceGroupNotFound", "Resource group could not be found.")
+			return
+		}
+		op := s.async(w, r, true)
+		op.finish = func() {
+			for k := range s.res {
+				if strings.HasPrefix(k, key+"/") || k == key {
+					delete(s.res, k)
+				}
+			}
+		}
+		s.settle(op)
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		writeErr(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method is not allowed.")
+	}
+}
+
+// putGroup stores a resource group (the caller holds mu).
+func (s *Server) putGroup(id string, body map[string]any, created time.Time) {
+	body = clone(body)
+	body["id"], body["name"], body["type"] = id, id[strings.LastIndex(id, "/")+1:], "Microsoft.Resources/resourceGroups"
+	props(body)["provisioningState"] = "Succeeded"
+	s.res[strings.ToLower(id)] = &resource{id: id, typ: typeResourceGroup, body: body, created: created}
 }
 
 // providerIndex is the index of "providers" in a resource path, or -1.
