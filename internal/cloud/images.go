@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -114,37 +115,47 @@ func InstanceTags(req LaunchRequest) map[string]string {
 	return t
 }
 
-// cloudConfig is the part of cloud-init's #cloud-config this tool writes.
-type cloudConfig struct {
-	Users []cloudUser `yaml:"users"`
-}
-
-type cloudUser struct {
-	Name              string   `yaml:"name"`
-	Sudo              string   `yaml:"sudo"`
-	Shell             string   `yaml:"shell"`
-	SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
-}
-
 // UserData is the cloud-init user data every instance boots with: the
 // login user with only the one-off (or deploy) key, passwordless sudo.
 // It is encoded as YAML, never pasted: a deploy key's comment is the
 // user's text, and pasted unquoted a ": " in it turned the key into a
 // mapping (dropped) and a line break added keys of its own (runcmd).
+// A value with anything but printable characters is double-quoted, the
+// one YAML style that escapes any character (the encoder's own choice for
+// it, a literal block, cannot hold e.g. a line of only a tab).
 func UserData(req LaunchRequest) string {
+	user := mapping(
+		"name", quoted(req.User),
+		"sudo", quoted("ALL=(ALL) NOPASSWD:ALL"),
+		"shell", quoted("/bin/bash"),
+		"ssh_authorized_keys", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{quoted(req.PublicKey)}},
+	)
+	doc := mapping("users", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{user}})
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	// Strings, slices and a struct always encode.
-	_ = enc.Encode(cloudConfig{Users: []cloudUser{{
-		Name:              req.User,
-		Sudo:              "ALL=(ALL) NOPASSWD:ALL",
-		Shell:             "/bin/bash",
-		SSHAuthorizedKeys: []string{req.PublicKey},
-	}}})
+	// A tree of strings always encodes.
+	_ = enc.Encode(doc)
 	_ = enc.Close()
 	return b.String()
+}
+
+func quoted(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+// mapping makes a mapping of key, value, key, value... in that order.
+func mapping(kv ...any) *yaml.Node {
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i < len(kv); i += 2 {
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: kv[i].(string)}, kv[i+1].(*yaml.Node))
+	}
+	return m
 }
 
 // Instance is a running temporary instance.
