@@ -9,7 +9,8 @@
 # check). Rows: the bare CLI (`sindri-packer validate`, the tools of
 # tools/install.sh), the CLI in the container (podman run --entrypoint
 # sindri-packer IMAGE validate) and the Action as the runner starts it
-# (podman run IMAGE action, INPUT_COMMAND=validate). Medians of RUNS runs
+# (podman run --entrypoint sindri-packer IMAGE action, from action.yml's
+# runs, with INPUT_COMMAND=validate). Medians of RUNS runs
 # (default 5), each with a cold result cache (a fresh HOME / XDG_CACHE_HOME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +65,7 @@ as_action() {
 	"${podman[@]}" run --rm -v "$work/ws:/github/workspace" --workdir /github/workspace \
 		-e HOME=/tmp -e GITHUB_ACTIONS=true -e CI=true -e GITHUB_WORKSPACE=/github/workspace \
 		-e INPUT_COMMAND=validate -e INPUT_CONFIG=sindri.yaml -e INPUT_CLOUDS=all -e INPUT_WORKING-DIRECTORY=. \
-		"$image" action
+		--entrypoint sindri-packer "$image" action
 }
 
 row() { # label function
