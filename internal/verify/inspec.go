@@ -1,5 +1,7 @@
 // Package verify tests a built image on a temporary instance: SSH readiness,
-// then InSpec (or cinc-auditor) with the JSON reporter.
+// built-in checks (among them the in-effect check of every setting file the
+// provisioning scripts wrote, see effective.go), then InSpec (or
+// cinc-auditor) with the JSON reporter.
 package verify
 
 import (
