@@ -23,6 +23,8 @@ func TestQEMUBuildThenCached(t *testing.T) {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The base image inside the workspace: the Action reads only there.
+	base = inWorkspace(t, base, filepath.Join(work, "base.qcow2"))
 	cfg := `name: e2e
 provider: packer
 packer:
@@ -326,4 +328,20 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// inWorkspace links (or, across file systems, copies) file to dst.
+func inWorkspace(t *testing.T, file, dst string) string {
+	t.Helper()
+	if err := os.Link(file, dst); err == nil {
+		return dst
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
