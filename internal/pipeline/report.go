@@ -121,7 +121,7 @@ func (m *Manifest) CheckImageIDs(valid func(cloud, id string) error) error {
 		}
 		if field, err := r.checkIDs(name, valid); err != nil {
 			// The refused text itself goes to the log only.
-			r.Status, r.Error = StatusFailed, "refused the image ID in "+field+": it does not have the form of a "+name+" image ID"
+			r.Status, r.Error = StatusFailed, "refused the image ID in "+field+": it is not of the form of "+name+" image IDs"
 			r.ImageID, r.Images, r.Extra = "", nil, nil
 			errs = append(errs, fmt.Errorf("%s: %s: %w", name, field, err))
 		}
