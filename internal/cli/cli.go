@@ -272,6 +272,9 @@ func selectClouds(cfg *config.Config, flag string) ([]string, error) {
 		case name == "":
 			continue
 		case !slices.Contains(config.Clouds, name):
+			if s := config.ClosestCloud(name); s != "" {
+				return nil, badInput("--clouds: unknown cloud %q; did you mean %q?", name, s)
+			}
 			return nil, badInput("--clouds: unknown cloud %q (known: %s)", name, strings.Join(config.Clouds, ", "))
 		case !slices.Contains(configured, name):
 			return nil, badInput("--clouds: %s is not configured in %s (configured: %s)", name, cfg.File, strings.Join(configured, ", "))

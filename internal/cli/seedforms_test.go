@@ -41,6 +41,8 @@ func TestSeedCLIForms(t *testing.T) {
 		check(t, 2, nil, []string{"init: --provider fly: sindri-packer builds VM images with Packer only", "sindri init --provider fly"})
 	run(t, nil, "init", "--cloud", "gpc", "-o", filepath.Join(dir, "c.yaml")).
 		check(t, 2, nil, []string{`error: init: --cloud: unknown cloud "gpc"; did you mean "gcp"?`})
+	run(t, nil, "render", "-c", out, "--clouds", "qemu,gpc").
+		check(t, 2, nil, []string{`error: --clouds: unknown cloud "gpc"; did you mean "gcp"?`})
 
 	// --set packer.cloud=azure on the aws file: one error, with the way.
 	r = run(t, cloudEnv, "render", "-c", cfg, "--set", "packer.cloud=azure", "--out", t.TempDir())

@@ -50,12 +50,6 @@ var renamedExtensions = map[string]string{
 	"gh":          "github-cli",
 }
 
-// Closest returns the candidate closest to s when it is close enough to be
-// a likely typo, or "" (the same rule as unknown keys' "did you mean").
-func Closest(s string, candidates []string) string {
-	return suggest(s, candidates)
-}
-
 // extensionWarnings checks packer.build.extensions against the catalogue.
 // The catalogue grows, so a miss is a warning, at the list item.
 func (d *decoder) extensionWarnings(c *Config) Diagnostics {

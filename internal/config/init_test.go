@@ -87,7 +87,13 @@ func TestTemplateUnknownCloud(t *testing.T) {
 	if _, err := Template("../templates/aws"); err == nil {
 		t.Error("Template accepts a path")
 	}
-	// A typo gets the closest cloud.
+	// A typo or upstream's other name gets the cloud meant; a far-off
+	// name gets the list.
+	for name, want := range map[string]string{"gpc": "gcp", "azrue": "azure", "aws2": "aws", "google": "gcp", "Oracle": "oci", "alicloud": "alibaba", "gce": "gcp", "mars": "", "vsphere": ""} {
+		if got := ClosestCloud(name); got != want {
+			t.Errorf("ClosestCloud(%q) = %q, want %q", name, got, want)
+		}
+	}
 	if _, err := Template("gpc"); err == nil || err.Error() != `unknown cloud "gpc"; did you mean "gcp"?` {
 		t.Errorf("Template(gpc): %v", err)
 	}
