@@ -92,7 +92,7 @@ type Azure struct {
 	Location           string            `yaml:"location" doc:"Azure region" default:"westus2" pattern:"region"`
 	VMSize             string            `yaml:"vm_size" doc:"VM size used for the build" default:"Standard_D4s_v4" pattern:"machine"`
 	OSDiskSizeGB       int               `yaml:"os_disk_size_gb" doc:"OS disk size in GB" default:"80" min:"30" max:"4095"`
-	StorageAccountType string            `yaml:"storage_account_type" doc:"managed disk SKU of the image" default:"Premium_LRS" enum:"Premium_LRS,StandardSSD_LRS,Standard_LRS,Premium_ZRS,StandardSSD_ZRS"`
+	StorageAccountType string            `yaml:"storage_account_type" doc:"storage SKU of the managed image (the azure plugin accepts only these two)" default:"Premium_LRS" enum:"Premium_LRS,Standard_LRS"`
 	ImagePublisher     string            `yaml:"image_publisher" doc:"base image publisher" default:"Canonical"`
 	ImageOffer         string            `yaml:"image_offer" doc:"base image offer" default:"ubuntu-24_04-lts"`
 	ImageSKU           string            `yaml:"image_sku" doc:"base image SKU" default:"server"`

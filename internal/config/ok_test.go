@@ -146,7 +146,7 @@ func TestGoodConfigs(t *testing.T) {
 						Azure: &Azure{
 							SubscriptionID: "00000000-0000-0000-0000-000000000000", ResourceGroup: "Sindri_RG-1",
 							Location: "westeurope", VMSize: "Standard_D8s_v4", OSDiskSizeGB: 128,
-							StorageAccountType: "StandardSSD_LRS", ImagePublisher: "Canonical",
+							StorageAccountType: "Standard_LRS", ImagePublisher: "Canonical",
 							ImageOffer: "ubuntu-24_04-lts", ImageSKU: "server-gen1", SSHUsername: "azureuser",
 							Gallery: &AzureGallery{
 								GalleryName: "sindri_gallery", ImageName: "sindri-dev", ImageVersion: "1.2.3",

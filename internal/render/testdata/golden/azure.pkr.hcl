@@ -75,7 +75,7 @@ source "azure-arm" "sindri" {
   os_disk_size_gb                    = 80
   managed_image_name                 = local.image_name
   managed_image_resource_group_name  = "sindri-rg"
-  managed_image_storage_account_type = "StandardSSD_LRS"
+  managed_image_storage_account_type = "Standard_LRS"
   ssh_username                       = "packer"
   ssh_timeout                        = "20m"
   azure_tags = {
