@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
+)
+
+// githubRecorder is a TEST DOUBLE of the GitHub REST API for one pull
+// request (acme/images#7): it accepts comments and records every request
+// body it is sent, whatever the path.
+type githubRecorder struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (g *githubRecorder) server(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		g.mu.Lock()
+		g.bodies = append(g.bodies, r.Method+" "+r.URL.String()+"\n"+string(body))
+		g.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.Method {
+		case http.MethodGet:
+			w.Write([]byte("[]"))
+		case http.MethodPost, http.MethodPatch:
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"id":1,"html_url":"https://github.example/acme/images/pull/7#issuecomment-1"}`))
+		default:
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCanaryNowhereOnTheActionPath is issue 10's canary run: a canary in
+// every credential variable, in GITHUB_TOKEN and the github-token input,
+// and in a secret-looking variable a hostile sindri.yaml expands into a
+// value packer echoes. validate, build against the five cloud doubles, the
+// PR comment and the Action entrypoint then run, and the canary is in no
+// log line (bar the ::add-mask:: commands the runner consumes), no file any
+// of them wrote, and no request body sent to the GitHub API.
+func TestCanaryNowhereOnTheActionPath(t *testing.T) {
+	const userSecret = "user-deploy-token-CANARY-91"
+	aws, az, gcp, oci, ali := awsfake.New(t), azurefake.New(t), gcpfake.New(t), ocifake.New(t), alibabafake.New(t)
+	fakes := []cloudtest.Fake{aws, az, gcp, oci, ali}
+	secrets := []string{canary, userSecret, awsfake.SecretAccessKey, alibabafake.AccessKeySecret}
+	for _, f := range fakes {
+		for k, v := range f.Env() {
+			t.Setenv(k, v)
+		}
+	}
+	for _, k := range canaryEnv {
+		t.Setenv(k, canary)
+	}
+	t.Setenv("MY_DEPLOY_TOKEN", userSecret)
+
+	ws := t.TempDir()
+	home := t.TempDir()
+	// validate's packer (a test double) echoes the checksum file it could
+	// not read, as real packer does; build's reports AMIs.
+	validateBin := fakeTools(t, packerEcho(userSecret), 1)
+	buildBin := t.TempDir()
+	mustWrite(t, filepath.Join(buildBin, "packer"), readFile(t, filepath.Join("testdata", "fake-packer-build")), 0o755)
+
+	hostile := filepath.Join(ws, "pr", "sindri.yaml")
+	if err := os.MkdirAll(filepath.Dir(hostile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, hostile, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none",
+		`base_image_checksum: "file:./${MY_DEPLOY_TOKEN}"`, 1), 0o644)
+	stealer := filepath.Join(ws, "steal", "sindri.yaml")
+	if err := os.MkdirAll(filepath.Dir(stealer), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, stealer, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none",
+		`base_image_checksum: "file:./${GITHUB_TOKEN}${AWS_SESSION_TOKEN}"`, 1), 0o644)
+	multi := filepath.Join(ws, "sindri.yaml")
+	mustWrite(t, multi, `name: canary
+packer:
+  clouds:
+    aws: {region: us-west-2}
+    azure: {subscription_id: `+azurefake.Subscription+`, resource_group: `+azurefake.ResourceGroup+`, location: `+azurefake.Location+`}
+    gcp: {project_id: `+gcp.Project+`, zone: `+gcp.Zone+`}
+    oci: {compartment_ocid: `+ocifake.Compartment+`, availability_domain: "`+ocifake.AvailabilityDomain+`", subnet_ocid: `+ocifake.Subnet+`, region: `+ocifake.Region+`}
+    alibaba: {region: `+alibabafake.Region+`, vswitch_id: `+alibabafake.VSwitchID+`}
+  build:
+    sindri_version: 3.0.1
+`, 0o644)
+
+	gh := &githubRecorder{}
+	srv := gh.server(t)
+	event := filepath.Join(t.TempDir(), "event.json")
+	mustWrite(t, event, `{"pull_request":{"number":7}}`, 0o644)
+	runner, outputs, summary := actionsEnv(t)
+	runner = append(runner, "HOME="+home, "GITHUB_WORKSPACE="+ws, "GITHUB_EVENT_PATH="+event,
+		"GITHUB_REPOSITORY=acme/images", "GITHUB_API_URL="+srv.URL)
+	env := func(bin string) []string {
+		return append(append(os.Environ(), runner...), "PATH="+bin)
+	}
+
+	var logs []result
+	add := func(r result, wantCode int, what string) {
+		t.Helper()
+		if r.code != wantCode {
+			t.Errorf("%s: exit %d, want %d\n%s", what, r.code, wantCode, r)
+		}
+		logs = append(logs, r)
+	}
+	manifest := filepath.Join(ws, "sindri-manifest.json")
+	add(run(t, env(validateBin), "validate", "-c", hostile), ExitFindings, "validate of the hostile config")
+	add(run(t, env(validateBin), "validate", "-c", stealer), ExitBadInput, "validate of a config reading GITHUB_TOKEN")
+	add(run(t, env(buildBin), "build", "--skip-tests", "--debug", "-c", multi, "--clouds", "aws", "--manifest", manifest), ExitOK, "build against the EC2 double")
+	// The packer double reports AMIs for every cloud: the four others fail
+	// their image-ID check, which exercises every cloud's error path.
+	add(run(t, env(buildBin), "build", "--skip-tests", "--debug", "-c", multi, "--manifest", filepath.Join(ws, "all.json")), ExitFindings, "build against the five doubles")
+	add(runAction(t, env(validateBin), map[string]string{"command": "validate", "config": hostile, "pr-comment": "true", "github-token": canary}),
+		ExitFindings, "the Action's validate with a PR comment")
+	add(runAction(t, env(validateBin), map[string]string{"command": "validate", "config": stealer, "pr-comment": "true", "github-token": canary}),
+		ExitBadInput, "the Action's validate of a config reading GITHUB_TOKEN")
+	add(runAction(t, env(buildBin), map[string]string{"command": "build", "config": multi, "clouds": "aws", "skip-tests": "true", "github-token": canary}),
+		ExitOK, "the Action's build against the doubles")
+
+	if len(gh.bodies) == 0 {
+		t.Fatal("no request reached the GitHub API double: the PR comment path was not exercised")
+	}
+	found := func(where, text string) {
+		t.Helper()
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("%s shows a secret %q:\n%s", where, s, text)
+			}
+		}
+	}
+	for i, r := range logs {
+		found("log of run "+string(rune('a'+i)), withoutMaskCommands(r.stdout+r.stderr))
+	}
+	for _, b := range gh.bodies {
+		found("a GitHub API request", b)
+	}
+	for _, f := range fakes {
+		found("a cloud API request", strings.Join(f.Requests(), "\n"))
+	}
+	files := 0
+	for _, root := range []string{ws, home, validateBin, buildBin, filepath.Dir(outputs), filepath.Dir(summary)} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			if d.Name() == "validate.out" {
+				return nil // the packer double's own script of what to echo
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			found("file "+path, string(data))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if readFile(t, outputs) == "" || !strings.Contains(readFile(t, manifest), "ami-") {
+		t.Errorf("the build wrote no outputs or no manifest: the test is not exercising them")
+	}
+	t.Logf("%d runs, %d GitHub API requests, %d files checked", len(logs), len(gh.bodies), files)
+}
