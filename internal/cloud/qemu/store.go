@@ -100,14 +100,20 @@ func fileDigest(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if side, err := os.Stat(path + ".sha256"); err == nil && !side.ModTime().Before(fi.ModTime()) {
-		if data, err := os.ReadFile(path + ".sha256"); err == nil {
+	// The side file is only trusted as what it looks like: a small regular
+	// file, not a link (a pull request could commit one to /dev/zero, or to
+	// a file outside the workspace), read no further than a line.
+	if side, err := os.Lstat(path + ".sha256"); err == nil && side.Mode().IsRegular() && !side.ModTime().Before(fi.ModTime()) {
+		if sf, err := config.OpenRegular(path + ".sha256"); err == nil {
+			data, _ := io.ReadAll(io.LimitReader(sf, 4096))
+			sf.Close()
 			if f := strings.Fields(string(data)); len(f) > 0 && len(f[0]) == 64 {
 				return f[0], nil
 			}
 		}
 	}
-	f, err := os.Open(path)
+	// Never blocks on a named pipe or reads a device without end.
+	f, err := config.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}
