@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -358,7 +359,14 @@ func TestLookTool(t *testing.T) {
 
 func mustWrite(t *testing.T, path, data string, mode os.FileMode) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+	// Parallel tests start programs while others write theirs: a fork
+	// between this open and close would keep the file open for writing in
+	// the child, and running it would fail with "text file busy". Holding
+	// the fork lock (read side) keeps forks out of that window.
+	syscall.ForkLock.RLock()
+	err := os.WriteFile(path, []byte(data), mode)
+	syscall.ForkLock.RUnlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 }
