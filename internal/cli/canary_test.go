@@ -114,6 +114,9 @@ packer:
 		return append(append(os.Environ(), runner...), "PATH="+bin)
 	}
 
+	// The Action writes sindri-manifest.json where it runs: the workspace,
+	// as on a runner, so the scan below sees it.
+	t.Chdir(ws)
 	var logs []result
 	add := func(r result, wantCode int, what string) {
 		t.Helper()
@@ -177,7 +180,7 @@ packer:
 			t.Fatal(err)
 		}
 	}
-	if readFile(t, outputs) == "" || !strings.Contains(readFile(t, manifest), "ami-") {
+	if readFile(t, outputs) == "" || !strings.Contains(readFile(t, manifest), "ami-") || !strings.Contains(readFile(t, filepath.Join(ws, "sindri-manifest.json")), "ami-") {
 		t.Errorf("the build wrote no outputs or no manifest: the test is not exercising them")
 	}
 	t.Logf("%d runs, %d GitHub API requests, %d files checked", len(logs), len(gh.bodies), files)
