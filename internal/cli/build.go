@@ -78,8 +78,8 @@ func (c *Command) buildCmd(g *global) *cobra.Command {
 		Use:   "build [--clouds LIST] [--parallel N] [--rebuild] [--dry-run] [--manifest FILE]",
 		Short: "Build the images: cache lookup, parallel Packer builds, unified manifest",
 		Long: `build renders every selected cloud's template, computes its config hash
-(sha256 over the template, the provisioning scripts and the resolved Sindri,
-Packer and plugin versions) and looks for an image carrying that hash. Found
+(sha256 over the template, the provisioning scripts, the bytes of every file
+the build uploads or runs, and the resolved Sindri, Packer and plugin versions) and looks for an image carrying that hash. Found
 (and no --rebuild, and build.cache is true): the cloud is reported as cached.
 Otherwise packer builds it; up to --parallel builds run at once, and one
 cloud failing never stops another.
