@@ -32,6 +32,7 @@ RUN --mount=type=cache,id=sindri-go-mod,target=/go/pkg/mod \
 
 FROM golang:1.26.8-bookworm AS tools
 COPY tools/install.sh tools/versions.env /opt/sindri-src/tools/
+COPY tools/patches/ /opt/sindri-src/tools/patches/
 # The same script, versions and build recipe as a developer's machine.
 RUN --mount=type=cache,id=sindri-go-mod,target=/go/pkg/mod \
     --mount=type=cache,id=sindri-go-build,target=/root/.cache/go-build \

@@ -16,8 +16,15 @@
 # that requires the pinned module version. The normal Go caches are used
 # (GOCACHE, GOMODCACHE), so CI can cache them.
 #
+# Source patches: <NAME>_GO_PATCH in versions.env (PACKER_GO_PATCH or
+# PACKER_PLUGIN_<NAME>_GO_PATCH) lists files of tools/patches/ (comma-separated).
+# Such a component is built from a `go mod vendor` copy of its dependencies
+# with the patches applied there (git apply -p1, paths relative to vendor/,
+# e.g. a/github.com/aliyun/alibaba-cloud-sdk-go/sdk/config.go), -mod=vendor.
+# A patch that does not apply fails the build.
+#
 # Idempotent: every component has a stamp keyed by its module, version, build
-# recipe and platform; components whose stamp matches are not rebuilt, and a
+# recipe, patches (their checksums) and platform; components whose stamp matches are not rebuilt, and a
 # run with nothing to do only reads those stamps.
 #
 # Options:
@@ -148,23 +155,41 @@ stamp_dir=$tools_dir/stamps
 build_dir=$tools_dir/build
 
 # Component table: name -> module, version, go replaces, install check file.
-declare -A C_MOD=() C_VER=() C_REPL=()
+declare -A C_MOD=() C_VER=() C_REPL=() C_PATCH=() C_PATCHSUM=()
+patches_dir=$script_dir/patches
 components=(packer)
 C_MOD[packer]=${V[PACKER_MODULE]:-github.com/hashicorp/packer}
 C_VER[packer]=${V[PACKER_VERSION]}
 C_REPL[packer]=${V[PACKER_GO_REPLACE]:-}
+C_PATCH[packer]=${V[PACKER_GO_PATCH]:-}
 for p in "${plugins[@]}"; do
 	u=${p^^}
 	components+=("$p")
 	C_MOD[$p]=${V[PACKER_PLUGIN_${u}_MODULE]:-github.com/hashicorp/packer-plugin-$p}
 	C_VER[$p]=${V[PACKER_PLUGIN_${u}_VERSION]}
 	C_REPL[$p]=${V[PACKER_PLUGIN_${u}_GO_REPLACE]:-}
+	C_PATCH[$p]=${V[PACKER_PLUGIN_${u}_GO_PATCH]:-}
 	[[ ${C_VER[$p]} =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "PACKER_PLUGIN_${u}_VERSION must be X.Y.Z"
 done
 
+# Patches: each named file must exist; its checksum goes into the stamp, so
+# editing a patch rebuilds that component (and only it).
+for c in "${components[@]}"; do
+	sums=""
+	for f in ${C_PATCH[$c]//,/ }; do
+		[[ $f =~ ^[A-Za-z0-9][A-Za-z0-9._-]*\.patch$ ]] ||
+			die "$c: GO_PATCH entry '$f' in $versions_file must be a file name *.patch in tools/patches/"
+		[[ -r $patches_dir/$f ]] || die "$c: GO_PATCH file $patches_dir/$f not found"
+		sums+="${sums:+,}$f@$(sha256sum "$patches_dir/$f" | cut -d' ' -f1)"
+	done
+	C_PATCHSUM[$c]=$sums
+done
+
 stamp_key() { # what a component's installed binary depends on
-	printf 'recipe=%s module=%s version=%s replace=%s platform=%s_%s\n' \
-		"$RECIPE" "${C_MOD[$1]}" "${C_VER[$1]}" "${C_REPL[$1]}" "$goos" "$goarch"
+	# (patch= only when patched: unpatched components keep their old stamps)
+	printf 'recipe=%s module=%s version=%s replace=%s%s platform=%s_%s\n' \
+		"$RECIPE" "${C_MOD[$1]}" "${C_VER[$1]}" "${C_REPL[$1]}" \
+		"${C_PATCHSUM[$1]:+ patch=${C_PATCHSUM[$1]}}" "$goos" "$goarch"
 }
 
 is_current() {
@@ -239,7 +264,7 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 build_component() {
 	local name=$1 mod=${C_MOD[$1]} ver=${C_VER[$1]} start=$SECONDS
 	local work=$build_dir/$name logf=$build_dir/logs/$name.log r
-	local ldflags="-s -w" out
+	local ldflags="-s -w" out modflag=() f
 	log "$name v$ver: building ($mod)"
 	rm -rf "$work" && mkdir -p "$work"
 	: >"$logf"
@@ -255,7 +280,18 @@ build_component() {
 			"$go_bin" mod edit -replace="$r" || exit 1
 		done
 		"$go_bin" get "$mod@v$ver" || exit 1
-		"$go_bin" build -trimpath -ldflags="$ldflags" -o "$work/out" "$mod"
+		if [[ -n ${C_PATCH[$name]} ]]; then
+			# Vendor what the command imports (a tools.go pins it), patch the copy.
+			printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$mod" >tools.go
+			"$go_bin" mod vendor || exit 1
+			for f in ${C_PATCH[$name]//,/ }; do
+				echo "applying $patches_dir/$f"
+				# (the ceiling keeps git from treating an enclosing repository as the root)
+				(cd vendor && GIT_CEILING_DIRECTORIES=$work git apply -p1 --verbose "$patches_dir/$f") || exit 1
+			done
+			modflag=(-mod=vendor)
+		fi
+		"$go_bin" build "${modflag[@]}" -trimpath -ldflags="$ldflags" -o "$work/out" "$mod"
 	) >>"$logf" 2>&1 || {
 		log "$name v$ver: BUILD FAILED, last lines of $logf:"
 		tail -n 25 "$logf" | sed 's/^/    /'
