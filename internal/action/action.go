@@ -19,7 +19,12 @@ import (
 )
 
 // Commands are the values of the command input.
-var Commands = []string{"validate", "build", "test", "deploy", "repave", "cleanup", "matrix", "summarize"}
+var Commands = []string{"validate", "build", "test", "deploy", "repave", "cleanup", "matrix", "summarize",
+	"status", "stop", "start", "destroy", "images", "doctor"}
+
+// ImagesActions are the values of the images-action input: the
+// subcommand of images the Action runs.
+var ImagesActions = []string{"list", "delete", "deprecate"}
 
 // Input is one input of action.yml, as the entrypoint knows it.
 type Input struct {
@@ -47,7 +52,7 @@ var Inputs = []Input{
 	{Name: "dry-run", Default: "false", Commands: []string{"build", "repave", "cleanup"}},
 	{Name: "timeout", Commands: []string{"build", "deploy", "repave"}},
 	{Name: "deploy", Default: "false", Commands: []string{"build"}},
-	{Name: "image", Commands: []string{"test", "deploy"}},
+	{Name: "image", Commands: []string{"test", "deploy", "images"}},
 	{Name: "ssh-public-key", Commands: []string{"deploy", "build"}},
 	{Name: "ssh-from", Commands: []string{"build", "test", "deploy", "repave"}},
 	{Name: "cloud", Commands: []string{"test"}},
@@ -58,6 +63,8 @@ var Inputs = []Input{
 	{Name: "manifests", Commands: []string{"summarize"}},
 	{Name: "per-region", Default: "false", Commands: []string{"matrix"}},
 	{Name: "pr-comment", Default: "false", Commands: []string{"validate"}},
+	{Name: "images-action", Default: "list", Commands: []string{"images"}},
+	{Name: "debug", Default: "false", Commands: []string{"build", "deploy", "repave"}},
 }
 
 // Plan is what the entrypoint runs: one or more command lines (without
@@ -335,6 +342,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		p.Steps = [][]string{append(args, global...)}
 	case "build":
 		args = append(args, r.buildFlags(true)...)
+		args = appendIf(args, r.bool("debug"), "--debug")
 		p.Steps = [][]string{append(args, global...)}
 		if r.bool("deploy") {
 			// deploy finds the image the build just made (or found) by its
@@ -366,6 +374,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		}
 		// deploy builds (and tests) the image first when none is cached.
 		args = append(args, r.buildFlags(false)...)
+		args = appendIf(args, r.bool("debug"), "--debug")
 		p.Steps = [][]string{append(args, global...)}
 	case "repave":
 		if d := r.duration("max-age"); d != "" {
@@ -375,6 +384,7 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			args = r.flag(args, "keep", "--keep", n)
 		}
 		args = append(args, r.buildFlags(true)...)
+		args = appendIf(args, r.bool("debug"), "--debug")
 		p.Steps = [][]string{append(args, global...)}
 	case "cleanup":
 		if id := r.get("run-id"); id != "" {
@@ -393,6 +403,36 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		r.required("manifests", dir)
 		// summarize reads no configuration: only the manifests.
 		p.Steps = [][]string{r.flag(args, "manifests", "--manifests", dir)}
+	case "status", "stop", "start", "doctor":
+		p.Steps = [][]string{append(args, global...)}
+	case "destroy":
+		// A workflow cannot answer the confirmation prompt: choosing
+		// command destroy is the confirmation.
+		p.Steps = [][]string{append(args, append([]string{"--yes"}, global...)...)}
+	case "images":
+		sub := r.get("images-action")
+		if sub == "" {
+			sub = "list"
+		}
+		if !slices.Contains(ImagesActions, sub) {
+			r.fail("images-action", "%q is not one of %s", sub, strings.Join(ImagesActions, ", "))
+		}
+		args = append(args, sub)
+		ids := r.list("image")
+		switch sub {
+		case "list":
+			if len(ids) > 0 {
+				r.fail("image", "images-action list lists every image this tool made: give no image")
+			}
+		case "delete", "deprecate":
+			if len(ids) == 0 {
+				r.fail("image", "required by images-action %s: the image IDs, comma or newline separated", sub)
+			}
+			args = append(args, ids...)
+			// As with destroy, the workflow's choice is the confirmation.
+			args = appendIf(args, sub == "delete", "--yes")
+		}
+		p.Steps = [][]string{append(args, global...)}
 	}
 	if r.err != nil {
 		return nil, r.err

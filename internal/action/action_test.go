@@ -107,6 +107,71 @@ func TestPlan(t *testing.T) {
 			steps: [][]string{{"matrix", "--per-region", "--config", "sindri.yaml", "--clouds", "aws"}},
 		},
 		{
+			name:  "status",
+			in:    append(slices.Clone(defaults), "command", "status", "clouds", "aws"),
+			steps: [][]string{{"status", "--config", "sindri.yaml", "--clouds", "aws"}},
+		},
+		{
+			name:  "stop",
+			in:    append(slices.Clone(defaults), "command", "stop", "clouds", "gcp"),
+			steps: [][]string{{"stop", "--config", "sindri.yaml", "--clouds", "gcp"}},
+		},
+		{
+			name:  "start",
+			in:    append(slices.Clone(defaults), "command", "start", "clouds", "gcp"),
+			steps: [][]string{{"start", "--config", "sindri.yaml", "--clouds", "gcp"}},
+		},
+		{
+			name:  "destroy never prompts",
+			in:    append(slices.Clone(defaults), "command", "destroy", "clouds", "oci"),
+			steps: [][]string{{"destroy", "--yes", "--config", "sindri.yaml", "--clouds", "oci"}},
+		},
+		{
+			name:  "doctor",
+			in:    append(slices.Clone(defaults), "command", "doctor", "clouds", "aws,azure"),
+			steps: [][]string{{"doctor", "--config", "sindri.yaml", "--clouds", "aws,azure"}},
+		},
+		{
+			name:  "images lists by default",
+			in:    append(slices.Clone(defaults), "command", "images", "images-action", "list"),
+			steps: [][]string{{"images", "list", "--config", "sindri.yaml"}},
+		},
+		{
+			name:  "images with no images-action lists",
+			in:    []string{"command", "images"},
+			steps: [][]string{{"images", "list"}},
+		},
+		{
+			name:  "images delete never prompts",
+			in:    append(slices.Clone(defaults), "command", "images", "images-action", "delete", "clouds", "aws", "image", "ami-1,\nami-2"),
+			steps: [][]string{{"images", "delete", "ami-1", "ami-2", "--yes", "--config", "sindri.yaml", "--clouds", "aws"}},
+		},
+		{
+			name:  "images deprecate",
+			in:    append(slices.Clone(defaults), "command", "images", "images-action", "deprecate", "clouds", "gcp", "image", "img-1"),
+			steps: [][]string{{"images", "deprecate", "img-1", "--config", "sindri.yaml", "--clouds", "gcp"}},
+		},
+		{
+			name:  "debug reaches build",
+			in:    append(slices.Clone(defaults), "debug", "true"),
+			steps: [][]string{{"build", "--debug", "--config", "sindri.yaml"}},
+		},
+		{
+			name:  "debug reaches deploy",
+			in:    append(slices.Clone(defaults), "command", "deploy", "debug", "True"),
+			steps: [][]string{{"deploy", "--debug", "--config", "sindri.yaml"}},
+		},
+		{
+			name:  "debug reaches repave",
+			in:    append(slices.Clone(defaults), "command", "repave", "debug", "true"),
+			steps: [][]string{{"repave", "--max-age", "30d", "--debug", "--config", "sindri.yaml"}},
+		},
+		{
+			name:  "debug false adds nothing",
+			in:    append(slices.Clone(defaults), "debug", "false"),
+			steps: [][]string{{"build", "--config", "sindri.yaml"}},
+		},
+		{
 			name:  "summarize reads only manifests",
 			in:    append(slices.Clone(defaults), "command", "summarize", "manifests", "manifests/"),
 			steps: [][]string{{"summarize", "--manifests", "manifests/"}},
@@ -175,6 +240,12 @@ func TestBadInputs(t *testing.T) {
 		{[]string{"command", "deploy", "dry-run", "true", "timeout", "1d"}, "timeout", "hours or minutes"},
 		{[]string{"command", "matrix", "per-region", "maybe"}, "per-region", "not a boolean"},
 		{[]string{"command", "validate", "pr-comment", "sure"}, "pr-comment", "not a boolean"},
+		{[]string{"command", "images", "images-action", "purge"}, "images-action", `"purge" is not one of list, delete, deprecate`},
+		{[]string{"command", "images", "images-action", "delete"}, "image", "required by images-action delete"},
+		{[]string{"command", "images", "images-action", "deprecate"}, "image", "required by images-action deprecate"},
+		{[]string{"command", "images", "image", "ami-1"}, "image", "give no image"},
+		{[]string{"command", "build", "debug", "loud"}, "debug", "not a boolean"},
+		{[]string{"command", "restart"}, "command", `"restart" is not one of validate`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.input+" "+strings.Join(tt.in, " "), func(t *testing.T) {
@@ -193,7 +264,7 @@ func TestBadInputs(t *testing.T) {
 
 func TestIgnoredInputsWarn(t *testing.T) {
 	t.Parallel()
-	p, err := action.FromEnv(inputs("command", "matrix", "image", "ami-1", "rebuild", "false", "keep", "4"))
+	p, err := action.FromEnv(inputs("command", "matrix", "image", "ami-1", "rebuild", "false", "keep", "4", "debug", "true"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +273,9 @@ func TestIgnoredInputsWarn(t *testing.T) {
 		got = append(got, w.Input+": "+w.Message)
 	}
 	want := []string{
-		"image: ignored: command matrix does not read it (read by: test, deploy)",
+		"image: ignored: command matrix does not read it (read by: test, deploy, images)",
 		"keep: ignored: command matrix does not read it (read by: repave)",
+		"debug: ignored: command matrix does not read it (read by: build, deploy, repave)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

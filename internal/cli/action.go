@@ -147,7 +147,7 @@ func (c *Command) runAction(ctx context.Context) error {
 			stdout = io.MultiWriter(raw, &captured)
 		}
 		fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
-		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx, redact: c.redact, confine: workspace}
+		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx, Targets: c.Targets, redact: c.redact, confine: workspace}
 		code := child.Main(append([]string{"sindri-packer"}, step...))
 		if code == ExitBadInput {
 			annotateInputs(rep, plan, child.failure)

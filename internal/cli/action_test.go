@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 )
 
 // runAction runs `sindri-packer action` in-process with the INPUT_* of
@@ -272,4 +275,48 @@ func TestActionAzureOIDC(t *testing.T) {
 	}
 	r = runAction(t, append(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=wrong"), map[string]string{"command": "matrix", "config": cfg})
 	r.check(t, ExitFailure, []string{"::error title=sindri-packer credentials::"}, []string{"id-token: write"})
+}
+
+// actionInputs turns inputs (name → value) into INPUT_* variables.
+func actionInputs(environ []string, inputs map[string]string) []string {
+	env := append([]string{}, environ...)
+	for k, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	return env
+}
+
+// TestActionLifecycle runs the deployment lifecycle and the images
+// inventory through the Action as a workflow would: status, stop, start,
+// destroy (which cannot answer a prompt in a job), images list, delete and
+// deprecate, and doctor, each the same command line a user types.
+func TestActionLifecycle(t *testing.T) {
+	fake, cfg, env := lifecycleWorld(t)
+	fake.images = []cloud.Image{{ID: "ami-1", Created: time.Now()}, {ID: "ami-2", Created: time.Now()}}
+	act := func(inputs map[string]string) result {
+		inputs["config"] = cfg
+		return runWith(t, fake, "", actionInputs(env, inputs), "action")
+	}
+	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-0abc").check(t, 0, []string{"deployed build-test"}, nil)
+	act(map[string]string{"command": "status"}).check(t, 0, []string{"i-001", "running"}, []string{"sindri-packer status --config " + cfg + "\n"})
+	act(map[string]string{"command": "stop"}).check(t, 0, []string{"stop: aws i-001"}, nil)
+	act(map[string]string{"command": "start", "clouds": "aws"}).check(t, 0, []string{"start: aws i-001"}, nil)
+	// No stdin: destroy must not ask.
+	act(map[string]string{"command": "destroy"}).check(t, 0, []string{"destroyed aws i-001"}, []string{"sindri-packer destroy --yes --config " + cfg + "\n"})
+	if len(fake.instances) != 0 {
+		t.Errorf("instances left after destroy: %v", fake.instances)
+	}
+	act(map[string]string{"command": "images"}).check(t, 0, []string{"ami-1", "ami-2"}, []string{"sindri-packer images list --config " + cfg + "\n"})
+	act(map[string]string{"command": "images", "images-action": "deprecate", "image": "ami-2"}).check(t, 0, []string{"deprecated aws ami-2"}, nil)
+	act(map[string]string{"command": "images", "images-action": "delete", "image": "ami-1"}).check(t, 0, []string{"deleted aws ami-1"}, nil)
+	if got := fake.callsWith("DeleteImage"); len(got) != 1 {
+		t.Errorf("delete calls %v, want ami-1 deleted", got)
+	}
+	act(map[string]string{"command": "images", "images-action": "purge"}).check(t, 2, nil,
+		[]string{"input images-action: \"purge\" is not one of list, delete, deprecate"})
+	// doctor runs (the in-memory cloud has no packer on PATH: not ready).
+	r := act(map[string]string{"command": "doctor"})
+	if r.code == 2 || !strings.Contains(r.stderr, "sindri-packer doctor --config "+cfg+"\n") || !strings.Contains(r.stdout, "credentials") {
+		t.Errorf("doctor through the action: %s", r)
+	}
 }
