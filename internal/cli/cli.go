@@ -125,7 +125,7 @@ func (c *Command) Main(args []string) int {
 		rep := gha.New(c.getenv, c.Stdout)
 		for _, d := range diags {
 			fmt.Fprintln(c.Stderr, d)
-			rep.Error(gha.Annotation{File: d.File, Line: d.Line, Col: d.Col, Title: "sindri.yaml", Message: d.Field + ": " + d.Message})
+			rep.Error(gha.Annotation{File: c.annotationPath(d.File), Line: d.Line, Col: d.Col, Title: "sindri.yaml", Message: d.Field + ": " + d.Message})
 		}
 		return ExitBadInput
 	case errors.As(err, &ee):
@@ -247,8 +247,18 @@ Exit codes: 0 success, 1 findings (validation or build failed),
 
 // load reads the configuration named by the global flags.
 func (c *Command) load(g *global) (*config.Config, []string, error) {
+	return c.loadFor(g, false)
+}
+
+// loadFor is load; placeholders lets unset ${VAR}s of fields that a check
+// needs no real value for take placeholders (validate and matrix only).
+func (c *Command) loadFor(g *global, placeholders bool) (*config.Config, []string, error) {
 	rep := gha.New(c.getenv, c.Stdout)
-	cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets, ImageID: checkImageID, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning})
+	opts := config.Options{Getenv: c.lookupEnv, Sets: g.sets, ImageID: checkImageID, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning}
+	if placeholders {
+		opts.Placeholders, opts.Notice = true, c.configNotice
+	}
+	cfg, err := config.Load(g.config, opts)
 	if err != nil {
 		return nil, nil, err
 	}

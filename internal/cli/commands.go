@@ -146,7 +146,7 @@ on PATH: ` + toolsHint + `.`,
 		Example: "  sindri-packer validate\n  sindri-packer validate --clouds aws,gcp --syntax-only",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
+			cfg, clouds, err := c.loadFor(g, true)
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 		Example: "  sindri-packer matrix\n  sindri-packer matrix --clouds aws,gcp --per-region",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
+			cfg, clouds, err := c.loadFor(g, true)
 			if err != nil {
 				return err
 			}

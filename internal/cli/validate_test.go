@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -305,5 +306,63 @@ func TestValidateRealToolsFindingOnTheField(t *testing.T) {
 	}, []string{"validate: 1 finding(s) in aws"})
 	if n := strings.Count(r.stdout, "\n"); n > 2 || strings.Contains(r.stdout, "TRACE") || strings.Contains(r.stdout, os.TempDir()+"/sindri-validate") {
 		t.Errorf("finding is more than packer's message:\n%s", r.stdout)
+	}
+}
+
+// A pull request check needs no cloud values: validate and matrix on what
+// `init --cloud X` wrote pass with no environment, a notice naming each
+// variable and its field at file:line standing in for it; build still
+// needs the real values (exit 2).
+func TestInitConfigChecksWithoutCloudValues(t *testing.T) {
+	t.Parallel()
+	wantVars := map[string][]string{
+		"azure": {"AZURE_SUBSCRIPTION_ID"},
+		"gcp":   {"GCP_PROJECT_ID"},
+		"oci":   {"OCI_COMPARTMENT_OCID", "OCI_SUBNET_OCID"},
+	}
+	for _, cloud := range config.Clouds {
+		t.Run(cloud, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "sindri.yaml")
+			run(t, nil, "init", "--cloud", cloud, "-o", file).check(t, ExitOK, nil, nil)
+			env := []string{"PATH=" + fakeTools(t, "", 0)}
+			var notices []string
+			for _, v := range wantVars[cloud] {
+				notices = append(notices, "notice: "+file+":", v+" is not set")
+			}
+			r := run(t, env, "validate", "-c", file, "--out", filepath.Join(t.TempDir(), "out"))
+			r.check(t, ExitOK, []string{"validate: ok (" + cloud + ")"}, notices)
+			if len(wantVars[cloud]) == 0 && strings.Contains(r.stderr, "notice:") {
+				t.Errorf("notice without a placeholder:\n%s", r.stderr)
+			}
+			run(t, env, "matrix", "-c", file).check(t, ExitOK, []string{`"cloud":"` + cloud + `"`}, notices)
+			if len(wantVars[cloud]) > 0 {
+				r := run(t, env, "build", "-c", file)
+				r.check(t, ExitBadInput, nil, []string{wantVars[cloud][0] + " is not set"})
+			}
+		})
+	}
+}
+
+// Refused variables stay refused in placeholder mode, and a field with no
+// placeholder form still needs its variable.
+func TestValidatePlaceholdersKeepRefusals(t *testing.T) {
+	t.Parallel()
+	env := []string{"PATH=" + fakeTools(t, "", 0)}
+	for name, set := range map[string]string{
+		"refused":        "packer.project_id=${GITHUB_TOKEN}",
+		"no placeholder": "packer.zone=${SOME_ZONE}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "sindri.yaml")
+			run(t, nil, "init", "--cloud", "gcp", "-o", file).check(t, ExitOK, nil, nil)
+			r := run(t, env, "validate", "-c", file, "--set", set, "--out", filepath.Join(t.TempDir(), "out"))
+			want := map[string]string{"refused": "GITHUB_TOKEN may not be read", "no placeholder": "SOME_ZONE is not set"}[name]
+			r.check(t, ExitBadInput, nil, []string{want})
+			if strings.Contains(r.stderr, "placeholder") {
+				t.Errorf("got a placeholder:\n%s", r.stderr)
+			}
+		})
 	}
 }

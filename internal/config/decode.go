@@ -44,13 +44,17 @@ type slot struct {
 type decoder struct {
 	file   string
 	getenv func(string) (string, bool)
-	diags  Diagnostics
-	nodes  int
-	where  map[slot]loc
-	keyAt  map[keySlot]loc // positions of map keys (tags, labels, environment)
-	bad    map[string]bool // paths that already have a problem
-	halted bool
-	halt   Diagnostic // the problem that stopped decoding
+	// placeholders: an unset ${VAR} in a field with a placeholder form
+	// takes it (Options.Placeholders); each use is a notice.
+	placeholders bool
+	notices      Diagnostics
+	diags        Diagnostics
+	nodes        int
+	where        map[slot]loc
+	keyAt        map[keySlot]loc // positions of map keys (tags, labels, environment)
+	bad          map[string]bool // paths that already have a problem
+	halted       bool
+	halt         Diagnostic // the problem that stopped decoding
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -303,7 +307,7 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 	case reflect.Struct:
 		d.decodeStruct(n, keyNode, v, path)
 	case reflect.String:
-		if s, ok := d.scalar(n, path, "a string"); ok {
+		if s, ok := d.scalarField(n, path, "a string", tag.Get("pattern")); ok {
 			v.SetString(s)
 		}
 	case reflect.Bool:
@@ -404,6 +408,12 @@ func (d *decoder) recordSlice(v reflect.Value, path string, n *yaml.Node) {
 
 // scalar returns a scalar's text with ${VAR} expanded and NFC-normalised.
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
+	return d.scalarField(n, path, want, "")
+}
+
+// scalarField is scalar for a string field whose pattern tag is pattern:
+// in placeholder mode an unset variable there may take Placeholder.
+func (d *decoder) scalarField(n *yaml.Node, path, want, pattern string) (string, bool) {
 	n = d.deref(n)
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		d.errorf(n, path, "expected %s, got %s", want, kindName(n))
@@ -417,7 +427,21 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 		d.errorf(n, path, "YAML tag %s is not supported; write the plain value", n.Tag)
 		return "", false
 	}
-	s, err := expand(n.Value, d.getenv)
+	var missing func(string) (string, bool)
+	if d.placeholders {
+		key := path[strings.LastIndexAny(path, ".")+1:]
+		missing = func(name string) (string, bool) {
+			ph := Placeholder(key, pattern)
+			if ph == "" {
+				return "", false
+			}
+			file, line, col := d.pos(n)
+			d.notices = append(d.notices, Diagnostic{File: file, Line: line, Col: col, Field: path,
+				Message: fmt.Sprintf("environment variable %s is not set; checking with the placeholder %q (a build needs the real value)", name, ph)})
+			return ph, true
+		}
+	}
+	s, err := expandWith(n.Value, d.getenv, missing)
 	if err != nil {
 		d.errorf(n, path, "%v", err)
 		return "", false

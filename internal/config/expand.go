@@ -11,6 +11,13 @@ import (
 // is not set (and has no default) is an error that names it, and so is a
 // variable the file may not read (see RefusedEnv).
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
+	return expandWith(s, getenv, nil)
+}
+
+// expandWith is expand where missing, when not nil, may stand in for a
+// variable that is not set and has no default (placeholder mode, see
+// Options.Placeholders). Refused variables are refused before it is asked.
+func expandWith(s string, getenv func(string) (string, bool), missing func(name string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
@@ -52,7 +59,14 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 		case ok:
 			b.WriteString(val)
 		default:
-			return "", fmt.Errorf("environment variable %s is not set (referenced as ${%s})", name, expr)
+			ph, ok := "", false
+			if missing != nil {
+				ph, ok = missing(name)
+			}
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set (referenced as ${%s})", name, expr)
+			}
+			b.WriteString(ph)
 		}
 		i += 2 + end
 	}
@@ -126,4 +140,28 @@ func SecretName(name string) bool {
 		}
 	}
 	return false
+}
+
+// Placeholder returns the clearly fake value that stands in, in placeholder
+// mode, for an unset variable in the field key (the last part of its path)
+// with the given pattern tag, or "" when the field has none: only fields
+// that name a cloud account, project or resource, which validate and
+// matrix need the form of but not the real value. Each placeholder passes
+// its field's own check.
+func Placeholder(key, pattern string) string {
+	switch {
+	case pattern == "gcpproject":
+		return "placeholder-project"
+	case pattern == "ocid":
+		kind := strings.TrimSuffix(key, "_ocid")
+		if kind == "" || strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			kind = "resource"
+		}
+		return "ocid1." + kind + ".oc1..placeholder"
+	case pattern == "account":
+		return "000000000000"
+	case key == "subscription_id" || key == "tenant_id":
+		return "00000000-0000-0000-0000-000000000000"
+	}
+	return ""
 }

@@ -42,6 +42,16 @@ type Options struct {
 	// Warn, when set, receives problems that do not stop loading: an
 	// extension missing from Sindri's catalogue (extensions.go).
 	Warn func(Diagnostic)
+	// Placeholders lets a ${VAR} that is not set (and has no default)
+	// stand in a clearly fake value of its field's valid form (see
+	// Placeholder), for the commands that check a configuration without
+	// using those values: validate and matrix. Each use is passed to
+	// Notice. Refused variables stay refused; fields without a placeholder
+	// form still need the variable.
+	Placeholders bool
+	// Notice receives, in placeholder mode, one diagnostic per placeholder
+	// used, naming the variable and the field at its file:line.
+	Notice func(Diagnostic)
 }
 
 // Load reads, decodes and validates a sindri.yaml. Problems with the input
@@ -102,7 +112,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 		}
 		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: msg}}
 	}
-	d := &decoder{file: file, getenv: opts.Getenv, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
+	d := &decoder{file: file, getenv: opts.Getenv, placeholders: opts.Placeholders, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
 	if root == nil {
 		if len(opts.Sets) == 0 {
 			return nil, Diagnostics{{File: file, Message: "file is empty (create one with: sindri-packer init --cloud CLOUD)"}}
@@ -129,6 +139,11 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 	if len(d.diags) > 0 {
 		d.diags.Sort()
 		return nil, d.diags
+	}
+	if opts.Notice != nil {
+		for _, n := range d.notices {
+			opts.Notice(n)
+		}
 	}
 	if opts.Warn != nil {
 		for _, w := range d.extensionWarnings(cfg) {
