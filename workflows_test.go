@@ -190,3 +190,55 @@ func TestReleasePinsTheImage(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkflowsSessionDuration: the reusable workflows whose jobs log in
+// to a cloud by OIDC take role-duration-seconds, and every login step that
+// supports a session lifetime (configure-aws-credentials) is given it, so a
+// build longer than the default hour can keep its credentials.
+func TestWorkflowsSessionDuration(t *testing.T) {
+	t.Parallel()
+	for _, f := range []string{".github/workflows/build-images.yml", ".github/workflows/repave.yml"} {
+		var wf struct {
+			On struct {
+				WorkflowCall struct {
+					Inputs map[string]struct {
+						Type    string `yaml:"type"`
+						Default any    `yaml:"default"`
+					} `yaml:"inputs"`
+				} `yaml:"workflow_call"`
+			} `yaml:"on"`
+			Jobs map[string]struct {
+				Steps []struct {
+					Uses string            `yaml:"uses"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		in, ok := wf.On.WorkflowCall.Inputs["role-duration-seconds"]
+		if !ok || in.Type != "number" || in.Default != 3600 {
+			t.Errorf("%s: input role-duration-seconds %+v (present %v), want a number defaulting to 3600", f, in, ok)
+		}
+		logins := 0
+		for name, job := range wf.Jobs {
+			for _, st := range job.Steps {
+				if !strings.HasPrefix(st.Uses, "aws-actions/configure-aws-credentials@") {
+					continue
+				}
+				logins++
+				if got := st.With["role-duration-seconds"]; got != "${{ inputs.role-duration-seconds }}" {
+					t.Errorf("%s: job %s: AWS login role-duration-seconds %q, want the input", f, name, got)
+				}
+			}
+		}
+		if logins == 0 {
+			t.Errorf("%s: no AWS login step", f)
+		}
+	}
+}

@@ -109,14 +109,16 @@ func TestActionBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var man struct {
-		ConfigHash string `json:"config_hash"`
-		RunID      string `json:"run_id"`
+		RunID  string `json:"run_id"`
+		Clouds map[string]struct {
+			ConfigHash string `json:"config_hash"`
+		} `json:"clouds"`
 	}
 	if err := json.Unmarshal(m, &man); err != nil {
 		t.Fatal(err)
 	}
 	want := ghaOutput("aws-image-id", fakeAWSImageID) +
-		ghaOutput("config-hash", man.ConfigHash) +
+		ghaOutput("config-hash", man.Clouds["aws"].ConfigHash) + ghaOutput("config-hashes", `{"aws":"`+man.Clouds["aws"].ConfigHash+`"}`) +
 		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", "sindri-manifest.json") +

@@ -225,7 +225,7 @@ func TestBuildInActions(t *testing.T) {
 
 	// Step outputs, byte for byte, in name order.
 	wantOutputs := ghaOutput("aws-image-id", fakeAWSImageID) +
-		ghaOutput("config-hash", m.ConfigHash) +
+		ghaOutput("config-hash", aws.ConfigHash) + ghaOutput("config-hashes", `{"aws":"`+aws.ConfigHash+`"}`) +
 		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
 		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
 		ghaOutput("manifest", f.manifest) +
@@ -239,8 +239,8 @@ func TestBuildInActions(t *testing.T) {
 	sum := readFile(t, summary)
 	for _, want := range []string{
 		"### sindri-packer build `run-7`\n",
-		"Sindri 3.0.1 · Packer 1.9.4 · config hash `" + m.ConfigHash[:12] + "`",
-		"| cloud | regions | image ID | status | duration | cached |\n",
+		"Sindri 3.0.1 · Packer 1.9.4\n",
+		"| cloud | regions | image ID | status | duration | cached | config hash |\n",
 		"| aws | us-east-1, us-west-2 | `" + fakeAWSImageID + "` | built | ",
 	} {
 		if !strings.Contains(sum, want) {
@@ -350,7 +350,7 @@ func TestBuildFailure(t *testing.T) {
 	if m.RunID != "run-9" {
 		t.Errorf("run_id %q", m.RunID)
 	}
-	want := ghaOutput("config-hash", m.ConfigHash) + ghaOutput("image-regions", "{}") + ghaOutput("images", "{}") + ghaOutput("manifest", f.manifest) + ghaOutput("test-result", "skipped")
+	want := ghaOutput("config-hash", aws.ConfigHash) + ghaOutput("config-hashes", `{"aws":"`+aws.ConfigHash+`"}`) + ghaOutput("image-regions", "{}") + ghaOutput("images", "{}") + ghaOutput("manifest", f.manifest) + ghaOutput("test-result", "skipped")
 	if got := readOutputs(t, outputs); got != want {
 		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, want)
 	}

@@ -204,8 +204,8 @@ func TestSummarize(t *testing.T) {
 	r := run(t, env, "summarize", "--manifests", dir, "--manifest", out)
 	wantRows := []string{
 		"### sindri-packer build `run-1,run-2`\n",
-		"| aws | us-east-1, us-west-2 | `ami-0aaaaaaa` | built | 8m12s | no |\n",
-		"| gcp | — | `sindri-dev-2` | built | 1m01s | no |\n",
+		"| aws | us-east-1, us-west-2 | `ami-0aaaaaaa` | built | 8m12s | no | `" + hashOf("a")[:12] + "` |\n",
+		"| gcp | — | `sindri-dev-2` | built | 1m01s | no | `" + hashOf("b")[:12] + "` |\n",
 	}
 	r.check(t, ExitOK, wantRows, nil)
 	if strings.Contains(r.stdout, "::error") || r.stderr != "" {
@@ -230,7 +230,7 @@ func TestSummarize(t *testing.T) {
 	}
 
 	want := ghaOutput("aws-image-id", "ami-0aaaaaaa") +
-		ghaOutput("config-hash", wantHash) +
+		ghaOutput("config-hashes", `{"aws":"`+hashOf("a")+`","gcp":"`+hashOf("b")+`"}`) +
 		ghaOutput("gcp-image-id", "sindri-dev-2") +
 		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
 		ghaOutput("images", `{"aws":"ami-0aaaaaaa","gcp":"sindri-dev-2"}`) +

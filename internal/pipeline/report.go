@@ -15,9 +15,11 @@ import (
 func (m *Manifest) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### sindri-packer build `%s`\n\n", m.RunID)
-	fmt.Fprintf(&b, "Sindri %s · Packer %s · config hash `%s`\n\n", m.SindriVersion, m.PackerVersion, short(m.ConfigHash))
-	b.WriteString("| cloud | regions | image ID | status | duration | cached |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
+	// Each cloud's config hash is in its row: the hash its image carries
+	// and its build log shows (the run's hash over them tags nothing).
+	fmt.Fprintf(&b, "Sindri %s · Packer %s\n\n", m.SindriVersion, m.PackerVersion)
+	b.WriteString("| cloud | regions | image ID | status | duration | cached | config hash |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, name := range m.Names() {
 		r := m.Clouds[name]
 		regions := strings.Join(slices.Sorted(maps.Keys(r.Images)), ", ")
@@ -35,7 +37,11 @@ func (m *Manifest) Table() string {
 		if r.Status == StatusCached {
 			cached = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", name, orDash(regions), id, status, duration(r.BuildSeconds), cached)
+		hash := "—"
+		if r.ConfigHash != "" {
+			hash = "`" + short(r.ConfigHash) + "`"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, orDash(regions), id, status, duration(r.BuildSeconds), cached, hash)
 	}
 	return b.String()
 }
@@ -69,9 +75,22 @@ func duration(sec float64) string {
 
 // Outputs are the step outputs of a run: images (cloud → image ID),
 // image-regions (cloud → region → ID, for clouds with regions),
-// <cloud>-image-id, config-hash and manifest.
+// <cloud>-image-id, config-hashes (cloud → config hash), manifest, and
+// config-hash when the run has exactly one cloud (every matrix job): that
+// cloud's hash, the one its image carries and its log shows. With several
+// clouds there is no single hash an image carries, so there is none.
 func (m *Manifest) Outputs(manifestPath string) map[string]string {
-	out := map[string]string{"config-hash": m.ConfigHash, "manifest": manifestPath}
+	out := map[string]string{"manifest": manifestPath}
+	hashes := map[string]string{}
+	for _, name := range m.Names() {
+		if h := m.Clouds[name].ConfigHash; h != "" {
+			hashes[name] = h
+		}
+	}
+	out["config-hashes"] = mustJSON(hashes)
+	if names := m.Names(); len(names) == 1 && hashes[names[0]] != "" {
+		out["config-hash"] = hashes[names[0]]
+	}
 	images := map[string]string{}
 	regions := map[string]map[string]string{}
 	for _, name := range m.Names() {
