@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -134,26 +132,22 @@ func (c *Command) runAction(ctx context.Context) error {
 	}
 	env = append(env, creds...)
 	for _, step := range plan.Steps {
-		var captured bytes.Buffer
-		stdout := c.Stdout
+		var captured capture
+		stdout, stderr := c.Stdout, c.Stderr
 		if plan.Comment {
-			// The command's own writer redacts; the capture for the
-			// comment is redacted when the comment is sent.
-			raw := c.Stdout
-			if rw, ok := c.Stdout.(*gha.RedactWriter); ok {
-				_ = rw.Flush()
-				raw = rw.Raw()
-			}
-			stdout = io.MultiWriter(raw, &captured)
+			// The command's own writers redact; the capture for the
+			// comment (stdout and stderr: diagnostics go to stderr) is
+			// redacted when the comment is sent.
+			stdout, stderr = captured.tee(c.Stdout), captured.tee(c.Stderr)
 		}
 		fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
-		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: c.Stderr, Environ: env, Context: ctx, Targets: c.Targets, redact: c.redact, confine: workspace}
+		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: stderr, Environ: env, Context: ctx, Targets: c.Targets, redact: c.redact, confine: workspace}
 		code := child.Main(append([]string{"sindri-packer"}, step...))
 		if code == ExitBadInput {
 			annotateInputs(rep, plan, child.failure)
 		}
 		if plan.Comment {
-			c.prComment(ctx, rep, env, captured.String(), code)
+			c.prComment(ctx, rep, env, plan.Config, captured.String(), code)
 		}
 		switch code {
 		case ExitOK:
@@ -228,7 +222,7 @@ func annotateInputs(rep *gha.Reporter, plan *action.Plan, err error) {
 
 // prComment upserts the validate results as one pull request comment.
 // It never fails the step: a fork's pull request gets a read-only token.
-func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string, output string, code int) {
+func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string, configPath, output string, code int) {
 	warn := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		fmt.Fprintln(c.Stderr, "warning: pr-comment:", msg)
@@ -251,7 +245,16 @@ func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string
 	}
 	// The API is beyond the runner's log masking: the body is redacted.
 	cm.Redactor = rep.Redactor()
-	url, err := cm.Upsert(ctx, number, validateComment(output, code))
+	ref := &Command{Environ: env}
+	configPath = ref.annotationPath(configPath)
+	run := commentRun{config: configPath, commit: gha.PullRequestHeadSHA(lookup("GITHUB_EVENT_PATH")), workspace: lookup("GITHUB_WORKSPACE")}
+	if run.commit == "" {
+		run.commit = lookup("GITHUB_SHA")
+	}
+	if server, repo, id := lookup("GITHUB_SERVER_URL"), lookup("GITHUB_REPOSITORY"), lookup("GITHUB_RUN_ID"); server != "" && repo != "" && id != "" {
+		run.link = strings.TrimRight(server, "/") + "/" + repo + "/actions/runs/" + id
+	}
+	url, err := cm.UpsertMarked(ctx, number, gha.CommentMarkerFor(configPath), validateComment(output, code, run))
 	if err != nil {
 		warn("%v", err)
 		return
@@ -261,8 +264,12 @@ func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string
 
 // validateComment is the markdown of the results comment: the verdict and
 // validate's own lines (workflow commands left out).
-func validateComment(output string, code int) string {
+func validateComment(output string, code int, run commentRun) string {
 	var lines []string
+	if run.workspace != "" {
+		// Paths as in the repository, like the annotations.
+		output = strings.ReplaceAll(output, strings.TrimRight(run.workspace, "/")+"/", "")
+	}
 	for _, l := range strings.Split(strings.TrimRight(output, "\n"), "\n") {
 		if !strings.HasPrefix(l, "::") {
 			lines = append(lines, l)
@@ -276,5 +283,26 @@ func validateComment(output string, code int) string {
 	default:
 		verdict = fmt.Sprintf("⚠️ **sindri-packer validate could not run** (exit %d)", code)
 	}
-	return verdict + "\n\n```text\n" + strings.Join(lines, "\n") + "\n```\n"
+	var about []string
+	if run.config != "" {
+		about = append(about, "`"+strings.ReplaceAll(run.config, "`", "'")+"`")
+	}
+	if run.commit != "" {
+		about = append(about, "commit "+run.commit)
+	}
+	if run.link != "" {
+		about = append(about, "[run]("+run.link+")")
+	}
+	if len(about) > 0 {
+		verdict += "\n\n" + strings.Join(about, " · ")
+	}
+	body := strings.ReplaceAll(strings.Join(lines, "\n"), "```", "` ` `")
+	return verdict + "\n\n```text\n" + body + "\n```\n"
+}
+
+// commentRun is what the comment says about its run: the config path (from
+// the repository root), the commit checked (the pull request's head), the
+// link to the run, and the workspace path stripped from the output.
+type commentRun struct {
+	config, commit, link, workspace string
 }

@@ -214,7 +214,7 @@ func TestActionValidatePRComment(t *testing.T) {
 		t.Fatalf("posted %q, want one comment", gh.posted)
 	}
 	body := gh.posted[0]
-	for _, want := range []string{"<!-- sindri-packer:validate -->\n", "✅ **sindri-packer validate passed**", "validate: ok (aws)"} {
+	for _, want := range []string{"<!-- sindri-packer:validate config=" + cfg + " -->\n", "✅ **sindri-packer validate passed**", "validate: ok (aws)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("comment lacks %q:\n%s", want, body)
 		}
@@ -245,7 +245,7 @@ func TestValidateComment(t *testing.T) {
 		ExitFindings: "❌ **sindri-packer validate found problems**\n\n```text\na.hcl:1:1: packer-validate: bad\n```\n",
 		ExitFailure:  "⚠️ **sindri-packer validate could not run** (exit 3)\n\n```text\na.hcl:1:1: packer-validate: bad\n```\n",
 	} {
-		if got := validateComment(out, code); got != want {
+		if got := validateComment(out, code, commentRun{}); got != want {
 			t.Errorf("exit %d: %q, want %q", code, got, want)
 		}
 	}

@@ -124,8 +124,10 @@ func (c *Command) Main(args []string) int {
 	case errors.As(err, &diags):
 		rep := gha.New(c.getenv, c.Stdout)
 		for _, d := range diags {
+			// In Actions, paths from the repository root (as annotations).
+			d.File = c.annotationPath(d.File)
 			fmt.Fprintln(c.Stderr, d)
-			rep.Error(gha.Annotation{File: c.annotationPath(d.File), Line: d.Line, Col: d.Col, Title: "sindri.yaml", Message: d.Field + ": " + d.Message})
+			rep.Error(gha.Annotation{File: d.File, Line: d.Line, Col: d.Col, Title: "sindri.yaml", Message: d.Field + ": " + d.Message})
 		}
 		return ExitBadInput
 	case errors.As(err, &ee):

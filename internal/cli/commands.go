@@ -185,12 +185,18 @@ on PATH: ` + toolsHint + `.`,
 			problems := 0
 			for _, f := range findings {
 				fmt.Fprintln(text, f)
+				// Annotation paths from the repository root, where GitHub
+				// places them (working-directory may differ).
+				at := gha.Annotation{File: c.annotationPath(f.File), Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message}
 				if f.IsNotice() {
-					rep.Warning(gha.Annotation{Title: f.Tool, Message: f.String()})
+					rep.Notice(at)
 					continue
 				}
 				problems++
-				rep.Error(gha.Annotation{File: f.File, Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message})
+				rep.Error(at)
+			}
+			if err := rep.AddSummary(validate.Summary(clouds, findings, c.annotationPath)); err != nil {
+				return toolFailure(err)
 			}
 			if problems > 0 {
 				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", problems, strings.Join(clouds, ", "))

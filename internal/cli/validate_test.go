@@ -366,3 +366,47 @@ func TestValidatePlaceholdersKeepRefusals(t *testing.T) {
 		})
 	}
 }
+
+// The PR comment of a config error carries the diagnostics (stderr), the
+// run link and the pull request's head commit, under a marker of its
+// config path; the annotation and the job summary use the path from the
+// repository root, also from a working folder.
+func TestActionValidateCommentAndAnnotationsFromRoot(t *testing.T) {
+	ws := t.TempDir()
+	cfg := filepath.Join(ws, "images", "sindri.yaml")
+	for _, d := range []string{"images", "other"} {
+		if err := os.Mkdir(filepath.Join(ws, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite(t, cfg, strings.Replace(awsYAML, "  region: us-east-1\n", "  region: us-east-1\n  instance_typo: x\n", 1), 0o644)
+	good := filepath.Join(ws, "other", "sindri.yaml")
+	mustWrite(t, good, awsYAML, 0o644)
+	event := filepath.Join(t.TempDir(), "event.json")
+	mustWrite(t, event, `{"pull_request":{"number":7,"head":{"sha":"abc1234def5678"}}}`, 0o644)
+	gh := &fakePRComments{}
+	srv := gh.server(t)
+	env, _, summary := actionsEnv(t)
+	env = append(env, "PATH="+fakeTools(t, "", 0), "HOME="+t.TempDir(), "GITHUB_EVENT_PATH="+event, "GITHUB_WORKSPACE="+ws,
+		"GITHUB_REPOSITORY=acme/images", "GITHUB_API_URL="+srv.URL, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=42", "GITHUB_SHA=fffffff")
+	t.Chdir(filepath.Join(ws, "images"))
+	r := runAction(t, env, map[string]string{"command": "validate", "config": "sindri.yaml", "pr-comment": "true", "github-token": "ghs_pr"})
+	r.check(t, ExitBadInput, []string{"::error col=3,file=images/sindri.yaml,line=6,title=sindri.yaml::packer.instance_typo"}, nil)
+	r = runAction(t, env, map[string]string{"command": "validate", "config": good, "pr-comment": "true", "github-token": "ghs_pr"})
+	r.check(t, ExitOK, nil, nil)
+	if len(gh.posted) != 2 {
+		t.Fatalf("posted %q, want one comment per config", gh.posted)
+	}
+	for _, want := range []string{"<!-- sindri-packer:validate config=images/sindri.yaml -->\n", "could not run** (exit 2)",
+		"images/sindri.yaml:6:3: packer.instance_typo", "https://github.com/acme/images/actions/runs/42", "abc1234def5678"} {
+		if !strings.Contains(gh.posted[0], want) {
+			t.Errorf("comment lacks %q:\n%s", want, gh.posted[0])
+		}
+	}
+	if !strings.HasPrefix(gh.posted[1], "<!-- sindri-packer:validate config=other/sindri.yaml -->\n") {
+		t.Errorf("second config's comment:\n%s", gh.posted[1])
+	}
+	if s := readFile(t, summary); !strings.Contains(s, "✅ sindri-packer validate passed (aws)") {
+		t.Errorf("job summary %q", s)
+	}
+}

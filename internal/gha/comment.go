@@ -53,7 +53,21 @@ func NewCommenter(repository, token, apiURL string, hc *http.Client) (*Commenter
 // on pull request number: it edits the comment carrying the marker, or
 // creates it. It returns the comment's URL.
 func (c *Commenter) Upsert(ctx context.Context, number int, body string) (string, error) {
-	body = CommentMarker + "\n" + c.Redactor.Redact(body)
+	return c.UpsertMarked(ctx, number, CommentMarker, body)
+}
+
+// CommentMarkerFor is the marker of the comment for one configuration
+// file (its path from the repository root): each config path of a
+// repository keeps its own comment.
+func CommentMarkerFor(config string) string {
+	config = strings.NewReplacer("--", "-%2D", ">", "%3E", "\n", " ").Replace(config)
+	return "<!-- sindri-packer:validate config=" + config + " -->"
+}
+
+// UpsertMarked is Upsert with the comment's own marker (CommentMarkerFor):
+// the comment whose first line is marker is edited, else one is created.
+func (c *Commenter) UpsertMarked(ctx context.Context, number int, marker, body string) (string, error) {
+	body = marker + "\n" + c.Redactor.Redact(body)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		comments, resp, err := c.Client.Issues.ListComments(ctx, c.Owner, c.Repo, number, opts)
@@ -61,7 +75,7 @@ func (c *Commenter) Upsert(ctx context.Context, number int, body string) (string
 			return "", fmt.Errorf("list comments of #%d: %w", number, err)
 		}
 		for _, cm := range comments {
-			if strings.Contains(cm.GetBody(), CommentMarker) {
+			if strings.HasPrefix(cm.GetBody(), marker+"\n") {
 				if cm.GetBody() == body {
 					return cm.GetHTMLURL(), nil
 				}
@@ -82,6 +96,26 @@ func (c *Commenter) Upsert(ctx context.Context, number int, body string) (string
 		return "", fmt.Errorf("comment on #%d: %w", number, err)
 	}
 	return cm.GetHTMLURL(), nil
+}
+
+// PullRequestHeadSHA reads the head commit of the pull request from the
+// event payload file; "" when there is none.
+func PullRequestHeadSHA(eventPath string) string {
+	data, err := os.ReadFile(eventPath)
+	if eventPath == "" || err != nil {
+		return ""
+	}
+	var ev struct {
+		PullRequest *struct {
+			Head struct {
+				SHA string `json:"sha"`
+			} `json:"head"`
+		} `json:"pull_request"`
+	}
+	if json.Unmarshal(data, &ev) != nil || ev.PullRequest == nil {
+		return ""
+	}
+	return ev.PullRequest.Head.SHA
 }
 
 // PullRequestNumber reads the pull request number from the event payload
