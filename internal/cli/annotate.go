@@ -37,3 +37,15 @@ func (c *Command) configNotice(d config.Diagnostic) {
 	}
 	gha.New(c.getenv, c.Stderr).Notice(gha.Annotation{File: c.annotationPath(d.File), Line: d.Line, Col: d.Col, Title: "sindri.yaml placeholder", Message: d.Field + ": " + d.Message})
 }
+
+// workflowDirs are the folders validate lints workflows in: .github/workflows
+// of the repository root (the workspace in Actions, where the real ones
+// are, whatever folder the configuration is in; else the configuration's
+// folder) and workflows/ beside the configuration.
+func (c *Command) workflowDirs(base string) []string {
+	root := c.getenv("GITHUB_WORKSPACE")
+	if root == "" {
+		root = base
+	}
+	return []string{filepath.Join(root, ".github", "workflows"), filepath.Join(base, "workflows")}
+}

@@ -131,8 +131,15 @@ func (c *Command) validateCmd(g *global) *cobra.Command {
 		Long: `validate renders the selected clouds' templates and checks them with real
 tools: HCL parsing, packer fmt -check, packer validate (full builder checks,
 offline, with clearly fake credentials in an isolated environment), shellcheck
-on the provisioning scripts, and actionlint on .github/workflows/ and
-workflows/ beside the configuration file.
+on the provisioning scripts, and actionlint on the workflows that use this
+Action or its reusable workflows: in .github/workflows/ of the repository
+root (GITHUB_WORKSPACE in Actions, else beside the configuration file) and
+workflows/ beside the configuration file. shellcheck's info and style
+advice in a run: script is a notice, not a finding.
+
+Unset ${VAR}s of fields that name a cloud project, subscription,
+compartment or subnet take clearly fake placeholders of the field's form,
+with a notice: a pull request check needs no cloud values.
 
 Findings print as FILE:LINE:COL: message and, inside GitHub Actions, as
 error annotations. Exit code 1 when there are findings. With --json, stdout
@@ -167,7 +174,7 @@ on PATH: ` + toolsHint + `.`,
 				Packer:       packerBin,
 				Shellcheck:   shellcheck,
 				HostEnv:      c.Environ,
-				WorkflowDirs: []string{filepath.Join(base, ".github", "workflows"), filepath.Join(base, "workflows")},
+				WorkflowDirs: c.workflowDirs(base),
 				Parallel:     parallel,
 				CacheDir:     c.cacheDir(noCache),
 			})

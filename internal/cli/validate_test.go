@@ -410,3 +410,26 @@ func TestActionValidateCommentAndAnnotationsFromRoot(t *testing.T) {
 		t.Errorf("job summary %q", s)
 	}
 }
+
+// In Actions validate lints the workflows of the repository root, not a
+// .github/workflows beside a config in a subfolder, and annotates them at
+// their path from the root.
+func TestValidateLintsRootWorkflows(t *testing.T) {
+	ws := t.TempDir()
+	for _, d := range []string{"images/.github/workflows", ".github/workflows"} {
+		if err := os.MkdirAll(filepath.Join(ws, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite(t, filepath.Join(ws, "images", "sindri.yaml"), awsYAML, 0o644)
+	bad := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/sindri-packer@v1\n      - run: echo ${{ github.evnt.x }}\n"
+	mustWrite(t, filepath.Join(ws, ".github", "workflows", "images.yml"), bad, 0o644)
+	mustWrite(t, filepath.Join(ws, "images", ".github", "workflows", "stray.yml"), bad, 0o644)
+	env, _, _ := actionsEnv(t)
+	env = append(env, "PATH="+fakeTools(t, "", 0), "GITHUB_WORKSPACE="+ws)
+	r := run(t, env, "validate", "-c", filepath.Join(ws, "images", "sindri.yaml"), "--out", filepath.Join(t.TempDir(), "out"))
+	r.check(t, ExitFindings, []string{"file=.github/workflows/images.yml,line=7", `property "evnt" is not defined`}, nil)
+	if strings.Contains(r.stdout, "stray.yml") {
+		t.Errorf("linted the config folder's .github/workflows:\n%s", r.stdout)
+	}
+}

@@ -294,10 +294,12 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 			paths = append(paths, m...)
 		}
 	}
+	paths = slices.DeleteFunc(paths, func(p string) bool { return !usesSindri(p) })
 	if len(paths) == 0 {
 		return nil, nil
 	}
 	slices.Sort(paths)
+	paths = slices.Compact(paths)
 	opts := &actionlint.LinterOptions{}
 	if sc, err := exec.LookPath("shellcheck"); err == nil {
 		opts.Shellcheck = sc
@@ -312,9 +314,30 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 	}
 	var fs []Finding
 	for _, e := range errs {
-		fs = append(fs, Finding{File: e.Filepath, Line: e.Line, Col: e.Column, Tool: "actionlint", Message: fmt.Sprintf("%s [%s]", e.Message, e.Kind)})
+		f := Finding{File: e.Filepath, Line: e.Line, Col: e.Column, Tool: "actionlint", Message: fmt.Sprintf("%s [%s]", e.Message, e.Kind)}
+		if m := shellcheckLevel.FindStringSubmatch(e.Message); m != nil && (m[1] == "info" || m[1] == "style") {
+			// shellcheck's info and style levels are advice, not problems.
+			f.Level = LevelNotice
+		}
+		fs = append(fs, f)
 	}
 	return fs, nil
+}
+
+// shellcheckLevel is the level in actionlint's report of a shellcheck
+// finding in a run: script.
+var shellcheckLevel = regexp.MustCompile(`^shellcheck reported issue in this script: SC[0-9]+:([a-z]+):`)
+
+// sindriUses matches a step or job that uses this Action or one of its
+// reusable workflows (uses: owner/sindri-packer@v1, …/sindri-packer/.github/workflows/x.yml@v1).
+var sindriUses = regexp.MustCompile(`(?m)^[ \t-]*uses:[ \t]*['"]?[^'"#\s]*sindri-packer`)
+
+// usesSindri reports whether the workflow file uses this Action or its
+// reusable workflows: the Sindri PR check lints only those, so a finding in
+// an unrelated workflow of the repository does not fail it.
+func usesSindri(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && sindriUses.Match(data)
 }
 
 // hostPath is the PATH of an environment list.

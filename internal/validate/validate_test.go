@@ -115,7 +115,7 @@ func TestShellcheckFindings(t *testing.T) {
 
 func TestActionlintFindings(t *testing.T) {
 	dir := t.TempDir()
-	wf := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.x }}\n"
+	wf := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.x }}\n      - uses: sindri-dev/sindri-packer@v1\n"
 	if err := os.WriteFile(filepath.Join(dir, "ci.yml"), []byte(wf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -206,5 +206,28 @@ func TestLastLines(t *testing.T) {
 	}
 	if got := lastLines("a", 5); got != "a" {
 		t.Errorf("%q", got)
+	}
+}
+
+// The Sindri check lints only workflows that use this Action or its
+// reusable workflows, and shellcheck's info advice there is a notice.
+func TestActionlintScopedToSindriWorkflows(t *testing.T) {
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Skip("shellcheck not on PATH")
+	}
+	dir := t.TempDir()
+	unrelated := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.x }}\n"
+	info := "on: pull_request\njobs:\n  a:\n    uses: acme/sindri-packer/.github/workflows/validate-templates.yml@v1\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $HOME\n"
+	for name, wf := range map[string]string{"other.yml": unrelated, "sindri.yaml": info} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(wf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := lintWorkflows([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || filepath.Base(fs[0].File) != "sindri.yaml" || !strings.Contains(fs[0].Message, "SC2086:info") || !fs[0].IsNotice() {
+		t.Fatalf("want one notice (SC2086 info) in sindri.yaml only, got %+v", fs)
 	}
 }
