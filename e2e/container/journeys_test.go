@@ -30,13 +30,6 @@ func init() {
 		"TestPRValidateSummaryAndComment/comment_names_run":       "issue 11: the PR comment carries no run link or commit",
 		"TestPRValidateBrokenConfig/annotation_in_working_folder": "issue 11: with working-directory, annotations say file=sindri.yaml, not the workspace path",
 		"TestPRValidateBrokenConfig/comment_has_diagnostics":      "issue 11: a config error's PR comment is 'could not run (exit 2)' with an empty block (diagnostics go to stderr)",
-		"TestBuildCachedImage/config_hash_is_the_images":          "issue 11: the config-hash output is a hash of the per-cloud hashes, the image carries the per-cloud hash",
-		"TestActionLifecycleCommands/images":                      "issue 11: the Action cannot run images (input command, exit 2)",
-		"TestActionLifecycleCommands/status":                      "issue 11: the Action cannot run status (input command, exit 2)",
-		"TestActionLifecycleCommands/doctor":                      "issue 11: the Action cannot run doctor (input command, exit 2)",
-		"TestActionLifecycleCommands/stop":                        "issue 11: the Action cannot run stop (input command, exit 2)",
-		"TestActionLifecycleCommands/start":                       "issue 11: the Action cannot run start (input command, exit 2)",
-		"TestActionLifecycleCommands/destroy":                     "issue 11: the Action cannot run destroy (input command, exit 2)",
 	} {
 		knownBroken[name] = why
 	}
