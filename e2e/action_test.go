@@ -204,8 +204,12 @@ func TestActionValidate(t *testing.T) {
 	if !strings.Contains(r.stdout, "validate: ok (qemu)\n") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
-	if r.output != "" || r.summary != "" || r.env != "" {
-		t.Errorf("runner files written by validate: output %q summary %q env %q", r.output, r.summary, r.env)
+	// validate writes no outputs and no environment, only its job summary.
+	if r.output != "" || r.env != "" {
+		t.Errorf("runner files written by validate: output %q env %q", r.output, r.env)
+	}
+	if !strings.Contains(r.summary, "sindri-packer validate passed") {
+		t.Errorf("validate's job summary: %q", r.summary)
 	}
 
 	broken, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "workflows", "broken.yml"))

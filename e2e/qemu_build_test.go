@@ -150,7 +150,8 @@ packer:
 	// Step outputs, exactly as the runner reads them.
 	got := parseOutputs(t, outputs)
 	want := map[string]string{
-		"config-hash":   m.ConfigHash,
+		"config-hash":   q.ConfigHash, // one cloud: the hash its image carries
+		"config-hashes": `{"qemu":"` + q.ConfigHash + `"}`,
 		"manifest":      "sindri-manifest.json",
 		"images":        `{"qemu":"` + wantImage + `"}`,
 		"image-regions": `{}`,
