@@ -227,7 +227,9 @@ packer:
 	if c := m3.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage {
 		t.Errorf("action run: %+v", c)
 	}
-	wantOut := ghaOutput("config-hash", m3.ConfigHash) +
+	h := m3.Clouds["qemu"].ConfigHash // one cloud: the hash its image carries
+	wantOut := ghaOutput("config-hash", h) +
+		ghaOutput("config-hashes", `{"qemu":"`+h+`"}`) +
 		ghaOutput("image-regions", "{}") +
 		ghaOutput("images", `{"qemu":"`+wantImage+`"}`) +
 		ghaOutput("manifest", "sindri-manifest.json") +
