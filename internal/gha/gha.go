@@ -68,20 +68,26 @@ func (r *Reporter) Error(a Annotation) {
 	if !r.enabled {
 		return
 	}
+	r.action.WithFieldsMap(r.fields(a, true)).Errorf("%s", r.redact.Redact(a.Message))
+}
+
+// fields are an annotation's workflow-command properties, redacted; the
+// position only where the annotation kind shows one.
+func (r *Reporter) fields(a Annotation, position bool) map[string]string {
 	fields := map[string]string{}
-	if a.File != "" {
+	if position && a.File != "" {
 		fields["file"] = r.redact.Redact(a.File)
 	}
-	if a.Line > 0 {
+	if position && a.Line > 0 {
 		fields["line"] = strconv.Itoa(a.Line)
 	}
-	if a.Col > 0 {
+	if position && a.Col > 0 {
 		fields["col"] = strconv.Itoa(a.Col)
 	}
 	if a.Title != "" {
 		fields["title"] = r.redact.Redact(a.Title)
 	}
-	r.action.WithFieldsMap(fields).Errorf("%s", r.redact.Redact(a.Message))
+	return fields
 }
 
 // Warning writes a warning annotation (only inside Actions).
@@ -89,11 +95,7 @@ func (r *Reporter) Warning(a Annotation) {
 	if !r.enabled {
 		return
 	}
-	fields := map[string]string{}
-	if a.Title != "" {
-		fields["title"] = r.redact.Redact(a.Title)
-	}
-	r.action.WithFieldsMap(fields).Warningf("%s", r.redact.Redact(a.Message))
+	r.action.WithFieldsMap(r.fields(a, false)).Warningf("%s", r.redact.Redact(a.Message))
 }
 
 // guard turns go-githubactions' panics on failed file writes into errors.
