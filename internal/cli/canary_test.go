@@ -91,17 +91,7 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 	mustWrite(t, stealer, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none",
 		`base_image_checksum: "file:./${GITHUB_TOKEN}${AWS_SESSION_TOKEN}"`, 1), 0o644)
 	multi := filepath.Join(ws, "sindri.yaml")
-	mustWrite(t, multi, `name: canary
-packer:
-  clouds:
-    aws: {region: us-west-2}
-    azure: {subscription_id: `+azurefake.Subscription+`, resource_group: `+azurefake.ResourceGroup+`, location: `+azurefake.Location+`}
-    gcp: {project_id: `+gcp.Project+`, zone: `+gcp.Zone+`}
-    oci: {compartment_ocid: `+ocifake.Compartment+`, availability_domain: "`+ocifake.AvailabilityDomain+`", subnet_ocid: `+ocifake.Subnet+`, region: `+ocifake.Region+`}
-    alibaba: {region: `+alibabafake.Region+`, vswitch_id: `+alibabafake.VSwitchID+`}
-  build:
-    sindri_version: 3.0.1
-`, 0o644)
+	mustWrite(t, multi, fiveCloudsYAML(gcp), 0o644)
 
 	gh := &githubRecorder{}
 	srv := gh.server(t)

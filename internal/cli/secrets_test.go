@@ -53,17 +53,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	mustWrite(t, filepath.Join(bin, "packer"), readFile(t, filepath.Join("testdata", "fake-packer-build")), 0o755)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "sindri.yaml")
-	mustWrite(t, cfg, `name: canary
-packer:
-  clouds:
-    aws: {region: us-west-2}
-    azure: {subscription_id: `+azurefake.Subscription+`, resource_group: `+azurefake.ResourceGroup+`, location: `+azurefake.Location+`}
-    gcp: {project_id: `+gcp.Project+`, zone: `+gcp.Zone+`}
-    oci: {compartment_ocid: `+ocifake.Compartment+`, availability_domain: "`+ocifake.AvailabilityDomain+`", subnet_ocid: `+ocifake.Subnet+`, region: `+ocifake.Region+`}
-    alibaba: {region: `+alibabafake.Region+`, vswitch_id: `+alibabafake.VSwitchID+`}
-  build:
-    sindri_version: 3.0.1
-`, 0o644)
+	mustWrite(t, cfg, fiveCloudsYAML(gcp), 0o644)
 	gh, outputs, summary := actionsEnv(t)
 	manifest := filepath.Join(dir, "manifest.json")
 	environ := append(append(os.Environ(), "PATH="+bin, "HOME="+t.TempDir()), gh...)
@@ -159,4 +149,20 @@ func ociKeyFile(t *testing.T, config string) string {
 	}
 	t.Fatalf("no key_file in %s", config)
 	return ""
+}
+
+// fiveCloudsYAML is a configuration of all five clouds, each pointing at
+// what its test double serves (gcp's project and zone are per double).
+func fiveCloudsYAML(gcp *gcpfake.Server) string {
+	return `name: canary
+packer:
+  clouds:
+    aws: {region: us-west-2}
+    azure: {subscription_id: ` + azurefake.Subscription + `, resource_group: ` + azurefake.ResourceGroup + `, location: ` + azurefake.Location + `}
+    gcp: {project_id: ` + gcp.Project + `, zone: ` + gcp.Zone + `}
+    oci: {compartment_ocid: ` + ocifake.Compartment + `, availability_domain: "` + ocifake.AvailabilityDomain + `", subnet_ocid: ` + ocifake.Subnet + `, region: ` + ocifake.Region + `}
+    alibaba: {region: ` + alibabafake.Region + `, vswitch_id: ` + alibabafake.VSwitchID + `}
+  build:
+    sindri_version: 3.0.1
+`
 }
