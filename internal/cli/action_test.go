@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -164,11 +166,13 @@ func TestActionBuildFailsNoDeploy(t *testing.T) {
 }
 
 // fakePRComments is a TEST DOUBLE of the GitHub REST API's issue comments
-// for one pull request (acme/images#7), recording what was posted.
+// for one pull request (acme/images#7), recording what was posted and the
+// raw body of every request, whatever its path.
 type fakePRComments struct {
 	mu     sync.Mutex
 	posted []string
 	auth   []string
+	bodies []string
 }
 
 func (f *fakePRComments) server(t *testing.T) *httptest.Server {
@@ -176,6 +180,9 @@ func (f *fakePRComments) server(t *testing.T) *httptest.Server {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		raw, _ := io.ReadAll(r.Body)
+		f.bodies = append(f.bodies, r.Method+" "+r.URL.String()+"\n"+string(raw))
+		r.Body = io.NopCloser(bytes.NewReader(raw))
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/repos/acme/images/issues/7/comments":

@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"io"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
@@ -18,35 +14,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 )
-
-// githubRecorder is a TEST DOUBLE of the GitHub REST API for one pull
-// request (acme/images#7): it accepts comments and records every request
-// body it is sent, whatever the path.
-type githubRecorder struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (g *githubRecorder) server(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		g.mu.Lock()
-		g.bodies = append(g.bodies, r.Method+" "+r.URL.String()+"\n"+string(body))
-		g.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		switch r.Method {
-		case http.MethodGet:
-			w.Write([]byte("[]"))
-		case http.MethodPost, http.MethodPatch:
-			w.WriteHeader(http.StatusCreated)
-			w.Write([]byte(`{"id":1,"html_url":"https://github.example/acme/images/pull/7#issuecomment-1"}`))
-		default:
-			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // TestCanaryNowhereOnTheActionPath is issue 10's canary run: a canary in
 // every credential variable, in GITHUB_TOKEN and the github-token input,
@@ -93,7 +60,7 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 	multi := filepath.Join(ws, "sindri.yaml")
 	mustWrite(t, multi, fiveCloudsYAML(gcp), 0o644)
 
-	gh := &githubRecorder{}
+	gh := &fakePRComments{}
 	srv := gh.server(t)
 	event := filepath.Join(t.TempDir(), "event.json")
 	mustWrite(t, event, `{"pull_request":{"number":7}}`, 0o644)
