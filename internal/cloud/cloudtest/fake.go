@@ -29,9 +29,13 @@ type Fake interface {
 	// Live returns every resource that exists now (deleted and terminated
 	// ones are gone), sorted by kind then ID.
 	Live() []FakeResource
-	// FailNext makes the next n requests answer status with the cloud's
-	// error body (429 and 503 are retried by the clients; others are not).
+	// FailNext queues n failures with status in the cloud's error body
+	// (429 and 5xx are retried by the clients; others are not); HangNext
+	// queues n requests that hang until the client gives up. Both add to
+	// what is pending (Faults, embedded by every fake, gives them that
+	// one meaning).
 	FailNext(status, n int)
+	HangNext(n int)
 	// Requests returns a one-line description of every request served,
 	// e.g. "POST Action=RunInstances" or "GET /compute/v1/projects/p/global/images".
 	Requests() []string

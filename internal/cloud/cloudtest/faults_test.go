@@ -1,0 +1,78 @@
+package cloudtest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func request(t *testing.T, path string) *http.Request {
+	t.Helper()
+	return httptest.NewRequest(http.MethodPost, path, nil)
+}
+
+func TestFailNextAndHangNextQueueInOrder(t *testing.T) {
+	var f Faults
+	f.FailNext(503, 2)
+	f.FailNext(429, 1) // adds to the two pending, never replaces them
+	var got []int
+	for range 4 {
+		fault, ok := f.Intercept(request(t, "/"), "POST Action=X", nil)
+		if !ok {
+			got = append(got, 200)
+			continue
+		}
+		got = append(got, fault.Status)
+	}
+	want := []int{503, 503, 429, 200}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("statuses %v, want %v", got, want)
+		}
+	}
+	if len(f.Requests()) != 4 {
+		t.Fatalf("recorded %d requests, want 4 (faults are recorded too)", len(f.Requests()))
+	}
+}
+
+func TestMatchedFaultWaitsForItsRequest(t *testing.T) {
+	var f Faults
+	f.Inject(Fault{Match: "Action=CreateImage", Status: 400, Code: "InvalidAMIName.Duplicate"})
+	if _, ok := f.Intercept(request(t, "/"), "POST Action=DescribeImages", nil); ok {
+		t.Fatal("a fault for CreateImage hit DescribeImages")
+	}
+	fault, ok := f.Intercept(request(t, "/"), "POST Action=CreateImage", []byte("Name=x"))
+	if !ok || fault.Code != "InvalidAMIName.Duplicate" || f.Pending() != 0 {
+		t.Fatalf("fault %+v ok=%v pending=%d", fault, ok, f.Pending())
+	}
+	if c := f.Calls("CreateImage"); len(c) != 1 || string(c[0].Body) != "Name=x" {
+		t.Fatalf("calls %+v, want the CreateImage body recorded", c)
+	}
+}
+
+func TestHangHoldsOnlyItsRequestUntilTheClientGivesUp(t *testing.T) {
+	var f Faults
+	f.HangNext(1)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fault, ok := f.Intercept(request(t, "/").WithContext(ctx), "GET /a", nil)
+		if !ok || !fault.Hang {
+			t.Errorf("want a hang, got %+v %v", fault, ok)
+		}
+	}()
+	// Another request is served meanwhile: the hang holds no shared lock.
+	time.Sleep(10 * time.Millisecond)
+	if _, ok := f.Intercept(request(t, "/"), "GET /b", nil); ok {
+		t.Fatal("the second request should be served normally")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hang outlived its client's context")
+	}
+}
