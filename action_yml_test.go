@@ -144,7 +144,7 @@ func TestActionYML(t *testing.T) {
 	for _, c := range config.Clouds {
 		want = append(want, c+"-image-id")
 	}
-	want = append(want, "manifest", "matrix", "config-hash", "config-hashes", "test-result")
+	want = append(want, "manifest", "matrix", "config-hash", "config-hashes", "test-result", "instance-id", "instance-address")
 	if !slices.Equal(outs, want) {
 		t.Errorf("outputs %q, want %q", outs, want)
 	}

@@ -2,11 +2,14 @@ package container
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
@@ -15,6 +18,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
 func init() {
@@ -32,6 +36,9 @@ type target struct {
 	fake func(t *testing.T) cloudtest.Fake // nil: qemu, no cloud
 	env  map[string]string
 	set  string
+	// deploySet is what a deployment needs set beyond a build's: alibaba's
+	// VSwitch, which init leaves commented out (launching refuses without).
+	deploySet string
 }
 
 var targets = []target{
@@ -44,7 +51,8 @@ var targets = []target{
 	{name: "oci", fake: func(t *testing.T) cloudtest.Fake { return ocifake.New(t) },
 		env: map[string]string{"OCI_COMPARTMENT_OCID": ocifake.Compartment, "OCI_SUBNET_OCID": ocifake.Subnet},
 		set: "packer.availability_domain=" + ocifake.AvailabilityDomain + "\npacker.region=" + ocifake.Region},
-	{name: "alibaba", fake: func(t *testing.T) cloudtest.Fake { return alibabafake.New(t) }, set: "packer.region=" + alibabafake.Region},
+	{name: "alibaba", fake: func(t *testing.T) cloudtest.Fake { return alibabafake.New(t) }, set: "packer.region=" + alibabafake.Region,
+		deploySet: "packer.vswitch_id=" + alibabafake.VSwitchID},
 	{name: "qemu"},
 }
 
@@ -424,4 +432,175 @@ func TestImageLabels(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Packer v") {
 		t.Errorf("packer version in the image: %s", r)
 	}
+}
+
+// actionOutputs reads the outputs action.yml declares.
+func actionOutputs(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Outputs map[string]any `yaml:"outputs"`
+	}
+	if err := yaml.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.Outputs
+}
+
+// liveInstances returns the instances the double holds now, by ID.
+func liveInstances(fake cloudtest.Fake) map[string]cloudtest.FakeResource {
+	out := map[string]cloudtest.FakeResource{}
+	for _, res := range fake.Live() {
+		if res.Kind == cloud.KindInstance {
+			out[res.ID] = res
+		}
+	}
+	return out
+}
+
+// TestDeployLifecycle: the README's deploy journey through the Action, on
+// every cloud's test double: a build job with deploy (the image of this
+// config is already there, so the build finds it and deploy launches it,
+// with the key of the ssh-public-key input), then status, stop, start and
+// destroy as separate steps of later jobs. Launching waits until the
+// instance runs with an address, not for SSH: no SSH server is needed.
+// QEMU is not here: the image has no QEMU (the local target is deployed
+// with the CLI on the host).
+func TestDeployLifecycle(t *testing.T) {
+	t.Parallel()
+	for _, tg := range targets {
+		if tg.fake == nil {
+			continue
+		}
+		t.Run(tg.name, func(t *testing.T) {
+			t.Parallel()
+			skipKnownBroken(t)
+			j := initJob(t, "push", tg.name)
+			fake := tg.fake(t)
+			j.useFake(fake.Env())
+			for k, v := range tg.env {
+				j.env[k] = v
+			}
+			key, err := sshkey.Generate(t.TempDir(), "ci-deploy-key")
+			if err != nil {
+				t.Fatal(err)
+			}
+			common := map[string]string{"clouds": tg.name, "set": strings.TrimSpace(tg.set + "\n" + tg.deploySet), "sindri-version": "3.0.1"}
+			step := func(with map[string]string) stepResult {
+				t.Helper()
+				all := map[string]string{}
+				for k, v := range common {
+					all[k] = v
+				}
+				for k, v := range with {
+					all[k] = v
+				}
+				return j.run(all)
+			}
+			dry := step(map[string]string{"command": "build", "dry-run": "true"})
+			if dry.code != 0 {
+				t.Fatalf("build dry run: %s", dry)
+			}
+			image := fake.SeedImage("sindri-dev-deployed", manifestHash(t, j.read(dry.outputs["manifest"]), tg.name), time.Now().Add(-time.Hour))
+
+			r := step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": key.Authorized})
+			if r.code != 0 {
+				t.Fatalf("build with deploy: %s", r)
+			}
+			if r.outputs[tg.name+"-image-id"] != image {
+				t.Errorf("%s-image-id %q, want the cached %s", tg.name, r.outputs[tg.name+"-image-id"], image)
+			}
+			id := r.outputs["instance-id"]
+			inst, ok := liveInstances(fake)[id]
+			if id == "" || !ok {
+				t.Fatalf("instance-id output %q is not a live instance of the double %v\n%s", id, liveInstances(fake), r)
+			}
+			for name := range r.outputs {
+				if _, ok := actionOutputs(t)[name]; !ok {
+					t.Errorf("build with deploy set output %s, which action.yml does not declare", name)
+				}
+			}
+			if len(liveInstances(fake)) != 1 {
+				t.Errorf("instances after deploy: %v, want the one deployment", liveInstances(fake))
+			}
+			if !strings.Contains(r.stdout, "deployed ") || !strings.Contains(r.stdout, id) {
+				t.Errorf("the log does not say what was deployed\n%s", r)
+			}
+			if stoppedState(inst.State) {
+				t.Errorf("%s after deploy: state %q", id, inst.State)
+			}
+
+			// A second build with deploy finds the deployment: nothing new.
+			if again := step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": key.Authorized}); again.code != 0 ||
+				!strings.Contains(again.stdout, "already exists") || len(liveInstances(fake)) != 1 {
+				t.Errorf("second build with deploy: want exit 0, already exists, still one instance\n%s", again)
+			}
+
+			status := func(stopped bool) {
+				t.Helper()
+				r := step(map[string]string{"command": "status"})
+				if st := instanceState(r.stdout, id); r.code != 0 || st == "" || stoppedState(st) != stopped {
+					t.Errorf("status: want exit 0 and %s (stopped: %v)\n%s", id, stopped, r)
+				}
+			}
+			status(false)
+			if r := step(map[string]string{"command": "stop"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+				t.Fatalf("stop: want exit 0 naming %s\n%s", id, r)
+			}
+			status(true)
+			if st := liveInstances(fake)[id].State; !stoppedState(st) {
+				t.Errorf("the double's %s after stop: state %q", id, st)
+			}
+			if r := step(map[string]string{"command": "start"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+				t.Fatalf("start: want exit 0 naming %s\n%s", id, r)
+			}
+			status(false)
+			if st := liveInstances(fake)[id].State; stoppedState(st) {
+				t.Errorf("the double's %s after start: state %q", id, st)
+			}
+			if r := step(map[string]string{"command": "destroy"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+				t.Fatalf("destroy: want exit 0 naming %s\n%s", id, r)
+			}
+			if left := liveInstances(fake); len(left) != 0 {
+				t.Errorf("instances after destroy: %v", left)
+			}
+			if r := step(map[string]string{"command": "status"}); r.code != 1 || !strings.Contains(r.stdout+r.stderr, "no deployment") {
+				t.Errorf("status after destroy: want exit 1, no deployment\n%s", r)
+			}
+			// The image stays: destroy removes the deployment only.
+			if !slices.ContainsFunc(fake.Live(), func(res cloudtest.FakeResource) bool { return res.ID == image }) {
+				t.Errorf("image %s is gone after destroy", image)
+			}
+		})
+	}
+}
+
+// instanceState is the STATE column of status's table for instance id.
+func instanceState(table, id string) string {
+	lines := strings.Split(table, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "CLOUD ") {
+			continue
+		}
+		col := strings.Index(l, "STATE")
+		for _, row := range lines[i+1:] {
+			if strings.Contains(row, id) && col >= 0 && col < len(row) {
+				if f := strings.Fields(row[col:]); len(f) > 0 {
+					return f[0]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// stoppedState reports whether a double's instance state is a stopped one
+// in its cloud's words (stopped, STOPPED, TERMINATED on GCE, deallocated
+// on Azure).
+func stoppedState(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "stop") || strings.Contains(s, "terminated") || strings.Contains(s, "dealloc")
 }
