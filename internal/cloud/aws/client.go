@@ -40,24 +40,6 @@ const (
 // pollBackoff paces DescribeInstances while waiting for a state.
 var pollBackoff = cloud.Backoff{Initial: 2 * time.Second, Max: 10 * time.Second}
 
-// Cloud is the aws target. The zero value is what package targets uses:
-// credentials come from the SDK's standard chain, the region from the
-// config, the endpoint from SINDRI_AWS_ENDPOINT when set.
-type Cloud struct {
-	// Endpoint, when set, replaces SINDRI_AWS_ENDPOINT.
-	Endpoint string
-	// Timeout bounds one HTTP attempt of an API call (default 1m); the
-	// retryer then tries again. It keeps the SDK's buildable client, so
-	// AWS_CA_BUNDLE and proxies still apply.
-	Timeout time.Duration
-	// Backoff paces the SDK retryer's waits (throttling, 5xx, time-outs)
-	// and the waits for instance states; nil means cloud.DefaultBackoff
-	// for retries and a 2-10s poll. Tests pass tiny waits.
-	Backoff *cloud.Backoff
-	// MaxAttempts bounds the attempts of one API call (default 5).
-	MaxAttempts int
-}
-
 // clients are one region's API clients.
 type clients struct {
 	ec2    *ec2.Client
@@ -226,11 +208,3 @@ func tagList(m map[string]string) []types.Tag {
 	}
 	return out
 }
-
-// What the aws target provides beyond its Packer source block.
-var (
-	_ cloud.ImageManager      = Cloud{}
-	_ cloud.InstanceManager   = Cloud{}
-	_ cloud.Sweeper           = Cloud{}
-	_ cloud.CredentialChecker = Cloud{}
-)

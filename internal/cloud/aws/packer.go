@@ -19,13 +19,11 @@ const (
 	nobleAMIName   = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
 )
 
-func (Cloud) Name() string       { return "aws" }
 func (Cloud) SourceType() string { return "amazon-ebs" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "amazon", Source: "github.com/hashicorp/amazon", Version: tools.PluginVersion("amazon")}
 }
-func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.AWS.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.AWS.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	a := c.Packer.Clouds.AWS

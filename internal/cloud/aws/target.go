@@ -1,0 +1,78 @@
+package aws
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Cloud is the aws target. The zero value is what package targets uses:
+// credentials come from the SDK's standard chain, the region from the
+// config, the endpoint from SINDRI_AWS_ENDPOINT when set.
+type Cloud struct {
+	cloud.Base
+	// Tuning paces the API calls, their retries and the waits for
+	// instance states; zero fields take cloud.DefaultTuning's values.
+	Tuning cloud.Tuning
+	// Env is where the endpoint variables are read; nil reads the process
+	// environment.
+	Env cloud.Env
+	// Endpoint, when set, replaces SINDRI_AWS_ENDPOINT.
+	Endpoint string
+	// Timeout bounds one HTTP attempt of an API call (default 1m); the
+	// retryer then tries again. It keeps the SDK's buildable client, so
+	// AWS_CA_BUNDLE and proxies still apply.
+	Timeout time.Duration
+	// Backoff paces the SDK retryer's waits (throttling, 5xx, time-outs)
+	// and the waits for instance states; nil means cloud.DefaultBackoff
+	// for retries and a 2-10s poll. Tests pass tiny waits.
+	Backoff *cloud.Backoff
+	// MaxAttempts bounds the attempts of one API call (default 5).
+	MaxAttempts int
+}
+
+var _ cloud.Target = Cloud{}
+
+func (Cloud) Name() string { return "aws" }
+
+// Regions is the build region, then ami_regions (the AMI's copies).
+func (Cloud) Regions(c *config.Config) (string, []string) {
+	if c == nil || c.Packer.Clouds.AWS == nil {
+		return "", nil
+	}
+	a := c.Packer.Clouds.AWS
+	return "region", append([]string{a.Region}, a.AMIRegions...)
+}
+
+// PinRegion builds in region and copies the AMI nowhere.
+func (c Cloud) PinRegion(cfg *config.Config, region string) ([]string, error) {
+	if _, err := awsBlock(cfg); err != nil {
+		return nil, err
+	}
+	p := &cfg.Packer
+	return []string{
+		p.FieldPath(c.Name(), "region") + "=" + region,
+		p.FieldPath(c.Name(), "ami_regions") + "=[]",
+	}, nil
+}
+
+// SecretEnv are the standard chain's secret variables.
+func (Cloud) SecretEnv() []string { return []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} }
+
+// Placeholders keep an offline validate from asking the instance
+// metadata service for credentials; amazon-ebs needs nothing else.
+func (Cloud) Placeholders(string) ([]string, map[string]string, error) {
+	return []string{"AWS_EC2_METADATA_DISABLED=true"}, nil, nil
+}
+
+// amiID is an AMI ID: "ami-" and 8 or 17 hex digits. Packer's multi-region
+// artifact ("us-east-1:ami-...,us-west-2:ami-...") is split by region
+// before it becomes a result: outputs carry bare AMI IDs, one per region.
+var amiID = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
+
+// ValidImageID checks an AMI ID.
+func (Cloud) ValidImageID(id string) error {
+	return cloud.CheckID(id, amiID, "an AMI ID (ami- and 8 to 17 hex digits)")
+}
