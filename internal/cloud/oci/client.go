@@ -252,11 +252,3 @@ func sdkTime(t *common.SDKTime) time.Time {
 
 // more reports whether a list response names a next page.
 func more(next *string) bool { return next != nil && *next != "" }
-
-// The target's whole surface, checked by the compiler.
-var (
-	_ cloud.ImageManager      = Cloud{}
-	_ cloud.InstanceManager   = Cloud{}
-	_ cloud.Sweeper           = Cloud{}
-	_ cloud.CredentialChecker = Cloud{}
-)

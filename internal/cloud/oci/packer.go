@@ -1,17 +1,11 @@
-// Package oci is the Oracle Cloud Infrastructure target: the oracle-oci
-// source block, and the image inventory, instance lifecycle, leftover sweep
-// and credential check through the official oci-go-sdk.
 package oci
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/oracle/oci-go-sdk/v65/common"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -19,25 +13,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the oci target. The zero value uses the SDK's standard
-// credential chain and the real endpoints (or EndpointEnv); the fields
-// exist for tests.
-type Cloud struct {
-	// Provider replaces the credential chain.
-	Provider common.ConfigurationProvider
-	// Endpoint replaces every service's host ("" reads EndpointEnv).
-	Endpoint string
-	// HTTPClient sends the requests (default: the SDK's, 60 s time-out).
-	HTTPClient *http.Client
-	// Backoff bounds the SDK's retries and paces state polling.
-	Backoff cloud.Backoff
-	// PollInterval caps the wait between state polls (default 5 s).
-	PollInterval time.Duration
-	// WaitTimeout bounds one wait for a state (default 20 min).
-	WaitTimeout time.Duration
-}
-
-func (Cloud) Name() string       { return "oci" }
 func (Cloud) SourceType() string { return "oracle-oci" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "oracle", Source: "github.com/hashicorp/oracle", Version: tools.PluginVersion("oracle")}

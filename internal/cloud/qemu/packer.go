@@ -1,5 +1,3 @@
-// Package qemu is the local target: a qcow2 image built with QEMU on this
-// machine, no cloud account needed.
 package qemu
 
 import (
@@ -13,10 +11,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the qemu target.
-type Cloud struct{}
-
-func (Cloud) Name() string       { return "qemu" }
 func (Cloud) SourceType() string { return "qemu" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "qemu", Source: "github.com/hashicorp/qemu", Version: tools.PluginVersion("qemu")}
