@@ -4,9 +4,7 @@
 package gcp
 
 import (
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
@@ -16,32 +14,11 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the gcp target. The zero value talks to the Compute Engine API
-// (or to $SINDRI_GCP_ENDPOINT) with Application Default Credentials; the
-// fields exist for tests.
-type Cloud struct {
-	// Endpoint overrides $SINDRI_GCP_ENDPOINT; a loopback http URL also
-	// turns authentication off.
-	Endpoint string
-	// HTTPClient, when set, carries every request instead of the SDK's
-	// authenticating client (tests only: it sends no credentials).
-	HTTPClient *http.Client
-	// Backoff bounds retries of throttled and transiently failing calls.
-	Backoff cloud.Backoff
-	// Poll paces the polling of operations and instance states; its
-	// MaxElapsed bounds each wait (default 15m).
-	Poll cloud.Backoff
-	// CallTimeout bounds one attempt of one API call (default 1m).
-	CallTimeout time.Duration
-}
-
-func (Cloud) Name() string       { return "gcp" }
 func (Cloud) SourceType() string { return "googlecompute" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "googlecompute", Source: "github.com/hashicorp/googlecompute", Version: tools.PluginVersion("googlecompute")}
 }
-func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.GCP.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.GCP.SSHUsername }
 
 // LabelValue adapts a value to GCP's label rules: lower-case letters,
 // digits, '_' and '-', at most 63 characters.

@@ -1,0 +1,71 @@
+package gcp
+
+import (
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Cloud is the gcp target. The zero value talks to the Compute Engine API
+// (or to $SINDRI_GCP_ENDPOINT) with Application Default Credentials; the
+// fields exist for tests.
+type Cloud struct {
+	cloud.Base
+	// Tuning paces the API calls and the waits for operations and
+	// instance states.
+	Tuning cloud.Tuning
+	// Env is where the target reads SINDRI_GCP_ENDPOINT; nil reads the
+	// process environment.
+	Env cloud.Env
+	// Endpoint overrides $SINDRI_GCP_ENDPOINT; a loopback http URL also
+	// turns authentication off.
+	Endpoint string
+	// HTTPClient, when set, carries every request instead of the SDK's
+	// authenticating client (tests only: it sends no credentials).
+	HTTPClient *http.Client
+	// Backoff bounds retries of throttled and transiently failing calls.
+	Backoff cloud.Backoff
+	// Poll paces the polling of operations and instance states; its
+	// MaxElapsed bounds each wait (default 15m).
+	Poll cloud.Backoff
+	// CallTimeout bounds one attempt of one API call (default 1m).
+	CallTimeout time.Duration
+}
+
+var _ cloud.Target = Cloud{}
+
+func (Cloud) Name() string { return "gcp" }
+
+// Regions: a GCP image is built in one zone (images are global, nothing
+// is copied).
+func (Cloud) Regions(c *config.Config) (string, []string) {
+	if c == nil || c.Packer.Clouds.GCP == nil {
+		return "", nil
+	}
+	return "zone", []string{c.Packer.Clouds.GCP.Zone}
+}
+
+// PinRegion builds in zone region: there is nothing copied elsewhere.
+func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	field, _ := g.Regions(c)
+	if field == "" {
+		return nil, cloud.ErrNotSupported
+	}
+	return []string{c.Packer.FieldPath(g.Name(), field) + "=" + region}, nil
+}
+
+// SecretEnv: GOOGLE_CREDENTIALS holds a service-account key itself (the
+// plugin reads it); GOOGLE_APPLICATION_CREDENTIALS only names a file.
+func (Cloud) SecretEnv() []string { return []string{"GOOGLE_CREDENTIALS"} }
+
+// gcpImageID is an image name, or its resource path or self link (the
+// compute API's URL, or a test server's).
+var gcpImageID = regexp.MustCompile(`^((https?://[a-z0-9.-]+(:[0-9]{1,5})?/compute/(v1|beta)/)?projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/global/images/(family/)?)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// ValidImageID checks a GCP image name or self link.
+func (Cloud) ValidImageID(id string) error {
+	return cloud.CheckID(id, gcpImageID, "a GCP image name (lower-case letters, digits and -, at most 63) or image self link")
+}

@@ -1,0 +1,60 @@
+package gcp_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
+)
+
+func TestRegions(t *testing.T) {
+	c := gcp.Cloud{}
+	field, regions := c.Regions(cloudtest.Load(t, minimal+"  zone: europe-west4-b\n"))
+	if field != "zone" || !slices.Equal(regions, []string{"europe-west4-b"}) {
+		t.Errorf("Regions = %q %v, want zone [europe-west4-b]", field, regions)
+	}
+	if field, regions := c.Regions(cloudtest.Load(t, "packer:\n  cloud: aws\n")); field != "" || regions != nil {
+		t.Errorf("Regions without a gcp block = %q %v, want none", field, regions)
+	}
+}
+
+func TestPinRegion(t *testing.T) {
+	c := gcp.Cloud{}
+	got, err := c.PinRegion(cloudtest.Load(t, minimal), "us-east1-c")
+	if err != nil || !slices.Equal(got, []string{"packer.zone=us-east1-c"}) {
+		t.Errorf("PinRegion(single cloud) = %v, %v", got, err)
+	}
+	multi := cloudtest.Load(t, "packer:\n  clouds:\n    gcp:\n      project_id: my-project-123\n")
+	got, err = c.PinRegion(multi, "us-east1-c")
+	if err != nil || !slices.Equal(got, []string{"packer.clouds.gcp.zone=us-east1-c"}) {
+		t.Errorf("PinRegion(clouds) = %v, %v", got, err)
+	}
+	if _, err := c.PinRegion(cloudtest.Load(t, "packer:\n  cloud: aws\n"), "x"); !errors.Is(err, cloud.ErrNotSupported) {
+		t.Errorf("PinRegion without a gcp block = %v, want ErrNotSupported", err)
+	}
+}
+
+func TestSecretEnv(t *testing.T) {
+	if got := (gcp.Cloud{}).SecretEnv(); !slices.Equal(got, []string{"GOOGLE_CREDENTIALS"}) {
+		t.Errorf("SecretEnv = %v", got)
+	}
+}
+
+func TestValidImageID(t *testing.T) {
+	c := gcp.Cloud{}
+	for _, id := range []string{"sindri-dev-1", "projects/my-project/global/images/sindri-dev-1",
+		"https://www.googleapis.com/compute/v1/projects/my-project/global/images/sindri-dev-1",
+		"http://127.0.0.1:8080/compute/v1/projects/test-project/global/images/x1"} {
+		if err := c.ValidImageID(id); err != nil {
+			t.Errorf("ValidImageID(%q) = %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "ocid1.image.oc1..aaaa", "Sindri", "1-image", "sindri-", "projects/p/global/images/x y"} {
+		if err := c.ValidImageID(id); err == nil {
+			t.Errorf("ValidImageID(%q) accepted", id)
+		}
+	}
+}
