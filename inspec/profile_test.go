@@ -315,3 +315,26 @@ func TestControlsFollowScripts(t *testing.T) {
 		t.Errorf("init.sh BASE_PACKAGES %v not checked verbatim by base.rb", m)
 	}
 }
+
+// issue 14: the design's checks of docker and wget run wherever the tool is
+// installed, not only where the profile says Docker is expected.
+func TestDockerAndWgetCheckedWhenInstalled(t *testing.T) {
+	ids, bodies := controls(t, "controls/base.rb", Files()["controls/base.rb"])
+	guards := map[string]string{}
+	for _, id := range ids {
+		b := bodies[id]
+		for _, tool := range []string{"docker", "wget"} {
+			if strings.Contains(b, "installed.call('"+tool+"')") && strings.Contains(b, "only_if(") {
+				guards[tool] = id
+			}
+		}
+	}
+	for _, tool := range []string{"docker", "wget"} {
+		if guards[tool] == "" {
+			t.Errorf("no control of base.rb is guarded by %s being installed", tool)
+		}
+	}
+	if !strings.Contains(string(Files()["controls/base.rb"]), "command -v #{Shellwords.escape(tool)}") {
+		t.Error("installed does not look the tool up on PATH")
+	}
+}

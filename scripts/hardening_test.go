@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,5 +96,51 @@ func TestHardeningOrdersUfwAfterIPTSysctl(t *testing.T) {
 	drift := strings.Index(src, "kernel parameters differ from /etc/sysctl.d/60-sindri-hardening.conf")
 	if write < 0 || enable < 0 || drift < 0 || !(write < enable && enable < drift) {
 		t.Errorf("want IPT_SYSCTL emptied (%d) before ufw --force enable (%d), then the live check (%d)", write, enable, drift)
+	}
+}
+
+// designSysctls is the network hardening list of the design document
+// (shared/seed, "security-hardening.sh", the sysctl block): every key with
+// the value it sets. Issue 14: the IPv6 forwarding and source-route keys
+// were missing.
+var designSysctls = map[string]string{
+	"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0",
+	"net.ipv4.conf.all.send_redirects": "0", "net.ipv4.conf.default.send_redirects": "0",
+	"net.ipv4.conf.all.accept_redirects": "0", "net.ipv4.conf.default.accept_redirects": "0",
+	"net.ipv6.conf.all.accept_redirects": "0", "net.ipv6.conf.default.accept_redirects": "0",
+	"net.ipv4.conf.all.accept_source_route": "0", "net.ipv4.conf.default.accept_source_route": "0",
+	"net.ipv6.conf.all.accept_source_route": "0", "net.ipv6.conf.default.accept_source_route": "0",
+	"net.ipv4.conf.all.log_martians": "1", "net.ipv4.conf.default.log_martians": "1",
+	"net.ipv4.tcp_syncookies": "1",
+}
+
+// TestHardeningCoversTheDesignList checks that the sysctl file the script
+// writes holds every key of the design's list with its value, and that
+// the design's auditd packages (auditd and audispd-plugins) are installed.
+func TestHardeningCoversTheDesignList(t *testing.T) {
+	src := string(Files()["security-hardening.sh"])
+	start := "write_file /etc/sysctl.d/60-sindri-hardening.conf 0644 <<'EOF'\n"
+	i := strings.Index(src, start)
+	if i < 0 {
+		t.Fatal("security-hardening.sh no longer writes 60-sindri-hardening.conf from a here-document")
+	}
+	body := src[i+len(start):]
+	body = body[:strings.Index(body, "\nEOF\n")]
+	got := map[string]string{}
+	for _, l := range strings.Split(body, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(l, "-"), " = "); ok && !strings.HasPrefix(l, "#") {
+			got[k] = v
+		}
+	}
+	for k, want := range designSysctls {
+		if got[k] != want {
+			t.Errorf("%s = %q in 60-sindri-hardening.conf, the design sets %s", k, got[k], want)
+		}
+	}
+	line := regexp.MustCompile(`(?m)^ensure_packages auditd.*$`).FindString(src)
+	for _, pkg := range []string{"auditd", "audispd-plugins"} {
+		if !slices.Contains(strings.Fields(line), pkg) {
+			t.Errorf("the auditd step installs %q, missing %s", line, pkg)
+		}
 	}
 }

@@ -95,17 +95,18 @@ func TestInstallExtensions(t *testing.T) {
 				"extension install node -y",
 				"extension install claude-code -y",
 				"extension install go1.22 -y",
+				"doctor --help", "doctor",
 			},
 		},
 		{
 			name:       "extensions only",
 			extensions: "rust",
-			want:       []string{"extension install rust -y"},
+			want:       []string{"extension install rust -y", "doctor --help", "doctor"},
 		},
 		{
 			name:    "profile only, whitespace trimmed",
 			profile: " minimal\n",
-			want:    []string{"profile install minimal -y"},
+			want:    []string{"profile install minimal -y", "doctor --help", "doctor"},
 		},
 		{
 			name:       "nothing to do",
@@ -195,5 +196,35 @@ func TestInstallExtensionsNeedsSindri(t *testing.T) {
 	r := h.run(t, map[string]string{"SINDRI_EXTENSIONS": "python", "SINDRI_BIN": filepath.Join(h.home, "missing")})
 	if r.code == 0 || !strings.Contains(r.stderr, "not found or not executable") {
 		t.Errorf("without sindri: %s", r)
+	}
+}
+
+// issue 14: the design's install step ends with `sindri doctor`. It runs as
+// the user after the installs when the release has the command; a release
+// without it is skipped, and problems it reports are a warning.
+func TestInstallExtensionsEndsWithDoctor(t *testing.T) {
+	tests := []struct {
+		doctor   string
+		want     []string
+		log, err string
+	}{
+		{"", []string{"extension install rust -y", "doctor --help", "doctor"}, "sindri doctor passed", ""},
+		{"absent", []string{"extension install rust -y", "doctor --help"}, "has no doctor command; skipping it", ""},
+		{"fails", []string{"extension install rust -y", "doctor --help", "doctor"}, "done", "WARNING: sindri doctor reported problems (exit 1)"},
+	}
+	for _, tc := range tests {
+		t.Run("doctor "+tc.doctor, func(t *testing.T) {
+			h := newExtensionsHost(t)
+			r := h.run(t, map[string]string{"SINDRI_EXTENSIONS": "rust", "RECORDER_DOCTOR": tc.doctor})
+			if r.code != 0 {
+				t.Fatalf("failed: %s", r)
+			}
+			if got := h.recorded(t); !slices.Equal(got, tc.want) {
+				t.Errorf("sindri calls %q, want %q", got, tc.want)
+			}
+			if !strings.Contains(r.stdout, tc.log) || !strings.Contains(r.stderr, tc.err) {
+				t.Errorf("want %q in stdout and %q in stderr:\n%s", tc.log, tc.err, r)
+			}
+		})
 	}
 }

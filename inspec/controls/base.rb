@@ -13,6 +13,10 @@ sys_path = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; e
 as_root = lambda do |script|
   command("#{root_prefix}sh -c #{Shellwords.escape(sys_path + script)}")
 end
+# Whether a program is on root's PATH.
+installed = lambda do |tool|
+  as_root.call("command -v #{Shellwords.escape(tool)}").exit_status.zero?
+end
 # A login shell of the login user, so PATH is what an SSH login gets.
 in_login_shell = lambda do |script|
   as_root.call("sudo -n -i -u #{Shellwords.escape(login_user)} -- sh -c #{Shellwords.escape(script)}")
@@ -45,9 +49,12 @@ end
 control 'sindri-base-03' do
   impact 0.7
   title 'Docker is installed and running'
-  desc 'When the Sindri profile or extensions bring Docker (input docker_expected), the docker CLI is installed, ' \
-       'docker.service is enabled and running, and the daemon answers.'
-  only_if('Docker not expected for this image (input docker_expected is false)') { input('docker_expected') }
+  desc 'When the Sindri profile or extensions bring Docker (input docker_expected), or Docker is installed anyway ' \
+       '(a provisioning script, the base image), the docker CLI is installed, docker.service is enabled and ' \
+       'running, and the daemon answers.'
+  only_if('Docker is neither expected (input docker_expected) nor installed') do
+    input('docker_expected') || installed.call('docker')
+  end
   describe '`command -v docker`' do
     subject { as_root.call('command -v docker') }
     its('exit_status') { should eq 0 }
@@ -60,5 +67,17 @@ control 'sindri-base-03' do
     subject { as_root.call('timeout 60 docker info --format "{{.ServerVersion}}"') }
     its('exit_status') { should eq 0 }
     its('stdout') { should match(/\S/) }
+  end
+end
+
+control 'sindri-base-04' do
+  impact 0.5
+  title "wget works for #{login_user} when it is installed"
+  desc 'The design lists wget beside git, curl and docker. It is not part of every base image, so it is checked ' \
+       'only where it is installed: on the login user\'s PATH, and it runs.'
+  only_if('wget is not installed') { installed.call('wget') }
+  describe "`wget --version` in a login shell of #{login_user}" do
+    subject { in_login_shell.call('wget --version') }
+    its('exit_status') { should eq 0 }
   end
 end

@@ -50,6 +50,7 @@ banner = "Authorized use only. All activity on this system may be monitored and 
 sysctl_file = '/etc/sysctl.d/60-sindri-hardening.conf'
 sysctls = {
   'net.ipv4.ip_forward' => 0,
+  'net.ipv6.conf.all.forwarding' => 0,
   'net.ipv4.conf.all.send_redirects' => 0,
   'net.ipv4.conf.default.send_redirects' => 0,
   'net.ipv4.conf.all.accept_redirects' => 0,
@@ -66,6 +67,8 @@ sysctls = {
   'net.ipv6.conf.default.accept_ra' => 0,
   'net.ipv6.conf.all.accept_redirects' => 0,
   'net.ipv6.conf.default.accept_redirects' => 0,
+  'net.ipv6.conf.all.accept_source_route' => 0,
+  'net.ipv6.conf.default.accept_source_route' => 0,
 }
 modprobe_file = '/etc/modprobe.d/60-sindri-cis.conf'
 azure_asset_tag = '7783-7084-3265-9085-8269-3286-77'
@@ -215,14 +218,16 @@ end
 control 'sindri-cis-06' do
   impact 0.7
   title 'auditd is installed, running and watching identity, sudo and sshd configuration'
-  desc "security-hardening.sh installs and enables auditd and writes #{audit_rules_file} (root, 0640) with " \
+  desc "security-hardening.sh installs auditd and audispd-plugins, enables auditd and writes #{audit_rules_file} (root, 0640) with " \
        '`-w PATH -p wa -k KEY` watches on the identity files (identity), sudoers (scope) and the sshd ' \
        'configuration (sshd_config), for the paths that exist. The rules must be loaded in the kernel (auditctl -l).'
   only_if('CIS hardening disabled in sindri.yaml') { input('cis_hardening') }
   next unless cis
 
-  describe package('auditd') do
-    it { should be_installed }
+  %w[auditd audispd-plugins].each do |pkg|
+    describe package(pkg) do
+      it { should be_installed }
+    end
   end
   describe 'auditd.service' do
     subject { %w[is-enabled is-active].map { |verb| as_root.call("systemctl #{verb} auditd.service").stdout.to_s.strip } }
