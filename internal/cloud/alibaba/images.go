@@ -26,13 +26,6 @@ const (
 // imagePageSize is DescribeImages' largest page.
 const imagePageSize = 100
 
-var (
-	_ cloud.ImageManager      = Cloud{}
-	_ cloud.InstanceManager   = Cloud{}
-	_ cloud.Sweeper           = Cloud{}
-	_ cloud.CredentialChecker = Cloud{}
-)
-
 // describeImages returns our own images (ImageOwnerAlias=self) matching
 // the tags, the ID and the statuses, over every page.
 func (a *api) describeImages(ctx context.Context, tags map[string]string, id, status string) ([]ecs.Image, error) {

@@ -1,11 +1,6 @@
-// Package alibaba is the Alibaba Cloud target: the alicloud-ecs source block,
-// and, through the ECS API, the image inventory, test and deploy instances,
-// leftover sweeps and the credential check.
 package alibaba
 
 import (
-	"time"
-
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -14,30 +9,11 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-// Cloud is the alibaba target. The zero value is ready to use: it talks to
-// the ECS endpoint of the configured region (or SINDRI_ALIBABA_ENDPOINT)
-// with credentials from the standard chain. Tests shrink the timings.
-type Cloud struct {
-	// Backoff bounds retries of throttled and transiently failing calls
-	// (zero: cloud.DefaultBackoff).
-	Backoff cloud.Backoff
-	// Timeout bounds one HTTP request (zero: the SDK's per-API defaults).
-	Timeout time.Duration
-	// Poll is the first wait between state polls while an instance starts,
-	// stops or goes away; it doubles up to 15s (zero: 2s).
-	Poll time.Duration
-	// WaitTimeout bounds one such wait when ctx has no earlier deadline
-	// (zero: 10 minutes).
-	WaitTimeout time.Duration
-}
-
-func (Cloud) Name() string       { return "alibaba" }
 func (Cloud) SourceType() string { return "alicloud-ecs" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "alicloud", Source: "github.com/hashicorp/alicloud", Version: tools.PluginVersion("alicloud")}
 }
-func (Cloud) Variables(*config.Config) []cloud.Variable { return nil }
-func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.Alibaba.SSHUsername }
+func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.Alibaba.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	a := c.Packer.Clouds.Alibaba
