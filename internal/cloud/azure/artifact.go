@@ -8,8 +8,9 @@ import (
 
 // Describe keeps both of an azure-arm artifact's IDs: the managed image
 // and, when a gallery is configured, the gallery image version. Packer's
-// manifest records only one, so the rest comes from the artifact's text.
-func (Cloud) Describe(run *cloud.BuildRun, art cloud.Artifact) *cloud.Image {
+// manifest records only one, so the rest comes from the artifact's text
+// (which has all the manifest has: parsed is not needed).
+func (Cloud) Describe(run *cloud.BuildRun, art cloud.Artifact, _ *cloud.Image) *cloud.Image {
 	fields := map[string]string{}
 	for _, line := range strings.Split(art.String, "\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok {

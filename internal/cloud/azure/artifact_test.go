@@ -20,7 +20,7 @@ SharedImageGalleryResourceGroup: sindri-rg
 `
 
 func TestDescribeKeepsBothIDs(t *testing.T) {
-	img := Cloud{}.Describe(&cloud.BuildRun{Hash: "h"}, cloud.Artifact{ID: "/subscriptions/0000/resourceGroups/sindri-rg/providers/Microsoft.Compute/images/sindri-dev-20261125", String: artifactString})
+	img := Cloud{}.Describe(&cloud.BuildRun{Hash: "h"}, cloud.Artifact{ID: "/subscriptions/0000/resourceGroups/sindri-rg/providers/Microsoft.Compute/images/sindri-dev-20261125", String: artifactString}, nil)
 	managed := "/subscriptions/0000/resourceGroups/sindri-rg/providers/Microsoft.Compute/images/sindri-dev-20261125"
 	if img.ID != managed || img.Extra["managed_image_id"] != managed {
 		t.Errorf("managed image id: %+v", img)
@@ -35,11 +35,11 @@ func TestDescribeKeepsBothIDs(t *testing.T) {
 
 func TestDescribeGalleryOnly(t *testing.T) {
 	s := "Azure.ResourceManagement.VMImage:\n\nOSType: Linux\nManagedImageSharedImageGalleryId: /g/v/1\n"
-	img := Cloud{}.Describe(&cloud.BuildRun{}, cloud.Artifact{ID: "", String: s})
+	img := Cloud{}.Describe(&cloud.BuildRun{}, cloud.Artifact{ID: "", String: s}, nil)
 	if img.ID != "/g/v/1" || img.Extra["managed_image_id"] != "" {
 		t.Errorf("%+v", img)
 	}
-	plain := Cloud{}.Describe(&cloud.BuildRun{}, cloud.Artifact{ID: "x"})
+	plain := Cloud{}.Describe(&cloud.BuildRun{}, cloud.Artifact{ID: "x"}, nil)
 	if plain.ID != "x" || plain.Extra != nil {
 		t.Errorf("%+v", plain)
 	}

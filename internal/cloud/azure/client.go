@@ -29,32 +29,6 @@ import (
 // Azure Stack, and the tests' local fake).
 const EndpointEnv = "SINDRI_AZURE_ENDPOINT"
 
-// Cloud is the azure target. The zero value talks to public Azure (or to
-// $SINDRI_AZURE_ENDPOINT) with azidentity's default credential chain; the
-// fields exist for tests.
-type Cloud struct {
-	// Endpoint is the Resource Manager URL; "" reads EndpointEnv, then
-	// public Azure.
-	Endpoint string
-	// Credential replaces the default chain.
-	Credential azcore.TokenCredential
-	// Transport replaces the HTTP client.
-	Transport policy.Transporter
-	// MaxRetries, RetryDelay and MaxRetryDelay bound azcore's retries of
-	// throttled (429, honouring Retry-After) and transient (408, 5xx)
-	// answers: exponential with jitter. Zero means 6, 1s and 60s: about
-	// two minutes in all, like cloud.DefaultBackoff.
-	MaxRetries    int
-	RetryDelay    time.Duration
-	MaxRetryDelay time.Duration
-	// TryTimeout bounds one HTTP attempt; zero means 2 minutes.
-	TryTimeout time.Duration
-	// PollInterval is how often long-running operations and Launch's wait
-	// look again (azcore requires at least a second outside tests); zero
-	// means 5s.
-	PollInterval time.Duration
-}
-
 // api holds the clients of one configuration.
 type api struct {
 	sub, rg, loc string
@@ -285,12 +259,3 @@ func sameLocation(a, b string) bool {
 	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
 	return norm(a) == norm(b)
 }
-
-// What package targets relies on the zero value to provide.
-var (
-	_ cloud.ImageManager      = Cloud{}
-	_ cloud.InstanceManager   = Cloud{}
-	_ cloud.Sweeper           = Cloud{}
-	_ cloud.CredentialChecker = Cloud{}
-	_ cloud.Describer         = Cloud{}
-)

@@ -13,7 +13,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) Name() string       { return "azure" }
 func (Cloud) SourceType() string { return "azure-arm" }
 func (Cloud) Plugin() cloud.Plugin {
 	return cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}

@@ -1,0 +1,102 @@
+package azure
+
+import (
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// Cloud is the azure target. The zero value talks to public Azure (or to
+// $SINDRI_AZURE_ENDPOINT) with azidentity's default credential chain; the
+// fields exist for tests.
+type Cloud struct {
+	cloud.Base
+	// Tuning paces the API calls, their retries and the waits for
+	// operations and VM states; zero fields take cloud.DefaultTuning's.
+	Tuning cloud.Tuning
+	// Env is where the endpoint and the service principal's variables are
+	// read; nil reads the process environment.
+	Env cloud.Env
+	// Endpoint is the Resource Manager URL; "" reads EndpointEnv, then
+	// public Azure.
+	Endpoint string
+	// Credential replaces the default chain.
+	Credential azcore.TokenCredential
+	// Transport replaces the HTTP client.
+	Transport policy.Transporter
+	// MaxRetries, RetryDelay and MaxRetryDelay bound azcore's retries of
+	// throttled (429, honouring Retry-After) and transient (408, 5xx)
+	// answers: exponential with jitter. Zero means 6, 1s and 60s: about
+	// two minutes in all, like cloud.DefaultBackoff.
+	MaxRetries    int
+	RetryDelay    time.Duration
+	MaxRetryDelay time.Duration
+	// TryTimeout bounds one HTTP attempt; zero means 2 minutes.
+	TryTimeout time.Duration
+	// PollInterval is how often long-running operations and Launch's wait
+	// look again (azcore requires at least a second outside tests); zero
+	// means 5s.
+	PollInterval time.Duration
+}
+
+var _ cloud.Target = Cloud{}
+
+func (Cloud) Name() string { return "azure" }
+
+// Regions is the build location, then the gallery's other replication
+// regions.
+func (Cloud) Regions(c *config.Config) (string, []string) {
+	if c == nil || c.Packer.Clouds.Azure == nil {
+		return "", nil
+	}
+	a := c.Packer.Clouds.Azure
+	r := []string{a.Location}
+	if a.Gallery != nil {
+		for _, g := range a.Gallery.ReplicationRegions {
+			if g != a.Location {
+				r = append(r, g)
+			}
+		}
+	}
+	return "location", r
+}
+
+// PinRegion builds in region and, with a gallery, replicates the version
+// to that region only.
+func (c Cloud) PinRegion(cfg *config.Config, region string) ([]string, error) {
+	a, err := azureConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		return nil, errors.New("azure: no region to pin")
+	}
+	p := &cfg.Packer
+	sets := []string{p.FieldPath(c.Name(), "location") + "=" + region}
+	if a.Gallery != nil {
+		sets = append(sets, p.FieldPath(c.Name(), "gallery.replication_regions")+"=["+region+"]")
+	}
+	return sets, nil
+}
+
+// SecretEnv are the service principal's secrets azidentity's chain and
+// the azure-arm plugin read.
+func (Cloud) SecretEnv() []string {
+	return []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"}
+}
+
+// azureImageID is a managed image's resource ID or a gallery image
+// version's, the two IDs azure-arm builds produce.
+var azureImageID = regexp.MustCompile(`(?i)^/subscriptions/[a-z0-9-]{1,64}/resourceGroups/[a-z0-9._()-]{1,90}/providers/Microsoft\.Compute/` +
+	`(images/[a-z0-9][a-z0-9._-]{0,79}|galleries/[a-z0-9][a-z0-9._]{0,79}/images/[a-z0-9][a-z0-9._-]{0,79}/versions/[0-9]+\.[0-9]+\.[0-9]+)$`)
+
+// ValidImageID checks an Azure managed image or gallery image version ID.
+func (Cloud) ValidImageID(id string) error {
+	return cloud.CheckID(id, azureImageID, "an Azure image ID (/subscriptions/.../providers/Microsoft.Compute/images/NAME or .../galleries/G/images/D/versions/X.Y.Z)")
+}
