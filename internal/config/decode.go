@@ -44,6 +44,8 @@ type slot struct {
 type decoder struct {
 	file   string
 	getenv func(string) (string, bool)
+	// credentials are the targets' credential variables (Options).
+	credentials []string
 	// placeholders: an unset ${VAR} in a field with a placeholder form
 	// takes it (Options.Placeholders); each use is a notice.
 	placeholders bool
@@ -441,7 +443,7 @@ func (d *decoder) scalarField(n *yaml.Node, path, want, pattern string) (string,
 			return ph, true
 		}
 	}
-	s, err := expandWith(n.Value, d.getenv, missing)
+	s, err := expandWith(n.Value, d.getenv, missing, d.credentials)
 	if err != nil {
 		d.errorf(n, path, "%v", err)
 		return "", false

@@ -11,13 +11,14 @@ import (
 // is not set (and has no default) is an error that names it, and so is a
 // variable the file may not read (see RefusedEnv).
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
-	return expandWith(s, getenv, nil)
+	return expandWith(s, getenv, nil, nil)
 }
 
 // expandWith is expand where missing, when not nil, may stand in for a
 // variable that is not set and has no default (placeholder mode, see
-// Options.Placeholders). Refused variables are refused before it is asked.
-func expandWith(s string, getenv func(string) (string, bool), missing func(name string) (string, bool)) (string, error) {
+// Options.Placeholders). Refused variables (RefusedEnv, with the targets'
+// credentials) are refused before it is asked.
+func expandWith(s string, getenv func(string) (string, bool), missing func(name string) (string, bool), credentials []string) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
@@ -47,7 +48,7 @@ func expandWith(s string, getenv func(string) (string, bool), missing func(name 
 		if !validEnvName(name) {
 			return "", fmt.Errorf("invalid environment variable name %q in ${%s}", name, expr)
 		}
-		if why := RefusedEnv(name); why != "" {
+		if why := RefusedEnv(name, credentials); why != "" {
 			return "", fmt.Errorf("${%s}: %s may not be read from sindri.yaml: %s", name, name, why)
 		}
 		val, ok := getenv(name)
@@ -88,15 +89,13 @@ func validEnvName(name string) bool {
 	return true
 }
 
-// CredentialEnv names the credentials of the tools this program drives:
-// values that must never appear in a log, and that sindri.yaml may not
-// read (a pull request controls the file; the tools read them directly).
-var CredentialEnv = []string{
-	"GITHUB_TOKEN", "PACKER_GITHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-	"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "GOOGLE_CREDENTIALS", "ALICLOUD_SECRET_KEY",
-	"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
-	"OCI_CLI_KEY_CONTENT", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-}
+// CredentialEnv names the credentials of the runner and the tools every
+// build drives (GitHub, packer): values that must never appear in a log,
+// and that sindri.yaml may not read (a pull request controls the file; the
+// tools read them directly). Each target names its own (cloud.Target
+// SecretEnv); the caller passes those in (Options.Credentials), since this
+// package cannot import the clouds.
+var CredentialEnv = []string{"GITHUB_TOKEN", "PACKER_GITHUB_API_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
 
 // runnerPrefixes are the GitHub Actions runner's own variables: its
 // runtime tokens and URLs (ACTIONS_*), its internals (RUNNER_*) and the
@@ -108,15 +107,16 @@ var runnerPrefixes = []string{"ACTIONS_", "RUNNER_", "INPUT_"}
 // version, a secret the user passes on to provisioning); the runner's
 // tokens and the cloud credentials the tools read themselves are not among
 // them, and a value expanded into the file can end up in a finding, an
-// annotation or a pull request comment.
-func RefusedEnv(name string) string {
+// annotation or a pull request comment. credentials are the targets' own
+// (Options.Credentials), refused like CredentialEnv.
+func RefusedEnv(name string, credentials []string) string {
 	up := strings.ToUpper(name)
 	for _, p := range runnerPrefixes {
 		if strings.HasPrefix(up, p) {
 			return "the runner's " + strings.TrimSuffix(p, "_") + "_* variables are not configuration"
 		}
 	}
-	if slices.Contains(CredentialEnv, up) {
+	if slices.Contains(CredentialEnv, up) || slices.Contains(credentials, up) {
 		return "it is a credential the tools read themselves; never put it in the configuration"
 	}
 	if strings.HasPrefix(up, "GITHUB_") && SecretName(up) {

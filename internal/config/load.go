@@ -49,6 +49,10 @@ type Options struct {
 	// Notice. Refused variables stay refused; fields without a placeholder
 	// form still need the variable.
 	Placeholders bool
+	// Credentials name the targets' credential variables (every
+	// cloud.Target's SecretEnv; targets.SecretEnv lists them): sindri.yaml
+	// may not read them, like CredentialEnv.
+	Credentials []string
 	// Notice receives, in placeholder mode, one diagnostic per placeholder
 	// used, naming the variable and the field at its file:line.
 	Notice func(Diagnostic)
@@ -112,7 +116,7 @@ func Parse(file string, data []byte, opts Options) (cfg *Config, err error) {
 		}
 		return nil, Diagnostics{{File: file, Line: line, Col: col, Message: msg}}
 	}
-	d := &decoder{file: file, getenv: opts.Getenv, placeholders: opts.Placeholders, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
+	d := &decoder{file: file, getenv: opts.Getenv, credentials: opts.Credentials, placeholders: opts.Placeholders, where: map[slot]loc{}, keyAt: map[keySlot]loc{}, bad: map[string]bool{}}
 	if root == nil {
 		if len(opts.Sets) == 0 {
 			return nil, Diagnostics{{File: file, Message: "file is empty (create one with: sindri-packer init --cloud CLOUD)"}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -208,6 +209,49 @@ func Migrate(file string, data []byte) ([]byte, []Change, error) {
 	return b.Bytes(), m.changes, nil
 }
 
+// upstreamCloud is what converting upstream's settings of one cloud needs
+// to know: where they differ from this tool's fields. The table is data,
+// so the conversion itself names no cloud.
+type upstreamCloud struct {
+	// tags is the field upstream's providers.packer.tags go to; "" when
+	// the target has none.
+	tags string
+	// toBuild are the cloud block's keys that are build settings here:
+	// upstream key → packer.build key.
+	toBuild map[string]string
+	// dropped are the cloud block's keys not kept, with why.
+	dropped map[string]string
+	// defaults are fields whose upstream default differs from this tool's:
+	// written with upstream's value so the image stays the same.
+	defaults map[string]string
+}
+
+var upstreamClouds = map[string]upstreamCloud{
+	"aws":     {tags: "tags", dropped: map[string]string{"ami_groups": "sindri-packer never makes an image public; share it with accounts in ami_users"}},
+	"azure":   {tags: "tags"},
+	"gcp":     {tags: "labels", toBuild: map[string]string{"image_family": "image_family"}, defaults: map[string]string{"enable_secure_boot": "false"}},
+	"oci":     {tags: "tags"},
+	"alibaba": {tags: "tags"},
+	"qemu":    {},
+}
+
+// targets is the packer: section being written: the cloud upstream built
+// for and a mapping per cloud block.
+type targets struct {
+	cloud  string
+	blocks []string // cloud blocks present, in canonical order
+	maps   map[string]*omap
+	single bool
+}
+
+// path is a cloud field's path in the new file.
+func (t *targets) path(c, key string) string {
+	if t.single {
+		return "packer." + key
+	}
+	return "packer.clouds." + c + "." + key
+}
+
 func (m *migration) document(root *yaml.Node) *omap {
 	out := newMap()
 	_, packer := mapGet(root, "providers")
@@ -219,8 +263,45 @@ func (m *migration) document(root *yaml.Node) *omap {
 		}
 		p = &yaml.Node{Kind: yaml.MappingNode}
 	}
+	m.top(root, packer, out)
+	t := m.targets(pk, p)
+	if t == nil {
+		return out
+	}
+	pack := out.child("packer")
+	build := newMap()
+	ck, cv := mapGet(p, "cloud")
+	if t.single {
+		pack.set("cloud", scalar(t.cloud), ck)
+		if ck != nil && cloudAliases[strings.ToLower(cv.Value)] == "" {
+			m.change("providers.packer.cloud", "packer.cloud", "")
+		}
+		t.maps[t.cloud] = pack
+	} else {
+		clouds := pack.child("clouds")
+		for _, c := range t.blocks {
+			t.maps[c] = clouds.child(c)
+		}
+		m.change("providers.packer.cloud", "packer.clouds", fmt.Sprintf("the file has blocks for %s, so they go under packer.clouds and every command acts on all of them: add --clouds %s to act on the one upstream used",
+			strings.Join(t.blocks, ", "), t.cloud))
+	}
+	// Cloud blocks, then tags and fields written inline beside cloud:.
+	for _, c := range t.blocks {
+		_, blk := mapGet(p, c)
+		m.cloudBlock(c, blk, t, build)
+	}
+	m.packerFields(p, t, build)
+	m.extensions(root, build)
+	m.upstreamDefaults(t, build)
+	if len(build.node.Content) > 0 {
+		pack.set("build", build.node, nil)
+	}
+	return out
+}
 
-	// Top level: name, version, provider.
+// top converts the top level: name, version, provider, and what is
+// dropped there.
+func (m *migration) top(root, packer *yaml.Node, out *omap) {
 	if k, v := mapGet(root, "name"); k != nil {
 		out.set("name", m.clone(v), k)
 	}
@@ -256,74 +337,53 @@ func (m *migration) document(root *yaml.Node) *omap {
 			m.change("providers."+key, "", "another provider's settings")
 		}
 	}
+}
 
-	// The target cloud.
-	cloud := ""
+// targets finds the cloud upstream built for and the cloud blocks; nil
+// when that fails (reported).
+func (m *migration) targets(pk, p *yaml.Node) *targets {
+	t := &targets{maps: map[string]*omap{}}
 	ck, cv := mapGet(p, "cloud")
 	if ck != nil {
-		cloud = strings.ToLower(cv.Value)
-		if a, ok := cloudAliases[cloud]; ok {
+		t.cloud = strings.ToLower(cv.Value)
+		if a, ok := cloudAliases[t.cloud]; ok {
 			m.change("providers.packer.cloud", "packer.cloud", fmt.Sprintf("%s is spelt %s here", cv.Value, a))
-			cloud = a
+			t.cloud = a
 		}
-		if !slices.Contains(Clouds, cloud) {
+		if !slices.Contains(Clouds, t.cloud) {
 			msg := fmt.Sprintf("unknown cloud %q (known: %s)", cv.Value, strings.Join(Clouds, ", "))
-			if s := suggest(cloud, Clouds); s != "" {
+			if s := suggest(t.cloud, Clouds); s != "" {
 				msg = fmt.Sprintf("unknown cloud %q; did you mean %q?", cv.Value, s)
 			}
 			m.fail(cv, "providers.packer.cloud", "%s", msg)
-			return out
+			return nil
 		}
 	}
-	var blocks []string // cloud blocks present, in canonical order
 	for _, c := range Clouds {
 		if k, _ := mapGet(p, c); k != nil {
-			blocks = append(blocks, c)
+			t.blocks = append(t.blocks, c)
 		}
 	}
-	if cloud == "" {
-		if len(blocks) != 1 {
+	if t.cloud == "" {
+		if len(t.blocks) != 1 {
 			m.fail(pk, "providers.packer.cloud", "missing: name the target cloud (%s)", strings.Join(Clouds, ", "))
-			return out
+			return nil
 		}
-		cloud = blocks[0]
-		m.change("", "packer.cloud", "the only cloud block, "+cloud)
+		t.cloud = t.blocks[0]
+		m.change("", "packer.cloud", "the only cloud block, "+t.cloud)
 	}
-	if !slices.Contains(blocks, cloud) {
-		blocks = append(blocks, cloud)
-		slices.SortFunc(blocks, func(a, b string) int { return slices.Index(Clouds, a) - slices.Index(Clouds, b) })
+	if !slices.Contains(t.blocks, t.cloud) {
+		t.blocks = append(t.blocks, t.cloud)
+		slices.SortFunc(t.blocks, func(a, b string) int { return slices.Index(Clouds, a) - slices.Index(Clouds, b) })
 	}
+	t.single = len(t.blocks) == 1
+	return t
+}
 
-	pack := out.child("packer")
-	build := newMap()
-	single := len(blocks) == 1
-	cloudMaps := map[string]*omap{}
-	if single {
-		pack.set("cloud", scalar(cloud), ck)
-		if ck != nil && cloudAliases[strings.ToLower(cv.Value)] == "" {
-			m.change("providers.packer.cloud", "packer.cloud", "")
-		}
-		cloudMaps[cloud] = pack
-	} else {
-		clouds := pack.child("clouds")
-		for _, c := range blocks {
-			cloudMaps[c] = clouds.child(c)
-		}
-		m.change("providers.packer.cloud", "packer.clouds", fmt.Sprintf("the file has blocks for %s, so they go under packer.clouds and every command acts on all of them: add --clouds %s to act on the one upstream used",
-			strings.Join(blocks, ", "), cloud))
-	}
-	cloudPath := func(c, key string) string {
-		if single {
-			return "packer." + key
-		}
-		return "packer.clouds." + c + "." + key
-	}
-
-	// Cloud blocks, then tags and fields written inline beside cloud:.
-	for _, c := range blocks {
-		_, blk := mapGet(p, c)
-		m.cloudBlock(c, blk, cloudMaps[c], build, cloudPath)
-	}
+// packerFields converts the keys of providers.packer beside the cloud
+// blocks.
+func (m *migration) packerFields(p *yaml.Node, t *targets, build *omap) {
+	moved := map[string]string{"description": "description", "profile": "profile"}
 	for _, key := range keysOfMap(p) {
 		k, v := mapGet(p, key)
 		from := "providers.packer." + key
@@ -332,8 +392,8 @@ func (m *migration) document(root *yaml.Node) *omap {
 		case key == "build":
 			m.build(v, build)
 		case key == "image_id":
-			cloudMaps[cloud].set("image_id", m.clone(v), k)
-			m.change(from, cloudPath(cloud, "image_id"), "")
+			t.maps[t.cloud].set("image_id", m.clone(v), k)
+			m.change(from, t.path(t.cloud, "image_id"), "")
 		case key == "image_name":
 			if _, own := mapGet(mapValue(p, "build"), "name_prefix"); own != nil {
 				m.change(from, "", "providers.packer.build.name_prefix is kept instead")
@@ -341,85 +401,92 @@ func (m *migration) document(root *yaml.Node) *omap {
 			}
 			build.set("name_prefix", m.clone(v), k)
 			m.change(from, "packer.build.name_prefix", "")
-		case key == "description":
-			build.set("description", m.clone(v), k)
-			m.change(from, "packer.build.description", "")
-		case key == "profile":
-			build.set("profile", m.clone(v), k)
-			m.change(from, "packer.build.profile", "")
+		case moved[key] != "":
+			build.set(moved[key], m.clone(v), k)
+			m.change(from, "packer.build."+moved[key], "")
 		case key == "tags":
-			for _, c := range blocks {
-				name := "tags"
-				if c == "gcp" {
-					name = "labels"
-				}
-				if c == "qemu" || cloudMaps[c].has(name) {
-					continue
-				}
-				cloudMaps[c].set(name, m.clone(v), k)
-				m.change(from, cloudPath(c, name), "")
-			}
-		case hasField(cloud, key):
-			cloudMaps[cloud].set(key, m.clone(v), k)
-			m.change(from, cloudPath(cloud, key), "")
+			m.tags(v, k, t)
+		case hasField(t.cloud, key):
+			t.maps[t.cloud].set(key, m.clone(v), k)
+			m.change(from, t.path(t.cloud, key), "")
 		default:
 			m.change(from, "", "not a sindri-packer setting")
 		}
 	}
+}
 
-	// Upstream's top-level extensions: section joins packer.build.
-	if _, ext := mapGet(root, "extensions"); ext != nil {
-		for _, key := range keysOfMap(ext) {
-			k, v := mapGet(ext, key)
-			from := "extensions." + key
-			switch key {
-			case "profile":
-				if build.has("profile") {
-					m.change(from, "", "packer.build.profile is kept instead")
-					continue
-				}
-				build.set("profile", m.clone(v), k)
-				m.change(from, "packer.build.profile", "")
-			case "active", "additional":
-				m.appendExtensions(build, v, k)
-				m.change(from, "packer.build.extensions", "")
-			case "auto_install":
-				m.change(from, "", "the image has its extensions installed at build time")
-			default:
-				m.change(from, "", "not a sindri-packer setting")
+// tags copies upstream's tags to every cloud block that has a field for
+// them and does not set its own.
+func (m *migration) tags(v, k *yaml.Node, t *targets) {
+	for _, c := range t.blocks {
+		name := upstreamClouds[c].tags
+		if name == "" || t.maps[c].has(name) {
+			continue
+		}
+		t.maps[c].set(name, m.clone(v), k)
+		m.change("providers.packer.tags", t.path(c, name), "")
+	}
+}
+
+// extensions joins upstream's top-level extensions: section to
+// packer.build.
+func (m *migration) extensions(root *yaml.Node, build *omap) {
+	_, ext := mapGet(root, "extensions")
+	for _, key := range keysOfMap(ext) {
+		k, v := mapGet(ext, key)
+		from := "extensions." + key
+		switch key {
+		case "profile":
+			if build.has("profile") {
+				m.change(from, "", "packer.build.profile is kept instead")
+				continue
 			}
+			build.set("profile", m.clone(v), k)
+			m.change(from, "packer.build.profile", "")
+		case "active", "additional":
+			m.appendExtensions(build, v, k)
+			m.change(from, "packer.build.extensions", "")
+		case "auto_install":
+			m.change(from, "", "the image has its extensions installed at build time")
+		default:
+			m.change(from, "", "not a sindri-packer setting")
 		}
 	}
+}
 
-	// Defaults that differ: write upstream's so the image stays the same.
+// upstreamDefaults writes upstream's value of every default that differs,
+// so the image stays the same.
+func (m *migration) upstreamDefaults(t *targets, build *omap) {
 	if sec := build.child("security"); sec.node.Kind == yaml.MappingNode && !sec.has("cis_hardening") {
 		sec.set("cis_hardening", scalar("false"), nil)
 		m.change("", "packer.build.security.cis_hardening", "false, upstream's default (sindri-packer's is true: set it to harden the image)")
 	}
-	if g, ok := cloudMaps["gcp"]; ok && !g.has("enable_secure_boot") {
-		g.set("enable_secure_boot", scalar("false"), nil)
-		m.change("", cloudPath("gcp", "enable_secure_boot"), "false, upstream's default (sindri-packer's is true)")
+	for _, c := range t.blocks {
+		defaults := upstreamClouds[c].defaults
+		for _, key := range slices.Sorted(maps.Keys(defaults)) {
+			if !t.maps[c].has(key) {
+				t.maps[c].set(key, scalar(defaults[key]), nil)
+				m.change("", t.path(c, key), fmt.Sprintf("%s, upstream's default (sindri-packer's is %s)", defaults[key], fieldDefault(c, key)))
+			}
+		}
 	}
-	if len(build.node.Content) > 0 {
-		pack.set("build", build.node, nil)
-	}
-	return out
 }
 
 // cloudBlock copies providers.packer.<cloud> into the cloud's fields.
-func (m *migration) cloudBlock(c string, blk *yaml.Node, to, build *omap, path func(c, key string) string) {
+func (m *migration) cloudBlock(c string, blk *yaml.Node, t *targets, build *omap) {
+	up := upstreamClouds[c]
 	for _, key := range keysOfMap(blk) {
 		k, v := mapGet(blk, key)
 		from := "providers.packer." + c + "." + key
 		switch {
-		case c == "aws" && key == "ami_groups":
-			m.change(from, "", "sindri-packer never makes an image public; share it with accounts in ami_users")
-		case c == "gcp" && key == "image_family":
-			build.set("image_family", m.clone(v), k)
-			m.change(from, "packer.build.image_family", "")
+		case up.dropped[key] != "":
+			m.change(from, "", up.dropped[key])
+		case up.toBuild[key] != "":
+			build.set(up.toBuild[key], m.clone(v), k)
+			m.change(from, "packer.build."+up.toBuild[key], "")
 		case hasField(c, key):
-			to.set(key, m.clone(v), k)
-			m.change(from, path(c, key), "")
+			t.maps[c].set(key, m.clone(v), k)
+			m.change(from, t.path(c, key), "")
 		default:
 			m.change(from, "", "not a sindri-packer setting for "+c)
 		}
@@ -489,6 +556,19 @@ func keysOfMap(m *yaml.Node) []string {
 
 // hasField reports whether the cloud's block has the key.
 func hasField(cloud, key string) bool {
-	t := reflect.TypeFor[CloudSet]().FieldByIndex(cloudField(cloud)).Type.Elem()
-	return slices.Contains(keysOf(fieldsOf(t)), key)
+	return slices.Contains(keysOf(fieldsOf(blockType(cloud))), key)
+}
+
+// fieldDefault is the default of a field of the cloud's block.
+func fieldDefault(cloud, key string) string {
+	for _, f := range fieldsOf(blockType(cloud)) {
+		if f.key == key {
+			return f.tag.Get("default")
+		}
+	}
+	return ""
+}
+
+func blockType(cloud string) reflect.Type {
+	return reflect.TypeFor[CloudSet]().FieldByIndex(cloudField(cloud)).Type.Elem()
 }

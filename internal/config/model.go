@@ -15,9 +15,11 @@
 //	split:"true"       a list that may also be written as one string "a,b"
 package config
 
+import "reflect"
+
 // Clouds is every target this tool can build for, in the order used for
-// output. "qemu" is the local target that needs no cloud account.
-var Clouds = []string{"aws", "azure", "gcp", "oci", "alibaba", "qemu"}
+// output: CloudSet's keys, in field order (the local qemu target last).
+var Clouds = cloudNames()
 
 // Config is one sindri.yaml.
 type Config struct {
@@ -173,7 +175,7 @@ type QEMU struct {
 	CPUs              int    `yaml:"cpus" doc:"guest CPUs" default:"2" min:"1" max:"64"`
 	Accelerator       string `yaml:"accelerator" doc:"kvm, tcg, or auto (kvm when it works, else tcg)" default:"auto" enum:"auto,kvm,tcg"`
 	SSHUsername       string `yaml:"ssh_username" doc:"login user the cloud-init seed creates" default:"sindri" pattern:"user"`
-	OutputDir         string `yaml:"output_dir" doc:"local image store (relative to this file)" default:".cache/images"`
+	OutputDir         string `yaml:"output_dir" doc:"local image store (relative to this file)" default:".cache/images" imageid:"built images are named by their path inside it, which becomes a step output"`
 }
 
 // Build is shared by every cloud.
@@ -220,42 +222,39 @@ func (c *Config) Selected() []string {
 	return out
 }
 
-// Has reports whether the set has a block for the named cloud.
-func (s *CloudSet) Has(name string) bool {
-	switch name {
-	case "aws":
-		return s.AWS != nil
-	case "azure":
-		return s.Azure != nil
-	case "gcp":
-		return s.GCP != nil
-	case "oci":
-		return s.OCI != nil
-	case "alibaba":
-		return s.Alibaba != nil
-	case "qemu":
-		return s.QEMU != nil
+// Block is one cloud's section of the configuration (*AWS, *GCP, ...).
+type Block interface{ common() *Common }
+
+func (c *Common) common() *Common { return c }
+
+// Block returns the named cloud's section, nil when the set has none. The
+// names are CloudSet's yaml keys: the struct is the one table of clouds.
+func (s *CloudSet) Block(name string) Block {
+	for _, f := range fieldsOf(reflect.TypeOf(*s)) {
+		if f.key != name {
+			continue
+		}
+		if v := reflect.ValueOf(s).Elem().FieldByIndex(f.index); !v.IsNil() {
+			return v.Interface().(Block)
+		}
 	}
-	return false
+	return nil
 }
+
+// Has reports whether the set has a block for the named cloud.
+func (s *CloudSet) Has(name string) bool { return s.Block(name) != nil }
 
 // ImageID returns the configured existing image of a cloud, if any.
 func (s *CloudSet) ImageID(name string) string {
-	switch {
-	case name == "aws" && s.AWS != nil:
-		return s.AWS.ImageID
-	case name == "azure" && s.Azure != nil:
-		return s.Azure.ImageID
-	case name == "gcp" && s.GCP != nil:
-		return s.GCP.ImageID
-	case name == "oci" && s.OCI != nil:
-		return s.OCI.ImageID
-	case name == "alibaba" && s.Alibaba != nil:
-		return s.Alibaba.ImageID
-	case name == "qemu" && s.QEMU != nil:
-		return s.QEMU.ImageID
+	if b := s.Block(name); b != nil {
+		return b.common().ImageID
 	}
 	return ""
+}
+
+// cloudNames lists CloudSet's keys in field order.
+func cloudNames() []string {
+	return keysOf(fieldsOf(reflect.TypeOf(CloudSet{})))
 }
 
 // Regions returns where a cloud's image is built, then the regions it is

@@ -23,7 +23,7 @@ func TestParseRefusesRunnerAndCredentialVariables(t *testing.T) {
 	for _, name := range []string{"GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "RUNNER_TEMP", "AWS_SECRET_ACCESS_KEY", "PACKER_GITHUB_API_TOKEN", "OCI_CLI_KEY_CONTENT"} {
 		t.Run(name, func(t *testing.T) {
 			data := "packer:\n  cloud: qemu\n  base_image_checksum: \"file:./${" + name + ":-x}\"\n"
-			_, err := Parse("sindri.yaml", []byte(data), Options{Getenv: lookup(env)})
+			_, err := Parse("sindri.yaml", []byte(data), Options{Getenv: lookup(env), Credentials: targetCredentials})
 			ds := diagnostics(t, err)
 			got := ds.Error()
 			want := "sindri.yaml:3:24: packer.base_image_checksum: ${" + name + "}: " + name + " may not be read from sindri.yaml"
@@ -40,6 +40,24 @@ func TestParseRefusesRunnerAndCredentialVariables(t *testing.T) {
 	cfg, err := Parse("sindri.yaml", []byte(data), Options{Getenv: lookup(env)})
 	if err != nil || cfg.Packer.Build.Description != "commit abc123" {
 		t.Errorf("GITHUB_SHA: %v, %+v", err, cfg)
+	}
+}
+
+// targetCredentials stand for the targets' SecretEnv, which the caller
+// passes in (internal/targets lists every target's).
+var targetCredentials = []string{"AWS_SECRET_ACCESS_KEY", "OCI_CLI_KEY_CONTENT"}
+
+// A target's credential variable is refused only when the caller names it:
+// the list comes from the targets, not from this package.
+func TestParseRefusesTheCredentialsItIsGiven(t *testing.T) {
+	env := map[string]string{"AWS_SECRET_ACCESS_KEY": "secret", "MY_CLOUD_KEY": "k"}
+	data := "packer:\n  cloud: qemu\n  base_image_checksum: \"file:./${MY_CLOUD_KEY}\"\n"
+	if _, err := Parse("sindri.yaml", []byte(data), Options{Getenv: lookup(env)}); err != nil {
+		t.Fatalf("MY_CLOUD_KEY refused without being named a credential: %v", err)
+	}
+	_, err := Parse("sindri.yaml", []byte(data), Options{Getenv: lookup(env), Credentials: []string{"MY_CLOUD_KEY"}})
+	if got := diagnostics(t, err).Error(); !strings.Contains(got, "MY_CLOUD_KEY may not be read from sindri.yaml: it is a credential") {
+		t.Errorf("got %s", got)
 	}
 }
 
