@@ -1,12 +1,10 @@
 package oci
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -23,12 +21,29 @@ import (
 // tests point the real binary at a local fake with it.
 const EndpointEnv = "SINDRI_OCI_ENDPOINT"
 
-// Defaults of the zero value.
-const (
-	defaultPoll        = 5 * time.Second
-	defaultWaitTimeout = 20 * time.Minute
-	maxAttempts        = 10
-)
+// defaults are OCI's own pacing where a Tuning field is zero: the SDK
+// client's 60 s per-attempt time-out stays (CallTimeout 0), up to ten
+// attempts, state polls from 0.5 s doubling to 5 s.
+var defaults = cloud.Tuning{
+	MaxAttempts:  10,
+	PollInterval: 500 * time.Millisecond,
+	PollMax:      5 * time.Second,
+}
+
+// tuning is c.Tuning with OCI's defaults, then the shared ones.
+func (c Cloud) tuning() cloud.Tuning {
+	t := c.Tuning
+	if t.MaxAttempts <= 0 {
+		t.MaxAttempts = defaults.MaxAttempts
+	}
+	if t.PollInterval <= 0 {
+		t.PollInterval = defaults.PollInterval
+	}
+	if t.PollMax <= 0 {
+		t.PollMax = max(defaults.PollMax, t.PollInterval)
+	}
+	return t.WithDefaults()
+}
 
 // clients are the SDK clients of one configuration.
 type clients struct {
@@ -53,11 +68,11 @@ func (c Cloud) provider() (common.ConfigurationProvider, error) {
 	}
 	var chain []common.ConfigurationProvider
 	for _, env := range []string{"OCI_CLI_CONFIG_FILE", "OCI_CONFIG_FILE"} {
-		path := os.Getenv(env)
+		path := c.Env.Get(env)
 		if path == "" {
 			continue
 		}
-		profile := os.Getenv("OCI_CLI_PROFILE")
+		profile := c.Env.Get("OCI_CLI_PROFILE")
 		if profile == "" {
 			profile = "DEFAULT"
 		}
@@ -110,42 +125,55 @@ func (c Cloud) connect(cfg *config.Config) (*clients, error) {
 	if cl.identity, err = identity.NewIdentityClientWithConfigurationProvider(p); err != nil {
 		return nil, fmt.Errorf("oci credentials: %w", err)
 	}
-	endpoint := c.Endpoint
-	if endpoint == "" {
-		endpoint = os.Getenv(EndpointEnv)
-	}
-	policy := c.retryPolicy()
 	for _, b := range []*common.BaseClient{&cl.compute.BaseClient, &cl.network.BaseClient, &cl.storage.BaseClient, &cl.identity.BaseClient} {
-		if endpoint != "" {
-			b.Host = strings.TrimRight(endpoint, "/")
-		}
-		if c.HTTPClient != nil {
-			b.HTTPClient = c.HTTPClient
-		}
-		b.Configuration.RetryPolicy = &policy
+		c.configure(b)
 	}
 	return cl, nil
 }
 
-func (c Cloud) backoff() cloud.Backoff {
-	b := c.Backoff
-	if b.MaxElapsed <= 0 {
-		b.MaxElapsed = cloud.DefaultBackoff.MaxElapsed
+// configure points one SDK client at the endpoint (Endpoint, else
+// EndpointEnv), the transport and time-out of one attempt, and our retry
+// policy. The SDK reads OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED from the
+// process itself; here it is read through Env too, so a test's Env can
+// switch the breaker off.
+func (c Cloud) configure(b *common.BaseClient) {
+	endpoint := c.Endpoint
+	if endpoint == "" {
+		endpoint = c.Env.Get(EndpointEnv)
 	}
-	return b
+	if endpoint != "" {
+		b.Host = strings.TrimRight(endpoint, "/")
+	}
+	if hc, ok := b.HTTPClient.(*http.Client); ok && (c.Transport != nil || c.Tuning.CallTimeout > 0) {
+		own := *hc
+		if c.Transport != nil {
+			own.Transport = c.Transport
+		}
+		if c.Tuning.CallTimeout > 0 {
+			own.Timeout = c.Tuning.CallTimeout
+		}
+		b.HTTPClient = &own
+	}
+	if v, ok := c.Env.Lookup("OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED"); ok && strings.EqualFold(v, "false") {
+		b.Configuration.CircuitBreaker = nil
+	}
+	policy := c.retryPolicy()
+	b.Configuration.RetryPolicy = &policy
 }
 
 // retryPolicy is the SDK's own retryer with our bounds: it retries what
 // the SDK's default policy retries (429, 5xx but 501, 409 IncorrectState
 // and LockConflict, network time-outs), with exponential backoff and full
-// jitter, at most maxAttempts times and Backoff.MaxElapsed in total. It
+// jitter, at most Tuning.MaxAttempts times and Tuning.Retry.MaxElapsed in
+// total. It
 // leaves out the SDK's eventual-consistency mode, which would retry a 404
 // for minutes after a create.
 func (c Cloud) retryPolicy() common.RetryPolicy {
-	b := c.backoff()
+	t := c.tuning()
+	b := t.Retry
 	return common.NewRetryPolicyWithOptions(
 		common.ReplaceWithValuesFromRetryPolicy(common.DefaultRetryPolicyWithoutEventualConsistency()),
-		common.WithMaximumNumberAttempts(maxAttempts),
+		common.WithMaximumNumberAttempts(uint(t.MaxAttempts)),
 		common.WithShouldRetryOperation(func(r common.OCIOperationResponse) bool {
 			if !r.InitialAttemptTime.IsZero() && time.Since(r.InitialAttemptTime) > b.MaxElapsed {
 				return false
@@ -193,40 +221,6 @@ func isNotFound(err error) bool {
 	return errors.As(err, &se) && se.GetHTTPStatusCode() == http.StatusNotFound
 }
 
-// waitFor polls check until it reports done, backing off between polls
-// (Backoff, at most PollInterval apart), bounded by ctx and WaitTimeout.
-func (c Cloud) waitFor(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
-	timeout := c.WaitTimeout
-	if timeout <= 0 {
-		timeout = defaultWaitTimeout
-	}
-	poll := c.PollInterval
-	if poll <= 0 {
-		poll = defaultPoll
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	b := c.Backoff
-	for attempt := 0; ; attempt++ {
-		done, err := check(ctx)
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		wait := min(b.Delay(attempt), poll)
-		if b.Sleep != nil {
-			err = b.Sleep(ctx, wait)
-		} else {
-			err = cloud.Sleep(ctx, wait)
-		}
-		if err != nil || ctx.Err() != nil {
-			return fmt.Errorf("oci: waiting for %s: %w", what, context.Cause(ctx))
-		}
-	}
-}
-
 // tagsOf copies freeform tags, never nil.
 func tagsOf(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
@@ -250,5 +244,20 @@ func sdkTime(t *common.SDKTime) time.Time {
 	return t.Time
 }
 
-// more reports whether a list response names a next page.
-func more(next *string) bool { return next != nil && *next != "" }
+// pages calls list for the first page and then for every next page the
+// responses name (opc-next-page), and returns all items in order.
+func pages[T any](list func(page *string) (items []T, next *string, err error)) ([]T, error) {
+	var out []T
+	var page *string
+	for {
+		items, next, err := list(page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		page = next
+	}
+}

@@ -132,29 +132,25 @@ func (cl *clients) getImage(ctx context.Context, id string) (core.Image, error) 
 // listImages pages through the compartment's images and keeps ours
 // (state "" means any but DELETED), newest first.
 func (cl *clients) listImages(ctx context.Context, state core.ImageLifecycleStateEnum) ([]cloud.Image, error) {
-	req := core.ListImagesRequest{
-		CompartmentId:  common.String(cl.cfg.CompartmentOCID),
-		LifecycleState: state,
-		SortBy:         core.ListImagesSortByTimecreated,
-		SortOrder:      core.ListImagesSortOrderDesc,
+	all, err := pages(func(page *string) ([]core.Image, *string, error) {
+		resp, err := cl.compute.ListImages(ctx, core.ListImagesRequest{
+			CompartmentId:  common.String(cl.cfg.CompartmentOCID),
+			LifecycleState: state,
+			SortBy:         core.ListImagesSortByTimecreated,
+			SortOrder:      core.ListImagesSortOrderDesc,
+			Page:           page,
+		})
+		return resp.Items, resp.OpcNextPage, wrap("ListImages", err)
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []cloud.Image
-	for {
-		resp, err := cl.compute.ListImages(ctx, req)
-		if err != nil {
-			return nil, wrap("ListImages", err)
-		}
-		for _, img := range resp.Items {
-			if img.FreeformTags[cloud.TagManagedBy] != cloud.ManagedBy || img.LifecycleState == core.ImageLifecycleStateDeleted {
-				continue
-			}
-			// The compartment also lists platform images; ours carry our tag.
+	for _, img := range all {
+		// The compartment also lists platform images; ours carry our tag.
+		if img.FreeformTags[cloud.TagManagedBy] == cloud.ManagedBy && img.LifecycleState != core.ImageLifecycleStateDeleted {
 			out = append(out, cl.image(img))
 		}
-		if !more(resp.OpcNextPage) {
-			break
-		}
-		req.Page = resp.OpcNextPage
 	}
 	slices.SortStableFunc(out, func(a, b cloud.Image) int { return b.Created.Compare(a.Created) })
 	return out, nil

@@ -106,7 +106,7 @@ func (c Cloud) finishLaunch(ctx context.Context, cl *clients, id string, tags ma
 		return nil, err
 	}
 	var host string
-	err = c.waitFor(ctx, "the public IP of "+id, func(ctx context.Context) (bool, error) {
+	err = c.tuning().Poll(ctx, "oci: the public IP of "+id, func(ctx context.Context) (bool, error) {
 		var err error
 		host, err = cl.publicIP(ctx, id)
 		return host != "", err
@@ -120,31 +120,28 @@ func (c Cloud) finishLaunch(ctx context.Context, cl *clients, id string, tags ma
 }
 
 func (cl *clients) tagBootVolumes(ctx context.Context, id string, tags map[string]string) error {
-	req := core.ListBootVolumeAttachmentsRequest{
-		AvailabilityDomain: common.String(cl.cfg.AvailabilityDomain),
-		CompartmentId:      common.String(cl.cfg.CompartmentOCID),
-		InstanceId:         common.String(id),
+	atts, err := pages(func(page *string) ([]core.BootVolumeAttachment, *string, error) {
+		resp, err := cl.compute.ListBootVolumeAttachments(ctx, core.ListBootVolumeAttachmentsRequest{
+			AvailabilityDomain: common.String(cl.cfg.AvailabilityDomain),
+			CompartmentId:      common.String(cl.cfg.CompartmentOCID),
+			InstanceId:         common.String(id),
+			Page:               page,
+		})
+		return resp.Items, resp.OpcNextPage, wrap("ListBootVolumeAttachments", err)
+	})
+	if err != nil {
+		return err
 	}
-	for {
-		resp, err := cl.compute.ListBootVolumeAttachments(ctx, req)
+	for _, a := range atts {
+		_, err := cl.storage.UpdateBootVolume(ctx, core.UpdateBootVolumeRequest{
+			BootVolumeId:            a.BootVolumeId,
+			UpdateBootVolumeDetails: core.UpdateBootVolumeDetails{FreeformTags: tags},
+		})
 		if err != nil {
-			return wrap("ListBootVolumeAttachments", err)
+			return wrap("UpdateBootVolume "+str(a.BootVolumeId), err)
 		}
-		for _, a := range resp.Items {
-			bv := str(a.BootVolumeId)
-			_, err := cl.storage.UpdateBootVolume(ctx, core.UpdateBootVolumeRequest{
-				BootVolumeId:            a.BootVolumeId,
-				UpdateBootVolumeDetails: core.UpdateBootVolumeDetails{FreeformTags: tags},
-			})
-			if err != nil {
-				return wrap("UpdateBootVolume "+bv, err)
-			}
-		}
-		if !more(resp.OpcNextPage) {
-			return nil
-		}
-		req.Page = resp.OpcNextPage
 	}
+	return nil
 }
 
 // publicIP is the public address of the instance's primary VNIC; "" while
@@ -176,7 +173,7 @@ func (cl *clients) publicIP(ctx context.Context, id string) (string, error) {
 // ends up terminated instead (out of capacity, a bad image) is an error.
 func (c Cloud) waitInstance(ctx context.Context, cl *clients, id string, want core.InstanceLifecycleStateEnum) (core.Instance, error) {
 	var ins core.Instance
-	err := c.waitFor(ctx, fmt.Sprintf("instance %s to be %s", id, want), func(ctx context.Context) (bool, error) {
+	err := c.tuning().Poll(ctx, fmt.Sprintf("oci: instance %s to be %s", id, want), func(ctx context.Context) (bool, error) {
 		resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
 		if err != nil {
 			return false, wrap("GetInstance "+id, err)
@@ -237,7 +234,7 @@ func (c Cloud) terminate(ctx context.Context, cl *clients, id string) error {
 	if err != nil {
 		return wrap("TerminateInstance "+id, err)
 	}
-	return c.waitFor(ctx, "instance "+id+" to terminate", func(ctx context.Context) (bool, error) {
+	return c.tuning().Poll(ctx, "oci: instance "+id+" to terminate", func(ctx context.Context) (bool, error) {
 		resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
 		if isNotFound(err) {
 			return true, nil
@@ -286,23 +283,20 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 // listInstances pages through the compartment's instances that are not
 // terminated (OCI lists terminated ones for a while).
 func (cl *clients) listInstances(ctx context.Context) ([]core.Instance, error) {
-	req := core.ListInstancesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID)}
-	var out []core.Instance
-	for {
-		resp, err := cl.compute.ListInstances(ctx, req)
-		if err != nil {
-			return nil, wrap("ListInstances", err)
-		}
-		for _, ins := range resp.Items {
-			if s := ins.LifecycleState; s != core.InstanceLifecycleStateTerminated && s != core.InstanceLifecycleStateTerminating {
-				out = append(out, ins)
-			}
-		}
-		if !more(resp.OpcNextPage) {
-			return out, nil
-		}
-		req.Page = resp.OpcNextPage
+	all, err := pages(func(page *string) ([]core.Instance, *string, error) {
+		resp, err := cl.compute.ListInstances(ctx, core.ListInstancesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID), Page: page})
+		return resp.Items, resp.OpcNextPage, wrap("ListInstances", err)
+	})
+	if err != nil {
+		return nil, err
 	}
+	out := all[:0]
+	for _, ins := range all {
+		if !gone(string(ins.LifecycleState)) {
+			out = append(out, ins)
+		}
+	}
+	return out, nil
 }
 
 func (cl *clients) instance(ins core.Instance) cloud.Instance {

@@ -2,7 +2,6 @@ package oci
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -55,9 +54,9 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 // environment names one (OCI_CLI_CONFIG_FILE, then OCI_CONFIG_FILE: what
 // the Action writes from a workflow's OCI_CLI_* secrets); otherwise Packer
 // reads ~/.oci/config as the SDK does.
-func (Cloud) Prepare(context.Context, *cloud.BuildRun) (map[string]string, func(), error) {
+func (c Cloud) Prepare(context.Context, *cloud.BuildRun) (map[string]string, func(), error) {
 	for _, k := range []string{"OCI_CLI_CONFIG_FILE", "OCI_CONFIG_FILE"} {
-		if p := os.Getenv(k); p != "" {
+		if p := c.Env.Get(k); p != "" {
 			return map[string]string{"oci_access_cfg_file": p}, nil, nil
 		}
 	}

@@ -153,3 +153,22 @@ func TestSourceFromConfig(t *testing.T) {
 		t.Errorf("tags[Team] = %q", got)
 	}
 }
+
+func TestPrepareConfigFile(t *testing.T) {
+	for _, tt := range []struct {
+		cli, sdk string
+		want     map[string]string
+	}{
+		{},
+		{cli: "/a/config", sdk: "/b/config", want: map[string]string{"oci_access_cfg_file": "/a/config"}},
+		{sdk: "/b/config", want: map[string]string{"oci_access_cfg_file": "/b/config"}},
+	} {
+		// Read through Env; the process's environment names other files.
+		t.Setenv("OCI_CLI_CONFIG_FILE", "/process/config")
+		c := oci.Cloud{Env: cloud.EnvList([]string{"OCI_CLI_CONFIG_FILE=" + tt.cli, "OCI_CONFIG_FILE=" + tt.sdk})}
+		vars, cleanup, err := c.Prepare(t.Context(), &cloud.BuildRun{})
+		if err != nil || cleanup != nil || !maps.Equal(vars, tt.want) {
+			t.Errorf("%+v: Prepare = %v, %v; want %v", tt, vars, err, tt.want)
+		}
+	}
+}

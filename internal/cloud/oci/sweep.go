@@ -8,7 +8,6 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/core"
-	"github.com/oracle/oci-go-sdk/v65/identity"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -27,68 +26,67 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	if err != nil {
 		return nil, err
 	}
+	all, err := cl.temporaries(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []cloud.Resource
-	keep := func(r cloud.Resource, tags map[string]string) {
+	for _, r := range all {
+		if f.RunID != "" && r.RunID != f.RunID {
+			continue
+		}
+		if !f.Before.IsZero() && !r.Created.Before(f.Before) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// temporaries lists the compartment's live instances, boot volumes and
+// block volumes tagged temporary and not of a deployment, instances first.
+func (cl *clients) temporaries(ctx context.Context) ([]cloud.Resource, error) {
+	var out []cloud.Resource
+	keep := func(kind string, id, name *string, tags map[string]string, created *common.SDKTime) {
 		if tags[cloud.TagTemporary] != cloud.Temporary || tags[cloud.TagDeployment] != "" {
 			return
 		}
-		if f.RunID != "" && r.RunID != f.RunID {
-			return
-		}
-		if !f.Before.IsZero() && !r.Created.Before(f.Before) {
-			return
-		}
-		out = append(out, r)
+		out = append(out, cloud.Resource{
+			Kind: kind, ID: str(id), Name: str(name), Region: cl.region,
+			RunID: tags[cloud.TagRunID], Created: sdkTime(created),
+		})
 	}
 	instances, err := cl.listInstances(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, ins := range instances {
-		keep(cloud.Resource{
-			Kind: cloud.KindInstance, ID: str(ins.Id), Name: str(ins.DisplayName), Region: cl.region,
-			RunID: ins.FreeformTags[cloud.TagRunID], Created: sdkTime(ins.TimeCreated),
-		}, ins.FreeformTags)
+		keep(cloud.KindInstance, ins.Id, ins.DisplayName, ins.FreeformTags, ins.TimeCreated)
 	}
-	bvReq := core.ListBootVolumesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID)}
-	for {
-		resp, err := cl.storage.ListBootVolumes(ctx, bvReq)
-		if err != nil {
-			return nil, wrap("ListBootVolumes", err)
-		}
-		for _, v := range resp.Items {
-			if v.LifecycleState == core.BootVolumeLifecycleStateTerminated || v.LifecycleState == core.BootVolumeLifecycleStateTerminating {
-				continue
-			}
-			keep(cloud.Resource{
-				Kind: cloud.KindDisk, ID: str(v.Id), Name: str(v.DisplayName), Region: cl.region,
-				RunID: v.FreeformTags[cloud.TagRunID], Created: sdkTime(v.TimeCreated),
-			}, v.FreeformTags)
-		}
-		if !more(resp.OpcNextPage) {
-			break
-		}
-		bvReq.Page = resp.OpcNextPage
+	compartment := common.String(cl.cfg.CompartmentOCID)
+	boot, err := pages(func(page *string) ([]core.BootVolume, *string, error) {
+		resp, err := cl.storage.ListBootVolumes(ctx, core.ListBootVolumesRequest{CompartmentId: compartment, Page: page})
+		return resp.Items, resp.OpcNextPage, wrap("ListBootVolumes", err)
+	})
+	if err != nil {
+		return nil, err
 	}
-	volReq := core.ListVolumesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID)}
-	for {
-		resp, err := cl.storage.ListVolumes(ctx, volReq)
-		if err != nil {
-			return nil, wrap("ListVolumes", err)
+	for _, v := range boot {
+		if !gone(string(v.LifecycleState)) {
+			keep(cloud.KindDisk, v.Id, v.DisplayName, v.FreeformTags, v.TimeCreated)
 		}
-		for _, v := range resp.Items {
-			if v.LifecycleState == core.VolumeLifecycleStateTerminated || v.LifecycleState == core.VolumeLifecycleStateTerminating {
-				continue
-			}
-			keep(cloud.Resource{
-				Kind: cloud.KindDisk, ID: str(v.Id), Name: str(v.DisplayName), Region: cl.region,
-				RunID: v.FreeformTags[cloud.TagRunID], Created: sdkTime(v.TimeCreated),
-			}, v.FreeformTags)
+	}
+	block, err := pages(func(page *string) ([]core.Volume, *string, error) {
+		resp, err := cl.storage.ListVolumes(ctx, core.ListVolumesRequest{CompartmentId: compartment, Page: page})
+		return resp.Items, resp.OpcNextPage, wrap("ListVolumes", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range block {
+		if !gone(string(v.LifecycleState)) {
+			keep(cloud.KindDisk, v.Id, v.DisplayName, v.FreeformTags, v.TimeCreated)
 		}
-		if !more(resp.OpcNextPage) {
-			break
-		}
-		volReq.Page = resp.OpcNextPage
 	}
 	order := []string{cloud.KindInstance, cloud.KindDisk}
 	slices.SortStableFunc(out, func(a, b cloud.Resource) int {
@@ -96,6 +94,10 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	})
 	return out, nil
 }
+
+// gone reports a lifecycle state of a resource that is being or has been
+// deleted (instances and volumes say it alike).
+func gone(state string) bool { return state == "TERMINATED" || state == "TERMINATING" }
 
 // DeleteResource deletes one leftover: an instance is terminated (and
 // waited for), a disk deleted by its OCID's kind (boot volume or block
@@ -109,44 +111,17 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 	case cloud.KindInstance:
 		return c.terminate(ctx, cl, r.ID)
 	case cloud.KindDisk:
+		op := "DeleteVolume "
 		if strings.HasPrefix(r.ID, "ocid1.bootvolume.") {
+			op = "DeleteBootVolume "
 			_, err = cl.storage.DeleteBootVolume(ctx, core.DeleteBootVolumeRequest{BootVolumeId: common.String(r.ID)})
-			if isNotFound(err) {
-				return nil
-			}
-			return wrap("DeleteBootVolume "+r.ID, err)
+		} else {
+			_, err = cl.storage.DeleteVolume(ctx, core.DeleteVolumeRequest{VolumeId: common.String(r.ID)})
 		}
-		_, err = cl.storage.DeleteVolume(ctx, core.DeleteVolumeRequest{VolumeId: common.String(r.ID)})
 		if isNotFound(err) {
 			return nil
 		}
-		return wrap("DeleteVolume "+r.ID, err)
+		return wrap(op+r.ID, err)
 	}
 	return fmt.Errorf("oci: no %s resources to delete (%s)", r.Kind, r.ID)
-}
-
-// CheckCredentials reads the configured user through the identity API:
-// proof that the key signs and the tenancy and user OCIDs are right.
-func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
-	cl, err := c.connect(cfg)
-	if err != nil {
-		return "", err
-	}
-	tenancy, err := cl.provider.TenancyOCID()
-	if err != nil {
-		return "", fmt.Errorf("oci credentials: %w", err)
-	}
-	user, err := cl.provider.UserOCID()
-	if err != nil {
-		return "", fmt.Errorf("oci credentials: %w", err)
-	}
-	resp, err := cl.identity.GetUser(ctx, identity.GetUserRequest{UserId: common.String(user)})
-	if err != nil {
-		return "", wrap("GetUser "+user, err)
-	}
-	desc := fmt.Sprintf("tenancy %s user %s", tenancy, user)
-	if n := str(resp.Name); n != "" {
-		desc += " (" + n + ")"
-	}
-	return desc + " in " + cl.region, nil
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
@@ -29,20 +28,15 @@ type Cloud struct {
 	// Tuning paces the SDK's retries and the state polling.
 	Tuning cloud.Tuning
 	// Env is where OCI_CLI_CONFIG_FILE, OCI_CONFIG_FILE, OCI_CLI_PROFILE
-	// and EndpointEnv are read (nil: the process environment).
+	// and EndpointEnv are read (nil: the process environment). The SDK's
+	// default chain (~/.oci/config, TF_VAR_*) reads the process's.
 	Env cloud.Env
 	// Provider replaces the credential chain.
 	Provider common.ConfigurationProvider
 	// Endpoint replaces every service's host ("" reads EndpointEnv).
 	Endpoint string
-	// HTTPClient sends the requests (default: the SDK's, 60 s time-out).
-	HTTPClient *http.Client
-	// Backoff bounds the SDK's retries and paces state polling.
-	Backoff cloud.Backoff
-	// PollInterval caps the wait between state polls (default 5 s).
-	PollInterval time.Duration
-	// WaitTimeout bounds one wait for a state (default 20 min).
-	WaitTimeout time.Duration
+	// Transport carries the requests (default: the SDK's).
+	Transport http.RoundTripper
 }
 
 // The target's whole surface, checked by the compiler.

@@ -5,8 +5,10 @@
 // list pagination by the opc-next-page header, an opc-request-id header on
 // every answer, errors as {"code":..,"message":..} with OCI's status codes,
 // and it checks each request's RSA signature (Authorization: Signature
-// ...) against the clearly fake key it writes for the client. Faults:
-// FailNext, HangNext and FailPath. Only tests import it.
+// ...) against the clearly fake key it writes for the client. Faults and
+// the request record come from the embedded cloudtest.Faults; a request's
+// line is "METHOD /20160918/path" (InstanceAction adds its ?action=,
+// TerminateInstance its ?preserveBootVolume=). Only tests import it.
 package ocifake
 
 import (
@@ -146,15 +148,11 @@ type volume struct {
 	created            time.Time
 }
 
-// fault is a persistent failure of matching requests (FailPath).
-type fault struct {
-	method, prefix string
-	status         int
-	code, message  string
-}
+// Fake is the fake OCI API. Create it with New.
+type Fake struct {
+	// Faults injects failures and hangs and records every request.
+	cloudtest.Faults
 
-// Server is the fake OCI API. Create it with New.
-type Server struct {
 	// URL is the base URL every service answers on.
 	URL string
 	// PageSize is the page length of list calls (default 2, so clients
@@ -165,7 +163,6 @@ type Server struct {
 	key        *rsa.PrivateKey
 	keyID      string
 	configFile string
-	closing    chan struct{}
 
 	mu          sync.Mutex
 	seq         int
@@ -177,16 +174,11 @@ type Server struct {
 	volumes     map[string]*volume
 	retryTokens map[string]string
 	launches    []map[string]any
-	requests    []string
-	failStatus  int
-	failN       int
-	hangN       int
-	faults      []fault
 }
 
 // New starts a fake on 127.0.0.1 with a freshly generated, clearly fake
 // API key and an OCI config file naming it; both are removed with t.
-func New(t testing.TB) *Server {
+func New(t testing.TB) *Fake {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -213,12 +205,11 @@ func New(t testing.TB) *Server {
 	if err := os.WriteFile(configFile, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("ocifake: %v", err)
 	}
-	s := &Server{
+	s := &Fake{
 		PageSize:    2,
 		key:         key,
 		keyID:       Tenancy + "/" + User + "/" + fingerprint,
 		configFile:  configFile,
-		closing:     make(chan struct{}),
 		images:      map[string]*image{},
 		instances:   map[string]*instance{},
 		vnics:       map[string]*vnic{},
@@ -234,22 +225,18 @@ func New(t testing.TB) *Server {
 }
 
 // Close releases hanging requests and stops the server.
-func (s *Server) Close() {
-	select {
-	case <-s.closing:
-	default:
-		close(s.closing)
-	}
+func (s *Fake) Close() {
+	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
 
 // ConfigFile is the fake OCI config file (fake user, tenancy and key).
-func (s *Server) ConfigFile() string { return s.configFile }
+func (s *Fake) ConfigFile() string { return s.configFile }
 
 // Env points the oci target's zero value at the fake: the endpoint
 // override and the fake config file (OCI_CLI_CONFIG_FILE is read before
 // ~/.oci/config, so a developer's real configuration is never used).
-func (s *Server) Env() map[string]string {
+func (s *Fake) Env() map[string]string {
 	return map[string]string{
 		"SINDRI_OCI_ENDPOINT":                    s.URL,
 		"OCI_CLI_CONFIG_FILE":                    s.configFile,
@@ -259,9 +246,17 @@ func (s *Server) Env() map[string]string {
 	}
 }
 
-var _ cloudtest.Fake = (*Server)(nil)
+// Lookup reads Env: as a method value it is the oci target's Env
+// (cloud.Env), pointing it at the fake without touching the process's
+// environment.
+func (s *Fake) Lookup(key string) (string, bool) {
+	v, ok := s.Env()[key]
+	return v, ok
+}
 
-func (s *Server) id(kind string) string {
+var _ cloudtest.Fake = (*Fake)(nil)
+
+func (s *Fake) id(kind string) string {
 	s.seq++
 	return fmt.Sprintf("ocid1.%s.oc1.iad.fake%04d", kind, s.seq)
 }
@@ -270,7 +265,7 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 
 // AddImage adds an image with exactly these freeform tags and state
 // (OCI's word, e.g. AVAILABLE) and returns its OCID.
-func (s *Server) AddImage(name string, tags map[string]string, created time.Time, state string) string {
+func (s *Fake) AddImage(name string, tags map[string]string, created time.Time, state string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.id("image")
@@ -283,14 +278,14 @@ func (s *Server) AddImage(name string, tags map[string]string, created time.Time
 }
 
 // SeedImage adds an AVAILABLE image with the tags packer.go writes.
-func (s *Server) SeedImage(name, configHash string, created time.Time) string {
+func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
 	return s.AddImage(name, map[string]string{
 		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
 	}, created, "AVAILABLE")
 }
 
 // ImageTags returns an image's freeform tags (nil when absent).
-func (s *Server) ImageTags(id string) map[string]string {
+func (s *Fake) ImageTags(id string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if img, ok := s.images[id]; ok {
@@ -303,7 +298,7 @@ func (s *Server) ImageTags(id string) map[string]string {
 // its VNIC and tagged boot volume) for cloud.KindInstance, a detached
 // boot volume for cloud.KindDisk. OCI runs make no other kinds: for them
 // nothing is added and "" returned.
-func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
+func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 	tags := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
 	switch kind {
 	case cloud.KindInstance:
@@ -317,7 +312,7 @@ func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
 }
 
 // SeedDeployment adds a running deployed instance (no temporary tag).
-func (s *Server) SeedDeployment(deployment string, created time.Time) string {
+func (s *Fake) SeedDeployment(deployment string, created time.Time) string {
 	return s.AddInstance(deployment, map[string]string{
 		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "deploy-run", cloud.TagDeployment: deployment,
 	}, created, "RUNNING")
@@ -325,7 +320,7 @@ func (s *Server) SeedDeployment(deployment string, created time.Time) string {
 
 // AddInstance adds an instance in state with these tags, its primary
 // VNIC (public IP) and its boot volume (same tags), and returns its OCID.
-func (s *Server) AddInstance(name string, tags map[string]string, created time.Time, state string) string {
+func (s *Fake) AddInstance(name string, tags map[string]string, created time.Time, state string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := &instance{
@@ -341,7 +336,7 @@ func (s *Server) AddInstance(name string, tags map[string]string, created time.T
 
 // attach gives an instance its primary VNIC (with a public IP from the
 // documentation range 192.0.2.0/24, never contacted) and its boot volume.
-func (s *Server) attach(in *instance, vnicTags map[string]string, tagBoot bool) {
+func (s *Fake) attach(in *instance, vnicTags map[string]string, tagBoot bool) {
 	n := s.seq
 	v := &vnic{
 		ID: s.id("vnic"), CompartmentID: Compartment, AvailabilityDomain: in.AvailabilityDomain,
@@ -363,7 +358,7 @@ func (s *Server) attach(in *instance, vnicTags map[string]string, tagBoot bool) 
 	s.bootAtts[ba.ID] = ba
 }
 
-func (s *Server) addVolume(boot bool, name string, tags map[string]string, created time.Time, imageID string) string {
+func (s *Fake) addVolume(boot bool, name string, tags map[string]string, created time.Time, imageID string) string {
 	kind := "volume"
 	if boot {
 		kind = "bootvolume"
@@ -376,7 +371,7 @@ func (s *Server) addVolume(boot bool, name string, tags map[string]string, creat
 }
 
 // AddVolume adds a block volume with these tags.
-func (s *Server) AddVolume(name string, tags map[string]string, created time.Time) string {
+func (s *Fake) AddVolume(name string, tags map[string]string, created time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addVolume(false, name, tags, created, "")
@@ -385,7 +380,7 @@ func (s *Server) AddVolume(name string, tags map[string]string, created time.Tim
 // Live returns every image, instance (not terminated) and volume, sorted
 // by kind then ID. VNICs are left out: they live and die with their
 // instance.
-func (s *Server) Live() []cloudtest.FakeResource {
+func (s *Fake) Live() []cloudtest.FakeResource {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []cloudtest.FakeResource
@@ -410,7 +405,7 @@ func (s *Server) Live() []cloudtest.FakeResource {
 }
 
 // VNICs returns the freeform tags of every VNIC, by VNIC OCID.
-func (s *Server) VNICs() map[string]map[string]string {
+func (s *Fake) VNICs() map[string]map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]map[string]string{}
@@ -420,40 +415,8 @@ func (s *Server) VNICs() map[string]map[string]string {
 	return out
 }
 
-// FailNext makes the next n requests answer status with OCI's error body
-// (429 TooManyRequests and 5xx are retried by the SDK; others are not).
-func (s *Server) FailNext(status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failStatus, s.failN = status, n
-}
-
-// HangNext makes the next n requests hang until the client gives up.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hangN = n
-}
-
-// FailPath makes every request whose method matches and whose path
-// (without the /20160918 prefix) starts with prefix fail with this status,
-// code and message, until the server is closed.
-func (s *Server) FailPath(method, prefix string, status int, code, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, fault{method, prefix, status, code, message})
-}
-
-// Requests returns "METHOD /path" for every request served (InstanceAction
-// adds its ?action=, TerminateInstance its ?preserveBootVolume=).
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
 // Launches returns the decoded JSON body of every LaunchInstance call.
-func (s *Server) Launches() []map[string]any {
+func (s *Fake) Launches() []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.launches)
@@ -471,41 +434,32 @@ var errorCodes = map[int][2]string{
 	503: {"ServiceUnavailable", "The service is currently unavailable."},
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	desc := r.Method + " " + r.URL.Path
+	line := r.Method + " " + r.URL.Path
 	if a := r.URL.Query().Get("action"); a != "" {
-		desc += "?action=" + a
+		line += "?action=" + a
 	}
 	if p := r.URL.Query().Get("preserveBootVolume"); p != "" {
-		desc += "?preserveBootVolume=" + p
+		line += "?preserveBootVolume=" + p
 	}
 	s.mu.Lock()
 	s.seq++
 	reqID := fmt.Sprintf("fake-opc-request-%06d", s.seq)
-	s.requests = append(s.requests, desc)
-	hang := s.hangN > 0
-	if hang {
-		s.hangN--
-	}
-	var fail int
-	if !hang && s.failN > 0 {
-		s.failN--
-		fail = s.failStatus
-	}
 	s.mu.Unlock()
 	w.Header().Set("opc-request-id", reqID)
 	w.Header().Set("Content-Type", "application/json")
-	if hang {
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
+	if f, ok := s.Intercept(r, line, body); ok {
+		if !f.Hang {
+			code, message := errorCodes[f.Status][0], errorCodes[f.Status][1]
+			if f.Code != "" {
+				code = f.Code
+			}
+			if f.Message != "" {
+				message = f.Message
+			}
+			writeError(w, f.Status, code, message)
 		}
-		return
-	}
-	if fail != 0 {
-		c := errorCodes[fail]
-		writeError(w, fail, c[0], c[1])
 		return
 	}
 	if msg := s.verify(r, body); msg != "" {
@@ -519,12 +473,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, f := range s.faults {
-		if f.method == r.Method && strings.HasPrefix(path, f.prefix) {
-			writeError(w, f.status, f.code, f.message)
-			return
-		}
-	}
 	s.route(w, r, path, body)
 }
 
@@ -538,7 +486,7 @@ var sigParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
 // verify checks OCI request signing (draft-cavage HTTP signatures, as the
 // SDK's signer makes them): the key id, the signed headers, the body hash
 // and the RSA-SHA256 signature. It returns why a request fails, or "".
-func (s *Server) verify(r *http.Request, body []byte) string {
+func (s *Fake) verify(r *http.Request, body []byte) string {
 	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Signature ")
 	if !ok {
 		return "the request is not signed"
@@ -602,7 +550,7 @@ var (
 )
 
 // route answers one request; s.mu is held.
-func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte) {
+func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body []byte) {
 	q := r.URL.Query()
 	notFound := func() { writeError(w, 404, errorCodes[404][0], errorCodes[404][1]) }
 	match := func(re *regexp.Regexp) string {
@@ -858,7 +806,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // advance moves an instance one step along its pending states after it
 // was read, so clients see each state at least once; terminating removes
 // its VNIC, attachments and (unless preserved) boot volume, as OCI does.
-func (s *Server) advance(in *instance) {
+func (s *Fake) advance(in *instance) {
 	if len(in.next) == 0 {
 		return
 	}
@@ -882,7 +830,7 @@ func (s *Server) advance(in *instance) {
 	}
 }
 
-func (s *Server) action(w http.ResponseWriter, in *instance, action string) {
+func (s *Fake) action(w http.ResponseWriter, in *instance, action string) {
 	switch {
 	case (action == "STOP" || action == "SOFTSTOP") && in.LifecycleState == "RUNNING":
 		in.LifecycleState, in.next = "STOPPING", []string{"STOPPED"}
@@ -915,7 +863,7 @@ type launchDetails struct {
 	} `json:"createVnicDetails"`
 }
 
-func (s *Server) launch(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	if tok := r.Header.Get("opc-retry-token"); tok != "" {
 		if id, ok := s.retryTokens[tok]; ok { // a retried launch: the same instance
 			writeJSON(w, 200, s.instances[id])

@@ -1,0 +1,152 @@
+package oci_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// setup starts a fake and returns a target pointed at it through its Env
+// (never the process environment) with tiny waits.
+func setup(t *testing.T) (*ocifake.Fake, oci.Cloud, *config.Config) {
+	t.Helper()
+	f := ocifake.New(t)
+	c := oci.Cloud{
+		Env: f.Lookup,
+		Tuning: cloud.Tuning{
+			CallTimeout:  5 * time.Second,
+			Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, MaxElapsed: 5 * time.Second},
+			PollInterval: time.Millisecond,
+		},
+	}
+	return f, c, cloudtest.Load(t, ocifake.YAML+"  tags: {Team: platform}\n")
+}
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func ourTags(hash string) map[string]string {
+	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: hash, cloud.TagSindriVersion: "3.0.1"}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func count(reqs []string, prefix string) int {
+	n := 0
+	for _, r := range reqs {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// failAlways makes every request whose line starts with match fail (more
+// often than any call is attempted).
+func failAlways(f *ocifake.Fake, match string, status int, code, message string) {
+	for range 20 {
+		f.Inject(cloudtest.Fault{Match: match, Status: status, Code: code, Message: message})
+	}
+}
+
+// The target reads its endpoint and credentials through Env only: a
+// process environment pointing elsewhere changes nothing.
+func TestEnvIsTheOnlyEnvironment(t *testing.T) {
+	f, c, cfg := setup(t)
+	t.Setenv(oci.EndpointEnv, "http://127.0.0.1:1")
+	t.Setenv("OCI_CLI_CONFIG_FILE", t.TempDir()+"/missing")
+	id := f.SeedImage("sindri-a", "h1", t0)
+	img, err := c.GetImage(t.Context(), cfg, id)
+	if err != nil || img.ID != id {
+		t.Fatalf("GetImage = %+v, %v; want %s through the fake Env names", img, err, id)
+	}
+}
+
+// Each throttled or failing attempt costs exactly one more request (the
+// conformance suite checks that the call succeeds).
+func TestRetries(t *testing.T) {
+	for _, status := range []int{429, 503} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			f, c, cfg := setup(t)
+			id := f.SeedImage("sindri-a", "h1", t0)
+			f.FailNext(status, 2)
+			img, err := c.GetImage(t.Context(), cfg, id)
+			if err != nil || img.ID != id {
+				t.Fatalf("GetImage after two %d = %+v, %v", status, img, err)
+			}
+			if n := len(f.Requests()); n != 3 {
+				t.Errorf("%d requests, want 3", n)
+			}
+		})
+	}
+	t.Run("gives up within the bound", func(t *testing.T) {
+		f, c, cfg := setup(t)
+		c.Tuning.Retry.MaxElapsed = 30 * time.Millisecond
+		f.FailNext(503, 1000)
+		_, err := c.ListImages(t.Context(), cfg)
+		if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
+			t.Fatalf("error = %v", err)
+		}
+		if n := len(f.Requests()); n < 2 || n > 10 {
+			t.Errorf("%d requests, want a few retries", n)
+		}
+	})
+	t.Run("hanging requests time out", func(t *testing.T) {
+		f, c, cfg := setup(t)
+		c.Tuning.CallTimeout = 50 * time.Millisecond
+		c.Tuning.Retry.MaxElapsed = 200 * time.Millisecond
+		f.HangNext(1000)
+		start := time.Now()
+		_, err := c.ListImages(t.Context(), cfg)
+		if err == nil || !cloud.IsTimeout(err) {
+			t.Fatalf("error = %v, want a time-out", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+	t.Run("at most MaxAttempts", func(t *testing.T) {
+		f, c, cfg := setup(t)
+		c.Tuning.MaxAttempts = 3
+		f.FailNext(503, 1000)
+		if _, err := c.ListImages(t.Context(), cfg); err == nil {
+			t.Fatal("no error")
+		}
+		if n := len(f.Requests()); n != 3 {
+			t.Errorf("%d requests, want MaxAttempts (3)", n)
+		}
+	})
+}
+
+func TestErrorBodySurfacesVerbatim(t *testing.T) {
+	f, c, cfg := setup(t)
+	f.Inject(cloudtest.Fault{Match: "GET /20160918/images", Status: 409, Code: "IncorrectTagNamespace", Message: "Tag namespace 'x' is retired: contact your administrator."})
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"Tag namespace 'x' is retired: contact your administrator.", "IncorrectTagNamespace", "http 409", "opc-request-id fake-opc-request-", "ListImages"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestNoOCIBlock(t *testing.T) {
+	cfg := cloudtest.Load(t, "packer:\n  cloud: qemu\n")
+	if _, err := (oci.Cloud{}).ListImages(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "no oci block") {
+		t.Errorf("error = %v", err)
+	}
+}
