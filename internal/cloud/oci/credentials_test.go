@@ -109,4 +109,3 @@ func noSecrets(t *testing.T, err error, secrets []string) {
 		t.Fatalf("error contains the request signature: %v", err)
 	}
 }
-
