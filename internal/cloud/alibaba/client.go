@@ -2,17 +2,18 @@ package alibaba
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
@@ -50,7 +51,7 @@ func (c Cloud) clientFor(ctx context.Context, region string) (*api, error) {
 	conf.AutoRetry = false // cloud.Retry does it, throttling included
 	conf.Scheme = "HTTPS"
 	domain := ""
-	if ep := strings.TrimSpace(os.Getenv(EndpointEnv)); ep != "" {
+	if ep := strings.TrimSpace(c.Env.Get(EndpointEnv)); ep != "" {
 		scheme, host, ok := strings.Cut(ep, "://")
 		if !ok {
 			scheme, host = "https", ep
@@ -59,33 +60,28 @@ func (c Cloud) clientFor(ctx context.Context, region string) (*api, error) {
 		domain = strings.TrimSuffix(host, "/")
 	}
 	conf.Transport = ctxTransport{ctx: ctx, base: baseTransport}
-	cl, err := ecs.NewClientWithOptions(region, conf, credentialChain())
+	cl, err := ecs.NewClientWithOptions(region, conf, c.credentialChain())
 	if err != nil {
 		return nil, fmt.Errorf("alibaba: ecs client: %w", redact(err))
 	}
 	if domain != "" {
 		cl.Domain = domain
 	}
-	if c.Timeout > 0 {
-		cl.SetReadTimeout(c.Timeout)
-		cl.SetConnectTimeout(c.Timeout)
+	if t := c.Tuning.CallTimeout; t > 0 {
+		cl.SetReadTimeout(t)
+		cl.SetConnectTimeout(t)
 	}
 	return &api{c: c, ecs: cl, region: region}, nil
 }
 
-// credentialChain is the Packer plugin's variables first (ALICLOUD_ACCESS_KEY,
-// ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN: the names users already set
-// for the build), then the SDK's standard chain (ALIBABA_CLOUD_* variables,
-// OIDC, the CLI profile, ~/.alibabacloud/credentials, the ECS RAM role).
-func credentialChain() credentials.CredentialsProvider {
-	id, secret := os.Getenv("ALICLOUD_ACCESS_KEY"), os.Getenv("ALICLOUD_SECRET_KEY")
-	if id != "" && secret != "" {
-		if tok := os.Getenv("ALICLOUD_SECURITY_TOKEN"); tok != "" {
-			return credentials.NewStaticSTSCredentialsProvider(id, secret, tok)
-		}
-		return credentials.NewStaticAKCredentialsProvider(id, secret)
+// tuning is c.Tuning with this cloud's defaults: waits end after 10
+// minutes. (A zero CallTimeout is left to the SDK's per-API time-outs.)
+func (c Cloud) tuning() cloud.Tuning {
+	t := c.Tuning
+	if t.WaitTimeout <= 0 {
+		t.WaitTimeout = 10 * time.Minute
 	}
-	return credentials.NewDefaultCredentialsProvider()
+	return t.WithDefaults()
 }
 
 var baseTransport http.RoundTripper = func() http.RoundTripper {
@@ -109,8 +105,16 @@ func (a *api) call(ctx context.Context, req requests.AcsRequest, resp responses.
 	return a.callRetrying(ctx, req, resp, retryable)
 }
 
+// callRetrying is call with its own test of what is worth another try.
+// Tuning.MaxAttempts, when set, bounds the attempts; otherwise the
+// retries end only with Tuning.Retry's MaxElapsed.
 func (a *api) callRetrying(ctx context.Context, req requests.AcsRequest, resp responses.AcsResponse, again func(error) bool) error {
-	err := cloud.Retry(ctx, a.c.Backoff, again, func(ctx context.Context) error {
+	attempts, most := 0, a.c.Tuning.MaxAttempts
+	retry := func(err error) bool {
+		attempts++
+		return again(err) && (most <= 0 || attempts < most)
+	}
+	err := cloud.Retry(ctx, a.c.tuning().Retry, retry, func(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -271,34 +275,47 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-// pollInterval is the wait before poll number attempt of a state wait.
-func (c Cloud) pollInterval(attempt int) time.Duration {
-	d := c.Poll
-	if d <= 0 {
-		d = 2 * time.Second
+// hasTags reports whether have carries every tag of want.
+func hasTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
 	}
-	for i := 0; i < attempt && d < 15*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 15*time.Second)
+	return true
 }
 
-// wait polls check until it reports done, fails, ctx ends or WaitTimeout
-// passes; what describes the awaited state in the time-out error.
-func (c Cloud) wait(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
-	limit := c.WaitTimeout
-	if limit <= 0 {
-		limit = 10 * time.Minute
+// tagList is the Tag.N parameter of a request (of the request's own tag
+// type, made by mk), sorted by key; nil when there are no tags.
+func tagList[T any](tags map[string]string, mk func(key, value string) T) *[]T {
+	if len(tags) == 0 {
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		done, err := check(ctx)
-		if err != nil || done {
-			return err
+	out := make([]T, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, mk(k, tags[k]))
+	}
+	return &out
+}
+
+// listAll reads a Describe* listing page by page: fetch asks for one page
+// (1-based) of size items and returns them with the total count.
+func listAll[T any](size int, fetch func(page, size requests.Integer) ([]T, int, error)) ([]T, error) {
+	var out []T
+	for page := 1; ; page++ {
+		items, total, err := fetch(requests.NewInteger(page), requests.NewInteger(size))
+		if err != nil {
+			return nil, err
 		}
-		if err := cloud.Sleep(ctx, c.pollInterval(attempt)); err != nil {
-			return fmt.Errorf("alibaba: waiting for %s: %w", what, err)
+		out = append(out, items...)
+		if len(items) == 0 || len(out) >= total {
+			return out, nil
 		}
 	}
+}
+
+// jsonList is how ECS takes lists of IDs: a JSON array in one parameter.
+func jsonList(ids []string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
 }

@@ -1,7 +1,6 @@
 package alibaba_test
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,29 +8,72 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
-func TestTransientFailuresRetried(t *testing.T) {
-	for _, status := range []int{429, 503, 500} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			f, cfg := start(t)
-			f.SeedImage("sindri-a", "H", t0)
-			f.FailNext(status, 2)
-			got, err := fast.ListImages(t.Context(), cfg)
-			if err != nil || len(got) != 1 {
-				t.Fatalf("ListImages after %d×2 = %v, %v", status, got, err)
-			}
-			if n := count(f, "DescribeImages"); n != 3 {
-				t.Errorf("%d DescribeImages calls, want 2 failures + 1 success", n)
-			}
-		})
+// withVSwitch is a config whose VSwitch the fake knows, with a tag of the
+// user's own.
+const withVSwitch = minimal + "  vswitch_id: " + alibabafake.VSwitchID + "\n  tags: {team: platform}\n"
+
+// fast is a Cloud with tiny retry and poll timings.
+var fast = alibaba.Cloud{Tuning: cloud.Tuning{
+	Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, MaxElapsed: 2 * time.Second},
+	CallTimeout:  5 * time.Second,
+	PollInterval: time.Millisecond,
+	WaitTimeout:  10 * time.Second,
+}}
+
+// start runs the fake and returns fast pointed at it through its Env (never
+// the process environment), env's KEY=value entries overriding the fake's.
+func start(t *testing.T, env ...string) (*alibabafake.Fake, alibaba.Cloud, *config.Config) {
+	t.Helper()
+	f := alibabafake.New(t)
+	over := cloud.EnvList(env)
+	c := fast
+	c.Env = func(key string) (string, bool) {
+		if v, ok := over(key); ok {
+			return v, true
+		}
+		return f.LookupEnv(key)
+	}
+	return f, c, cloudtest.Load(t, withVSwitch)
+}
+
+// count returns how many requests of action the fake served.
+func count(f *alibabafake.Fake, action string) int { return len(f.Params(action)) }
+
+// fail makes the next request of action answer ECS's error code and message.
+func fail(f *alibabafake.Fake, action string, status int, code, message string) {
+	f.Inject(cloudtest.Fault{Match: "Action=" + action, Status: status, Code: code, Message: message})
+}
+
+// liveKinds counts the fake's live resources by kind.
+func liveKinds(f *alibabafake.Fake) map[string]int {
+	m := map[string]int{}
+	for _, r := range f.Live() {
+		m[r.Kind]++
+	}
+	return m
+}
+
+// noSecrets fails when err's text carries a credential value.
+func noSecrets(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range []string{alibabafake.AccessKeyID, alibabafake.AccessKeySecret, "LTAIfake"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error carries a credential value %q: %v", s, err)
+		}
 	}
 }
 
 func TestThrottlingCodeRetriedWhateverTheStatus(t *testing.T) {
-	f, cfg := start(t)
-	f.FailAction("", 400, "Throttling.User", "Request was denied due to user flow control.")
-	if _, err := fast.ListImages(t.Context(), cfg); err != nil {
+	f, ali, cfg := start(t)
+	fail(f, "", 400, "Throttling.User", "Request was denied due to user flow control.")
+	if _, err := ali.ListImages(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(f, "DescribeImages"); n != 2 {
@@ -40,10 +82,9 @@ func TestThrottlingCodeRetriedWhateverTheStatus(t *testing.T) {
 }
 
 func TestRetriesAreBounded(t *testing.T) {
-	f, cfg := start(t)
+	f, c, cfg := start(t)
 	f.FailNext(503, 1_000_000)
-	c := fast
-	c.Backoff.MaxElapsed = 50 * time.Millisecond
+	c.Tuning.Retry.MaxElapsed = 50 * time.Millisecond
 	start := time.Now()
 	_, err := c.ListImages(t.Context(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
@@ -54,11 +95,23 @@ func TestRetriesAreBounded(t *testing.T) {
 	}
 }
 
+// Tuning.MaxAttempts, when set, ends the retries before Retry.MaxElapsed.
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
+	f, c, cfg := start(t)
+	f.FailNext(503, 10)
+	c.Tuning.MaxAttempts = 3
+	if _, err := c.ListImages(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
+		t.Fatalf("err = %v, want ECS's ServiceUnavailable", err)
+	}
+	if n := count(f, "DescribeImages"); n != 3 {
+		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
 func TestHangingRequestTimesOut(t *testing.T) {
-	f, cfg := start(t)
-	c := fast
-	c.Timeout = 100 * time.Millisecond
-	c.Backoff.MaxElapsed = 300 * time.Millisecond
+	f, c, cfg := start(t)
+	c.Tuning.CallTimeout = 100 * time.Millisecond
+	c.Tuning.Retry.MaxElapsed = 300 * time.Millisecond
 	f.HangNext(1_000)
 	start := time.Now()
 	_, err := c.ListImages(t.Context(), cfg)
@@ -75,21 +128,10 @@ func TestHangingRequestTimesOut(t *testing.T) {
 	}
 }
 
-func TestOneHangIsRetried(t *testing.T) {
-	f, cfg := start(t)
-	f.SeedImage("sindri-a", "H", t0)
-	c := fast
-	c.Timeout = 100 * time.Millisecond
-	f.HangNext(1)
-	if got, err := c.ListImages(t.Context(), cfg); err != nil || len(got) != 1 {
-		t.Fatalf("after one hang: %v, %v", got, err)
-	}
-}
-
 func TestErrorBodySurfaced(t *testing.T) {
-	f, cfg := start(t)
-	f.FailAction("DescribeImages", 403, "Forbidden.RAM", "User not authorized to operate on the specified resource.")
-	_, err := fast.ListImages(t.Context(), cfg)
+	f, ali, cfg := start(t)
+	fail(f, "DescribeImages", 403, "Forbidden.RAM", "User not authorized to operate on the specified resource.")
+	_, err := ali.ListImages(t.Context(), cfg)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -104,73 +146,18 @@ func TestErrorBodySurfaced(t *testing.T) {
 	noSecrets(t, err)
 }
 
-func TestCheckCredentials(t *testing.T) {
-	_, cfg := start(t)
-	// The zero value, as package targets uses it.
-	got, err := alibaba.Cloud{}.CheckCredentials(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "credentials accepted in region cn-hangzhou (3 regions visible)" {
-		t.Errorf("description = %q", got)
-	}
-	if strings.Contains(got, alibabafake.AccessKeyID) || strings.Contains(got, "fake") {
-		t.Errorf("description names the key: %q", got)
-	}
-}
-
-func TestBadCredentialsNeverPrinted(t *testing.T) {
-	tests := []struct {
-		name, env, value, code string
-	}{
-		{"unknown key", "ALICLOUD_ACCESS_KEY", "LTAIfake-unknown-key", "InvalidAccessKeyId.NotFound"},
-		{"wrong secret", "ALICLOUD_SECRET_KEY", "fake-wrong-secret", "SignatureDoesNotMatch"},
-		{"sts token", "ALICLOUD_SECURITY_TOKEN", "fake-sts-token-value", "SignatureDoesNotMatch"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, cfg := start(t)
-			t.Setenv(tc.env, tc.value)
-			if tc.env == "ALICLOUD_SECURITY_TOKEN" {
-				t.Setenv("ALICLOUD_SECRET_KEY", "fake-wrong-secret")
-			}
-			_, err := fast.CheckCredentials(t.Context(), cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.code) {
-				t.Fatalf("err = %v, want %s", err, tc.code)
-			}
-			noSecrets(t, err)
-			t.Log(err)
-			for _, s := range []string{tc.value, "fake-wrong-secret"} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error carries %q: %v", s, err)
-				}
-			}
-		})
-	}
-}
-
-func TestStandardChainFromEnvironment(t *testing.T) {
-	f, cfg := start(t)
-	// The SDK's own variable names work too when the plugin's are unset.
-	t.Setenv("ALICLOUD_ACCESS_KEY", "")
-	t.Setenv("ALICLOUD_SECRET_KEY", "")
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", alibabafake.AccessKeyID)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", alibabafake.AccessKeySecret)
-	if _, err := fast.CheckCredentials(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	if p := f.Calls("DescribeRegions")[0].Params; p.Get("AccessKeyId") != alibabafake.AccessKeyID || p.Get("Signature") == "" {
-		t.Errorf("request not signed with the environment's key: %v", p)
-	}
-}
-
 func TestEndpointWithoutScheme(t *testing.T) {
-	f, cfg := start(t)
 	// host:port alone means https; the fake speaks http, so the call fails
 	// at TLS, not by reaching any other address.
-	t.Setenv("SINDRI_ALIBABA_ENDPOINT", strings.TrimPrefix(f.URL(), "http://"))
-	c := fast
-	c.Backoff.MaxElapsed = time.Millisecond
+	f, c, cfg := start(t)
+	env := c.Env
+	c.Env = func(key string) (string, bool) {
+		if key == alibaba.EndpointEnv {
+			return strings.TrimPrefix(f.URL(), "http://"), true
+		}
+		return env(key)
+	}
+	c.Tuning.Retry.MaxElapsed = time.Millisecond
 	_, err := c.CheckCredentials(t.Context(), cfg)
 	if err == nil {
 		t.Fatal("https to an http server succeeded")

@@ -3,7 +3,6 @@ package alibaba
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,30 +28,17 @@ const imagePageSize = 100
 // describeImages returns our own images (ImageOwnerAlias=self) matching
 // the tags, the ID and the statuses, over every page.
 func (a *api) describeImages(ctx context.Context, tags map[string]string, id, status string) ([]ecs.Image, error) {
-	var out []ecs.Image
-	for page := 1; ; page++ {
+	return listAll(imagePageSize, func(page, size requests.Integer) ([]ecs.Image, int, error) {
 		req := ecs.CreateDescribeImagesRequest()
 		req.ImageOwnerAlias = "self"
 		req.ImageId = id
 		req.Status = status
-		req.PageNumber = requests.NewInteger(page)
-		req.PageSize = requests.NewInteger(imagePageSize)
-		var filter []ecs.DescribeImagesTag
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			filter = append(filter, ecs.DescribeImagesTag{Key: k, Value: tags[k]})
-		}
-		if len(filter) > 0 {
-			req.Tag = &filter
-		}
+		req.PageNumber, req.PageSize = page, size
+		req.Tag = tagList(tags, func(k, v string) ecs.DescribeImagesTag { return ecs.DescribeImagesTag{Key: k, Value: v} })
 		resp := ecs.CreateDescribeImagesResponse()
-		if err := a.call(ctx, req, resp); err != nil {
-			return nil, err
-		}
-		out = append(out, resp.Images.Image...)
-		if len(resp.Images.Image) == 0 || len(out) >= resp.TotalCount {
-			return out, nil
-		}
-	}
+		err := a.call(ctx, req, resp)
+		return resp.Images.Image, resp.TotalCount, err
+	})
 }
 
 // FindImage is the build cache: the newest Available image of ours
@@ -205,11 +191,7 @@ func (a *api) tag(ctx context.Context, resourceType, id string, tags map[string]
 	req := ecs.CreateTagResourcesRequest()
 	req.ResourceType = resourceType
 	req.ResourceId = &[]string{id}
-	var t []ecs.TagResourcesTag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		t = append(t, ecs.TagResourcesTag{Key: k, Value: tags[k]})
-	}
-	req.Tag = &t
+	req.Tag = tagList(tags, func(k, v string) ecs.TagResourcesTag { return ecs.TagResourcesTag{Key: k, Value: v} })
 	return a.call(ctx, req, ecs.CreateTagResourcesResponse())
 }
 

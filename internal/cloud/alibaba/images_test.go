@@ -40,11 +40,11 @@ func TestFindImage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, cfg := start(t)
+			f, ali, cfg := start(t)
 			for _, s := range tc.images {
 				f.AddImage(s)
 			}
-			got, err := fast.FindImage(t.Context(), cfg, "H")
+			got, err := ali.FindImage(t.Context(), cfg, "H")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestFindImage(t *testing.T) {
 				t.Errorf("image fields: %+v", got)
 			}
 			// The request asks ECS for our own images with both tags.
-			p := f.Calls("DescribeImages")[0].Params
+			p := f.Params("DescribeImages")[0]
 			if p.Get("ImageOwnerAlias") != "self" || p.Get("Status") != "Available" || p.Get("RegionId") != alibabafake.Region {
 				t.Errorf("DescribeImages params = %v", p)
 			}
@@ -70,7 +70,7 @@ func TestFindImage(t *testing.T) {
 }
 
 func TestListImages(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	a := f.SeedImage("sindri-a", "HA", t0)
 	b := f.SeedImage("sindri-b", "HB", t0.Add(2*time.Hour))
 	d := f.AddImage(alibabafake.ImageSpec{Name: "sindri-dep", Status: "Deprecated", Created: t0.Add(time.Hour), Tags: map[string]string{
@@ -78,7 +78,7 @@ func TestListImages(t *testing.T) {
 	}})
 	f.AddImage(alibabafake.ImageSpec{Name: "not-ours", Created: t0.Add(3 * time.Hour)})
 
-	got, err := fast.ListImages(t.Context(), cfg)
+	got, err := ali.ListImages(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +98,11 @@ func TestListImages(t *testing.T) {
 }
 
 func TestListImagesPages(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	for i := range 130 {
 		f.SeedImage(fmt.Sprintf("sindri-%03d", i), "H", t0.Add(time.Duration(i)*time.Minute))
 	}
-	got, err := fast.ListImages(t.Context(), cfg)
+	got, err := ali.ListImages(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +115,9 @@ func TestListImagesPages(t *testing.T) {
 }
 
 func TestGetImage(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	id := f.SeedImage("sindri-a", "HA", t0)
-	got, err := fast.GetImage(t.Context(), cfg, id)
+	got, err := ali.GetImage(t.Context(), cfg, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,20 +125,20 @@ func TestGetImage(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	for _, missing := range []string{"m-missing", ""} {
-		if _, err := fast.GetImage(t.Context(), cfg, missing); !errors.Is(err, cloud.ErrNotFound) {
+		if _, err := ali.GetImage(t.Context(), cfg, missing); !errors.Is(err, cloud.ErrNotFound) {
 			t.Errorf("GetImage(%q) = %v, want ErrNotFound", missing, err)
 		}
 	}
 }
 
 func TestDeleteImage(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	id := f.SeedImage("sindri-a", "HA", t0)
 	keep := f.SeedImage("sindri-b", "HB", t0)
-	if err := fast.DeleteImage(t.Context(), cfg, id); err != nil {
+	if err := ali.DeleteImage(t.Context(), cfg, id); err != nil {
 		t.Fatal(err)
 	}
-	if p := f.Calls("DeleteImage")[0].Params; p.Get("ImageId") != id || p.Get("Force") != "true" {
+	if p := f.Params("DeleteImage")[0]; p.Get("ImageId") != id || p.Get("Force") != "true" {
 		t.Errorf("DeleteImage params = %v", p)
 	}
 	if n := count(f, "DeleteSnapshot"); n != 1 {
@@ -149,7 +149,7 @@ func TestDeleteImage(t *testing.T) {
 		t.Errorf("live after delete = %+v, want only image %s and its snapshot", live, keep)
 	}
 	// Idempotent: the image is gone, so is its snapshot.
-	if err := fast.DeleteImage(t.Context(), cfg, id); err != nil {
+	if err := ali.DeleteImage(t.Context(), cfg, id); err != nil {
 		t.Errorf("second delete: %v", err)
 	}
 	if n := count(f, "DeleteImage"); n != 1 {
@@ -158,25 +158,25 @@ func TestDeleteImage(t *testing.T) {
 }
 
 func TestDeleteImageGoneBetweenCalls(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	id := f.SeedImage("sindri-a", "HA", t0)
 	// Someone else deletes it between our look and our delete.
-	f.FailAction("DeleteImage", 404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
-	f.FailAction("DeleteSnapshot", 404, "InvalidSnapshotId.NotFound", "The specified SnapshotId does not exist.")
-	if err := fast.DeleteImage(t.Context(), cfg, id); err != nil {
+	fail(f, "DeleteImage", 404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
+	fail(f, "DeleteSnapshot", 404, "InvalidSnapshotId.NotFound", "The specified SnapshotId does not exist.")
+	if err := ali.DeleteImage(t.Context(), cfg, id); err != nil {
 		t.Errorf("delete of a vanishing image: %v", err)
 	}
 }
 
 func TestDeprecateImage(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	now := f.SeedImage("sindri-now", "H1", t0)
 	later := f.SeedImage("sindri-later", "H2", t0)
 	at := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
-	if err := fast.DeprecateImage(t.Context(), cfg, now, cloud.Deprecation{}); err != nil {
+	if err := ali.DeprecateImage(t.Context(), cfg, now, cloud.Deprecation{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := fast.DeprecateImage(t.Context(), cfg, later, cloud.Deprecation{At: at}); err != nil {
+	if err := ali.DeprecateImage(t.Context(), cfg, later, cloud.Deprecation{At: at}); err != nil {
 		t.Fatal(err)
 	}
 	states := map[string]string{}
@@ -192,15 +192,30 @@ func TestDeprecateImage(t *testing.T) {
 	if n := count(f, "ModifyImageAttribute"); n != 1 {
 		t.Errorf("%d ModifyImageAttribute calls, want 1", n)
 	}
-	if p := f.Calls("TagResources")[1].Params; p.Get("ResourceType") != "image" || p.Get("ResourceId.1") != later ||
+	if p := f.Params("TagResources")[1]; p.Get("ResourceType") != "image" || p.Get("ResourceId.1") != later ||
 		p.Get("Tag.1.Key") != "sindri-deprecated" || p.Get("Tag.1.Value") != at.Format(time.RFC3339) {
 		t.Errorf("TagResources params = %v", p)
 	}
-	got, err := fast.GetImage(t.Context(), cfg, later)
+	got, err := ali.GetImage(t.Context(), cfg, later)
 	if err != nil || !got.Deprecated.Equal(at) {
 		t.Errorf("GetImage = %+v, %v; want Deprecated %v", got, err, at)
 	}
-	if err := fast.DeprecateImage(t.Context(), cfg, "m-missing", cloud.Deprecation{}); !errors.Is(err, cloud.ErrNotFound) {
+	if err := ali.DeprecateImage(t.Context(), cfg, "m-missing", cloud.Deprecation{}); !errors.Is(err, cloud.ErrNotFound) {
 		t.Errorf("deprecate missing = %v, want ErrNotFound", err)
+	}
+}
+
+// A deprecated image is no cache hit, even with the hash.
+func TestFindImageSkipsDeprecated(t *testing.T) {
+	f, ali, cfg := start(t)
+	id := f.SeedImage("sindri-a", "H", time.Now().Add(-time.Hour))
+	if got, err := ali.FindImage(t.Context(), cfg, "H"); err != nil || got == nil || got.ID != id {
+		t.Fatalf("before: %+v, %v; want %s", got, err, id)
+	}
+	if err := ali.DeprecateImage(t.Context(), cfg, id, cloud.Deprecation{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ali.FindImage(t.Context(), cfg, "H"); err != nil || got != nil {
+		t.Fatalf("after deprecation: %+v, %v; want no image", got, err)
 	}
 }

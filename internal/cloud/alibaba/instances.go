@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -94,7 +93,7 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 		return nil, err
 	}
 	var got *ecs.Instance
-	err = c.wait(ctx, "instance "+id+" to run with a public address", func(ctx context.Context) (bool, error) {
+	err = c.tuning().Poll(ctx, "alibaba: instance "+id+" to run with a public address", func(ctx context.Context) (bool, error) {
 		in, err := a.describeInstance(ctx, id)
 		if err != nil || in == nil { // nil: not listed yet, ECS is eventually consistent
 			return false, err
@@ -161,11 +160,7 @@ func (a *api) createSSHGroup(ctx context.Context, vpcID string, lr cloud.LaunchR
 	req.Description = "SSH to one sindri-packer instance of run " + lr.RunID + "; removed with it"
 	req.SecurityGroupType = "normal"
 	req.ClientToken = token + "-sg"
-	var t []ecs.CreateSecurityGroupTag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		t = append(t, ecs.CreateSecurityGroupTag{Key: k, Value: tags[k]})
-	}
-	req.Tag = &t
+	req.Tag = tagList(tags, func(k, v string) ecs.CreateSecurityGroupTag { return ecs.CreateSecurityGroupTag{Key: k, Value: v} })
 	resp := ecs.CreateCreateSecurityGroupResponse()
 	if err := a.call(ctx, req, resp); err != nil {
 		return "", err
@@ -205,11 +200,7 @@ func (a *api) runInstance(ctx context.Context, lr cloud.LaunchRequest, al *confi
 	req.Amount = requests.NewInteger(1)
 	req.ClientToken = token
 	// Tag.N tags the instance, its disks and its primary NIC.
-	var t []ecs.RunInstancesTag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		t = append(t, ecs.RunInstancesTag{Key: k, Value: tags[k]})
-	}
-	req.Tag = &t
+	req.Tag = tagList(tags, func(k, v string) ecs.RunInstancesTag { return ecs.RunInstancesTag{Key: k, Value: v} })
 	resp := ecs.CreateRunInstancesResponse()
 	if err := a.call(ctx, req, resp); err != nil {
 		return "", err
@@ -229,30 +220,17 @@ func instanceName(lr cloud.LaunchRequest) string {
 
 // describeInstances lists instances by tags and/or IDs, over every page.
 func (a *api) describeInstances(ctx context.Context, tags map[string]string, ids []string) ([]ecs.Instance, error) {
-	var out []ecs.Instance
-	for page := 1; ; page++ {
+	return listAll(instancePageSize, func(page, size requests.Integer) ([]ecs.Instance, int, error) {
 		req := ecs.CreateDescribeInstancesRequest()
-		req.PageNumber = requests.NewInteger(page)
-		req.PageSize = requests.NewInteger(instancePageSize)
+		req.PageNumber, req.PageSize = page, size
 		if len(ids) > 0 {
 			req.InstanceIds = jsonList(ids)
 		}
-		var t []ecs.DescribeInstancesTag
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			t = append(t, ecs.DescribeInstancesTag{Key: k, Value: tags[k]})
-		}
-		if len(t) > 0 {
-			req.Tag = &t
-		}
+		req.Tag = tagList(tags, func(k, v string) ecs.DescribeInstancesTag { return ecs.DescribeInstancesTag{Key: k, Value: v} })
 		resp := ecs.CreateDescribeInstancesResponse()
-		if err := a.call(ctx, req, resp); err != nil {
-			return nil, err
-		}
-		out = append(out, resp.Instances.Instance...)
-		if len(resp.Instances.Instance) == 0 || len(out) >= resp.TotalCount {
-			return out, nil
-		}
-	}
+		err := a.call(ctx, req, resp)
+		return resp.Instances.Instance, resp.TotalCount, err
+	})
 }
 
 // describeInstance returns the instance, nil when it does not exist.
@@ -267,12 +245,6 @@ func (a *api) describeInstance(ctx context.Context, id string) (*ecs.Instance, e
 		}
 	}
 	return nil, nil
-}
-
-// jsonList is how ECS takes lists of IDs: a JSON array in one parameter.
-func jsonList(ids []string) string {
-	b, _ := json.Marshal(ids)
-	return string(b)
 }
 
 func publicIP(in ecs.Instance) string {
@@ -398,7 +370,7 @@ func (c Cloud) deleteInstance(ctx context.Context, a *api, id string) error {
 	if err := a.callRetrying(ctx, req, ecs.CreateDeleteInstanceResponse(), again); err != nil && !isNotFound(err) {
 		return err
 	}
-	return c.wait(ctx, "instance "+id+" to be deleted", func(ctx context.Context) (bool, error) {
+	return c.tuning().Poll(ctx, "alibaba: instance "+id+" to be deleted", func(ctx context.Context) (bool, error) {
 		in, err := a.describeInstance(ctx, id)
 		return in == nil && err == nil, err
 	})
@@ -447,15 +419,6 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 	return out, nil
 }
 
-func hasTags(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // StopInstance stops the instance and waits until it is stopped.
 func (c Cloud) StopInstance(ctx context.Context, cfg *config.Config, id string) error {
 	req := ecs.CreateStopInstanceRequest()
@@ -490,7 +453,7 @@ func (c Cloud) changeState(ctx context.Context, cfg *config.Config, id, want str
 			return err
 		}
 	}
-	return c.wait(ctx, "instance "+id+" to be "+strings.ToLower(want), func(ctx context.Context) (bool, error) {
+	return c.tuning().Poll(ctx, "alibaba: instance "+id+" to be "+strings.ToLower(want), func(ctx context.Context) (bool, error) {
 		in, err := a.describeInstance(ctx, id)
 		if err != nil {
 			return false, err

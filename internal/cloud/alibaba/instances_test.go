@@ -42,9 +42,9 @@ func wantTags(t *testing.T, what string, got map[string]string, want map[string]
 }
 
 func TestLaunchAndTerminate(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	img := f.SeedImage("sindri-a", "H", t0)
-	inst, err := fast.Launch(t.Context(), launchReq(cfg, img))
+	inst, err := ali.Launch(t.Context(), launchReq(cfg, img))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,11 +54,11 @@ func TestLaunchAndTerminate(t *testing.T) {
 	}
 
 	ours := map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-7", "sindri-packer": "temporary", "team": "platform"}
-	run := f.Calls("RunInstances")
+	run := f.Params("RunInstances")
 	if len(run) != 1 {
 		t.Fatalf("%d RunInstances calls", len(run))
 	}
-	p := run[0].Params
+	p := run[0]
 	for k, want := range map[string]string{
 		"RegionId": alibabafake.Region, "ImageId": img, "InstanceType": "ecs.g6.xlarge", "VSwitchId": alibabafake.VSwitchID,
 		"SystemDisk.Category": "cloud_essd", "SystemDisk.Size": "80", "InternetMaxBandwidthOut": "10", "Amount": "1",
@@ -76,11 +76,11 @@ func TestLaunchAndTerminate(t *testing.T) {
 	}
 	wantTags(t, "instance", tagsOf(p), ours)
 
-	sg := f.Calls("CreateSecurityGroup")
-	if len(sg) != 1 || sg[0].Params.Get("VpcId") != alibabafake.VPCID {
+	sg := f.Params("CreateSecurityGroup")
+	if len(sg) != 1 || sg[0].Get("VpcId") != alibabafake.VPCID {
 		t.Fatalf("CreateSecurityGroup calls = %+v", sg)
 	}
-	wantTags(t, "security group", tagsOf(sg[0].Params), ours)
+	wantTags(t, "security group", tagsOf(sg[0]), ours)
 	groupID := p.Get("SecurityGroupId")
 	rules := f.Rules(groupID)
 	if len(rules) != 1 || rules[0] != (alibabafake.Rule{Protocol: "tcp", PortRange: "22/22", SourceCidr: "203.0.113.7/32", Policy: "accept"}) {
@@ -103,34 +103,34 @@ func TestLaunchAndTerminate(t *testing.T) {
 		}
 	}
 
-	if err := fast.Terminate(t.Context(), inst); err != nil {
+	if err := ali.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
-	if p := f.Calls("DeleteInstance")[0].Params; p.Get("Force") != "true" || p.Get("InstanceId") != inst.ID {
+	if p := f.Params("DeleteInstance")[0]; p.Get("Force") != "true" || p.Get("InstanceId") != inst.ID {
 		t.Errorf("DeleteInstance params = %v", p)
 	}
 	if k := liveKinds(f); k[cloud.KindInstance]+k[cloud.KindDisk]+k[cloud.KindSecurityGroup] != 0 {
 		t.Errorf("left after terminate: %v", f.Live())
 	}
-	if err := fast.Terminate(t.Context(), inst); err != nil {
+	if err := ali.Terminate(t.Context(), inst); err != nil {
 		t.Errorf("terminate when gone: %v", err)
 	}
 }
 
 func TestLaunchDefaults(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	img := f.SeedImage("sindri-a", "H", t0)
 	req := launchReq(cfg, img)
 	req.AllowSSHFrom = ""
 	req.Deployment, req.Name = "web", "web-1"
-	inst, err := fast.Launch(t.Context(), req)
+	inst, err := ali.Launch(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inst.Temporary || inst.Deployment != "web" || inst.Name != "web-1" {
 		t.Errorf("deployment instance = %+v", inst)
 	}
-	p := f.Calls("RunInstances")[0].Params
+	p := f.Params("RunInstances")[0]
 	tags := tagsOf(p)
 	if _, temp := tags["sindri-packer"]; temp || tags["sindri-deployment"] != "web" {
 		t.Errorf("deployment tags = %v", tags)
@@ -139,13 +139,13 @@ func TestLaunchDefaults(t *testing.T) {
 		t.Errorf("default SSH rule = %+v, want 0.0.0.0/0", rules)
 	}
 	// Found again by tags alone, its group goes with it.
-	if err := fast.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
+	if err := ali.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
 		t.Fatal(err)
 	}
 	if k := liveKinds(f); k[cloud.KindInstance]+k[cloud.KindDisk]+k[cloud.KindSecurityGroup] != 0 {
 		t.Errorf("left after TerminateInstance: %v", f.Live())
 	}
-	if err := fast.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
+	if err := ali.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
 		t.Errorf("TerminateInstance when gone: %v", err)
 	}
 }
@@ -157,8 +157,8 @@ func TestLaunchNeedsVSwitch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _ := start(t)
-			_, err := fast.Launch(t.Context(), launchReq(cloudtest.Load(t, tc.yaml), "m-x"))
+			f, ali, _ := start(t)
+			_, err := ali.Launch(t.Context(), launchReq(cloudtest.Load(t, tc.yaml), "m-x"))
 			if err == nil || !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("err = %v, want one naming %s", err, tc.field)
 			}
@@ -178,32 +178,32 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 		wantErr string
 	}{
 		{"ssh rule refused", func(f *alibabafake.Fake) {
-			f.FailAction("AuthorizeSecurityGroup", 400, "InvalidSourceCidrIp.Malformed", "The specified SourceCidrIp is malformed.")
+			fail(f, "AuthorizeSecurityGroup", 400, "InvalidSourceCidrIp.Malformed", "The specified SourceCidrIp is malformed.")
 		}, "", 0, "InvalidSourceCidrIp.Malformed"},
 		{"instance refused", func(f *alibabafake.Fake) {
-			f.FailAction("RunInstances", 403, "QuotaExceed.PostPaidInstance", "Living instances quota exceeded.")
+			fail(f, "RunInstances", 403, "QuotaExceed.PostPaidInstance", "Living instances quota exceeded.")
 		}, "", 0, "Living instances quota exceeded."},
 		{"image missing", func(*alibabafake.Fake) {}, "m-missing", 0, "InvalidImageId.NotFound"},
 		{"describe fails while waiting", func(f *alibabafake.Fake) {
-			f.FailAction("DescribeInstances", 400, "InvalidParameter", "Bad describe.")
+			fail(f, "DescribeInstances", 400, "InvalidParameter", "Bad describe.")
 		}, "", 0, "Bad describe."},
 		{"cancelled while waiting", func(*alibabafake.Fake) {}, "", 50 * time.Millisecond, "context deadline exceeded"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, cfg := start(t)
+			f, ali, cfg := start(t)
 			img := f.SeedImage("sindri-a", "H", t0)
 			if tc.image != "" {
 				img = tc.image
 			}
 			tc.fail(f)
-			c := fast
+			c := ali
 			ctx := t.Context()
 			if tc.ctx > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tc.ctx)
 				defer cancel()
-				c.Poll = 200 * time.Millisecond // the deadline passes while waiting
+				c.Tuning.PollInterval = 200 * time.Millisecond // the deadline passes while waiting
 			}
 			_, err := c.Launch(ctx, launchReq(cfg, img))
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -218,7 +218,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 }
 
 func TestListStopStart(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	dep := f.AddInstance("web-1", map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-1", "sindri-deployment": "web"}, t0)
 	tmp := f.AddInstance("sindri-test-run-2", map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-2", "sindri-packer": "temporary"}, t0)
 	f.AddInstance("someone-elses", map[string]string{"team": "x"}, t0)
@@ -236,7 +236,7 @@ func TestListStopStart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := fast.ListInstances(t.Context(), cfg, tc.filter)
+			got, err := ali.ListInstances(t.Context(), cfg, tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,7 +251,7 @@ func TestListStopStart(t *testing.T) {
 	}
 
 	state := func() string {
-		got, err := fast.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
+		got, err := ali.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("list: %v %v", got, err)
 		}
@@ -261,22 +261,22 @@ func TestListStopStart(t *testing.T) {
 		}
 		return in.State
 	}
-	if err := fast.StopInstance(t.Context(), cfg, dep); err != nil {
+	if err := ali.StopInstance(t.Context(), cfg, dep); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(); s != "stopped" {
 		t.Errorf("after stop: %s", s)
 	}
-	if err := fast.StopInstance(t.Context(), cfg, dep); err != nil {
+	if err := ali.StopInstance(t.Context(), cfg, dep); err != nil {
 		t.Errorf("stopping a stopped instance: %v", err)
 	}
-	if err := fast.StartInstance(t.Context(), cfg, dep); err != nil {
+	if err := ali.StartInstance(t.Context(), cfg, dep); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(); s != "running" {
 		t.Errorf("after start: %s", s)
 	}
-	for _, op := range []func(context.Context, *config.Config, string) error{fast.StopInstance, fast.StartInstance} {
+	for _, op := range []func(context.Context, *config.Config, string) error{ali.StopInstance, ali.StartInstance} {
 		if err := op(t.Context(), cfg, "i-missing"); !errors.Is(err, cloud.ErrNotFound) {
 			t.Errorf("missing instance: %v, want ErrNotFound", err)
 		}

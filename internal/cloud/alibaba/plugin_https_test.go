@@ -74,23 +74,10 @@ func (f *firstBytes) get() [][]byte {
 	return append([][]byte(nil), f.conns...)
 }
 
-// TestPluginCallsECSOverHTTPS: `packer build` with the installed alicloud
-// plugin, its ECS endpoint pointed at a loopback listener, opens that
-// connection with a TLS ClientHello (record type 0x16), and the AccessKeyId
-// never crosses it in clear text. With the unpatched SDK the first bytes
-// are "GET /?AccessKeyId=...".
-func TestPluginCallsECSOverHTTPS(t *testing.T) {
-	packer, plugins := alicloudTools(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	rec := &firstBytes{}
-	go rec.serve(ln)
-
-	const accessKey = "LTAIsindriHttpsProbeKey"
-	dir := t.TempDir()
+// probeTemplate writes a template into dir whose alicloud-ecs source
+// calls ECS at endpoint, and returns its path.
+func probeTemplate(t *testing.T, dir, endpoint string) string {
+	t.Helper()
 	tmpl := filepath.Join(dir, "probe.pkr.hcl")
 	src := fmt.Sprintf(`packer {
   required_plugins {
@@ -116,11 +103,63 @@ source "alicloud-ecs" "probe" {
 build {
   sources = ["source.alicloud-ecs.probe"]
 }
-`, tools.PluginVersion("alicloud"), ln.Addr().String())
+`, tools.PluginVersion("alicloud"), endpoint)
 	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return tmpl
+}
 
+// buildUntilConnected runs cmd until rec has recorded a first connection
+// (the build cannot succeed against a listener that never answers) or
+// 90s pass, and returns what packer printed.
+func buildUntilConnected(t *testing.T, cmd *exec.Cmd, rec *firstBytes) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case <-done:
+			return out.String()
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-done
+			return out.String()
+		case <-time.After(200 * time.Millisecond):
+			if len(rec.get()) > 0 {
+				time.Sleep(3 * time.Second) // let the first read finish
+				_ = cmd.Process.Kill()
+				<-done
+				return out.String()
+			}
+		}
+	}
+}
+
+// TestPluginCallsECSOverHTTPS: `packer build` with the installed alicloud
+// plugin, its ECS endpoint pointed at a loopback listener, opens that
+// connection with a TLS ClientHello (record type 0x16), and the AccessKeyId
+// never crosses it in clear text. With the unpatched SDK the first bytes
+// are "GET /?AccessKeyId=...".
+func TestPluginCallsECSOverHTTPS(t *testing.T) {
+	packer, plugins := alicloudTools(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := &firstBytes{}
+	go rec.serve(ln)
+
+	const accessKey = "LTAIsindriHttpsProbeKey"
+	dir := t.TempDir()
+	tmpl := probeTemplate(t, dir, ln.Addr().String())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable", tmpl)
@@ -131,38 +170,11 @@ build {
 		"NO_PROXY=*", "no_proxy=*",
 		"ALICLOUD_ACCESS_KEY=" + accessKey, "ALICLOUD_SECRET_KEY=sindri-fake-secret",
 	}
-	// Once the first connection is recorded the build may stop: it cannot
-	// succeed against a listener that never answers.
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.After(90 * time.Second)
-wait:
-	for {
-		select {
-		case <-done:
-			break wait
-		case <-deadline:
-			_ = cmd.Process.Kill()
-			<-done
-			break wait
-		case <-time.After(200 * time.Millisecond):
-			if len(rec.get()) > 0 {
-				time.Sleep(3 * time.Second) // let the first read finish
-				_ = cmd.Process.Kill()
-				<-done
-				break wait
-			}
-		}
-	}
+	out := buildUntilConnected(t, cmd, rec)
 
 	conns := rec.get()
 	if len(conns) == 0 {
-		t.Fatalf("the plugin never connected to custom_endpoint_ecs %s; packer output:\n%s", ln.Addr(), out.String())
+		t.Fatalf("the plugin never connected to custom_endpoint_ecs %s; packer output:\n%s", ln.Addr(), out)
 	}
 	for i, b := range conns {
 		if bytes.Contains(b, []byte(accessKey)) {

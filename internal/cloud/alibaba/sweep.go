@@ -3,7 +3,6 @@ package alibaba
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -28,7 +27,9 @@ var kindOrder = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, 
 
 // Leftovers returns the instances, disks, key pairs and security groups
 // tagged sindri-packer=temporary in the configured region, selected by f.
-// Images are never listed, nor anything carrying a deployment tag. (ECS
+// Images are never listed, nor anything carrying a deployment tag, nor a
+// disk that ECS deletes with its instance (the system disk, which carries
+// the instance's tags): the instance is the leftover. (ECS
 // VPCs cannot be found by tag through the ECS API; Packer removes the
 // temporary VPC it makes itself.)
 func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
@@ -63,6 +64,9 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		return nil, err
 	}
 	for _, d := range disks {
+		if d.InstanceId != "" && d.DeleteWithInstance {
+			continue // goes with its instance (and cannot be deleted while attached)
+		}
 		add(cloud.KindDisk, d.DiskId, d.DiskName, d.CreationTime, tagMap(d.Tags.Tag))
 	}
 	keys, err := a.describeKeyPairs(ctx, want)
@@ -132,88 +136,39 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 }
 
 func (a *api) describeDisks(ctx context.Context, tags map[string]string) ([]ecs.Disk, error) {
-	var out []ecs.Disk
-	for page := 1; ; page++ {
+	return listAll(diskPageSize, func(page, size requests.Integer) ([]ecs.Disk, int, error) {
 		req := ecs.CreateDescribeDisksRequest()
-		req.PageNumber = requests.NewInteger(page)
-		req.PageSize = requests.NewInteger(diskPageSize)
-		var t []ecs.DescribeDisksTag
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			t = append(t, ecs.DescribeDisksTag{Key: k, Value: tags[k]})
-		}
-		req.Tag = &t
+		req.PageNumber, req.PageSize = page, size
+		req.Tag = tagList(tags, func(k, v string) ecs.DescribeDisksTag { return ecs.DescribeDisksTag{Key: k, Value: v} })
 		resp := ecs.CreateDescribeDisksResponse()
-		if err := a.call(ctx, req, resp); err != nil {
-			return nil, err
-		}
-		out = append(out, resp.Disks.Disk...)
-		if len(resp.Disks.Disk) == 0 || len(out) >= resp.TotalCount {
-			return out, nil
-		}
-	}
+		err := a.call(ctx, req, resp)
+		return resp.Disks.Disk, resp.TotalCount, err
+	})
 }
 
 func (a *api) describeKeyPairs(ctx context.Context, tags map[string]string) ([]ecs.KeyPair, error) {
-	var out []ecs.KeyPair
-	for page := 1; ; page++ {
+	return listAll(keyPageSize, func(page, size requests.Integer) ([]ecs.KeyPair, int, error) {
 		req := ecs.CreateDescribeKeyPairsRequest()
-		req.PageNumber = requests.NewInteger(page)
-		req.PageSize = requests.NewInteger(keyPageSize)
-		var t []ecs.DescribeKeyPairsTag
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			t = append(t, ecs.DescribeKeyPairsTag{Key: k, Value: tags[k]})
-		}
-		req.Tag = &t
+		req.PageNumber, req.PageSize = page, size
+		req.Tag = tagList(tags, func(k, v string) ecs.DescribeKeyPairsTag { return ecs.DescribeKeyPairsTag{Key: k, Value: v} })
 		resp := ecs.CreateDescribeKeyPairsResponse()
-		if err := a.call(ctx, req, resp); err != nil {
-			return nil, err
-		}
-		out = append(out, resp.KeyPairs.KeyPair...)
-		if len(resp.KeyPairs.KeyPair) == 0 || len(out) >= resp.TotalCount {
-			return out, nil
-		}
-	}
+		err := a.call(ctx, req, resp)
+		return resp.KeyPairs.KeyPair, resp.TotalCount, err
+	})
 }
 
 func (a *api) describeSecurityGroups(ctx context.Context, tags map[string]string, ids []string) ([]ecs.SecurityGroup, error) {
-	var out []ecs.SecurityGroup
-	for page := 1; ; page++ {
+	return listAll(groupPageSize, func(page, size requests.Integer) ([]ecs.SecurityGroup, int, error) {
 		req := ecs.CreateDescribeSecurityGroupsRequest()
-		req.PageNumber = requests.NewInteger(page)
-		req.PageSize = requests.NewInteger(groupPageSize)
+		req.PageNumber, req.PageSize = page, size
 		if len(ids) > 0 {
 			req.SecurityGroupIds = jsonList(ids)
 		}
-		var t []ecs.DescribeSecurityGroupsTag
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			t = append(t, ecs.DescribeSecurityGroupsTag{Key: k, Value: tags[k]})
-		}
-		if len(t) > 0 {
-			req.Tag = &t
-		}
+		req.Tag = tagList(tags, func(k, v string) ecs.DescribeSecurityGroupsTag {
+			return ecs.DescribeSecurityGroupsTag{Key: k, Value: v}
+		})
 		resp := ecs.CreateDescribeSecurityGroupsResponse()
-		if err := a.call(ctx, req, resp); err != nil {
-			return nil, err
-		}
-		out = append(out, resp.SecurityGroups.SecurityGroup...)
-		if len(resp.SecurityGroups.SecurityGroup) == 0 || len(out) >= resp.TotalCount {
-			return out, nil
-		}
-	}
-}
-
-// CheckCredentials makes one cheap authenticated call (DescribeRegions)
-// through the standard credential chain. ECS does not name the account,
-// and no part of the key is printed.
-func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
-	a, err := c.client(ctx, cfg)
-	if err != nil {
-		return "", err
-	}
-	req := ecs.CreateDescribeRegionsRequest()
-	resp := ecs.CreateDescribeRegionsResponse()
-	if err := a.call(ctx, req, resp); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("credentials accepted in region %s (%d regions visible)", a.region, len(resp.Regions.Region)), nil
+		err := a.call(ctx, req, resp)
+		return resp.SecurityGroups.SecurityGroup, resp.TotalCount, err
+	})
 }

@@ -30,16 +30,20 @@ func seedLeftovers(f *alibabafake.Fake) (old, young map[string]string) {
 }
 
 func TestLeftovers(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	old, young := seedLeftovers(f)
-	// An instance's system disk carries its tags and is listed too.
-	diskOf := map[string]string{}
+	// An instance's system disk carries its tags but is not listed: ECS
+	// deletes it with the instance, and refuses to while it is attached.
+	var systemDisks []string
 	for _, r := range f.Live() {
 		if r.Kind == cloud.KindDisk && r.Tags["sindri-packer"] == "temporary" {
 			if _, seeded := old[r.ID]; !seeded {
-				diskOf[r.ID] = r.Tags["sindri-run-id"]
+				systemDisks = append(systemDisks, r.ID)
 			}
 		}
+	}
+	if len(systemDisks) != 2 {
+		t.Fatalf("system disks of the two leftover instances: %v", systemDisks)
 	}
 	tests := []struct {
 		name   string
@@ -54,7 +58,7 @@ func TestLeftovers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := fast.Leftovers(t.Context(), cfg, tc.filter)
+			got, err := ali.Leftovers(t.Context(), cfg, tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,11 +70,6 @@ func TestLeftovers(t *testing.T) {
 				}
 				for id, kind := range src {
 					want[id] = kind
-				}
-				for id, r := range diskOf {
-					if r == run {
-						want[id] = cloud.KindDisk
-					}
 				}
 			}
 			seen := map[string]bool{}
@@ -93,6 +92,11 @@ func TestLeftovers(t *testing.T) {
 					t.Errorf("missing %s %s", kind, id)
 				}
 			}
+			for _, id := range systemDisks {
+				if seen[id] {
+					t.Errorf("system disk %s listed beside its instance", id)
+				}
+			}
 			// Instances come first: the rest is in use while they run.
 			if i := slices.Index(kinds, cloud.KindInstance); i > 0 {
 				t.Errorf("kinds in order %v", kinds)
@@ -102,14 +106,14 @@ func TestLeftovers(t *testing.T) {
 }
 
 func TestDeleteResource(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	seedLeftovers(f)
-	got, err := fast.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
+	got, err := ali.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range got {
-		if err := fast.DeleteResource(t.Context(), cfg, r); err != nil {
+		if err := ali.DeleteResource(t.Context(), cfg, r); err != nil {
 			t.Errorf("delete %s %s: %v", r.Kind, r.ID, err)
 		}
 	}
@@ -124,20 +128,20 @@ func TestDeleteResource(t *testing.T) {
 	}
 	// Gone already: success, for every kind.
 	for _, r := range got {
-		if err := fast.DeleteResource(t.Context(), cfg, r); err != nil {
+		if err := ali.DeleteResource(t.Context(), cfg, r); err != nil {
 			t.Errorf("second delete of %s %s: %v", r.Kind, r.ID, err)
 		}
 	}
 }
 
 func TestDeleteResourceRefuses(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	dep := f.AddInstance("web-1", map[string]string{"managed-by": "sindri-packer", "sindri-deployment": "web"}, t0)
-	err := fast.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindInstance, ID: dep})
+	err := ali.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindInstance, ID: dep})
 	if err == nil || !strings.Contains(err.Error(), "not deleting") {
 		t.Errorf("deleting a deployment: %v", err)
 	}
-	if err := fast.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindNetwork, ID: "vpc-1"}); err == nil {
+	if err := ali.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindNetwork, ID: "vpc-1"}); err == nil {
 		t.Error("deleting an unknown kind succeeded")
 	}
 	if liveKinds(f)[cloud.KindInstance] != 1 {
@@ -146,7 +150,7 @@ func TestDeleteResourceRefuses(t *testing.T) {
 }
 
 func TestDeleteAttachedDiskFails(t *testing.T) {
-	f, cfg := start(t)
+	f, ali, cfg := start(t)
 	f.SeedLeftover(cloud.KindInstance, "run-x", t0)
 	var disk cloud.Resource
 	for _, r := range f.Live() {
@@ -154,7 +158,7 @@ func TestDeleteAttachedDiskFails(t *testing.T) {
 			disk = cloud.Resource{Kind: r.Kind, ID: r.ID, Region: r.Region}
 		}
 	}
-	err := fast.DeleteResource(t.Context(), cfg, disk)
+	err := ali.DeleteResource(t.Context(), cfg, disk)
 	if err == nil || !strings.Contains(err.Error(), "IncorrectDiskStatus") {
 		t.Errorf("deleting an attached disk: %v, want ECS's IncorrectDiskStatus", err)
 	}

@@ -6,7 +6,6 @@ package alibaba
 import (
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -23,18 +22,6 @@ type Cloud struct {
 	// Env is where the endpoint and credentials are read (nil: the
 	// process environment).
 	Env cloud.Env
-
-	// Backoff bounds retries of throttled and transiently failing calls
-	// (zero: cloud.DefaultBackoff).
-	Backoff cloud.Backoff
-	// Timeout bounds one HTTP request (zero: the SDK's per-API defaults).
-	Timeout time.Duration
-	// Poll is the first wait between state polls while an instance starts,
-	// stops or goes away; it doubles up to 15s (zero: 2s).
-	Poll time.Duration
-	// WaitTimeout bounds one such wait when ctx has no earlier deadline
-	// (zero: 10 minutes).
-	WaitTimeout time.Duration
 }
 
 var _ cloud.Target = Cloud{}

@@ -7,7 +7,10 @@
 // {"RequestId","HostId","Code","Message","Recommend"} with the HTTP status
 // ECS uses and an x-acs-request-id header. Instances move through Pending,
 // Starting and Running (and Stopping, Stopped, released) one step per
-// DescribeInstances, as a real instance takes time.
+// DescribeInstances, as a real instance takes time. DescribeImages
+// filters as ECS does: by region, owner, ID, status, tags and ImageName (a
+// fuzzy search: a part of the name), which alicloud-ecs's pre-validation
+// uses to refuse an image name that is taken.
 //
 // It holds one VPC with one VSwitch (VPCID, VSwitchID in Region/Zone),
 // standing for the user's own network; they are not listed by Live.
@@ -19,6 +22,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -54,9 +58,12 @@ const (
 var _ cloudtest.Fake = (*Fake)(nil)
 
 // Fake is an in-memory ECS. The zero value is not usable; call New.
+// Faults injects failures and hangs (matched against the request line
+// "POST Action=<action>") and records every request.
 type Fake struct {
-	srv    *httptest.Server
-	closed chan struct{}
+	cloudtest.Faults
+	srv   *httptest.Server
+	close sync.Once
 
 	mu        sync.Mutex
 	seq       int
@@ -67,24 +74,7 @@ type Fake struct {
 	groups    map[string]*group
 	keys      map[string]*resource
 	tokens    map[string]string // ClientToken → created ID
-	requests  []string
-	calls     []Call
-	failures  []failure
-	hang      int
 	lastReqID string
-}
-
-// Call is one request served: its action and every parameter.
-type Call struct {
-	Action string
-	Params url.Values
-}
-
-type failure struct {
-	action  string // "" matches any
-	status  int
-	code    string
-	message string
 }
 
 type resource struct {
@@ -138,7 +128,6 @@ type group struct {
 // New starts the fake on 127.0.0.1; it stops when the test ends.
 func New(t testing.TB) *Fake {
 	f := &Fake{
-		closed:    make(chan struct{}),
 		images:    map[string]*image{},
 		snapshots: map[string]*resource{},
 		instances: map[string]*instance{},
@@ -152,15 +141,13 @@ func New(t testing.TB) *Fake {
 	return f
 }
 
-// Close stops the server, releasing hanging requests first.
+// Close stops the server, releasing hanging requests first (closing their
+// connections ends them).
 func (f *Fake) Close() {
-	select {
-	case <-f.closed:
-		return
-	default:
-	}
-	close(f.closed)
-	f.srv.Close()
+	f.close.Do(func() {
+		f.srv.CloseClientConnections()
+		f.srv.Close()
+	})
 }
 
 // URL is the fake's base URL (http://127.0.0.1:PORT).
@@ -326,50 +313,36 @@ func (f *Fake) Rules(groupID string) []Rule {
 	return nil
 }
 
-// FailNext makes the next n requests answer status with ECS's error body
-// for it (429 Throttling, 503 ServiceUnavailable, 500 InternalError, ...).
-func (f *Fake) FailNext(status, n int) {
-	code, msg := codeFor(status)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, failure{status: status, code: code, message: msg})
-	}
-}
-
-// FailAction makes the next request of action ("" for any) answer status
-// with exactly this code and message.
-func (f *Fake) FailAction(action string, status int, code, message string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, failure{action: action, status: status, code: code, message: message})
-}
-
-// HangNext makes the next n requests hang until the client gives up.
-func (f *Fake) HangNext(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hang += n
-}
-
-// Requests returns "POST Action=X" for every request served.
-func (f *Fake) Requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
-// Calls returns the requests of one action ("" for all), in order.
-func (f *Fake) Calls(action string) []Call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []Call
-	for _, c := range f.calls {
-		if action == "" || c.Action == action {
-			out = append(out, c)
+// Params returns the parameters (query and form) of every request of
+// action, oldest first.
+func (f *Fake) Params(action string) []url.Values {
+	var out []url.Values
+	for _, c := range f.Calls("Action=" + action) {
+		if p := params(c.Query, c.Body); p.Get("Action") == action {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// params merges a request's query and its form body, as ECS reads them.
+func params(query url.Values, body []byte) url.Values {
+	p := url.Values{}
+	for k, v := range query {
+		p[k] = v
+	}
+	form, _ := url.ParseQuery(string(body))
+	for k, v := range form {
+		p[k] = v
+	}
+	return p
+}
+
+// LookupEnv reads Env: cloud.Env(f.LookupEnv) points an alibaba.Cloud at
+// the fake without touching the process environment.
+func (f *Fake) LookupEnv(key string) (string, bool) {
+	v, ok := f.Env()[key]
+	return v, ok
 }
 
 // LastRequestID is the RequestId of the last answer.
@@ -414,63 +387,49 @@ func errf(status int, code, format string, args ...any) *apiError {
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	params := url.Values{}
-	for k, v := range r.URL.Query() {
-		params[k] = v
-	}
-	for k, v := range r.PostForm {
-		params[k] = v
-	}
-	action := params.Get("Action")
+	body, _ := io.ReadAll(r.Body)
+	p := params(r.URL.Query(), body)
+	action := p.Get("Action")
+	fault, faulted := f.Intercept(r, r.Method+" Action="+action, body)
 
 	f.mu.Lock()
-	f.requests = append(f.requests, r.Method+" Action="+action)
-	f.calls = append(f.calls, Call{Action: action, Params: params})
 	f.seq++
 	reqID := fmt.Sprintf("FAKE-%04d-%s", f.seq, strings.ToUpper(action))
 	f.lastReqID = reqID
-	hang := f.hang > 0
-	if hang {
-		f.hang--
-	}
-	var fail *failure
-	for i, fl := range f.failures {
-		if fl.action == "" || fl.action == action {
-			fail = &fl
-			f.failures = slices.Delete(f.failures, i, i+1)
-			break
-		}
-	}
 	f.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("x-acs-request-id", reqID)
-	if hang {
-		select {
-		case <-r.Context().Done():
-		case <-f.closed:
+	if faulted {
+		if !fault.Hang {
+			writeError(w, reqID, faultError(fault))
 		}
 		return
 	}
-	if fail != nil {
-		writeError(w, reqID, &apiError{status: fail.status, code: fail.code, message: fail.message})
-		return
-	}
-	if aerr := f.authenticate(r.Method, params); aerr != nil {
+	if aerr := f.authenticate(r.Method, p); aerr != nil {
 		writeError(w, reqID, aerr)
 		return
 	}
 	f.mu.Lock()
-	body, aerr := f.dispatch(action, params)
+	answer, aerr := f.dispatch(action, p)
 	f.mu.Unlock()
 	if aerr != nil {
 		writeError(w, reqID, aerr)
 		return
 	}
-	body["RequestId"] = reqID
-	data, _ := json.Marshal(body)
+	answer["RequestId"] = reqID
+	data, _ := json.Marshal(answer)
 	_, _ = w.Write(data)
+}
+
+// faultError is an injected fault in ECS's words: its own code and
+// message, or the usual ones for the status.
+func faultError(x cloudtest.Fault) *apiError {
+	code, msg := codeFor(x.Status)
+	if x.Code != "" {
+		code, msg = x.Code, x.Message
+	}
+	return &apiError{status: x.Status, code: code, message: msg}
 }
 
 func writeError(w http.ResponseWriter, reqID string, e *apiError) {
@@ -692,10 +651,11 @@ func (f *Fake) describeImages(p url.Values) (map[string]any, *apiError) {
 	}
 	owner := p.Get("ImageOwnerAlias")
 	want := tagParams(p)
+	name := p.Get("ImageName") // a fuzzy search: part of the name
 	var list []*image
 	for _, im := range f.images {
 		if im.region != region || !slices.Contains(statuses, im.status) || (owner != "" && owner != "self") ||
-			(ids != nil && !slices.Contains(ids, im.id)) || !matchTags(im.tags, want) {
+			(ids != nil && !slices.Contains(ids, im.id)) || !matchTags(im.tags, want) || !strings.Contains(im.name, name) {
 			continue
 		}
 		list = append(list, im)

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
 )
@@ -72,4 +75,53 @@ func TestSeedLeftoverUnknownKindPanics(t *testing.T) {
 		}
 	}()
 	f.SeedLeftover("network", "run-1", time.Now())
+}
+
+// describeImagesNamed asks the fake, through the ECS SDK as alicloud-ecs
+// does before a build, for the images whose name matches name.
+func describeImagesNamed(t *testing.T, f *alibabafake.Fake, name string) []string {
+	t.Helper()
+	c, err := ecs.NewClientWithAccessKey(alibabafake.Region, alibabafake.AccessKeyID, alibabafake.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = strings.TrimPrefix(f.URL(), "http://")
+	req := ecs.CreateDescribeImagesRequest()
+	req.Scheme = "http"
+	req.ImageName = name
+	req.Status = "Available,Creating"
+	resp, err := c.DescribeImages(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, im := range resp.Images.Image {
+		names = append(names, im.ImageName)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ECS filters DescribeImages by ImageName; a double that ignored it made
+// alicloud-ecs's "image name is taken" check fail for every build once any
+// image existed (issue 13).
+func TestDescribeImagesFiltersByImageName(t *testing.T) {
+	f := alibabafake.New(t)
+	f.SeedImage("sindri-20250301", "H1", time.Now())
+	f.SeedImage("sindri-20250302", "H2", time.Now())
+	f.SeedImage("team-base", "H3", time.Now())
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"sindri-20250302", []string{"sindri-20250302"}},
+		{"sindri-2025", []string{"sindri-20250301", "sindri-20250302"}},
+		{"sindri-20990101", nil},
+		{"", []string{"sindri-20250301", "sindri-20250302", "team-base"}},
+	}
+	for _, tc := range tests {
+		if got := describeImagesNamed(t, f, tc.name); !slices.Equal(got, tc.want) {
+			t.Errorf("ImageName %q: %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }
