@@ -73,8 +73,9 @@ func readWorkflow(t *testing.T, file string) workflow {
 var exprRE = regexp.MustCompile(`\$\{\{\s*(.*?)\s*\}\}`)
 
 // contextRef is the one expression form evaluated here: a value of a
-// context, e.g. inputs.gcp-project-id or secrets.OCI_CLI_USER.
-var contextRef = regexp.MustCompile(`^([a-z]+)\.([A-Za-z0-9_-]+)$`)
+// context, e.g. inputs.gcp-project-id, secrets.OCI_CLI_USER or
+// needs.image.outputs.digest (context needs, name image.outputs.digest).
+var contextRef = regexp.MustCompile(`^([a-z]+)\.([A-Za-z0-9_.-]+)$`)
 
 // evalExpr replaces every ${{ context.name }} in s with its value in ctx
 // (a name a context lacks is empty, as on GitHub); any other expression

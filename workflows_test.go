@@ -168,29 +168,6 @@ func TestWorkflowsUseTheAction(t *testing.T) {
 	}
 }
 
-// TestReleasePinsTheImage: the release workflow rewrites action.yml's
-// "image: Dockerfile" line; if that line changed shape, releases would
-// silently keep building the image in every user's job.
-func TestReleasePinsTheImage(t *testing.T) {
-	t.Parallel()
-	action, err := os.ReadFile("action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(strings.Split(string(action), "\n"), "  image: Dockerfile") {
-		t.Errorf("action.yml has no line %q for the release workflow to rewrite", "  image: Dockerfile")
-	}
-	release, err := os.ReadFile(".github/workflows/release.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`s|^  image: Dockerfile\$|  image: ${IMAGE}|`, "packages: write", "docker/build-push-action@"} {
-		if !strings.Contains(string(release), want) {
-			t.Errorf("release.yml lacks %q", want)
-		}
-	}
-}
-
 // TestWorkflowsSessionDuration: the reusable workflows whose jobs log in
 // to a cloud by OIDC take role-duration-seconds, and every login step that
 // supports a session lifetime (configure-aws-credentials) is given it, so a
