@@ -90,17 +90,13 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			bld := &cfg.Packer.Build
-			rep, err := verify.Test(ctx, verify.TestOptions{
+			rep, err := runImageTest(ctx, verify.TestOptions{
 				Launcher: launcher,
 				Config:   cfg,
 				ImageID:  image,
 				RunID:    runID,
-				Inputs: verify.Inputs{
-					SindriVersion: sindriVersion, Profile: bld.Profile, Extensions: bld.Extensions,
-					CISHardening: bld.Security.CISHardening, SSHUser: b.SSHUser(cfg),
-				},
-				InSpec: stage.InSpec, RequireInSpec: stage.RequireInSpec, ProfileDir: stage.ProfileDir,
+				Inputs:   verify.InputsFor(cfg, sindriVersion, b.SSHUser(cfg)),
+				InSpec:   stage.InSpec, RequireInSpec: stage.RequireInSpec, ProfileDir: stage.ProfileDir,
 				Env: c.Environ, WorkDir: work, Keep: keep, KeepDir: keepDir,
 				BootTimeout: tf.bootTimeout, AllowSSHFrom: tf.sshFrom, Log: c.Stderr,
 			})
@@ -140,6 +136,10 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 	tf.register(fl)
 	return cmd
 }
+
+// runImageTest runs the test command's image test; tests substitute it
+// (never in parallel tests) to see what the command asks for.
+var runImageTest = verify.Test
 
 // testSindriVersion is the Sindri release an image test expects, and where
 // it came from: the flag, else the image's own record, else a concrete

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
@@ -331,5 +334,42 @@ func TestTestCommandSindriVersionNeverFromNetwork(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("test asked the releases API %d times", n)
+	}
+}
+
+// TestTestCommandExpectsWhatTheBuildExpects: `sindri-packer test` tests an
+// image against the same inputs as the build's test stage, both from
+// verify.InputsFor: with the docker extension the image must run docker
+// (the command left DockerExpected out and passed an image without it).
+// Not parallel: it substitutes runImageTest.
+func TestTestCommandExpectsWhatTheBuildExpects(t *testing.T) {
+	var got []verify.TestOptions
+	old := runImageTest
+	runImageTest = func(_ context.Context, o verify.TestOptions) (*verify.Report, error) {
+		got = append(got, o)
+		return &verify.Report{Status: "passed"}, nil
+	}
+	t.Cleanup(func() { runImageTest = old })
+	cfgPath := writeConfig(t, "qemu", "      - python\n", "      - python\n      - docker\n")
+	image := filepath.Join(t.TempDir(), "image.qcow2")
+	mustWrite(t, image, "qcow2", 0o644)
+	run(t, []string{"PATH=" + t.TempDir()}, "test", "-c", cfgPath, "--cloud", "qemu", "--image", image,
+		"--sindri-version", "3.0.1").check(t, 0, nil, nil)
+	if len(got) != 1 {
+		t.Fatalf("%d image tests, want 1", len(got))
+	}
+	cfg, err := config.Load(cfgPath, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Inputs.SSHUser == "" {
+		t.Error("no login user")
+	}
+	want := verify.InputsFor(cfg, "3.0.1", got[0].Inputs.SSHUser)
+	if !want.DockerExpected {
+		t.Fatal("the build's inputs do not expect docker with the docker extension")
+	}
+	if !reflect.DeepEqual(got[0].Inputs, want) {
+		t.Errorf("test command inputs %+v,\nthe build's %+v", got[0].Inputs, want)
 	}
 }

@@ -387,24 +387,16 @@ func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, imag
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		return failedTest(err), ""
 	}
-	b := &o.Config.Packer.Build
 	runTest := o.Test.Run
 	if runTest == nil {
 		runTest = verify.Test
 	}
 	rep, err := runTest(ctx, verify.TestOptions{
-		Launcher: launcher,
-		Config:   o.Config,
-		ImageID:  image,
-		RunID:    o.RunID,
-		Inputs: verify.Inputs{
-			SindriVersion:  o.SindriVersion,
-			Profile:        b.Profile,
-			Extensions:     b.Extensions,
-			CISHardening:   b.Security.CISHardening,
-			SSHUser:        p.builder.SSHUser(o.Config),
-			DockerExpected: slices.Contains(b.Extensions, "docker"),
-		},
+		Launcher:      launcher,
+		Config:        o.Config,
+		ImageID:       image,
+		RunID:         o.RunID,
+		Inputs:        verify.InputsFor(o.Config, o.SindriVersion, p.builder.SSHUser(o.Config)),
 		InSpec:        o.Test.InSpec,
 		RequireInSpec: o.Test.RequireInSpec,
 		ProfileDir:    o.Test.ProfileDir,

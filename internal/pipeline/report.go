@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // Table renders the manifest as a markdown table: the job summary inside
@@ -18,48 +20,25 @@ func (m *Manifest) Table() string {
 	// Each cloud's config hash is in its row: the hash its image carries
 	// and its build log shows (the run's hash over them tags nothing).
 	fmt.Fprintf(&b, "Sindri %s · Packer %s\n\n", m.SindriVersion, m.PackerVersion)
-	b.WriteString("| cloud | regions | image ID | status | duration | cached | config hash |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	t := report.NewTable(
+		report.Column{Name: "cloud"}, report.Column{Name: "regions", Dash: true},
+		report.Column{Name: "image ID", Code: true, Dash: true}, report.Column{Name: "status"},
+		report.Column{Name: "duration"}, report.Column{Name: "cached"},
+		report.Column{Name: "config hash", Code: true, Dash: true})
 	for _, name := range m.Names() {
 		r := m.Clouds[name]
-		regions := strings.Join(slices.Sorted(maps.Keys(r.Images)), ", ")
-		id := r.ImageID
-		if id == "" {
-			id = "—"
-		} else {
-			id = "`" + id + "`"
-		}
 		status := string(r.Status)
 		if r.Error != "" {
-			status += ": " + cell(r.Error)
+			status += ": " + r.Error
 		}
 		cached := "no"
 		if r.Status == StatusCached {
 			cached = "yes"
 		}
-		hash := "—"
-		if r.ConfigHash != "" {
-			hash = "`" + short(r.ConfigHash) + "`"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, orDash(regions), id, status, duration(r.BuildSeconds), cached, hash)
+		t.Row(name, strings.Join(slices.Sorted(maps.Keys(r.Images)), ", "), r.ImageID, status,
+			duration(r.BuildSeconds), cached, short(r.ConfigHash))
 	}
-	return b.String()
-}
-
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
+	return b.String() + t.Markdown()
 }
 
 func duration(sec float64) string {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func reportManifest(hashes map[string]string) *Manifest {
@@ -59,5 +60,20 @@ func TestSummaryShowsEachCloudsHash(t *testing.T) {
 	}
 	if strings.Contains(table, m.ConfigHash[:12]) {
 		t.Errorf("summary shows the combined hash %s:\n%s", m.ConfigHash[:12], table)
+	}
+}
+
+// TestTableNeverSplitsACharacter: a long error full of multi-byte
+// characters is cut on a character boundary (the table's own escaper cut
+// at byte 200, inside an é, and the summary held invalid UTF-8).
+func TestTableNeverSplitsACharacter(t *testing.T) {
+	m := reportManifest(map[string]string{"aws": strings.Repeat("a", 64)})
+	m.Clouds["aws"].Status, m.Clouds["aws"].Error = StatusFailed, "x"+strings.Repeat("é", 150)+"|\nend"
+	table := m.Table()
+	if !utf8.ValidString(table) {
+		t.Errorf("table is not valid UTF-8:\n%q", table)
+	}
+	if !strings.Contains(table, "…") || strings.Contains(table, "end") {
+		t.Errorf("long error not cut with an ellipsis:\n%s", table)
 	}
 }

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
@@ -307,28 +307,30 @@ func (r *Report) Summary() string {
 func (r *Report) Markdown(cloud string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### image test: %s — %s\n\n", cloud, r.Status)
-	b.WriteString("| id | title | impact | status | message |\n|---|---|---|---|---|\n")
-	var rows [][5]string
+	t := report.NewTable(report.Column{Name: "id"}, report.Column{Name: "title"}, report.Column{Name: "impact"},
+		report.Column{Name: "status"}, report.Column{Name: "message"})
+	var rows [][]string
 	for _, c := range r.Checks {
 		status := "passed"
 		if !c.Passed {
 			status = "failed"
 		}
-		rows = append(rows, [5]string{"check:" + c.Name, c.Command, "—", status, c.Message})
+		rows = append(rows, []string{"check:" + c.Name, c.Command, "—", status, c.Message})
 	}
 	if r.InSpec != nil {
 		for _, c := range r.InSpec.Controls {
-			rows = append(rows, [5]string{c.ID, c.Title, fmt.Sprintf("%.1f", c.Impact), c.Status, c.Message})
+			rows = append(rows, []string{c.ID, c.Title, fmt.Sprintf("%.1f", c.Impact), c.Status, c.Message})
 		}
 	}
 	// Failures first, order otherwise kept.
 	for _, pass := range []bool{false, true} {
 		for _, row := range rows {
 			if (row[3] == "failed") != pass {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(row[0]), cell(row[1]), row[2], row[3], cell(row[4]))
+				t.Row(row...)
 			}
 		}
 	}
+	b.WriteString(t.Markdown())
 	if r.InSpecSkipped != "" {
 		fmt.Fprintf(&b, "\nInSpec: %s\n", r.InSpecSkipped)
 	}
@@ -336,16 +338,4 @@ func (r *Report) Markdown(cloud string) string {
 		fmt.Fprintf(&b, "\nInstance kept running (--keep): `%s`\nStop it with: `%s sudo poweroff`\n", r.Kept.SSHCommand(), r.Kept.SSHCommand())
 	}
 	return b.String()
-}
-
-func cell(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
-	if len(s) > 160 {
-		cut := 160
-		for cut > 0 && !utf8.RuneStart(s[cut]) { // not inside a character
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
 }

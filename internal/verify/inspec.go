@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
 // Statuses of a control and of a run, as InSpec names them.
@@ -84,6 +86,21 @@ type Inputs struct {
 	CISHardening   bool
 	SSHUser        string
 	DockerExpected bool
+}
+
+// InputsFor are the inputs an image built from c is tested against, for
+// the given Sindri release and login user. The build's test stage and the
+// test command both take them from here, so both expect the same image.
+func InputsFor(c *config.Config, sindriVersion, sshUser string) Inputs {
+	b := &c.Packer.Build
+	return Inputs{
+		SindriVersion:  sindriVersion,
+		Profile:        b.Profile,
+		Extensions:     b.Extensions,
+		CISHardening:   b.Security.CISHardening,
+		SSHUser:        sshUser,
+		DockerExpected: slices.Contains(b.Extensions, "docker"),
+	}
 }
 
 // Control is one control's outcome.
@@ -343,11 +360,11 @@ func writeInputs(path string, in Inputs) error {
 	return os.WriteFile(path, data, 0o600)
 }
 
-// report is the part of the JSON reporter's document we read. Schema:
+// execJSON is the part of the JSON reporter's document we read. Schema:
 // Inspec::Schema::ExecJson (lib/inspec/schema/exec_json.rb; required
 // platform, profiles, statistics, version) as written by
 // lib/inspec/reporters/json.rb in InSpec 5 and 6.
-type report struct {
+type execJSON struct {
 	Profiles *[]struct {
 		Name          string `json:"name"`
 		Status        string `json:"status"` // loaded, skipped, failed (InSpec 4.x+)
@@ -391,7 +408,7 @@ type report struct {
 // A report that lists no profile, a profile that failed to load, or no
 // control result at all (nothing was tested) is an error.
 func ParseReport(data []byte) (*Result, error) {
-	var r report
+	var r execJSON
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("inspec json report: %w", err)
 	}

@@ -1,0 +1,99 @@
+package report
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCell(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{name: "plain", in: "exit 1", want: "exit 1"},
+		{name: "pipe escaped", in: "a|b", want: `a\|b`},
+		{name: "line breaks are spaces", in: "a\nb\r\nc\rd", want: "a b c d"},
+		{name: "exactly MaxCell kept", in: strings.Repeat("x", MaxCell), want: strings.Repeat("x", MaxCell)},
+		{name: "longer cut with an ellipsis", in: strings.Repeat("x", MaxCell+1), want: strings.Repeat("x", MaxCell) + "…"},
+		// byte MaxCell falls inside the 80th é: the cut goes back before it.
+		{name: "cut never inside a character", in: "x" + strings.Repeat("é", 100), want: "x" + strings.Repeat("é", 79) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Cell(tc.in)
+			if got != tc.want {
+				t.Errorf("Cell(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("Cell(%q) = %q is not valid UTF-8", tc.in, got)
+			}
+		})
+	}
+}
+
+func TestCodeIsEscapedButNeverCut(t *testing.T) {
+	long := "/subscriptions/" + strings.Repeat("a", 200)
+	if got := Code(long); got != "`"+long+"`" {
+		t.Errorf("a long ID was changed: %q", got)
+	}
+	if got := Code("a`b|c\nd"); got != "`a'b\\|c d`" {
+		t.Errorf("Code = %q", got)
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	tb := NewTable(Column{Name: "cloud"}, Column{Name: "image", Code: true, Dash: true}, Column{Name: "why", Dash: true})
+	tb.Row("aws", "ami-1", "a|b")
+	tb.Row("gcp", "", "")
+	tb.Row("oci") // missing values are empty
+	want := "| cloud | image | why |\n|---|---|---|\n" +
+		"| aws | `ami-1` | a\\|b |\n" +
+		"| gcp | — | — |\n" +
+		"| oci | — | — |\n"
+	if got := tb.Markdown(); got != want {
+		t.Errorf("Markdown() =\n%s\nwant\n%s", got, want)
+	}
+	if tb.Len() != 3 {
+		t.Errorf("Len() = %d, want 3", tb.Len())
+	}
+}
+
+func TestTextTable(t *testing.T) {
+	tb := NewTable(Column{Name: "CLOUD"}, Column{Name: "ID"}, Column{Name: "NAME", Dash: true})
+	tb.Row("aws", "ami-1", "")
+	tb.Row("gcp", "img\twith\ntab", "n")
+	var b strings.Builder
+	if err := tb.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "CLOUD  ID            NAME\n" +
+		"aws    ami-1         -\n" +
+		"gcp    img with tab  n\n"
+	if b.String() != want {
+		t.Errorf("Text() =\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestSetOutputsSorted(t *testing.T) {
+	var names []string
+	set := func(name, _ string) error { names = append(names, name); return nil }
+	outputs := map[string]string{}
+	for _, k := range []string{"z", "instance-id", "instance-address", "b", "a", "m", "c", "y"} {
+		outputs[k] = "v"
+	}
+	// Map order differs between runs; a few rounds catch an unsorted write.
+	for range 20 {
+		names = nil
+		if err := SetOutputs(set, outputs); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSorted(names) || len(names) != len(outputs) {
+			t.Fatalf("outputs written in order %q, want sorted", names)
+		}
+	}
+	boom := errors.New("boom")
+	if err := SetOutputs(func(string, string) error { return boom }, outputs); !errors.Is(err, boom) {
+		t.Errorf("error %v, want the setter's", err)
+	}
+}
