@@ -167,3 +167,18 @@ func TestEndpointWithoutScheme(t *testing.T) {
 		t.Errorf("served %v over plain http", f.Requests())
 	}
 }
+
+// A Cloud with an Env reads nothing from the process environment: the
+// endpoint and keys set there are not used.
+func TestEnvWinsOverTheProcessEnvironment(t *testing.T) {
+	f, ali, cfg := start(t)
+	t.Setenv(alibaba.EndpointEnv, "http://127.0.0.1:1")
+	t.Setenv("ALICLOUD_ACCESS_KEY", "LTAIfake-process-key")
+	t.Setenv("ALICLOUD_SECRET_KEY", "fake-process-secret")
+	if _, err := ali.CheckCredentials(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Params("DescribeRegions"); len(p) != 1 || p[0].Get("AccessKeyId") != alibabafake.AccessKeyID {
+		t.Errorf("DescribeRegions requests %v: want one, signed with the Env's key", p)
+	}
+}

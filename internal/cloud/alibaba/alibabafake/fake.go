@@ -608,6 +608,22 @@ func tagList(tags map[string]string) map[string]any {
 	return map[string]any{"Tag": list}
 }
 
+// selectPage picks the resources in the request's region that carry its
+// Tag.N tags and pass keep, sorts them by ID and cuts the page asked for;
+// total is how many were picked.
+func selectPage[T any](p url.Values, all map[string]T, res func(T) *resource, keep func(T) bool, maxSize int) (pg []T, total, num, size int, aerr *apiError) {
+	want := tagParams(p)
+	var list []T
+	for _, x := range all {
+		if r := res(x); r.region == p.Get("RegionId") && matchTags(r.tags, want) && keep(x) {
+			list = append(list, x)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return res(list[i]).id < res(list[j]).id })
+	pg, num, size, aerr = page(p, list, maxSize)
+	return pg, len(list), num, size, aerr
+}
+
 // page cuts a sorted list by PageNumber/PageSize (defaults 1 and 10, as
 // ECS's).
 func page[T any](p url.Values, items []T, maxSize int) ([]T, int, int, *apiError) {
@@ -862,15 +878,8 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 	if aerr != nil {
 		return nil, aerr
 	}
-	want := tagParams(p)
-	var list []*group
-	for _, g := range f.groups {
-		if g.region == p.Get("RegionId") && (ids == nil || slices.Contains(ids, g.id)) && matchTags(g.tags, want) {
-			list = append(list, g)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
-	pg, num, size, aerr := page(p, list, 50)
+	pg, total, num, size, aerr := selectPage(p, f.groups, func(g *group) *resource { return &g.resource },
+		func(g *group) bool { return ids == nil || slices.Contains(ids, g.id) }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -881,7 +890,7 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 			"CreationTime": stamp(g.created), "Description": "", "RuleCount": len(g.rules), "Tags": tagList(g.tags),
 		})
 	}
-	return map[string]any{"RegionId": p.Get("RegionId"), "TotalCount": len(list), "PageNumber": num, "PageSize": size, "SecurityGroups": map[string]any{"SecurityGroup": out}}, nil
+	return map[string]any{"RegionId": p.Get("RegionId"), "TotalCount": total, "PageNumber": num, "PageSize": size, "SecurityGroups": map[string]any{"SecurityGroup": out}}, nil
 }
 
 func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
@@ -1099,15 +1108,8 @@ func (f *Fake) describeDisks(p url.Values) (map[string]any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	want := tagParams(p)
-	var list []*disk
-	for _, d := range f.disks {
-		if d.region == p.Get("RegionId") && (ids == nil || slices.Contains(ids, d.id)) && matchTags(d.tags, want) {
-			list = append(list, d)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
-	pg, num, size, aerr := page(p, list, 100)
+	pg, total, num, size, aerr := selectPage(p, f.disks, func(d *disk) *resource { return &d.resource },
+		func(d *disk) bool { return ids == nil || slices.Contains(ids, d.id) }, 100)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -1120,7 +1122,7 @@ func (f *Fake) describeDisks(p url.Values) (map[string]any, *apiError) {
 			"Tags": tagList(d.tags),
 		})
 	}
-	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "Disks": map[string]any{"Disk": out}}, nil
+	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "Disks": map[string]any{"Disk": out}}, nil
 }
 
 func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
@@ -1140,16 +1142,9 @@ func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) describeKeyPairs(p url.Values) (map[string]any, *apiError) {
-	want := tagParams(p)
 	name := p.Get("KeyPairName")
-	var list []*resource
-	for _, k := range f.keys {
-		if k.region == p.Get("RegionId") && (name == "" || name == k.name) && matchTags(k.tags, want) {
-			list = append(list, k)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
-	pg, num, size, aerr := page(p, list, 50)
+	pg, total, num, size, aerr := selectPage(p, f.keys, func(k *resource) *resource { return k },
+		func(k *resource) bool { return name == "" || name == k.name }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -1159,7 +1154,7 @@ func (f *Fake) describeKeyPairs(p url.Values) (map[string]any, *apiError) {
 			"KeyPairName": k.name, "KeyPairFingerPrint": "fa:ke:00", "CreationTime": stampMinute(k.created), "Tags": tagList(k.tags),
 		})
 	}
-	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "KeyPairs": map[string]any{"KeyPair": out}}, nil
+	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "KeyPairs": map[string]any{"KeyPair": out}}, nil
 }
 
 func (f *Fake) deleteKeyPairs(p url.Values) (map[string]any, *apiError) {
