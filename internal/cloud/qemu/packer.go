@@ -1,13 +1,18 @@
 package qemu
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
@@ -63,4 +68,33 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 			hclgen.Str(q.SSHUsername),
 			hclgen.Expr("var.ssh_public_key")),
 	}))
+}
+
+// Prepare checks the base image, picks the accelerator, makes a one-off SSH
+// key pair and a fresh output folder inside the build's work folder.
+func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
+	c := run.Config
+	q := c.Packer.Clouds.QEMU
+	base := baseImagePath(c)
+	if !strings.Contains(base, "://") {
+		if _, err := os.Stat(base); err != nil {
+			return nil, nil, fmt.Errorf("base image %s: %w (build one with tools/qemu-base-image.sh %s)", q.BaseImage, err, q.BaseImage)
+		}
+	}
+	accel := q.Accelerator
+	if accel == "auto" {
+		accel = Probe(ctx, base)
+	}
+	key, err := sshkey.Generate(run.WorkDir, "sindri-packer-build")
+	if err != nil {
+		return nil, nil, err
+	}
+	vars := map[string]string{
+		"qemu_accelerator":     accel,
+		"qemu_output_dir":      filepath.Join(run.WorkDir, "output"),
+		"ssh_public_key":       key.Authorized,
+		"ssh_private_key_file": key.PrivateFile,
+	}
+	// Everything lives in run.WorkDir, which the pipeline removes.
+	return vars, func() {}, nil
 }

@@ -1,24 +1,26 @@
-package qemu_test
+package qemu
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
-	"github.com/sindri-dev/sindri-packer/internal/cloud/qemu"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 const minimal = "packer:\n  cloud: qemu\n"
 
 func TestIdentity(t *testing.T) {
-	c := qemu.Cloud{}
+	c := Cloud{}
 	if c.Name() != "qemu" || c.SourceType() != "qemu" {
 		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
 	}
@@ -50,7 +52,7 @@ func TestVariables(t *testing.T) {
 			if tc.accel != "" {
 				yaml += "  accelerator: " + tc.accel + "\n"
 			}
-			vars := qemu.Cloud{}.Variables(cloudtest.Load(t, yaml))
+			vars := Cloud{}.Variables(cloudtest.Load(t, yaml))
 			byName := map[string]cloud.Variable{}
 			var names []string
 			for _, v := range vars {
@@ -80,7 +82,7 @@ func TestVariables(t *testing.T) {
 }
 
 func TestSourceDefaults(t *testing.T) {
-	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal))
+	b := cloudtest.Source(t, Cloud{}, cloudtest.Load(t, minimal))
 	for name, want := range map[string]string{
 		"iso_url":          ".cache/base/debian-12-base.qcow2",
 		"iso_checksum":     "none",
@@ -126,7 +128,7 @@ func TestSourceDefaults(t *testing.T) {
 }
 
 func TestSourceFromConfig(t *testing.T) {
-	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal+`  base_image: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2
+	b := cloudtest.Source(t, Cloud{}, cloudtest.Load(t, minimal+`  base_image: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2
   base_image_checksum: file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS
   disk_size_gb: 20
   memory_mb: 4096
@@ -155,7 +157,7 @@ func TestSourceFromConfig(t *testing.T) {
 // that puts the configured user and the run's public key into the
 // cloud-config, so the key is never written into the template.
 func TestCloudInitSeed(t *testing.T) {
-	b := cloudtest.Source(t, qemu.Cloud{}, cloudtest.Load(t, minimal+"  ssh_username: dev\n"))
+	b := cloudtest.Source(t, Cloud{}, cloudtest.Load(t, minimal+"  ssh_username: dev\n"))
 
 	obj, ok := b.Attributes["cd_content"].Expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
@@ -205,5 +207,50 @@ func TestCloudInitSeed(t *testing.T) {
 	}
 	if md := seed["meta-data"]; !strings.Contains(md, "instance-id: sindri-build\n") {
 		t.Errorf("meta-data = %q", md)
+	}
+}
+
+// TestPrepare: a one-off ed25519 key pair, the output folder inside the
+// build's work folder, and the configured accelerator.
+func TestPrepare(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadQEMU(t, dir, "  accelerator: tcg\n")
+	work := t.TempDir()
+	run := &cloud.BuildRun{Config: cfg, RunID: "r", Hash: hash, WorkDir: work}
+	if _, _, err := (Cloud{}).Prepare(t.Context(), run); err == nil {
+		t.Fatal("a missing base image must fail before packer starts")
+	}
+	os.WriteFile(filepath.Join(dir, "base.qcow2"), []byte("x"), 0o644)
+	vars, cleanup, err := (Cloud{}).Prepare(t.Context(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup()
+	if vars["qemu_accelerator"] != "tcg" || vars["qemu_output_dir"] != filepath.Join(work, "output") {
+		t.Errorf("vars %v", vars)
+	}
+	keyFile := vars["ssh_private_key_file"]
+	if !strings.HasPrefix(keyFile, work) {
+		t.Errorf("the key must live in the work folder (removed after the build): %s", keyFile)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key: %v %v", fi, err)
+	}
+	pemBytes, _ := os.ReadFile(keyFile)
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(vars["ssh_public_key"]))
+	if err != nil || pub.Type() != "ssh-ed25519" || string(pub.Marshal()) != string(signer.PublicKey().Marshal()) {
+		t.Errorf("public key does not match the private key: %v", err)
+	}
+	// A second run gets a different key.
+	work2 := t.TempDir()
+	run.WorkDir = work2
+	vars2, _, _ := (Cloud{}).Prepare(t.Context(), run)
+	if vars2["ssh_public_key"] == vars["ssh_public_key"] {
+		t.Error("keys must be one-off")
 	}
 }

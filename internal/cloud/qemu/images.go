@@ -2,8 +2,6 @@ package qemu
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/atomicfile"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
-	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
 // The local image store: OUTPUT_DIR/<config-hash>/image.qcow2 plus
@@ -46,19 +45,35 @@ func storeDir(c *config.Config) string {
 	return filepath.Join(filepath.Dir(c.File), d)
 }
 
+// readMeta reads the image.json of a store folder.
+func readMeta(dir string) (meta, error) {
+	path := filepath.Join(dir, metaFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return meta{}, err
+	}
+	var m meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return meta{}, fmt.Errorf("qemu image store: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// writeMeta writes a store folder's image.json in one rename.
+func writeMeta(dir string, m meta) error {
+	data, _ := json.MarshalIndent(m, "", "  ")
+	return atomicfile.Write(filepath.Join(dir, metaFile), append(data, '\n'), 0o644)
+}
+
 // FindImage returns the stored image carrying hash, if any.
 func (Cloud) FindImage(_ context.Context, c *config.Config, hash string) (*cloud.Image, error) {
 	dir := filepath.Join(storeDir(c), hash)
-	data, err := os.ReadFile(filepath.Join(dir, metaFile))
+	m, err := readMeta(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	var m meta
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("qemu image store: %s: %w", filepath.Join(dir, metaFile), err)
 	}
 	img := filepath.Join(dir, imageFile)
 	if _, err := os.Stat(img); err != nil {
@@ -69,89 +84,6 @@ func (Cloud) FindImage(_ context.Context, c *config.Config, hash string) (*cloud
 	}
 	abs, _ := filepath.Abs(img)
 	return &cloud.Image{ID: abs, Name: m.Name, ConfigHash: m.ConfigHash, Created: m.Created}, nil
-}
-
-// HashInputs adds the base image's content to the config hash: a new base
-// image means a new image even when the template is unchanged.
-func (Cloud) HashInputs(c *config.Config) ([]string, error) {
-	q := c.Packer.Clouds.QEMU
-	if q.BaseImageChecksum != "none" || strings.Contains(q.BaseImage, "://") {
-		return []string{"base:" + q.BaseImage + "@" + q.BaseImageChecksum}, nil
-	}
-	sum, err := fileDigest(baseImagePath(c))
-	if err != nil {
-		return nil, fmt.Errorf("base image: %w (build one with tools/qemu-base-image.sh %s)", err, q.BaseImage)
-	}
-	return []string{"base:sha256:" + sum}, nil
-}
-
-func baseImagePath(c *config.Config) string {
-	p := c.Packer.Clouds.QEMU.BaseImage
-	if filepath.IsAbs(p) || strings.Contains(p, "://") {
-		return p
-	}
-	return filepath.Join(filepath.Dir(c.File), p)
-}
-
-// fileDigest returns a file's sha256, using a "<file>.sha256" beside it
-// (as tools/qemu-base-image.sh writes) when it is newer than the file.
-func fileDigest(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	// The side file is only trusted as what it looks like: a small regular
-	// file, not a link (a pull request could commit one to /dev/zero, or to
-	// a file outside the workspace), read no further than a line.
-	if side, err := os.Lstat(path + ".sha256"); err == nil && side.Mode().IsRegular() && !side.ModTime().Before(fi.ModTime()) {
-		if sf, err := config.OpenRegular(path + ".sha256"); err == nil {
-			data, _ := io.ReadAll(io.LimitReader(sf, 4096))
-			sf.Close()
-			if f := strings.Fields(string(data)); len(f) > 0 && len(f[0]) == 64 {
-				return f[0], nil
-			}
-		}
-	}
-	// Never blocks on a named pipe or reads a device without end.
-	f, err := config.OpenRegular(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// Prepare checks the base image, picks the accelerator, makes a one-off SSH
-// key pair and a fresh output folder inside the build's work folder.
-func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
-	c := run.Config
-	q := c.Packer.Clouds.QEMU
-	base := baseImagePath(c)
-	if !strings.Contains(base, "://") {
-		if _, err := os.Stat(base); err != nil {
-			return nil, nil, fmt.Errorf("base image %s: %w (build one with tools/qemu-base-image.sh %s)", q.BaseImage, err, q.BaseImage)
-		}
-	}
-	accel := q.Accelerator
-	if accel == "auto" {
-		accel = Probe(ctx, base)
-	}
-	key, err := sshkey.Generate(run.WorkDir, "sindri-packer-build")
-	if err != nil {
-		return nil, nil, err
-	}
-	vars := map[string]string{
-		"qemu_accelerator":     accel,
-		"qemu_output_dir":      filepath.Join(run.WorkDir, "output"),
-		"ssh_public_key":       key.Authorized,
-		"ssh_private_key_file": key.PrivateFile,
-	}
-	// Everything lives in run.WorkDir, which the pipeline removes.
-	return vars, func() {}, nil
 }
 
 // Promote moves the built qcow2 into the store under its config hash.
@@ -172,8 +104,7 @@ func (Cloud) Promote(_ context.Context, run *cloud.BuildRun, art cloud.Artifact)
 	}
 	name := strings.TrimSuffix(filepath.Base(src), ".qcow2")
 	m := meta{ConfigHash: run.Hash, Name: name, SindriVersion: run.SindriVersion, RunID: run.RunID, Created: time.Now().UTC()}
-	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(staging, metaFile), append(data, '\n'), 0o644); err != nil {
+	if err := writeMeta(staging, m); err != nil {
 		return nil, err
 	}
 	// Replace an older image of the same hash (a --rebuild) in one rename.
@@ -246,4 +177,117 @@ func qcow2File(run *cloud.BuildRun, art cloud.Artifact) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the qemu artifact has no .qcow2 file (files: %v)", art.Files)
+}
+
+// The store is also the target's image inventory, so images
+// list|delete|deprecate and repave work on the local target as on a
+// cloud. An image's ID is the absolute path of its qcow2; its folder is
+// its config hash.
+
+// ListImages returns the stored images, newest first. Folders without
+// image.json (a promotion in progress, failed/) are not images.
+func (Cloud) ListImages(_ context.Context, c *config.Config) ([]cloud.Image, error) {
+	store := storeDir(c)
+	entries, err := os.ReadDir(store)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qemu image store: %w", err)
+	}
+	var out []cloud.Image
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		img, err := readImage(filepath.Join(store, e.Name()))
+		if err != nil || img == nil {
+			continue // not an image folder
+		}
+		out = append(out, *img)
+	}
+	slices.SortStableFunc(out, func(a, b cloud.Image) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// readImage reads one store folder; nil when it holds no image.
+func readImage(dir string) (*cloud.Image, error) {
+	m, err := readMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, imageFile)
+	if _, err := os.Stat(file); err != nil {
+		return nil, nil
+	}
+	abs, _ := filepath.Abs(file)
+	return &cloud.Image{
+		ID: abs, Name: m.Name, ConfigHash: m.ConfigHash, Created: m.Created, SindriVersion: m.SindriVersion,
+		Region: "local", State: "available", Deprecated: m.Deprecated,
+	}, nil
+}
+
+// imageDir finds the store folder of an image ID (its qcow2 path, or its
+// config hash); ErrNotFound for anything outside the store.
+func imageDir(c *config.Config, id string) (string, error) {
+	store, _ := filepath.Abs(storeDir(c))
+	dir := filepath.Join(store, id)
+	if filepath.IsAbs(id) {
+		dir = filepath.Dir(id)
+	}
+	if filepath.Dir(dir) != store || strings.HasPrefix(filepath.Base(dir), ".") {
+		return "", fmt.Errorf("qemu image %s: %w in the store %s", id, cloud.ErrNotFound, store)
+	}
+	if _, err := os.Stat(filepath.Join(dir, metaFile)); err != nil {
+		return "", fmt.Errorf("qemu image %s: %w", id, cloud.ErrNotFound)
+	}
+	return dir, nil
+}
+
+// GetImage returns one stored image.
+func (Cloud) GetImage(_ context.Context, c *config.Config, id string) (*cloud.Image, error) {
+	dir, err := imageDir(c, id)
+	if err != nil {
+		return nil, err
+	}
+	img, err := readImage(dir)
+	if err == nil && img == nil {
+		err = fmt.Errorf("qemu image %s: %w", id, cloud.ErrNotFound)
+	}
+	return img, err
+}
+
+// DeleteImage removes an image's folder; one that is gone already is fine.
+func (Cloud) DeleteImage(_ context.Context, c *config.Config, id string) error {
+	dir, err := imageDir(c, id)
+	if errors.Is(err, cloud.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// image.json first: from then on the folder is no image, even if the
+	// removal of the rest is interrupted.
+	if err := os.Remove(filepath.Join(dir, metaFile)); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// DeprecateImage records the deprecation time in image.json; a deprecated
+// image is no cache hit.
+func (Cloud) DeprecateImage(_ context.Context, c *config.Config, id string, d cloud.Deprecation) error {
+	dir, err := imageDir(c, id)
+	if err != nil {
+		return err
+	}
+	m, err := readMeta(dir)
+	if err != nil {
+		return err
+	}
+	m.Deprecated = d.At
+	if m.Deprecated.IsZero() {
+		m.Deprecated = time.Now().UTC()
+	}
+	return writeMeta(dir, m)
 }

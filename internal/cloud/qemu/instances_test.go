@@ -117,7 +117,7 @@ func isoFile(t *testing.T, iso, name string) string {
 func TestWriteSeed(t *testing.T) {
 	needXorriso(t)
 	req := launchRequest(t)
-	iso, err := writeSeed(t.Context(), req.WorkDir, req)
+	iso, err := writeSeed(t.Context(), "xorriso", req.WorkDir, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestWriteSeed(t *testing.T) {
 func TestWriteSeedWithoutXorriso(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	req := launchRequest(t)
-	_, err := writeSeed(t.Context(), req.WorkDir, req)
+	_, err := writeSeed(t.Context(), "xorriso", req.WorkDir, req)
 	if err == nil || !strings.Contains(err.Error(), "seed ISO (xorriso)") {
 		t.Errorf("error = %v, want a seed ISO (xorriso) error", err)
 	}
@@ -321,113 +321,23 @@ func TestTerminateNotQEMU(t *testing.T) {
 	}
 }
 
-// TestKeepFailed: a failed image leaves the build for OUTPUT_DIR/failed/,
-// named after the run and hash, where the cache never looks.
-func TestKeepFailed(t *testing.T) {
-	dir := t.TempDir()
-	cfg := loadQEMU(t, dir, "")
-	run := &cloud.BuildRun{Config: cfg, RunID: "run-3", Hash: hash}
-	// Packer names files relative to the config's folder.
-	built := filepath.Join("work", "output", "sindri-1.qcow2")
-	if err := os.MkdirAll(filepath.Join(dir, "work", "output"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, built), []byte("bad image"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Cloud{}.KeepFailed(run, cloud.Artifact{Files: []string{"work/output/sindri-1.qcow2.sha256", built}})
+// Launch runs qemu-img, xorriso and qemu-system-x86_64 from Env's PATH:
+// the process's PATH here has none of them.
+func TestLaunchFindsProgramsOnEnvPath(t *testing.T) {
+	needXorriso(t)
+	xorriso, _ := exec.LookPath("xorriso")
+	bin, err := filepath.Abs(filepath.Join("testdata", "fake-qemu"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, "store", "failed", "run-3-"+hash[:12]+".qcow2")
-	if got != want {
-		t.Errorf("kept at %s, want %s", got, want)
-	}
-	if b, err := os.ReadFile(want); err != nil || string(b) != "bad image" {
-		t.Errorf("kept image: %q, %v", b, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, built)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the build output should have moved: %v", err)
-	}
-	if img, err := (Cloud{}).FindImage(t.Context(), cfg, hash); err != nil || img != nil {
-		t.Errorf("a kept failed image is found by the cache: %+v %v", img, err)
-	}
-}
-
-func TestKeepFailedErrors(t *testing.T) {
-	dir := t.TempDir()
-	cfg := loadQEMU(t, dir, "")
-	run := &cloud.BuildRun{Config: cfg, RunID: "run-3", Hash: hash}
-	if _, err := (Cloud{}).KeepFailed(run, cloud.Artifact{Files: []string{"a.raw", "b.txt"}}); err == nil || !strings.Contains(err.Error(), "no .qcow2") {
-		t.Errorf("artifact without a qcow2: %v", err)
-	}
-	if _, err := (Cloud{}).KeepFailed(run, cloud.Artifact{}); err == nil {
-		t.Error("artifact without files: no error")
-	}
-	if _, err := (Cloud{}).KeepFailed(run, cloud.Artifact{Files: []string{filepath.Join(dir, "missing.qcow2")}}); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing qcow2: %v, want fs.ErrNotExist", err)
-	}
-	// The store's folder cannot be made: a file is in the way.
-	blocked := loadQEMU(t, t.TempDir(), "")
-	if err := os.WriteFile(storeDir(blocked), []byte("not a folder"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "x.qcow2")
-	os.WriteFile(src, []byte("x"), 0o644)
-	if _, err := (Cloud{}).KeepFailed(&cloud.BuildRun{Config: blocked, RunID: "r", Hash: hash}, cloud.Artifact{Files: []string{src}}); err == nil {
-		t.Error("store path is a file: no error")
-	}
-	if _, err := os.Stat(src); err != nil {
-		t.Errorf("a failed keep lost the image: %v", err)
-	}
-}
-
-// moveFile copies when rename cannot cross file systems: /dev/shm is
-// usually a tmpfs apart from the temporary folder.
-func TestMoveFileAcrossFileSystems(t *testing.T) {
-	other, err := os.MkdirTemp("/dev/shm", "sindri-move-")
+	req := launchRequest(t)
+	t.Setenv("PATH", t.TempDir())
+	c := Cloud{Env: cloud.EnvList([]string{"PATH=" + bin + string(os.PathListSeparator) + filepath.Dir(xorriso)})}
+	inst, err := c.Launch(t.Context(), req)
 	if err != nil {
-		t.Skipf("no /dev/shm: %v", err)
+		t.Fatalf("Launch with the programs on Env's PATH only: %v", err)
 	}
-	t.Cleanup(func() { os.RemoveAll(other) })
-	dst := filepath.Join(t.TempDir(), "image.qcow2")
-	var a, b syscall.Stat_t
-	if syscall.Stat(other, &a) != nil || syscall.Stat(filepath.Dir(dst), &b) != nil || a.Dev == b.Dev {
-		t.Skip("/dev/shm is on the same file system as the temporary folder")
-	}
-	src := filepath.Join(other, "image.qcow2")
-	content := strings.Repeat("qcow2 bytes ", 10000)
-	if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.Rename(src, dst); err == nil {
-		t.Fatal("rename crossed file systems; the copy path is not exercised")
-	}
-	if err := moveFile(src, dst); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := os.ReadFile(dst); err != nil || string(got) != content {
-		t.Errorf("destination has %d bytes, %v; want %d", len(got), err, len(content))
-	}
-	if _, err := os.Stat(src); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("source still there after the move: %v", err)
-	}
-}
-
-func TestMoveFileErrors(t *testing.T) {
-	dir := t.TempDir()
-	if err := moveFile(filepath.Join(dir, "missing"), filepath.Join(dir, "dst")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing source: %v", err)
-	}
-	// Neither rename nor copy can write the destination: the source stays.
-	src := filepath.Join(dir, "src.qcow2")
-	if err := os.WriteFile(src, []byte("keep me"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := moveFile(src, filepath.Join(dir, "no such folder", "dst")); err == nil {
-		t.Error("destination folder missing: no error")
-	}
-	if b, err := os.ReadFile(src); err != nil || string(b) != "keep me" {
-		t.Errorf("a failed move lost the source: %q, %v", b, err)
 	}
 }

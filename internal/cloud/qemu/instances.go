@@ -26,17 +26,17 @@ type running struct {
 // Launch boots a copy-on-write overlay of the image under QEMU with a
 // NoCloud seed that creates the login user with the one-off key, and
 // forwards a free loopback port to the guest's SSH.
-func (Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
+func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
 	q := req.Config.Packer.Clouds.QEMU
 	if _, err := os.Stat(req.ImageID); err != nil {
 		return nil, fmt.Errorf("qemu test instance: image %s: %w", req.ImageID, err)
 	}
 	dir := req.WorkDir
 	overlay := filepath.Join(dir, "overlay.qcow2")
-	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", absPath(req.ImageID), overlay).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, c.program("qemu-img"), "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", absPath(req.ImageID), overlay).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("qemu test instance: qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	seed, err := writeSeed(ctx, dir, req)
+	seed, err := writeSeed(ctx, c.program("xorriso"), dir, req)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Instan
 		"-device", "virtio-net,netdev=n0",
 		"-serial", "file:" + serial,
 	}
-	cmd := exec.Command("qemu-system-x86_64", args...)
+	cmd := exec.Command(c.program("qemu-system-x86_64"), args...)
 	// Its own process group: a terminal's Ctrl-C reaches us, and we tear
 	// the VM down in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -107,7 +107,7 @@ func (Cloud) Terminate(_ context.Context, inst *cloud.Instance) error {
 }
 
 // writeSeed makes the NoCloud seed ISO (volume label cidata).
-func writeSeed(ctx context.Context, dir string, req cloud.LaunchRequest) (string, error) {
+func writeSeed(ctx context.Context, xorriso, dir string, req cloud.LaunchRequest) (string, error) {
 	src := filepath.Join(dir, "seed")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return "", err
@@ -121,7 +121,7 @@ func writeSeed(ctx context.Context, dir string, req cloud.LaunchRequest) (string
 		return "", err
 	}
 	iso := filepath.Join(dir, "seed.iso")
-	out, err := exec.CommandContext(ctx, "xorriso", "-as", "mkisofs", "-quiet", "-volid", "cidata", "-joliet", "-rock", "-o", iso, src).CombinedOutput()
+	out, err := exec.CommandContext(ctx, xorriso, "-as", "mkisofs", "-quiet", "-volid", "cidata", "-joliet", "-rock", "-o", iso, src).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("qemu test instance: seed ISO (xorriso): %v: %s", err, strings.TrimSpace(string(out)))
 	}
