@@ -41,7 +41,9 @@ func wantTags(t *testing.T, what string, got map[string]string, want map[string]
 	}
 }
 
-func TestLaunchAndTerminate(t *testing.T) {
+// Launch returns once the instance runs and has its public address (the
+// fake's instances pass Pending and Starting first).
+func TestLaunchWaitsUntilRunning(t *testing.T) {
 	f, ali, cfg := start(t)
 	img := f.SeedImage("sindri-a", "H", t0)
 	inst, err := ali.Launch(t.Context(), launchReq(cfg, img))
@@ -102,7 +104,16 @@ func TestLaunchAndTerminate(t *testing.T) {
 			t.Errorf("launch touched image sharing or attributes: %s", r)
 		}
 	}
+}
 
+// Terminate returns once ECS no longer lists the instance (the fake lists
+// a released one once more), its disk and security group gone with it.
+func TestTerminateWaitsUntilGone(t *testing.T) {
+	f, ali, cfg := start(t)
+	inst, err := ali.Launch(t.Context(), launchReq(cfg, f.SeedImage("sindri-a", "H", t0)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ali.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +228,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 	}
 }
 
-func TestListStopStart(t *testing.T) {
+func TestListInstances(t *testing.T) {
 	f, ali, cfg := start(t)
 	dep := f.AddInstance("web-1", map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-1", "sindri-deployment": "web"}, t0)
 	tmp := f.AddInstance("sindri-test-run-2", map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-2", "sindri-packer": "temporary"}, t0)
@@ -249,7 +260,11 @@ func TestListStopStart(t *testing.T) {
 			}
 		})
 	}
+}
 
+func TestStopStartInstance(t *testing.T) {
+	f, ali, cfg := start(t)
+	dep := f.AddInstance("web-1", map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run-1", "sindri-deployment": "web"}, t0)
 	state := func() string {
 		got, err := ali.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
 		if err != nil || len(got) != 1 {
