@@ -1,12 +1,14 @@
 package oci_test
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
@@ -70,16 +72,7 @@ func TestSourceDefaults(t *testing.T) {
 	if cloudtest.Has(b, "region") {
 		t.Error("region written without a config value (the OCI config file's applies)")
 	}
-	if got := cloudtest.Int(t, b, "disk_size"); got != 80 {
-		t.Errorf("disk_size = %d, want 80", got)
-	}
-	f := cloudtest.Block(t, b, "base_image_filter")
-	if got := cloudtest.Str(t, f, "operating_system"); got != "Canonical Ubuntu" {
-		t.Errorf("operating_system = %q", got)
-	}
-	if got := cloudtest.Str(t, f, "operating_system_version"); got != "24.04" {
-		t.Errorf("operating_system_version = %q", got)
-	}
+	wantDiskAndBase(t, b, 80, "Canonical Ubuntu", "24.04")
 	want := map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"}
 	if got := cloudtest.StrMap(t, b, "tags"); !maps.Equal(got, want) {
 		t.Errorf("tags = %v, want %v", got, want)
@@ -129,6 +122,21 @@ func TestSourceShapeConfig(t *testing.T) {
 	}
 }
 
+// wantDiskAndBase checks the boot volume size and the base image filter.
+func wantDiskAndBase(t *testing.T, b *hclsyntax.Body, disk int64, os, version string) {
+	t.Helper()
+	if got := cloudtest.Int(t, b, "disk_size"); got != disk {
+		t.Errorf("disk_size = %d, want %d", got, disk)
+	}
+	f := cloudtest.Block(t, b, "base_image_filter")
+	if got := cloudtest.Str(t, f, "operating_system"); got != os {
+		t.Errorf("operating_system = %q, want %q", got, os)
+	}
+	if got := cloudtest.Str(t, f, "operating_system_version"); got != version {
+		t.Errorf("operating_system_version = %q, want %q", got, version)
+	}
+}
+
 func TestSourceFromConfig(t *testing.T) {
 	b := cloudtest.Source(t, oci.Cloud{}, cloudtest.Load(t, minimal+`  region: eu-frankfurt-1
   boot_volume_size_gb: 100
@@ -139,16 +147,7 @@ func TestSourceFromConfig(t *testing.T) {
 	if got := cloudtest.Str(t, b, "region"); got != "eu-frankfurt-1" {
 		t.Errorf("region = %q", got)
 	}
-	if got := cloudtest.Int(t, b, "disk_size"); got != 100 {
-		t.Errorf("disk_size = %d, want 100", got)
-	}
-	f := cloudtest.Block(t, b, "base_image_filter")
-	if got := cloudtest.Str(t, f, "operating_system"); got != "Oracle Linux" {
-		t.Errorf("operating_system = %q", got)
-	}
-	if got := cloudtest.Str(t, f, "operating_system_version"); got != "9" {
-		t.Errorf("operating_system_version = %q", got)
-	}
+	wantDiskAndBase(t, b, 100, "Oracle Linux", "9")
 	if got := cloudtest.StrMap(t, b, "tags")["Team"]; got != "platform" {
 		t.Errorf("tags[Team] = %q", got)
 	}
