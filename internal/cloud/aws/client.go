@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -28,17 +27,15 @@ import (
 // own AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL work too.
 const EndpointEnv = "SINDRI_AWS_ENDPOINT"
 
-// Defaults of the zero value.
+// The aws target's own pacing where it differs from cloud.DefaultTuning:
+// EC2 boots and terminates in a minute or two, so state polls back off to
+// 10s at most and one wait gives up after 15 minutes; the deletes that
+// wait for a dependency to go retry for 3 minutes.
 const (
-	defaultMaxAttempts = 5
-	defaultTimeout     = time.Minute
-	// waitTimeout bounds one wait for an instance state when ctx has no
-	// earlier deadline: EC2 boots and terminates in a minute or two.
-	waitTimeout = 15 * time.Minute
+	pollMax       = 10 * time.Second
+	waitTimeout   = 15 * time.Minute
+	dependentWait = 3 * time.Minute
 )
-
-// pollBackoff paces DescribeInstances while waiting for a state.
-var pollBackoff = cloud.Backoff{Initial: 2 * time.Second, Max: 10 * time.Second}
 
 // clients are one region's API clients.
 type clients struct {
@@ -54,28 +51,52 @@ func awsBlock(c *config.Config) (*config.AWS, error) {
 	return c.Packer.Clouds.AWS, nil
 }
 
+// open reads the config's aws block and connects to its build region.
+func (c Cloud) open(ctx context.Context, cfg *config.Config) (*config.AWS, *clients, error) {
+	a, err := awsBlock(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.connect(ctx, a.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, cl, nil
+}
+
+// tuning is c.Tuning with the aws defaults, then cloud.DefaultTuning's.
+func (c Cloud) tuning() cloud.Tuning {
+	t := c.Tuning
+	if t.PollMax <= 0 {
+		t.PollMax = max(pollMax, t.PollInterval)
+	}
+	if t.WaitTimeout <= 0 {
+		t.WaitTimeout = waitTimeout
+	}
+	return t.WithDefaults()
+}
+
 func (c Cloud) endpoint() string {
 	if c.Endpoint != "" {
 		return c.Endpoint
 	}
-	return os.Getenv(EndpointEnv)
+	return c.Env.Get(EndpointEnv)
 }
 
 // connect builds the clients of one region through the standard
 // credential chain (environment, shared files, web identity, IMDS).
 func (c Cloud) connect(ctx context.Context, region string) (*clients, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
+	t := c.tuning()
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(region),
-		awsconfig.WithRetryer(c.retryer),
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout)),
+		awsconfig.WithRetryer(func() awssdk.Retryer { return retryer(t) }),
+		// The SDK's buildable client keeps AWS_CA_BUNDLE and proxies.
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(t.CallTimeout)),
 	}
 	if ep := c.endpoint(); ep != "" {
 		opts = append(opts, awsconfig.WithBaseEndpoint(ep))
 	}
+	opts = append(opts, envOptions(c.Env)...)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("aws: load sdk configuration: %w", err)
@@ -83,58 +104,45 @@ func (c Cloud) connect(ctx context.Context, region string) (*clients, error) {
 	return &clients{ec2: ec2.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), region: region}, nil
 }
 
+// envOptions hand what an Env says about credentials to the SDK, which
+// would otherwise read them from the process environment: static keys,
+// the profile and the shared files. A nil Env is the process environment,
+// which the SDK reads itself.
+func envOptions(env cloud.Env) []func(*awsconfig.LoadOptions) error {
+	if env == nil {
+		return nil
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if id, secret := env.Get("AWS_ACCESS_KEY_ID"), env.Get("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		creds := awssdk.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: env.Get("AWS_SESSION_TOKEN"), Source: "sindri-packer environment"}
+		opts = append(opts, awsconfig.WithCredentialsProvider(awssdk.CredentialsProviderFunc(
+			func(context.Context) (awssdk.Credentials, error) { return creds, nil })))
+	}
+	if p := env.Get("AWS_PROFILE"); p != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(p))
+	}
+	if f := env.Get("AWS_CONFIG_FILE"); f != "" {
+		opts = append(opts, awsconfig.WithSharedConfigFiles([]string{f}))
+	}
+	if f := env.Get("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		opts = append(opts, awsconfig.WithSharedCredentialsFiles([]string{f}))
+	}
+	return opts
+}
+
 // retryer is the SDK's standard retryer (throttling codes such as
 // RequestLimitExceeded, 429, 5xx, connection errors and time-outs) with
-// bounded attempts and our jittered exponential backoff.
-func (c Cloud) retryer() awssdk.Retryer {
-	b := cloud.DefaultBackoff
-	if c.Backoff != nil {
-		b = *c.Backoff
-	}
-	attempts := c.MaxAttempts
-	if attempts <= 0 {
-		attempts = defaultMaxAttempts
-	}
+// t.MaxAttempts attempts and t.Retry's jittered exponential backoff.
+func retryer(t cloud.Tuning) awssdk.Retryer {
+	b := t.Retry
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = attempts
+		o.MaxAttempts = t.MaxAttempts
 		o.MaxBackoff = b.Delay(64) // the ceiling: Max
 		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
 			// Full jitter below the exponential ceiling.
 			return rand.N(b.Delay(max(attempt-1, 0))) + time.Millisecond, nil
 		})
 	})
-}
-
-func (c Cloud) pollBackoff() cloud.Backoff {
-	if c.Backoff != nil {
-		return *c.Backoff
-	}
-	return pollBackoff
-}
-
-// poll calls check until it reports done, fails, or the wait times out.
-func (c Cloud) poll(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
-	defer cancel()
-	b := c.pollBackoff()
-	for attempt := 0; ; attempt++ {
-		done, err := check(ctx)
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		d := b.Delay(attempt)
-		if b.Sleep != nil {
-			err = b.Sleep(ctx, d)
-		} else {
-			err = cloud.Sleep(ctx, d)
-		}
-		if err != nil {
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-	}
 }
 
 // errorCode is the EC2 error code of an API error, "" for other errors.
@@ -165,24 +173,18 @@ func filter(name string, values ...string) types.Filter {
 
 func tagFilter(key string, values ...string) types.Filter { return filter("tag:"+key, values...) }
 
-// A small retry for the eventual consistency of dependent deletes
-// (a security group still attached to a terminating instance, a snapshot
-// still held by an image that was just deregistered).
+// retryCode retries op while it fails with one of codes: the eventual
+// consistency of dependent deletes (a security group still attached to a
+// terminating instance, a snapshot still held by an image that was just
+// deregistered). It backs off like the state polls, for 3 minutes at most
+// (or Tuning.Retry.MaxElapsed when set).
 func (c Cloud) retryCode(ctx context.Context, codes []string, op func(ctx context.Context) error) error {
-	b := c.pollBackoff()
-	b.MaxElapsed = 3 * time.Minute
-	if c.Backoff != nil && c.Backoff.MaxElapsed > 0 {
-		b.MaxElapsed = c.Backoff.MaxElapsed
+	t := c.tuning()
+	b := cloud.Backoff{Initial: t.PollInterval, Max: t.PollMax, MaxElapsed: dependentWait, Sleep: t.Sleep}
+	if c.Tuning.Retry.MaxElapsed > 0 {
+		b.MaxElapsed = c.Tuning.Retry.MaxElapsed
 	}
-	return cloud.Retry(ctx, b, func(err error) bool {
-		code := errorCode(err)
-		for _, want := range codes {
-			if code == want {
-				return true
-			}
-		}
-		return false
-	}, op)
+	return cloud.Retry(ctx, b, func(err error) bool { return slices.Contains(codes, errorCode(err)) }, op)
 }
 
 // tagValue returns the value of key in EC2 tags.

@@ -13,11 +13,7 @@ import (
 // CheckCredentials asks STS who the standard chain's credentials belong
 // to: "account N (ARN)". Neither the key nor the token is ever printed.
 func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return "", err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return "", err
 	}

@@ -20,11 +20,7 @@ import (
 // of this account in the build region carrying our managed-by tag and the
 // config hash, with its copies in ami_regions. nil, nil when none.
 func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (*cloud.Image, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +56,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 // ListImages returns this tool's AMIs in the build region, newest first,
 // deprecated ones included.
 func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Image, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +79,7 @@ func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Imag
 // GetImage returns one AMI of this account in the build region, with its
 // copies in ami_regions; a wrapped cloud.ErrNotFound when it does not exist.
 func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cloud.Image, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +177,7 @@ type regionImage struct {
 // imageSet is the AMI in the build region plus its copies, refusing an
 // image this tool did not make.
 func (c Cloud) imageSet(ctx context.Context, cfg *config.Config, id string) ([]regionImage, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

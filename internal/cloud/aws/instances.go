@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -50,19 +51,7 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{}
-	for k, v := range a.Tags {
-		tags[k] = v
-	}
-	for k, v := range cloud.InstanceTags(req) {
-		tags[k] = v
-	}
-	name := req.Name
-	if name == "" {
-		name = "sindri-packer-test-" + req.RunID
-	}
-	tags["Name"] = name
-
+	tags := launchTags(a, req)
 	vpc, subnet, err := c.network(ctx, cl, a)
 	if err != nil {
 		return nil, err
@@ -70,28 +59,61 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 
 	var groupID, instanceID string
 	defer func() {
-		if err == nil {
-			return
-		}
-		// A fresh context: a cancelled launch must still clean up.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		var groups []string
-		if groupID != "" {
-			groups = []string{groupID}
-		}
-		if cerr := c.terminate(cctx, cl, instanceID, groups); cerr != nil {
-			err = fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
+		if err != nil {
+			err = c.undoLaunch(ctx, cl, instanceID, groupID, err)
 		}
 	}()
-
 	groupID, err = c.createGroup(ctx, cl, vpc, req.RunID, cidr, tags)
 	if err != nil {
 		return nil, err
 	}
+	instanceID, err = runInstance(ctx, cl, req, launchInput(a, req, subnet, groupID, tags))
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.waitState(ctx, cl, instanceID, types.InstanceStateNameRunning, true)
+	if err != nil {
+		return nil, err
+	}
+	inst = toInstance(*got, a.Region)
+	inst.User = req.User
+	inst.Handle = &handle{config: req.Config, groups: []string{groupID}}
+	return inst, nil
+}
+
+// launchTags are the config's tags, then ours and the instance's Name.
+func launchTags(a *config.AWS, req cloud.LaunchRequest) map[string]string {
+	tags := maps.Clone(a.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, cloud.InstanceTags(req))
+	tags["Name"] = cmp.Or(req.Name, "sindri-packer-test-"+req.RunID)
+	return tags
+}
+
+// undoLaunch removes what a failed launch made, on a fresh context: a
+// cancelled launch must still clean up. It returns err, with the
+// clean-up's failure when there is one.
+func (c Cloud) undoLaunch(ctx context.Context, cl *clients, instanceID, groupID string, err error) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	var groups []string
+	if groupID != "" {
+		groups = []string{groupID}
+	}
+	if cerr := c.terminate(cctx, cl, instanceID, groups); cerr != nil {
+		return fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
+	}
+	return err
+}
+
+// launchInput is the RunInstances request: one instance with a public
+// address in the group, IMDSv2 only, tagged with its volume and interface.
+// A poweroff inside a temporary (test) instance ends it, and its bill.
+func launchInput(a *config.AWS, req cloud.LaunchRequest, subnet, groupID string, tags map[string]string) *ec2.RunInstancesInput {
 	shutdown := types.ShutdownBehaviorStop
 	if req.Temporary() {
-		// A poweroff inside a test instance ends it, and its bill.
 		shutdown = types.ShutdownBehaviorTerminate
 	}
 	nic := types.InstanceNetworkInterfaceSpecification{
@@ -104,7 +126,7 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 		nic.SubnetId = awssdk.String(subnet)
 	}
 	tl := tagList(tags)
-	out, err := cl.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
+	return &ec2.RunInstancesInput{
 		ImageId:                           awssdk.String(req.ImageID),
 		InstanceType:                      types.InstanceType(a.InstanceType),
 		MinCount:                          awssdk.Int32(1),
@@ -122,23 +144,19 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 			{ResourceType: types.ResourceTypeVolume, Tags: tl},
 			{ResourceType: types.ResourceTypeNetworkInterface, Tags: tl},
 		},
-	})
+	}
+}
+
+// runInstance sends RunInstances and returns the new instance's ID.
+func runInstance(ctx context.Context, cl *clients, req cloud.LaunchRequest, in *ec2.RunInstancesInput) (string, error) {
+	out, err := cl.ec2.RunInstances(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("aws: run instance from %s in %s: %w", req.ImageID, a.Region, err)
+		return "", fmt.Errorf("aws: run instance from %s in %s: %w", req.ImageID, cl.region, err)
 	}
 	if len(out.Instances) == 0 {
-		return nil, fmt.Errorf("aws: run instance from %s in %s: no instance in the answer", req.ImageID, a.Region)
+		return "", fmt.Errorf("aws: run instance from %s in %s: no instance in the answer", req.ImageID, cl.region)
 	}
-	instanceID = awssdk.ToString(out.Instances[0].InstanceId)
-
-	got, err := c.waitState(ctx, cl, instanceID, types.InstanceStateNameRunning, true)
-	if err != nil {
-		return nil, err
-	}
-	inst = toInstance(*got, a.Region)
-	inst.User = req.User
-	inst.Handle = &handle{config: req.Config, groups: []string{groupID}}
-	return inst, nil
+	return awssdk.ToString(out.Instances[0].InstanceId), nil
 }
 
 // sshCIDR checks the CIDR port 22 opens to; a bare address is one host.
@@ -246,7 +264,7 @@ const TagCreated = "sindri-created"
 // terminated instead fails with EC2's state reason.
 func (c Cloud) waitState(ctx context.Context, cl *clients, id string, state types.InstanceStateName, wantIP bool) (*types.Instance, error) {
 	var got *types.Instance
-	err := c.poll(ctx, "instance "+id+" to be "+string(state), func(ctx context.Context) (bool, error) {
+	err := c.tuning().Poll(ctx, "instance "+id+" to be "+string(state), func(ctx context.Context) (bool, error) {
 		in, err := describeInstance(ctx, cl, id)
 		if isNotFound(err) {
 			return false, nil // not visible yet: EC2 is eventually consistent
@@ -315,11 +333,7 @@ func (c Cloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
 		// Listed, not launched here: find its groups by their tags.
 		return c.TerminateInstance(ctx, h.config, inst.ID)
 	}
-	a, err := awsBlock(h.config)
-	if err != nil {
-		return err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	_, cl, err := c.open(ctx, h.config)
 	if err != nil {
 		return err
 	}
@@ -329,11 +343,7 @@ func (c Cloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
 // TerminateInstance destroys an instance found by ListInstances and the
 // security groups this tool made for it.
 func (c Cloud) TerminateInstance(ctx context.Context, cfg *config.Config, id string) error {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	_, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -404,7 +414,7 @@ func (c Cloud) terminate(ctx context.Context, cl *clients, id string, groups []s
 
 // waitGone waits until the instance is terminated or no longer listed.
 func (c Cloud) waitGone(ctx context.Context, cl *clients, id string) error {
-	return c.poll(ctx, "instance "+id+" to terminate", func(ctx context.Context) (bool, error) {
+	return c.tuning().Poll(ctx, "instance "+id+" to terminate", func(ctx context.Context) (bool, error) {
 		in, err := describeInstance(ctx, cl, id)
 		if isNotFound(err) {
 			return true, nil
@@ -432,11 +442,7 @@ func (c Cloud) deleteGroup(ctx context.Context, cl *clients, id string) error {
 // ListInstances returns this tool's instances in the config's region that
 // are not terminated (nor on their way), oldest first.
 func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.InstanceFilter) ([]cloud.Instance, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -505,11 +511,7 @@ func (c Cloud) StartInstance(ctx context.Context, cfg *config.Config, id string)
 }
 
 func (c Cloud) changeState(ctx context.Context, cfg *config.Config, id string, want types.InstanceStateName, op func(context.Context, *clients) error) error {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	_, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
@@ -33,11 +35,31 @@ func temporaries(f *awsfake.Fake) []string {
 	return out
 }
 
-func TestLaunchAndTerminate(t *testing.T) {
-	f, c, cfg := setup(t, "packer:\n  cloud: aws\n  region: eu-central-1\n  instance_type: t3.small\n  subnet_id: "+awsfake.OtherSubnet+"\n  tags:\n    team: platform\n")
-	f.SetPublicIP("127.0.0.9")
-	image := f.AddImage(awsfake.ImageSpec{Region: "eu-central-1", Name: "sindri-1", Tags: awsfake.ImageTags("h1"), Created: t0})
+// launched starts a fake and launches the test instance of run-7 from an
+// image in its region, as an image test does.
+func launched(t *testing.T, yaml string) (*awsfake.Fake, aws.Cloud, *config.Config, *cloud.Instance, string) {
+	t.Helper()
+	f, c, cfg := setup(t, yaml)
+	region := cfg.Packer.Clouds.AWS.Region
+	image := f.AddImage(awsfake.ImageSpec{Region: region, Name: "sindri-1", Tags: awsfake.ImageTags("h1"), Created: t0})
+	inst, err := c.Launch(t.Context(), launchReq(cfg, image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, c, cfg, inst, image
+}
 
+const subnetYAML = "packer:\n  cloud: aws\n  region: eu-central-1\n  instance_type: t3.small\n  subnet_id: " + awsfake.OtherSubnet + "\n  tags:\n    team: platform\n"
+
+// Launch returns once the instance runs with its public address, asked
+// for exactly: IMDSv2, one public interface in the configured subnet,
+// a poweroff ends it, the key comes in cloud-init user data.
+func TestLaunchWaitsUntilRunning(t *testing.T) {
+	f, c, _ := setup(t, "")
+	f.SetPublicIP("127.0.0.9")
+	f.SetTransitionPolls(3)
+	cfg := cloudtest.Load(t, subnetYAML)
+	image := f.AddImage(awsfake.ImageSpec{Region: "eu-central-1", Name: "sindri-1", Tags: awsfake.ImageTags("h1"), Created: t0})
 	inst, err := c.Launch(t.Context(), launchReq(cfg, image))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +68,6 @@ func TestLaunchAndTerminate(t *testing.T) {
 		inst.RunID != "run-7" || !inst.Temporary || inst.Region != "eu-central-1" || inst.Name != "sindri-packer-test-run-7" || inst.Handle == nil {
 		t.Errorf("instance = %+v", inst)
 	}
-
 	run := f.Calls("RunInstances")
 	if len(run) != 1 {
 		t.Fatalf("RunInstances calls = %d", len(run))
@@ -79,14 +100,22 @@ func TestLaunchAndTerminate(t *testing.T) {
 	if err != nil || !strings.Contains(string(ud), pubKey) || !strings.HasPrefix(string(ud), "#cloud-config") || !strings.Contains(string(ud), "name: sindri") {
 		t.Errorf("user data = %q, %v", ud, err)
 	}
+	if n := len(f.Calls("DescribeInstances")); n < 4 {
+		t.Errorf("DescribeInstances calls = %d: Launch returned before the instance ran", n)
+	}
+}
 
+// The instance, its volume and its group carry our tags; the group lets
+// SSH in from the given CIDR only, in the subnet's VPC; nothing is shared.
+func TestLaunchTagsAndOpensSSHOnly(t *testing.T) {
+	f, _, _, _, _ := launched(t, subnetYAML)
+	form := f.Calls("RunInstances")[0].Form
 	wantTags := map[string]string{
 		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-7", cloud.TagTemporary: cloud.Temporary,
 		"team": "platform", "Name": "sindri-packer-test-run-7",
 	}
-	live := f.Live()
 	kinds := map[string]int{}
-	for _, r := range live {
+	for _, r := range f.Live() {
 		kinds[r.Kind]++
 		switch r.Kind {
 		case cloud.KindInstance, cloud.KindDisk:
@@ -102,7 +131,6 @@ func TestLaunchAndTerminate(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339, r.Tags[aws.TagCreated]); err != nil {
 				t.Errorf("security group %s tag: %v", aws.TagCreated, err)
 			}
-			// SSH only, only from the given CIDR.
 			want := []awsfake.Rule{{Protocol: "tcp", From: 22, To: 22, CIDR: "203.0.113.7/32"}}
 			if got := f.Rules(r.ID); !slices.Equal(got, want) {
 				t.Errorf("ingress = %+v, want %+v", got, want)
@@ -118,20 +146,24 @@ func TestLaunchAndTerminate(t *testing.T) {
 	if sg := f.Calls("CreateSecurityGroup"); len(sg) != 1 || sg[0].Form.Get("VpcId") != awsfake.OtherVPC {
 		t.Errorf("security group not in the subnet's VPC: %+v", sg)
 	}
-	// Nothing is shared, publicly or otherwise.
 	for _, r := range f.Requests() {
 		if strings.Contains(r, "ModifyImageAttribute") || strings.Contains(r, "LaunchPermission") || strings.Contains(r, "ModifySnapshotAttribute") {
 			t.Errorf("sharing request %s", r)
 		}
 	}
+}
 
+// Terminate ends the instance and removes its group; terminating again,
+// or an unknown instance, succeeds.
+func TestTerminateWaitsUntilGone(t *testing.T) {
+	f, c, cfg, inst, _ := launched(t, subnetYAML)
+	f.SetTransitionPolls(3)
 	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
 	if left := temporaries(f); len(left) != 0 {
 		t.Errorf("after Terminate, live = %v", left)
 	}
-	// Gone already: success.
 	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Errorf("second Terminate: %v", err)
 	}
@@ -140,6 +172,27 @@ func TestLaunchAndTerminate(t *testing.T) {
 	}
 	if err := c.TerminateInstance(t.Context(), cfg, "i-0123456789abcdef0"); err != nil {
 		t.Errorf("TerminateInstance of an unknown instance: %v", err)
+	}
+}
+
+// A retried RunInstances carries the same client token: one instance.
+func TestRetriedLaunchMakesOneInstance(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	image := f.SeedImage("sindri-1", "h1", t0)
+	f.Inject(cloudtest.Fault{Match: "Action=RunInstances", Status: http.StatusServiceUnavailable, Code: "Unavailable", Message: "The service is unavailable. Please try again shortly."})
+	inst, err := c.Launch(t.Context(), launchReq(cfg, image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.Calls("RunInstances")
+	if len(calls) != 2 || calls[0].Form.Get("ClientToken") == "" || calls[0].Form.Get("ClientToken") != calls[1].Form.Get("ClientToken") {
+		t.Errorf("RunInstances attempts = %d, tokens must be equal and set", len(calls))
+	}
+	if got := temporaries(f); len(got) != 3 {
+		t.Errorf("live = %v, want one instance, its disk and group", got)
+	}
+	if err := c.Terminate(t.Context(), inst); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -241,14 +294,14 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 		{
 			name: "security group rule refused",
 			inject: func(f *awsfake.Fake) {
-				f.FailAction("AuthorizeSecurityGroupIngress", 400, "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
+				f.Inject(cloudtest.Fault{Match: "Action=AuthorizeSecurityGroupIngress", Status: 400, Code: "RulesPerSecurityGroupLimitExceeded", Message: "The maximum number of rules per security group has been reached."})
 			},
 			wantErr: "The maximum number of rules per security group has been reached.",
 		},
 		{
 			name: "run refused",
 			inject: func(f *awsfake.Fake) {
-				f.FailAction("RunInstances", 400, "InstanceLimitExceeded", "You have requested more instances (1) than your current instance limit of 0 allows.")
+				f.Inject(cloudtest.Fault{Match: "Action=RunInstances", Status: 400, Code: "InstanceLimitExceeded", Message: "You have requested more instances (1) than your current instance limit of 0 allows."})
 			},
 			wantErr: "You have requested more instances (1) than your current instance limit of 0 allows.",
 		},
@@ -269,7 +322,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			name: "group still in use at first",
 			inject: func(f *awsfake.Fake) {
 				f.FailLaunch("Server.InternalError", "boom")
-				f.FailAction("DeleteSecurityGroup", 400, "DependencyViolation", "resource has a dependent object")
+				f.Inject(cloudtest.Fault{Match: "Action=DeleteSecurityGroup", Status: 400, Code: "DependencyViolation", Message: "resource has a dependent object"})
 			},
 			wantErr: "boom",
 		},
@@ -325,86 +378,113 @@ func TestLaunchCancelledCleansUp(t *testing.T) {
 	}
 }
 
-func TestStopStartList(t *testing.T) {
-	f, c, cfg := setup(t, "")
-	image := f.SeedImage("sindri-1", "h1", t0)
-	inst, err := c.Launch(t.Context(), launchReq(cfg, image))
-	if err != nil {
-		t.Fatal(err)
-	}
+// ours launches a test instance (run-7) and a stopped deployment (web,
+// run-8), and seeds an instance that is not ours and one of ours that is
+// terminated.
+type ours struct {
+	f              *awsfake.Fake
+	c              aws.Cloud
+	cfg            *config.Config
+	image, gone    string
+	test, deployed *cloud.Instance
+}
+
+func launchOurs(t *testing.T) ours {
+	t.Helper()
+	f, c, cfg, inst, image := launched(t, "")
 	dreq := launchReq(cfg, image)
 	dreq.Deployment, dreq.Name, dreq.RunID = "web", "web-1", "run-8"
 	dep, err := c.Launch(t.Context(), dreq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not ours, and one that is terminated: never listed.
 	f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{"team": "x"}})
 	gone := f.AddInstance(awsfake.InstanceSpec{State: "terminated", Tags: awsfake.RunTags("run-7")})
-
 	if err := c.StopInstance(t.Context(), cfg, dep.ID); err != nil {
 		t.Fatal(err)
 	}
-	list := func(fl cloud.InstanceFilter) map[string]string {
-		t.Helper()
-		got, err := c.ListInstances(t.Context(), cfg, fl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for _, i := range got {
-			out[i.ID] = i.State
-			if i.ID == gone {
-				t.Errorf("terminated instance listed")
-			}
-			if i.Region != "us-west-2" || i.ImageID != image || i.Port != 22 {
-				t.Errorf("listed %+v", i)
-			}
-		}
-		return out
+	return ours{f: f, c: c, cfg: cfg, image: image, gone: gone, test: inst, deployed: dep}
+}
+
+// list returns the IDs and states ListInstances finds with fl.
+func (o ours) list(t *testing.T, fl cloud.InstanceFilter) map[string]string {
+	t.Helper()
+	got, err := o.c.ListInstances(t.Context(), o.cfg, fl)
+	if err != nil {
+		t.Fatal(err)
 	}
+	out := map[string]string{}
+	for _, i := range got {
+		out[i.ID] = i.State
+		if i.ID == o.gone {
+			t.Errorf("terminated instance listed")
+		}
+		if i.Region != "us-west-2" || i.ImageID != o.image || i.Port != 22 {
+			t.Errorf("listed %+v", i)
+		}
+	}
+	return out
+}
+
+// Only our instances that are not terminated are listed, by our tags.
+func TestListInstances(t *testing.T) {
+	o := launchOurs(t)
+	inst, dep := o.test.ID, o.deployed.ID
 	tests := []struct {
 		name string
 		f    cloud.InstanceFilter
 		want map[string]string
 	}{
-		{"all ours", cloud.InstanceFilter{}, map[string]string{inst.ID: "running", dep.ID: "stopped"}},
-		{"by run", cloud.InstanceFilter{RunID: "run-8"}, map[string]string{dep.ID: "stopped"}},
-		{"by deployment", cloud.InstanceFilter{Deployment: "web"}, map[string]string{dep.ID: "stopped"}},
-		{"temporary", cloud.InstanceFilter{Temporary: true}, map[string]string{inst.ID: "running"}},
+		{"all ours", cloud.InstanceFilter{}, map[string]string{inst: "running", dep: "stopped"}},
+		{"by run", cloud.InstanceFilter{RunID: "run-8"}, map[string]string{dep: "stopped"}},
+		{"by deployment", cloud.InstanceFilter{Deployment: "web"}, map[string]string{dep: "stopped"}},
+		{"temporary", cloud.InstanceFilter{Temporary: true}, map[string]string{inst: "running"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := list(tt.f); !maps.Equal(got, tt.want) {
+			if got := o.list(t, tt.f); !maps.Equal(got, tt.want) {
 				t.Errorf("ListInstances = %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if err := c.StartInstance(t.Context(), cfg, dep.ID); err != nil {
+}
+
+func TestStopStartInstance(t *testing.T) {
+	o := launchOurs(t)
+	ctx, c, cfg := t.Context(), o.c, o.cfg
+	if got := o.list(t, cloud.InstanceFilter{Deployment: "web"}); got[o.deployed.ID] != "stopped" {
+		t.Errorf("after stop: %v", got)
+	}
+	if err := c.StartInstance(ctx, cfg, o.deployed.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(cloud.InstanceFilter{Deployment: "web"}); got[dep.ID] != "running" {
+	if got := o.list(t, cloud.InstanceFilter{Deployment: "web"}); got[o.deployed.ID] != "running" {
 		t.Errorf("after start: %v", got)
 	}
-	if err := c.StopInstance(t.Context(), cfg, "i-0123456789abcdef0"); !errors.Is(err, cloud.ErrNotFound) {
+	if err := c.StopInstance(ctx, cfg, "i-0123456789abcdef0"); !errors.Is(err, cloud.ErrNotFound) {
 		t.Errorf("stop unknown: %v, want ErrNotFound", err)
 	}
-	if err := c.StartInstance(t.Context(), cfg, gone); err == nil || !strings.Contains(err.Error(), "IncorrectInstanceState") {
+	if err := c.StartInstance(ctx, cfg, o.gone); err == nil || !strings.Contains(err.Error(), "IncorrectInstanceState") {
 		t.Errorf("start terminated: %v", err)
 	}
-	// TerminateInstance, and Terminate of a listed instance, find the
-	// group Launch made through the tags.
-	if err := c.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
+}
+
+// TerminateInstance, and Terminate of a listed instance, find the group
+// Launch made through the tags.
+func TestTerminateFindsTheGroupsByTags(t *testing.T) {
+	o := launchOurs(t)
+	ctx, c, cfg := t.Context(), o.c, o.cfg
+	if err := c.TerminateInstance(ctx, cfg, o.test.ID); err != nil {
 		t.Fatal(err)
 	}
-	listed, err := c.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
+	listed, err := c.ListInstances(ctx, cfg, cloud.InstanceFilter{Deployment: "web"})
 	if err != nil || len(listed) != 1 {
 		t.Fatalf("ListInstances = %+v, %v", listed, err)
 	}
-	if err := c.Terminate(t.Context(), &listed[0]); err != nil {
+	if err := c.Terminate(ctx, &listed[0]); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range temporaries(f) {
+	for _, r := range temporaries(o.f) {
 		if !strings.HasPrefix(r, "instance:") && !strings.HasPrefix(r, "disk:") {
 			t.Errorf("left %s", r)
 		}

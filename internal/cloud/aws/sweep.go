@@ -28,11 +28,7 @@ import (
 // With f.Before set, a group dated neither way is left out rather than
 // risk deleting one a running build just made.
 func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
-	a, err := awsBlock(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.connect(ctx, a.Region)
+	a, cl, err := c.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"regexp"
-	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -13,24 +12,17 @@ import (
 // config, the endpoint from SINDRI_AWS_ENDPOINT when set.
 type Cloud struct {
 	cloud.Base
-	// Tuning paces the API calls, their retries and the waits for
-	// instance states; zero fields take cloud.DefaultTuning's values.
+	// Tuning paces the API calls (CallTimeout bounds one HTTP attempt,
+	// then the SDK retryer tries again, MaxAttempts in all, waiting as
+	// Retry says) and the waits for instance states. Zero fields take the
+	// defaults: cloud.DefaultTuning's, except state polls back off to 10s
+	// at most and give up after 15 minutes.
 	Tuning cloud.Tuning
-	// Env is where the endpoint variables are read; nil reads the process
-	// environment.
+	// Env is where SINDRI_AWS_ENDPOINT and the credentials (static keys,
+	// profile, shared files) are read; nil reads the process environment.
 	Env cloud.Env
 	// Endpoint, when set, replaces SINDRI_AWS_ENDPOINT.
 	Endpoint string
-	// Timeout bounds one HTTP attempt of an API call (default 1m); the
-	// retryer then tries again. It keeps the SDK's buildable client, so
-	// AWS_CA_BUNDLE and proxies still apply.
-	Timeout time.Duration
-	// Backoff paces the SDK retryer's waits (throttling, 5xx, time-outs)
-	// and the waits for instance states; nil means cloud.DefaultBackoff
-	// for retries and a 2-10s poll. Tests pass tiny waits.
-	Backoff *cloud.Backoff
-	// MaxAttempts bounds the attempts of one API call (default 5).
-	MaxAttempts int
 }
 
 var _ cloud.Target = Cloud{}

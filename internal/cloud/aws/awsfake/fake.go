@@ -6,13 +6,18 @@
 // holds images, snapshots, instances, volumes, key pairs, security groups
 // and a default VPC per region (read from the SigV4 credential scope),
 // walks instances through pending/running/stopping/stopped/shutting-down/
-// terminated one DescribeInstances at a time, and injects faults: status
-// codes, hanging requests, exact error bodies and launches that fail.
-// Only tests import it.
+// terminated one DescribeInstances at a time, and injects faults through
+// the embedded cloudtest.Faults (status codes, hanging requests, exact
+// error bodies; a Fault's Match selects an action as "Action=RunInstances")
+// and launches that fail. Only tests import it.
 package awsfake
 
 import (
+	"bytes"
+	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,39 +46,34 @@ const (
 	SindriVersion   = "3.0.1"
 )
 
-// Fake is the in-memory EC2 + STS.
+// Fake is the in-memory EC2 + STS. Every request is recorded, and faults
+// are queued, by the embedded cloudtest.Faults; a request's line is
+// "POST Action=<action>".
 type Fake struct {
-	srv  *httptest.Server
-	done chan struct{}
+	cloudtest.Faults
+	srv *httptest.Server
+	// stopped ends when the test does: it releases hanging requests.
+	stopped context.Context
 
 	mu        sync.Mutex
 	n         int // id counter
 	res       map[string]*resource
-	reqs      []string
-	calls     []Call
 	lastReqID string
 	publicIP  string
-	ticks     int // DescribeInstances calls a transition takes
-	failN     int
-	failCode  int
-	hangN     int
-	failQueue []failure // per action, one-shot
-	launchErr *failure  // the next launched instance fails to start
+	ticks     int          // DescribeInstances calls a transition takes
+	launchErr *stateReason // the next launched instance fails to start
 }
 
-// Call is one request served: its action, region and form.
+// Call is one request served, read as EC2 reads it: its action, the
+// region of its credential scope and its form.
 type Call struct {
 	Action string
 	Region string
 	Form   url.Values
 }
 
-type failure struct {
-	action  string
-	status  int
-	code    string
-	message string
-}
+// stateReason is why EC2 ended an instance.
+type stateReason struct{ code, message string }
 
 // resource is any EC2 object; kind picks the fields that matter.
 type resource struct {
@@ -91,7 +91,7 @@ type resource struct {
 	public                                                            bool
 	steps                                                             int
 	next                                                              string
-	reason                                                            *failure
+	reason                                                            *stateReason
 	// security group
 	desc    string
 	ingress []Rule
@@ -109,10 +109,11 @@ type Rule struct {
 
 // New starts the fake; it stops when the test ends.
 func New(t testing.TB) *Fake {
-	f := &Fake{done: make(chan struct{}), res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
+	stopped, stop := context.WithCancel(context.Background())
+	f := &Fake{stopped: stopped, res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(func() {
-		close(f.done) // releases hanging requests
+		stop() // releases hanging requests
 		f.srv.Close()
 	})
 	return f
@@ -141,6 +142,13 @@ func (f *Fake) Env() map[string]string {
 	}
 }
 
+// LookupEnv reads Env: cloud.Env(f.LookupEnv) points an aws.Cloud at the
+// fake without touching the process environment.
+func (f *Fake) LookupEnv(key string) (string, bool) {
+	v, ok := f.Env()[key]
+	return v, ok
+}
+
 // SetPublicIP sets the address running instances report (127.0.0.1 by
 // default, so SSH can be pointed at a local server).
 func (f *Fake) SetPublicIP(ip string) {
@@ -157,53 +165,25 @@ func (f *Fake) SetTransitionPolls(n int) {
 	f.ticks = n
 }
 
-// FailNext makes the next n requests answer status with EC2's error body
-// (429: RequestLimitExceeded, 503: Unavailable, 500: InternalError, ...).
-func (f *Fake) FailNext(status, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failCode, f.failN = status, n
-}
-
-// HangNext makes the next n requests hang until the client gives up.
-func (f *Fake) HangNext(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hangN = n
-}
-
-// FailAction makes the next request of action answer status with exactly
-// this code and message; calls queue up.
-func (f *Fake) FailAction(action string, status int, code, message string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failQueue = append(f.failQueue, failure{action: action, status: status, code: code, message: message})
-}
-
 // FailLaunch makes the next launched instance go from pending to
 // terminated with this state reason, as an instance that cannot start.
 func (f *Fake) FailLaunch(code, message string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.launchErr = &failure{code: code, message: message}
+	f.launchErr = &stateReason{code: code, message: message}
 }
 
-// Requests returns "POST Action=X" for every request served.
-func (f *Fake) Requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
-}
-
-// Calls returns the requests of action ("" for all), oldest first.
+// Calls returns the requests of action ("" for all), oldest first, read
+// from what Faults recorded.
 func (f *Fake) Calls(action string) []Call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	var out []Call
-	for _, c := range f.calls {
-		if action == "" || c.Action == action {
-			out = append(out, c)
+	for _, c := range f.Faults.Calls("Action=" + action) {
+		form, _ := url.ParseQuery(string(c.Body))
+		if action != "" && form.Get("Action") != action {
+			continue
 		}
+		region, _ := scope(c.Header.Get("Authorization"))
+		out = append(out, Call{Action: form.Get("Action"), Region: region, Form: form})
 	}
 	return out
 }
@@ -413,6 +393,8 @@ func cloneMap(m map[string]string) map[string]string {
 
 // ServeHTTP routes by Action, after the fault injections.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	_ = r.ParseForm()
 	form := r.PostForm
 	action := form.Get("Action")
@@ -422,35 +404,19 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.n++
 	reqID := fmt.Sprintf("fa4e%04d-0000-4000-8000-%012d", f.n%10000, f.n)
 	f.lastReqID = reqID
-	f.reqs = append(f.reqs, r.Method+" Action="+action)
-	f.calls = append(f.calls, Call{Action: action, Region: region, Form: form})
+	f.mu.Unlock()
 	sts := action == "GetCallerIdentity"
 	ans := answer{w: w, action: action, reqID: reqID, sts: sts}
-	if f.hangN > 0 {
-		f.hangN--
-		f.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-f.done:
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(f.stopped, cancel)()
+	if fault, ok := f.Intercept(r.WithContext(ctx), r.Method+" Action="+action, body); ok {
+		if !fault.Hang {
+			ans.fail(faultError(fault, sts))
 		}
 		return
 	}
-	if f.failN > 0 {
-		f.failN--
-		status := f.failCode
-		f.mu.Unlock()
-		code, msg := statusError(status, sts)
-		ans.fail(&apiError{status, code, msg})
-		return
-	}
-	for i, q := range f.failQueue {
-		if q.action == action {
-			f.failQueue = slices.Delete(f.failQueue, i, i+1)
-			f.mu.Unlock()
-			ans.fail(&apiError{q.status, q.code, q.message})
-			return
-		}
-	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.Method != http.MethodPost {
 		ans.fail(&apiError{400, "InvalidAction", "The action " + action + " is not valid for this web service."})
@@ -494,6 +460,14 @@ func scope(auth string) (region, akid string) {
 		return DefaultRegion, parts[0]
 	}
 	return parts[2], parts[0]
+}
+
+// faultError is an injected fault in EC2's (or STS's) words: the code and
+// message the status usually comes with, unless the fault names its own.
+func faultError(fault cloudtest.Fault, sts bool) *apiError {
+	status := cmp.Or(fault.Status, http.StatusBadRequest)
+	code, msg := statusError(status, sts)
+	return &apiError{status, cmp.Or(fault.Code, code), cmp.Or(fault.Message, msg)}
 }
 
 func statusError(status int, sts bool) (code, msg string) {

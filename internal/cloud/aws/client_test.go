@@ -1,0 +1,156 @@
+package aws_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// fastTuning keeps retries and state polls short.
+var fastTuning = cloud.Tuning{
+	Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond, MaxElapsed: 2 * time.Second},
+	PollInterval: time.Millisecond,
+	PollMax:      4 * time.Millisecond,
+}
+
+// fakeEnv is the environment that points a Cloud at f, then extra
+// KEY=value entries, which win.
+func fakeEnv(f *awsfake.Fake, extra ...string) cloud.Env {
+	over := cloud.EnvList(extra)
+	return func(key string) (string, bool) {
+		if v, ok := over(key); ok {
+			return v, true
+		}
+		return f.LookupEnv(key)
+	}
+}
+
+// setup starts an awsfake and returns a Cloud pointed at it through its
+// Env, with tiny waits.
+func setup(t *testing.T, yaml string) (*awsfake.Fake, aws.Cloud, *config.Config) {
+	t.Helper()
+	f := awsfake.New(t)
+	if yaml == "" {
+		yaml = "packer:\n  cloud: aws\n"
+	}
+	return f, aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, yaml)
+}
+
+// setProcessEnv points the process environment at f, as the command-line
+// tests do for the zero value.
+func setProcessEnv(t *testing.T, f *awsfake.Fake) {
+	for k, v := range f.Env() {
+		t.Setenv(k, v)
+	}
+}
+
+var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+
+func TestNoAWSBlock(t *testing.T) {
+	_, c, _ := setup(t, "")
+	cfg := cloudtest.Load(t, "packer:\n  cloud: gcp\n  project_id: p-123456\n")
+	if _, err := c.ListImages(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "no aws block") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// The zero value reads SINDRI_AWS_ENDPOINT and the standard chain from
+// the process environment: what package targets uses today.
+func TestZeroValueReadsTheProcessEnvironment(t *testing.T) {
+	f, _, cfg := setup(t, "")
+	setProcessEnv(t, f)
+	id := f.SeedImage("sindri-1", "h1", t0)
+	img, err := aws.Cloud{}.FindImage(t.Context(), cfg, "h1")
+	if err != nil || img == nil || img.ID != id {
+		t.Fatalf("FindImage = %+v, %v", img, err)
+	}
+}
+
+// With an Env, the endpoint and the credentials come from it, not from
+// the process environment (which here points nowhere, with other keys).
+func TestEnvWinsOverTheProcessEnvironment(t *testing.T) {
+	_, c, cfg := setup(t, "")
+	t.Setenv(aws.EndpointEnv, "http://127.0.0.1:1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPROCESSPROCESSPR")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "process/secret")
+	got, err := c.CheckCredentials(t.Context(), cfg)
+	if err != nil || !strings.HasPrefix(got, "account "+awsfake.Account) {
+		t.Fatalf("CheckCredentials = %q, %v; want the fake's account through the Env", got, err)
+	}
+}
+
+// A call that keeps failing, or hanging past CallTimeout, is tried
+// MaxAttempts times, then its last error returns.
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	tests := []struct {
+		name     string
+		tune     func(t *cloud.Tuning)
+		inject   func(f *awsfake.Fake)
+		attempts int
+		wantErr  func(err error) bool
+	}{
+		{
+			name:     "server errors",
+			tune:     func(t *cloud.Tuning) { t.MaxAttempts = 3 },
+			inject:   func(f *awsfake.Fake) { f.FailNext(http.StatusServiceUnavailable, 10) },
+			attempts: 3,
+			wantErr: func(err error) bool {
+				return strings.Contains(err.Error(), "Unavailable") && strings.Contains(err.Error(), "The service is unavailable")
+			},
+		},
+		{
+			name:     "hanging requests",
+			tune:     func(t *cloud.Tuning) { t.MaxAttempts, t.CallTimeout = 2, 150*time.Millisecond },
+			inject:   func(f *awsfake.Fake) { f.HangNext(5) },
+			attempts: 2,
+			wantErr:  func(err error) bool { return cloud.IsTimeout(err) || strings.Contains(err.Error(), "Timeout") },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c, cfg := setup(t, "")
+			tt.tune(&c.Tuning)
+			tt.inject(f)
+			start := time.Now()
+			_, err := c.ListImages(t.Context(), cfg)
+			if err == nil || !tt.wantErr(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if n := len(f.Calls("DescribeImages")); n != tt.attempts {
+				t.Errorf("attempts = %d, want %d", n, tt.attempts)
+			}
+		})
+	}
+}
+
+func TestErrorBodySurfaced(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	f.Inject(cloudtest.Fault{Match: "Action=DescribeImages", Status: http.StatusForbidden, Code: "UnauthorizedOperation",
+		Message: `You are not authorized to perform this operation. Encoded authorization failure message: "x<y>&z"`})
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"aws: list images in us-west-2", "UnauthorizedOperation", `Encoded authorization failure message: "x<y>&z"`, "RequestID: " + f.LastRequestID()} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if n := len(f.Calls("DescribeImages")); n != 1 {
+		t.Errorf("a 403 was retried: %d attempts", n)
+	}
+	if strings.Contains(msg, awsfake.SecretAccessKey) {
+		t.Error("the secret key is in the error")
+	}
+}
