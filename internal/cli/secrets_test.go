@@ -153,7 +153,7 @@ func ociKeyFile(t *testing.T, config string) string {
 
 // fiveCloudsYAML is a configuration of all five clouds, each pointing at
 // what its test double serves (gcp's project and zone are per double).
-func fiveCloudsYAML(gcp *gcpfake.Server) string {
+func fiveCloudsYAML(gcp *gcpfake.Fake) string {
 	return `name: canary
 packer:
   clouds:

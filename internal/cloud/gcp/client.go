@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,14 +30,29 @@ import (
 // tests point the real binary at a local fake with it).
 const EndpointEnv = "SINDRI_GCP_ENDPOINT"
 
+// The gcp target's own pace where its Tuning leaves a field zero: the
+// SDK's Operation.Wait starts at 1 s and grows to a minute; launching
+// wants a tighter pace, and a bound.
 const (
-	defaultCallTimeout = time.Minute
-	// The SDK's own Operation.Wait starts at 1 s and grows to a minute;
-	// launching wants a tighter pace, and a bound.
-	defaultPollInitial = time.Second
-	defaultPollMax     = 10 * time.Second
-	defaultWaitMax     = 15 * time.Minute
+	defaultPollInterval = time.Second
+	defaultPollMax      = 10 * time.Second
+	defaultWaitTimeout  = 15 * time.Minute
 )
+
+// tuning is g.Tuning with the gcp defaults, then the shared ones.
+func (g Cloud) tuning() cloud.Tuning {
+	t := g.Tuning
+	if t.PollInterval <= 0 {
+		t.PollInterval = defaultPollInterval
+	}
+	if t.PollMax <= 0 {
+		t.PollMax = max(defaultPollMax, t.PollInterval)
+	}
+	if t.WaitTimeout <= 0 {
+		t.WaitTimeout = defaultWaitTimeout
+	}
+	return t.WithDefaults()
+}
 
 // clients are the REST clients of one top-level call, made on first use.
 type clients struct {
@@ -45,6 +60,7 @@ type clients struct {
 	g    Cloud
 	opts []option.ClientOption
 	err  error
+	made []interface{ Close() error }
 
 	images    *compute.ImagesClient
 	instances *compute.InstancesClient
@@ -57,6 +73,20 @@ func (g Cloud) newClients(ctx context.Context) *clients {
 	return &clients{ctx: ctx, g: g}
 }
 
+// open checks c's gcp block and makes the one REST client a call needs
+// (get picks it); done closes it.
+func open[C any](ctx context.Context, g Cloud, c *config.Config, get func(*clients) (C, error)) (gc *config.GCP, cl C, done func(), err error) {
+	if gc, err = gcpConfig(c); err != nil {
+		return nil, cl, nil, err
+	}
+	k := g.newClients(ctx)
+	if cl, err = get(k); err != nil {
+		k.Close()
+		return nil, cl, nil, err
+	}
+	return gc, cl, k.Close, nil
+}
+
 // options are the client options every REST client of this call shares:
 // one HTTP client with a time-out per request. The SDK's list iterators
 // do not pass their context to the request, so only the HTTP client's own
@@ -67,7 +97,7 @@ func (k *clients) options() ([]option.ClientOption, error) {
 	}
 	ep := k.g.Endpoint
 	if ep == "" {
-		ep = os.Getenv(EndpointEnv)
+		ep = k.g.Env.Get(EndpointEnv)
 	}
 	var opts []option.ClientOption
 	if ep != "" {
@@ -95,17 +125,10 @@ func (k *clients) options() ([]option.ClientOption, error) {
 			k.err = fmt.Errorf("gcp: credentials: %w", err)
 			return nil, k.err
 		}
-		hc = &http.Client{Transport: authed.Transport, Timeout: k.g.callTimeout()}
+		hc = &http.Client{Transport: authed.Transport, Timeout: k.g.tuning().CallTimeout}
 	}
 	k.opts = append(opts, option.WithHTTPClient(hc))
 	return k.opts, nil
-}
-
-func (g Cloud) callTimeout() time.Duration {
-	if g.CallTimeout > 0 {
-		return g.CallTimeout
-	}
-	return defaultCallTimeout
 }
 
 // loopbackHTTP reports whether ep is a plain-http URL on this machine.
@@ -123,96 +146,52 @@ func loopbackHTTP(ep string) bool {
 }
 
 func (k *clients) Close() {
-	if k.images != nil {
-		_ = k.images.Close()
+	for _, c := range k.made {
+		_ = c.Close()
 	}
-	if k.instances != nil {
-		_ = k.instances.Close()
+}
+
+// client makes the REST client in slot on first use, with the shared
+// options, and remembers it for Close.
+func client[C interface {
+	comparable
+	Close() error
+}](k *clients, slot *C, what string, mk func(context.Context, ...option.ClientOption) (C, error)) (C, error) {
+	var zero C
+	if *slot != zero {
+		return *slot, nil
 	}
-	if k.firewalls != nil {
-		_ = k.firewalls.Close()
+	opts, err := k.options()
+	if err != nil {
+		return zero, err
 	}
-	if k.disks != nil {
-		_ = k.disks.Close()
+	c, err := mk(k.ctx, opts...)
+	if err != nil {
+		return zero, fmt.Errorf("gcp: %s client: %w", what, err)
 	}
-	if k.projects != nil {
-		_ = k.projects.Close()
-	}
+	*slot = c
+	k.made = append(k.made, c)
+	return c, nil
 }
 
 func (k *clients) Images() (*compute.ImagesClient, error) {
-	if k.images == nil {
-		opts, err := k.options()
-		if err != nil {
-			return nil, err
-		}
-		c, err := compute.NewImagesRESTClient(k.ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("gcp: images client: %w", err)
-		}
-		k.images = c
-	}
-	return k.images, nil
+	return client(k, &k.images, "images", compute.NewImagesRESTClient)
 }
 
 func (k *clients) Instances() (*compute.InstancesClient, error) {
-	if k.instances == nil {
-		opts, err := k.options()
-		if err != nil {
-			return nil, err
-		}
-		c, err := compute.NewInstancesRESTClient(k.ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("gcp: instances client: %w", err)
-		}
-		k.instances = c
-	}
-	return k.instances, nil
+	return client(k, &k.instances, "instances", compute.NewInstancesRESTClient)
 }
 
 func (k *clients) Firewalls() (*compute.FirewallsClient, error) {
-	if k.firewalls == nil {
-		opts, err := k.options()
-		if err != nil {
-			return nil, err
-		}
-		c, err := compute.NewFirewallsRESTClient(k.ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("gcp: firewalls client: %w", err)
-		}
-		k.firewalls = c
-	}
-	return k.firewalls, nil
+	return client(k, &k.firewalls, "firewalls", compute.NewFirewallsRESTClient)
 }
 
 func (k *clients) Disks() (*compute.DisksClient, error) {
-	if k.disks == nil {
-		opts, err := k.options()
-		if err != nil {
-			return nil, err
-		}
-		c, err := compute.NewDisksRESTClient(k.ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("gcp: disks client: %w", err)
-		}
-		k.disks = c
-	}
-	return k.disks, nil
+	return client(k, &k.disks, "disks", compute.NewDisksRESTClient)
 }
 
 func (k *clients) Projects() (*compute.ProjectsClient, error) {
-	if k.projects == nil {
-		opts, err := k.options()
-		if err != nil {
-			return nil, err
-		}
-		c, err := compute.NewProjectsRESTClient(k.ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("gcp: projects client: %w", err)
-		}
-		k.projects = c
-	}
-	return k.projects, nil
+	return client(k, &k.projects, "projects", compute.NewProjectsRESTClient)
 }
 
 // noSDKRetry turns off the SDK's own retries: its defaults retry only some
@@ -223,8 +202,9 @@ var noSDKRetry = gax.WithRetry(func() gax.Retryer { return nil })
 // call runs one API call with retries and a time-out per attempt, and
 // turns a failure into "gcp: WHAT: <the API's message> (request id ...)".
 func (g Cloud) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
-	timeout := g.callTimeout()
-	err := cloud.Retry(ctx, g.Backoff, retryable(ctx), func(ctx context.Context) error {
+	t := g.tuning()
+	timeout := t.CallTimeout
+	err := cloud.Retry(ctx, t.Retry, retryable(ctx), func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		return op(actx)
@@ -320,17 +300,30 @@ type operation interface {
 	Proto() *computepb.Operation
 }
 
+// send makes one mutating call and returns its operation. The call
+// carries one requestId through all its retries: the API runs a request
+// id only once, so retrying after a time-out cannot insert twice.
+func (g Cloud) send(ctx context.Context, what string, fn func(ctx context.Context, rid *string) (operation, error)) (operation, error) {
+	rid := newRequestID()
+	var op operation
+	err := g.call(ctx, what, func(ctx context.Context) error {
+		o, err := fn(ctx, rid)
+		if err == nil {
+			op = o
+		}
+		return err
+	})
+	return op, err
+}
+
 // wait polls an operation until it is done and returns its error, if any
 // (an operation can finish DONE with errors: quota, a missing image, ...).
 func (g Cloud) wait(ctx context.Context, what string, op operation) error {
-	for attempt := 0; ; attempt++ {
+	return g.tuning().Poll(ctx, "gcp: "+what, func(ctx context.Context) (bool, error) {
 		if op.Done() {
-			return opError(what, op)
+			return true, opError(what, op)
 		}
-		if err := g.pause(ctx, what, attempt); err != nil {
-			return err
-		}
-		if err := g.call(ctx, what+": poll operation "+op.Name(), func(ctx context.Context) error {
+		err := g.call(ctx, what+": poll operation "+op.Name(), func(ctx context.Context) error {
 			err := op.Poll(ctx, noSDKRetry)
 			if err != nil && op.Done() {
 				// The operation finished with an error: that is its
@@ -338,10 +331,35 @@ func (g Cloud) wait(ctx context.Context, what string, op operation) error {
 				return nil
 			}
 			return err
-		}); err != nil {
-			return err
+		})
+		if err != nil || !op.Done() {
+			return false, err
 		}
+		return true, opError(what, op)
+	})
+}
+
+// sendAndWait makes one mutating call and waits for its operation; a
+// resource that is not there answers ErrNotFound about thing.
+func (g Cloud) sendAndWait(ctx context.Context, what, thing string, fn func(ctx context.Context, rid *string) (operation, error)) error {
+	op, err := g.send(ctx, what, fn)
+	if isNotFound(err) {
+		return fmt.Errorf("gcp: %s: %w", thing, cloud.ErrNotFound)
 	}
+	if err != nil {
+		return err
+	}
+	return g.wait(ctx, what, op)
+}
+
+// remove makes one delete call and waits until the resource is gone; one
+// that is gone already succeeds.
+func (g Cloud) remove(ctx context.Context, what string, fn func(ctx context.Context, rid *string) (operation, error)) error {
+	err := g.sendAndWait(ctx, what, what, fn)
+	if errors.Is(err, cloud.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // opError returns the errors of a finished operation.
@@ -360,36 +378,6 @@ func opError(what string, op operation) error {
 		return errors.Join(err, cloud.ErrNotFound)
 	}
 	return err
-}
-
-// pause waits before poll number attempt, failing once the wait as a whole
-// has taken longer than the Poll bound or ctx ends.
-func (g Cloud) pause(ctx context.Context, what string, attempt int) error {
-	b := g.Poll
-	if b.Initial <= 0 {
-		b.Initial = defaultPollInitial
-	}
-	if b.Max <= 0 {
-		b.Max = defaultPollMax
-	}
-	d := b.Delay(attempt)
-	sleep := b.Sleep
-	if sleep == nil {
-		sleep = cloud.Sleep
-	}
-	if err := sleep(ctx, d); err != nil {
-		return fmt.Errorf("gcp: %s: %w", what, err)
-	}
-	return nil
-}
-
-// waitCtx bounds a whole wait (operation or state) by Poll.MaxElapsed.
-func (g Cloud) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := g.Poll.MaxElapsed
-	if d <= 0 {
-		d = defaultWaitMax
-	}
-	return context.WithTimeout(ctx, d)
 }
 
 // newRequestID makes the requestId of a mutating call: the API runs a
@@ -432,13 +420,42 @@ func parseTime(s string) time.Time {
 	return t.UTC()
 }
 
-// What the gcp target provides beyond its Packer source.
-var (
-	_ cloud.ImageManager      = Cloud{}
-	_ cloud.InstanceManager   = Cloud{}
-	_ cloud.Sweeper           = Cloud{}
-	_ cloud.CredentialChecker = Cloud{}
-)
+// list runs one list call with retries, reading all its pages.
+func list[T any, It interface{ Next() (T, error) }](ctx context.Context, g Cloud, what string, pages func(ctx context.Context) It) ([]T, error) {
+	var out []T
+	err := g.call(ctx, what, func(ctx context.Context) error {
+		var err error
+		out, err = drain[T](pages(ctx))
+		return err
+	})
+	return out, err
+}
+
+// labelled is what images, instances and disks have in common.
+type labelled interface {
+	GetLabels() map[string]string
+	GetCreationTimestamp() string
+}
+
+// ours keeps the items that carry every wanted label (the list filter is
+// the server's: check again so a lax server cannot hand us someone
+// else's resource), newest first.
+func ours[T labelled](items []T, want map[string]string) []T {
+	items = slices.DeleteFunc(items, func(it T) bool { return !hasLabels(it.GetLabels(), want) })
+	slices.SortStableFunc(items, func(a, b T) int {
+		return parseTime(b.GetCreationTimestamp()).Compare(parseTime(a.GetCreationTimestamp()))
+	})
+	return items
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
 
 // drain reads a list call's iterator to the end (all pages).
 func drain[T any](it interface{ Next() (T, error) }) ([]T, error) {

@@ -2,12 +2,13 @@ package gcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -42,42 +43,21 @@ func labelFilter(labels map[string]string) string {
 // listImages returns this tool's images matching the extra labels, newest
 // first.
 func (g Cloud) listImages(ctx context.Context, c *config.Config, extra map[string]string) ([]*computepb.Image, error) {
-	gc, err := gcpConfig(c)
+	gc, cl, done, err := open(ctx, g, c, (*clients).Images)
 	if err != nil {
 		return nil, err
 	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	cl, err := k.Images()
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	labels := map[string]string{cloud.TagManagedBy: cloud.ManagedBy}
-	for key, v := range extra {
-		labels[key] = v
-	}
-	var out []*computepb.Image
-	err = g.call(ctx, "list images in project "+gc.ProjectID, func(ctx context.Context) error {
-		out, err = drain(cl.List(ctx, &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: ptr(labelFilter(labels))}, noSDKRetry))
-		return err
+	maps.Copy(labels, extra)
+	req := &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: ptr(labelFilter(labels))}
+	out, err := list[*computepb.Image](ctx, g, "list images in project "+gc.ProjectID, func(ctx context.Context) *compute.ImageIterator {
+		return cl.List(ctx, req, noSDKRetry)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The filter is the server's; check again so a lax server cannot hand
-	// us someone else's image.
-	out = slices.DeleteFunc(out, func(im *computepb.Image) bool {
-		for key, v := range labels {
-			if im.GetLabels()[key] != v {
-				return true
-			}
-		}
-		return false
-	})
-	slices.SortStableFunc(out, func(a, b *computepb.Image) int {
-		return parseTime(b.GetCreationTimestamp()).Compare(parseTime(a.GetCreationTimestamp()))
-	})
-	return out, nil
+	return ours(out, labels), nil
 }
 
 // FindImage is the build cache: the newest ready, non-deprecated image
@@ -124,16 +104,11 @@ func (g Cloud) GetImage(ctx context.Context, c *config.Config, id string) (*clou
 }
 
 func (g Cloud) getImage(ctx context.Context, c *config.Config, id string) (*computepb.Image, error) {
-	gc, err := gcpConfig(c)
+	gc, cl, done, err := open(ctx, g, c, (*clients).Images)
 	if err != nil {
 		return nil, err
 	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	cl, err := k.Images()
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	name := lastSegment(id)
 	var im *computepb.Image
 	err = g.call(ctx, "get image "+name, func(ctx context.Context) error {
@@ -149,48 +124,20 @@ func (g Cloud) getImage(ctx context.Context, c *config.Config, id string) (*comp
 
 // DeleteImage deletes the image and waits; one that is gone succeeds.
 func (g Cloud) DeleteImage(ctx context.Context, c *config.Config, id string) error {
-	gc, err := gcpConfig(c)
+	gc, cl, done, err := open(ctx, g, c, (*clients).Images)
 	if err != nil {
 		return err
 	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	cl, err := k.Images()
-	if err != nil {
-		return err
-	}
+	defer done()
 	name := lastSegment(id)
-	what := "delete image " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := cl.Delete(ctx, &computepb.DeleteImageRequest{Project: gc.ProjectID, Image: name, RequestId: rid}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
+	return g.remove(ctx, "delete image "+name, func(ctx context.Context, rid *string) (operation, error) {
+		return cl.Delete(ctx, &computepb.DeleteImageRequest{Project: gc.ProjectID, Image: name, RequestId: rid}, noSDKRetry)
 	})
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	if err := g.wait(wctx, what, op); err != nil && !errors.Is(err, cloud.ErrNotFound) {
-		return err
-	}
-	return nil
 }
 
 // DeprecateImage sets the image's deprecation status to DEPRECATED, with
 // the replacement's selfLink when one is named.
 func (g Cloud) DeprecateImage(ctx context.Context, c *config.Config, id string, d cloud.Deprecation) error {
-	gc, err := gcpConfig(c)
-	if err != nil {
-		return err
-	}
 	at := d.At
 	if at.IsZero() {
 		at = time.Now()
@@ -203,34 +150,18 @@ func (g Cloud) DeprecateImage(ctx context.Context, c *config.Config, id string, 
 		}
 		status.Replacement = ptr(rep.GetSelfLink())
 	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	cl, err := k.Images()
+	gc, cl, done, err := open(ctx, g, c, (*clients).Images)
 	if err != nil {
 		return err
 	}
+	defer done()
 	name := lastSegment(id)
-	what := "deprecate image " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := cl.Deprecate(ctx, &computepb.DeprecateImageRequest{
+	thing := fmt.Sprintf("image %s in project %s", name, gc.ProjectID)
+	return g.sendAndWait(ctx, "deprecate image "+name, thing, func(ctx context.Context, rid *string) (operation, error) {
+		return cl.Deprecate(ctx, &computepb.DeprecateImageRequest{
 			Project: gc.ProjectID, Image: name, DeprecationStatusResource: status, RequestId: rid,
 		}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
 	})
-	if isNotFound(err) {
-		return fmt.Errorf("gcp: image %s in project %s: %w", name, gc.ProjectID, cloud.ErrNotFound)
-	}
-	if err != nil {
-		return err
-	}
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	return g.wait(wctx, what, op)
 }
 
 // deprecated reports whether the image has been retired (any state but

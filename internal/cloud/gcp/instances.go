@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -131,62 +131,81 @@ func (g Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 	}
 	k := g.newClients(ctx)
 	defer k.Close()
-	ic, err := k.Instances()
+	name := instanceName(req)
+	var made launched
+	defer func() {
+		if err != nil {
+			err = g.undoLaunch(ctx, gc, name, made, err)
+		}
+	}()
+	if err := g.insertFirewall(ctx, k, gc, firewallRule(req, gc, name)); err != nil {
+		return nil, err
+	}
+	made.firewall = true
+	got, err := g.insertInstance(ctx, k, gc, instanceResource(req, gc, name), &made.instance)
 	if err != nil {
 		return nil, err
 	}
-	name := instanceName(req)
-	fwName := firewallName(name)
+	out := toInstance(got, gc)
+	out.User = req.User
+	out.Handle = req.Config
+	return &out, nil
+}
+
+// launched is what a launch has made so far: what undoLaunch removes.
+type launched struct{ firewall, instance bool }
+
+// undoLaunch removes what a failed launch made and returns its error. It
+// uses a fresh context: a cancelled launch must still clean up.
+func (g Cloud) undoLaunch(ctx context.Context, gc *config.GCP, name string, made launched, err error) error {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	k := g.newClients(tctx)
+	defer k.Close()
+	var errs []error
+	if made.instance {
+		errs = append(errs, g.deleteInstance(tctx, k, gc, name))
+	}
+	if made.firewall {
+		errs = append(errs, g.deleteFirewall(tctx, k, gc, firewallName(name)))
+	}
+	if cerr := errors.Join(errs...); cerr != nil {
+		return fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
+	}
+	return err
+}
+
+// firewallRule opens port 22 of the instance called name (its network
+// tag) to req.AllowSSHFrom, or to everyone when that is empty.
+func firewallRule(req cloud.LaunchRequest, gc *config.GCP, name string) *computepb.Firewall {
 	allow := req.AllowSSHFrom
 	if allow == "" {
 		allow = "0.0.0.0/0"
 	}
-	tags := labels(gc.Labels, cloud.InstanceTags(req))
-	network := networkURL(gc.ProjectID, gc.Network)
-
-	var madeFirewall, madeInstance bool
-	defer func() {
-		if err == nil {
-			return
-		}
-		// A fresh context: a cancelled launch must still clean up.
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-		defer cancel()
-		tk := g.newClients(tctx)
-		defer tk.Close()
-		var errs []error
-		if madeInstance {
-			errs = append(errs, g.deleteInstance(tctx, tk, gc, name))
-		}
-		if madeFirewall {
-			errs = append(errs, g.deleteFirewall(tctx, tk, gc, fwName))
-		}
-		if cerr := errors.Join(errs...); cerr != nil {
-			err = fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
-		}
-	}()
-
 	desc := fmt.Sprintf("sindri-packer: ssh to instance %s; %s=%s", name, cloud.TagRunID, req.RunID)
 	if req.Temporary() {
 		desc += "; " + tempMarker
 	} else {
 		desc += "; " + cloud.TagDeployment + "=" + req.Deployment
 	}
-	rule := &computepb.Firewall{
-		Name:         ptr(fwName),
+	return &computepb.Firewall{
+		Name:         ptr(firewallName(name)),
 		Description:  ptr(desc),
-		Network:      ptr(network),
+		Network:      ptr(networkURL(gc.ProjectID, gc.Network)),
 		Direction:    ptr("INGRESS"),
 		Priority:     ptr(int32(1000)),
 		Allowed:      []*computepb.Allowed{{IPProtocol: ptr("tcp"), Ports: []string{"22"}}},
 		SourceRanges: []string{allow},
 		TargetTags:   []string{name},
 	}
-	if err := g.insertFirewall(ctx, k, gc, rule); err != nil {
-		return nil, err
-	}
-	madeFirewall = true
+}
 
+// instanceResource is the instance a launch inserts: labelled, with an
+// auto-delete boot disk from req.ImageID, an external address and the
+// one-off SSH key and user data in its metadata.
+func instanceResource(req cloud.LaunchRequest, gc *config.GCP, name string) *computepb.Instance {
+	tags := labels(gc.Labels, cloud.InstanceTags(req))
+	network := networkURL(gc.ProjectID, gc.Network)
 	zone := gc.Zone
 	resource := &computepb.Instance{
 		Name:        ptr(name),
@@ -223,66 +242,59 @@ func (g Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 	if gc.EnableSecureBoot {
 		resource.ShieldedInstanceConfig = &computepb.ShieldedInstanceConfig{EnableSecureBoot: ptr(true)}
 	}
-	what := "insert instance " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := ic.Insert(ctx, &computepb.InsertInstanceRequest{Project: gc.ProjectID, Zone: zone, InstanceResource: resource, RequestId: rid}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	// The instance may exist even when its operation fails later.
-	madeInstance = true
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	if err := g.wait(wctx, what, op); err != nil {
-		return nil, err
-	}
-	got, err := g.waitState(wctx, k, gc, name, "RUNNING")
-	if err != nil {
-		return nil, err
-	}
-	out := toInstance(got, gc)
-	out.User = req.User
-	out.Handle = req.Config
-	return &out, nil
+	return resource
 }
 
-// waitState polls the instance until its status is want (and, for
-// RUNNING, until it has its external address).
-func (g Cloud) waitState(ctx context.Context, k *clients, gc *config.GCP, name, want string) (*computepb.Instance, error) {
+// insertInstance inserts the instance, sets *made once it may exist (even
+// when its operation fails later), and waits until it runs with its
+// external address.
+func (g Cloud) insertInstance(ctx context.Context, k *clients, gc *config.GCP, in *computepb.Instance, made *bool) (*computepb.Instance, error) {
 	ic, err := k.Instances()
 	if err != nil {
 		return nil, err
 	}
+	what := "insert instance " + in.GetName()
+	op, err := g.send(ctx, what, func(ctx context.Context, rid *string) (operation, error) {
+		return ic.Insert(ctx, &computepb.InsertInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, InstanceResource: in, RequestId: rid}, noSDKRetry)
+	})
+	if err != nil {
+		return nil, err
+	}
+	*made = true
+	if err := g.wait(ctx, what, op); err != nil {
+		return nil, err
+	}
+	return g.waitState(ctx, ic, gc, in.GetName(), "RUNNING")
+}
+
+// waitState polls the instance until its status is want (and, for
+// RUNNING, until it has its external address).
+func (g Cloud) waitState(ctx context.Context, ic *compute.InstancesClient, gc *config.GCP, name, want string) (*computepb.Instance, error) {
 	what := fmt.Sprintf("wait for instance %s to be %s", name, strings.ToLower(want))
-	for attempt := 0; ; attempt++ {
-		var got *computepb.Instance
+	var got *computepb.Instance
+	err := g.tuning().Poll(ctx, "gcp: "+what, func(ctx context.Context) (bool, error) {
 		err := g.call(ctx, what, func(ctx context.Context) error {
 			var err error
 			got, err = ic.Get(ctx, &computepb.GetInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name}, noSDKRetry)
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		st := got.GetStatus()
 		if st == want && (want != "RUNNING" || natIP(got) != "") {
-			return got, nil
+			return true, nil
 		}
 		// A boot that failed ends stopped: waiting longer cannot help.
 		if want == "RUNNING" && (st == "TERMINATED" || st == "STOPPED" || st == "SUSPENDED") {
-			return nil, fmt.Errorf("gcp: %s: it is %s", what, state(st))
+			return false, fmt.Errorf("gcp: %s: it is %s", what, state(st))
 		}
-		if err := g.pause(ctx, what, attempt); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return got, nil
 }
 
 func natIP(in *computepb.Instance) string {
@@ -341,21 +353,13 @@ func (g Cloud) insertFirewall(ctx context.Context, k *clients, gc *config.GCP, r
 		return err
 	}
 	what := "insert firewall " + rule.GetName()
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := fw.Insert(ctx, &computepb.InsertFirewallRequest{Project: gc.ProjectID, FirewallResource: rule, RequestId: rid}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
+	op, err := g.send(ctx, what, func(ctx context.Context, rid *string) (operation, error) {
+		return fw.Insert(ctx, &computepb.InsertFirewallRequest{Project: gc.ProjectID, FirewallResource: rule, RequestId: rid}, noSDKRetry)
 	})
 	if err != nil {
 		return err
 	}
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	return g.wait(wctx, what, op)
+	return g.wait(ctx, what, op)
 }
 
 // deleteFirewall deletes a rule and waits; one that is gone succeeds.
@@ -364,17 +368,9 @@ func (g Cloud) deleteFirewall(ctx context.Context, k *clients, gc *config.GCP, n
 	if err != nil {
 		return err
 	}
-	what := "delete firewall " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := fw.Delete(ctx, &computepb.DeleteFirewallRequest{Project: gc.ProjectID, Firewall: name, RequestId: rid}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
+	return g.remove(ctx, "delete firewall "+name, func(ctx context.Context, rid *string) (operation, error) {
+		return fw.Delete(ctx, &computepb.DeleteFirewallRequest{Project: gc.ProjectID, Firewall: name, RequestId: rid}, noSDKRetry)
 	})
-	return g.finish(ctx, what, op, err)
 }
 
 // deleteInstance deletes an instance (its boot disk goes with it) and
@@ -384,33 +380,9 @@ func (g Cloud) deleteInstance(ctx context.Context, k *clients, gc *config.GCP, n
 	if err != nil {
 		return err
 	}
-	what := "delete instance " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		o, err := ic.Delete(ctx, &computepb.DeleteInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}, noSDKRetry)
-		if o != nil {
-			op = o
-		}
-		return err
+	return g.remove(ctx, "delete instance "+name, func(ctx context.Context, rid *string) (operation, error) {
+		return ic.Delete(ctx, &computepb.DeleteInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}, noSDKRetry)
 	})
-	return g.finish(ctx, what, op, err)
-}
-
-// finish waits for a delete's operation; not found counts as done.
-func (g Cloud) finish(ctx context.Context, what string, op operation, err error) error {
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	if err := g.wait(wctx, what, op); err != nil && !errors.Is(err, cloud.ErrNotFound) {
-		return err
-	}
-	return nil
 }
 
 // Terminate deletes a launched instance and its firewall rule; it
@@ -473,28 +445,14 @@ func (g Cloud) listInstances(ctx context.Context, gc *config.GCP, want map[strin
 	if err != nil {
 		return nil, err
 	}
-	var out []*computepb.Instance
-	err = g.call(ctx, "list instances in zone "+gc.Zone, func(ctx context.Context) error {
-		out, err = drain(ic.List(ctx, &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry))
-		return err
+	req := &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}
+	out, err := list[*computepb.Instance](ctx, g, "list instances in zone "+gc.Zone, func(ctx context.Context) *compute.InstanceIterator {
+		return ic.List(ctx, req, noSDKRetry)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out = slices.DeleteFunc(out, func(in *computepb.Instance) bool { return !hasLabels(in.GetLabels(), want) })
-	slices.SortStableFunc(out, func(a, b *computepb.Instance) int {
-		return parseTime(b.GetCreationTimestamp()).Compare(parseTime(a.GetCreationTimestamp()))
-	})
-	return out, nil
-}
-
-func hasLabels(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
+	return ours(out, want), nil
 }
 
 // StopInstance stops the instance and waits until it is stopped.
@@ -508,54 +466,22 @@ func (g Cloud) StartInstance(ctx context.Context, c *config.Config, id string) e
 }
 
 func (g Cloud) power(ctx context.Context, c *config.Config, id, verb, want string) error {
-	gc, err := gcpConfig(c)
+	gc, ic, done, err := open(ctx, g, c, (*clients).Instances)
 	if err != nil {
 		return err
 	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	ic, err := k.Instances()
-	if err != nil {
-		return err
-	}
+	defer done()
 	name := lastSegment(id)
-	what := verb + " instance " + name
-	var op operation
-	rid := newRequestID()
-	err = g.call(ctx, what, func(ctx context.Context) error {
-		var o operation
-		var err error
+	thing := fmt.Sprintf("instance %s in zone %s", name, gc.Zone)
+	err = g.sendAndWait(ctx, verb+" instance "+name, thing, func(ctx context.Context, rid *string) (operation, error) {
 		if verb == "stop" {
-			r := &computepb.StopInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}
-			op2, e := ic.Stop(ctx, r, noSDKRetry)
-			if op2 != nil {
-				o = op2
-			}
-			err = e
-		} else {
-			r := &computepb.StartInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}
-			op2, e := ic.Start(ctx, r, noSDKRetry)
-			if op2 != nil {
-				o = op2
-			}
-			err = e
+			return ic.Stop(ctx, &computepb.StopInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}, noSDKRetry)
 		}
-		if o != nil {
-			op = o
-		}
-		return err
+		return ic.Start(ctx, &computepb.StartInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name, RequestId: rid}, noSDKRetry)
 	})
-	if isNotFound(err) {
-		return fmt.Errorf("gcp: instance %s in zone %s: %w", name, gc.Zone, cloud.ErrNotFound)
-	}
 	if err != nil {
 		return err
 	}
-	wctx, cancel := g.waitCtx(ctx)
-	defer cancel()
-	if err := g.wait(wctx, what, op); err != nil {
-		return err
-	}
-	_, err = g.waitState(wctx, k, gc, name, want)
+	_, err = g.waitState(ctx, ic, gc, name, want)
 	return err
 }

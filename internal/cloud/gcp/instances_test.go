@@ -9,6 +9,8 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
@@ -18,18 +20,24 @@ func launchReq(cfg *config.Config) cloud.LaunchRequest {
 	return cloud.LaunchRequest{Config: cfg, ImageID: "sindri-img", RunID: "Run_7.2", User: "sindri", PublicKey: pubKey, AllowSSHFrom: "198.51.100.7/32"}
 }
 
-func TestLaunchWaitTerminate(t *testing.T) {
+// launchOne seeds the image and launches the standard request.
+func launchOne(t *testing.T) (*gcpfake.Fake, gcp.Cloud, *config.Config, *cloud.Instance) {
+	t.Helper()
 	f, c, cfg := newFake(t)
 	f.SeedImage("sindri-img", hashA, time.Now())
 	inst, err := c.Launch(ctx(t), launchReq(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, c, cfg, inst
+}
+
+func TestLaunchWaitsUntilRunning(t *testing.T) {
+	f, _, cfg, inst := launchOne(t)
 	if inst.Host != f.NatIP || inst.Port != 22 || inst.User != "sindri" || inst.State != "running" || inst.ImageID != "sindri-img" ||
 		inst.RunID != "run_7-2" || !inst.Temporary || inst.Region != f.Zone || !strings.HasPrefix(inst.ID, "sindri-test-") || inst.Handle != cfg {
 		t.Errorf("instance = %+v", inst)
 	}
-
 	in := f.Instance(f.Zone, inst.ID)
 	wantLabels := map[string]string{"managed-by": "sindri-packer", "sindri-run-id": "run_7-2", "sindri-packer": "temporary", "team": "platform"}
 	for k, v := range wantLabels {
@@ -40,8 +48,19 @@ func TestLaunchWaitTerminate(t *testing.T) {
 	if got := in.GetMachineType(); got != "zones/"+f.Zone+"/machineTypes/e2-standard-4" {
 		t.Errorf("machineType = %s", got)
 	}
+	ni := in.GetNetworkInterfaces()[0]
+	if ni.GetNetwork() != "projects/"+f.Project+"/global/networks/default" || ni.GetAccessConfigs()[0].GetType() != "ONE_TO_ONE_NAT" {
+		t.Errorf("network interface = %v", ni)
+	}
+	if len(in.GetTags().GetItems()) != 1 || in.GetTags().GetItems()[0] != inst.ID {
+		t.Errorf("network tags = %v, want the instance's own", in.GetTags().GetItems())
+	}
+}
+
+func TestLaunchSendsUserDataKeyAndBootDisk(t *testing.T) {
+	f, _, _, inst := launchOne(t)
 	meta := map[string]string{}
-	for _, it := range in.GetMetadata().GetItems() {
+	for _, it := range f.Instance(f.Zone, inst.ID).GetMetadata().GetItems() {
 		meta[it.GetKey()] = it.GetValue()
 	}
 	if ud := meta["user-data"]; !strings.HasPrefix(ud, "#cloud-config") || !strings.Contains(ud, pubKey) || !strings.Contains(ud, "name: sindri") {
@@ -50,19 +69,12 @@ func TestLaunchWaitTerminate(t *testing.T) {
 	if meta["ssh-keys"] != "sindri:"+pubKey || meta["block-project-ssh-keys"] != "true" {
 		t.Errorf("ssh metadata = %v", meta)
 	}
-	ni := in.GetNetworkInterfaces()[0]
-	if ni.GetNetwork() != "projects/"+f.Project+"/global/networks/default" || ni.GetAccessConfigs()[0].GetType() != "ONE_TO_ONE_NAT" {
-		t.Errorf("network interface = %v", ni)
-	}
-	if len(in.GetTags().GetItems()) != 1 || in.GetTags().GetItems()[0] != inst.ID {
-		t.Errorf("network tags = %v, want the instance's own", in.GetTags().GetItems())
-	}
 	// The insert asked for the right image in the right zone, with
 	// labelled auto-delete boot disk.
 	var insert string
-	for _, call := range f.Calls() {
-		if call.Method == "POST" && call.Path == "/compute/v1/projects/"+f.Project+"/zones/"+f.Zone+"/instances" {
-			insert = call.Body
+	for _, call := range f.Calls("POST /compute/v1/projects/" + f.Project + "/zones/" + f.Zone + "/instances") {
+		if call.Path == "/compute/v1/projects/"+f.Project+"/zones/"+f.Zone+"/instances" {
+			insert = string(call.Body)
 		}
 	}
 	for _, want := range []string{`"sourceImage":"projects/fake-project/global/images/sindri-img"`, `"autoDelete":true`, `"diskSizeGb":"80"`,
@@ -75,8 +87,11 @@ func TestLaunchWaitTerminate(t *testing.T) {
 	if len(disk) != 1 || disk[0].Tags["sindri-run-id"] != "run_7-2" || disk[0].Tags["sindri-packer"] != "temporary" {
 		t.Errorf("boot disk = %+v, want our labels", disk)
 	}
+}
 
-	// SSH is open to the given CIDR only, for this instance only.
+// SSH is open to the given CIDR only, for this instance only.
+func TestLaunchOpensSSHToTheGivenCIDROnly(t *testing.T) {
+	f, _, _, inst := launchOne(t)
 	fws := liveOf(f.Live(), cloud.KindSecurityGroup)
 	if len(fws) != 1 {
 		t.Fatalf("firewalls = %+v, want one", fws)
@@ -94,7 +109,10 @@ func TestLaunchWaitTerminate(t *testing.T) {
 			t.Errorf("public sharing request: %s", r)
 		}
 	}
+}
 
+func TestTerminateWaitsUntilGone(t *testing.T) {
+	f, c, cfg, inst := launchOne(t)
 	if err := c.Terminate(ctx(t), inst); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +178,7 @@ func loadCfg(t *testing.T, project, zone, extra string) *config.Config {
 type fakeKnobs interface {
 	BootFailure(on bool)
 	FailInstanceInsert(code, message string)
-	FailMatching(method, path string, status int, reason, message string)
+	Inject(faults ...cloudtest.Fault)
 }
 
 func TestLaunchFailsHalfWay(t *testing.T) {
@@ -174,7 +192,8 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			want: "The resource 'projects/fake-project/global/images/sindri-missing' was not found"},
 		{name: "insert refused: the firewall is removed", image: "sindri-img",
 			setup: func(f fakeKnobs) {
-				f.FailMatching("POST", "/zones/us-west1-a/instances", 400, "invalid", "Invalid value for field 'resource.machineType'")
+				f.Inject(cloudtest.Fault{Match: "POST /compute/v1/projects/fake-project/zones/us-west1-a/instances", Status: 400,
+					Code: "invalid", Message: "Invalid value for field 'resource.machineType'"})
 			},
 			want: "Invalid value for field 'resource.machineType'"},
 		{name: "insert operation fails", image: "sindri-img",
@@ -208,9 +227,12 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 func TestLaunchCancelledCleansUp(t *testing.T) {
 	f, c, cfg := newFake(t)
 	f.SeedImage("sindri-img", hashA, time.Now())
-	// The instance never gets past its first poll: every read of it hangs.
-	f.HangMatching("GET", "/instances/")
-	c.CallTimeout = 50 * time.Millisecond
+	// The instance never gets past its first poll: every read of it hangs
+	// (more hangs than the launch can try before its context ends).
+	for range 100 {
+		f.Inject(cloudtest.Fault{Match: "GET /compute/v1/projects/fake-project/zones/us-west1-a/instances/", Hang: true})
+	}
+	c.Tuning.CallTimeout = 50 * time.Millisecond
 	cctx, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
 	defer cancel()
 	_, err := c.Launch(cctx, launchReq(cfg))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -84,15 +85,14 @@ func (g Cloud) listDisks(ctx context.Context, gc *config.GCP, want map[string]st
 	if err != nil {
 		return nil, err
 	}
-	var out []*computepb.Disk
-	err = g.call(ctx, "list disks in zone "+gc.Zone, func(ctx context.Context) error {
-		out, err = drain(dc.List(ctx, &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}, noSDKRetry))
-		return err
+	req := &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}
+	out, err := list[*computepb.Disk](ctx, g, "list disks in zone "+gc.Zone, func(ctx context.Context) *compute.DiskIterator {
+		return dc.List(ctx, req, noSDKRetry)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(out, func(d *computepb.Disk) bool { return !hasLabels(d.GetLabels(), want) }), nil
+	return ours(out, want), nil
 }
 
 // listTempFirewalls returns the rules named like a temporary SSH rule
@@ -104,12 +104,10 @@ func (g Cloud) listTempFirewalls(ctx context.Context, gc *config.GCP) ([]*comput
 	if err != nil {
 		return nil, err
 	}
-	var out []*computepb.Firewall
 	// Firewalls have no labels: a regular-expression filter on the name.
-	filter := "name eq " + regexp.QuoteMeta(tmpFirewallPrefix) + ".*"
-	err = g.call(ctx, "list firewalls in project "+gc.ProjectID, func(ctx context.Context) error {
-		out, err = drain(fc.List(ctx, &computepb.ListFirewallsRequest{Project: gc.ProjectID, Filter: ptr(filter)}, noSDKRetry))
-		return err
+	req := &computepb.ListFirewallsRequest{Project: gc.ProjectID, Filter: ptr("name eq " + regexp.QuoteMeta(tmpFirewallPrefix) + ".*")}
+	out, err := list[*computepb.Firewall](ctx, g, "list firewalls in project "+gc.ProjectID, func(ctx context.Context) *compute.FirewallIterator {
+		return fc.List(ctx, req, noSDKRetry)
 	})
 	if err != nil {
 		return nil, err
@@ -139,42 +137,9 @@ func (g Cloud) DeleteResource(ctx context.Context, c *config.Config, r cloud.Res
 		if err != nil {
 			return err
 		}
-		what := "delete disk " + name
-		var op operation
-		rid := newRequestID()
-		err = g.call(ctx, what, func(ctx context.Context) error {
-			o, err := dc.Delete(ctx, &computepb.DeleteDiskRequest{Project: gc.ProjectID, Zone: gc.Zone, Disk: name, RequestId: rid}, noSDKRetry)
-			if o != nil {
-				op = o
-			}
-			return err
+		return g.remove(ctx, "delete disk "+name, func(ctx context.Context, rid *string) (operation, error) {
+			return dc.Delete(ctx, &computepb.DeleteDiskRequest{Project: gc.ProjectID, Zone: gc.Zone, Disk: name, RequestId: rid}, noSDKRetry)
 		})
-		return g.finish(ctx, what, op, err)
 	}
 	return fmt.Errorf("gcp: delete %s %s: gcp has no resources of that kind", r.Kind, r.ID)
-}
-
-// CheckCredentials reads the configured project through the standard
-// credential chain and names it.
-func (g Cloud) CheckCredentials(ctx context.Context, c *config.Config) (string, error) {
-	gc, err := gcpConfig(c)
-	if err != nil {
-		return "", err
-	}
-	k := g.newClients(ctx)
-	defer k.Close()
-	pc, err := k.Projects()
-	if err != nil {
-		return "", err
-	}
-	var p *computepb.Project
-	err = g.call(ctx, "get project "+gc.ProjectID, func(ctx context.Context) error {
-		var err error
-		p, err = pc.Get(ctx, &computepb.GetProjectRequest{Project: gc.ProjectID}, noSDKRetry)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("project %s (number %d)", p.GetName(), p.GetId()), nil
 }

@@ -3,7 +3,6 @@ package gcp
 import (
 	"net/http"
 	"regexp"
-	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -15,7 +14,8 @@ import (
 type Cloud struct {
 	cloud.Base
 	// Tuning paces the API calls and the waits for operations and
-	// instance states.
+	// instance states. Zero fields take the gcp defaults (polls from 1s
+	// up to 10s, each wait bounded by 15m), then cloud.DefaultTuning.
 	Tuning cloud.Tuning
 	// Env is where the target reads SINDRI_GCP_ENDPOINT; nil reads the
 	// process environment.
@@ -26,13 +26,6 @@ type Cloud struct {
 	// HTTPClient, when set, carries every request instead of the SDK's
 	// authenticating client (tests only: it sends no credentials).
 	HTTPClient *http.Client
-	// Backoff bounds retries of throttled and transiently failing calls.
-	Backoff cloud.Backoff
-	// Poll paces the polling of operations and instance states; its
-	// MaxElapsed bounds each wait (default 15m).
-	Poll cloud.Backoff
-	// CallTimeout bounds one attempt of one API call (default 1m).
-	CallTimeout time.Duration
 }
 
 var _ cloud.Target = Cloud{}

@@ -5,11 +5,14 @@
 // Operation resources polled through zoneOperations/globalOperations,
 // filter and pageToken list parameters, requestId de-duplication, and
 // {"error":{"code","message","errors":[...],"details":[RequestInfo]}}
-// error bodies. Faults: FailNext, FailNextWith, HangNext, BootFailure.
+// error bodies. Faults come from the embedded cloudtest.Faults (FailNext,
+// HangNext, Inject: queued, one meaning in every fake); what is about
+// Compute Engine itself stays here (BootFailure, FailInstanceInsert).
 // Only tests import it.
 package gcpfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,8 +39,13 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
-// Server is the fake API. Its zero value is not usable; call New.
-type Server struct {
+// Fake is the fake API. Its zero value is not usable; call New.
+type Fake struct {
+	// Faults records every request (its line is "METHOD /path") and
+	// answers the injected faults; a Fault without Code gets the API's
+	// usual reason and message for its Status.
+	cloudtest.Faults
+
 	URL     string
 	Project string // the only project that exists
 	Zone    string // the zone SeedLeftover puts zonal resources in
@@ -50,8 +59,8 @@ type Server struct {
 	// values (Env points GOOGLE_APPLICATION_CREDENTIALS at it).
 	CredentialsFile string
 
-	srv     *httptest.Server
-	closing chan struct{}
+	srv    *httptest.Server
+	errSeq atomic.Int64 // request ids of error bodies; no lock needed
 
 	mu        sync.Mutex
 	seq       int
@@ -61,28 +70,8 @@ type Server struct {
 	firewalls map[string]*computepb.Firewall
 	ops       map[string]*op
 	byReqID   map[string]string // requestId → operation name
-	requests  []string
-	calls     []Call
-	fail      []failure
-	hang      int
-	matching  []matchFault
 	bootFail  bool
 	insertErr *failure
-}
-
-// Call is one request the fake served, for tests that check what was sent.
-type Call struct {
-	Method, Path string
-	Query        string
-	Body         string
-}
-
-// matchFault fails (once) or hangs (always) requests of one method whose
-// path contains path.
-type matchFault struct {
-	method, path string
-	hang         bool
-	failure
 }
 
 type failure struct {
@@ -98,13 +87,12 @@ type op struct {
 }
 
 // New starts a fake that stops when the test ends.
-func New(t testing.TB) *Server {
-	s := &Server{
+func New(t testing.TB) *Fake {
+	s := &Fake{
 		Project:   "fake-project",
 		Zone:      "us-west1-a",
 		NatIP:     "127.0.0.1",
 		PageSize:  500,
-		closing:   make(chan struct{}),
 		images:    map[string]*computepb.Image{},
 		instances: map[string]*computepb.Instance{},
 		disks:     map[string]*computepb.Disk{},
@@ -128,20 +116,17 @@ func New(t testing.TB) *Server {
 	if err := os.WriteFile(s.CredentialsFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		close(s.closing)
-		s.srv.Close()
-	})
+	t.Cleanup(s.srv.Close)
 	return s
 }
 
-var _ cloudtest.Fake = (*Server)(nil)
+var _ cloudtest.Fake = (*Fake)(nil)
 
 // Env points the zero-value gcp.Cloud at the fake: the endpoint (a
 // loopback URL, so authentication is off), fake credentials, and the
 // metadata host on the fake too, so an accidental metadata probe stays on
 // this machine (and shows in Requests).
-func (s *Server) Env() map[string]string {
+func (s *Fake) Env() map[string]string {
 	host := strings.TrimPrefix(s.URL, "http://")
 	return map[string]string{
 		"SINDRI_GCP_ENDPOINT":            s.URL,
@@ -153,58 +138,9 @@ func (s *Server) Env() map[string]string {
 	}
 }
 
-// FailNext makes the next n requests fail with status and the API's usual
-// error for it.
-func (s *Server) FailNext(status, n int) {
-	reason, msg := "backendError", "Internal error. Please try again or contact Google Support."
-	switch status {
-	case http.StatusTooManyRequests:
-		reason, msg = "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'compute.googleapis.com'."
-	case http.StatusServiceUnavailable:
-		reason, msg = "backendError", "The service is currently unavailable."
-	case http.StatusForbidden:
-		reason, msg = "forbidden", "Required 'compute.images.list' permission for 'projects/"+s.Project+"'"
-	case http.StatusBadRequest:
-		reason, msg = "invalid", "Invalid value for field 'resource'."
-	}
-	s.FailNextWith(status, n, reason, msg)
-}
-
-// FailNextWith makes the next n requests fail with this reason and message.
-func (s *Server) FailNextWith(status, n int, reason, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.fail = append(s.fail, failure{status, reason, message})
-	}
-}
-
-// FailMatching makes the next request with this method whose path
-// contains path fail with status, reason and message.
-func (s *Server) FailMatching(method, path string, status int, reason, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.matching = append(s.matching, matchFault{method: method, path: path, failure: failure{status, reason, message}})
-}
-
-// HangMatching makes every request with this method whose path contains
-// path hang until the client gives up.
-func (s *Server) HangMatching(method, path string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.matching = append(s.matching, matchFault{method: method, path: path, hang: true})
-}
-
-// HangNext makes the next n requests hang until the client gives up.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang += n
-}
-
 // BootFailure makes new instances stop during boot (TERMINATED), as an
 // image that does not boot does.
-func (s *Server) BootFailure(on bool) {
+func (s *Fake) BootFailure(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bootFail = on
@@ -212,28 +148,14 @@ func (s *Server) BootFailure(on bool) {
 
 // FailInstanceInsert makes the next instance insert's operation finish
 // with this error (zone out of capacity, quota...); no instance remains.
-func (s *Server) FailInstanceInsert(code, message string) {
+func (s *Fake) FailInstanceInsert(code, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.insertErr = &failure{status: http.StatusServiceUnavailable, reason: code, message: message}
 }
 
-// Requests returns "METHOD /path" for every request served.
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
-// Calls returns every request served, with query and body.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
 // Instance returns a copy of a stored instance, or nil.
-func (s *Server) Instance(zone, name string) *computepb.Instance {
+func (s *Fake) Instance(zone, name string) *computepb.Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in := s.instances[zone+"/"+name]; in != nil {
@@ -243,7 +165,7 @@ func (s *Server) Instance(zone, name string) *computepb.Instance {
 }
 
 // Firewall returns a copy of a stored firewall rule, or nil.
-func (s *Server) Firewall(name string) *computepb.Firewall {
+func (s *Fake) Firewall(name string) *computepb.Firewall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if fw := s.firewalls[name]; fw != nil {
@@ -253,7 +175,7 @@ func (s *Server) Firewall(name string) *computepb.Firewall {
 }
 
 // Image returns a copy of a stored image, or nil.
-func (s *Server) Image(name string) *computepb.Image {
+func (s *Fake) Image(name string) *computepb.Image {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if im := s.images[name]; im != nil {
@@ -264,18 +186,18 @@ func (s *Server) Image(name string) *computepb.Image {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-07:00") }
 
-func (s *Server) link(path string) string {
+func (s *Fake) link(path string) string {
 	return s.URL + "/compute/v1/projects/" + s.Project + "/" + path
 }
 
-func (s *Server) nextID() uint64 {
+func (s *Fake) nextID() uint64 {
 	s.seq++
 	return uint64(1000000000000000000 + s.seq)
 }
 
 // PutImage stores an image as given (name required), for tests that need
 // images this tool did not make or odd states.
-func (s *Server) PutImage(im *computepb.Image) {
+func (s *Fake) PutImage(im *computepb.Image) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	im = proto.CloneOf(im)
@@ -295,7 +217,7 @@ func (s *Server) PutImage(im *computepb.Image) {
 
 // SeedImage adds an image with this tool's labels, as packer.go writes
 // them, and returns its name (the image ID on GCP).
-func (s *Server) SeedImage(name, configHash string, created time.Time) string {
+func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
 	h := strings.ToLower(configHash)
 	if len(h) > 63 {
 		h = h[:63]
@@ -330,7 +252,7 @@ func label(v string) string {
 // instance (with its auto-delete boot disk), disk (unattached) or
 // security-group (a firewall rule). GCP has no key pairs or per-run
 // networks here: other kinds return "".
-func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
+func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 	labels := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: label(runID), cloud.TagTemporary: cloud.Temporary}
 	s.mu.Lock()
 	n := s.seq + 1
@@ -375,7 +297,7 @@ func cut63(s string) string {
 
 // SeedInstance adds a RUNNING instance in Zone with these labels (e.g. a
 // deployment) and its auto-delete boot disk.
-func (s *Server) SeedInstance(name string, labels map[string]string, created time.Time) {
+func (s *Fake) SeedInstance(name string, labels map[string]string, created time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := &computepb.Instance{
@@ -399,7 +321,7 @@ func (s *Server) SeedInstance(name string, labels map[string]string, created tim
 // Live returns every resource that exists now, sorted by kind then ID.
 // Firewall rules have no labels: their tags are read from the
 // description the gcp package writes.
-func (s *Server) Live() []cloudtest.FakeResource {
+func (s *Fake) Live() []cloudtest.FakeResource {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []cloudtest.FakeResource
@@ -446,45 +368,16 @@ func last(s string) string {
 	return s
 }
 
-// serve is the HTTP entry point: record, inject faults, route.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// serve is the HTTP entry point: record and answer an injected fault
+// (Faults, which holds no lock of this fake while a request hangs), then
+// route under the lock.
+func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body)})
-	hang := s.hang > 0
-	if hang {
-		s.hang--
-	}
-	var fail *failure
-	for i, m := range s.matching {
-		if hang || fail != nil {
-			break
+	if fault, ok := s.Intercept(r, r.Method+" "+r.URL.Path, body); ok {
+		if !fault.Hang {
+			reason, message := faultBody(fault, s.Project)
+			s.writeError(w, fault.Status, reason, message)
 		}
-		if m.method == r.Method && strings.Contains(r.URL.Path, m.path) {
-			if m.hang {
-				hang = true
-			} else {
-				fail = &m.failure
-				s.matching = slices.Delete(s.matching, i, i+1)
-			}
-		}
-	}
-	if !hang && fail == nil && len(s.fail) > 0 {
-		f := s.fail[0]
-		s.fail = s.fail[1:]
-		fail = &f
-	}
-	s.mu.Unlock()
-	if hang {
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
-		return
-	}
-	if fail != nil {
-		s.writeError(w, fail.status, fail.reason, fail.message)
 		return
 	}
 	const prefix = "/compute/v1/projects/"
@@ -502,7 +395,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.route(w, r, parts[1:], body)
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, body []byte) {
+// faultBody is the reason and message of an injected fault: its own, or
+// the API's usual ones for its status.
+func faultBody(f cloudtest.Fault, project string) (reason, message string) {
+	reason, message = "backendError", "Internal error. Please try again or contact Google Support."
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		reason, message = "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'compute.googleapis.com'."
+	case http.StatusServiceUnavailable:
+		reason, message = "backendError", "The service is currently unavailable."
+	case http.StatusForbidden:
+		reason, message = "forbidden", "Required 'compute.images.list' permission for 'projects/"+project+"'"
+	case http.StatusBadRequest:
+		reason, message = "invalid", "Invalid value for field 'resource'."
+	}
+	if f.Code != "" {
+		reason = f.Code
+	}
+	if f.Message != "" {
+		message = f.Message
+	}
+	return reason, message
+}
+
+func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []byte) {
 	m := r.Method
 	q := r.URL.Query()
 	switch {
@@ -530,7 +446,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, body 
 	}
 }
 
-func (s *Server) zonal(w http.ResponseWriter, r *http.Request, zone string, p []string, q map[string][]string, body []byte) {
+func (s *Fake) zonal(w http.ResponseWriter, r *http.Request, zone string, p []string, q map[string][]string, body []byte) {
 	m := r.Method
 	switch {
 	case len(p) == 1 && p[0] == "instances" && m == http.MethodGet:
@@ -552,21 +468,10 @@ func (s *Server) zonal(w http.ResponseWriter, r *http.Request, zone string, p []
 	}
 }
 
-// writeError writes the API's error body, with a RequestInfo detail.
-func (s *Server) writeError(w http.ResponseWriter, status int, reason, message string) {
-	s.mu.Lock()
-	s.seq++
-	rid := fmt.Sprintf("fake-req-%06d", s.seq)
-	s.mu.Unlock()
-	s.writeErrorID(w, status, reason, message, rid)
-}
-
-func (s *Server) writeErrorLocked(w http.ResponseWriter, status int, reason, message string) {
-	s.seq++
-	s.writeErrorID(w, status, reason, message, fmt.Sprintf("fake-req-%06d", s.seq))
-}
-
-func (s *Server) writeErrorID(w http.ResponseWriter, status int, reason, message, rid string) {
+// writeError writes the API's error body, with a RequestInfo detail. It
+// takes no lock: it is called with and without s.mu held.
+func (s *Fake) writeError(w http.ResponseWriter, status int, reason, message string) {
+	rid := fmt.Sprintf("fake-req-%06d", s.errSeq.Add(1))
 	body := map[string]any{"error": map[string]any{
 		"code":    status,
 		"message": message,
@@ -579,10 +484,10 @@ func (s *Server) writeErrorID(w http.ResponseWriter, status int, reason, message
 	_, _ = w.Write(data)
 }
 
-func (s *Server) write(w http.ResponseWriter, m proto.Message) {
+func (s *Fake) write(w http.ResponseWriter, m proto.Message) {
 	data, err := protojson.Marshal(m)
 	if err != nil {
-		s.writeErrorLocked(w, http.StatusInternalServerError, "backendError", err.Error())
+		s.writeError(w, http.StatusInternalServerError, "backendError", err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -591,16 +496,48 @@ func (s *Server) write(w http.ResponseWriter, m proto.Message) {
 
 // decode reads a request body strictly: a field the API does not know is
 // the client's bug.
-func (s *Server) decode(w http.ResponseWriter, body []byte, m proto.Message) bool {
+func (s *Fake) decode(w http.ResponseWriter, body []byte, m proto.Message) bool {
 	if err := protojson.Unmarshal(body, m); err != nil {
-		s.writeErrorLocked(w, http.StatusBadRequest, "parseError", "Invalid JSON payload received. "+err.Error())
+		s.writeError(w, http.StatusBadRequest, "parseError", "Invalid JSON payload received. "+err.Error())
 		return false
 	}
 	return true
 }
 
+// dropNullMetadataItems removes null entries from metadata.items of a
+// request body: the API (and the googlecompute plugin, which sends them)
+// treats them as absent, while protojson refuses a null list element.
+// Every other value stays as sent.
+func dropNullMetadataItems(body []byte) []byte {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top["metadata"] == nil {
+		return body
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(top["metadata"], &meta) != nil || meta["items"] == nil {
+		return body
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(meta["items"], &items) != nil {
+		return body
+	}
+	kept := slices.DeleteFunc(items, func(it json.RawMessage) bool { return string(bytes.TrimSpace(it)) == "null" })
+	var err error
+	if meta["items"], err = json.Marshal(kept); err != nil {
+		return body
+	}
+	if top["metadata"], err = json.Marshal(meta); err != nil {
+		return body
+	}
+	out, err := json.Marshal(top)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
 // page cuts a sorted list by maxResults and pageToken (an offset here).
-func (s *Server) page(n int, q map[string][]string) (from, to int, next string) {
+func (s *Fake) page(n int, q map[string][]string) (from, to int, next string) {
 	size := s.PageSize
 	if v := first(q["maxResults"]); v != "" {
 		if m, err := strconv.Atoi(v); err == nil && m > 0 && m < size {
@@ -625,10 +562,10 @@ func first(v []string) string {
 	return v[0]
 }
 
-func (s *Server) filter(w http.ResponseWriter, q map[string][]string) ([]cond, bool) {
+func (s *Fake) filter(w http.ResponseWriter, q map[string][]string) ([]cond, bool) {
 	conds, err := parseFilter(first(q["filter"]))
 	if err != nil {
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", "Invalid value for field 'filter': '"+first(q["filter"])+"'. "+err.Error())
+		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'filter': '"+first(q["filter"])+"'. "+err.Error())
 		return nil, false
 	}
 	return conds, true
@@ -636,11 +573,11 @@ func (s *Server) filter(w http.ResponseWriter, q map[string][]string) ([]cond, b
 
 // newOp stores an operation on target and writes it (RUNNING), or the
 // operation a repeated requestId already made.
-func (s *Server) newOp(w http.ResponseWriter, q map[string][]string, kind, zone, target string, finish func() *failure) {
+func (s *Fake) newOp(w http.ResponseWriter, q map[string][]string, kind, zone, target string, finish func() *failure) {
 	s.writeOp(w, s.makeOp(first(q["requestId"]), kind, zone, target, finish))
 }
 
-func (s *Server) makeOp(rid, kind, zone, target string, finish func() *failure) *op {
+func (s *Fake) makeOp(rid, kind, zone, target string, finish func() *failure) *op {
 	s.seq++
 	name := fmt.Sprintf("operation-%d-%06d", time.Now().UnixMilli(), s.seq)
 	o := &op{finish: finish, proto: &computepb.Operation{
@@ -664,7 +601,7 @@ func (s *Server) makeOp(rid, kind, zone, target string, finish func() *failure) 
 }
 
 // seen returns the operation a requestId already made.
-func (s *Server) seen(q map[string][]string) *op {
+func (s *Fake) seen(q map[string][]string) *op {
 	if rid := first(q["requestId"]); rid != "" {
 		if name, ok := s.byReqID[rid]; ok {
 			return s.ops[name]
@@ -673,12 +610,12 @@ func (s *Server) seen(q map[string][]string) *op {
 	return nil
 }
 
-func (s *Server) writeOp(w http.ResponseWriter, o *op) { s.write(w, o.proto) }
+func (s *Fake) writeOp(w http.ResponseWriter, o *op) { s.write(w, o.proto) }
 
-func (s *Server) operation(w http.ResponseWriter, zone, name string) {
+func (s *Fake) operation(w http.ResponseWriter, zone, name string) {
 	o := s.ops[name]
 	if o == nil || (zone == "") != (o.proto.Zone == nil) {
-		s.writeErrorLocked(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource '%s' was not found", "projects/"+s.Project+"/operations/"+name))
+		s.writeError(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource '%s' was not found", "projects/"+s.Project+"/operations/"+name))
 		return
 	}
 	if o.proto.GetStatus() != computepb.Operation_DONE {
@@ -700,39 +637,64 @@ func (s *Server) operation(w http.ResponseWriter, zone, name string) {
 
 // --- images ---
 
-func (s *Server) listImages(w http.ResponseWriter, q map[string][]string) {
+func (s *Fake) listImages(w http.ResponseWriter, q map[string][]string) {
+	items, next, ok := pageOf(s, w, q, s.images, "", func(im *computepb.Image) func(string) (string, bool) {
+		return fields(im.GetName(), im.GetStatus(), im.GetDescription(), im.GetLabels())
+	})
+	if ok {
+		s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + s.Project + "/global/images"),
+			Items: items, SelfLink: proto.String(s.link("global/images")), NextPageToken: token(next)})
+	}
+}
+
+// pageOf answers a list request's filter, maxResults and pageToken: the
+// resources of all whose key starts with keyPrefix and that match the
+// filter (on the fields get reads), sorted by name, one page of them. ok
+// is false when the filter was refused (the error is written).
+func pageOf[T interface{ GetName() string }](s *Fake, w http.ResponseWriter, q map[string][]string, all map[string]T,
+	keyPrefix string, get func(T) func(string) (string, bool)) (items []T, next string, ok bool) {
 	conds, ok := s.filter(w, q)
 	if !ok {
-		return
+		return nil, "", false
 	}
-	var items []*computepb.Image
-	for _, im := range s.images {
-		if match(conds, fields(im.GetName(), im.GetStatus(), im.GetDescription(), im.GetLabels())) {
-			items = append(items, im)
+	for key, it := range all {
+		if strings.HasPrefix(key, keyPrefix) && match(conds, get(it)) {
+			items = append(items, it)
 		}
 	}
-	slices.SortFunc(items, func(a, b *computepb.Image) int { return strings.Compare(a.GetName(), b.GetName()) })
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(a.GetName(), b.GetName()) })
 	from, to, next := s.page(len(items), q)
-	out := &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + s.Project + "/global/images"),
-		Items: items[from:to], SelfLink: proto.String(s.link("global/images"))}
-	if next != "" {
-		out.NextPageToken = proto.String(next)
+	return items[from:to], next, true
+}
+
+// token is a list's nextPageToken: absent on the last page.
+func token(next string) *string {
+	if next == "" {
+		return nil
 	}
-	s.write(w, out)
+	return proto.String(next)
 }
 
-func (s *Server) notFound(w http.ResponseWriter, path string) {
-	s.writeErrorLocked(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource 'projects/%s/%s' was not found", s.Project, path))
-}
-
-func (s *Server) image(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
+// answered writes the operation a repeated requestId already made, or
+// 404 when the resource at path does not exist, and says whether it did.
+func (s *Fake) answered(w http.ResponseWriter, q map[string][]string, exists bool, path string) bool {
 	if o := s.seen(q); o != nil {
 		s.writeOp(w, o)
-		return
+		return true
 	}
+	if !exists {
+		s.notFound(w, path)
+	}
+	return !exists
+}
+
+func (s *Fake) notFound(w http.ResponseWriter, path string) {
+	s.writeError(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource 'projects/%s/%s' was not found", s.Project, path))
+}
+
+func (s *Fake) image(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
 	im := s.images[name]
-	if im == nil {
-		s.notFound(w, "global/images/"+name)
+	if s.answered(w, q, im != nil, "global/images/"+name) {
 		return
 	}
 	switch r.Method {
@@ -742,20 +704,15 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request, name string, q ma
 		im.Status = proto.String("DELETING")
 		s.newOp(w, q, "delete", "", im.GetSelfLink(), func() *failure { delete(s.images, name); return nil })
 	default:
-		s.writeErrorLocked(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
+		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
 }
 
 var deprecationStates = []string{"ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"}
 
-func (s *Server) deprecate(w http.ResponseWriter, name string, q map[string][]string, body []byte) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
+func (s *Fake) deprecate(w http.ResponseWriter, name string, q map[string][]string, body []byte) {
 	im := s.images[name]
-	if im == nil {
-		s.notFound(w, "global/images/"+name)
+	if s.answered(w, q, im != nil, "global/images/"+name) {
 		return
 	}
 	var st computepb.DeprecationStatus
@@ -763,7 +720,7 @@ func (s *Server) deprecate(w http.ResponseWriter, name string, q map[string][]st
 		return
 	}
 	if !slices.Contains(deprecationStates, st.GetState()) {
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.state': '%s'.", st.GetState()))
+		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.state': '%s'.", st.GetState()))
 		return
 	}
 	if r := st.GetReplacement(); r != "" && s.images[last(r)] == nil {
@@ -778,27 +735,16 @@ func (s *Server) deprecate(w http.ResponseWriter, name string, q map[string][]st
 
 var nameRule = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-func (s *Server) listFirewalls(w http.ResponseWriter, q map[string][]string) {
-	conds, ok := s.filter(w, q)
-	if !ok {
-		return
+func (s *Fake) listFirewalls(w http.ResponseWriter, q map[string][]string) {
+	items, next, ok := pageOf(s, w, q, s.firewalls, "", func(fw *computepb.Firewall) func(string) (string, bool) {
+		return fields(fw.GetName(), "", fw.GetDescription(), nil)
+	})
+	if ok {
+		s.write(w, &computepb.FirewallList{Kind: proto.String("compute#firewallList"), Items: items,
+			SelfLink: proto.String(s.link("global/firewalls")), NextPageToken: token(next)})
 	}
-	var items []*computepb.Firewall
-	for _, fw := range s.firewalls {
-		if match(conds, fields(fw.GetName(), "", fw.GetDescription(), nil)) {
-			items = append(items, fw)
-		}
-	}
-	slices.SortFunc(items, func(a, b *computepb.Firewall) int { return strings.Compare(a.GetName(), b.GetName()) })
-	from, to, next := s.page(len(items), q)
-	out := &computepb.FirewallList{Kind: proto.String("compute#firewallList"), Items: items[from:to], SelfLink: proto.String(s.link("global/firewalls"))}
-	if next != "" {
-		out.NextPageToken = proto.String(next)
-	}
-	s.write(w, out)
 }
-
-func (s *Server) insertFirewall(w http.ResponseWriter, q map[string][]string, body []byte) {
+func (s *Fake) insertFirewall(w http.ResponseWriter, q map[string][]string, body []byte) {
 	if o := s.seen(q); o != nil {
 		s.writeOp(w, o)
 		return
@@ -810,18 +756,18 @@ func (s *Server) insertFirewall(w http.ResponseWriter, q map[string][]string, bo
 	name := fw.GetName()
 	switch {
 	case !nameRule.MatchString(name):
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
+		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
 		return
 	case s.firewalls[name] != nil:
-		s.writeErrorLocked(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/global/firewalls/%s' already exists", s.Project, name))
+		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/global/firewalls/%s' already exists", s.Project, name))
 		return
 	case len(fw.GetAllowed()) == 0 && len(fw.GetDenied()) == 0:
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.allowed': ''. At least one allowed or denied rule is required.")
+		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.allowed': ''. At least one allowed or denied rule is required.")
 		return
 	}
 	for _, cidr := range fw.GetSourceRanges() {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			s.writeErrorLocked(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.sourceRanges[0]': '%s'. Must be a CIDR address range that is contained in the network.", cidr))
+			s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.sourceRanges[0]': '%s'. Must be a CIDR address range that is contained in the network.", cidr))
 			return
 		}
 	}
@@ -834,14 +780,9 @@ func (s *Server) insertFirewall(w http.ResponseWriter, q map[string][]string, bo
 	s.newOp(w, q, "insert", "", stored.GetSelfLink(), nil)
 }
 
-func (s *Server) firewall(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
+func (s *Fake) firewall(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
 	fw := s.firewalls[name]
-	if fw == nil {
-		s.notFound(w, "global/firewalls/"+name)
+	if s.answered(w, q, fw != nil, "global/firewalls/"+name) {
 		return
 	}
 	switch r.Method {
@@ -850,7 +791,7 @@ func (s *Server) firewall(w http.ResponseWriter, r *http.Request, name string, q
 	case http.MethodDelete:
 		s.newOp(w, q, "delete", "", fw.GetSelfLink(), func() *failure { delete(s.firewalls, name); return nil })
 	default:
-		s.writeErrorLocked(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
+		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
 }
 
@@ -870,47 +811,25 @@ func badLabels(l map[string]string) string {
 	return ""
 }
 
-func (s *Server) listInstances(w http.ResponseWriter, zone string, q map[string][]string) {
-	conds, ok := s.filter(w, q)
-	if !ok {
-		return
+func (s *Fake) listInstances(w http.ResponseWriter, zone string, q map[string][]string) {
+	items, next, ok := pageOf(s, w, q, s.instances, zone+"/", func(in *computepb.Instance) func(string) (string, bool) {
+		return fields(in.GetName(), in.GetStatus(), in.GetDescription(), in.GetLabels())
+	})
+	if ok {
+		s.write(w, &computepb.InstanceList{Kind: proto.String("compute#instanceList"), Items: items,
+			SelfLink: proto.String(s.link("zones/" + zone + "/instances")), NextPageToken: token(next)})
 	}
-	var items []*computepb.Instance
-	for key, in := range s.instances {
-		if strings.HasPrefix(key, zone+"/") && match(conds, fields(in.GetName(), in.GetStatus(), in.GetDescription(), in.GetLabels())) {
-			items = append(items, in)
-		}
-	}
-	slices.SortFunc(items, func(a, b *computepb.Instance) int { return strings.Compare(a.GetName(), b.GetName()) })
-	from, to, next := s.page(len(items), q)
-	out := &computepb.InstanceList{Kind: proto.String("compute#instanceList"), Items: items[from:to], SelfLink: proto.String(s.link("zones/" + zone + "/instances"))}
-	if next != "" {
-		out.NextPageToken = proto.String(next)
-	}
-	s.write(w, out)
 }
-
-func (s *Server) listDisks(w http.ResponseWriter, zone string, q map[string][]string) {
-	conds, ok := s.filter(w, q)
-	if !ok {
-		return
+func (s *Fake) listDisks(w http.ResponseWriter, zone string, q map[string][]string) {
+	items, next, ok := pageOf(s, w, q, s.disks, zone+"/", func(d *computepb.Disk) func(string) (string, bool) {
+		return fields(d.GetName(), d.GetStatus(), d.GetDescription(), d.GetLabels())
+	})
+	if ok {
+		s.write(w, &computepb.DiskList{Kind: proto.String("compute#diskList"), Items: items,
+			SelfLink: proto.String(s.link("zones/" + zone + "/disks")), NextPageToken: token(next)})
 	}
-	var items []*computepb.Disk
-	for key, d := range s.disks {
-		if strings.HasPrefix(key, zone+"/") && match(conds, fields(d.GetName(), d.GetStatus(), d.GetDescription(), d.GetLabels())) {
-			items = append(items, d)
-		}
-	}
-	slices.SortFunc(items, func(a, b *computepb.Disk) int { return strings.Compare(a.GetName(), b.GetName()) })
-	from, to, next := s.page(len(items), q)
-	out := &computepb.DiskList{Kind: proto.String("compute#diskList"), Items: items[from:to], SelfLink: proto.String(s.link("zones/" + zone + "/disks"))}
-	if next != "" {
-		out.NextPageToken = proto.String(next)
-	}
-	s.write(w, out)
 }
-
-func (s *Server) newDisk(zone, name string, labels map[string]string, image string, created time.Time) *computepb.Disk {
+func (s *Fake) newDisk(zone, name string, labels map[string]string, image string, created time.Time) *computepb.Disk {
 	d := &computepb.Disk{
 		Kind: proto.String("compute#disk"), Id: proto.Uint64(s.nextID()), Name: proto.String(name),
 		Zone: proto.String(s.link("zones/" + zone)), SizeGb: proto.Int64(80), Status: proto.String("READY"),
@@ -926,7 +845,7 @@ func (s *Server) newDisk(zone, name string, labels map[string]string, image stri
 
 // createInstance stores in (PROVISIONING) with its boot disk; the caller
 // holds the lock.
-func (s *Server) createInstance(zone string, in *computepb.Instance, created time.Time) {
+func (s *Fake) createInstance(zone string, in *computepb.Instance, created time.Time) {
 	name := in.GetName()
 	in.Kind = proto.String("compute#instance")
 	in.Id = proto.Uint64(s.nextID())
@@ -964,33 +883,33 @@ func (s *Server) createInstance(zone string, in *computepb.Instance, created tim
 	s.instances[zone+"/"+name] = in
 }
 
-func (s *Server) insertInstance(w http.ResponseWriter, zone string, q map[string][]string, body []byte) {
+func (s *Fake) insertInstance(w http.ResponseWriter, zone string, q map[string][]string, body []byte) {
 	if o := s.seen(q); o != nil {
 		s.writeOp(w, o)
 		return
 	}
 	var in computepb.Instance
-	if !s.decode(w, body, &in) {
+	if !s.decode(w, dropNullMetadataItems(body), &in) {
 		return
 	}
 	name := in.GetName()
 	key := zone + "/" + name
 	switch {
 	case !nameRule.MatchString(name):
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
+		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
 		return
 	case s.instances[key] != nil:
-		s.writeErrorLocked(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/zones/%s/instances/%s' already exists", s.Project, zone, name))
+		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/zones/%s/instances/%s' already exists", s.Project, zone, name))
 		return
 	case in.GetMachineType() == "":
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.machineType': ''. Machine type must be specified.")
+		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.machineType': ''. Machine type must be specified.")
 		return
 	case len(in.GetDisks()) == 0 || !in.GetDisks()[0].GetBoot():
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.disks': ''. Boot disk must be specified.")
+		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.disks': ''. Boot disk must be specified.")
 		return
 	}
 	if k := badLabels(in.GetLabels()); k != "" {
-		s.writeErrorLocked(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.labels': '%s'.", k))
+		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.labels': '%s'.", k))
 		return
 	}
 	img := in.GetDisks()[0].GetInitializeParams().GetSourceImage()
@@ -1011,7 +930,7 @@ func (s *Server) insertInstance(w http.ResponseWriter, zone string, q map[string
 }
 
 // removeInstance deletes an instance and its auto-delete disks.
-func (s *Server) removeInstance(zone, name string) {
+func (s *Fake) removeInstance(zone, name string) {
 	in := s.instances[zone+"/"+name]
 	if in == nil {
 		return
@@ -1031,7 +950,7 @@ func (s *Server) removeInstance(zone, name string) {
 
 // advance moves a booting instance one step on each read, as a real boot
 // is seen by polling: PROVISIONING → STAGING → RUNNING (with its address).
-func (s *Server) advance(in *computepb.Instance) {
+func (s *Fake) advance(in *computepb.Instance) {
 	switch in.GetStatus() {
 	case "PROVISIONING":
 		in.Status = proto.String("STAGING")
@@ -1051,14 +970,9 @@ func (s *Server) advance(in *computepb.Instance) {
 	}
 }
 
-func (s *Server) instance(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
+func (s *Fake) instance(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
 	in := s.instances[zone+"/"+name]
-	if in == nil {
-		s.notFound(w, "zones/"+zone+"/instances/"+name)
+	if s.answered(w, q, in != nil, "zones/"+zone+"/instances/"+name) {
 		return
 	}
 	switch r.Method {
@@ -1069,18 +983,13 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request, zone, name str
 		in.Status = proto.String("STOPPING")
 		s.newOp(w, q, "delete", zone, in.GetSelfLink(), func() *failure { s.removeInstance(zone, name); return nil })
 	default:
-		s.writeErrorLocked(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
+		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
 }
 
-func (s *Server) power(w http.ResponseWriter, zone, name, verb string, q map[string][]string) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
+func (s *Fake) power(w http.ResponseWriter, zone, name, verb string, q map[string][]string) {
 	in := s.instances[zone+"/"+name]
-	if in == nil {
-		s.notFound(w, "zones/"+zone+"/instances/"+name)
+	if s.answered(w, q, in != nil, "zones/"+zone+"/instances/"+name) {
 		return
 	}
 	if verb == "stop" {
@@ -1102,14 +1011,9 @@ func (s *Server) power(w http.ResponseWriter, zone, name, verb string, q map[str
 	s.newOp(w, q, "start", zone, in.GetSelfLink(), nil)
 }
 
-func (s *Server) disk(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
+func (s *Fake) disk(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
 	d := s.disks[zone+"/"+name]
-	if d == nil {
-		s.notFound(w, "zones/"+zone+"/disks/"+name)
+	if s.answered(w, q, d != nil, "zones/"+zone+"/disks/"+name) {
 		return
 	}
 	switch r.Method {
@@ -1117,12 +1021,12 @@ func (s *Server) disk(w http.ResponseWriter, r *http.Request, zone, name string,
 		s.write(w, d)
 	case http.MethodDelete:
 		if len(d.GetUsers()) > 0 {
-			s.writeErrorLocked(w, http.StatusBadRequest, "resourceInUseByAnotherResource",
+			s.writeError(w, http.StatusBadRequest, "resourceInUseByAnotherResource",
 				fmt.Sprintf("The disk resource '%s' is already being used by '%s'", strings.TrimPrefix(d.GetSelfLink(), s.URL+"/compute/v1/"), strings.TrimPrefix(d.GetUsers()[0], s.URL+"/compute/v1/")))
 			return
 		}
 		s.newOp(w, q, "delete", zone, d.GetSelfLink(), func() *failure { delete(s.disks, zone+"/"+name); return nil })
 	default:
-		s.writeErrorLocked(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
+		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
 }
