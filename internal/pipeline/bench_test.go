@@ -22,7 +22,7 @@ func BenchmarkParallelBuilds(b *testing.B) {
 		return time.Since(start)
 	}
 	five := func() time.Duration {
-		var ts []cloud.Builder
+		var ts []cloud.Target
 		for i := range 5 {
 			ts = append(ts, nullTarget{name: fmt.Sprintf("t%d", i), sleep: 3 * time.Second})
 		}

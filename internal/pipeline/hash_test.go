@@ -190,7 +190,8 @@ func TestChangedPlaybookIsNoCacheHit(t *testing.T) {
 	o := Options{
 		Config:        uploadConfig(t, dir),
 		Clouds:        []string{"a"},
-		Builders:      map[string]cloud.Builder{"a": cache},
+		Targets:       map[string]cloud.Target{"a": cache},
+		Render:        renderOwn,
 		RunID:         "test-run",
 		SindriVersion: "3.0.1",
 		PackerVersion: "1.9.4",

@@ -68,11 +68,11 @@ func TestInterruptMessageIsTruthful(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := Options{
-				Config: testConfig(t), Builders: map[string]cloud.Builder{}, Packer: fakePacker(t, tt.fake),
+				Config: testConfig(t), Targets: map[string]cloud.Target{}, Render: renderOwn, Packer: fakePacker(t, tt.fake),
 				RunID: "test-run", WorkDir: t.TempDir(), Grace: tt.grace, Timeout: tt.timeout,
 				Clouds: []string{"a"},
 			}
-			o.Builders["a"] = nullTarget{name: "a"}
+			o.Targets["a"] = nullTarget{name: "a"}
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			if tt.timeout == 0 {

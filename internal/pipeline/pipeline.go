@@ -5,12 +5,9 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,23 +22,15 @@ import (
 	"github.com/sindri-dev/sindri-packer/scripts"
 )
 
-// Templater is implemented by targets that render their own template
-// (the test-only null target); all real targets use render.Template.
-type Templater interface {
-	Template(c *config.Config, opts render.Options) []byte
-}
-
-// HashContributor adds target-specific inputs to the config hash.
-type HashContributor interface {
-	HashInputs(c *config.Config) ([]string, error)
-}
-
 // Options configure one run.
 type Options struct {
-	Config   *config.Config
-	Clouds   []string
-	Builders map[string]cloud.Builder
-	Packer   *packer.Runner // Bin, Env and Dir (the config's folder)
+	Config  *config.Config
+	Clouds  []string
+	Targets map[string]cloud.Target
+	Packer  *packer.Runner // Bin, Env and Dir (the config's folder)
+	// Render renders a target's template; render.Template when nil (the
+	// pipeline's tests render packer's null builder).
+	Render func(t cloud.Target, c *config.Config, o render.Options) []byte
 
 	RunID         string
 	SindriVersion string // resolved
@@ -91,12 +80,40 @@ type TestStage struct {
 	Run func(context.Context, verify.TestOptions) (*verify.Report, error)
 }
 
+// Options are the test options of an image built from c for target t:
+// the build's test stage and the test command both take them from here.
+func (s *TestStage) Options(c *config.Config, t cloud.Target, image, runID, sindriVersion, workDir string, log io.Writer) verify.TestOptions {
+	return verify.TestOptions{
+		Launcher:      t,
+		Config:        c,
+		ImageID:       image,
+		RunID:         runID,
+		Inputs:        verify.InputsFor(c, sindriVersion, t.SSHUser(c)),
+		InSpec:        s.InSpec,
+		RequireInSpec: s.RequireInSpec,
+		ProfileDir:    s.ProfileDir,
+		Env:           s.Env,
+		WorkDir:       workDir,
+		BootTimeout:   s.BootTimeout,
+		AllowSSHFrom:  s.AllowSSHFrom,
+		Log:           log,
+	}
+}
+
+// run runs one image test: Run, else verify.Test.
+func (s *TestStage) run(ctx context.Context, o verify.TestOptions) (*verify.Report, error) {
+	if s.Run != nil {
+		return s.Run(ctx, o)
+	}
+	return verify.Test(ctx, o)
+}
+
 // prepared is one cloud ready to build.
 type prepared struct {
-	name    string
-	builder cloud.Builder
-	dir     string // rendered template folder
-	hash    string
+	name   string
+	target cloud.Target
+	dir    string // rendered template folder
+	hash   string
 }
 
 // Run builds the selected clouds. It returns the manifest, complete with
@@ -157,279 +174,29 @@ func prepare(o Options) ([]prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
+	renderTemplate := o.Render
+	if renderTemplate == nil {
+		renderTemplate = func(t cloud.Target, c *config.Config, ro render.Options) []byte { return render.Template(c, t, ro) }
+	}
 	var preps []prepared
 	for _, name := range o.Clouds {
-		b, ok := o.Builders[name]
+		t, ok := o.Targets[name]
 		if !ok {
 			return nil, fmt.Errorf("build %s: no such target", name)
 		}
-		var tpl []byte
-		if t, ok := b.(Templater); ok {
-			tpl = t.Template(o.Config, ropts)
-		} else {
-			tpl = render.Template(o.Config, b, ropts)
-		}
+		tpl := renderTemplate(t, o.Config, ropts)
 		files = append(files, render.File{Path: filepath.Join(name, render.TemplateName), Data: tpl})
-		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: b.Plugin().Version, Uploads: uploads}
-		if hc, ok := b.(HashContributor); ok {
-			extra, err := hc.HashInputs(o.Config)
-			if err != nil {
-				return nil, fmt.Errorf("build %s: %w", name, err)
-			}
-			in.Extra = extra
+		extra, err := t.HashInputs(o.Config)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", name, err)
 		}
-		preps = append(preps, prepared{name: name, builder: b, dir: filepath.Join(o.WorkDir, "render", name), hash: ConfigHash(in)})
+		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: t.Plugin().Version, Uploads: uploads, Extra: extra}
+		preps = append(preps, prepared{name: name, target: t, dir: filepath.Join(o.WorkDir, "render", name), hash: ConfigHash(in)})
 	}
 	if err := render.Write(filepath.Join(o.WorkDir, "render"), files); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	return preps, nil
-}
-
-func (o Options) build(ctx context.Context, p prepared, lw *logWriter) *CloudResult {
-	res := &CloudResult{ConfigHash: p.hash}
-	log := lw.forCloud(p.name)
-	defer log.close()
-	if ctx.Err() != nil {
-		res.Status, res.Error = StatusCancelled, "cancelled before it started"
-		return res
-	}
-	if id := o.Config.Packer.Clouds.ImageID(p.name); id != "" {
-		res.Status, res.ImageID = StatusExisting, id
-		log.printf("using the configured image_id %s; nothing to build", id)
-		return res
-	}
-	run := &cloud.BuildRun{Config: o.Config, RunID: o.RunID, Hash: p.hash, SindriVersion: o.SindriVersion}
-	if finder, ok := p.builder.(cloud.ImageFinder); ok && o.Config.Packer.Build.Cache && !o.Rebuild {
-		img, err := finder.FindImage(ctx, o.Config, p.hash)
-		switch {
-		case err != nil:
-			log.printf("cache lookup failed, building: %v", err)
-		case img != nil:
-			res.Status = StatusCached
-			fill(res, img)
-			log.printf("cached: image %s already carries config hash %s", img.ID, short(p.hash))
-			return res
-		}
-	}
-	if o.DryRun {
-		res.Status = StatusPlanned
-		log.printf("would build (config hash %s)", short(p.hash))
-		return res
-	}
-
-	start := time.Now()
-	defer func() { res.BuildSeconds = time.Since(start).Seconds() }()
-	work, err := os.MkdirTemp(o.WorkDir, p.name+"-")
-	if err != nil {
-		return fail(res, err)
-	}
-	defer os.RemoveAll(work)
-	run.WorkDir = work
-
-	vars := map[string]string{}
-	for k, v := range o.Vars {
-		vars[k] = v
-	}
-	if pr, ok := p.builder.(cloud.Preparer); ok {
-		extra, cleanup, err := pr.Prepare(ctx, run)
-		if cleanup != nil {
-			defer cleanup()
-		}
-		if err != nil {
-			return fail(res, err)
-		}
-		for k, v := range extra {
-			vars[k] = v
-		}
-	}
-	manifestPath := filepath.Join(work, "packer-manifest.json")
-	vars["config_hash"] = p.hash
-	vars["run_id"] = o.RunID
-	vars["manifest_path"] = manifestPath
-
-	bctx, cancel := ctx, context.CancelFunc(func() {})
-	if o.Timeout > 0 {
-		bctx, cancel = context.WithTimeout(ctx, o.Timeout)
-	}
-	defer cancel()
-	log.printf("building (config hash %s)", short(p.hash))
-	br, err := o.Packer.Build(bctx, packer.BuildOptions{
-		Dir:      p.dir,
-		Vars:     vars,
-		VarFiles: append(slices.Clone(o.VarFiles), run.VarFiles...),
-		OnError:  o.OnError,
-		Grace:    o.Grace,
-		OnLine: func(l packer.Line) {
-			if l.Type == "ui" && len(l.Data) >= 2 {
-				log.printf("%s", l.Message())
-			}
-		},
-	})
-	res.PackerErrors = br.Errors
-	switch {
-	case err != nil:
-		return fail(res, err)
-	case br.Cancelled && ctx.Err() != nil:
-		res.Status, res.Error = StatusCancelled, "interrupted; "+o.afterInterrupt(br)
-		return res
-	case br.Cancelled:
-		return fail(res, fmt.Errorf("timed out after %s; %s", o.Timeout, o.afterInterrupt(br)))
-	case br.ExitCode != 0:
-		msg := fmt.Sprintf("packer build exited %d", br.ExitCode)
-		if len(br.Errors) > 0 {
-			msg += ": " + br.Errors[len(br.Errors)-1]
-		} else if s := strings.TrimSpace(br.Stderr); s != "" {
-			msg += ": " + lastLine(s)
-		}
-		return fail(res, errors.New(msg))
-	}
-
-	builds, err := packer.ReadManifest(manifestPath)
-	if err != nil || len(builds) == 0 {
-		if err == nil {
-			err = errors.New("packer reported success but its manifest lists no build of this run")
-		}
-		return fail(res, err)
-	}
-	b := builds[len(builds)-1]
-	art := cloud.Artifact{ID: b.ArtifactID}
-	for _, f := range b.Files {
-		art.Files = append(art.Files, f.Name)
-	}
-	for _, a := range br.Artifacts {
-		if art.String == "" {
-			art.String = a.String
-		}
-		if a.ID != "" && a.ID != b.ArtifactID {
-			log.printf("warning: machine-readable artifact id %s differs from the manifest's %s", a.ID, b.ArtifactID)
-		}
-	}
-	img := &cloud.Image{ID: b.ArtifactID, Regions: packer.RegionIDs(b.ArtifactID), Name: b.CustomData["image_name"], ConfigHash: p.hash}
-	// A multi-region artifact ("us-east-1:ami-1,us-west-2:ami-2"): the
-	// primary ID is the one in the region the image was built in.
-	if _, regions := o.Config.Packer.Clouds.Regions(p.name); len(regions) > 0 {
-		if id, ok := img.Regions[regions[0]]; ok {
-			img.ID = id
-		}
-	}
-	if d, ok := p.builder.(cloud.Describer); ok {
-		img = d.Describe(run, art)
-	}
-	// The image as the test instance boots it: a local target's file
-	// before promotion, a cloud's image ID.
-	testImage := img.ID
-	promoter, local := p.builder.(cloud.Promoter)
-	if local {
-		testImage = firstQCOW2(art.Files, o.Packer.Dir)
-	}
-	if o.Test != nil {
-		rep, skipped := o.test(ctx, p, run, testImage, work, log)
-		res.Test, res.TestSkipped = rep, skipped
-		if ctx.Err() != nil {
-			res.Status, res.Error = StatusCancelled, "interrupted during the image test; the test instance was destroyed"
-			return res
-		}
-		if rep != nil && rep.Failed() {
-			res.Status, res.Error = StatusFailed, "image test failed: "+rep.Summary()
-			if im, ok := p.builder.(cloud.ImageManager); ok && !local {
-				// The cloud image carries the config hash: left as it
-				// is, the next build would take it as the cached image.
-				if msg := o.discardFailed(ctx, im, img.ID, log); msg != "" {
-					res.Error += "; " + msg
-				}
-				return res
-			}
-			if o.Test.KeepFailed {
-				if k, ok := p.builder.(cloud.FailedKeeper); ok {
-					if path, err := k.KeepFailed(run, art); err == nil {
-						res.Extra = map[string]string{"failed_image": path}
-						log.printf("kept the failed image at %s (--keep-failed-images)", path)
-					}
-				}
-			}
-			return res
-		}
-	}
-	if local {
-		promoted, err := promoter.Promote(ctx, run, art)
-		if err != nil {
-			return fail(res, fmt.Errorf("register the built image: %w", err))
-		}
-		img = promoted
-	}
-	res.Status = StatusBuilt
-	fill(res, img)
-	log.printf("built %s", res.ImageID)
-	return res
-}
-
-// afterInterrupt says what an interrupted packer left: only a packer that
-// exited by itself ran its cleanup to the end.
-func (o Options) afterInterrupt(br packer.BuildResult) string {
-	if br.Killed {
-		return "packer did not finish its cleanup within the grace period and was killed: " +
-			"temporary resources may be left, run `sindri-packer cleanup --run-id " + o.RunID + "` to delete them"
-	}
-	return "packer cleaned up its temporary resources"
-}
-
-// test runs the image test stage for one cloud. A nil report with a reason
-// means the stage could not run for this target.
-func (o Options) test(ctx context.Context, p prepared, run *cloud.BuildRun, image, work string, log *cloudLog) (*verify.Report, string) {
-	launcher, ok := p.builder.(cloud.InstanceLauncher)
-	if !ok {
-		msg := "no test instances for " + p.name + " yet: the image was not tested"
-		log.printf("%s", msg)
-		return nil, msg
-	}
-	tdir := filepath.Join(work, "test")
-	if err := os.MkdirAll(tdir, 0o755); err != nil {
-		return failedTest(err), ""
-	}
-	runTest := o.Test.Run
-	if runTest == nil {
-		runTest = verify.Test
-	}
-	rep, err := runTest(ctx, verify.TestOptions{
-		Launcher:      launcher,
-		Config:        o.Config,
-		ImageID:       image,
-		RunID:         o.RunID,
-		Inputs:        verify.InputsFor(o.Config, o.SindriVersion, p.builder.SSHUser(o.Config)),
-		InSpec:        o.Test.InSpec,
-		RequireInSpec: o.Test.RequireInSpec,
-		ProfileDir:    o.Test.ProfileDir,
-		Env:           o.Test.Env,
-		WorkDir:       tdir,
-		BootTimeout:   o.Test.BootTimeout,
-		AllowSSHFrom:  o.Test.AllowSSHFrom,
-		Log:           lineWriter{log},
-	})
-	if err != nil && ctx.Err() == nil {
-		return failedTest(err), ""
-	}
-	return rep, ""
-}
-
-// discardFailed deletes a cloud image that failed its test, or with
-// KeepFailed deprecates it, so it is kept to debug but never a cache hit.
-// It returns a note for the result when that did not work.
-func (o Options) discardFailed(ctx context.Context, im cloud.ImageManager, id string, log *cloudLog) string {
-	if o.Test.KeepFailed {
-		if err := im.DeprecateImage(ctx, o.Config, id, cloud.Deprecation{}); err != nil {
-			log.printf("could not deprecate the failed image %s: %v", id, err)
-			return fmt.Sprintf("the failed image %s could not be deprecated (%v): delete it, or the next build reuses it", id, err)
-		}
-		log.printf("kept the failed image %s, deprecated so no build reuses it (--keep-failed-images)", id)
-		return ""
-	}
-	if err := im.DeleteImage(ctx, o.Config, id); err != nil {
-		log.printf("could not delete the failed image %s: %v", id, err)
-		return fmt.Sprintf("the failed image %s could not be deleted (%v): delete it, or the next build reuses it", id, err)
-	}
-	log.printf("deleted the failed image %s", id)
-	return ""
 }
 
 func failedTest(err error) *verify.Report {

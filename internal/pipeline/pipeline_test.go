@@ -23,6 +23,7 @@ import (
 // shell-local step, so the pipeline runs real packer builds without any
 // cloud. sleep sets how long the build takes; fail makes it fail.
 type nullTarget struct {
+	cloud.Base
 	name  string
 	sleep time.Duration
 	fail  bool
@@ -39,6 +40,51 @@ func (nullTarget) SourceType() string                                { return "n
 func (nullTarget) Variables(*config.Config) []cloud.Variable         { return nil }
 func (nullTarget) Source(*hclwrite.Body, *config.Config, cloud.Meta) {}
 func (nullTarget) SSHUser(*config.Config) string                     { return "" }
+
+func (nullTarget) Regions(*config.Config) (string, []string) { return "", nil }
+func (nullTarget) ValidImageID(string) error                 { return nil }
+
+// FindImage is the build cache: cached, when set, for any hash.
+func (n nullTarget) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
+	if n.cached == nil {
+		return nil, nil
+	}
+	img := *n.cached
+	img.ConfigHash = hash
+	return &img, nil
+}
+
+func (nullTarget) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (nullTarget) GetImage(context.Context, *config.Config, string) (*cloud.Image, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (nullTarget) DeleteImage(context.Context, *config.Config, string) error {
+	return cloud.ErrNotSupported
+}
+
+func (nullTarget) DeprecateImage(context.Context, *config.Config, string, cloud.Deprecation) error {
+	return cloud.ErrNotSupported
+}
+
+func (nullTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (nullTarget) Terminate(context.Context, *cloud.Instance) error { return cloud.ErrNotSupported }
+
+// templater is a test target that renders its own template.
+type templater interface {
+	Template(c *config.Config, opts render.Options) []byte
+}
+
+// renderOwn renders the test targets' own templates.
+func renderOwn(t cloud.Target, c *config.Config, o render.Options) []byte {
+	return t.(templater).Template(c, o)
+}
 
 func (n nullTarget) Template(_ *config.Config, opts render.Options) []byte {
 	step := fmt.Sprintf("sleep %.1f", n.sleep.Seconds())
@@ -67,18 +113,6 @@ build {
 `, step, n.name, opts.SindriVersion))
 }
 
-// finderTarget adds a build cache to the null target.
-type finderTarget struct{ nullTarget }
-
-func (f finderTarget) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
-	if f.cached == nil {
-		return nil, nil
-	}
-	img := *f.cached
-	img.ConfigHash = hash
-	return &img, nil
-}
-
 func realPacker(t testing.TB) *packer.Runner {
 	t.Helper()
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
@@ -105,10 +139,11 @@ func testConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-func options(t testing.TB, targets ...cloud.Builder) Options {
+func options(t testing.TB, targets ...cloud.Target) Options {
 	o := Options{
 		Config:        testConfig(t),
-		Builders:      map[string]cloud.Builder{},
+		Targets:       map[string]cloud.Target{},
+		Render:        renderOwn,
 		Packer:        realPacker(t),
 		RunID:         "test-run",
 		SindriVersion: "3.0.1",
@@ -118,7 +153,7 @@ func options(t testing.TB, targets ...cloud.Builder) Options {
 	}
 	for _, tg := range targets {
 		o.Clouds = append(o.Clouds, tg.Name())
-		o.Builders[tg.Name()] = tg
+		o.Targets[tg.Name()] = tg
 	}
 	return o
 }
@@ -230,7 +265,7 @@ func TestTimeoutFailsTheBuild(t *testing.T) {
 
 func TestCacheHitSkipsTheBuild(t *testing.T) {
 	img := &cloud.Image{ID: "img-123", Name: "cached-image"}
-	o := options(t, finderTarget{nullTarget{name: "a", fail: true, cached: img}})
+	o := options(t, nullTarget{name: "a", fail: true, cached: img})
 	m, err := Run(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +25,10 @@ type localTarget struct {
 }
 
 func (l *localTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
-	return nil, errors.New("not used: the test stage's runner is replaced")
+	return &cloud.Instance{ID: "fake"}, nil // the test stage's runner is replaced
 }
 func (l *localTarget) Terminate(context.Context, *cloud.Instance) error { return nil }
+func (l *localTarget) Local() bool                                      { return true }
 
 func (l *localTarget) Promote(_ context.Context, run *cloud.BuildRun, art cloud.Artifact) (*cloud.Image, error) {
 	l.mu.Lock()
@@ -43,8 +45,12 @@ func (l *localTarget) KeepFailed(run *cloud.BuildRun, _ cloud.Artifact) (string,
 }
 
 func fakeTester(status string, seen *verify.TestOptions) func(context.Context, verify.TestOptions) (*verify.Report, error) {
-	return func(_ context.Context, o verify.TestOptions) (*verify.Report, error) {
+	return func(ctx context.Context, o verify.TestOptions) (*verify.Report, error) {
 		*seen = o
+		// As verify.Test: a target without test instances cannot launch.
+		if _, err := o.Launcher.Launch(ctx, cloud.LaunchRequest{}); err != nil {
+			return nil, fmt.Errorf("launch test instance: %w", err)
+		}
 		rep := &verify.Report{Status: status, Checks: []verify.Check{{Name: "ssh", Passed: true}}}
 		if status == "failed" {
 			rep.InSpec = &verify.Result{Status: "failed", Failed: 2}
@@ -127,12 +133,9 @@ type cloudTarget struct {
 }
 
 func (c *cloudTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
-	return nil, errors.New("not used: the test stage's runner is replaced")
+	return &cloud.Instance{ID: "fake"}, nil // the test stage's runner is replaced
 }
 func (c *cloudTarget) Terminate(context.Context, *cloud.Instance) error { return nil }
-func (c *cloudTarget) FindImage(context.Context, *config.Config, string) (*cloud.Image, error) {
-	return nil, nil
-}
 func (c *cloudTarget) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
 	return nil, nil
 }

@@ -17,7 +17,7 @@ import (
 
 // MaxCell is the longest free-text Markdown cell, in bytes; a longer one
 // is cut (never inside a character) and ends in "…".
-const MaxCell = 160
+const MaxCell = 200
 
 // cellEscaper keeps a value inside one Markdown table cell: a | would
 // end the cell, a line break the row.

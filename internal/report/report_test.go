@@ -17,8 +17,8 @@ func TestCell(t *testing.T) {
 		{name: "line breaks are spaces", in: "a\nb\r\nc\rd", want: "a b c d"},
 		{name: "exactly MaxCell kept", in: strings.Repeat("x", MaxCell), want: strings.Repeat("x", MaxCell)},
 		{name: "longer cut with an ellipsis", in: strings.Repeat("x", MaxCell+1), want: strings.Repeat("x", MaxCell) + "…"},
-		// byte MaxCell falls inside the 80th é: the cut goes back before it.
-		{name: "cut never inside a character", in: "x" + strings.Repeat("é", 100), want: "x" + strings.Repeat("é", 79) + "…"},
+		// byte MaxCell falls inside an é: the cut goes back before it.
+		{name: "cut never inside a character", in: "x" + strings.Repeat("é", MaxCell), want: "x" + strings.Repeat("é", (MaxCell-1)/2) + "…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Cell(tc.in)

@@ -728,7 +728,7 @@ func TestImageTestMarkdown(t *testing.T) {
 }
 
 func TestReportSummaryAndMarkdown(t *testing.T) {
-	long := "x" + strings.Repeat("é", 100) // a cut at 160 bytes falls inside an é
+	long := "x" + strings.Repeat("é", 150) // a cut at 200 bytes (report.MaxCell) falls inside an é
 	rep := &Report{
 		Status: "failed",
 		Checks: []Check{
@@ -765,8 +765,8 @@ func TestReportSummaryAndMarkdown(t *testing.T) {
 	if !utf8.ValidString(md) {
 		t.Error("Markdown is not valid UTF-8: a long cell was cut inside a character")
 	}
-	if !strings.Contains(md, "| check:long |  | — | failed | x"+strings.Repeat("é", 79)+"…") {
-		t.Errorf("long message not cut to 160 bytes with an ellipsis:\n%s", md)
+	if !strings.Contains(md, "| check:long |  | — | failed | x"+strings.Repeat("é", 99)+"…") {
+		t.Errorf("long message not cut to 200 bytes with an ellipsis:\n%s", md)
 	}
 	if strings.Contains(md, "InSpec:") || strings.Contains(md, "kept running") {
 		t.Errorf("Markdown has an InSpec-skipped or kept line it should not:\n%s", md)
