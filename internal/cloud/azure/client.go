@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
@@ -36,8 +34,7 @@ type api struct {
 	endpoint     string
 	compute      *armcompute.ClientFactory
 	network      *armnetwork.ClientFactory
-	poll         *runtime.PollUntilDoneOptions
-	interval     time.Duration
+	tuning       cloud.Tuning
 }
 
 func azureConfig(c *config.Config) (*config.Azure, error) {
@@ -47,61 +44,58 @@ func azureConfig(c *config.Config) (*config.Azure, error) {
 	return c.Packer.Clouds.Azure, nil
 }
 
+// tuning is c.Tuning with azure's own defaults for the zero fields: ARM
+// operations take minutes, so a call may take 2 minutes and is tried 7
+// times with waits from 1s up to 60s (about two minutes in all, like
+// cloud.DefaultBackoff), and waits poll every 5s, doubling up to 30s.
+func (c Cloud) tuning() cloud.Tuning {
+	t := c.Tuning
+	if t.CallTimeout <= 0 {
+		t.CallTimeout = 2 * time.Minute
+	}
+	if t.MaxAttempts <= 0 {
+		t.MaxAttempts = 7
+	}
+	if t.Retry.Initial <= 0 {
+		t.Retry.Initial = time.Second
+	}
+	if t.Retry.Max <= 0 {
+		t.Retry.Max = time.Minute
+	}
+	if t.PollInterval <= 0 {
+		t.PollInterval = 5 * time.Second
+	}
+	if t.PollMax <= 0 {
+		t.PollMax = max(30*time.Second, t.PollInterval)
+	}
+	return t.WithDefaults()
+}
+
+// retryOptions are azcore's retries of throttled (429, honouring
+// Retry-After up to Retry.Max) and transient (408, 5xx, a timed-out try)
+// answers, from the Tuning: exponential with jitter.
+func retryOptions(t cloud.Tuning) policy.RetryOptions {
+	retries := int32(t.MaxAttempts - 1)
+	if retries == 0 {
+		retries = -1 // azcore reads 0 as its default of 3
+	}
+	return policy.RetryOptions{MaxRetries: retries, RetryDelay: t.Retry.Initial, MaxRetryDelay: t.Retry.Max, TryTimeout: t.CallTimeout}
+}
+
 func (c Cloud) api(cfg *config.Config) (*api, error) {
 	a, err := azureConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	endpoint := c.Endpoint
-	if endpoint == "" {
-		endpoint = os.Getenv(EndpointEnv)
-	}
+	t := c.tuning()
 	opts := &arm.ClientOptions{DisableRPRegistration: true}
-	opts.Retry = policy.RetryOptions{
-		MaxRetries:    int32(orInt(c.MaxRetries, 6)),
-		RetryDelay:    orDur(c.RetryDelay, time.Second),
-		MaxRetryDelay: orDur(c.MaxRetryDelay, 60*time.Second),
-		TryTimeout:    orDur(c.TryTimeout, 2*time.Minute),
-	}
+	opts.Retry = retryOptions(t)
 	if c.Transport != nil {
 		opts.Transport = c.Transport
 	}
-	cred := c.Credential
-	if endpoint != "" {
-		endpoint = strings.TrimSuffix(endpoint, "/")
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("azure: %s=%q is not a URL", EndpointEnv, endpoint)
-		}
-		opts.Cloud = azcloud.Configuration{
-			ActiveDirectoryAuthorityHost: azcloud.AzurePublic.ActiveDirectoryAuthorityHost,
-			Services: map[azcloud.ServiceName]azcloud.ServiceConfiguration{
-				azcloud.ResourceManager: {Endpoint: endpoint, Audience: endpoint},
-			},
-		}
-		if u.Scheme == "http" {
-			if !loopback(u.Hostname()) {
-				return nil, fmt.Errorf("azure: %s: plain http is only accepted for a loopback test endpoint", EndpointEnv)
-			}
-			// Only a local test double is reached over http: it gets a
-			// fixed fake token, so no credential chain runs and nothing
-			// probes the instance metadata service.
-			opts.InsecureAllowCredentialWithHTTP = true
-			if cred == nil {
-				cred = staticToken{}
-			}
-		}
-	} else {
-		endpoint = azcloud.AzurePublic.Services[azcloud.ResourceManager].Endpoint
-	}
-	if cred == nil {
-		// Environment, workload identity (GitHub OIDC), managed identity,
-		// Azure CLI: the standard chain, as `az login` / azure/login leave it.
-		dc, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts.ClientOptions})
-		if err != nil {
-			return nil, fmt.Errorf("azure credentials: %w", err)
-		}
-		cred = dc
+	cred, err := c.credential(opts)
+	if err != nil {
+		return nil, err
 	}
 	compute, err := armcompute.NewClientFactory(a.SubscriptionID, cred, opts)
 	if err != nil {
@@ -115,14 +109,43 @@ func (c Cloud) api(cfg *config.Config) (*api, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azure client: %w", err)
 	}
-	interval := orDur(c.PollInterval, 5*time.Second)
 	return &api{
 		sub: a.SubscriptionID, rg: a.ResourceGroup, loc: a.Location,
 		pl: raw.Pipeline(), endpoint: raw.Endpoint(),
-		compute: compute, network: network,
-		poll:     &runtime.PollUntilDoneOptions{Frequency: interval},
-		interval: interval,
+		compute: compute, network: network, tuning: t,
 	}, nil
+}
+
+// endpoint points opts at c.Endpoint, else $SINDRI_AZURE_ENDPOINT, else
+// leaves public Azure. It reports whether the endpoint is a loopback test
+// double reached over plain http.
+func (c Cloud) endpoint(opts *arm.ClientOptions) (local bool, err error) {
+	endpoint := c.Endpoint
+	if endpoint == "" {
+		endpoint = c.Env.Get(EndpointEnv)
+	}
+	if endpoint == "" {
+		return false, nil
+	}
+	endpoint = strings.TrimSuffix(endpoint, "/")
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false, fmt.Errorf("azure: %s=%q is not a URL", EndpointEnv, endpoint)
+	}
+	opts.Cloud = azcloud.Configuration{
+		ActiveDirectoryAuthorityHost: azcloud.AzurePublic.ActiveDirectoryAuthorityHost,
+		Services: map[azcloud.ServiceName]azcloud.ServiceConfiguration{
+			azcloud.ResourceManager: {Endpoint: endpoint, Audience: endpoint},
+		},
+	}
+	if u.Scheme != "http" {
+		return false, nil
+	}
+	if !loopback(u.Hostname()) {
+		return false, fmt.Errorf("azure: %s: plain http is only accepted for a loopback test endpoint", EndpointEnv)
+	}
+	opts.InsecureAllowCredentialWithHTTP = true
+	return true, nil
 }
 
 func loopback(host string) bool {
@@ -133,25 +156,24 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// staticToken is the credential of loopback test endpoints only.
-type staticToken struct{}
-
-func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: "sindri-fake-token", ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
-
-func orInt(v, d int) int {
-	if v != 0 {
-		return v
+// await waits for a long-running operation begun with (p, err), polling
+// it through the Tuning, and returns its result: the operation's own
+// error (an *azcore.ResponseError) when it ended Failed.
+func await[T any](ctx context.Context, a *api, p *runtime.Poller[T], err error) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
 	}
-	return d
-}
-
-func orDur(v, d time.Duration) time.Duration {
-	if v != 0 {
-		return v
+	err = a.tuning.Poll(ctx, "operation", func(ctx context.Context) (bool, error) {
+		if _, err := p.Poll(ctx); err != nil {
+			return false, err
+		}
+		return p.Done(), nil
+	})
+	if err != nil {
+		return zero, err
 	}
-	return d
+	return p.Result(ctx)
 }
 
 // APIError is a failed Resource Manager call: Azure's own code, message

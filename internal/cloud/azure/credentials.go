@@ -3,61 +3,85 @@ package azure
 import (
 	"context"
 	"fmt"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
+	"net/http"
+	"time"
 
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
-// credentialVars are the Packer variables of the service principal login,
-// each from the variable azidentity's chain reads. A workload identity
-// (OIDC) token file becomes client_jwt; a client secret, client_secret.
-var credentialVars = []cloud.Variable{
-	{Name: "azure_client_id", Description: "service principal (app) ID; empty: the Azure CLI login", Default: ""},
-	{Name: "azure_tenant_id", Description: "Entra ID tenant of the service principal", Default: ""},
-	{Name: "azure_client_jwt", Description: "federated (OIDC) token of the service principal", Default: "", Sensitive: true},
-	{Name: "azure_client_secret", Description: "client secret of the service principal", Default: "", Sensitive: true},
+// credential points opts at the endpoint and returns what signs the
+// requests: c.Credential; for a loopback test double, a fixed fake token,
+// so no credential chain runs and nothing probes the instance metadata
+// service; else the standard chain (environment, workload identity as
+// GitHub OIDC leaves it, managed identity, the Azure CLI's `az login`).
+func (c Cloud) credential(opts *arm.ClientOptions) (azcore.TokenCredential, error) {
+	local, err := c.endpoint(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Credential != nil:
+		return c.Credential, nil
+	case local:
+		return staticToken{}, nil
+	}
+	dc, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts.ClientOptions})
+	if err != nil {
+		return nil, fmt.Errorf("azure credentials: %w", err)
+	}
+	return dc, nil
 }
 
-// Prepare hands Packer the service principal credentials the SDK side uses
-// (AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE or
-// AZURE_CLIENT_SECRET), so a build inside the Action's container, where the
-// runner's az login is out of sight, logs in the same way. They go to a
-// variable file in the build's private folder, never onto the command line.
-// Without them the template falls back to the Azure CLI login.
-func (Cloud) Prepare(_ context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
-	vals := map[string]string{}
-	if id, tenant := os.Getenv("AZURE_CLIENT_ID"), os.Getenv("AZURE_TENANT_ID"); id != "" && tenant != "" {
-		if f := os.Getenv("AZURE_FEDERATED_TOKEN_FILE"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("azure: AZURE_FEDERATED_TOKEN_FILE: %w", err)
-			}
-			vals["azure_client_jwt"] = strings.TrimSpace(string(b))
-		} else if s := os.Getenv("AZURE_CLIENT_SECRET"); s != "" {
-			vals["azure_client_secret"] = s
+// staticToken is the credential of loopback test endpoints only.
+type staticToken struct{}
+
+func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: "sindri-fake-token", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// CheckCredentials gets a token through the standard chain and reads the
+// configured subscription (a cheap ARM call any reader may make).
+func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
+	a, err := c.api(cfg)
+	if err != nil {
+		return "", err
+	}
+	req, err := runtime.NewRequest(ctx, http.MethodGet, a.endpoint+"/subscriptions/"+a.sub)
+	if err != nil {
+		return "", fmt.Errorf("azure: check credentials: %w", err)
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", "2022-12-01")
+	req.Raw().URL.RawQuery = q.Encode()
+	req.Raw().Header.Set("Accept", "application/json")
+	resp, err := a.pl.Do(req)
+	if err != nil {
+		return "", wrap("azure: read subscription "+a.sub, err)
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return "", wrap("azure: read subscription "+a.sub, runtime.NewResponseError(resp))
+	}
+	var doc struct {
+		SubscriptionID string `json:"subscriptionId"`
+		DisplayName    string `json:"displayName"`
+		State          string `json:"state"`
+	}
+	if err := runtime.UnmarshalAsJSON(resp, &doc); err != nil {
+		return "", fmt.Errorf("azure: read subscription %s: %w", a.sub, err)
+	}
+	desc := "subscription " + doc.SubscriptionID
+	if doc.DisplayName != "" {
+		desc += " (" + doc.DisplayName
+		if doc.State != "" {
+			desc += ", " + doc.State
 		}
-		if len(vals) > 0 {
-			vals["azure_client_id"], vals["azure_tenant_id"] = id, tenant
-		}
+		desc += ")"
 	}
-	if len(vals) == 0 {
-		return nil, nil, nil
-	}
-	f := hclwrite.NewEmptyFile()
-	for _, k := range slices.Sorted(maps.Keys(vals)) {
-		f.Body().SetAttributeValue(k, cty.StringVal(vals[k]))
-	}
-	p := filepath.Join(run.WorkDir, "azure-credentials.pkrvars.hcl")
-	if err := os.WriteFile(p, f.Bytes(), 0o600); err != nil {
-		return nil, nil, fmt.Errorf("azure: %w", err)
-	}
-	run.VarFiles = append(run.VarFiles, p)
-	return nil, nil, nil
+	return desc, nil
 }

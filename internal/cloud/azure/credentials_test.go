@@ -1,63 +1,50 @@
 package azure_test
 
 import (
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
-func TestPrepareCredentials(t *testing.T) {
-	token := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(token, []byte("eyJ.fake\"${x}.jwt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string // the var file, "" for none
-	}{
-		{name: "nothing set: the CLI login", env: map[string]string{}},
-		{name: "an id without a credential", env: map[string]string{"AZURE_CLIENT_ID": "app", "AZURE_TENANT_ID": "tenant"}},
-		{name: "workload identity token", env: map[string]string{"AZURE_CLIENT_ID": "app", "AZURE_TENANT_ID": "tenant", "AZURE_FEDERATED_TOKEN_FILE": token, "AZURE_CLIENT_SECRET": "ignored"},
-			want: "azure_client_id  = \"app\"\nazure_client_jwt = \"eyJ.fake\\\"$${x}.jwt\"\nazure_tenant_id  = \"tenant\"\n"},
-		{name: "client secret", env: map[string]string{"AZURE_CLIENT_ID": "app", "AZURE_TENANT_ID": "tenant", "AZURE_CLIENT_SECRET": "s3cret"},
-			want: "azure_client_id     = \"app\"\nazure_client_secret = \"s3cret\"\nazure_tenant_id     = \"tenant\"\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET"} {
-				t.Setenv(k, tt.env[k])
-			}
-			run := &cloud.BuildRun{WorkDir: t.TempDir()}
-			vars, cleanup, err := azure.Cloud{}.Prepare(t.Context(), run)
-			if err != nil || vars != nil || cleanup != nil {
-				t.Fatalf("Prepare = %v, %v, %v", vars, cleanup != nil, err)
-			}
-			if tt.want == "" {
-				if len(run.VarFiles) != 0 {
-					t.Fatalf("var files %v, want none", run.VarFiles)
+// CheckCredentials names the subscription, through the Env the caller
+// passes or, for the zero value, the process environment; no credential
+// value ever appears in an answer or an error.
+func TestCheckCredentialsNamesTheIdentity(t *testing.T) {
+	for _, zero := range []bool{false, true} {
+		name := map[bool]string{false: "through Env", true: "zero value"}[zero]
+		t.Run(name, func(t *testing.T) {
+			c, f, cfg := setup(t, fakeConfig)
+			env := f.Env()
+			if zero {
+				for k, v := range env {
+					t.Setenv(k, v)
 				}
-				return
+				c = azure.Cloud{}
 			}
-			if len(run.VarFiles) != 1 {
-				t.Fatalf("var files %v", run.VarFiles)
+			got, err := c.CheckCredentials(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
 			}
-			b, err := os.ReadFile(run.VarFiles[0])
-			if err != nil || string(b) != tt.want {
-				t.Fatalf("var file:\n%s\nwant:\n%s", b, tt.want)
+			if want := "subscription 00000000-0000-0000-0000-00000000fa4e (Fake Subscription, Enabled)"; got != want {
+				t.Errorf("CheckCredentials = %q, want %q", got, want)
 			}
-			if fi, _ := os.Stat(run.VarFiles[0]); fi.Mode().Perm() != 0o600 {
-				t.Errorf("mode %v", fi.Mode())
+			f.Inject(cloudtest.Fault{Match: "GET /subscriptions/", Status: 401, Code: "InvalidAuthenticationToken", Message: "The access token is invalid."})
+			_, err = c.CheckCredentials(t.Context(), cfg)
+			if err == nil || !strings.Contains(err.Error(), "InvalidAuthenticationToken") {
+				t.Fatalf("err = %v", err)
+			}
+			for _, text := range []string{got, err.Error()} {
+				for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"} {
+					if strings.Contains(text, env[k]) {
+						t.Errorf("%s leaked into %q", k, text)
+					}
+				}
+				if strings.Contains(text, "sindri-fake-token") {
+					t.Errorf("token leaked into %q", text)
+				}
 			}
 		})
-	}
-	t.Setenv("AZURE_CLIENT_ID", "app")
-	t.Setenv("AZURE_TENANT_ID", "tenant")
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", filepath.Join(t.TempDir(), "missing"))
-	if _, _, err := (azure.Cloud{}).Prepare(t.Context(), &cloud.BuildRun{WorkDir: t.TempDir()}); err == nil {
-		t.Fatal("a missing token file is no error")
 	}
 }

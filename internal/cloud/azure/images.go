@@ -239,15 +239,11 @@ func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) e
 	}
 	if ref.isGallery {
 		p, err := a.compute.NewGalleryImageVersionsClient().BeginDelete(ctx, ref.rg, ref.gallery, ref.galleryImage, ref.name, nil)
-		if err == nil {
-			_, err = p.PollUntilDone(ctx, a.poll)
-		}
+		_, err = await(ctx, a, p, err)
 		return wrap("azure: delete gallery image version "+id, gone(err))
 	}
 	p, err := a.compute.NewImagesClient().BeginDelete(ctx, ref.rg, ref.name, nil)
-	if err == nil {
-		_, err = p.PollUntilDone(ctx, a.poll)
-	}
+	_, err = await(ctx, a, p, err)
 	return wrap("azure: delete image "+id, gone(err))
 }
 
@@ -273,9 +269,7 @@ func (c Cloud) DeprecateImage(ctx context.Context, cfg *config.Config, id string
 			PublishingProfile: &armcompute.GalleryImageVersionPublishingProfile{EndOfLifeDate: &at, ExcludeFromLatest: ptr(true)},
 		}}
 		p, err := a.compute.NewGalleryImageVersionsClient().BeginUpdate(ctx, ref.rg, ref.gallery, ref.galleryImage, ref.name, upd, nil)
-		if err == nil {
-			_, err = p.PollUntilDone(ctx, a.poll)
-		}
+		_, err = await(ctx, a, p, err)
 		return wrap("azure: deprecate gallery image version "+id, err)
 	}
 	images := a.compute.NewImagesClient()
@@ -290,8 +284,6 @@ func (c Cloud) DeprecateImage(ctx context.Context, cfg *config.Config, id string
 	}
 	tags[cloud.TagDeprecated] = ptr(at.Format(time.RFC3339))
 	p, err := images.BeginUpdate(ctx, ref.rg, ref.name, armcompute.ImageUpdate{Tags: tags}, nil)
-	if err == nil {
-		_, err = p.PollUntilDone(ctx, a.poll)
-	}
+	_, err = await(ctx, a, p, err)
 	return wrap("azure: deprecate image "+id, err)
 }

@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
@@ -77,75 +77,67 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 	if err != nil {
 		return nil, err
 	}
-	az := req.Config.Packer.Clouds.Azure
 	name := vmName(req)
-	h := &handle{cfg: req.Config, rg: a.rg, name: name}
 	defer func() {
 		if err != nil {
 			// A fresh context: clean up after a cancel too.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
 			defer cancel()
-			if cerr := a.teardown(cctx, h.rg, name); cerr != nil {
+			if cerr := a.teardown(cctx, a.rg, name); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("clean up after the failed launch: %w", cerr))
 			}
 		}
 	}()
+	tags := launchTags(req)
+	nic, err := a.createNetwork(ctx, name, tags, req.AllowSSHFrom)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.createVM(ctx, name, req, nic, tags); err != nil {
+		return nil, err
+	}
+	inst, err = a.waitState(ctx, a.rg, name, "running", true)
+	if err != nil {
+		return nil, err
+	}
+	inst.User = req.User
+	inst.Handle = &handle{cfg: req.Config, rg: a.rg, name: name}
+	return inst, nil
+}
 
-	tagsPlain := map[string]string{}
-	for k, v := range az.Tags {
-		tagsPlain[k] = v
+// launchTags are the tags of every resource Launch makes: the config's,
+// the instance's (ours, the run's, temporary or the deployment) and the
+// creation time, which Azure reports for none of the network resources.
+func launchTags(req cloud.LaunchRequest) map[string]*string {
+	tags := maps.Clone(req.Config.Packer.Clouds.Azure.Tags)
+	if tags == nil {
+		tags = map[string]string{}
 	}
-	for k, v := range cloud.InstanceTags(req) {
-		tagsPlain[k] = v
-	}
-	tagsPlain[CreatedTag] = time.Now().UTC().Format(time.RFC3339)
-	tags := tagMap(tagsPlain)
-	loc := ptr(a.loc)
-	allow := req.AllowSSHFrom
+	maps.Copy(tags, cloud.InstanceTags(req))
+	tags[CreatedTag] = time.Now().UTC().Format(time.RFC3339)
+	return tagMap(tags)
+}
+
+// createNetwork makes the VM's NSG, virtual network, public IP and NIC,
+// named after it, and returns the NIC's ID.
+func (a *api) createNetwork(ctx context.Context, name string, tags map[string]*string, allow string) (*string, error) {
 	if allow == "" {
 		allow = "0.0.0.0/0"
 	}
-
-	nsgs := a.network.NewSecurityGroupsClient()
-	nsgPoll, err := nsgs.BeginCreateOrUpdate(ctx, a.rg, name+sfxNSG, armnetwork.SecurityGroup{
+	loc := ptr(a.loc)
+	p, err := a.network.NewSecurityGroupsClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxNSG, armnetwork.SecurityGroup{
 		Location: loc, Tags: tags,
-		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{{
-			Name: ptr("allow-ssh"),
-			Properties: &armnetwork.SecurityRulePropertiesFormat{
-				Protocol: ptr(armnetwork.SecurityRuleProtocolTCP), Access: ptr(armnetwork.SecurityRuleAccessAllow),
-				Direction: ptr(armnetwork.SecurityRuleDirectionInbound), Priority: ptr[int32](1000),
-				SourceAddressPrefix: ptr(allow), SourcePortRange: ptr("*"),
-				DestinationAddressPrefix: ptr("*"), DestinationPortRange: ptr("22"),
-			},
-		}}},
+		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{sshRule(allow)}},
 	}, nil)
-	nsg, err := poll(ctx, a, nsgPoll, err)
+	nsg, err := await(ctx, a, p, err)
 	if err != nil {
 		return nil, wrap("azure: create network security group "+name+sfxNSG, err)
 	}
-
-	vnetPoll, err := a.network.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxVNet, armnetwork.VirtualNetwork{
-		Location: loc, Tags: tags,
-		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{ptr("10.240.0.0/24")}},
-			Subnets: []*armnetwork.Subnet{{
-				Name: ptr("default"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: ptr("10.240.0.0/26")},
-			}},
-		},
-	}, nil)
-	vnet, err := poll(ctx, a, vnetPoll, err)
+	subnet, err := a.createVNet(ctx, name, tags)
 	if err != nil {
-		return nil, wrap("azure: create virtual network "+name+sfxVNet, err)
+		return nil, err
 	}
-	var subnetID string
-	if vnet.Properties != nil && len(vnet.Properties.Subnets) > 0 && vnet.Properties.Subnets[0] != nil {
-		subnetID = deref(vnet.Properties.Subnets[0].ID)
-	}
-	if subnetID == "" {
-		subnetID = deref(vnet.ID) + "/subnets/default"
-	}
-
-	ipPoll, err := a.network.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxIP, armnetwork.PublicIPAddress{
+	ipp, err := a.network.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxIP, armnetwork.PublicIPAddress{
 		Location: loc, Tags: tags,
 		SKU: &armnetwork.PublicIPAddressSKU{Name: ptr(armnetwork.PublicIPAddressSKUNameStandard)},
 		Properties: &armnetwork.PublicIPAddressPropertiesFormat{
@@ -153,19 +145,18 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 			PublicIPAddressVersion:   ptr(armnetwork.IPVersionIPv4),
 		},
 	}, nil)
-	ip, err := poll(ctx, a, ipPoll, err)
+	ip, err := await(ctx, a, ipp, err)
 	if err != nil {
 		return nil, wrap("azure: create public IP "+name+sfxIP, err)
 	}
-
-	nicPoll, err := a.network.NewInterfacesClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxNIC, armnetwork.Interface{
+	nicp, err := a.network.NewInterfacesClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxNIC, armnetwork.Interface{
 		Location: loc, Tags: tags,
 		Properties: &armnetwork.InterfacePropertiesFormat{
 			NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: nsg.ID},
 			IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{
 				Name: ptr("ipconfig1"),
 				Properties: &armnetwork.InterfaceIPConfigurationPropertiesFormat{
-					Subnet:                    &armnetwork.Subnet{ID: &subnetID},
+					Subnet:                    &armnetwork.Subnet{ID: &subnet},
 					PublicIPAddress:           &armnetwork.PublicIPAddress{ID: ip.ID},
 					PrivateIPAllocationMethod: ptr(armnetwork.IPAllocationMethodDynamic),
 					Primary:                   ptr(true),
@@ -173,18 +164,59 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 			}},
 		},
 	}, nil)
-	nic, err := poll(ctx, a, nicPoll, err)
+	nic, err := await(ctx, a, nicp, err)
 	if err != nil {
 		return nil, wrap("azure: create network interface "+name+sfxNIC, err)
 	}
+	return nic.ID, nil
+}
 
+// sshRule opens port 22 to allow only.
+func sshRule(allow string) *armnetwork.SecurityRule {
+	return &armnetwork.SecurityRule{
+		Name: ptr("allow-ssh"),
+		Properties: &armnetwork.SecurityRulePropertiesFormat{
+			Protocol: ptr(armnetwork.SecurityRuleProtocolTCP), Access: ptr(armnetwork.SecurityRuleAccessAllow),
+			Direction: ptr(armnetwork.SecurityRuleDirectionInbound), Priority: ptr[int32](1000),
+			SourceAddressPrefix: ptr(allow), SourcePortRange: ptr("*"),
+			DestinationAddressPrefix: ptr("*"), DestinationPortRange: ptr("22"),
+		},
+	}
+}
+
+// createVNet makes the VM's virtual network and returns its subnet's ID.
+func (a *api) createVNet(ctx context.Context, name string, tags map[string]*string) (string, error) {
+	p, err := a.network.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, a.rg, name+sfxVNet, armnetwork.VirtualNetwork{
+		Location: ptr(a.loc), Tags: tags,
+		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{ptr("10.240.0.0/24")}},
+			Subnets: []*armnetwork.Subnet{{
+				Name: ptr("default"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: ptr("10.240.0.0/26")},
+			}},
+		},
+	}, nil)
+	vnet, err := await(ctx, a, p, err)
+	if err != nil {
+		return "", wrap("azure: create virtual network "+name+sfxVNet, err)
+	}
+	if vnet.Properties != nil && len(vnet.Properties.Subnets) > 0 && vnet.Properties.Subnets[0] != nil {
+		if id := deref(vnet.Properties.Subnets[0].ID); id != "" {
+			return id, nil
+		}
+	}
+	return deref(vnet.ID) + "/subnets/default", nil
+}
+
+// createVM makes the VM on nic and tags its OS disk, which Azure creates
+// without the VM's tags.
+func (a *api) createVM(ctx context.Context, name string, req cloud.LaunchRequest, nic *string, tags map[string]*string) error {
+	az := req.Config.Packer.Clouds.Azure
 	computerName := name
 	if len(computerName) > 63 {
 		computerName = computerName[:63]
 	}
-	vms := a.compute.NewVirtualMachinesClient()
-	vmPoll, err := vms.BeginCreateOrUpdate(ctx, a.rg, name, armcompute.VirtualMachine{
-		Location: loc, Tags: tags,
+	p, err := a.compute.NewVirtualMachinesClient().BeginCreateOrUpdate(ctx, a.rg, name, armcompute.VirtualMachine{
+		Location: ptr(a.loc), Tags: tags,
 		Properties: &armcompute.VirtualMachineProperties{
 			HardwareProfile: &armcompute.HardwareProfile{VMSize: ptr(armcompute.VirtualMachineSizeTypes(az.VMSize))},
 			StorageProfile: &armcompute.StorageProfile{
@@ -197,55 +229,41 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (inst *cloud
 					ManagedDisk:  &armcompute.ManagedDiskParameters{StorageAccountType: ptr(armcompute.StorageAccountTypes(az.StorageAccountType))},
 				},
 			},
-			OSProfile: &armcompute.OSProfile{
-				ComputerName:  ptr(computerName),
-				AdminUsername: ptr(req.User),
-				CustomData:    ptr(base64.StdEncoding.EncodeToString([]byte(cloud.UserData(req)))),
-				LinuxConfiguration: &armcompute.LinuxConfiguration{
-					DisablePasswordAuthentication: ptr(true),
-					SSH: &armcompute.SSHConfiguration{PublicKeys: []*armcompute.SSHPublicKey{{
-						Path:    ptr("/home/" + req.User + "/.ssh/authorized_keys"),
-						KeyData: ptr(req.PublicKey),
-					}}},
-				},
-			},
+			OSProfile: osProfile(computerName, req),
 			NetworkProfile: &armcompute.NetworkProfile{NetworkInterfaces: []*armcompute.NetworkInterfaceReference{{
-				ID:         nic.ID,
+				ID:         nic,
 				Properties: &armcompute.NetworkInterfaceReferenceProperties{Primary: ptr(true), DeleteOption: ptr(armcompute.DeleteOptionsDelete)},
 			}}},
 		},
 	}, nil)
-	vm, err := poll(ctx, a, vmPoll, err)
+	vm, err := await(ctx, a, p, err)
 	if err != nil {
-		return nil, wrap("azure: create virtual machine "+name, err)
+		return wrap("azure: create virtual machine "+name, err)
 	}
-
-	// Azure does not pass a VM's tags on to the OS disk it creates.
 	if diskName := osDiskName(&vm.VirtualMachine); diskName != "" {
 		dp, err := a.compute.NewDisksClient().BeginUpdate(ctx, a.rg, diskName, armcompute.DiskUpdate{Tags: tags}, nil)
-		if _, err := poll(ctx, a, dp, err); err != nil {
-			return nil, wrap("azure: tag OS disk "+diskName, err)
+		if _, err := await(ctx, a, dp, err); err != nil {
+			return wrap("azure: tag OS disk "+diskName, err)
 		}
 	}
-
-	inst, err = a.waitRunning(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	inst.User = req.User
-	inst.Handle = h
-	return inst, nil
+	return nil
 }
 
-// poll waits for a long-running operation begun with (p, err).
-func poll[T any](ctx context.Context, a *api, p interface {
-	PollUntilDone(context.Context, *runtime.PollUntilDoneOptions) (T, error)
-}, err error) (T, error) {
-	var zero T
-	if err != nil {
-		return zero, err
+// osProfile logs in req.User with req.PublicKey only and hands cloud-init
+// the user data.
+func osProfile(computerName string, req cloud.LaunchRequest) *armcompute.OSProfile {
+	return &armcompute.OSProfile{
+		ComputerName:  ptr(computerName),
+		AdminUsername: ptr(req.User),
+		CustomData:    ptr(base64.StdEncoding.EncodeToString([]byte(cloud.UserData(req)))),
+		LinuxConfiguration: &armcompute.LinuxConfiguration{
+			DisablePasswordAuthentication: ptr(true),
+			SSH: &armcompute.SSHConfiguration{PublicKeys: []*armcompute.SSHPublicKey{{
+				Path:    ptr("/home/" + req.User + "/.ssh/authorized_keys"),
+				KeyData: ptr(req.PublicKey),
+			}}},
+		},
 	}
-	return p.PollUntilDone(ctx, a.poll)
 }
 
 func osDiskName(vm *armcompute.VirtualMachine) string {
@@ -261,29 +279,29 @@ func osDiskName(vm *armcompute.VirtualMachine) string {
 	return deref(od.Name)
 }
 
-// waitRunning polls until the VM has succeeded, runs and its public IP
-// has an address, with growing pauses, bounded by ctx.
-func (a *api) waitRunning(ctx context.Context, name string) (*cloud.Instance, error) {
-	// A VM that has not run after this long will not.
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
-	defer cancel()
-	delay := a.interval
-	for {
-		inst, err := a.describe(ctx, a.rg, name)
+// waitState polls until the VM's power state is want (and, with
+// needHost, its public IP has its address), bounded by the Tuning's
+// WaitTimeout and ctx. A VM whose provisioning failed will not get there.
+func (a *api) waitState(ctx context.Context, rg, name, want string, needHost bool) (*cloud.Instance, error) {
+	var inst *cloud.Instance
+	err := a.tuning.Poll(ctx, fmt.Sprintf("azure: wait for virtual machine %s to be %s", name, want), func(ctx context.Context) (bool, error) {
+		i, err := a.describe(ctx, rg, name)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		if inst.State == "running" && inst.Host != "" {
-			return inst, nil
+		inst = i
+		if i.State == "failed" {
+			return false, fmt.Errorf("azure: virtual machine %s failed to provision", name)
 		}
-		if inst.State == "failed" {
-			return nil, fmt.Errorf("azure: virtual machine %s failed to provision", name)
+		return i.State == want && (!needHost || i.Host != ""), nil
+	})
+	if err != nil {
+		if inst != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			err = fmt.Errorf("%w (its state: %s)", err, inst.State)
 		}
-		if err := cloud.Sleep(ctx, delay); err != nil {
-			return nil, fmt.Errorf("azure: wait for virtual machine %s (state %s): %w", name, inst.State, err)
-		}
-		delay = min(delay*2, 30*time.Second)
+		return nil, err
 	}
+	return inst, nil
 }
 
 // describe reads a VM with its instance view and its public address.
@@ -390,45 +408,18 @@ func vmID(a *api, id string) (rg, name string, err error) {
 // (a NIC only once its VM is gone, the IP, NSG and VNet once the NIC is),
 // each waiting for its operation; what is gone already is skipped.
 func (a *api) teardown(ctx context.Context, rg, name string) error {
-	steps := []struct {
-		what string
-		del  func() error
-	}{
-		{"virtual machine " + name, func() error {
-			p, err := a.compute.NewVirtualMachinesClient().BeginDelete(ctx, rg, name, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
-		{"OS disk " + name + sfxDisk, func() error {
-			p, err := a.compute.NewDisksClient().BeginDelete(ctx, rg, name+sfxDisk, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
-		{"network interface " + name + sfxNIC, func() error {
-			p, err := a.network.NewInterfacesClient().BeginDelete(ctx, rg, name+sfxNIC, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
-		{"public IP " + name + sfxIP, func() error {
-			p, err := a.network.NewPublicIPAddressesClient().BeginDelete(ctx, rg, name+sfxIP, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
-		{"network security group " + name + sfxNSG, func() error {
-			p, err := a.network.NewSecurityGroupsClient().BeginDelete(ctx, rg, name+sfxNSG, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
-		{"virtual network " + name + sfxVNet, func() error {
-			p, err := a.network.NewVirtualNetworksClient().BeginDelete(ctx, rg, name+sfxVNet, nil)
-			_, err = poll(ctx, a, p, err)
-			return err
-		}},
+	steps := []struct{ what, typ, name string }{
+		{"virtual machine", typeVM, name},
+		{"OS disk", typeDisk, name + sfxDisk},
+		{"network interface", typeNIC, name + sfxNIC},
+		{"public IP", typeIP, name + sfxIP},
+		{"network security group", typeNSG, name + sfxNSG},
+		{"virtual network", typeVNet, name + sfxVNet},
 	}
 	var errs []error
 	for _, s := range steps {
-		if err := gone(s.del()); err != nil {
-			errs = append(errs, wrap("azure: delete "+s.what, err))
+		if err := gone(a.remove(ctx, s.typ, rg, s.name)); err != nil {
+			errs = append(errs, wrap("azure: delete "+s.what+" "+s.name, err))
 			if ctx.Err() != nil {
 				break
 			}
@@ -480,7 +471,7 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 func (c Cloud) StopInstance(ctx context.Context, cfg *config.Config, id string) error {
 	return c.power(ctx, cfg, id, "deallocated", func(a *api, rg, name string) error {
 		p, err := a.compute.NewVirtualMachinesClient().BeginDeallocate(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
+		_, err = await(ctx, a, p, err)
 		return err
 	})
 }
@@ -489,7 +480,7 @@ func (c Cloud) StopInstance(ctx context.Context, cfg *config.Config, id string) 
 func (c Cloud) StartInstance(ctx context.Context, cfg *config.Config, id string) error {
 	return c.power(ctx, cfg, id, "running", func(a *api, rg, name string) error {
 		p, err := a.compute.NewVirtualMachinesClient().BeginStart(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
+		_, err = await(ctx, a, p, err)
 		return err
 	})
 }
@@ -507,20 +498,6 @@ func (c Cloud) power(ctx context.Context, cfg *config.Config, id, want string, o
 		return wrap(fmt.Sprintf("azure: make virtual machine %s %s", name, want), err)
 	}
 	// The operation ends when Azure accepted the state; confirm it.
-	delay := a.interval
-	for {
-		inst, err := a.describe(ctx, rg, name)
-		if err != nil {
-			return err
-		}
-		if inst.State == want {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("azure: wait for virtual machine %s to be %s (now %s): %w", name, want, inst.State, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 30*time.Second)
-	}
+	_, err = a.waitState(ctx, rg, name, want, false)
+	return err
 }

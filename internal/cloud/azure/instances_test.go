@@ -3,13 +3,17 @@ package azure_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
 const pubKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE sindri-packer-test-run-1"
@@ -19,7 +23,7 @@ func launchReq(cfgImage string) cloud.LaunchRequest {
 }
 
 // onlyImages reports whether everything live is an image.
-func onlyImages(t *testing.T, f *azurefake.Server) {
+func onlyImages(t *testing.T, f *azurefake.Fake) {
 	t.Helper()
 	for _, r := range f.Live() {
 		if r.Kind != "image" {
@@ -28,23 +32,70 @@ func onlyImages(t *testing.T, f *azurefake.Server) {
 	}
 }
 
-func TestLaunchAndTerminate(t *testing.T) {
+// sent is a request with its JSON body.
+type sent struct {
+	Path string
+	Body map[string]any
+}
+
+// bodies returns the JSON bodies f got with method on paths containing
+// match, oldest first.
+func bodies(t *testing.T, f *azurefake.Fake, method, match string) []sent {
+	t.Helper()
+	var out []sent
+	for _, c := range f.Calls(method + " /") {
+		if !strings.Contains(c.Path, match) {
+			continue
+		}
+		var b map[string]any
+		if err := json.Unmarshal(c.Body, &b); err != nil {
+			t.Fatalf("%s %s: body %q: %v", method, c.Path, c.Body, err)
+		}
+		out = append(out, sent{Path: c.Path, Body: b})
+	}
+	return out
+}
+
+// launched launches a temporary instance of a seeded image.
+func launched(t *testing.T) (azure.Cloud, *azurefake.Fake, *config.Config, *cloud.Instance) {
+	t.Helper()
 	c, f, cfg := setup(t, fakeConfig)
-	img := f.SeedImage("sindri-a", "ha", t0)
-	req := launchReq(img)
+	req := launchReq(f.SeedImage("sindri-a", "ha", t0))
 	req.Config = cfg
 	inst, err := c.Launch(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, f, cfg, inst
+}
+
+func TestLaunchAndTerminate(t *testing.T) {
+	c, f, _, inst := launched(t)
+	img := azurefake.ID("Microsoft.Compute/images", "sindri-a")
 	if !strings.HasPrefix(inst.Host, "127.0.") || inst.Port != 22 || inst.User != "sindri" || inst.State != "running" ||
 		inst.ImageID != img || inst.RunID != "run-1" || !inst.Temporary || inst.Region != azurefake.Location ||
 		!strings.Contains(inst.ID, "/virtualMachines/sindri-test-run-1-") || inst.Handle == nil {
 		t.Errorf("instance = %+v", inst)
 	}
+	// Nothing is shared: no gallery or sharing call was made.
+	for _, r := range f.Requests() {
+		if strings.Contains(r, "/galleries") || strings.Contains(strings.ToLower(r), "share") {
+			t.Errorf("unexpected request %s", r)
+		}
+	}
+	for i := range 2 { // the second finds everything gone
+		if err := c.Terminate(t.Context(), inst); err != nil {
+			t.Fatalf("terminate %d: %v", i, err)
+		}
+	}
+	onlyImages(t, f)
+}
 
-	// Every resource carries our tags, the run's and the config's own.
-	puts := f.Bodies("PUT", "/providers/")
+// Every resource Launch makes carries our tags, the run's and the
+// config's own, the OS disk too (Azure does not pass them on to it).
+func TestLaunchTagsEveryResource(t *testing.T) {
+	_, f, _, _ := launched(t)
+	puts := bodies(t, f, "PUT", "/providers/")
 	if len(puts) != 5 {
 		t.Fatalf("PUTs = %d, want NSG, VNet, IP, NIC, VM", len(puts))
 	}
@@ -62,9 +113,12 @@ func TestLaunchAndTerminate(t *testing.T) {
 			t.Errorf("OS disk %s not tagged: %v", r.ID, r.Tags)
 		}
 	}
+}
 
-	// SSH is open to the given CIDR only.
-	nsg := f.Bodies("PUT", "/networkSecurityGroups/")[0].Body
+// SSH is open to the given CIDR only, on a static Standard public IP.
+func TestLaunchOpensSSHToTheCIDROnly(t *testing.T) {
+	_, f, _, _ := launched(t)
+	nsg := bodies(t, f, "PUT", "/networkSecurityGroups/")[0].Body
 	rules := nsg["properties"].(map[string]any)["securityRules"].([]any)
 	if len(rules) != 1 {
 		t.Fatalf("rules = %v", rules)
@@ -73,13 +127,17 @@ func TestLaunchAndTerminate(t *testing.T) {
 	if rule["sourceAddressPrefix"] != "203.0.113.7/32" || rule["destinationPortRange"] != "22" || rule["access"] != "Allow" || rule["direction"] != "Inbound" {
 		t.Errorf("rule = %v", rule)
 	}
-	ip := f.Bodies("PUT", "/publicIPAddresses/")[0].Body
+	ip := bodies(t, f, "PUT", "/publicIPAddresses/")[0].Body
 	if ip["sku"].(map[string]any)["name"] != "Standard" || ip["properties"].(map[string]any)["publicIPAllocationMethod"] != "Static" {
 		t.Errorf("public IP = %v", ip)
 	}
+}
 
-	// The VM boots the image with the user data holding the one-off key.
-	vm := f.Bodies("PUT", "/virtualMachines/")[0].Body["properties"].(map[string]any)
+// The VM boots the image with the user data holding the one-off key.
+func TestLaunchBootsTheImageWithTheKey(t *testing.T) {
+	_, f, _, _ := launched(t)
+	img := azurefake.ID("Microsoft.Compute/images", "sindri-a")
+	vm := bodies(t, f, "PUT", "/virtualMachines/")[0].Body["properties"].(map[string]any)
 	sp := vm["storageProfile"].(map[string]any)
 	if sp["imageReference"].(map[string]any)["id"] != img || sp["osDisk"].(map[string]any)["deleteOption"] != "Delete" {
 		t.Errorf("storageProfile = %v", sp)
@@ -96,19 +154,6 @@ func TestLaunchAndTerminate(t *testing.T) {
 	if lc["disablePasswordAuthentication"] != true || os["adminUsername"] != "sindri" {
 		t.Errorf("osProfile = %v", os)
 	}
-	// Nothing is shared: no gallery or sharing call was made.
-	for _, r := range f.Requests() {
-		if strings.Contains(r, "/galleries") || strings.Contains(strings.ToLower(r), "share") {
-			t.Errorf("unexpected request %s", r)
-		}
-	}
-
-	for i := range 2 { // the second finds everything gone
-		if err := c.Terminate(t.Context(), inst); err != nil {
-			t.Fatalf("terminate %d: %v", i, err)
-		}
-	}
-	onlyImages(t, f)
 }
 
 func TestLaunchDefaultsToAnyAddress(t *testing.T) {
@@ -120,7 +165,7 @@ func TestLaunchDefaultsToAnyAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Terminate(t.Context(), inst)
-	nsg := f.Bodies("PUT", "/networkSecurityGroups/")[0].Body
+	nsg := bodies(t, f, "PUT", "/networkSecurityGroups/")[0].Body
 	rule := nsg["properties"].(map[string]any)["securityRules"].([]any)[0].(map[string]any)["properties"].(map[string]any)
 	if rule["sourceAddressPrefix"] != "0.0.0.0/0" {
 		t.Errorf("source = %v", rule["sourceAddressPrefix"])
@@ -129,16 +174,17 @@ func TestLaunchDefaultsToAnyAddress(t *testing.T) {
 
 func TestLaunchFailsHalfWay(t *testing.T) {
 	tests := []struct{ name, fail string }{
-		{name: "vm refused", fail: "/virtualMachines/"},
-		{name: "nic refused", fail: "/networkInterfaces/"},
-		{name: "nsg refused", fail: "/networkSecurityGroups/"},
+		{name: "vm refused", fail: "Microsoft.Compute/virtualMachines/"},
+		{name: "nic refused", fail: "Microsoft.Network/networkInterfaces/"},
+		{name: "nsg refused", fail: "Microsoft.Network/networkSecurityGroups/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, f, cfg := setup(t, fakeConfig)
 			req := launchReq(f.SeedImage("sindri-a", "ha", t0))
 			req.Config = cfg
-			f.FailRequest("PUT", tc.fail, 409, "OperationNotAllowed", "Operation could not be completed as it results in exceeding approved standardDSv4Family Cores quota.", 1)
+			f.Inject(cloudtest.Fault{Match: "PUT /subscriptions/" + azurefake.Subscription + "/resourceGroups/" + azurefake.ResourceGroup + "/providers/" + tc.fail,
+				Status: 409, Code: "OperationNotAllowed", Message: "Operation could not be completed as it results in exceeding approved standardDSv4Family Cores quota."})
 			_, err := c.Launch(t.Context(), req)
 			if err == nil {
 				t.Fatal("Launch succeeded")

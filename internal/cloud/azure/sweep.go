@@ -3,28 +3,43 @@ package azure
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
-// Resource types the sweeper handles, in the order they are deleted
-// within a kind: a NIC before the IP and VNet it uses.
-var sweepOrder = map[string]int{
-	"microsoft.compute/virtualmachines":       0,
-	"microsoft.compute/disks":                 1,
-	"microsoft.network/networksecuritygroups": 2,
-	"microsoft.network/networkinterfaces":     3,
-	"microsoft.network/publicipaddresses":     4,
-	"microsoft.network/virtualnetworks":       5,
+// The resource types a launch and a build leave, lower-case as compared.
+const (
+	typeVM   = "microsoft.compute/virtualmachines"
+	typeDisk = "microsoft.compute/disks"
+	typeNSG  = "microsoft.network/networksecuritygroups"
+	typeNIC  = "microsoft.network/networkinterfaces"
+	typeIP   = "microsoft.network/publicipaddresses"
+	typeVNet = "microsoft.network/virtualnetworks"
+)
+
+// sweepTypes are the types the sweeper handles, in the order they are
+// deleted: a VM before its disk, a NIC before the IP and VNet it uses.
+var sweepTypes = []struct{ typ, what string }{
+	{typeVM, "virtual machine"},
+	{typeDisk, "disk"},
+	{typeNSG, "network security group"},
+	{typeNIC, "network interface"},
+	{typeIP, "public IP"},
+	{typeVNet, "virtual network"},
+}
+
+func sweepOrder(typ string) int {
+	return slices.IndexFunc(sweepTypes, func(t struct{ typ, what string }) bool { return t.typ == typ })
 }
 
 // Leftovers returns every VM, disk, NSG, NIC, public IP and VNet in the
@@ -38,88 +53,99 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		return nil, err
 	}
 	var out []cloud.Resource
-	add := func(kind, id, name, loc string, tags map[string]*string, created time.Time) {
-		if tag(tags, cloud.TagTemporary) != cloud.Temporary || tag(tags, cloud.TagDeployment) != "" {
-			return
+	err = a.eachTemporary(ctx, func(r cloud.Resource, tags map[string]*string) {
+		if r, ok := leftover(f, r, tags); ok {
+			out = append(out, r)
 		}
-		run := tag(tags, cloud.TagRunID)
-		if f.RunID != "" && run != f.RunID {
-			return
-		}
-		if t, err := time.Parse(time.RFC3339, tag(tags, CreatedTag)); err == nil && created.IsZero() {
-			created = t
-		}
-		// Without a creation time the resource may belong to a run in
-		// progress: an age filter leaves it alone.
-		if !f.Before.IsZero() && (created.IsZero() || !created.Before(f.Before)) {
-			return
-		}
-		out = append(out, cloud.Resource{Kind: kind, ID: id, Name: name, Region: loc, RunID: run, Created: created})
-	}
-	vms := a.compute.NewVirtualMachinesClient().NewListAllPager(nil)
-	for vms.More() {
-		page, err := vms.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("azure: list virtual machines", err)
-		}
-		for _, v := range page.Value {
-			var created time.Time
-			if v.Properties != nil {
-				created = deref(v.Properties.TimeCreated)
-			}
-			add(cloud.KindInstance, deref(v.ID), deref(v.Name), deref(v.Location), v.Tags, created)
-		}
-	}
-	disks := a.compute.NewDisksClient().NewListPager(nil)
-	for disks.More() {
-		page, err := disks.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("azure: list disks", err)
-		}
-		for _, d := range page.Value {
-			var created time.Time
-			if d.Properties != nil {
-				created = deref(d.Properties.TimeCreated)
-			}
-			add(cloud.KindDisk, deref(d.ID), deref(d.Name), deref(d.Location), d.Tags, created)
-		}
-	}
-	if err := each(ctx, "network security groups", a.network.NewSecurityGroupsClient().NewListAllPager(nil), func(r armnetwork.SecurityGroupsClientListAllResponse) {
-		for _, v := range r.Value {
-			add(cloud.KindSecurityGroup, deref(v.ID), deref(v.Name), deref(v.Location), v.Tags, time.Time{})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if err := each(ctx, "network interfaces", a.network.NewInterfacesClient().NewListAllPager(nil), func(r armnetwork.InterfacesClientListAllResponse) {
-		for _, v := range r.Value {
-			add(cloud.KindNetwork, deref(v.ID), deref(v.Name), deref(v.Location), v.Tags, time.Time{})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if err := each(ctx, "public IPs", a.network.NewPublicIPAddressesClient().NewListAllPager(nil), func(r armnetwork.PublicIPAddressesClientListAllResponse) {
-		for _, v := range r.Value {
-			add(cloud.KindNetwork, deref(v.ID), deref(v.Name), deref(v.Location), v.Tags, time.Time{})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if err := each(ctx, "virtual networks", a.network.NewVirtualNetworksClient().NewListAllPager(nil), func(r armnetwork.VirtualNetworksClientListAllResponse) {
-		for _, v := range r.Value {
-			add(cloud.KindNetwork, deref(v.ID), deref(v.Name), deref(v.Location), v.Tags, time.Time{})
-		}
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		oi, oj := sweepOrder[strings.ToLower(resourceType(out[i].ID))], sweepOrder[strings.ToLower(resourceType(out[j].ID))]
+		oi, oj := sweepOrder(strings.ToLower(resourceType(out[i].ID))), sweepOrder(strings.ToLower(resourceType(out[j].ID)))
 		if oi != oj {
 			return oi < oj
 		}
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// leftover completes r from its tags and reports whether it is a
+// temporary resource that f selects.
+func leftover(f cloud.SweepFilter, r cloud.Resource, tags map[string]*string) (cloud.Resource, bool) {
+	if tag(tags, cloud.TagTemporary) != cloud.Temporary || tag(tags, cloud.TagDeployment) != "" {
+		return r, false
+	}
+	r.RunID = tag(tags, cloud.TagRunID)
+	if f.RunID != "" && r.RunID != f.RunID {
+		return r, false
+	}
+	if t, err := time.Parse(time.RFC3339, tag(tags, CreatedTag)); err == nil && r.Created.IsZero() {
+		r.Created = t
+	}
+	// Without a creation time the resource may belong to a run in
+	// progress: an age filter leaves it alone.
+	if !f.Before.IsZero() && (r.Created.IsZero() || !r.Created.Before(f.Before)) {
+		return r, false
+	}
+	return r, true
+}
+
+// eachTemporary calls fn with every VM, disk, NSG, NIC, public IP and
+// VNet of the subscription and its tags.
+func (a *api) eachTemporary(ctx context.Context, fn func(cloud.Resource, map[string]*string)) error {
+	res := func(kind string, id, name, loc *string, created time.Time) cloud.Resource {
+		return cloud.Resource{Kind: kind, ID: deref(id), Name: deref(name), Region: deref(loc), Created: created}
+	}
+	if err := each(ctx, "virtual machines", a.compute.NewVirtualMachinesClient().NewListAllPager(nil), func(r armcompute.VirtualMachinesClientListAllResponse) {
+		for _, v := range r.Value {
+			var created time.Time
+			if v.Properties != nil {
+				created = deref(v.Properties.TimeCreated)
+			}
+			fn(res(cloud.KindInstance, v.ID, v.Name, v.Location, created), v.Tags)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := each(ctx, "disks", a.compute.NewDisksClient().NewListPager(nil), func(r armcompute.DisksClientListResponse) {
+		for _, d := range r.Value {
+			var created time.Time
+			if d.Properties != nil {
+				created = deref(d.Properties.TimeCreated)
+			}
+			fn(res(cloud.KindDisk, d.ID, d.Name, d.Location, created), d.Tags)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := each(ctx, "network security groups", a.network.NewSecurityGroupsClient().NewListAllPager(nil), func(r armnetwork.SecurityGroupsClientListAllResponse) {
+		for _, v := range r.Value {
+			fn(res(cloud.KindSecurityGroup, v.ID, v.Name, v.Location, time.Time{}), v.Tags)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := each(ctx, "network interfaces", a.network.NewInterfacesClient().NewListAllPager(nil), func(r armnetwork.InterfacesClientListAllResponse) {
+		for _, v := range r.Value {
+			fn(res(cloud.KindNetwork, v.ID, v.Name, v.Location, time.Time{}), v.Tags)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := each(ctx, "public IPs", a.network.NewPublicIPAddressesClient().NewListAllPager(nil), func(r armnetwork.PublicIPAddressesClientListAllResponse) {
+		for _, v := range r.Value {
+			fn(res(cloud.KindNetwork, v.ID, v.Name, v.Location, time.Time{}), v.Tags)
+		}
+	}); err != nil {
+		return err
+	}
+	return each(ctx, "virtual networks", a.network.NewVirtualNetworksClient().NewListAllPager(nil), func(r armnetwork.VirtualNetworksClientListAllResponse) {
+		for _, v := range r.Value {
+			fn(res(cloud.KindNetwork, v.ID, v.Name, v.Location, time.Time{}), v.Tags)
+		}
+	})
 }
 
 func each[T any](ctx context.Context, what string, p *runtime.Pager[T], fn func(T)) error {
@@ -153,41 +179,47 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 	if err != nil {
 		return fmt.Errorf("azure: leftover %s: %w", r.ID, err)
 	}
-	rg, name := id.ResourceGroupName, id.Name
 	typ := strings.ToLower(id.ResourceType.String())
+	i := sweepOrder(typ)
+	if i < 0 {
+		return fmt.Errorf("azure: cannot sweep %s: resource type %s is not one this tool creates", r.ID, id.ResourceType.String())
+	}
 	switch typ {
-	case "microsoft.network/networksecuritygroups", "microsoft.network/publicipaddresses", "microsoft.network/virtualnetworks":
-		if err := a.deleteNICsUsing(ctx, rg, r.ID); err != nil {
+	case typeNSG, typeIP, typeVNet:
+		if err := a.deleteNICsUsing(ctx, id.ResourceGroupName, r.ID); err != nil {
 			return err
 		}
 	}
+	return wrap("azure: delete "+sweepTypes[i].what+" "+r.ID, gone(a.remove(ctx, typ, id.ResourceGroupName, id.Name)))
+}
+
+// remove deletes the resource of type typ (one of sweepTypes) and waits
+// for the deletion.
+func (a *api) remove(ctx context.Context, typ, rg, name string) error {
+	var err error
 	switch typ {
-	case "microsoft.compute/virtualmachines":
-		p, err := a.compute.NewVirtualMachinesClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete virtual machine "+r.ID, gone(err))
-	case "microsoft.compute/disks":
-		p, err := a.compute.NewDisksClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete disk "+r.ID, gone(err))
-	case "microsoft.network/networksecuritygroups":
-		p, err := a.network.NewSecurityGroupsClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete network security group "+r.ID, gone(err))
-	case "microsoft.network/networkinterfaces":
-		p, err := a.network.NewInterfacesClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete network interface "+r.ID, gone(err))
-	case "microsoft.network/publicipaddresses":
-		p, err := a.network.NewPublicIPAddressesClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete public IP "+r.ID, gone(err))
-	case "microsoft.network/virtualnetworks":
-		p, err := a.network.NewVirtualNetworksClient().BeginDelete(ctx, rg, name, nil)
-		_, err = poll(ctx, a, p, err)
-		return wrap("azure: delete virtual network "+r.ID, gone(err))
+	case typeVM:
+		p, perr := a.compute.NewVirtualMachinesClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	case typeDisk:
+		p, perr := a.compute.NewDisksClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	case typeNSG:
+		p, perr := a.network.NewSecurityGroupsClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	case typeNIC:
+		p, perr := a.network.NewInterfacesClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	case typeIP:
+		p, perr := a.network.NewPublicIPAddressesClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	case typeVNet:
+		p, perr := a.network.NewVirtualNetworksClient().BeginDelete(ctx, rg, name, nil)
+		_, err = await(ctx, a, p, perr)
+	default:
+		err = fmt.Errorf("azure: no deletion for resource type %s", typ)
 	}
-	return fmt.Errorf("azure: cannot sweep %s: resource type %s is not one this tool creates", r.ID, id.ResourceType.String())
+	return err
 }
 
 // deleteNICsUsing deletes the temporary NICs in rg that reference id (its
@@ -216,49 +248,8 @@ func (a *api) deleteNICsUsing(ctx context.Context, rg, id string) error {
 			if used {
 				// Best effort: the delete that follows reports what remains.
 				p, err := nics.BeginDelete(ctx, rg, deref(n.Name), nil)
-				_, _ = poll(ctx, a, p, err)
+				_, _ = await(ctx, a, p, err)
 			}
 		}
 	})
-}
-
-// CheckCredentials gets a token through the standard chain and reads the
-// configured subscription (a cheap ARM call any reader may make).
-func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string, error) {
-	a, err := c.api(cfg)
-	if err != nil {
-		return "", err
-	}
-	req, err := runtime.NewRequest(ctx, http.MethodGet, a.endpoint+"/subscriptions/"+a.sub)
-	if err != nil {
-		return "", fmt.Errorf("azure: check credentials: %w", err)
-	}
-	q := req.Raw().URL.Query()
-	q.Set("api-version", "2022-12-01")
-	req.Raw().URL.RawQuery = q.Encode()
-	req.Raw().Header.Set("Accept", "application/json")
-	resp, err := a.pl.Do(req)
-	if err != nil {
-		return "", wrap("azure: read subscription "+a.sub, err)
-	}
-	if !runtime.HasStatusCode(resp, http.StatusOK) {
-		return "", wrap("azure: read subscription "+a.sub, runtime.NewResponseError(resp))
-	}
-	var doc struct {
-		SubscriptionID string `json:"subscriptionId"`
-		DisplayName    string `json:"displayName"`
-		State          string `json:"state"`
-	}
-	if err := runtime.UnmarshalAsJSON(resp, &doc); err != nil {
-		return "", fmt.Errorf("azure: read subscription %s: %w", a.sub, err)
-	}
-	desc := "subscription " + doc.SubscriptionID
-	if doc.DisplayName != "" {
-		desc += " (" + doc.DisplayName
-		if doc.State != "" {
-			desc += ", " + doc.State
-		}
-		desc += ")"
-	}
-	return desc, nil
 }

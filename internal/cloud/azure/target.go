@@ -1,3 +1,7 @@
+// Package azure is the Microsoft Azure target: the azure-arm source block,
+// and, through the Azure SDK for Go (Resource Manager), the inventory of
+// the managed images and gallery versions it made, temporary and deployed
+// VMs with their network, leftover sweeps and a credential check.
 package azure
 
 import (

@@ -8,7 +8,8 @@
 // document says InProgress for LROPolls reads, then Succeeded, or Failed
 // with an error (FailOperation); collections as {"value":[...]}, cut into
 // pages linked by nextLink when PageSize is set; errors as
-// {"error":{"code":..,"message":..}} with x-ms-request-id.
+// {"error":{"code":..,"message":..}} with x-ms-request-id. Injected
+// faults (cloudtest.Faults) answer in that error format.
 // Only tests import it.
 package azurefake
 
@@ -41,8 +42,11 @@ const (
 // creation time (network resources report none of their own).
 const CreatedTag = "sindri-created"
 
-// Server is the fake ARM endpoint.
-type Server struct {
+// Fake is the fake ARM endpoint. Its embedded Faults queue failures and
+// hangs (Inject, FailNext, HangNext) and record every request, as
+// "METHOD /path" (Requests, Calls).
+type Fake struct {
+	cloudtest.Faults
 	srv *httptest.Server
 
 	// RetryAfter, when > 0, is sent as Retry-After (seconds) on throttled
@@ -61,20 +65,9 @@ type Server struct {
 	mu       sync.Mutex
 	res      map[string]*resource // by lower-case resource ID
 	ops      map[string]*operation
-	lroFails []fault
+	lroFails []lroFault
 	seq      int
-	fails    []fault
-	hangs    int
-	reqs     []string
-	bodies   []Sent
 	ips      int
-}
-
-// Sent is one request with a JSON body (PUT, PATCH, POST).
-type Sent struct {
-	Method string
-	Path   string
-	Body   map[string]any
 }
 
 type resource struct {
@@ -88,17 +81,17 @@ type resource struct {
 
 // operation is a long-running operation's status document.
 type operation struct {
-	left      int    // status reads still InProgress
-	resource  string // lower-case ID whose provisioningState follows the operation
-	fail      *fault // when set, the operation ends Failed with its error
-	finish    func() // what the operation does when it succeeds (deletes)
+	left      int       // status reads still InProgress
+	resource  string    // lower-case ID whose provisioningState follows the operation
+	fail      *lroFault // when set, the operation ends Failed with its error
+	finish    func()    // what the operation does when it succeeds (deletes)
 	done      bool
 	succeeded bool
 }
 
-type fault struct {
+// lroFault makes matching long-running operations end Failed.
+type lroFault struct {
 	method, match string // "" matches every request
-	status        int
 	code, message string
 	n             int
 }
@@ -106,11 +99,16 @@ type fault struct {
 // New starts a fake; it stops when the test ends.
 func New(t interface {
 	Cleanup(func())
-}) *Server {
-	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
-	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
+}) *Fake {
+	s := newFake()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func newFake() *Fake {
+	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
 	return s
 }
 
@@ -119,16 +117,15 @@ func New(t interface {
 // azure plugin, pointed at it as a custom cloud environment (Metadata).
 func NewTLS(t interface {
 	Cleanup(func())
-}) *Server {
-	s := &Server{res: map[string]*resource{}, ops: map[string]*operation{}}
-	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
+}) *Fake {
+	s := newFake()
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
 }
 
 // CertPEM is the PEM certificate of a NewTLS fake, for SSL_CERT_FILE.
-func (s *Server) CertPEM() []byte {
+func (s *Fake) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
 }
 
@@ -138,7 +135,7 @@ const EnvironmentName = "SindriFake"
 
 // metadata answers ARM's /metadata/endpoints and an Entra ID token
 // endpoint: every endpoint of the custom environment is the fake itself.
-func (s *Server) metadata(w http.ResponseWriter, r *http.Request) bool {
+func (s *Fake) metadata(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case r.URL.Path == "/metadata/endpoints":
 		base := s.srv.URL + "/"
@@ -164,14 +161,14 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // URL is the fake's base URL (http://127.0.0.1:port).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Fake) URL() string { return s.srv.URL }
 
-var _ cloudtest.Fake = (*Server)(nil)
+var _ cloudtest.Fake = (*Fake)(nil)
 
 // Env points the zero value azure.Cloud at the fake. The credential
 // values are fake; with a loopback endpoint package azure uses a static
 // token and never asks Azure AD or a metadata service.
-func (s *Server) Env() map[string]string {
+func (s *Fake) Env() map[string]string {
 	return map[string]string{
 		"SINDRI_AZURE_ENDPOINT": s.srv.URL,
 		"AZURE_TENANT_ID":       "00000000-0000-0000-0000-0000000fa4e0",
@@ -180,59 +177,22 @@ func (s *Server) Env() map[string]string {
 	}
 }
 
-// FailNext makes the next n requests answer status with ARM's error body.
-func (s *Server) FailNext(status, n int) {
-	code := map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[status]
-	if code == "" {
-		code = "FakeFailure"
-	}
-	s.FailRequest("", "", status, code, fmt.Sprintf("fake: injected %d failure", status), n)
-}
-
-// FailRequest makes the next n requests whose method is method (any when
-// "") and whose path contains match answer status with code and message.
-func (s *Server) FailRequest(method, match string, status int, code, message string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, fault{method: method, match: strings.ToLower(match), status: status, code: code, message: message, n: n})
-}
-
 // FailOperation makes the next n long-running operations (PUT, PATCH,
 // DELETE or a POST action) whose method is method (any when "") and whose
 // path contains match be accepted, then end with status Failed and the
 // error code and message in the operation's status document, as ARM
 // reports a deployment, VM or image that could not be made.
-func (s *Server) FailOperation(method, match, code, message string, n int) {
+func (s *Fake) FailOperation(method, match, code, message string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lroFails = append(s.lroFails, fault{method: method, match: strings.ToLower(match), code: code, message: message, n: n})
+	s.lroFails = append(s.lroFails, lroFault{method: method, match: strings.ToLower(match), code: code, message: message, n: n})
 }
 
-// HangNext makes the next n requests hang until the client gives up.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hangs += n
-}
-
-// Requests describes every request served, e.g. "PUT /subscriptions/.../virtualMachines/x".
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.reqs...)
-}
-
-// Bodies returns the JSON bodies sent with method to paths containing match.
-func (s *Server) Bodies(method, match string) []Sent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Sent
-	for _, b := range s.bodies {
-		if b.Method == method && strings.Contains(strings.ToLower(b.Path), strings.ToLower(match)) {
-			out = append(out, b)
-		}
-	}
-	return out
+// LookupEnv reads Env: cloud.Env(f.LookupEnv) points an azure.Cloud at
+// the fake without touching the process environment.
+func (s *Fake) LookupEnv(key string) (string, bool) {
+	v, ok := s.Env()[key]
+	return v, ok
 }
 
 // ID builds a resource ID in the fake's subscription and resource group,
@@ -243,14 +203,14 @@ func ID(typ, name string) string {
 
 // Put stores a resource as ARM would after a successful PUT, without the
 // checks (for seeding states a test needs).
-func (s *Server) Put(id string, body map[string]any, created time.Time) {
+func (s *Fake) Put(id string, body map[string]any, created time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.store(id, body, created)
 }
 
 // Get returns a copy of a stored resource's JSON, nil when absent.
-func (s *Server) Get(id string) map[string]any {
+func (s *Fake) Get(id string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.res[strings.ToLower(id)]
@@ -262,7 +222,7 @@ func (s *Server) Get(id string) map[string]any {
 
 // SeedImage adds a managed image with the tags our template writes
 // (including CreatedTag, the build time) and returns its ID.
-func (s *Server) SeedImage(name, configHash string, created time.Time) string {
+func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
 	id := ID("Microsoft.Compute/images", name)
 	s.Put(id, map[string]any{
 		"location": Location,
@@ -283,7 +243,7 @@ func (s *Server) SeedImage(name, configHash string, created time.Time) string {
 // crashed run leaves it. Kinds: instance, disk, security-group, network
 // (a virtual network); Azure has no key-pair resource in our use, so
 // KindKeyPair seeds nothing and returns "".
-func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
+func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 	s.mu.Lock()
 	s.seq++
 	n := s.seq
@@ -315,7 +275,7 @@ func (s *Server) SeedLeftover(kind, runID string, created time.Time) string {
 }
 
 // Live lists every resource that exists, sorted by kind then ID.
-func (s *Server) Live() []cloudtest.FakeResource {
+func (s *Fake) Live() []cloudtest.FakeResource {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []cloudtest.FakeResource
@@ -364,33 +324,18 @@ func kindOf(typ string) string {
 	return cloud.KindNetwork
 }
 
-// serve is the ARM front door: faults, bookkeeping, then routing.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// serve is the ARM front door: faults and recording, checks, then routing.
+func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	data, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.seq++
 	reqID := fmt.Sprintf("fa4e0000-0000-0000-0000-%012d", s.seq)
-	s.reqs = append(s.reqs, r.Method+" "+r.URL.Path)
-	hang := s.hangs > 0
-	if hang {
-		s.hangs--
-	}
-	var f *fault
-	for i := range s.fails {
-		c := &s.fails[i]
-		if c.n > 0 && (c.method == "" || c.method == r.Method) && strings.Contains(strings.ToLower(r.URL.Path), c.match) {
-			c.n--
-			f = c
-			break
-		}
-	}
 	s.mu.Unlock()
 	w.Header().Set("x-ms-request-id", reqID)
 	w.Header().Set("x-ms-correlation-request-id", reqID)
-	if hang {
-		// Hold the request until the client's time-out closes it.
-		select {
-		case <-r.Context().Done():
-		case <-time.After(30 * time.Second):
+	if f, ok := s.Intercept(r, r.Method+" "+r.URL.Path, data); ok {
+		if !f.Hang {
+			s.writeFault(w, f)
 		}
 		return
 	}
@@ -405,30 +350,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
-	if f != nil {
-		if f.status == http.StatusTooManyRequests && s.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
-		}
-		writeErr(w, f.status, f.code, f.message)
-		return
-	}
 	var body map[string]any
-	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
-		data, _ := io.ReadAll(r.Body)
-		if len(data) > 0 {
-			if err := json.Unmarshal(data, &body); err != nil {
-				writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+err.Error())
-				return
-			}
+	if len(data) > 0 && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost) {
+		if err := json.Unmarshal(data, &body); err != nil {
+			writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+err.Error())
+			return
 		}
-		s.mu.Lock()
-		s.bodies = append(s.bodies, Sent{Method: r.Method, Path: r.URL.Path, Body: clone(body)})
-		s.mu.Unlock()
 	}
 	s.route(w, r, body)
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, body map[string]any) {
+// writeFault answers an injected fault in ARM's error format, with ARM's
+// usual code for the status when the fault names none.
+func (s *Fake) writeFault(w http.ResponseWriter, f cloudtest.Fault) {
+	code, msg := f.Code, f.Message
+	if code == "" {
+		code = map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[f.Status]
+	}
+	if code == "" {
+		code = "FakeFailure"
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("fake: injected %d failure", f.Status)
+	}
+	if f.Status == http.StatusTooManyRequests && s.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
+	}
+	writeErr(w, f.Status, code, msg)
+}
+
+func (s *Fake) route(w http.ResponseWriter, r *http.Request, body map[string]any) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	switch {
@@ -485,7 +436,7 @@ const typeResourceGroup = "microsoft.resources/resourcegroups"
 // resourceGroup serves Microsoft.Resources' ResourceGroups_Get,
 // _CheckExistence (HEAD: 204 or 404), _CreateOrUpdate (PUT, synchronous
 // 200/201) and _Delete (an LRO that removes everything inside).
-func (s *Server) resourceGroup(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
+func (s *Fake) resourceGroup(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := strings.ToLower(id)
@@ -536,7 +487,7 @@ func (s *Server) resourceGroup(w http.ResponseWriter, r *http.Request, id string
 }
 
 // putGroup stores a resource group (the caller holds mu).
-func (s *Server) putGroup(id string, body map[string]any, created time.Time) {
+func (s *Fake) putGroup(id string, body map[string]any, created time.Time) {
 	body = clone(body)
 	body["id"], body["name"], body["type"] = id, id[strings.LastIndex(id, "/")+1:], "Microsoft.Resources/resourceGroups"
 	props(body)["provisioningState"] = "Succeeded"
@@ -567,7 +518,7 @@ func typeOf(id string) string {
 	return strings.ToLower(strings.Join(t, "/"))
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Fake) get(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.res[strings.ToLower(id)]
@@ -579,7 +530,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // exists reports whether a referenced ID exists (subnets live in their vnet).
-func (s *Server) exists(id string) bool {
+func (s *Fake) exists(id string) bool {
 	if s.res[strings.ToLower(id)] != nil {
 		return true
 	}
@@ -596,7 +547,7 @@ func (s *Server) exists(id string) bool {
 	return false
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, seg []string, p int) {
+func (s *Fake) list(w http.ResponseWriter, r *http.Request, seg []string, p int) {
 	// The collection is everything below prefix whose type is typ.
 	prefix := strings.ToLower("/" + strings.Join(seg[:p], "/") + "/")
 	t := []string{seg[p+1], seg[p+2]}
@@ -638,7 +589,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, seg []string, p in
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
+func (s *Fake) put(w http.ResponseWriter, r *http.Request, id string, body map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if body == nil {
@@ -676,7 +627,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, id string, body map
 }
 
 // store saves a resource as ARM reports it after creation.
-func (s *Server) store(id string, body map[string]any, created time.Time) *resource {
+func (s *Fake) store(id string, body map[string]any, created time.Time) *resource {
 	body = clone(body)
 	typ := typeOf(id)
 	name := id[strings.LastIndex(id, "/")+1:]
@@ -729,7 +680,7 @@ func (s *Server) store(id string, body map[string]any, created time.Time) *resou
 
 // createOSDisk makes the managed disk a new VM boots from; like Azure, it
 // carries none of the VM's tags.
-func (s *Server) createOSDisk(vm *resource) {
+func (s *Fake) createOSDisk(vm *resource) {
 	sp, _ := props(vm.body)["storageProfile"].(map[string]any)
 	if sp == nil {
 		return
@@ -760,7 +711,7 @@ func (s *Server) createOSDisk(vm *resource) {
 // and for a 202 (DELETE, POST actions) also Location, which answers 202
 // while the operation runs and 200 once it is done. A FailOperation fault
 // that matches the request makes it end Failed.
-func (s *Server) async(w http.ResponseWriter, r *http.Request, location bool) *operation {
+func (s *Fake) async(w http.ResponseWriter, r *http.Request, location bool) *operation {
 	s.seq++
 	name := fmt.Sprintf("op-%d", s.seq)
 	op := &operation{left: s.LROPolls}
@@ -787,7 +738,7 @@ func (s *Server) async(w http.ResponseWriter, r *http.Request, location bool) *o
 // settle ends an operation that has no InProgress reads left. A failing
 // one ends only when polled: ARM's first answer says Creating (or 202),
 // never Failed.
-func (s *Server) settle(op *operation) {
+func (s *Fake) settle(op *operation) {
 	if op.done || op.left > 0 {
 		return
 	}
@@ -799,7 +750,7 @@ func (s *Server) settle(op *operation) {
 }
 
 // end records how a done operation ended.
-func (s *Server) end(op *operation) {
+func (s *Fake) end(op *operation) {
 	op.succeeded = op.fail == nil
 	if r := s.res[op.resource]; r != nil {
 		props(r.body)["provisioningState"] = map[bool]string{true: "Succeeded", false: "Failed"}[op.succeeded]
@@ -811,7 +762,7 @@ func (s *Server) end(op *operation) {
 
 // operationStatus answers a poll of the status document (or, with
 // /result, of the Location URL).
-func (s *Server) operationStatus(w http.ResponseWriter, name string) {
+func (s *Fake) operationStatus(w http.ResponseWriter, name string) {
 	name, result := strings.CutSuffix(name, "/result")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -846,7 +797,7 @@ func (s *Server) operationStatus(w http.ResponseWriter, name string) {
 	}
 }
 
-func (s *Server) patch(w http.ResponseWriter, id string, body map[string]any) {
+func (s *Fake) patch(w http.ResponseWriter, id string, body map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.res[strings.ToLower(id)]
@@ -863,7 +814,7 @@ func (s *Server) patch(w http.ResponseWriter, id string, body map[string]any) {
 	writeJSON(w, http.StatusOK, s.view(res, false))
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Fake) delete(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.res[strings.ToLower(id)]
@@ -894,7 +845,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // remove deletes res and what goes with it.
-func (s *Server) remove(res *resource) {
+func (s *Fake) remove(res *resource) {
 	delete(s.res, strings.ToLower(res.id))
 	if res.typ == "microsoft.compute/virtualmachines" {
 		// The OS disk goes with the VM when its deleteOption says so.
@@ -923,7 +874,7 @@ func (s *Server) remove(res *resource) {
 
 // usedBy names a live resource that references res (ARM refuses to delete
 // a NIC on a VM, an IP or NSG on a NIC, a subnet with NICs, a VM's disk).
-func (s *Server) usedBy(res *resource) string {
+func (s *Fake) usedBy(res *resource) string {
 	switch res.typ {
 	case "microsoft.network/networkinterfaces", "microsoft.network/publicipaddresses",
 		"microsoft.network/networksecuritygroups", "microsoft.network/virtualnetworks":
@@ -951,7 +902,7 @@ func (s *Server) usedBy(res *resource) string {
 }
 
 // action runs a VM's POST action (start, deallocate, powerOff, restart).
-func (s *Server) action(w http.ResponseWriter, r *http.Request, parent, verb string) {
+func (s *Fake) action(w http.ResponseWriter, r *http.Request, parent, verb string) {
 	id := "/" + parent
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -971,7 +922,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, parent, verb str
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (s *Server) instanceView(w http.ResponseWriter, id string) {
+func (s *Fake) instanceView(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.res[strings.ToLower(id)]
@@ -995,7 +946,7 @@ func instanceView(res *resource) map[string]any {
 }
 
 // view is the JSON ARM returns for a resource.
-func (s *Server) view(res *resource, expand bool) map[string]any {
+func (s *Fake) view(res *resource, expand bool) map[string]any {
 	v := clone(res.body)
 	if expand && res.typ == "microsoft.compute/virtualmachines" {
 		props(v)["instanceView"] = instanceView(res)
