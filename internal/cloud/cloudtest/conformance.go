@@ -249,10 +249,16 @@ func retriesThrottlingAnd5xx(t *testing.T, h Harness) {
 	f := needFake(t, h)
 	id := h.SeedImage("sindri-r", "hash-r", time.Now())
 	for _, status := range []int{429, 500, 503} {
+		before := len(f.Requests())
 		f.FailNext(status, 2)
 		got, err := h.Target.ListImages(t.Context(), h.Config)
 		if err != nil {
 			t.Fatalf("after two %d answers: %v (want retried to success)", status, err)
+		}
+		// Both failures were answered and the call then went through: at
+		// least three requests (a paged list may send more).
+		if n := len(f.Requests()) - before; n < 3 {
+			t.Fatalf("after two %d answers: %d requests, want the two failures retried: %v", status, n, f.Requests()[before:])
 		}
 		if !slices.Contains(ids(got), id) {
 			t.Fatalf("after two %d answers: %v lacks %s", status, ids(got), id)
