@@ -86,50 +86,43 @@ func TestEnvWinsOverTheProcessEnvironment(t *testing.T) {
 	}
 }
 
-// A call that keeps failing, or hanging past CallTimeout, is tried
-// MaxAttempts times, then its last error returns.
-func TestGivesUpAfterMaxAttempts(t *testing.T) {
-	tests := []struct {
-		name     string
-		tune     func(t *cloud.Tuning)
-		inject   func(f *awsfake.Fake)
-		attempts int
-		wantErr  func(err error) bool
-	}{
-		{
-			name:     "server errors",
-			tune:     func(t *cloud.Tuning) { t.MaxAttempts = 3 },
-			inject:   func(f *awsfake.Fake) { f.FailNext(http.StatusServiceUnavailable, 10) },
-			attempts: 3,
-			wantErr: func(err error) bool {
-				return strings.Contains(err.Error(), "Unavailable") && strings.Contains(err.Error(), "The service is unavailable")
-			},
-		},
-		{
-			name:     "hanging requests",
-			tune:     func(t *cloud.Tuning) { t.MaxAttempts, t.CallTimeout = 2, 150*time.Millisecond },
-			inject:   func(f *awsfake.Fake) { f.HangNext(5) },
-			attempts: 2,
-			wantErr:  func(err error) bool { return cloud.IsTimeout(err) || strings.Contains(err.Error(), "Timeout") },
-		},
+// failsAfter lists images, which must fail within 5 seconds after
+// exactly attempts DescribeImages requests, and returns the error.
+func failsAfter(t *testing.T, f *awsfake.Fake, c aws.Cloud, cfg *config.Config, attempts int) error {
+	t.Helper()
+	start := time.Now()
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil {
+		t.Fatal("ListImages succeeded")
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, c, cfg := setup(t, "")
-			tt.tune(&c.Tuning)
-			tt.inject(f)
-			start := time.Now()
-			_, err := c.ListImages(t.Context(), cfg)
-			if err == nil || !tt.wantErr(err) {
-				t.Fatalf("err = %v", err)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
-			}
-			if n := len(f.Calls("DescribeImages")); n != tt.attempts {
-				t.Errorf("attempts = %d, want %d", n, tt.attempts)
-			}
-		})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if n := len(f.Calls("DescribeImages")); n != attempts {
+		t.Errorf("attempts = %d, want %d", n, attempts)
+	}
+	return err
+}
+
+// Tuning.MaxAttempts ends the retries of a call that keeps failing; its
+// last error returns.
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	c.Tuning.MaxAttempts = 3
+	f.FailNext(http.StatusServiceUnavailable, 10)
+	if err := failsAfter(t, f, c, cfg, 3); !strings.Contains(err.Error(), "Unavailable") || !strings.Contains(err.Error(), "The service is unavailable") {
+		t.Errorf("err = %v, want EC2's Unavailable", err)
+	}
+}
+
+// An attempt that hangs past Tuning.CallTimeout is abandoned and retried,
+// MaxAttempts times in all.
+func TestHangingRequestTimesOut(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	c.Tuning.MaxAttempts, c.Tuning.CallTimeout = 2, 150*time.Millisecond
+	f.HangNext(5)
+	if err := failsAfter(t, f, c, cfg, 2); !cloud.IsTimeout(err) && !strings.Contains(err.Error(), "Timeout") {
+		t.Errorf("err = %v, want a time-out", err)
 	}
 }
 

@@ -175,6 +175,25 @@ func TestTerminateWaitsUntilGone(t *testing.T) {
 	}
 }
 
+// The waits for an instance state back off from 2s to 10s at most: the
+// aws target's own ceiling, below cloud.DefaultTuning's 15s.
+func TestStatePollsBackOffToTenSeconds(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	var waits []time.Duration
+	c.Tuning = cloud.Tuning{Sleep: func(_ context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return nil
+	}}
+	f.SetTransitionPolls(6)
+	if _, err := c.Launch(t.Context(), launchReq(cfg, f.SeedImage("sindri-1", "h1", t0))); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits = %v, want %v", waits, want)
+	}
+}
+
 // A retried RunInstances carries the same client token: one instance.
 func TestRetriedLaunchMakesOneInstance(t *testing.T) {
 	f, c, cfg := setup(t, "")
