@@ -30,7 +30,7 @@ func newFake(t *testing.T) (*gcpfake.Fake, gcp.Cloud, *config.Config) {
 	for _, k := range []string{"GCE_METADATA_HOST", "GCE_METADATA_IP"} {
 		t.Setenv(k, f.Env()[k])
 	}
-	c := gcp.Cloud{Env: fakeEnv(f), Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
+	c := gcp.Cloud{Env: f.LookupEnv, Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
 	cfg := cloudtest.Load(t, `
 packer:
   cloud: gcp
@@ -51,15 +51,6 @@ func noMetadata(t *testing.T, f *gcpfake.Fake) {
 			t.Errorf("credential lookup reached the network: %s", r)
 		}
 	}
-}
-
-// fakeEnv is the fake's environment as the command line passes it down.
-func fakeEnv(f *gcpfake.Fake) cloud.Env {
-	var kv []string
-	for k, v := range f.Env() {
-		kv = append(kv, k+"="+v)
-	}
-	return cloud.EnvList(kv)
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
