@@ -201,10 +201,17 @@ var noSDKRetry = gax.WithRetry(func() gax.Retryer { return nil })
 
 // call runs one API call with retries and a time-out per attempt, and
 // turns a failure into "gcp: WHAT: <the API's message> (request id ...)".
+// Tuning.MaxAttempts, when set, bounds the attempts; otherwise the
+// retries end only with Tuning.Retry's MaxElapsed.
 func (g Cloud) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	t := g.tuning()
 	timeout := t.CallTimeout
-	err := cloud.Retry(ctx, t.Retry, retryable(ctx), func(ctx context.Context) error {
+	attempts, most, again := 0, g.Tuning.MaxAttempts, retryable(ctx)
+	retry := func(err error) bool {
+		attempts++
+		return again(err) && (most <= 0 || attempts < most)
+	}
+	err := cloud.Retry(ctx, t.Retry, retry, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		return op(actx)

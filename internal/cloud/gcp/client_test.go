@@ -77,6 +77,18 @@ func cloudtestLoadAWS(t *testing.T) *config.Config {
 	return cloudtest.Load(t, "packer:\n  cloud: aws\n")
 }
 
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
+	f, c, cfg := newFake(t)
+	f.FailNext(http.StatusServiceUnavailable, 10)
+	c.Tuning.MaxAttempts = 3
+	if _, err := c.ListImages(ctx(t), cfg); err == nil || !strings.Contains(err.Error(), "The service is currently unavailable.") {
+		t.Fatalf("ListImages = %v, want the API's 503", err)
+	}
+	if n := count(f, "GET", "/global/images"); n != 3 {
+		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
 func TestRetriesAreBounded(t *testing.T) {
 	f, c, cfg := newFake(t)
 	c.Tuning.Retry = cloud.Backoff{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 50 * time.Millisecond}

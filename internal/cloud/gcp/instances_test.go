@@ -3,6 +3,7 @@ package gcp_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +319,23 @@ func liveOf(live []cloudtest.FakeResource, kind string) []cloudtest.FakeResource
 		}
 	}
 	return out
+}
+
+// A zero Tuning polls at the gcp pace: from 1s, doubling (the shared
+// default would start at 2s).
+func TestStatePollsStartAtOneSecond(t *testing.T) {
+	f, c, cfg := newFake(t)
+	f.SeedImage("sindri-img", hashA, time.Now())
+	var slept []time.Duration
+	c.Tuning = cloud.Tuning{Retry: tiny, Sleep: func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		return nil
+	}}
+	if _, err := c.Launch(ctx(t), launchReq(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	// The instance reads PROVISIONING, then STAGING, then RUNNING.
+	if want := []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(slept, want) {
+		t.Errorf("waits between polls = %v, want %v", slept, want)
+	}
 }

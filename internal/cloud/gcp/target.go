@@ -15,7 +15,8 @@ type Cloud struct {
 	cloud.Base
 	// Tuning paces the API calls and the waits for operations and
 	// instance states. Zero fields take the gcp defaults (polls from 1s
-	// up to 10s, each wait bounded by 15m), then cloud.DefaultTuning.
+	// up to 10s, each wait bounded by 15m; no bound on the attempts of a
+	// call but Retry's MaxElapsed), then cloud.DefaultTuning.
 	Tuning cloud.Tuning
 	// Env is where the target reads SINDRI_GCP_ENDPOINT; nil reads the
 	// process environment.

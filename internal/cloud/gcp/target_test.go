@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
@@ -56,5 +57,19 @@ func TestValidImageID(t *testing.T) {
 		if err := c.ValidImageID(id); err == nil {
 			t.Errorf("ValidImageID(%q) accepted", id)
 		}
+	}
+}
+
+// The old gcp defaults survive the move to cloud.Tuning.
+func TestTuningKeepsTheGCPDefaults(t *testing.T) {
+	got := gcp.Cloud{}.Tuned()
+	if got.PollInterval != time.Second || got.PollMax != 10*time.Second || got.WaitTimeout != 15*time.Minute ||
+		got.CallTimeout != time.Minute || got.Retry.Initial != cloud.DefaultBackoff.Initial ||
+		got.Retry.Max != cloud.DefaultBackoff.Max || got.Retry.MaxElapsed != cloud.DefaultBackoff.MaxElapsed {
+		t.Errorf("zero Tuning runs as %+v", got)
+	}
+	set := gcp.Cloud{Tuning: cloud.Tuning{PollInterval: 20 * time.Second, WaitTimeout: time.Minute, CallTimeout: time.Second}}.Tuned()
+	if set.PollInterval != 20*time.Second || set.PollMax != 20*time.Second || set.WaitTimeout != time.Minute || set.CallTimeout != time.Second {
+		t.Errorf("set Tuning runs as %+v", set)
 	}
 }
