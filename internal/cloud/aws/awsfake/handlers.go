@@ -3,6 +3,7 @@ package awsfake
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,12 +74,47 @@ func (f *Fake) sorted(kind, region string) []*resource {
 	return out
 }
 
+// attrs answer, per filter name a kind knows, a resource's value.
+type attrs map[string]func(*resource) string
+
+// selected returns the region's resources of kind that ids name (all when
+// there are none) and that the request's filters select: a name in known,
+// or tag:KEY and tag-key. Any other filter name is refused, as EC2 does,
+// whether or not anything would match.
+func (f *Fake) selected(r *req, kind string, ids []string, known attrs) ([]*resource, *apiError) {
+	fs := r.filters()
+	if err := checkFilters(fs, slices.Collect(maps.Keys(known))...); err != nil {
+		return nil, err
+	}
+	var out []*resource
+	for _, res := range f.sorted(kind, r.region) {
+		if len(ids) > 0 && !slices.Contains(ids, res.id) {
+			continue
+		}
+		ok, err := match(fs, func(name string) ([]string, bool) {
+			if a, ok := known[name]; ok {
+				return []string{a(res)}, true
+			}
+			return tagAttr(res.tags, name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, res)
+		}
+	}
+	return out, nil
+}
+
+func idOf(r *resource) string    { return r.id }
+func nameOf(r *resource) string  { return r.name }
+func stateOf(r *resource) string { return r.state }
+func vpcOf(r *resource) string   { return r.vpc }
+
 // --- images ---
 
 func describeImages(f *Fake, r *req) ([]elem, *apiError) {
-	if err := checkFilters(r.filters(), "state", "name", "image-id", "owner-id"); err != nil {
-		return nil, err
-	}
 	owners := r.list("Owner")
 	for _, o := range owners {
 		if o != "self" && o != Account && o != "amazon" {
@@ -94,31 +130,14 @@ func describeImages(f *Fake, r *req) ([]elem, *apiError) {
 			return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
 		}
 	}
-	fs := r.filters()
+	sel, err := f.selected(r, kindImage, ids, attrs{
+		"state": stateOf, "name": nameOf, "image-id": idOf, "owner-id": func(*resource) string { return Account },
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out items[xImage]
-	for _, im := range f.sorted(kindImage, r.region) {
-		if len(ids) > 0 && !slices.Contains(ids, im.id) {
-			continue
-		}
-		ok, err := match(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "state":
-				return []string{im.state}, true
-			case "name":
-				return []string{im.name}, true
-			case "image-id":
-				return []string{im.id}, true
-			case "owner-id":
-				return []string{Account}, true
-			}
-			return tagAttr(im.tags, name)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
+	for _, im := range sel {
 		// Deprecated AMIs are always shown to their owner, whatever
 		// IncludeDeprecated says; every image here is the account's own.
 		x := xImage{
@@ -335,6 +354,8 @@ func (f *Fake) xinstance(in *resource) xInstance {
 	return x
 }
 
+// instances checks that the instances the request names exist and
+// returns them (all in the region when it names none).
 func (f *Fake) instances(r *req) ([]*resource, *apiError) {
 	ids := r.list("InstanceId")
 	for _, id := range ids {
@@ -351,42 +372,30 @@ func (f *Fake) instances(r *req) ([]*resource, *apiError) {
 	return out, nil
 }
 
+// describeInstances advances every instance it is asked about one step
+// before it answers.
 func describeInstances(f *Fake, r *req) ([]elem, *apiError) {
-	if err := checkFilters(r.filters(), "instance-state-name", "instance-id", "image-id", "vpc-id", "subnet-id"); err != nil {
+	all, err := f.instances(r)
+	if err != nil {
 		return nil, err
 	}
-	all, aerr := f.instances(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	fs := r.filters()
-	var out items[xReservation]
 	for _, in := range all {
 		f.tick(in)
-		ok, err := match(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "instance-state-name":
-				return []string{in.state}, true
-			case "instance-id":
-				return []string{in.id}, true
-			case "image-id":
-				return []string{in.imageID}, true
-			case "vpc-id":
-				return []string{in.vpc}, true
-			case "subnet-id":
-				return []string{in.subnet}, true
-			}
-			return tagAttr(in.tags, name)
+	}
+	sel, err := f.selected(r, kindInstance, r.list("InstanceId"), attrs{
+		"instance-state-name": stateOf, "instance-id": idOf, "vpc-id": vpcOf,
+		"image-id":  func(in *resource) string { return in.imageID },
+		"subnet-id": func(in *resource) string { return in.subnet },
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out items[xReservation]
+	for _, in := range sel {
+		out.Item = append(out.Item, xReservation{
+			ReservationID: "r-" + strings.TrimPrefix(in.id, "i-"), OwnerID: Account,
+			InstancesSet: items[xInstance]{Item: []xInstance{f.xinstance(in)}},
 		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out.Item = append(out.Item, xReservation{
-				ReservationID: "r-" + strings.TrimPrefix(in.id, "i-"), OwnerID: Account,
-				InstancesSet: items[xInstance]{Item: []xInstance{f.xinstance(in)}},
-			})
-		}
 	}
 	return []elem{{"reservationSet", out}}, nil
 }
@@ -489,38 +498,18 @@ func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
-	if err := checkFilters(r.filters(), "group-id", "group-name", "vpc-id"); err != nil {
-		return nil, err
-	}
 	ids := r.list("GroupId")
 	for _, id := range ids {
 		if f.find(kindGroup, id, r.region) == nil {
 			return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
 		}
 	}
-	fs := r.filters()
+	sel, err := f.selected(r, kindGroup, ids, attrs{"group-id": idOf, "group-name": nameOf, "vpc-id": vpcOf})
+	if err != nil {
+		return nil, err
+	}
 	var out items[xGroup]
-	for _, g := range f.sorted(kindGroup, r.region) {
-		if len(ids) > 0 && !slices.Contains(ids, g.id) {
-			continue
-		}
-		ok, err := match(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "group-id":
-				return []string{g.id}, true
-			case "group-name":
-				return []string{g.name}, true
-			case "vpc-id":
-				return []string{g.vpc}, true
-			}
-			return tagAttr(g.tags, name)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
+	for _, g := range sel {
 		x := xGroup{OwnerID: Account, GroupID: g.id, GroupName: g.name, GroupDescription: g.desc, VpcID: g.vpc, TagSet: xtags(g.tags)}
 		for _, rule := range g.ingress {
 			x.IPPermissions.Item = append(x.IPPermissions.Item, xIPPermission{rule.Protocol, rule.From, rule.To, items[xIPRange]{Item: []xIPRange{{rule.CIDR}}}})
@@ -533,33 +522,15 @@ func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
 // --- volumes and key pairs ---
 
 func describeVolumes(f *Fake, r *req) ([]elem, *apiError) {
-	if err := checkFilters(r.filters(), "status", "volume-id", "attachment.instance-id"); err != nil {
+	sel, err := f.selected(r, kindVolume, r.list("VolumeId"), attrs{
+		"status": stateOf, "volume-id": idOf, "attachment.instance-id": func(v *resource) string { return v.attached },
+	})
+	if err != nil {
 		return nil, err
 	}
-	ids := r.list("VolumeId")
-	fs := r.filters()
 	var out items[xVolume]
-	for _, v := range f.sorted(kindVolume, r.region) {
-		if len(ids) > 0 && !slices.Contains(ids, v.id) {
-			continue
-		}
-		ok, err := match(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "status":
-				return []string{v.state}, true
-			case "volume-id":
-				return []string{v.id}, true
-			case "attachment.instance-id":
-				return []string{v.attached}, true
-			}
-			return tagAttr(v.tags, name)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out.Item = append(out.Item, xVolume{v.id, v.size, v.region + "a", v.state, iso(v.created), "gp3", xtags(v.tags)})
-		}
+	for _, v := range sel {
+		out.Item = append(out.Item, xVolume{v.id, v.size, v.region + "a", v.state, iso(v.created), "gp3", xtags(v.tags)})
 	}
 	return []elem{{"volumeSet", out}}, nil
 }
@@ -578,29 +549,14 @@ func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
-	if err := checkFilters(r.filters(), "key-name", "key-pair-id"); err != nil {
+	sel, err := f.selected(r, kindKeyPair, r.list("KeyPairId"), attrs{"key-name": nameOf, "key-pair-id": idOf})
+	if err != nil {
 		return nil, err
 	}
-	ids, names := r.list("KeyPairId"), r.list("KeyName")
-	fs := r.filters()
+	names := r.list("KeyName")
 	var out items[xKeyPair]
-	for _, k := range f.sorted(kindKeyPair, r.region) {
-		if (len(ids) > 0 && !slices.Contains(ids, k.id)) || (len(names) > 0 && !slices.Contains(names, k.name)) {
-			continue
-		}
-		ok, err := match(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "key-name":
-				return []string{k.name}, true
-			case "key-pair-id":
-				return []string{k.id}, true
-			}
-			return tagAttr(k.tags, name)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+	for _, k := range sel {
+		if len(names) == 0 || slices.Contains(names, k.name) {
 			out.Item = append(out.Item, xKeyPair{k.id, k.name, "SHA256:fakefakefake", "ed25519", iso(k.created), xtags(k.tags)})
 		}
 	}
