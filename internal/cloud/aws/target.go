@@ -14,9 +14,11 @@ type Cloud struct {
 	cloud.Base
 	// Tuning paces the API calls (CallTimeout bounds one HTTP attempt,
 	// then the SDK retryer tries again, MaxAttempts in all, waiting as
-	// Retry says) and the waits for instance states. Zero fields take the
-	// defaults: cloud.DefaultTuning's, except state polls back off to 10s
-	// at most and give up after 15 minutes.
+	// Retry says; the SDK counts attempts, so Retry.MaxElapsed bounds only
+	// the retried deletes that wait for a dependency, default 3 minutes)
+	// and the waits for instance states. Zero fields take the defaults:
+	// cloud.DefaultTuning's, except state polls back off to 10s at most
+	// and give up after 15 minutes.
 	Tuning cloud.Tuning
 	// Env is where SINDRI_AWS_ENDPOINT and the credentials (static keys,
 	// profile, shared files) are read; nil reads the process environment.
