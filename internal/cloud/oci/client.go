@@ -1,8 +1,10 @@
 package oci
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -144,11 +146,15 @@ func (c Cloud) configure(b *common.BaseClient) {
 	if endpoint != "" {
 		b.Host = strings.TrimRight(endpoint, "/")
 	}
-	if hc, ok := b.HTTPClient.(*http.Client); ok && (c.Transport != nil || c.Tuning.CallTimeout > 0) {
+	if hc, ok := b.HTTPClient.(*http.Client); ok {
 		own := *hc
 		if c.Transport != nil {
 			own.Transport = c.Transport
 		}
+		if own.Transport == nil {
+			own.Transport = http.DefaultTransport
+		}
+		own.Transport = callerTransport{base: own.Transport}
 		if c.Tuning.CallTimeout > 0 {
 			own.Timeout = c.Tuning.CallTimeout
 		}
@@ -178,13 +184,91 @@ func (c Cloud) retryPolicy() common.RetryPolicy {
 			if !r.InitialAttemptTime.IsZero() && time.Since(r.InitialAttemptTime) > b.MaxElapsed {
 				return false
 			}
+			if errors.As(r.Error, new(callerGone)) {
+				return false
+			}
 			return common.DefaultShouldRetryOperation(r)
 		}),
 		common.WithNextDuration(func(r common.OCIOperationResponse) time.Duration {
 			attempt := max(int(r.AttemptNumber)-1, 0)
-			return rand.N(b.Delay(attempt)) + time.Millisecond
+			d := rand.N(b.Delay(attempt)) + time.Millisecond
+			if caller := callerOf(r); caller != nil {
+				_ = b.Sleep(caller, d) // ends early when the caller goes away
+				return 0
+			}
+			return d
 		}),
 	)
+}
+
+// Cancellation. The SDK's Retry answers a context that ends at once, but
+// its retry goroutine goes on writing the response it returns: a data race
+// (oracle/oci-go-sdk#603). So the SDK is never given a context that ends:
+// every call passes sdk(ctx), which keeps the caller's ctx as a value
+// only. The transport aborts the request when that ctx ends, the retry
+// policy then stops retrying, and its backoff waits end with it.
+
+type callerKey struct{}
+
+// sdk is the context an SDK call gets for the caller's ctx.
+func sdk(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), callerKey{}, ctx)
+}
+
+// callerGone is a request given up because its caller's context ended.
+type callerGone struct{ err error }
+
+func (e callerGone) Error() string { return e.err.Error() }
+func (e callerGone) Unwrap() error { return e.err }
+
+// callerOf returns the caller's context of a response's request, or nil.
+func callerOf(r common.OCIOperationResponse) context.Context {
+	if r.Response == nil {
+		return nil
+	}
+	hr := r.Response.HTTPResponse()
+	if hr == nil || hr.Request == nil {
+		return nil
+	}
+	caller, _ := hr.Request.Context().Value(callerKey{}).(context.Context)
+	return caller
+}
+
+// callerTransport sends a request under its caller's context (see sdk).
+type callerTransport struct{ base http.RoundTripper }
+
+func (t callerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	caller, _ := req.Context().Value(callerKey{}).(context.Context)
+	if caller == nil {
+		return t.base.RoundTrip(req)
+	}
+	if caller.Err() != nil {
+		return nil, callerGone{context.Cause(caller)}
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	stop := context.AfterFunc(caller, func() { cancel(context.Cause(caller)) })
+	release := func() { stop(); cancel(nil) }
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		release()
+		if caller.Err() != nil {
+			return nil, callerGone{context.Cause(caller)}
+		}
+		return nil, err
+	}
+	resp.Body = releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// releasingBody ends the request's tie to its caller once read.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b releasingBody) Close() error {
+	defer b.release()
+	return b.ReadCloser.Close()
 }
 
 // apiError is a failed API call: the operation, the service's code,

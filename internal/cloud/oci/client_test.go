@@ -1,6 +1,8 @@
 package oci_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,13 +95,18 @@ func TestRetries(t *testing.T) {
 	}
 	t.Run("gives up within the bound", func(t *testing.T) {
 		f, c, cfg := setup(t)
-		c.Tuning.Retry.MaxElapsed = 30 * time.Millisecond
+		c.Tuning.MaxAttempts = 1000 // the time bound ends it, not the attempts
+		c.Tuning.Retry = cloud.Backoff{Initial: 5 * time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 100 * time.Millisecond}
 		f.FailNext(503, 1000)
+		start := time.Now()
 		_, err := c.ListImages(t.Context(), cfg)
 		if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
 			t.Fatalf("error = %v", err)
 		}
-		if n := len(f.Requests()); n < 2 || n > 10 {
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v, want about MaxElapsed (100ms)", d)
+		}
+		if n := len(f.Requests()); n < 2 || n >= 1000 {
 			t.Errorf("%d requests, want a few retries", n)
 		}
 	})
@@ -148,5 +155,44 @@ func TestNoOCIBlock(t *testing.T) {
 	cfg := cloudtest.Load(t, "packer:\n  cloud: qemu\n")
 	if _, err := (oci.Cloud{}).ListImages(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "no oci block") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// Cancelling a call ends it at once, whether its request hangs or it
+// waits between retries, and it is no data race (go test -race): the SDK
+// never sees the context end (oracle/oci-go-sdk#603).
+func TestCancellationEndsTheCall(t *testing.T) {
+	for name, fault := range map[string]func(f *ocifake.Fake){
+		"hanging request": func(f *ocifake.Fake) { f.HangNext(1) },
+		"backoff wait":    func(f *ocifake.Fake) { f.FailNext(503, 100) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, c, cfg := setup(t)
+			c.Tuning.CallTimeout = time.Minute
+			c.Tuning.Retry = cloud.Backoff{Initial: time.Minute, Max: time.Minute, MaxElapsed: time.Hour}
+			fault(f)
+			ctx, cancel := context.WithCancel(t.Context())
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.ListImages(ctx, cfg)
+				errc <- err
+			}()
+			for len(f.Requests()) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(20 * time.Millisecond) // into the hang or the wait
+			cancel()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("error = %v, want context.Canceled", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("ListImages did not return after its context was cancelled")
+			}
+			if n := len(f.Requests()); n != 1 {
+				t.Errorf("%d requests, want 1: nothing is retried after the cancellation", n)
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ func (c Cloud) CheckCredentials(ctx context.Context, cfg *config.Config) (string
 	if err != nil {
 		return "", fmt.Errorf("oci credentials: %w", err)
 	}
-	resp, err := cl.identity.GetUser(ctx, identity.GetUserRequest{UserId: common.String(user)})
+	resp, err := cl.identity.GetUser(sdk(ctx), identity.GetUserRequest{UserId: common.String(user)})
 	if err != nil {
 		return "", wrap("GetUser "+user, err)
 	}

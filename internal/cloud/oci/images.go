@@ -79,7 +79,7 @@ func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) e
 	if err := ours(img); err != nil {
 		return err
 	}
-	_, err = cl.compute.DeleteImage(ctx, core.DeleteImageRequest{ImageId: common.String(id)})
+	_, err = cl.compute.DeleteImage(sdk(ctx), core.DeleteImageRequest{ImageId: common.String(id)})
 	if isNotFound(err) {
 		return nil
 	}
@@ -107,7 +107,7 @@ func (c Cloud) DeprecateImage(ctx context.Context, cfg *config.Config, id string
 	}
 	tags := tagsOf(img.FreeformTags)
 	tags[cloud.TagDeprecated] = at.UTC().Format(time.RFC3339)
-	_, err = cl.compute.UpdateImage(ctx, core.UpdateImageRequest{
+	_, err = cl.compute.UpdateImage(sdk(ctx), core.UpdateImageRequest{
 		ImageId:            common.String(id),
 		UpdateImageDetails: core.UpdateImageDetails{FreeformTags: tags},
 	})
@@ -122,7 +122,7 @@ func ours(img core.Image) error {
 }
 
 func (cl *clients) getImage(ctx context.Context, id string) (core.Image, error) {
-	resp, err := cl.compute.GetImage(ctx, core.GetImageRequest{ImageId: common.String(id)})
+	resp, err := cl.compute.GetImage(sdk(ctx), core.GetImageRequest{ImageId: common.String(id)})
 	if err != nil {
 		return core.Image{}, wrap("GetImage "+id, err)
 	}
@@ -133,7 +133,7 @@ func (cl *clients) getImage(ctx context.Context, id string) (core.Image, error) 
 // (state "" means any but DELETED), newest first.
 func (cl *clients) listImages(ctx context.Context, state core.ImageLifecycleStateEnum) ([]cloud.Image, error) {
 	all, err := pages(func(page *string) ([]core.Image, *string, error) {
-		resp, err := cl.compute.ListImages(ctx, core.ListImagesRequest{
+		resp, err := cl.compute.ListImages(sdk(ctx), core.ListImagesRequest{
 			CompartmentId:  common.String(cl.cfg.CompartmentOCID),
 			LifecycleState: state,
 			SortBy:         core.ListImagesSortByTimecreated,

@@ -65,7 +65,7 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Inst
 		}
 	}
 	// The SDK sends an opc-retry-token, so its retries never launch twice.
-	resp, err := cl.compute.LaunchInstance(ctx, core.LaunchInstanceRequest{LaunchInstanceDetails: details})
+	resp, err := cl.compute.LaunchInstance(sdk(ctx), core.LaunchInstanceRequest{LaunchInstanceDetails: details})
 	if err != nil {
 		return nil, wrap("LaunchInstance", err)
 	}
@@ -121,7 +121,7 @@ func (c Cloud) finishLaunch(ctx context.Context, cl *clients, id string, tags ma
 
 func (cl *clients) tagBootVolumes(ctx context.Context, id string, tags map[string]string) error {
 	atts, err := pages(func(page *string) ([]core.BootVolumeAttachment, *string, error) {
-		resp, err := cl.compute.ListBootVolumeAttachments(ctx, core.ListBootVolumeAttachmentsRequest{
+		resp, err := cl.compute.ListBootVolumeAttachments(sdk(ctx), core.ListBootVolumeAttachmentsRequest{
 			AvailabilityDomain: common.String(cl.cfg.AvailabilityDomain),
 			CompartmentId:      common.String(cl.cfg.CompartmentOCID),
 			InstanceId:         common.String(id),
@@ -133,7 +133,7 @@ func (cl *clients) tagBootVolumes(ctx context.Context, id string, tags map[strin
 		return err
 	}
 	for _, a := range atts {
-		_, err := cl.storage.UpdateBootVolume(ctx, core.UpdateBootVolumeRequest{
+		_, err := cl.storage.UpdateBootVolume(sdk(ctx), core.UpdateBootVolumeRequest{
 			BootVolumeId:            a.BootVolumeId,
 			UpdateBootVolumeDetails: core.UpdateBootVolumeDetails{FreeformTags: tags},
 		})
@@ -147,7 +147,7 @@ func (cl *clients) tagBootVolumes(ctx context.Context, id string, tags map[strin
 // publicIP is the public address of the instance's primary VNIC; "" while
 // it is not attached yet.
 func (cl *clients) publicIP(ctx context.Context, id string) (string, error) {
-	resp, err := cl.compute.ListVnicAttachments(ctx, core.ListVnicAttachmentsRequest{
+	resp, err := cl.compute.ListVnicAttachments(sdk(ctx), core.ListVnicAttachmentsRequest{
 		CompartmentId: common.String(cl.cfg.CompartmentOCID),
 		InstanceId:    common.String(id),
 	})
@@ -158,7 +158,7 @@ func (cl *clients) publicIP(ctx context.Context, id string) (string, error) {
 		if a.LifecycleState != core.VnicAttachmentLifecycleStateAttached || a.VnicId == nil {
 			continue
 		}
-		v, err := cl.network.GetVnic(ctx, core.GetVnicRequest{VnicId: a.VnicId})
+		v, err := cl.network.GetVnic(sdk(ctx), core.GetVnicRequest{VnicId: a.VnicId})
 		if err != nil {
 			return "", wrap("GetVnic "+str(a.VnicId), err)
 		}
@@ -174,7 +174,7 @@ func (cl *clients) publicIP(ctx context.Context, id string) (string, error) {
 func (c Cloud) waitInstance(ctx context.Context, cl *clients, id string, want core.InstanceLifecycleStateEnum) (core.Instance, error) {
 	var ins core.Instance
 	err := c.tuning().Poll(ctx, fmt.Sprintf("oci: instance %s to be %s", id, want), func(ctx context.Context) (bool, error) {
-		resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
+		resp, err := cl.compute.GetInstance(sdk(ctx), core.GetInstanceRequest{InstanceId: common.String(id)})
 		if err != nil {
 			return false, wrap("GetInstance "+id, err)
 		}
@@ -211,7 +211,7 @@ func (c Cloud) TerminateInstance(ctx context.Context, cfg *config.Config, id str
 }
 
 func (c Cloud) terminate(ctx context.Context, cl *clients, id string) error {
-	resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
+	resp, err := cl.compute.GetInstance(sdk(ctx), core.GetInstanceRequest{InstanceId: common.String(id)})
 	if isNotFound(err) {
 		return nil
 	}
@@ -224,7 +224,7 @@ func (c Cloud) terminate(ctx context.Context, cl *clients, id string) error {
 	if resp.LifecycleState == core.InstanceLifecycleStateTerminated {
 		return nil
 	}
-	_, err = cl.compute.TerminateInstance(ctx, core.TerminateInstanceRequest{
+	_, err = cl.compute.TerminateInstance(sdk(ctx), core.TerminateInstanceRequest{
 		InstanceId:         common.String(id),
 		PreserveBootVolume: common.Bool(false),
 	})
@@ -235,7 +235,7 @@ func (c Cloud) terminate(ctx context.Context, cl *clients, id string) error {
 		return wrap("TerminateInstance "+id, err)
 	}
 	return c.tuning().Poll(ctx, "oci: instance "+id+" to terminate", func(ctx context.Context) (bool, error) {
-		resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
+		resp, err := cl.compute.GetInstance(sdk(ctx), core.GetInstanceRequest{InstanceId: common.String(id)})
 		if isNotFound(err) {
 			return true, nil
 		}
@@ -284,7 +284,7 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 // terminated (OCI lists terminated ones for a while).
 func (cl *clients) listInstances(ctx context.Context) ([]core.Instance, error) {
 	all, err := pages(func(page *string) ([]core.Instance, *string, error) {
-		resp, err := cl.compute.ListInstances(ctx, core.ListInstancesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID), Page: page})
+		resp, err := cl.compute.ListInstances(sdk(ctx), core.ListInstancesRequest{CompartmentId: common.String(cl.cfg.CompartmentOCID), Page: page})
 		return resp.Items, resp.OpcNextPage, wrap("ListInstances", err)
 	})
 	if err != nil {
@@ -335,12 +335,12 @@ func (c Cloud) power(ctx context.Context, cfg *config.Config, id string, action 
 	if err != nil {
 		return err
 	}
-	resp, err := cl.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(id)})
+	resp, err := cl.compute.GetInstance(sdk(ctx), core.GetInstanceRequest{InstanceId: common.String(id)})
 	if err != nil {
 		return wrap("GetInstance "+id, err)
 	}
 	if resp.LifecycleState != want {
-		_, err = cl.compute.InstanceAction(ctx, core.InstanceActionRequest{InstanceId: common.String(id), Action: action})
+		_, err = cl.compute.InstanceAction(sdk(ctx), core.InstanceActionRequest{InstanceId: common.String(id), Action: action})
 		if err != nil {
 			return wrap(fmt.Sprintf("InstanceAction %s %s", action, id), err)
 		}

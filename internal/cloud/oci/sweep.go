@@ -65,7 +65,7 @@ func (cl *clients) temporaries(ctx context.Context) ([]cloud.Resource, error) {
 	}
 	compartment := common.String(cl.cfg.CompartmentOCID)
 	boot, err := pages(func(page *string) ([]core.BootVolume, *string, error) {
-		resp, err := cl.storage.ListBootVolumes(ctx, core.ListBootVolumesRequest{CompartmentId: compartment, Page: page})
+		resp, err := cl.storage.ListBootVolumes(sdk(ctx), core.ListBootVolumesRequest{CompartmentId: compartment, Page: page})
 		return resp.Items, resp.OpcNextPage, wrap("ListBootVolumes", err)
 	})
 	if err != nil {
@@ -77,7 +77,7 @@ func (cl *clients) temporaries(ctx context.Context) ([]cloud.Resource, error) {
 		}
 	}
 	block, err := pages(func(page *string) ([]core.Volume, *string, error) {
-		resp, err := cl.storage.ListVolumes(ctx, core.ListVolumesRequest{CompartmentId: compartment, Page: page})
+		resp, err := cl.storage.ListVolumes(sdk(ctx), core.ListVolumesRequest{CompartmentId: compartment, Page: page})
 		return resp.Items, resp.OpcNextPage, wrap("ListVolumes", err)
 	})
 	if err != nil {
@@ -114,9 +114,9 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 		op := "DeleteVolume "
 		if strings.HasPrefix(r.ID, "ocid1.bootvolume.") {
 			op = "DeleteBootVolume "
-			_, err = cl.storage.DeleteBootVolume(ctx, core.DeleteBootVolumeRequest{BootVolumeId: common.String(r.ID)})
+			_, err = cl.storage.DeleteBootVolume(sdk(ctx), core.DeleteBootVolumeRequest{BootVolumeId: common.String(r.ID)})
 		} else {
-			_, err = cl.storage.DeleteVolume(ctx, core.DeleteVolumeRequest{VolumeId: common.String(r.ID)})
+			_, err = cl.storage.DeleteVolume(sdk(ctx), core.DeleteVolumeRequest{VolumeId: common.String(r.ID)})
 		}
 		if isNotFound(err) {
 			return nil
