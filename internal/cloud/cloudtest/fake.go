@@ -1,6 +1,10 @@
 package cloudtest
 
-import "time"
+import (
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+)
 
 // FakeResource is one resource a cloud's wire-level test double holds.
 type FakeResource struct {
@@ -39,4 +43,14 @@ type Fake interface {
 	// Requests returns a one-line description of every request served,
 	// e.g. "POST Action=RunInstances" or "GET /compute/v1/projects/p/global/images".
 	Requests() []string
+}
+
+// EnvOf is the cloud.Env that points a target at f: the fake's Env()
+// and nothing of the process environment.
+func EnvOf(f Fake) cloud.Env {
+	env := f.Env()
+	return func(key string) (string, bool) {
+		v, ok := env[key]
+		return v, ok
+	}
 }
