@@ -18,11 +18,16 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
+// testCmdFlags are the test command's own flags.
+type testCmdFlags struct {
+	cloud, image, keepDir, version string
+	keep                           bool
+	timeout                        time.Duration
+	tests                          testFlags
+}
+
 func (c *Command) testCmd(g *global) *cobra.Command {
-	var cloudName, image, keepDir, versionFlag string
-	var keep bool
-	var timeout time.Duration
-	tf := &testFlags{}
+	f := &testCmdFlags{}
 	cmd := &cobra.Command{
 		Use:   "test --cloud CLOUD --image ID [--keep] [--timeout D]",
 		Short: "Test an image on a temporary instance: SSH checks and InSpec, then teardown",
@@ -45,96 +50,98 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 the test could not run.`,
 		Example: "  sindri-packer test --cloud qemu --image .cache/images/<hash>/image.qcow2\n  sindri-packer test --cloud qemu --image my.qcow2 --keep",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cloudName == "" || image == "" {
-				return badInput("test: --cloud and --image are required")
-			}
-			if err := tf.check(); err != nil {
-				return err
-			}
-			g.clouds = cloudName
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
-			b, err := c.builder(clouds[0])
-			if err != nil {
-				return badInput("test: %v", err)
-			}
-			launcher, ok := b.(cloud.InstanceLauncher)
-			if !ok {
-				return toolFailure(fmt.Errorf("test: temporary instances for %s are not available yet", cloudName))
-			}
-			sindriVersion, from, err := testSindriVersion(cmd.Context(), b, cfg, image, versionFlag)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.Stderr, "testing for Sindri %s (%s)\n", sindriVersion, from)
-			work, err := os.MkdirTemp("", "sindri-test-")
-			if err != nil {
-				return toolFailure(err)
-			}
-			if !keep {
-				defer os.RemoveAll(work)
-			}
-			runID := c.defaultRunID()
-			stage, err := c.testStage(work, tf)
-			if err != nil {
-				return err
-			}
-			if keep && keepDir == "" {
-				keepDir = filepath.Join(".sindri-test", runID)
-			}
-			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			rep, err := runImageTest(ctx, verify.TestOptions{
-				Launcher: launcher,
-				Config:   cfg,
-				ImageID:  image,
-				RunID:    runID,
-				Inputs:   verify.InputsFor(cfg, sindriVersion, b.SSHUser(cfg)),
-				InSpec:   stage.InSpec, RequireInSpec: stage.RequireInSpec, ProfileDir: stage.ProfileDir,
-				Env: c.Environ, WorkDir: work, Keep: keep, KeepDir: keepDir,
-				BootTimeout: tf.bootTimeout, AllowSSHFrom: tf.sshFrom, Log: c.Stderr,
-			})
-			if err != nil {
-				if ctx.Err() != nil {
-					fmt.Fprintln(c.Stderr, "test interrupted; the test instance was destroyed")
-					return errFindings
-				}
-				return toolFailure(err)
-			}
-			rep2 := gha.New(c.getenv, c.Stdout)
-			md := rep.Markdown(cloudName)
-			if keep {
-				md += fmt.Sprintf("\nThe kept instance's disk and console log are in %s; remove the folder after stopping it.\n", work)
-			}
-			fmt.Fprint(c.Stdout, md)
-			annotateTest(rep2, cloudName, rep)
-			if err := rep2.SetOutput("test-result", rep.Status); err != nil {
-				return toolFailure(err)
-			}
-			if err := rep2.AddSummary(md); err != nil {
-				return toolFailure(err)
-			}
-			if rep.Failed() {
-				return errFindings
-			}
-			return nil
+			return c.runTest(cmd.Context(), g, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&cloudName, "cloud", "", "the image's cloud")
-	fl.StringVar(&image, "image", "", "the image to test (qemu: a .qcow2 path)")
-	fl.BoolVar(&keep, "keep", false, "leave the instance running and print how to connect")
-	fl.StringVar(&keepDir, "keep-dir", "", "where --keep puts the instance's key (default .sindri-test/<run>)")
-	fl.DurationVar(&timeout, "timeout", 45*time.Minute, "limit the whole test")
-	fl.StringVar(&versionFlag, "sindri-version", "", "the Sindri release the image holds (default: the image's record, else a concrete build.sindri_version)")
-	tf.register(fl)
+	fl.StringVar(&f.cloud, "cloud", "", "the image's cloud")
+	fl.StringVar(&f.image, "image", "", "the image to test (qemu: a .qcow2 path)")
+	fl.BoolVar(&f.keep, "keep", false, "leave the instance running and print how to connect")
+	fl.StringVar(&f.keepDir, "keep-dir", "", "where --keep puts the instance's key (default .sindri-test/<run>)")
+	fl.DurationVar(&f.timeout, "timeout", 45*time.Minute, "limit the whole test")
+	fl.StringVar(&f.version, "sindri-version", "", "the Sindri release the image holds (default: the image's record, else a concrete build.sindri_version)")
+	f.tests.register(fl)
 	return cmd
+}
+
+// runTest is flags → the image test the build's test stage runs (the same
+// options, from pipeline.TestStage.Options) → report.
+func (c *Command) runTest(ctx context.Context, g *global, f *testCmdFlags) error {
+	if f.cloud == "" || f.image == "" {
+		return badInput("test: --cloud and --image are required")
+	}
+	if err := f.tests.check(); err != nil {
+		return err
+	}
+	g.clouds = f.cloud
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return err
+	}
+	t, err := c.builder(clouds[0])
+	if err != nil {
+		return badInput("test: %v", err)
+	}
+	sindriVersion, from, err := testSindriVersion(ctx, t, cfg, f.image, f.version)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stderr, "testing for Sindri %s (%s)\n", sindriVersion, from)
+	work, err := os.MkdirTemp("", "sindri-test-")
+	if err != nil {
+		return toolFailure(err)
+	}
+	if !f.keep {
+		defer os.RemoveAll(work)
+	}
+	runID := c.defaultRunID()
+	stage, err := c.testStage(work, &f.tests)
+	if err != nil {
+		return err
+	}
+	opts := stage.Options(cfg, t, f.image, runID, sindriVersion, work, c.Stderr)
+	opts.Keep, opts.KeepDir = f.keep, f.keepDir
+	if f.keep && opts.KeepDir == "" {
+		opts.KeepDir = filepath.Join(".sindri-test", runID)
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	rep, err := runImageTest(ctx, opts)
+	switch {
+	case !cloud.Supported(err):
+		return toolFailure(fmt.Errorf("test: temporary instances for %s are not available yet", f.cloud))
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(c.Stderr, "test interrupted; the test instance was destroyed")
+		return errFindings
+	case err != nil:
+		return toolFailure(err)
+	}
+	return c.reportTest(f, rep, work)
+}
+
+// reportTest prints the test's table and sets the step's test-result,
+// summary and annotations.
+func (c *Command) reportTest(f *testCmdFlags, rep *verify.Report, work string) error {
+	gh := gha.New(c.getenv, c.Stdout)
+	md := rep.Markdown(f.cloud)
+	if f.keep {
+		md += fmt.Sprintf("\nThe kept instance's disk and console log are in %s; remove the folder after stopping it.\n", work)
+	}
+	fmt.Fprint(c.Stdout, md)
+	annotateTest(gh, f.cloud, rep)
+	if err := gh.SetOutput("test-result", rep.Status); err != nil {
+		return toolFailure(err)
+	}
+	if err := gh.AddSummary(md); err != nil {
+		return toolFailure(err)
+	}
+	if rep.Failed() {
+		return errFindings
+	}
+	return nil
 }
 
 // runImageTest runs the test command's image test; tests substitute it
@@ -145,7 +152,7 @@ var runImageTest = verify.Test
 // it came from: the flag, else the image's own record, else a concrete
 // build.sindri_version. Never the network: "latest" would name whatever
 // was released since the image was built, and fails offline.
-func testSindriVersion(ctx context.Context, b cloud.Builder, cfg *config.Config, image, flag string) (version, from string, err error) {
+func testSindriVersion(ctx context.Context, t cloud.Target, cfg *config.Config, image, flag string) (version, from string, err error) {
 	if flag != "" {
 		v := strings.TrimPrefix(flag, "v")
 		if !concreteVersion.MatchString(v) {
@@ -153,14 +160,12 @@ func testSindriVersion(ctx context.Context, b cloud.Builder, cfg *config.Config,
 		}
 		return v, "--sindri-version", nil
 	}
-	if im, ok := b.(cloud.ImageManager); ok {
-		img, err := im.GetImage(ctx, cfg, image)
-		switch {
-		case err == nil && img.SindriVersion != "":
-			return strings.TrimPrefix(img.SindriVersion, "v"), "recorded on the image", nil
-		case err != nil && !errors.Is(err, cloud.ErrNotFound):
-			return "", "", toolFailure(fmt.Errorf("test: read the image's Sindri version: %w", err))
-		}
+	img, err := t.GetImage(ctx, cfg, image)
+	switch {
+	case err == nil && img.SindriVersion != "":
+		return strings.TrimPrefix(img.SindriVersion, "v"), "recorded on the image", nil
+	case err != nil && cloud.Supported(err) && !errors.Is(err, cloud.ErrNotFound):
+		return "", "", toolFailure(fmt.Errorf("test: read the image's Sindri version: %w", err))
 	}
 	if v := strings.TrimPrefix(cfg.Packer.Build.SindriVersion, "v"); concreteVersion.MatchString(v) {
 		return v, "build.sindri_version in " + cfg.File, nil

@@ -56,7 +56,7 @@ func TestTestCommandCloudWithoutInstances(t *testing.T) {
 	t.Parallel()
 	aws := writeConfig(t, "aws")
 	// The aws target with only its Packer side: no instances.
-	r := runTargets(t, packerOnly, []string{"PATH=" + t.TempDir()}, "test", "-c", aws, "--cloud", "aws", "--image", "ami-0123")
+	r := runTargets(t, packerOnly, []string{"PATH=" + t.TempDir()}, "test", "-c", aws, "--cloud", "aws", "--image", "ami-0123", "--sindri-version", "3.0.1")
 	r.check(t, ExitFailure, nil, []string{"test: temporary instances for aws are not available yet"})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +97,59 @@ func TestInterruptMessageIsTruthful(t *testing.T) {
 				t.Errorf("error %q says %q", r.Error, tt.notWant)
 			}
 		})
+	}
+}
+
+// signalOn closes seen the first time a log write contains its text, and
+// keeps everything written.
+type signalOn struct {
+	text string
+	seen chan struct{}
+	once sync.Once
+	log  syncBuffer
+}
+
+func (s *signalOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), s.text) {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return s.log.Write(p)
+}
+
+// TestOneCloudStreamsTimestampedLines: inside Actions (Grouped) a run of
+// one cloud writes each of packer's lines as it comes, stamped with
+// packer's time, while packer still runs (issue 11: the log was held back
+// until the cloud finished and its times dropped). The fake packer prints
+// one line and then hangs until it is killed.
+func TestOneCloudStreamsTimestampedLines(t *testing.T) {
+	o := Options{
+		Config: testConfig(t), Targets: map[string]cloud.Target{"a": nullTarget{name: "a"}}, Render: renderOwn,
+		Packer: fakePacker(t, "fake-packer-ignores-interrupt"), RunID: "test-run", WorkDir: t.TempDir(),
+		Grace: 300 * time.Millisecond, Clouds: []string{"a"}, Grouped: true, Group: &recordGroups{},
+	}
+	log := &signalOn{text: "fake: waiting", seen: make(chan struct{})}
+	o.Log = log
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = Run(ctx, o)
+	}()
+	select {
+	case <-log.seen:
+	case <-done:
+		t.Fatalf("packer's line came only after the run ended:\n%s", log.log.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("packer's line did not come while packer ran:\n%s", log.log.String())
+	}
+	cancel()
+	<-done
+	// 1700000000 is packer's own time of the line.
+	if want := "[a] 2023-11-14T22:13:20Z ==> fake: waiting\n"; !strings.Contains(log.log.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, log.log.String())
+	}
+	if g := o.Group.(*recordGroups); len(g.events) != 0 {
+		t.Errorf("one cloud was grouped: %v", g.events)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -49,8 +48,12 @@ type Options struct {
 	WorkDir string
 	// Log receives packer's messages, each line prefixed "[cloud] ".
 	Log io.Writer
-	// Grouped buffers each cloud's log and writes it in one piece when the
-	// cloud finishes, between Group.Start and Group.End (GitHub log groups).
+	// Grouped is set inside GitHub Actions. With several clouds, whose
+	// lines would interleave, each cloud's log is buffered and written in
+	// one piece when the cloud finishes, between Group.Start and Group.End
+	// (GitHub log groups). With one cloud (every matrix job) each line is
+	// written as it comes, with its time: a long build shows its progress,
+	// and a killed job keeps its log.
 	Grouped bool
 	Group   interface {
 		Start(title string)
@@ -142,7 +145,8 @@ func Run(ctx context.Context, o Options) (*Manifest, error) {
 	if limit <= 0 {
 		limit = len(preps)
 	}
-	lw := &logWriter{w: o.Log, grouped: o.Grouped, group: o.Group, heartbeat: o.Heartbeat}
+	lw := &logWriter{w: o.Log, grouped: o.Grouped && len(preps) > 1, stamped: o.Grouped && len(preps) == 1,
+		group: o.Group, heartbeat: o.Heartbeat}
 	if lw.heartbeat <= 0 {
 		lw.heartbeat = time.Minute
 	}
@@ -263,97 +267,4 @@ func short(hash string) string {
 func lastLine(s string) string {
 	lines := strings.Split(s, "\n")
 	return lines[len(lines)-1]
-}
-
-// logWriter serialises the clouds' log lines onto one writer.
-type logWriter struct {
-	mu        sync.Mutex
-	w         io.Writer
-	grouped   bool
-	heartbeat time.Duration
-	group     interface {
-		Start(title string)
-		End()
-	}
-}
-
-type cloudLog struct {
-	lw    *logWriter
-	name  string
-	buf   []string
-	start time.Time
-	stop  chan struct{}
-	done  chan struct{}
-}
-
-func (lw *logWriter) forCloud(name string) *cloudLog {
-	c := &cloudLog{lw: lw, name: name, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
-	if !lw.grouped || lw.w == nil {
-		close(c.done)
-		return c
-	}
-	go c.beat()
-	return c
-}
-
-// beat prints a progress line outside the group while the cloud's own
-// lines wait in the buffer.
-func (c *cloudLog) beat() {
-	defer close(c.done)
-	t := time.NewTicker(c.lw.heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.lw.mu.Lock()
-			last := ""
-			if n := len(c.buf); n > 0 {
-				last = "; last: " + strings.TrimPrefix(c.buf[n-1], "["+c.name+"] ")
-			}
-			fmt.Fprintf(c.lw.w, "[%s] still running after %s%s\n", c.name, time.Since(c.start).Round(time.Second), last)
-			c.lw.mu.Unlock()
-		}
-	}
-}
-
-func (c *cloudLog) printf(format string, args ...any) {
-	if c.lw.w == nil {
-		return
-	}
-	msg := fmt.Sprintf(format, args...)
-	var lines []string
-	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		lines = append(lines, "["+c.name+"] "+l)
-	}
-	c.lw.mu.Lock()
-	defer c.lw.mu.Unlock()
-	if c.lw.grouped {
-		c.buf = append(c.buf, lines...)
-		return
-	}
-	for _, l := range lines {
-		fmt.Fprintln(c.lw.w, l)
-	}
-}
-
-// close writes a grouped cloud's buffered lines in one piece.
-func (c *cloudLog) close() {
-	if !c.lw.grouped || c.lw.w == nil {
-		return
-	}
-	close(c.stop)
-	<-c.done
-	c.lw.mu.Lock()
-	defer c.lw.mu.Unlock()
-	if c.lw.group != nil {
-		c.lw.group.Start("packer build: " + c.name)
-	}
-	for _, l := range c.buf {
-		fmt.Fprintln(c.lw.w, l)
-	}
-	if c.lw.group != nil {
-		c.lw.group.End()
-	}
 }

@@ -192,7 +192,7 @@ func (packerStep) Run(ctx context.Context, s *state) error {
 		Grace:    o.Grace,
 		OnLine: func(l packer.Line) {
 			if l.Type == "ui" && len(l.Data) >= 2 {
-				s.log.printf("%s", l.Message())
+				s.log.at(l.Time, "%s", l.Message())
 			}
 		},
 	})
