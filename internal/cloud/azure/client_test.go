@@ -66,7 +66,7 @@ func TestRetryAfterBeyondCapIsNotWaited(t *testing.T) {
 	}
 }
 
-func TestRetriesAreBounded(t *testing.T) {
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	f.FailNext(503, 100)
 	_, err := c.ListImages(t.Context(), cfg)
@@ -96,7 +96,7 @@ func TestHangingRequestTimesOut(t *testing.T) {
 	}
 }
 
-func TestErrorBodySurfaces(t *testing.T) {
+func TestErrorBodySurfaced(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	msg := "The client 'fa4e' with object id 'fa4e' does not have authorization to perform action 'Microsoft.Compute/images/read' over scope '/subscriptions/x' or the scope is invalid."
 	f.Inject(cloudtest.Fault{Match: "/providers/Microsoft.Compute/images", Status: 403, Code: "AuthorizationFailed", Message: msg})
@@ -138,7 +138,7 @@ func TestTuningMapsOntoAzcoreRetries(t *testing.T) {
 
 // The endpoint comes from the Env the caller passes, never from the
 // process environment when an Env is given.
-func TestEndpointFromEnv(t *testing.T) {
+func TestEnvWinsOverTheProcessEnvironment(t *testing.T) {
 	f := azurefake.New(t)
 	cfg := cloudtest.Load(t, fakeConfig)
 	t.Setenv(azure.EndpointEnv, "http://example.com") // refused if it were read
@@ -187,17 +187,12 @@ func TestOperationsInProgressAreWaitedFor(t *testing.T) {
 	img := f.SeedImage("sindri-a", "ha", t0)
 	req := launchReq(img)
 	req.Config = cfg
-	inst, err := c.Launch(t.Context(), req)
-	if err != nil {
+	if _, err := c.Launch(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	if n := statusPolls(f); n < 5*4 {
 		t.Errorf("%d status reads for 5 creations, want at least 3 InProgress and 1 Succeeded each", n)
 	}
-	if err := c.Terminate(t.Context(), inst); err != nil {
-		t.Fatal(err)
-	}
-	onlyImages(t, f)
 	if err := c.DeleteImage(t.Context(), cfg, img); err != nil {
 		t.Fatal(err)
 	}

@@ -102,13 +102,20 @@ func versionSource(v *armcompute.GalleryImageVersion) string {
 	return deref(v.Properties.StorageProfile.Source.ID)
 }
 
-func managedImage(im *armcompute.Image) cloud.Image {
+// image is what managed images and gallery versions share: our tags,
+// and the ID under extra (managed_image_id or gallery_image_version_id).
+func image(id, name, loc *string, tags map[string]*string, extra string) cloud.Image {
 	img := cloud.Image{
-		ID: deref(im.ID), Name: deref(im.Name), Region: deref(im.Location),
-		ConfigHash: tag(im.Tags, cloud.TagConfigHash), SindriVersion: tag(im.Tags, cloud.TagSindriVersion),
-		Extra: map[string]string{"managed_image_id": deref(im.ID)},
+		ID: deref(id), Name: deref(name), Region: deref(loc),
+		ConfigHash: tag(tags, cloud.TagConfigHash), SindriVersion: tag(tags, cloud.TagSindriVersion),
+		Extra: map[string]string{extra: deref(id)},
 	}
 	img.Regions = map[string]string{img.Region: img.ID}
+	return img
+}
+
+func managedImage(im *armcompute.Image) cloud.Image {
+	img := image(im.ID, im.Name, im.Location, im.Tags, "managed_image_id")
 	img.Created = builtAt(im.Tags, img.Name)
 	if im.Properties != nil {
 		img.State = state(deref(im.Properties.ProvisioningState))
@@ -120,12 +127,7 @@ func managedImage(im *armcompute.Image) cloud.Image {
 }
 
 func galleryVersion(v *armcompute.GalleryImageVersion) cloud.Image {
-	img := cloud.Image{
-		ID: deref(v.ID), Name: deref(v.Name), Region: deref(v.Location),
-		ConfigHash: tag(v.Tags, cloud.TagConfigHash), SindriVersion: tag(v.Tags, cloud.TagSindriVersion),
-		Extra: map[string]string{"gallery_image_version_id": deref(v.ID)},
-	}
-	img.Regions = map[string]string{img.Region: img.ID}
+	img := image(v.ID, v.Name, v.Location, v.Tags, "gallery_image_version_id")
 	if p := v.Properties; p != nil {
 		img.State = state(string(deref(p.ProvisioningState)))
 		if pp := p.PublishingProfile; pp != nil {
@@ -200,13 +202,19 @@ func parseImageID(id string) (imageRef, error) {
 	return imageRef{}, fmt.Errorf("azure: %q is neither a managed image nor a gallery image version", id)
 }
 
-// GetImage returns one managed image or gallery version by its ID.
-func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cloud.Image, error) {
+// imageAPI returns the clients of cfg and the parsed image ID.
+func (c Cloud) imageAPI(cfg *config.Config, id string) (*api, imageRef, error) {
 	ref, err := parseImageID(id)
 	if err != nil {
-		return nil, err
+		return nil, ref, err
 	}
 	a, err := c.api(cfg)
+	return a, ref, err
+}
+
+// GetImage returns one managed image or gallery version by its ID.
+func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cloud.Image, error) {
+	a, ref, err := c.imageAPI(cfg, id)
 	if err != nil {
 		return nil, err
 	}
@@ -229,11 +237,7 @@ func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cl
 // DeleteImage deletes the managed image or the gallery version the ID
 // names, waiting for it; one that is gone already succeeds.
 func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) error {
-	ref, err := parseImageID(id)
-	if err != nil {
-		return err
-	}
-	a, err := c.api(cfg)
+	a, ref, err := c.imageAPI(cfg, id)
 	if err != nil {
 		return err
 	}
@@ -251,11 +255,7 @@ func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) e
 // excluded from "latest"); a managed image, which has no such notion, gets
 // the sindri-deprecated tag.
 func (c Cloud) DeprecateImage(ctx context.Context, cfg *config.Config, id string, d cloud.Deprecation) error {
-	ref, err := parseImageID(id)
-	if err != nil {
-		return err
-	}
-	a, err := c.api(cfg)
+	a, ref, err := c.imageAPI(cfg, id)
 	if err != nil {
 		return err
 	}

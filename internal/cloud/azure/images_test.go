@@ -54,7 +54,7 @@ func TestFindImage(t *testing.T) {
 	}
 }
 
-func TestListAndGetImages(t *testing.T) {
+func TestListImages(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	a := f.SeedImage("sindri-a", "ha", t0)
 	b := f.SeedImage("sindri-b", "hb", t0.Add(time.Hour))
@@ -70,7 +70,11 @@ func TestListAndGetImages(t *testing.T) {
 		got.ConfigHash != "hb" || got.Region != azurefake.Location || got.Name != "sindri-b" || !got.Deprecated.IsZero() {
 		t.Errorf("image fields: %+v", got)
 	}
+}
 
+func TestGetImage(t *testing.T) {
+	c, f, cfg := setup(t, fakeConfig)
+	a := f.SeedImage("sindri-a", "ha", t0)
 	img, err := c.GetImage(t.Context(), cfg, a)
 	if err != nil || img.ID != a || img.ConfigHash != "ha" {
 		t.Fatalf("GetImage = %+v, %v", img, err)
@@ -87,7 +91,7 @@ func TestListAndGetImages(t *testing.T) {
 	}
 }
 
-func TestDeprecateManagedImage(t *testing.T) {
+func TestDeprecateImage(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	id := f.SeedImage("sindri-a", "ha", t0)
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)

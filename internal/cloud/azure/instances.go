@@ -374,11 +374,7 @@ func (c Cloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
 // TerminateInstance destroys a VM found by ListInstances, and its network
 // resources. It refuses a VM this tool did not make.
 func (c Cloud) TerminateInstance(ctx context.Context, cfg *config.Config, id string) error {
-	a, err := c.api(cfg)
-	if err != nil {
-		return err
-	}
-	rg, name, err := vmID(a, id)
+	a, rg, name, err := c.vm(cfg, id)
 	if err != nil {
 		return err
 	}
@@ -392,16 +388,21 @@ func (c Cloud) TerminateInstance(ctx context.Context, cfg *config.Config, id str
 	return a.teardown(ctx, rg, name)
 }
 
-// vmID accepts a VM's resource ID or its name in the configured group.
-func vmID(a *api, id string) (rg, name string, err error) {
+// vm returns the clients of cfg and the VM id names: its resource ID, or
+// its name in the configured group.
+func (c Cloud) vm(cfg *config.Config, id string) (a *api, rg, name string, err error) {
+	a, err = c.api(cfg)
+	if err != nil {
+		return nil, "", "", err
+	}
 	if !strings.HasPrefix(id, "/") {
-		return a.rg, id, nil
+		return a, a.rg, id, nil
 	}
 	r, err := arm.ParseResourceID(id)
 	if err != nil || !strings.EqualFold(r.ResourceType.String(), "Microsoft.Compute/virtualMachines") {
-		return "", "", fmt.Errorf("azure: %q is not a virtual machine ID", id)
+		return nil, "", "", fmt.Errorf("azure: %q is not a virtual machine ID", id)
 	}
-	return r.ResourceGroupName, r.Name, nil
+	return a, r.ResourceGroupName, r.Name, nil
 }
 
 // teardown deletes the VM, then what it used, in the order Azure allows
@@ -486,11 +487,7 @@ func (c Cloud) StartInstance(ctx context.Context, cfg *config.Config, id string)
 }
 
 func (c Cloud) power(ctx context.Context, cfg *config.Config, id, want string, op func(*api, string, string) error) error {
-	a, err := c.api(cfg)
-	if err != nil {
-		return err
-	}
-	rg, name, err := vmID(a, id)
+	a, rg, name, err := c.vm(cfg, id)
 	if err != nil {
 		return err
 	}

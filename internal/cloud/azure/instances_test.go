@@ -156,6 +156,26 @@ func TestLaunchBootsTheImageWithTheKey(t *testing.T) {
 	}
 }
 
+// Terminate returns only once every resource of the instance is gone,
+// however long Azure's deletions stay InProgress; a second finds them
+// gone and succeeds.
+func TestTerminateWaitsUntilGone(t *testing.T) {
+	c, f, _, inst := launched(t)
+	f.LROPolls = 3
+	before := statusPolls(f)
+	if err := c.Terminate(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	// The VM (its OS disk and NIC go with it), the IP, NSG and VNet.
+	if n := statusPolls(f) - before; n < 4*4 {
+		t.Errorf("%d status reads for 4 deletions, want at least 3 InProgress and 1 Succeeded each", n)
+	}
+	onlyImages(t, f)
+	if err := c.Terminate(t.Context(), inst); err != nil {
+		t.Errorf("terminating again: %v", err)
+	}
+}
+
 func TestLaunchDefaultsToAnyAddress(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	req := launchReq(f.SeedImage("sindri-a", "ha", t0))
@@ -208,8 +228,10 @@ func TestLaunchMissingImage(t *testing.T) {
 	onlyImages(t, f)
 }
 
-func TestInstanceLifecycle(t *testing.T) {
-	c, f, cfg := setup(t, fakeConfig)
+// launchedTwo launches a temporary instance and the deployment web.
+func launchedTwo(t *testing.T) (c azure.Cloud, f *azurefake.Fake, cfg *config.Config, tmp, web *cloud.Instance) {
+	t.Helper()
+	c, f, cfg = setup(t, fakeConfig)
 	img := f.SeedImage("sindri-a", "ha", t0)
 	req := launchReq(img)
 	req.Config = cfg
@@ -219,13 +241,19 @@ func TestInstanceLifecycle(t *testing.T) {
 	}
 	dep := req
 	dep.Deployment, dep.Name, dep.RunID = "web", "web-1", "deploy-run"
-	web, err := c.Launch(t.Context(), dep)
+	web, err = c.Launch(t.Context(), dep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if web.Temporary || web.Deployment != "web" || !strings.Contains(web.Name, "web-1-") {
 		t.Errorf("deployment = %+v", web)
 	}
+	return c, f, cfg, tmp, web
+}
+
+func TestListInstances(t *testing.T) {
+	c, _, cfg, tmp, web := launchedTwo(t)
+	img := azurefake.ID("Microsoft.Compute/images", "sindri-a")
 
 	tests := []struct {
 		name string
@@ -261,7 +289,10 @@ func TestInstanceLifecycle(t *testing.T) {
 			}
 		})
 	}
+}
 
+func TestStopStartInstance(t *testing.T) {
+	c, f, cfg, tmp, web := launchedTwo(t)
 	if err := c.StopInstance(t.Context(), cfg, web.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +336,7 @@ func TestTerminateRefusesForeignVM(t *testing.T) {
 	}
 }
 
-func TestLaunchWaitsForBoot(t *testing.T) {
+func TestLaunchWaitsUntilRunning(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
 	f.BootPolls = 3
 	req := launchReq(f.SeedImage("sindri-a", "ha", t0))

@@ -120,7 +120,7 @@ func TestSourceDefaults(t *testing.T) {
 	}
 }
 
-func TestSourceImage(t *testing.T) {
+func TestSourceFromConfig(t *testing.T) {
 	b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal+`  image_publisher: Debian
   image_offer: debian-12
   image_sku: 12-gen2

@@ -130,7 +130,7 @@ func TestSweepCrashedLaunch(t *testing.T) {
 	}
 }
 
-func TestDeleteResourceRejects(t *testing.T) {
+func TestDeleteResourceRefuses(t *testing.T) {
 	c, _, cfg := setup(t, fakeConfig)
 	for _, id := range []string{"garbage", azurefake.ID("Microsoft.Compute/images", "img")} {
 		if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindDisk, ID: id}); err == nil {

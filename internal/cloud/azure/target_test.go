@@ -95,6 +95,29 @@ func TestSecretEnv(t *testing.T) {
 	}
 }
 
+// Managed image and gallery version IDs pass; anything that could carry
+// an expression, a command or another line into an output does not.
+func TestValidImageID(t *testing.T) {
+	for _, id := range []string{
+		"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-1/providers/Microsoft.Compute/images/sindri-dev-1",
+		"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/galleries/sindri_gallery/images/sindri/versions/1.0.20261203",
+	} {
+		if err := (azure.Cloud{}).ValidImageID(id); err != nil {
+			t.Errorf("%q refused: %v", id, err)
+		}
+	}
+	for _, id := range []string{
+		"", "sindri-dev-1", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/x\nforged=1",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/${{ github.token }}",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/latest",
+	} {
+		if err := (azure.Cloud{}).ValidImageID(id); err == nil {
+			t.Errorf("%q accepted", id)
+		}
+	}
+}
+
 // What azure cannot do answers ErrNotSupported; nothing pretends.
 func TestTargetUnsupported(t *testing.T) {
 	var c cloud.Target = azure.Cloud{}

@@ -100,16 +100,7 @@ type lroFault struct {
 func New(t interface {
 	Cleanup(func())
 }) *Fake {
-	s := newFake()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func newFake() *Fake {
-	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}}
-	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
-	return s
+	return start(t, httptest.NewServer)
 }
 
 // NewTLS starts a fake that speaks HTTPS with httptest's certificate for
@@ -118,8 +109,13 @@ func newFake() *Fake {
 func NewTLS(t interface {
 	Cleanup(func())
 }) *Fake {
-	s := newFake()
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	return start(t, httptest.NewTLSServer)
+}
+
+func start(t interface{ Cleanup(func()) }, serve func(http.Handler) *httptest.Server) *Fake {
+	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
+	s.srv = serve(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
 }
