@@ -46,7 +46,7 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Inst
 	}
 	accel := q.Accelerator
 	if accel == "auto" {
-		accel = Probe(ctx, req.ImageID)
+		accel = c.Probe(ctx, req.ImageID)
 	}
 	serial := filepath.Join(dir, "serial.log")
 	args := []string{

@@ -72,10 +72,9 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 
 // Prepare checks the base image, picks the accelerator, makes a one-off SSH
 // key pair and a fresh output folder inside the build's work folder.
-func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
-	c := run.Config
-	q := c.Packer.Clouds.QEMU
-	base := baseImagePath(c)
+func (c Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]string, func(), error) {
+	q := run.Config.Packer.Clouds.QEMU
+	base := baseImagePath(run.Config)
 	if !strings.Contains(base, "://") {
 		if _, err := os.Stat(base); err != nil {
 			return nil, nil, fmt.Errorf("base image %s: %w (build one with tools/qemu-base-image.sh %s)", q.BaseImage, err, q.BaseImage)
@@ -83,7 +82,7 @@ func (Cloud) Prepare(ctx context.Context, run *cloud.BuildRun) (map[string]strin
 	}
 	accel := q.Accelerator
 	if accel == "auto" {
-		accel = Probe(ctx, base)
+		accel = c.Probe(ctx, base)
 	}
 	key, err := sshkey.Generate(run.WorkDir, "sindri-packer-build")
 	if err != nil {

@@ -17,10 +17,10 @@ const probeTimeout = 30 * time.Second
 // Probe picks the accelerator for "auto". /dev/kvm existing is not enough:
 // on some hosts KVM runs the firmware but a Linux kernel never starts. So
 // when /dev/kvm is usable and the base image is a local file, Probe boots
-// it (read-only, -snapshot) under KVM and waits for the kernel's banner on
-// the serial console. The answer is remembered in the user's cache folder
-// until the host reboots.
-func Probe(ctx context.Context, baseImage string) string {
+// it (read-only, -snapshot) under KVM, with the QEMU Launch runs, and
+// waits for the kernel's banner on the serial console. The answer is
+// remembered in the user's cache folder until the host reboots.
+func (c Cloud) Probe(ctx context.Context, baseImage string) string {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
 		return "tcg"
@@ -36,7 +36,7 @@ func Probe(ctx context.Context, baseImage string) string {
 		}
 	}
 	answer := "tcg"
-	if bootsUnderKVM(ctx, baseImage) {
+	if bootsUnderKVM(ctx, c.program("qemu-system-x86_64"), baseImage) {
 		answer = "kvm"
 	}
 	if ctx.Err() == nil {
@@ -59,7 +59,7 @@ func probeCacheFile() string {
 	return filepath.Join(dir, "kvm-probe-"+id)
 }
 
-func bootsUnderKVM(ctx context.Context, image string) bool {
+func bootsUnderKVM(ctx context.Context, qemu, image string) bool {
 	dir, err := os.MkdirTemp("", "sindri-kvm-probe-")
 	if err != nil {
 		return false
@@ -68,7 +68,7 @@ func bootsUnderKVM(ctx context.Context, image string) bool {
 	serial := filepath.Join(dir, "serial.log")
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64",
+	cmd := exec.CommandContext(ctx, qemu,
 		"-accel", "kvm", "-m", "512", "-smp", "1",
 		"-nodefaults", "-display", "none", "-no-reboot", "-snapshot",
 		"-drive", "file="+image+",if=virtio,format=qcow2",
