@@ -694,33 +694,11 @@ func (j judge) ufw(files []*managedFile) (*Check, error) {
 	ipt := defaults["IPT_SYSCTL"]
 	m.live = append(m.live, "IPT_SYSCTL="+ipt)
 	if enabled && ipt != "" {
-		if !safePath.MatchString(ipt) {
-			m.bad = append(m.bad, fmt.Sprintf("IPT_SYSCTL=%q in /etc/default/ufw cannot be checked", ipt))
-		} else {
-			text, status, err := j.run(j.ctx, "sudo -n cat -- "+ipt)
-			if err != nil {
-				return nil, err
-			}
-			if status == 0 {
-				theirs, perr := parseSysctl(text)
-				if perr != nil {
-					m.bad = append(m.bad, fmt.Sprintf("cannot parse %s:%v", ipt, perr))
-				}
-				for _, f := range files {
-					if f.kind != kindSysctl {
-						continue
-					}
-					for _, d := range f.decls {
-						for _, t := range theirs {
-							if t.key == d.key && t.want != d.want {
-								m.bad = append(m.bad, fmt.Sprintf("ufw applies %s at every start: %s:%d sets %s = %s, %s:%d sets %s",
-									ipt, ipt, t.line, t.key, t.want, f.path, d.line, d.want))
-							}
-						}
-					}
-				}
-			}
+		bad, err := j.ufwSysctl(ipt, files)
+		if err != nil {
+			return nil, err
 		}
+		m.bad = append(m.bad, bad...)
 	}
 	summary := "ufw inactive, as ufw.conf says"
 	if enabled {
@@ -731,6 +709,37 @@ func (j judge) ufw(files []*managedFile) (*Check, error) {
 	}
 	cc := m.check(c, summary)
 	return &cc, nil
+}
+
+// ufwSysctl compares the sysctl file ufw applies at every start (ipt)
+// with the marked sysctl.d files: what contradicts them.
+func (j judge) ufwSysctl(ipt string, files []*managedFile) ([]string, error) {
+	if !safePath.MatchString(ipt) {
+		return []string{fmt.Sprintf("IPT_SYSCTL=%q in /etc/default/ufw cannot be checked", ipt)}, nil
+	}
+	text, status, err := j.run(j.ctx, "sudo -n cat -- "+ipt)
+	if err != nil || status != 0 {
+		return nil, err
+	}
+	var bad []string
+	theirs, perr := parseSysctl(text)
+	if perr != nil {
+		bad = append(bad, fmt.Sprintf("cannot parse %s:%v", ipt, perr))
+	}
+	for _, f := range files {
+		if f.kind != kindSysctl {
+			continue
+		}
+		for _, d := range f.decls {
+			for _, t := range theirs {
+				if t.key == d.key && t.want != d.want {
+					bad = append(bad, fmt.Sprintf("ufw applies %s at every start: %s:%d sets %s = %s, %s:%d sets %s",
+						ipt, ipt, t.line, t.key, t.want, f.path, d.line, d.want))
+				}
+			}
+		}
+	}
+	return bad, nil
 }
 
 // shellVars reads NAME=value lines of a shell-sourced file (quotes removed).

@@ -89,44 +89,20 @@ type TestOptions struct {
 // Keep). An error means the test could not be run at all.
 func Test(ctx context.Context, o TestOptions) (rep *Report, err error) {
 	start := time.Now()
-	rep = &Report{Status: "passed"}
+	t := &tester{o: o, rep: &Report{Status: "passed"}}
+	rep = t.rep
 	defer func() {
 		if rep != nil { // nil when the test could not start
 			rep.Duration = time.Since(start)
 		}
 	}()
-	logf := func(format string, args ...any) {
-		if o.Log != nil {
-			fmt.Fprintf(o.Log, format+"\n", args...)
-		}
-	}
-	keyDir := filepath.Join(o.WorkDir, "key")
-	if o.Keep {
-		keyDir = o.KeepDir
-	}
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+	if err := t.launch(ctx); err != nil {
 		return nil, err
 	}
-	key, err := sshkey.Generate(keyDir, "sindri-packer-test-"+o.RunID)
-	if err != nil {
-		return nil, err
-	}
-	instDir := filepath.Join(o.WorkDir, "instance")
-	if err := os.MkdirAll(instDir, 0o755); err != nil {
-		return nil, err
-	}
-	user := o.Inputs.SSHUser
-	logf("booting a test instance from %s", o.ImageID)
-	inst, err := o.Launcher.Launch(ctx, cloud.LaunchRequest{
-		Config: o.Config, ImageID: o.ImageID, RunID: o.RunID,
-		User: user, PublicKey: key.Authorized, WorkDir: instDir, AllowSSHFrom: o.AllowSSHFrom,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("launch test instance: %w", err)
-	}
+	inst, user := t.inst, o.Inputs.SSHUser
 	rep.Instance = inst.ID
 	if o.Keep {
-		rep.Kept = &Kept{ID: inst.ID, Host: inst.Host, Port: inst.Port, User: user, KeyFile: key.PrivateFile}
+		rep.Kept = &Kept{ID: inst.ID, Host: inst.Host, Port: inst.Port, User: user, KeyFile: t.key.PrivateFile}
 	} else {
 		defer func() {
 			// A fresh context: teardown must happen after a cancel too.
@@ -135,12 +111,12 @@ func Test(ctx context.Context, o TestOptions) (rep *Report, err error) {
 			if terr := o.Launcher.Terminate(tctx, inst); terr != nil && err == nil {
 				err = fmt.Errorf("terminate test instance %s: %w", inst.ID, terr)
 			}
-			logf("test instance %s destroyed", inst.ID)
+			t.logf("test instance %s destroyed", inst.ID)
 		}()
 	}
 
-	logf("waiting for SSH on %s:%d", inst.Host, inst.Port)
-	client, err := WaitForSSH(ctx, inst.Host, inst.Port, user, key.Signer, o.BootTimeout)
+	t.logf("waiting for SSH on %s:%d", inst.Host, inst.Port)
+	client, err := WaitForSSH(ctx, inst.Host, inst.Port, user, t.key.Signer, o.BootTimeout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
@@ -150,106 +126,182 @@ func Test(ctx context.Context, o TestOptions) (rep *Report, err error) {
 	}
 	rep.Checks = append(rep.Checks, Check{Name: "ssh", Passed: true, Message: "logged in as " + user + " with the one-off key"})
 	defer client.Close()
+	t.client = client
 
-	run := func(name, command string, judge func(out string, err error) (bool, string)) {
-		out, err := Run(ctx, client, command)
-		ok, msg := judge(out, err)
-		c := Check{Name: name, Command: command, Output: strings.TrimSpace(out), Passed: ok, Message: msg}
-		if ok {
-			rep.Checks = append(rep.Checks, c)
-		} else {
-			rep.fail(c)
-		}
-		logf("check %s: %s", name, map[bool]string{true: "passed", false: "FAILED: " + msg}[ok])
-	}
-	// cloud-init exits 2 for recoverable errors ("degraded"), which a
-	// seed without network metadata can produce; 1 is a real failure.
-	run("cloud-init", "cloud-init status --wait", func(out string, err error) (bool, string) {
-		var exit *ssh.ExitError
-		if errors.As(err, &exit) && exit.ExitStatus() == 2 {
-			return true, ""
-		}
-		if err != nil {
-			return false, "cloud-init did not finish: " + errText(err)
-		}
-		return true, ""
-	})
-	want := o.Inputs.SindriVersion
-	run("sindri-version", "sindri --version", func(out string, err error) (bool, string) {
-		if err != nil {
-			return false, "sindri is not runnable: " + errText(err)
-		}
-		if want != "" && !containsWord(out, want) {
-			return false, fmt.Sprintf("sindri --version says %q, want %s", strings.TrimSpace(out), want)
-		}
-		return true, ""
-	})
-	run("sshd-config", "sudo -n sshd -T", func(out string, err error) (bool, string) {
-		if err != nil {
-			return false, "sshd -T failed: " + errText(err)
-		}
-		if !o.Inputs.CISHardening {
-			return true, "hardening disabled: not checked"
-		}
-		for _, line := range []string{"permitrootlogin no", "passwordauthentication no"} {
-			if !strings.Contains(strings.ToLower(out), line) {
-				return false, "sshd runs without " + line
-			}
-		}
-		return true, ""
-	})
+	t.builtIn(ctx)
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
 	}
-	// Every setting file the scripts wrote, against the running system.
-	effective, err := inEffect(ctx, sshRemote(client), o.Inputs)
+	if err := t.inEffect(ctx); err != nil {
+		return rep, err
+	}
+	return rep, t.inspec(ctx)
+}
+
+// tester is one image test under way.
+type tester struct {
+	o      TestOptions
+	rep    *Report
+	key    *sshkey.Pair
+	inst   *cloud.Instance
+	client *ssh.Client
+}
+
+func (t *tester) logf(format string, args ...any) {
+	if t.o.Log != nil {
+		fmt.Fprintf(t.o.Log, format+"\n", args...)
+	}
+}
+
+// add records a check's outcome.
+func (t *tester) add(c Check) {
+	if c.Passed {
+		t.rep.Checks = append(t.rep.Checks, c)
+	} else {
+		t.rep.fail(c)
+	}
+	t.logf("check %s: %s", c.Name, map[bool]string{true: "passed", false: "FAILED: " + c.Message}[c.Passed])
+}
+
+// launch makes the one-off key and boots the instance with it.
+func (t *tester) launch(ctx context.Context) error {
+	o := t.o
+	keyDir := filepath.Join(o.WorkDir, "key")
+	if o.Keep {
+		keyDir = o.KeepDir
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return err
+	}
+	key, err := sshkey.Generate(keyDir, "sindri-packer-test-"+o.RunID)
+	if err != nil {
+		return err
+	}
+	t.key = key
+	instDir := filepath.Join(o.WorkDir, "instance")
+	if err := os.MkdirAll(instDir, 0o755); err != nil {
+		return err
+	}
+	t.logf("booting a test instance from %s", o.ImageID)
+	inst, err := o.Launcher.Launch(ctx, cloud.LaunchRequest{
+		Config: o.Config, ImageID: o.ImageID, RunID: o.RunID,
+		User: o.Inputs.SSHUser, PublicKey: key.Authorized, WorkDir: instDir, AllowSSHFrom: o.AllowSSHFrom,
+	})
+	if err != nil {
+		return fmt.Errorf("launch test instance: %w", err)
+	}
+	t.inst = inst
+	return nil
+}
+
+// builtIn runs the checks every image passes: cloud-init finished, the
+// Sindri release, sshd's hardening.
+func (t *tester) builtIn(ctx context.Context) {
+	for _, c := range builtInChecks(t.o.Inputs) {
+		out, err := Run(ctx, t.client, c.command)
+		ok, msg := c.judge(out, err)
+		t.add(Check{Name: c.name, Command: c.command, Output: strings.TrimSpace(out), Passed: ok, Message: msg})
+	}
+}
+
+// builtInCheck is one command and how its outcome is judged.
+type builtInCheck struct {
+	name, command string
+	judge         func(out string, err error) (bool, string)
+}
+
+func builtInChecks(in Inputs) []builtInCheck {
+	return []builtInCheck{
+		// cloud-init exits 2 for recoverable errors ("degraded"), which a
+		// seed without network metadata can produce; 1 is a real failure.
+		{"cloud-init", "cloud-init status --wait", func(_ string, err error) (bool, string) {
+			var exit *ssh.ExitError
+			if errors.As(err, &exit) && exit.ExitStatus() == 2 {
+				return true, ""
+			}
+			if err != nil {
+				return false, "cloud-init did not finish: " + errText(err)
+			}
+			return true, ""
+		}},
+		{"sindri-version", "sindri --version", func(out string, err error) (bool, string) {
+			if err != nil {
+				return false, "sindri is not runnable: " + errText(err)
+			}
+			if want := in.SindriVersion; want != "" && !containsWord(out, want) {
+				return false, fmt.Sprintf("sindri --version says %q, want %s", strings.TrimSpace(out), want)
+			}
+			return true, ""
+		}},
+		{"sshd-config", "sudo -n sshd -T", func(out string, err error) (bool, string) {
+			if err != nil {
+				return false, "sshd -T failed: " + errText(err)
+			}
+			if !in.CISHardening {
+				return true, "hardening disabled: not checked"
+			}
+			for _, line := range []string{"permitrootlogin no", "passwordauthentication no"} {
+				if !strings.Contains(strings.ToLower(out), line) {
+					return false, "sshd runs without " + line
+				}
+			}
+			return true, ""
+		}},
+	}
+}
+
+// inEffect checks every setting file the scripts wrote against the
+// running system. An error is the cancellation.
+func (t *tester) inEffect(ctx context.Context) error {
+	effective, err := inEffect(ctx, sshRemote(t.client), t.o.Inputs)
 	if err != nil {
 		if ctx.Err() != nil {
-			return rep, ctx.Err()
+			return ctx.Err()
 		}
-		rep.fail(Check{Name: "in-effect", Message: "could not run: " + err.Error()})
+		t.rep.fail(Check{Name: "in-effect", Message: "could not run: " + err.Error()})
 	}
 	for _, c := range effective {
-		if c.Passed {
-			rep.Checks = append(rep.Checks, c)
-		} else {
-			rep.fail(c)
-		}
-		logf("check %s: %s", c.Name, map[bool]string{true: "passed", false: "FAILED: " + c.Message}[c.Passed])
+		t.add(c)
 	}
+	return nil
+}
 
+// inspec runs the InSpec profile when InSpec is installed.
+func (t *tester) inspec(ctx context.Context) error {
+	o, rep := t.o, t.rep
 	switch {
 	case o.InSpec == "" && o.RequireInSpec:
 		rep.fail(Check{Name: "inspec", Message: "neither inspec nor cinc-auditor is installed, and InSpec is required"})
+		return nil
 	case o.InSpec == "":
 		rep.InSpecSkipped = "neither inspec nor cinc-auditor is installed: only the built-in checks ran"
-		logf("%s", rep.InSpecSkipped)
-	default:
-		idir := filepath.Join(o.WorkDir, "inspec")
-		if err := os.MkdirAll(idir, 0o755); err != nil {
-			return rep, err
-		}
-		res, err := RunInSpec(ctx, RunOptions{
-			Bin: o.InSpec, ProfileDir: o.ProfileDir, WorkDir: idir,
-			Target: Target{Host: inst.Host, Port: inst.Port, User: user, KeyFile: key.PrivateFile},
-			Inputs: o.Inputs, Env: o.Env, Log: o.Log,
-		})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return rep, ctx.Err()
-		case errors.Is(err, ErrExitMismatch) && res != nil:
-			// InSpec's exit code and report disagree: keep the report,
-			// whose stricter status already won, and say so.
-			rep.fail(Check{Name: "inspec", Message: err.Error()})
-		case err != nil:
-			return rep, fmt.Errorf("inspec: %w", err)
-		}
-		rep.InSpec = res
-		if res.Status == "failed" {
-			rep.Status = "failed"
-		}
+		t.logf("%s", rep.InSpecSkipped)
+		return nil
 	}
-	return rep, nil
+	idir := filepath.Join(o.WorkDir, "inspec")
+	if err := os.MkdirAll(idir, 0o755); err != nil {
+		return err
+	}
+	res, err := RunInSpec(ctx, RunOptions{
+		Bin: o.InSpec, ProfileDir: o.ProfileDir, WorkDir: idir,
+		Target: Target{Host: t.inst.Host, Port: t.inst.Port, User: o.Inputs.SSHUser, KeyFile: t.key.PrivateFile},
+		Inputs: o.Inputs, Env: o.Env, Log: o.Log,
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrExitMismatch) && res != nil:
+		// InSpec's exit code and report disagree: keep the report,
+		// whose stricter status already won, and say so.
+		rep.fail(Check{Name: "inspec", Message: err.Error()})
+	case err != nil:
+		return fmt.Errorf("inspec: %w", err)
+	}
+	rep.InSpec = res
+	if res.Status == "failed" {
+		rep.Status = "failed"
+	}
+	return nil
 }
 
 func (r *Report) fail(c Check) {

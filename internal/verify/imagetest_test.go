@@ -217,15 +217,33 @@ func TestImageTestPasses(t *testing.T) {
 
 	// What Launch was asked for.
 	launches, _ := l.calls()
-	req := launches[0]
+	assertLaunchedWithOneOffKey(t, o, launches[0])
+
+	log := o.Log.(*lockedBuffer).String()
+	for _, w := range []string{
+		"booting a test instance from output/sindri-3.0.1.qcow2",
+		"waiting for SSH on 127.0.0.1:",
+		"check sindri-version: passed",
+		"test instance fake-1 destroyed",
+	} {
+		if !strings.Contains(log, w) {
+			t.Errorf("log lacks %q:\n%s", w, log)
+		}
+	}
+}
+
+// assertLaunchedWithOneOffKey checks what Launch was asked for: the
+// test's image, run and user, a folder in WorkDir, and the one-off key,
+// which stays in WorkDir (the caller removes it) and is the one the
+// instance was told to authorize.
+func assertLaunchedWithOneOffKey(t *testing.T, o TestOptions, req cloud.LaunchRequest) {
+	t.Helper()
 	if req.Config != o.Config || req.ImageID != o.ImageID || req.RunID != "run-42" || req.User != "sindri" {
 		t.Errorf("LaunchRequest = %+v", req)
 	}
 	if fi, err := os.Stat(req.WorkDir); err != nil || !fi.IsDir() || filepath.Dir(req.WorkDir) != o.WorkDir {
 		t.Errorf("LaunchRequest.WorkDir %s: want a folder inside WorkDir (%v)", req.WorkDir, err)
 	}
-	// The one-off key stays in WorkDir, which the caller removes, and is
-	// the one the instance was told to authorize.
 	keyFile := filepath.Join(o.WorkDir, "key", "id_ed25519")
 	fi, err := os.Stat(keyFile)
 	if err != nil {
@@ -252,129 +270,124 @@ func TestImageTestPasses(t *testing.T) {
 	if !strings.Contains(req.PublicKey, "sindri-packer-test-run-42") {
 		t.Errorf("PublicKey %q lacks the run's comment", req.PublicKey)
 	}
+}
 
-	log := o.Log.(*lockedBuffer).String()
-	for _, w := range []string{
-		"booting a test instance from output/sindri-3.0.1.qcow2",
-		"waiting for SSH on 127.0.0.1:",
-		"check sindri-version: passed",
-		"test instance fake-1 destroyed",
-	} {
-		if !strings.Contains(log, w) {
-			t.Errorf("log lacks %q:\n%s", w, log)
-		}
-	}
+// checkCase changes one reply of a passing instance (or the inputs) and
+// says which built-in check fails, with words of its message.
+type checkCase struct {
+	name    string
+	command string // the reply to change
+	reply   reply
+	inputs  func(*Inputs)
+	failed  string // the failing check, "" when all pass
+	message []string
+	// alsoFailed: in-effect checks that fail with it (sshd -T is
+	// read by both sshd-config and the drop-in's in-effect check).
+	alsoFailed []string
+}
+
+var checkCases = []checkCase{
+	{name: "all pass"},
+	{
+		name: "wrong sindri version", command: "sindri --version", reply: reply{stdout: "sindri 3.0.0\n"},
+		failed: "sindri-version", message: []string{`says "sindri 3.0.0"`, "want 3.0.1"},
+	},
+	{
+		name: "a version that only starts the same", command: "sindri --version", reply: reply{stdout: "sindri 3.0.10\n"},
+		failed: "sindri-version", message: []string{"3.0.10", "want 3.0.1"},
+	},
+	{name: "v-prefixed version", command: "sindri --version", reply: reply{stdout: "sindri v3.0.1 (linux/amd64)\n"}},
+	{
+		name: "any version when none is wanted", command: "sindri --version", reply: reply{stdout: "sindri 2.9.0\n"},
+		inputs: func(in *Inputs) { in.SindriVersion = "" },
+	},
+	{
+		name: "sindri missing", command: "sindri --version", reply: notFound,
+		failed: "sindri-version", message: []string{"sindri is not runnable", "status 127"},
+	},
+	{
+		name: "root login with CIS hardening", command: "sudo -n sshd -T",
+		reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication no\n"},
+		failed: "sshd-config", message: []string{"sshd runs without permitrootlogin no"},
+		alsoFailed: []string{sshdCheck},
+	},
+	{
+		name: "password login with CIS hardening", command: "sudo -n sshd -T",
+		reply:  reply{stdout: "permitrootlogin no\npasswordauthentication yes\n"},
+		failed: "sshd-config", message: []string{"without passwordauthentication no"},
+		alsoFailed: []string{sshdCheck},
+	},
+	{
+		name: "root login without CIS hardening", command: "sudo -n sshd -T",
+		reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication yes\n"},
+		inputs: func(in *Inputs) { in.CISHardening = false },
+		// The image still carries the drop-in, which sshd does not follow.
+		alsoFailed: []string{sshdCheck},
+	},
+	{
+		name: "sshd -T fails", command: "sudo -n sshd -T",
+		reply:  reply{stderr: "sudo: a password is required\n", status: 1},
+		failed: "sshd-config", message: []string{"sshd -T failed", "status 1"},
+		alsoFailed: []string{sshdCheck},
+	},
+	{name: "cloud-init degraded", command: "cloud-init status --wait", reply: reply{stdout: "status: degraded done\n", status: 2}},
+	{
+		name: "cloud-init error", command: "cloud-init status --wait", reply: reply{stdout: "status: error\n", status: 1},
+		failed: "cloud-init", message: []string{"cloud-init did not finish", "status 1"},
+	},
+	{
+		// Only exactly 2 means degraded, not any status starting with 2.
+		name: "cloud-init status 20", command: "cloud-init status --wait", reply: reply{status: 20},
+		failed: "cloud-init", message: []string{"status 20"},
+	},
 }
 
 func TestImageTestChecks(t *testing.T) {
-	tests := []struct {
-		name    string
-		command string // the reply to change
-		reply   reply
-		inputs  func(*Inputs)
-		failed  string // the failing check, "" when all pass
-		message []string
-		// alsoFailed: in-effect checks that fail with it (sshd -T is
-		// read by both sshd-config and the drop-in's in-effect check).
-		alsoFailed []string
-	}{
-		{name: "all pass"},
-		{
-			name: "wrong sindri version", command: "sindri --version", reply: reply{stdout: "sindri 3.0.0\n"},
-			failed: "sindri-version", message: []string{`says "sindri 3.0.0"`, "want 3.0.1"},
-		},
-		{
-			name: "a version that only starts the same", command: "sindri --version", reply: reply{stdout: "sindri 3.0.10\n"},
-			failed: "sindri-version", message: []string{"3.0.10", "want 3.0.1"},
-		},
-		{name: "v-prefixed version", command: "sindri --version", reply: reply{stdout: "sindri v3.0.1 (linux/amd64)\n"}},
-		{
-			name: "any version when none is wanted", command: "sindri --version", reply: reply{stdout: "sindri 2.9.0\n"},
-			inputs: func(in *Inputs) { in.SindriVersion = "" },
-		},
-		{
-			name: "sindri missing", command: "sindri --version", reply: notFound,
-			failed: "sindri-version", message: []string{"sindri is not runnable", "status 127"},
-		},
-		{
-			name: "root login with CIS hardening", command: "sudo -n sshd -T",
-			reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication no\n"},
-			failed: "sshd-config", message: []string{"sshd runs without permitrootlogin no"},
-			alsoFailed: []string{sshdCheck},
-		},
-		{
-			name: "password login with CIS hardening", command: "sudo -n sshd -T",
-			reply:  reply{stdout: "permitrootlogin no\npasswordauthentication yes\n"},
-			failed: "sshd-config", message: []string{"without passwordauthentication no"},
-			alsoFailed: []string{sshdCheck},
-		},
-		{
-			name: "root login without CIS hardening", command: "sudo -n sshd -T",
-			reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication yes\n"},
-			inputs: func(in *Inputs) { in.CISHardening = false },
-			// The image still carries the drop-in, which sshd does not follow.
-			alsoFailed: []string{sshdCheck},
-		},
-		{
-			name: "sshd -T fails", command: "sudo -n sshd -T",
-			reply:  reply{stderr: "sudo: a password is required\n", status: 1},
-			failed: "sshd-config", message: []string{"sshd -T failed", "status 1"},
-			alsoFailed: []string{sshdCheck},
-		},
-		{name: "cloud-init degraded", command: "cloud-init status --wait", reply: reply{stdout: "status: degraded done\n", status: 2}},
-		{
-			name: "cloud-init error", command: "cloud-init status --wait", reply: reply{stdout: "status: error\n", status: 1},
-			failed: "cloud-init", message: []string{"cloud-init did not finish", "status 1"},
-		},
-		{
-			// Only exactly 2 means degraded, not any status starting with 2.
-			name: "cloud-init status 20", command: "cloud-init status --wait", reply: reply{status: 20},
-			failed: "cloud-init", message: []string{"status 20"},
-		},
+	for _, tt := range checkCases {
+		t.Run(tt.name, func(t *testing.T) { runCheckCase(t, tt) })
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLauncher(t)
-			if tt.command != "" {
-				l.commands[tt.command] = tt.reply
-			}
-			o := testOptions(t, l)
-			if tt.inputs != nil {
-				tt.inputs(&o.Inputs)
-			}
-			rep, err := Test(t.Context(), o)
-			if err != nil {
-				t.Fatalf("Test: %v", err)
-			}
-			if !slices.Equal(checkNames(rep.Checks), allChecks) {
-				t.Errorf("checks %q, want %q", checkNames(rep.Checks), allChecks)
-			}
-			for _, c := range rep.Checks {
-				if c.Passed != (c.Name != tt.failed && !slices.Contains(tt.alsoFailed, c.Name)) {
-					t.Errorf("check %s passed=%v (%s)", c.Name, c.Passed, c.Message)
-				}
-			}
-			wantStatus := "passed"
-			if tt.failed != "" || len(tt.alsoFailed) > 0 {
-				wantStatus = "failed"
-			}
-			if tt.failed != "" {
-				c := findCheck(t, rep, tt.failed)
-				for _, w := range tt.message {
-					if !strings.Contains(c.Message, w) {
-						t.Errorf("%s message %q lacks %q", c.Name, c.Message, w)
-					}
-				}
-				if !strings.Contains(rep.Summary(), tt.failed+": ") {
-					t.Errorf("Summary() = %q, want it to name %s", rep.Summary(), tt.failed)
-				}
-			}
-			if rep.Status != wantStatus {
-				t.Errorf("Status %q, want %q", rep.Status, wantStatus)
-			}
-			l.assertTerminated(t)
-		})
+}
+
+func runCheckCase(t *testing.T, tt checkCase) {
+	l := newLauncher(t)
+	if tt.command != "" {
+		l.commands[tt.command] = tt.reply
 	}
+	o := testOptions(t, l)
+	if tt.inputs != nil {
+		tt.inputs(&o.Inputs)
+	}
+	rep, err := Test(t.Context(), o)
+	if err != nil {
+		t.Fatalf("Test: %v", err)
+	}
+	if !slices.Equal(checkNames(rep.Checks), allChecks) {
+		t.Errorf("checks %q, want %q", checkNames(rep.Checks), allChecks)
+	}
+	for _, c := range rep.Checks {
+		if c.Passed != (c.Name != tt.failed && !slices.Contains(tt.alsoFailed, c.Name)) {
+			t.Errorf("check %s passed=%v (%s)", c.Name, c.Passed, c.Message)
+		}
+	}
+	wantStatus := "passed"
+	if tt.failed != "" || len(tt.alsoFailed) > 0 {
+		wantStatus = "failed"
+	}
+	if tt.failed != "" {
+		c := findCheck(t, rep, tt.failed)
+		for _, w := range tt.message {
+			if !strings.Contains(c.Message, w) {
+				t.Errorf("%s message %q lacks %q", c.Name, c.Message, w)
+			}
+		}
+		if !strings.Contains(rep.Summary(), tt.failed+": ") {
+			t.Errorf("Summary() = %q, want it to name %s", rep.Summary(), tt.failed)
+		}
+	}
+	if rep.Status != wantStatus {
+		t.Errorf("Status %q, want %q", rep.Status, wantStatus)
+	}
+	l.assertTerminated(t)
 }
 
 func TestImageTestSSHNeverUp(t *testing.T) {

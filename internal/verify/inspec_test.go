@@ -82,82 +82,84 @@ func parseFile(t *testing.T, name string) *verify.Result {
 	return res
 }
 
+// reportFiles are InSpec JSON reports under testdata and what they say.
+var reportFiles = []struct {
+	file string
+	want verify.Result
+}{
+	{
+		file: "pass.json",
+		want: verify.Result{
+			Status: verify.StatusPassed, Passed: 3,
+			Controls: []verify.Control{
+				{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
+				{ID: "sindri-02", Title: "Sindri version matches", Impact: 0.7, Status: "passed"},
+				{ID: "ssh-01", Title: "SSH password authentication is disabled", Impact: 1, Status: "passed"},
+			},
+			Duration: 2513847 * time.Microsecond,
+		},
+	},
+	{
+		// Failures first, by id; then the rest by id. docker-01 has
+		// impact 0.0 and still counts as failed, as InSpec counts it.
+		// extensions-99 has no results and is not counted at all.
+		file: "fail.json",
+		want: verify.Result{
+			Status: verify.StatusFailed, Passed: 1, Failed: 3, Skipped: 1,
+			Controls: []verify.Control{
+				{
+					ID: "docker-01", Title: "Docker is running (informational)", Impact: 0, Status: "failed",
+					Message: "Service docker is expected to be running: expected that `Service docker` is running",
+				},
+				{
+					ID: "sindri-02", Title: "Sindri version matches", Impact: 0.7, Status: "failed",
+					Message: "Command: `sindri --version` stdout is expected to cmp == \"3.1.0\": " +
+						"expected: \"3.1.0\"\n     got: \"3.0.9\"\n\n(compared using `cmp` matcher)",
+				},
+				{
+					ID: "ssh-01", Title: "SSH hardening", Impact: 1, Status: "failed",
+					Message: "SSH Configuration PermitRootLogin is expected to cmp == \"no\": " +
+						"expected: \"no\"\n     got: \"yes\"\n\n(compared using `cmp` matcher)",
+				},
+				{
+					ID: "cis-01", Title: "CIS hardening is applied", Impact: 0.5, Status: "skipped",
+					Message: "Skipped control due to only_if condition: cis_hardening is false",
+				},
+				{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
+			},
+			Duration: 3200 * time.Millisecond,
+		},
+	},
+	{
+		// docker-01 has a passed and two skipped results: InSpec counts
+		// it as skipped (any skip, no failure). Same skip messages once.
+		file: "skip.json",
+		want: verify.Result{
+			Status: verify.StatusSkipped, Passed: 1, Skipped: 2,
+			Controls: []verify.Control{
+				{
+					ID: "cis-01", Title: "CIS hardening is applied", Impact: 0.5, Status: "skipped",
+					Message: "Skipped control due to only_if condition: cis_hardening is false",
+				},
+				{ID: "docker-01", Title: "Docker", Impact: 0.5, Status: "skipped", Message: "docker_expected is false"},
+				{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
+			},
+			Duration: 750 * time.Millisecond,
+		},
+	},
+	{
+		file: "profile-skipped.json",
+		want: verify.Result{
+			Status: verify.StatusSkipped,
+			ProfileSkips: []string{"sindri-image: Skipping profile: 'sindri-image' on unsupported platform: " +
+				"'windows_server_2022_datacenter/10.0.20348'."},
+			Duration: 10 * time.Millisecond,
+		},
+	},
+}
+
 func TestParseReportFiles(t *testing.T) {
-	tests := []struct {
-		file string
-		want verify.Result
-	}{
-		{
-			file: "pass.json",
-			want: verify.Result{
-				Status: verify.StatusPassed, Passed: 3,
-				Controls: []verify.Control{
-					{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
-					{ID: "sindri-02", Title: "Sindri version matches", Impact: 0.7, Status: "passed"},
-					{ID: "ssh-01", Title: "SSH password authentication is disabled", Impact: 1, Status: "passed"},
-				},
-				Duration: 2513847 * time.Microsecond,
-			},
-		},
-		{
-			// Failures first, by id; then the rest by id. docker-01 has
-			// impact 0.0 and still counts as failed, as InSpec counts it.
-			// extensions-99 has no results and is not counted at all.
-			file: "fail.json",
-			want: verify.Result{
-				Status: verify.StatusFailed, Passed: 1, Failed: 3, Skipped: 1,
-				Controls: []verify.Control{
-					{
-						ID: "docker-01", Title: "Docker is running (informational)", Impact: 0, Status: "failed",
-						Message: "Service docker is expected to be running: expected that `Service docker` is running",
-					},
-					{
-						ID: "sindri-02", Title: "Sindri version matches", Impact: 0.7, Status: "failed",
-						Message: "Command: `sindri --version` stdout is expected to cmp == \"3.1.0\": " +
-							"expected: \"3.1.0\"\n     got: \"3.0.9\"\n\n(compared using `cmp` matcher)",
-					},
-					{
-						ID: "ssh-01", Title: "SSH hardening", Impact: 1, Status: "failed",
-						Message: "SSH Configuration PermitRootLogin is expected to cmp == \"no\": " +
-							"expected: \"no\"\n     got: \"yes\"\n\n(compared using `cmp` matcher)",
-					},
-					{
-						ID: "cis-01", Title: "CIS hardening is applied", Impact: 0.5, Status: "skipped",
-						Message: "Skipped control due to only_if condition: cis_hardening is false",
-					},
-					{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
-				},
-				Duration: 3200 * time.Millisecond,
-			},
-		},
-		{
-			// docker-01 has a passed and two skipped results: InSpec counts
-			// it as skipped (any skip, no failure). Same skip messages once.
-			file: "skip.json",
-			want: verify.Result{
-				Status: verify.StatusSkipped, Passed: 1, Skipped: 2,
-				Controls: []verify.Control{
-					{
-						ID: "cis-01", Title: "CIS hardening is applied", Impact: 0.5, Status: "skipped",
-						Message: "Skipped control due to only_if condition: cis_hardening is false",
-					},
-					{ID: "docker-01", Title: "Docker", Impact: 0.5, Status: "skipped", Message: "docker_expected is false"},
-					{ID: "sindri-01", Title: "Sindri is installed", Impact: 1, Status: "passed"},
-				},
-				Duration: 750 * time.Millisecond,
-			},
-		},
-		{
-			file: "profile-skipped.json",
-			want: verify.Result{
-				Status: verify.StatusSkipped,
-				ProfileSkips: []string{"sindri-image: Skipping profile: 'sindri-image' on unsupported platform: " +
-					"'windows_server_2022_datacenter/10.0.20348'."},
-				Duration: 10 * time.Millisecond,
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range reportFiles {
 		t.Run(tt.file, func(t *testing.T) {
 			got := parseFile(t, tt.file)
 			if d := cmp.Diff(&tt.want, got); d != "" {
