@@ -14,7 +14,7 @@ func init() {
 	harnesses["oci"] = func(t *testing.T) cloudtest.Harness {
 		f := ocifake.New(t)
 		return cloudtest.Harness{
-			Target: oci.Cloud{Env: f.Lookup, Tuning: cloud.Tuning{
+			Target: oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{
 				CallTimeout:  300 * time.Millisecond,
 				Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond},
 				PollInterval: time.Millisecond,

@@ -246,14 +246,6 @@ func (s *Fake) Env() map[string]string {
 	}
 }
 
-// Lookup reads Env: as a method value it is the oci target's Env
-// (cloud.Env), pointing it at the fake without touching the process's
-// environment.
-func (s *Fake) Lookup(key string) (string, bool) {
-	v, ok := s.Env()[key]
-	return v, ok
-}
-
 var _ cloudtest.Fake = (*Fake)(nil)
 
 func (s *Fake) id(kind string) string {
