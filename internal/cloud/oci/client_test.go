@@ -64,7 +64,7 @@ func failAlways(f *ocifake.Fake, match string, status int, code, message string)
 
 // The target reads its endpoint and credentials through Env only: a
 // process environment pointing elsewhere changes nothing.
-func TestEnvIsTheOnlyEnvironment(t *testing.T) {
+func TestEnvWinsOverTheProcessEnvironment(t *testing.T) {
 	f, c, cfg := setup(t)
 	t.Setenv(oci.EndpointEnv, "http://127.0.0.1:1")
 	t.Setenv("OCI_CLI_CONFIG_FILE", t.TempDir()+"/missing")
@@ -75,54 +75,54 @@ func TestEnvIsTheOnlyEnvironment(t *testing.T) {
 	}
 }
 
-// The SDK's retries are bounded by Tuning (the conformance suite checks
-// that throttling and 5xx are retried to success).
-func TestRetries(t *testing.T) {
-	t.Run("gives up within the bound", func(t *testing.T) {
-		f, c, cfg := setup(t)
-		c.Tuning.MaxAttempts = 1000 // the time bound ends it, not the attempts
-		c.Tuning.Retry = cloud.Backoff{Initial: 5 * time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 100 * time.Millisecond}
-		f.FailNext(503, 1000)
-		start := time.Now()
-		_, err := c.ListImages(t.Context(), cfg)
-		if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
-			t.Fatalf("error = %v", err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("took %v, want about MaxElapsed (100ms)", d)
-		}
-		if n := len(f.Requests()); n < 2 || n >= 1000 {
-			t.Errorf("%d requests, want a few retries", n)
-		}
-	})
-	t.Run("hanging requests time out", func(t *testing.T) {
-		f, c, cfg := setup(t)
-		c.Tuning.CallTimeout = 50 * time.Millisecond
-		c.Tuning.Retry.MaxElapsed = 200 * time.Millisecond
-		f.HangNext(1000)
-		start := time.Now()
-		_, err := c.ListImages(t.Context(), cfg)
-		if err == nil || !cloud.IsTimeout(err) {
-			t.Fatalf("error = %v, want a time-out", err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("took %v", d)
-		}
-	})
-	t.Run("at most MaxAttempts", func(t *testing.T) {
-		f, c, cfg := setup(t)
-		c.Tuning.MaxAttempts = 3
-		f.FailNext(503, 1000)
-		if _, err := c.ListImages(t.Context(), cfg); err == nil {
-			t.Fatal("no error")
-		}
-		if n := len(f.Requests()); n != 3 {
-			t.Errorf("%d requests, want MaxAttempts (3)", n)
-		}
-	})
+// Retries end within Retry.MaxElapsed (the conformance suite checks that
+// throttling and 5xx are retried to success).
+func TestRetriesAreBounded(t *testing.T) {
+	f, c, cfg := setup(t)
+	c.Tuning.MaxAttempts = 1000 // the time bound ends it, not the attempts
+	c.Tuning.Retry = cloud.Backoff{Initial: 5 * time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 100 * time.Millisecond}
+	f.FailNext(503, 1000)
+	start := time.Now()
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
+		t.Fatalf("error = %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v, want about MaxElapsed (100ms)", d)
+	}
+	if n := len(f.Requests()); n < 2 || n >= 1000 {
+		t.Errorf("%d requests, want a few retries", n)
+	}
 }
 
-func TestErrorBodySurfacesVerbatim(t *testing.T) {
+func TestHangingRequestTimesOut(t *testing.T) {
+	f, c, cfg := setup(t)
+	c.Tuning.CallTimeout = 50 * time.Millisecond
+	c.Tuning.Retry.MaxElapsed = 200 * time.Millisecond
+	f.HangNext(1000)
+	start := time.Now()
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil || !cloud.IsTimeout(err) {
+		t.Fatalf("error = %v, want a time-out", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
+	f, c, cfg := setup(t)
+	c.Tuning.MaxAttempts = 3
+	f.FailNext(503, 1000)
+	if _, err := c.ListImages(t.Context(), cfg); err == nil {
+		t.Fatal("no error")
+	}
+	if n := len(f.Requests()); n != 3 {
+		t.Errorf("%d requests, want MaxAttempts (3)", n)
+	}
+}
+
+func TestErrorBodySurfaced(t *testing.T) {
 	f, c, cfg := setup(t)
 	f.Inject(cloudtest.Fault{Match: "GET /20160918/images", Status: 409, Code: "IncorrectTagNamespace", Message: "Tag namespace 'x' is retired: contact your administrator."})
 	_, err := c.ListImages(t.Context(), cfg)

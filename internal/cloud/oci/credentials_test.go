@@ -30,7 +30,7 @@ func TestCheckCredentialsNamesTheIdentity(t *testing.T) {
 
 // No credential value in any error: a rejected call, a key the fake does
 // not know (its signature fails), no credentials at all.
-func TestCredentialErrorsHoldNoSecrets(t *testing.T) {
+func TestCredentialsNeverInErrors(t *testing.T) {
 	f, c, cfg := setup(t)
 	secrets := secretsOf(t, f)
 	f.FailNext(401, 1)

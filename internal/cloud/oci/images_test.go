@@ -64,7 +64,7 @@ func TestFindImage(t *testing.T) {
 	}
 }
 
-func TestListGetImages(t *testing.T) {
+func TestListImages(t *testing.T) {
 	f, c, cfg := setup(t)
 	a := f.SeedImage("sindri-a", "h1", t0)
 	b := f.SeedImage("sindri-b", "h2", t0.Add(time.Hour))
@@ -90,7 +90,11 @@ func TestListGetImages(t *testing.T) {
 	if imgs[0].State != "provisioning" {
 		t.Errorf("state = %q, want provisioning", imgs[0].State)
 	}
+}
 
+func TestGetImage(t *testing.T) {
+	f, c, cfg := setup(t)
+	a := f.SeedImage("sindri-a", "h1", t0)
 	img, err := c.GetImage(t.Context(), cfg, a)
 	if err != nil || img.ID != a || img.ConfigHash != "h1" {
 		t.Fatalf("GetImage = %+v, %v", img, err)

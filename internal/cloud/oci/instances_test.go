@@ -256,7 +256,7 @@ func (d deployment) list(t *testing.T, flt cloud.InstanceFilter) []string {
 	return ids
 }
 
-func TestListInstancesFilters(t *testing.T) {
+func TestListInstances(t *testing.T) {
 	d := deployTest(t)
 	for _, tc := range []struct {
 		name string

@@ -87,3 +87,17 @@ func TestPlaceholders(t *testing.T) {
 		t.Errorf("the placeholder key does not parse: %v", err)
 	}
 }
+
+func TestValidImageID(t *testing.T) {
+	c := oci.Cloud{}
+	for _, id := range []string{"ocid1.image.oc1.iad.aaaaaaaa7x4zq", "ocid1.image.oc1..aaaa", "ocid1.image.oc1.eu-frankfurt-1.x.aaaa"} {
+		if err := c.ValidImageID(id); err != nil {
+			t.Errorf("%q refused: %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "ocid1.instance.oc1.iad.aaaa", "ocid1.image.oc1.iad.AAAA", "ocid1.image.oc1.iad.aaaa\n", "ami-0123abcd"} {
+		if err := c.ValidImageID(id); err == nil {
+			t.Errorf("%q accepted", id)
+		}
+	}
+}

@@ -161,3 +161,17 @@ func TestProgramIsFoundOnEnvPath(t *testing.T) {
 		t.Errorf("with a nil Env = %q, want the bare name (exec looks it up as before)", got)
 	}
 }
+
+func TestValidImageID(t *testing.T) {
+	c := Cloud{}
+	for _, id := range []string{"/home/me/.cache/images/abc/image.qcow2", "images/base.qcow2", "/srv/My Images/x.qcow2"} {
+		if err := c.ValidImageID(id); err != nil {
+			t.Errorf("%q refused: %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "/tmp/$(reboot).qcow2", "/tmp/a`b`.qcow2", "/tmp/x.qcow2\n", `/tmp/"x".qcow2`} {
+		if err := c.ValidImageID(id); err == nil {
+			t.Errorf("%q accepted", id)
+		}
+	}
+}
