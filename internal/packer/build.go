@@ -98,25 +98,11 @@ type BuildResult struct {
 // its process group are killed. A failed build is not an error: read
 // ExitCode. Errors mean packer could not be run at all.
 func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error) {
-	args := []string{"build", "-machine-readable", "-color=false", "-timestamp-ui=false"}
-	onError := o.OnError
-	if onError == "" {
-		onError = "cleanup"
-	}
-	args = append(args, "-on-error="+onError)
-	for _, k := range slices.Sorted(maps.Keys(o.Vars)) {
-		args = append(args, "-var", k+"="+o.Vars[k])
-	}
-	for _, f := range o.VarFiles {
-		args = append(args, "-var-file="+f)
-	}
-	args = append(args, o.Dir)
 	grace := o.Grace
 	if grace <= 0 {
 		grace = 2 * time.Minute
 	}
-
-	cmd := exec.Command(r.Bin, args...)
+	cmd := exec.Command(r.Bin, buildArgs(o)...)
 	cmd.Env = append([]string{}, r.Env...)
 	cmd.Dir = r.Dir
 	// Its own process group: a terminal's Ctrl-C reaches only us, and we
@@ -145,82 +131,9 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 	cancelled.Add(1)
 	go func() {
 		defer cancelled.Done()
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-		}
-		res.Cancelled = true
-		// To the whole group, as a terminal's Ctrl-C would: packer's
-		// outer (panicwrap) process does not forward a signal sent to it
-		// alone, and the plugins ignore interrupts by design.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		deadline := time.After(grace)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-deadline:
-				res.Killed = !exited(cmd.Process.Pid)
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				return
-			case <-tick.C:
-				// Packer has finished its cleanup and exited, but a
-				// child that ignored the interrupt (a provisioner's
-				// command) may still hold its output open, and we read
-				// to the end: that rest of the group goes now.
-				if exited(cmd.Process.Pid) {
-					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-					return
-				}
-			}
-		}
+		interruptOnCancel(ctx, cmd.Process.Pid, grace, done, &res)
 	}()
-
-	arts := map[string]*Artifact{}
-	var order []string
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		l, ok := ParseLine(sc.Text())
-		if !ok {
-			continue
-		}
-		if o.OnLine != nil {
-			o.OnLine(l)
-		}
-		switch {
-		case l.IsError():
-			res.Errors = append(res.Errors, l.Message())
-		case l.Type == "artifact" && len(l.Data) >= 2:
-			key := l.Target + "#" + l.Data[0]
-			a := arts[key]
-			if a == nil {
-				a = &Artifact{Target: l.Target}
-				arts[key] = a
-				order = append(order, key)
-			}
-			rest := l.Data[2:]
-			switch l.Data[1] {
-			case "builder-id":
-				a.Builder = strings.Join(rest, ",")
-			case "id":
-				a.ID = strings.Join(rest, ",")
-			case "string":
-				a.String = strings.Join(rest, ",")
-			case "file":
-				if len(rest) >= 2 {
-					a.Files = append(a.Files, strings.Join(rest[1:], ","))
-				}
-			}
-		}
-	}
-	scanErr := sc.Err()
-	if scanErr != nil {
-		_, _ = io.Copy(io.Discard, stdout)
-	}
+	scanErr := readOutput(stdout, o.OnLine, &res)
 	waitErr := cmd.Wait()
 	close(done)
 	cancelled.Wait()
@@ -228,10 +141,6 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		// Whatever an interrupted packer left in its group (plugins,
 		// qemu) goes too.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-
-	for _, k := range order {
-		res.Artifacts = append(res.Artifacts, *arts[k])
 	}
 	res.Stderr = stderr.String()
 	if log != nil {
@@ -252,6 +161,117 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 		return res, fmt.Errorf("packer build %s: reading its output: %w", o.Dir, scanErr)
 	}
 	return res, nil
+}
+
+// buildArgs are packer build's arguments: variables sorted, then the
+// variable files in order, then the template folder.
+func buildArgs(o BuildOptions) []string {
+	args := []string{"build", "-machine-readable", "-color=false", "-timestamp-ui=false"}
+	onError := o.OnError
+	if onError == "" {
+		onError = "cleanup"
+	}
+	args = append(args, "-on-error="+onError)
+	for _, k := range slices.Sorted(maps.Keys(o.Vars)) {
+		args = append(args, "-var", k+"="+o.Vars[k])
+	}
+	for _, f := range o.VarFiles {
+		args = append(args, "-var-file="+f)
+	}
+	return append(args, o.Dir)
+}
+
+// interruptOnCancel interrupts packer's process group once when ctx ends
+// before done, and kills it when it has not exited within grace (Killed)
+// or when packer exited but the rest of its group still runs.
+func interruptOnCancel(ctx context.Context, pid int, grace time.Duration, done <-chan struct{}, res *BuildResult) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	res.Cancelled = true
+	// To the whole group, as a terminal's Ctrl-C would: packer's outer
+	// (panicwrap) process does not forward a signal sent to it alone, and
+	// the plugins ignore interrupts by design.
+	_ = syscall.Kill(-pid, syscall.SIGINT)
+	deadline := time.After(grace)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			res.Killed = !exited(pid)
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			return
+		case <-tick.C:
+			// Packer has finished its cleanup and exited, but a child that
+			// ignored the interrupt (a provisioner's command) may still
+			// hold its output open, and we read to the end: that rest of
+			// the group goes now.
+			if exited(pid) {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+				return
+			}
+		}
+	}
+}
+
+// readOutput reads packer's machine-readable output to its end, passing
+// each line to onLine and keeping the ui errors and the artifacts in res.
+func readOutput(stdout io.Reader, onLine func(Line), res *BuildResult) error {
+	arts := map[string]*Artifact{}
+	var order []string
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		l, ok := ParseLine(sc.Text())
+		if !ok {
+			continue
+		}
+		if onLine != nil {
+			onLine(l)
+		}
+		switch {
+		case l.IsError():
+			res.Errors = append(res.Errors, l.Message())
+		case l.Type == "artifact" && len(l.Data) >= 2:
+			key := l.Target + "#" + l.Data[0]
+			a := arts[key]
+			if a == nil {
+				a = &Artifact{Target: l.Target}
+				arts[key] = a
+				order = append(order, key)
+			}
+			a.set(l.Data[1], l.Data[2:])
+		}
+	}
+	err := sc.Err()
+	if err != nil {
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	for _, k := range order {
+		res.Artifacts = append(res.Artifacts, *arts[k])
+	}
+	return err
+}
+
+// set records one artifact line's field.
+func (a *Artifact) set(field string, rest []string) {
+	switch field {
+	case "builder-id":
+		a.Builder = strings.Join(rest, ",")
+	case "id":
+		a.ID = strings.Join(rest, ",")
+	case "string":
+		a.String = strings.Join(rest, ",")
+	case "file":
+		if len(rest) >= 2 {
+			a.Files = append(a.Files, strings.Join(rest[1:], ","))
+		}
+	}
 }
 
 // exited reports whether the process has exited and waits to be reaped (a

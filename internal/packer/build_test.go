@@ -16,90 +16,94 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 )
 
-// The lines are what the real packer 1.9.4 printed for
+// parseCase is one machine-readable line and what ParseLine makes of it.
+type parseCase struct {
+	name    string
+	in      string
+	want    packer.Line
+	ok      bool
+	message string
+	isError bool
+}
+
+// parseCases: the lines are what the real packer 1.9.4 printed for
 // `packer build -machine-readable` of testdata/build/tiny.pkr.hcl.
+var parseCases = []parseCase{
+	{
+		name:    "ui say",
+		in:      "1795635187,,ui,say,==> null.tiny: Running local shell script: /tmp/packer-shell2379258539\n",
+		want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"say", "==> null.tiny: Running local shell script: /tmp/packer-shell2379258539"}},
+		ok:      true,
+		message: "==> null.tiny: Running local shell script: /tmp/packer-shell2379258539",
+	},
+	{
+		name:    "escaped comma",
+		in:      "1795635187,,ui,message,    null.tiny: greeting=hello%!(PACKER_COMMA) world",
+		want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"message", "    null.tiny: greeting=hello, world"}},
+		ok:      true,
+		message: "    null.tiny: greeting=hello, world",
+	},
+	{
+		name:    "escaped newline and CRLF ending",
+		in:      `1795635187,,ui,say,\n==> Builds finished. The artifacts of successful builds are:` + "\r\n",
+		want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"say", "\n==> Builds finished. The artifacts of successful builds are:"}},
+		ok:      true,
+		message: "\n==> Builds finished. The artifacts of successful builds are:",
+	},
+	{
+		name:    "ui error",
+		in:      "1795635191,,ui,error,Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+		want:    packer.Line{Time: time.Unix(1795635191, 0), Type: "ui", Data: []string{"error", "Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"}},
+		ok:      true,
+		message: "Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+		isError: true,
+	},
+	{
+		// The per-build error summary is not a ui line: Errors already
+		// has its ui twin.
+		name:    "build error line",
+		in:      "1795635191,null.tiny,error,Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+		want:    packer.Line{Time: time.Unix(1795635191, 0), Target: "null.tiny", Type: "error", Data: []string{"Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"}},
+		ok:      true,
+		message: "Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+	},
+	{
+		name:    "artifact file",
+		in:      "1795635187,file.out,artifact,0,file,0,tpl/out%!(PACKER_COMMA) one.txt",
+		want:    packer.Line{Time: time.Unix(1795635187, 0), Target: "file.out", Type: "artifact", Data: []string{"0", "file", "0", "tpl/out, one.txt"}},
+		ok:      true,
+		message: "0,file,0,tpl/out, one.txt",
+	},
+	{
+		name:    "artifact-count",
+		in:      "1795635187,null.tiny,artifact-count,2",
+		want:    packer.Line{Time: time.Unix(1795635187, 0), Target: "null.tiny", Type: "artifact-count", Data: []string{"2"}},
+		ok:      true,
+		message: "2",
+	},
+	{
+		// An unescaped comma (never written by packer) is kept in the text.
+		name:    "ui with a raw comma",
+		in:      "1,,ui,say,a,b",
+		want:    packer.Line{Time: time.Unix(1, 0), Type: "ui", Data: []string{"say", "a", "b"}},
+		ok:      true,
+		message: "a,b",
+	},
+	{
+		name: "no data",
+		in:   "1795635187,,ui",
+		want: packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{}},
+		ok:   true,
+	},
+	{name: "plain text", in: "panic: runtime error: invalid memory address"},
+	{name: "two fields", in: "1795635187,ui"},
+	{name: "timestamp not a number", in: "2024-01-01,,ui,say,hello"},
+	{name: "empty", in: ""},
+}
+
 func TestParseLine(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		in      string
-		want    packer.Line
-		ok      bool
-		message string
-		isError bool
-	}{
-		{
-			name:    "ui say",
-			in:      "1795635187,,ui,say,==> null.tiny: Running local shell script: /tmp/packer-shell2379258539\n",
-			want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"say", "==> null.tiny: Running local shell script: /tmp/packer-shell2379258539"}},
-			ok:      true,
-			message: "==> null.tiny: Running local shell script: /tmp/packer-shell2379258539",
-		},
-		{
-			name:    "escaped comma",
-			in:      "1795635187,,ui,message,    null.tiny: greeting=hello%!(PACKER_COMMA) world",
-			want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"message", "    null.tiny: greeting=hello, world"}},
-			ok:      true,
-			message: "    null.tiny: greeting=hello, world",
-		},
-		{
-			name:    "escaped newline and CRLF ending",
-			in:      `1795635187,,ui,say,\n==> Builds finished. The artifacts of successful builds are:` + "\r\n",
-			want:    packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{"say", "\n==> Builds finished. The artifacts of successful builds are:"}},
-			ok:      true,
-			message: "\n==> Builds finished. The artifacts of successful builds are:",
-		},
-		{
-			name:    "ui error",
-			in:      "1795635191,,ui,error,Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
-			want:    packer.Line{Time: time.Unix(1795635191, 0), Type: "ui", Data: []string{"error", "Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"}},
-			ok:      true,
-			message: "Build 'null.tiny' errored after 16 milliseconds 291 microseconds: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
-			isError: true,
-		},
-		{
-			// The per-build error summary is not a ui line: Errors already
-			// has its ui twin.
-			name:    "build error line",
-			in:      "1795635191,null.tiny,error,Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
-			want:    packer.Line{Time: time.Unix(1795635191, 0), Target: "null.tiny", Type: "error", Data: []string{"Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"}},
-			ok:      true,
-			message: "Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
-		},
-		{
-			name:    "artifact file",
-			in:      "1795635187,file.out,artifact,0,file,0,tpl/out%!(PACKER_COMMA) one.txt",
-			want:    packer.Line{Time: time.Unix(1795635187, 0), Target: "file.out", Type: "artifact", Data: []string{"0", "file", "0", "tpl/out, one.txt"}},
-			ok:      true,
-			message: "0,file,0,tpl/out, one.txt",
-		},
-		{
-			name:    "artifact-count",
-			in:      "1795635187,null.tiny,artifact-count,2",
-			want:    packer.Line{Time: time.Unix(1795635187, 0), Target: "null.tiny", Type: "artifact-count", Data: []string{"2"}},
-			ok:      true,
-			message: "2",
-		},
-		{
-			// An unescaped comma (never written by packer) is kept in the text.
-			name:    "ui with a raw comma",
-			in:      "1,,ui,say,a,b",
-			want:    packer.Line{Time: time.Unix(1, 0), Type: "ui", Data: []string{"say", "a", "b"}},
-			ok:      true,
-			message: "a,b",
-		},
-		{
-			name: "no data",
-			in:   "1795635187,,ui",
-			want: packer.Line{Time: time.Unix(1795635187, 0), Type: "ui", Data: []string{}},
-			ok:   true,
-		},
-		{name: "plain text", in: "panic: runtime error: invalid memory address"},
-		{name: "two fields", in: "1795635187,ui"},
-		{name: "timestamp not a number", in: "2024-01-01,,ui,say,hello"},
-		{name: "empty", in: ""},
-	}
-	for _, tt := range tests {
+	for _, tt := range parseCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, ok := packer.ParseLine(tt.in)
