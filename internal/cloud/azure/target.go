@@ -7,7 +7,6 @@ package azure
 import (
 	"errors"
 	"regexp"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -17,12 +16,17 @@ import (
 )
 
 // Cloud is the azure target. The zero value talks to public Azure (or to
-// $SINDRI_AZURE_ENDPOINT) with azidentity's default credential chain; the
-// fields exist for tests.
+// $SINDRI_AZURE_ENDPOINT) with azidentity's default credential chain. The
+// command line passes its environment down as Env; the other fields exist
+// for tests.
 type Cloud struct {
 	cloud.Base
-	// Tuning paces the API calls, their retries and the waits for
-	// operations and VM states; zero fields take cloud.DefaultTuning's.
+	// Tuning paces the API calls, azcore's retries of throttled (429,
+	// honouring Retry-After up to Retry.Max) and transient (408, 5xx, a
+	// timed-out try) answers, and the waits for operations and VM states.
+	// Zero fields keep azure's pacing: 7 attempts with waits of 1s up to
+	// 60s (about two minutes, like cloud.DefaultBackoff), 2 minutes a try,
+	// polls from 5s doubling up to 30s, 20 minutes a wait.
 	Tuning cloud.Tuning
 	// Env is where the endpoint and the service principal's variables are
 	// read; nil reads the process environment.
@@ -34,19 +38,6 @@ type Cloud struct {
 	Credential azcore.TokenCredential
 	// Transport replaces the HTTP client.
 	Transport policy.Transporter
-	// MaxRetries, RetryDelay and MaxRetryDelay bound azcore's retries of
-	// throttled (429, honouring Retry-After) and transient (408, 5xx)
-	// answers: exponential with jitter. Zero means 6, 1s and 60s: about
-	// two minutes in all, like cloud.DefaultBackoff.
-	MaxRetries    int
-	RetryDelay    time.Duration
-	MaxRetryDelay time.Duration
-	// TryTimeout bounds one HTTP attempt; zero means 2 minutes.
-	TryTimeout time.Duration
-	// PollInterval is how often long-running operations and Launch's wait
-	// look again (azcore requires at least a second outside tests); zero
-	// means 5s.
-	PollInterval time.Duration
 }
 
 var _ cloud.Target = Cloud{}
