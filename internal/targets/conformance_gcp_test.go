@@ -14,7 +14,7 @@ func init() {
 	harnesses["gcp"] = func(t *testing.T) cloudtest.Harness {
 		f := gcpfake.New(t)
 		return cloudtest.Harness{
-			Target: gcp.Cloud{Env: f.LookupEnv, Tuning: cloud.Tuning{
+			Target: gcp.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{
 				CallTimeout:  300 * time.Millisecond,
 				Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond},
 				PollInterval: time.Millisecond,

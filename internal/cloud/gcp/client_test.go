@@ -30,7 +30,7 @@ func newFake(t *testing.T) (*gcpfake.Fake, gcp.Cloud, *config.Config) {
 	for _, k := range []string{"GCE_METADATA_HOST", "GCE_METADATA_IP"} {
 		t.Setenv(k, f.Env()[k])
 	}
-	c := gcp.Cloud{Env: f.LookupEnv, Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
+	c := gcp.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
 	cfg := cloudtest.Load(t, `
 packer:
   cloud: gcp

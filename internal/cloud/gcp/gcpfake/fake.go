@@ -138,13 +138,6 @@ func (s *Fake) Env() map[string]string {
 	}
 }
 
-// LookupEnv reads Env: a gcp.Cloud with this as its Env talks to the fake
-// without touching the process environment.
-func (s *Fake) LookupEnv(key string) (string, bool) {
-	v, ok := s.Env()[key]
-	return v, ok
-}
-
 // BootFailure makes new instances stop during boot (TERMINATED), as an
 // image that does not boot does.
 func (s *Fake) BootFailure(on bool) {
