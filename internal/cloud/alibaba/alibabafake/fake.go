@@ -13,7 +13,15 @@
 // uses to refuse an image name that is taken.
 //
 // It holds one VPC with one VSwitch (VPCID, VSwitchID in Region/Zone),
-// standing for the user's own network; they are not listed by Live.
+// standing for the user's own network, and the public images that
+// AddPublicImage adds; Live lists none of them.
+//
+// It also serves what packer-plugin-alicloud's alicloud-ecs builder calls
+// (builder.go, network.go): VPCs, VSwitches, zones, EIPs, CreateInstance,
+// CreateImage, AddTags, key pairs, image families and sharing, so the
+// real plugin can run a whole build against it (StartTLS: the plugin is
+// built to call ECS over HTTPS). The answers' field names are checked
+// against the SDK's response types in testdata/ecs-sdk (TestAnswersMatchTheSDKModel).
 package alibabafake
 
 import (
@@ -21,6 +29,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,6 +62,9 @@ const (
 const (
 	KindImage    = "image"
 	KindSnapshot = "snapshot"
+	KindVPC      = "vpc"
+	KindVSwitch  = "vswitch"
+	KindEIP      = "eip"
 )
 
 var _ cloudtest.Fake = (*Fake)(nil)
@@ -63,6 +75,7 @@ var _ cloudtest.Fake = (*Fake)(nil)
 type Fake struct {
 	cloudtest.Faults
 	srv   *httptest.Server
+	tls   *httptest.Server // StartTLS: the same fake over HTTPS
 	close sync.Once
 
 	mu        sync.Mutex
@@ -73,6 +86,9 @@ type Fake struct {
 	disks     map[string]*disk
 	groups    map[string]*group
 	keys      map[string]*resource
+	vpcs      map[string]*vpc
+	vswitches map[string]*vswitch
+	eips      map[string]*eip
 	tokens    map[string]string // ClientToken → created ID
 	lastReqID string
 }
@@ -85,8 +101,12 @@ type resource struct {
 
 type image struct {
 	resource
-	status    string
-	snapshots []string
+	status      string
+	snapshots   []string
+	owner       string // self, or system for AddPublicImage's
+	family      string
+	description string
+	sharedWith  []string
 }
 
 // instance is an ECS instance; released ones are listed once more while
@@ -102,6 +122,10 @@ type instance struct {
 	bandwidthOut int
 	userData     string
 	releasing    bool
+	releasedAt   time.Time
+	afterPending string // the status after Pending: Starting (RunInstances) or Stopped (CreateInstance)
+	keyPair      string
+	eip          string // the allocation ID of its EIP
 }
 
 type disk struct {
@@ -121,8 +145,9 @@ type Rule struct {
 
 type group struct {
 	resource
-	vpc   string
-	rules []Rule
+	vpc    string
+	rules  []Rule
+	egress []Rule // DestCidrIp in SourceCidr
 }
 
 // New starts the fake on 127.0.0.1; it stops when the test ends.
@@ -134,8 +159,14 @@ func New(t testing.TB) *Fake {
 		disks:     map[string]*disk{},
 		groups:    map[string]*group{},
 		keys:      map[string]*resource{},
+		vpcs:      map[string]*vpc{},
+		vswitches: map[string]*vswitch{},
+		eips:      map[string]*eip{},
 		tokens:    map[string]string{},
 	}
+	user := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.vpcs[VPCID] = &vpc{resource: resource{id: VPCID, name: "fake", region: Region, tags: map[string]string{}, created: user}, cidr: "172.16.0.0/12", status: "Available", user: true}
+	f.vswitches[VSwitchID] = &vswitch{resource: resource{id: VSwitchID, name: "fake", region: Region, tags: map[string]string{}, created: user}, vpc: VPCID, zone: Zone, cidr: "172.16.0.0/24", status: "Available", user: true}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -145,9 +176,37 @@ func New(t testing.TB) *Fake {
 // connections ends them).
 func (f *Fake) Close() {
 	f.close.Do(func() {
-		f.srv.CloseClientConnections()
-		f.srv.Close()
+		for _, s := range []*httptest.Server{f.srv, f.tls} {
+			if s != nil {
+				s.CloseClientConnections()
+				s.Close()
+			}
+		}
 	})
+}
+
+// StartTLS serves the same fake (one state) over HTTPS as well, with
+// httptest's certificate for 127.0.0.1, and returns its host:port, what
+// the alicloud-ecs builder's custom_endpoint_ecs takes (the plugin this
+// project builds calls ECS over HTTPS only). CertPEM is the certificate
+// to trust (SSL_CERT_FILE).
+func (f *Fake) StartTLS() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tls == nil {
+		f.tls = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	}
+	return strings.TrimPrefix(f.tls.URL, "https://")
+}
+
+// CertPEM is the PEM certificate of StartTLS's server.
+func (f *Fake) CertPEM() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tls == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.tls.Certificate().Raw})
 }
 
 // URL is the fake's base URL (http://127.0.0.1:PORT).
@@ -177,6 +236,7 @@ type ImageSpec struct {
 	Status  string // default Available
 	Region  string // default Region
 	Created time.Time
+	Family  string // the image family (ImageFamily)
 }
 
 // AddImage adds an image (with one system-disk snapshot) and returns its ID.
@@ -194,7 +254,20 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	}
 	snap := &resource{id: f.nextID("s-"), name: "image snapshot", region: s.Region, tags: map[string]string{}, created: s.Created}
 	f.snapshots[snap.id] = snap
-	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloneTags(s.Tags), created: s.Created.UTC()}, status: s.Status, snapshots: []string{snap.id}}
+	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloneTags(s.Tags), created: s.Created.UTC()},
+		status: s.Status, snapshots: []string{snap.id}, owner: "self", family: s.Family}
+	f.images[im.id] = im
+	return im.id
+}
+
+// AddPublicImage adds an Alibaba Cloud public image (ImageOwnerAlias
+// system) of family in Region, such as the acs:ubuntu_24_04_x64 the
+// default config builds from, and returns its ID. Live does not list it.
+func (f *Fake) AddPublicImage(name, family string, created time.Time) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	im := &image{resource: resource{id: name, name: name, region: Region, tags: map[string]string{}, created: created.UTC()},
+		status: "Available", owner: "system", family: family}
 	f.images[im.id] = im
 	return im.id
 }
@@ -277,7 +350,22 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloneTags(r.tags), Created: r.created})
 	}
 	for _, im := range f.images {
-		add(KindImage, im.resource, im.status)
+		if im.owner == "self" {
+			add(KindImage, im.resource, im.status)
+		}
+	}
+	for _, v := range f.vpcs {
+		if !v.user {
+			add(KindVPC, v.resource, v.status)
+		}
+	}
+	for _, v := range f.vswitches {
+		if !v.user {
+			add(KindVSwitch, v.resource, v.status)
+		}
+	}
+	for _, e := range f.eips {
+		add(KindEIP, e.resource, e.status)
 	}
 	for _, s := range f.snapshots {
 		add(KindSnapshot, *s, "accomplished")
@@ -493,6 +581,10 @@ func percentEncode(s string) string {
 }
 
 func (f *Fake) dispatch(action string, p url.Values) (map[string]any, *apiError) {
+	f.finishReleases()
+	if h, ok := builderActions[action]; ok {
+		return h(f, p)
+	}
 	switch action {
 	case "DescribeRegions":
 		return f.describeRegions()
@@ -506,8 +598,6 @@ func (f *Fake) dispatch(action string, p url.Values) (map[string]any, *apiError)
 		return f.modifyImageAttribute(p)
 	case "TagResources":
 		return f.tagResources(p)
-	case "DescribeVSwitches":
-		return f.describeVSwitches(p)
 	case "CreateSecurityGroup":
 		return f.createSecurityGroup(p)
 	case "AuthorizeSecurityGroup":
@@ -665,13 +755,15 @@ func (f *Fake) describeImages(p url.Values) (map[string]any, *apiError) {
 	if v := p.Get("ImageId"); v != "" {
 		ids = strings.Split(v, ",")
 	}
+	// Without ImageOwnerAlias ECS lists system, self and others' images.
 	owner := p.Get("ImageOwnerAlias")
 	want := tagParams(p)
 	name := p.Get("ImageName") // a fuzzy search: part of the name
 	var list []*image
 	for _, im := range f.images {
-		if im.region != region || !slices.Contains(statuses, im.status) || (owner != "" && owner != "self") ||
-			(ids != nil && !slices.Contains(ids, im.id)) || !matchTags(im.tags, want) || !strings.Contains(im.name, name) {
+		if im.region != region || !slices.Contains(statuses, im.status) || (owner != "" && owner != im.owner) ||
+			(ids != nil && !slices.Contains(ids, im.id)) || !matchTags(im.tags, want) || !strings.Contains(im.name, name) ||
+			(p.Get("ImageFamily") != "" && p.Get("ImageFamily") != im.family) {
 			continue
 		}
 		list = append(list, im)
@@ -688,19 +780,33 @@ func (f *Fake) describeImages(p url.Values) (map[string]any, *apiError) {
 	}
 	out := []map[string]any{}
 	for _, im := range pg {
-		var maps []map[string]any
-		for _, s := range im.snapshots {
-			maps = append(maps, map[string]any{"SnapshotId": s, "Device": "/dev/xvda", "Size": "80", "Type": "system", "Format": "", "Progress": "100%"})
+		out = append(out, imageJSON(im))
+		if im.status == "Creating" { // it is ready at the next look
+			im.status = "Available"
 		}
-		out = append(out, map[string]any{
-			"ImageId": im.id, "ImageName": im.name, "ImageOwnerAlias": "self", "Status": im.status,
-			"CreationTime": stamp(im.created), "Size": 80, "OSType": "linux", "Architecture": "x86_64",
-			"Platform": "Ubuntu", "IsPublic": false, "IsSelfShared": "", "Usage": "none", "Progress": "100%",
-			"Tags":               tagList(im.tags),
-			"DiskDeviceMappings": map[string]any{"DiskDeviceMapping": maps},
-		})
 	}
 	return map[string]any{"RegionId": region, "TotalCount": len(list), "PageNumber": num, "PageSize": size, "Images": map[string]any{"Image": out}}, nil
+}
+
+// imageJSON is an image as DescribeImages and DescribeImageFromFamily
+// show it.
+func imageJSON(im *image) map[string]any {
+	maps := []map[string]any{}
+	for _, s := range im.snapshots {
+		maps = append(maps, map[string]any{"SnapshotId": s, "Device": "/dev/xvda", "Size": "80", "Type": "system", "Format": "", "Progress": "100%"})
+	}
+	progress := "100%"
+	if im.status == "Creating" {
+		progress = "50%"
+	}
+	return map[string]any{
+		"ImageId": im.id, "ImageName": im.name, "ImageOwnerAlias": im.owner, "Status": im.status,
+		"CreationTime": stamp(im.created), "Size": 80, "OSType": "linux", "Architecture": "x86_64",
+		"Platform": "Ubuntu", "IsPublic": im.owner == "system", "IsSelfShared": "", "Usage": "none", "Progress": progress,
+		"ImageFamily": im.family, "Description": im.description,
+		"Tags":               tagList(im.tags),
+		"DiskDeviceMappings": map[string]any{"DiskDeviceMapping": maps},
+	}
 }
 
 func (f *Fake) image(p url.Values) (*image, *apiError) {
@@ -709,7 +815,7 @@ func (f *Fake) image(p url.Values) (*image, *apiError) {
 		return nil, aerr
 	}
 	im := f.images[id]
-	if im == nil || im.region != p.Get("RegionId") {
+	if im == nil || im.region != p.Get("RegionId") || im.owner != "self" {
 		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
 	}
 	return im, nil
@@ -817,21 +923,9 @@ func (f *Fake) tagResources(p url.Values) (map[string]any, *apiError) {
 
 // --- network ---
 
-func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
-	var list []map[string]any
-	if id := p.Get("VSwitchId"); (id == "" || id == VSwitchID) && p.Get("RegionId") == Region {
-		list = append(list, map[string]any{
-			"VSwitchId": VSwitchID, "VpcId": VPCID, "ZoneId": Zone, "CidrBlock": "172.16.0.0/24",
-			"Status": "Available", "VSwitchName": "fake", "IsDefault": false, "AvailableIpAddressCount": 250,
-			"CreationTime": "2024-01-01T00:00:00Z",
-		})
-	}
-	return map[string]any{"TotalCount": len(list), "PageNumber": 1, "PageSize": 10, "VSwitches": map[string]any{"VSwitch": list}}, nil
-}
-
 func (f *Fake) createSecurityGroup(p url.Values) (map[string]any, *apiError) {
 	vpc := p.Get("VpcId")
-	if vpc != "" && vpc != VPCID {
+	if v := f.vpcs[vpc]; vpc != "" && (v == nil || v.region != p.Get("RegionId")) {
 		return nil, errf(404, "InvalidVpcId.NotFound", "The specified VpcId does not exist.")
 	}
 	if tok := p.Get("ClientToken"); tok != "" && f.tokens[tok] != "" {
@@ -923,13 +1017,9 @@ func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
 	if im := f.images[imageID]; im == nil || im.region != region || (im.status != "Available" && im.status != "Deprecated") {
 		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
 	}
-	vsw := p.Get("VSwitchId")
-	if vsw != VSwitchID || region != Region {
-		return nil, errf(404, "InvalidVSwitchId.NotFound", "The specified VSwitchId does not exist.")
-	}
-	sg := p.Get("SecurityGroupId")
-	if g := f.groups[sg]; g == nil || g.region != region || g.vpc != VPCID {
-		return nil, errf(404, "InvalidSecurityGroupId.NotFound", "The specified SecurityGroupId does not exist.")
+	vsw, sg, aerr := f.placement(p)
+	if aerr != nil {
+		return nil, aerr
 	}
 	userData := ""
 	if v := p.Get("UserData"); v != "" {
@@ -957,7 +1047,7 @@ func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
 	in := &instance{
 		resource: resource{id: f.nextID("i-"), name: p.Get("InstanceName"), region: region, tags: tagParams(p), created: time.Now().UTC()},
 		status:   "Pending", imageID: imageID, instanceType: p.Get("InstanceType"), vswitch: vsw,
-		groups: []string{sg}, bandwidthOut: bw, userData: userData,
+		groups: []string{sg}, bandwidthOut: bw, userData: userData, afterPending: "Starting",
 	}
 	f.instances[in.id] = in
 	f.addSystemDisk(in, category, size)
@@ -975,7 +1065,7 @@ func (f *Fake) advance(in *instance) bool {
 		f.release(in)
 		return false
 	case in.status == "Pending":
-		in.status = "Starting"
+		in.status = in.afterPending
 	case in.status == "Starting":
 		in.status = "Running"
 		if in.bandwidthOut > 0 && in.publicIP == "" {
@@ -987,8 +1077,25 @@ func (f *Fake) advance(in *instance) bool {
 	return true
 }
 
+// releaseAfter is how long a released instance is still there for the
+// other calls (a security group it was in cannot be deleted yet), when
+// no DescribeInstances looked at it meanwhile.
+const releaseAfter = 2 * time.Second
+
+// finishReleases removes the instances released more than releaseAfter ago.
+func (f *Fake) finishReleases() {
+	for _, in := range f.instances {
+		if in.releasing && time.Since(in.releasedAt) > releaseAfter {
+			f.release(in)
+		}
+	}
+}
+
 func (f *Fake) release(in *instance) {
 	delete(f.instances, in.id)
+	if e := f.eips[in.eip]; e != nil {
+		e.instance, e.status = "", "Available"
+	}
 	for id, d := range f.disks {
 		if d.instanceID != in.id {
 			continue
@@ -1031,15 +1138,24 @@ func (f *Fake) describeInstances(p url.Values) (map[string]any, *apiError) {
 		if in.publicIP != "" {
 			pub = append(pub, in.publicIP)
 		}
+		eipJSON := map[string]any{"IpAddress": "", "AllocationId": "", "InternetChargeType": "", "Bandwidth": 0, "IsSupportUnassociate": true}
+		if e := f.eips[in.eip]; e != nil {
+			eipJSON = map[string]any{"IpAddress": e.ip, "AllocationId": e.id, "InternetChargeType": e.chargeType, "Bandwidth": e.bandwidth, "IsSupportUnassociate": true}
+		}
+		vpcID, zone := "", Zone
+		if v := f.vswitches[in.vswitch]; v != nil {
+			vpcID, zone = v.vpc, v.zone
+		}
 		out = append(out, map[string]any{
-			"InstanceId": in.id, "InstanceName": in.name, "HostName": in.name, "RegionId": in.region, "ZoneId": Zone,
+			"InstanceId": in.id, "InstanceName": in.name, "HostName": in.name, "RegionId": in.region, "ZoneId": zone,
 			"Status": in.status, "ImageId": in.imageID, "InstanceType": in.instanceType,
 			"CreationTime": stampMinute(in.created), "InstanceChargeType": "PostPaid", "InternetChargeType": "PayByTraffic",
 			"InternetMaxBandwidthOut": in.bandwidthOut, "InstanceNetworkType": "vpc",
 			"PublicIpAddress":  map[string]any{"IpAddress": pub},
-			"EipAddress":       map[string]any{"IpAddress": "", "AllocationId": ""},
+			"EipAddress":       eipJSON,
+			"KeyPairName":      in.keyPair,
 			"InnerIpAddress":   map[string]any{"IpAddress": []string{}},
-			"VpcAttributes":    map[string]any{"VpcId": VPCID, "VSwitchId": in.vswitch, "PrivateIpAddress": map[string]any{"IpAddress": []string{"172.16.0.10"}}},
+			"VpcAttributes":    map[string]any{"VpcId": vpcID, "VSwitchId": in.vswitch, "PrivateIpAddress": map[string]any{"IpAddress": []string{"172.16.0.10"}}},
 			"SecurityGroupIds": map[string]any{"SecurityGroupId": in.groups},
 			"Tags":             tagList(in.tags),
 		})
@@ -1072,7 +1188,7 @@ func (f *Fake) deleteInstance(p url.Values) (map[string]any, *apiError) {
 	case in.status != "Stopped" && p.Get("Force") != "true":
 		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
 	default:
-		in.status, in.releasing = "Stopping", true
+		in.status, in.releasing, in.releasedAt = "Stopping", true, time.Now()
 	}
 	return map[string]any{}, nil
 }
