@@ -1,31 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"io"
-	"sync"
 
 	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // capture collects what a child command writes to stdout and stderr, in
 // order, for the pull request comment: its diagnostics go to stderr.
-type capture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *capture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *capture) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
-}
+type capture struct{ report.Buffer }
 
 // tee writes to w's unredacted stream (the child redacts with the same
 // redactor) and to the capture, which is redacted when the comment is sent.

@@ -1,33 +1,14 @@
 package packer_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of builds.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestBuildLogGoesToRunnerLog: with PACKER_LOG set, packer's log reaches
 // Runner.Log in whole lines (the last one finished); without it, nothing.
@@ -48,7 +29,7 @@ func TestBuildLogGoesToRunnerLog(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var log syncBuffer
+			var log report.Buffer
 			r := &packer.Runner{Bin: bin, Env: tt.env, Dir: t.TempDir(), Log: &log}
 			res, err := r.Build(t.Context(), packer.BuildOptions{Dir: "tpl", Vars: map[string]string{"db_password": "s3cret"}})
 			if err != nil || res.ExitCode != 0 {

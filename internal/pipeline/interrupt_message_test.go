@@ -10,6 +10,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // fakePacker runs one of package packer's test doubles as packer.
@@ -106,7 +107,7 @@ type signalOn struct {
 	text string
 	seen chan struct{}
 	once sync.Once
-	log  syncBuffer
+	log  report.Buffer
 }
 
 func (s *signalOn) Write(p []byte) (int, error) {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // nullTarget is a TEST-ONLY target: packer's built-in null builder with a
@@ -167,7 +167,7 @@ func TestParallelFanOutKeepsEveryResult(t *testing.T) {
 		nullTarget{name: "b", fail: true},
 		nullTarget{name: "c", sleep: 2 * time.Second, stamps: stamps},
 	)
-	var log syncBuffer
+	var log report.Buffer
 	o.Log = &log
 	m, err := Run(t.Context(), o)
 	if err != nil {
@@ -219,7 +219,7 @@ func TestParallelFanOutKeepsEveryResult(t *testing.T) {
 func TestCancellationLeavesNothing(t *testing.T) {
 	o := options(t, nullTarget{name: "a", sleep: 60 * time.Second}, nullTarget{name: "b", sleep: 60 * time.Second})
 	o.Parallel = 1 // b waits for a slot and must be cancelled before it starts
-	var log syncBuffer
+	var log report.Buffer
 	o.Log = &log
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { time.Sleep(3 * time.Second); cancel() }()
@@ -318,23 +318,6 @@ func processesMentioning(t *testing.T, s string) []string {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type recordGroups struct{ events []string }
 
 func (r *recordGroups) Start(title string) { r.events = append(r.events, "start "+title) }
@@ -344,7 +327,7 @@ func (r *recordGroups) End()               { r.events = append(r.events, "end") 
 // inside its own group, with heartbeats outside while it runs.
 func TestGroupedLogs(t *testing.T) {
 	o := options(t, nullTarget{name: "a", sleep: 1500 * time.Millisecond}, nullTarget{name: "b", sleep: 100 * time.Millisecond})
-	var log syncBuffer
+	var log report.Buffer
 	groups := &recordGroups{}
 	o.Log, o.Grouped, o.Group, o.Heartbeat = &log, true, groups, 300*time.Millisecond
 	if _, err := Run(t.Context(), o); err != nil {

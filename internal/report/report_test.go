@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -95,5 +96,24 @@ func TestSetOutputsSorted(t *testing.T) {
 	boom := errors.New("boom")
 	if err := SetOutputs(func(string, string) error { return boom }, outputs); !errors.Is(err, boom) {
 		t.Errorf("error %v, want the setter's", err)
+	}
+}
+
+func TestBufferConcurrentWrites(t *testing.T) {
+	var b Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				_, _ = b.Write([]byte("ab\n"))
+				_ = b.String()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := b.String(); got != strings.Repeat("ab\n", 800) {
+		t.Errorf("lost or torn writes: %d bytes", len(got))
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // fakeLauncher is a TEST DOUBLE for cloud.InstanceLauncher: no cloud, no
@@ -146,7 +147,7 @@ func testOptions(t *testing.T, l *fakeLauncher) TestOptions {
 		},
 		WorkDir:     t.TempDir(),
 		BootTimeout: 5 * time.Second,
-		Log:         &lockedBuffer{},
+		Log:         &report.Buffer{},
 	}
 }
 
@@ -219,7 +220,7 @@ func TestImageTestPasses(t *testing.T) {
 	launches, _ := l.calls()
 	assertLaunchedWithOneOffKey(t, o, launches[0])
 
-	log := o.Log.(*lockedBuffer).String()
+	log := o.Log.(*report.Buffer).String()
 	for _, w := range []string{
 		"booting a test instance from output/sindri-3.0.1.qcow2",
 		"waiting for SSH on 127.0.0.1:",

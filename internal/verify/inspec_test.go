@@ -10,12 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sindri-dev/sindri-packer/internal/report"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -241,24 +241,6 @@ func TestParseReportDocuments(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the writes RunInSpec streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunInSpecOutcomes(t *testing.T) {
 	tests := []struct {
 		mode, report string
@@ -272,7 +254,7 @@ func TestRunInSpecOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			o := options(t, fakeInSpec(t, "inspec"), tt.mode)
-			var log syncBuffer
+			var log report.Buffer
 			o.Log = &log
 			got, err := verify.RunInSpec(t.Context(), o)
 			if err != nil {

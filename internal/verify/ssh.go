@@ -1,15 +1,15 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // WaitForSSH dials until an SSH session with the key opens, backing off
@@ -82,7 +82,7 @@ func Run(ctx context.Context, client *ssh.Client, command string) (string, error
 	defer sess.Close()
 	// The session copies stdout and stderr in two goroutines, which may
 	// still be writing when a cancel returns.
-	var out lockedBuffer
+	var out report.Buffer
 	sess.Stdout, sess.Stderr = &out, &out
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(command) }()
@@ -94,22 +94,4 @@ func Run(ctx context.Context, client *ssh.Client, command string) (string, error
 		sess.Close()
 		return out.String(), ctx.Err()
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
