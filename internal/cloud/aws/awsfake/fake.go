@@ -62,6 +62,10 @@ type Fake struct {
 	publicIP  string
 	ticks     int          // DescribeInstances calls a transition takes
 	launchErr *stateReason // the next launched instance fails to start
+	pageSize  int          // items per page of a paged Describe; 0: MaxResults only
+	unseen    int          // calls a new instance answers InvalidInstanceID.NotFound
+	lingering int          // DeleteSecurityGroup calls a terminated instance still holds its groups
+	stale     int          // answers the consistency windows gave
 }
 
 // Call is one request served, read as EC2 reads it: its action, the
@@ -84,6 +88,9 @@ type resource struct {
 	// image
 	snapshots   []string
 	deprecation time.Time
+	owner       string // the account that owns it; "" is Account
+	isPublic    bool   // launch permission for all
+	encrypted   bool
 	// instance
 	imageID, instanceType, subnet, vpc, userData, ip, shutdown, token string
 	groups                                                            []string
@@ -92,6 +99,11 @@ type resource struct {
 	steps                                                             int
 	next                                                              string
 	reason                                                            *stateReason
+	metadata                                                          Metadata
+	keyName                                                           string
+	unseen                                                            int // calls left answering NotFound
+	// security group
+	lingering int // DeleteSecurityGroup calls left answering DependencyViolation
 	// security group
 	desc    string
 	ingress []Rule
@@ -163,6 +175,56 @@ func (f *Fake) SetTransitionPolls(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ticks = n
+}
+
+// SetPageSize makes every paged Describe (the ones whose EC2 input has
+// MaxResults and NextToken: images, instances, security groups, volumes,
+// snapshots, VPCs, subnets) answer at most n items with a nextToken for
+// the rest, even without MaxResults, and a smaller MaxResults wins. A
+// request that names IDs is answered whole unless it sets MaxResults.
+// EC2 truncates on its own, so a client must follow nextToken; 0 (the
+// default) pages by MaxResults only.
+func (f *Fake) SetPageSize(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageSize = n
+}
+
+// SetConsistencyWindows switches EC2's eventual consistency on: a
+// launched instance answers InvalidInstanceID.NotFound to the first
+// unseen calls that name it (DescribeInstances, Terminate/Stop/Start,
+// CreateTags, CreateImage) and is left out of lists meanwhile; after an
+// instance terminates, DeleteSecurityGroup of each of its groups answers
+// DependencyViolation lingering times. Calls, not seconds, so tests are
+// deterministic; 0, 0 (the default) switches both off.
+func (f *Fake) SetConsistencyWindows(unseen, lingering int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unseen, f.lingering = unseen, lingering
+}
+
+// Stale is how many answers the consistency windows gave.
+func (f *Fake) Stale() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stale
+}
+
+// Metadata is an instance's metadata options as EC2 answers them.
+type Metadata struct {
+	HTTPTokens, HTTPEndpoint string
+	HopLimit                 int
+}
+
+// InstanceMetadata returns the metadata options an instance runs with:
+// what RunInstances asked for, EC2's defaults for what it did not.
+func (f *Fake) InstanceMetadata(instanceID string) Metadata {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.res[instanceID]; r != nil {
+		return r.metadata
+	}
+	return Metadata{}
 }
 
 // FailLaunch makes the next launched instance go from pending to
@@ -257,6 +319,10 @@ type ImageSpec struct {
 	Tags        map[string]string
 	Created     time.Time
 	Deprecation time.Time
+	// Owner is the owning account ("" is Account); Public grants every
+	// account launch permission, as Canonical's Ubuntu AMIs do.
+	Owner  string
+	Public bool
 }
 
 // AddImage seeds an image with one EBS snapshot and returns its ID.
@@ -264,10 +330,11 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	region := or(s.Region, DefaultRegion)
-	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloneMap(s.Tags), created: s.Created})
+	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloneMap(s.Tags), created: s.Created, owner: s.Owner})
 	img := f.add(&resource{
 		kind: kindImage, id: f.newID("ami"), name: s.Name, region: region, state: or(s.State, "available"),
 		tags: cloneMap(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
+		owner: s.Owner, isPublic: s.Public, encrypted: !s.Public,
 	})
 	return img.id
 }
@@ -307,7 +374,7 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 		kind: kindInstance, id: f.newID("i"), region: region, state: or(s.State, "running"),
 		tags: cloneMap(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
 		instanceType: "t3.large", subnet: DefaultSubnet, vpc: DefaultVPC, groups: s.Groups, public: public,
-		shutdown: "stop",
+		shutdown: "stop", metadata: Metadata{HTTPTokens: "optional", HTTPEndpoint: "enabled", HopLimit: 1},
 	}
 	in.name = in.tags["Name"]
 	if in.state == "running" && public {
@@ -439,7 +506,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ans.fail(&apiError{400, "InvalidAction", "The action " + action + " is not valid for this web service."})
 		return
 	}
-	elems, aerr := h(f, &req{form: form, region: region})
+	elems, aerr := h(f, &req{form: form, region: region, action: action})
 	if aerr != nil {
 		ans.fail(aerr)
 		return
@@ -464,19 +531,25 @@ func scope(auth string) (region, akid string) {
 
 // faultError is an injected fault in EC2's (or STS's) words: the code and
 // message the status usually comes with, unless the fault names its own.
+//
+// A throttled request (Status 429, the suite's word for throttling, or
+// Code RequestLimitExceeded / Throttling) is answered as the service
+// throttles: EC2 with HTTP 503 and RequestLimitExceeded, STS with HTTP
+// 400 and Throttling. Neither sends 429.
 func faultError(fault cloudtest.Fault, sts bool) *apiError {
 	status := cmp.Or(fault.Status, http.StatusBadRequest)
+	if status == http.StatusTooManyRequests || fault.Code == "RequestLimitExceeded" || fault.Code == "Throttling" {
+		if sts {
+			return &apiError{http.StatusBadRequest, "Throttling", cmp.Or(fault.Message, "Rate exceeded")}
+		}
+		return &apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", cmp.Or(fault.Message, "Request limit exceeded.")}
+	}
 	code, msg := statusError(status, sts)
 	return &apiError{status, cmp.Or(fault.Code, code), cmp.Or(fault.Message, msg)}
 }
 
 func statusError(status int, sts bool) (code, msg string) {
 	switch status {
-	case http.StatusTooManyRequests:
-		if sts {
-			return "Throttling", "Rate exceeded"
-		}
-		return "RequestLimitExceeded", "Request limit exceeded."
 	case http.StatusServiceUnavailable:
 		if sts {
 			return "ServiceUnavailable", "Service is unavailable"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 func post(t *testing.T, f *awsfake.Fake, form url.Values, auth string) (int, http.Header, string) {
@@ -90,11 +91,26 @@ func TestWireFormat(t *testing.T) {
 	}
 }
 
+// TestSTSErrorShape: STS throttles with HTTP 400 and Throttling, never 429.
 func TestSTSErrorShape(t *testing.T) {
 	f := awsfake.New(t)
 	f.FailNext(http.StatusTooManyRequests, 1)
 	status, _, body := post(t, f, url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}, auth)
-	if status != 429 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>Throttling</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
+	if status != 400 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>Throttling</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
 		t.Errorf("%d %s", status, body)
+	}
+}
+
+// TestThrottlingIsAnsweredAsEC2Does: EC2 throttles with HTTP 503 and
+// RequestLimitExceeded, never 429, whether the test asks for throttling
+// by status (429) or by code.
+func TestThrottlingIsAnsweredAsEC2Does(t *testing.T) {
+	for _, fault := range []cloudtest.Fault{{Status: http.StatusTooManyRequests}, {Code: "RequestLimitExceeded"}} {
+		f := awsfake.New(t)
+		f.Inject(fault)
+		status, _, body := post(t, f, url.Values{"Action": {"DescribeImages"}, "Version": {"2016-11-15"}}, auth)
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "<Response><Errors><Error><Code>RequestLimitExceeded</Code>") {
+			t.Errorf("fault %+v: %d %s", fault, status, body)
+		}
 	}
 }

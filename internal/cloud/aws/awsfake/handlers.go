@@ -1,9 +1,11 @@
 package awsfake
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,9 +117,14 @@ func vpcOf(r *resource) string   { return r.vpc }
 // --- images ---
 
 func describeImages(f *Fake, r *req) ([]elem, *apiError) {
-	owners := r.list("Owner")
-	for _, o := range owners {
-		if o != "self" && o != Account && o != "amazon" {
+	var owners []string
+	for _, o := range r.list("Owner") {
+		switch {
+		case o == "self":
+			owners = append(owners, Account)
+		case o == "amazon" || accountID.MatchString(o):
+			owners = append(owners, o)
+		default:
 			return nil, &apiError{400, "InvalidUserID.Malformed", fmt.Sprintf("Invalid user id: \"%s\"", o)}
 		}
 	}
@@ -126,35 +133,59 @@ func describeImages(f *Fake, r *req) ([]elem, *apiError) {
 		if !strings.HasPrefix(id, "ami-") {
 			return nil, &apiError{400, "InvalidAMIID.Malformed", fmt.Sprintf("Invalid id: \"%s\" (expecting \"ami-...\")", id)}
 		}
-		if f.find(kindImage, id, r.region) == nil {
+		if im := f.find(kindImage, id, r.region); im == nil || !im.visible() {
 			return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
 		}
 	}
 	sel, err := f.selected(r, kindImage, ids, attrs{
-		"state": stateOf, "name": nameOf, "image-id": idOf, "owner-id": func(*resource) string { return Account },
+		"state": stateOf, "name": nameOf, "image-id": idOf, "owner-id": ownerOf,
+		"root-device-type": func(*resource) string { return "ebs" }, "virtualization-type": func(*resource) string { return "hvm" },
+		"architecture": func(*resource) string { return "x86_64" }, "is-public": func(im *resource) string { return strconv.FormatBool(im.isPublic) },
 	})
+	if err != nil {
+		return nil, err
+	}
+	sel = slices.DeleteFunc(sel, func(im *resource) bool {
+		return !im.visible() || (len(owners) > 0 && !slices.Contains(owners, ownerOf(im)))
+	})
+	for _, im := range sel {
+		f.tickImage(im)
+	}
+	sel, next, err := page(f, r, sel, len(ids) > 0)
 	if err != nil {
 		return nil, err
 	}
 	var out items[xImage]
 	for _, im := range sel {
-		// Deprecated AMIs are always shown to their owner, whatever
-		// IncludeDeprecated says; every image here is the account's own.
-		x := xImage{
-			ImageID: im.id, ImageLocation: Account + "/" + im.name, ImageState: im.state, OwnerID: Account,
-			CreationDate: iso(im.created), Architecture: "x86_64", ImageType: "machine", Name: im.name,
-			RootDeviceType: "ebs", RootDeviceName: "/dev/sda1", VirtualizationType: "hvm",
-			Hypervisor: "xen", TagSet: xtags(im.tags),
-		}
-		for _, s := range im.snapshots {
-			x.BlockDeviceMapping.Item = append(x.BlockDeviceMapping.Item, xBDM{DeviceName: "/dev/sda1", EBS: xEBS{SnapshotID: s, VolumeSize: 80, DeleteOnTermination: true, VolumeType: "gp3", Encrypted: true}})
-		}
-		if !im.deprecation.IsZero() {
-			x.DeprecationTime = iso(im.deprecation)
-		}
-		out.Item = append(out.Item, x)
+		out.Item = append(out.Item, xImageOf(im))
 	}
-	return []elem{{"imagesSet", out}}, nil
+	return withNext([]elem{{"imagesSet", out}}, next), nil
+}
+
+// accountID is a 12-digit AWS account ID.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// visible: the account sees its own images and public ones.
+func (im *resource) visible() bool { return im.owner == "" || im.owner == Account || im.isPublic }
+
+func ownerOf(r *resource) string { return cmp.Or(r.owner, Account) }
+
+func xImageOf(im *resource) xImage {
+	// Deprecated AMIs are always shown to their owner, whatever
+	// IncludeDeprecated says.
+	x := xImage{
+		ImageID: im.id, ImageLocation: ownerOf(im) + "/" + im.name, ImageState: im.state, OwnerID: ownerOf(im),
+		CreationDate: iso(im.created), IsPublic: im.isPublic, Architecture: "x86_64", ImageType: "machine", Name: im.name,
+		Description: im.desc, RootDeviceType: "ebs", RootDeviceName: "/dev/sda1", VirtualizationType: "hvm",
+		Hypervisor: "xen", EnaSupport: true, TagSet: xtags(im.tags),
+	}
+	for _, s := range im.snapshots {
+		x.BlockDeviceMapping.Item = append(x.BlockDeviceMapping.Item, xBDM{DeviceName: "/dev/sda1", EBS: xEBS{SnapshotID: s, VolumeSize: 80, DeleteOnTermination: true, VolumeType: "gp3", Encrypted: im.encrypted}})
+	}
+	if !im.deprecation.IsZero() {
+		x.DeprecationTime = iso(im.deprecation)
+	}
+	return x
 }
 
 func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
@@ -258,6 +289,13 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	in.instanceType, in.subnet, in.vpc, in.userData = r.get("InstanceType"), subnet, vpc, string(ud)
 	in.shutdown = or(r.get("InstanceInitiatedShutdownBehavior"), "stop")
 	in.token = r.get("ClientToken")
+	in.keyName, in.unseen = r.get("KeyName"), f.unseen
+	in.metadata = Metadata{
+		HTTPTokens: or(r.get("MetadataOptions.HttpTokens"), "optional"), HTTPEndpoint: or(r.get("MetadataOptions.HttpEndpoint"), "enabled"), HopLimit: 1,
+	}
+	if n, err := strconv.Atoi(r.get("MetadataOptions.HttpPutResponseHopLimit")); err == nil {
+		in.metadata.HopLimit = n
+	}
 	f.res[in.volume].tags = cloneMap(specs["volume"])
 	f.transition(in, "running")
 	if f.launchErr != nil {
@@ -319,6 +357,11 @@ func (f *Fake) tick(in *resource) {
 // terminated releases what an instance took with it.
 func (f *Fake) terminated(in *resource) {
 	in.ip = ""
+	for _, g := range in.groups {
+		if sg := f.res[g]; sg != nil {
+			sg.lingering = f.lingering
+		}
+	}
 	if in.volume != "" {
 		delete(f.res, in.volume)
 	}
@@ -331,7 +374,8 @@ func (f *Fake) xinstance(in *resource) xInstance {
 		LaunchTime: iso(in.created), Placement: xPlacement{in.region + "a", "default"},
 		SubnetID: in.subnet, VpcID: in.vpc, PrivateIPAddress: "10.0.0.10", IPAddress: in.ip,
 		RootDeviceType: "ebs", RootDeviceName: "/dev/sda1", TagSet: xtags(in.tags),
-		MetadataOptions: xMetadata{State: "applied", HTTPTokens: "required", HTTPEndpoint: "enabled"},
+		KeyName:         in.keyName,
+		MetadataOptions: xMetadata{State: "applied", HTTPTokens: in.metadata.HTTPTokens, HTTPEndpoint: in.metadata.HTTPEndpoint, HopLimit: in.metadata.HopLimit},
 	}
 	if in.state == "terminated" {
 		x.PrivateIPAddress, x.SubnetID, x.VpcID = "", "", ""
@@ -359,17 +403,32 @@ func (f *Fake) xinstance(in *resource) xInstance {
 func (f *Fake) instances(r *req) ([]*resource, *apiError) {
 	ids := r.list("InstanceId")
 	for _, id := range ids {
-		if f.find(kindInstance, id, r.region) == nil {
-			return nil, &apiError{400, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", id)}
+		if _, err := f.seen(id, r.region); err != nil {
+			return nil, err
 		}
 	}
 	var out []*resource
 	for _, in := range f.sorted(kindInstance, r.region) {
-		if len(ids) == 0 || slices.Contains(ids, in.id) {
+		if (len(ids) == 0 && in.unseen == 0) || slices.Contains(ids, in.id) {
 			out = append(out, in)
 		}
 	}
 	return out, nil
+}
+
+// seen finds an instance a call names: InvalidInstanceID.NotFound when it
+// does not exist, or while its consistency window lasts (one call less).
+func (f *Fake) seen(id, region string) (*resource, *apiError) {
+	in := f.find(kindInstance, id, region)
+	if in != nil && in.unseen > 0 {
+		in.unseen--
+		f.stale++
+		in = nil
+	}
+	if in == nil {
+		return nil, &apiError{400, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", id)}
+	}
+	return in, nil
 }
 
 // describeInstances advances every instance it is asked about one step
@@ -382,11 +441,17 @@ func describeInstances(f *Fake, r *req) ([]elem, *apiError) {
 	for _, in := range all {
 		f.tick(in)
 	}
-	sel, err := f.selected(r, kindInstance, r.list("InstanceId"), attrs{
+	ids := r.list("InstanceId")
+	sel, err := f.selected(r, kindInstance, ids, attrs{
 		"instance-state-name": stateOf, "instance-id": idOf, "vpc-id": vpcOf,
 		"image-id":  func(in *resource) string { return in.imageID },
 		"subnet-id": func(in *resource) string { return in.subnet },
 	})
+	if err != nil {
+		return nil, err
+	}
+	sel = slices.DeleteFunc(sel, func(in *resource) bool { return !slices.Contains(all, in) })
+	sel, next, err := page(f, r, sel, len(ids) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +462,7 @@ func describeInstances(f *Fake, r *req) ([]elem, *apiError) {
 			InstancesSet: items[xInstance]{Item: []xInstance{f.xinstance(in)}},
 		})
 	}
-	return []elem{{"reservationSet", out}}, nil
+	return withNext([]elem{{"reservationSet", out}}, next), nil
 }
 
 // changeState answers Terminate/Stop/StartInstances.
@@ -488,10 +553,16 @@ func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 	if g == nil {
 		return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
 	}
+	dependent := g.lingering > 0
+	if dependent {
+		g.lingering--
+		f.stale++
+	}
 	for _, in := range f.sorted(kindInstance, r.region) {
-		if in.state != "terminated" && slices.Contains(in.groups, id) {
-			return nil, &apiError{400, "DependencyViolation", fmt.Sprintf("resource %s has a dependent object", id)}
-		}
+		dependent = dependent || (in.state != "terminated" && slices.Contains(in.groups, id))
+	}
+	if dependent {
+		return nil, &apiError{400, "DependencyViolation", fmt.Sprintf("resource %s has a dependent object", id)}
 	}
 	delete(f.res, id)
 	return []elem{{"return", true}, {"groupId", id}}, nil
@@ -508,6 +579,10 @@ func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	sel, next, err := page(f, r, sel, len(ids) > 0)
+	if err != nil {
+		return nil, err
+	}
 	var out items[xGroup]
 	for _, g := range sel {
 		x := xGroup{OwnerID: Account, GroupID: g.id, GroupName: g.name, GroupDescription: g.desc, VpcID: g.vpc, TagSet: xtags(g.tags)}
@@ -516,7 +591,7 @@ func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
 		}
 		out.Item = append(out.Item, x)
 	}
-	return []elem{{"securityGroupInfo", out}}, nil
+	return withNext([]elem{{"securityGroupInfo", out}}, next), nil
 }
 
 // --- volumes and key pairs ---
@@ -528,11 +603,15 @@ func describeVolumes(f *Fake, r *req) ([]elem, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	sel, next, err := page(f, r, sel, len(r.list("VolumeId")) > 0)
+	if err != nil {
+		return nil, err
+	}
 	var out items[xVolume]
 	for _, v := range sel {
 		out.Item = append(out.Item, xVolume{v.id, v.size, v.region + "a", v.state, iso(v.created), "gp3", xtags(v.tags)})
 	}
-	return []elem{{"volumeSet", out}}, nil
+	return withNext([]elem{{"volumeSet", out}}, next), nil
 }
 
 func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
@@ -606,7 +685,12 @@ func describeVpcs(f *Fake, r *req) ([]elem, *apiError) {
 			out.Item = append(out.Item, v)
 		}
 	}
-	return []elem{{"vpcSet", out}}, nil
+	var next string
+	var aerr *apiError
+	if out.Item, next, aerr = page(f, r, out.Item, len(r.list("VpcId")) > 0); aerr != nil {
+		return nil, aerr
+	}
+	return withNext([]elem{{"vpcSet", out}}, next), nil
 }
 
 func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
@@ -642,7 +726,12 @@ func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
 			out.Item = append(out.Item, s)
 		}
 	}
-	return []elem{{"subnetSet", out}}, nil
+	var next string
+	var aerr *apiError
+	if out.Item, next, aerr = page(f, r, out.Item, len(ids) > 0); aerr != nil {
+		return nil, aerr
+	}
+	return withNext([]elem{{"subnetSet", out}}, next), nil
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -101,6 +102,7 @@ func esc(s string) string {
 type req struct {
 	form   url.Values
 	region string
+	action string
 }
 
 func (r *req) get(key string) string { return r.form.Get(key) }
@@ -130,6 +132,49 @@ func (r *req) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// page cuts one page out of all: at most the fake's page size or
+// MaxResults items, from where NextToken says, and the token of the next
+// page ("" on the last). named: the request names IDs, which EC2 answers
+// whole unless MaxResults is set.
+func page[T any](f *Fake, r *req, all []T, named bool) ([]T, string, *apiError) {
+	size := f.pageSize
+	if named {
+		size = 0
+	}
+	if s := r.get("MaxResults"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, "", &apiError{400, "InvalidParameterValue", fmt.Sprintf("Value (%s) for parameter maxResults is invalid.", s)}
+		}
+		if size == 0 || n < size {
+			size = n
+		}
+	}
+	start := 0
+	if tok := r.get("NextToken"); tok != "" {
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		action, off, ok := strings.Cut(string(raw), ":")
+		n, err := strconv.Atoi(off)
+		if !ok || err != nil || action != r.action || n < 0 || n > len(all) {
+			return nil, "", &apiError{400, "InvalidPaginationToken", fmt.Sprintf("Invalid pagination token: %s", tok)}
+		}
+		start = n
+	}
+	if size == 0 || start+size >= len(all) {
+		return all[start:], "", nil
+	}
+	next := base64.RawURLEncoding.EncodeToString([]byte(r.action + ":" + strconv.Itoa(start+size)))
+	return all[start : start+size], next, nil
+}
+
+// withNext adds <nextToken> when there is a next page.
+func withNext(elems []elem, next string) []elem {
+	if next == "" {
+		return elems
+	}
+	return append(elems, elem{"nextToken", next})
 }
 
 type filt struct {
@@ -276,12 +321,14 @@ type xImage struct {
 	Architecture       string      `xml:"architecture"`
 	ImageType          string      `xml:"imageType"`
 	Name               string      `xml:"name"`
+	Description        string      `xml:"description,omitempty"`
 	RootDeviceType     string      `xml:"rootDeviceType"`
 	RootDeviceName     string      `xml:"rootDeviceName"`
 	BlockDeviceMapping items[xBDM] `xml:"blockDeviceMapping"`
 	VirtualizationType string      `xml:"virtualizationType"`
 	TagSet             items[xTag] `xml:"tagSet"`
 	Hypervisor         string      `xml:"hypervisor"`
+	EnaSupport         bool        `xml:"enaSupport"`
 	DeprecationTime    string      `xml:"deprecationTime,omitempty"`
 }
 
@@ -320,6 +367,7 @@ type xMetadata struct {
 	State        string `xml:"state"`
 	HTTPTokens   string `xml:"httpTokens"`
 	HTTPEndpoint string `xml:"httpEndpoint"`
+	HopLimit     int    `xml:"httpPutResponseHopLimit"`
 }
 
 type xInstance struct {
@@ -327,6 +375,7 @@ type xInstance struct {
 	ImageID            string          `xml:"imageId"`
 	State              xState          `xml:"instanceState"`
 	PrivateDNSName     string          `xml:"privateDnsName"`
+	KeyName            string          `xml:"keyName,omitempty"`
 	DNSName            string          `xml:"dnsName"`
 	InstanceType       string          `xml:"instanceType"`
 	LaunchTime         string          `xml:"launchTime"`
@@ -413,4 +462,22 @@ type xSubnet struct {
 	AvailabilityZone    string `xml:"availabilityZone"`
 	DefaultForAz        bool   `xml:"defaultForAz"`
 	MapPublicIPOnLaunch bool   `xml:"mapPublicIpOnLaunch"`
+}
+
+type xRegion struct {
+	RegionName     string `xml:"regionName"`
+	RegionEndpoint string `xml:"regionEndpoint"`
+	OptInStatus    string `xml:"optInStatus"`
+}
+
+type xSnapshot struct {
+	SnapshotID string      `xml:"snapshotId"`
+	VolumeID   string      `xml:"volumeId"`
+	Status     string      `xml:"status"`
+	StartTime  string      `xml:"startTime"`
+	Progress   string      `xml:"progress"`
+	OwnerID    string      `xml:"ownerId"`
+	VolumeSize int         `xml:"volumeSize"`
+	Encrypted  bool        `xml:"encrypted"`
+	TagSet     items[xTag] `xml:"tagSet"`
 }
