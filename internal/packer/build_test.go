@@ -295,22 +295,8 @@ func TestBuildGraceExpiryKills(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r := &packer.Runner{Bin: bin, Dir: t.TempDir()}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	const grace = 500 * time.Millisecond
-	var start time.Time
-	res, err := r.Build(ctx, packer.BuildOptions{Dir: dir, Grace: grace, OnLine: func(l packer.Line) {
-		if strings.Contains(l.Message(), "fake: waiting") {
-			start = time.Now()
-			cancel()
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if start.IsZero() {
-		t.Fatalf("the fake never started waiting: %+v", res)
-	}
+	res, start := cancelWhenWaiting(t, r, dir, grace)
 	took := time.Since(start)
 	if !res.Cancelled || res.ExitCode != 1 {
 		t.Errorf("result = %+v, want Cancelled and exit 1 (killed)", res)
@@ -563,10 +549,25 @@ func TestBuildInterruptedPackerLeavesAChild(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r := &packer.Runner{Bin: bin, Dir: t.TempDir(), Env: []string{"PATH=/usr/bin:/bin"}}
+	res, start := cancelWhenWaiting(t, r, dir, time.Minute)
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("Build returned %s after the cancel; packer was gone long before the 1m grace", took)
+	}
+	if !res.Cancelled || res.ExitCode != 1 {
+		t.Errorf("result = %+v, want Cancelled and exit 1", res)
+	}
+	if left := processesMentioning(t, dir); len(left) > 0 {
+		t.Errorf("processes left after Build returned:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// cancelWhenWaiting runs a fake packer that says "fake: waiting" and
+// cancels the build at that line; start is when it did.
+func cancelWhenWaiting(t *testing.T, r *packer.Runner, dir string, grace time.Duration) (res packer.BuildResult, start time.Time) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var start time.Time
-	res, err := r.Build(ctx, packer.BuildOptions{Dir: dir, Grace: time.Minute, OnLine: func(l packer.Line) {
+	res, err := r.Build(ctx, packer.BuildOptions{Dir: dir, Grace: grace, OnLine: func(l packer.Line) {
 		if strings.Contains(l.Message(), "fake: waiting") {
 			start = time.Now()
 			cancel()
@@ -578,13 +579,5 @@ func TestBuildInterruptedPackerLeavesAChild(t *testing.T) {
 	if start.IsZero() {
 		t.Fatalf("the fake never started waiting: %+v", res)
 	}
-	if took := time.Since(start); took > 20*time.Second {
-		t.Errorf("Build returned %s after the cancel; packer was gone long before the 1m grace", took)
-	}
-	if !res.Cancelled || res.ExitCode != 1 {
-		t.Errorf("result = %+v, want Cancelled and exit 1", res)
-	}
-	if left := processesMentioning(t, dir); len(left) > 0 {
-		t.Errorf("processes left after Build returned:\n%s", strings.Join(left, "\n"))
-	}
+	return res, start
 }

@@ -1,9 +1,7 @@
 package packer_test
 
 import (
-	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,16 +29,7 @@ func TestBuildReportsWhetherPackerWasKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := &packer.Runner{Bin: bin, Dir: t.TempDir(), Env: []string{"PATH=/usr/bin:/bin"}}
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			res, err := r.Build(ctx, packer.BuildOptions{Dir: t.TempDir(), Grace: tt.grace, OnLine: func(l packer.Line) {
-				if strings.Contains(l.Message(), "fake: waiting") {
-					cancel()
-				}
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, _ := cancelWhenWaiting(t, r, t.TempDir(), tt.grace)
 			if !res.Cancelled || res.Killed != tt.wantKilled {
 				t.Errorf("Cancelled=%v Killed=%v, want Cancelled and Killed=%v", res.Cancelled, res.Killed, tt.wantKilled)
 			}

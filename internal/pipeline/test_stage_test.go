@@ -59,18 +59,24 @@ func fakeTester(status string, seen *verify.TestOptions) func(context.Context, v
 	}
 }
 
-// TestFailedTestBlocksPromotion: a built image that fails its test fails
-// the cloud and is never promoted (never becomes the cached image).
-func TestFailedTestBlocksPromotion(t *testing.T) {
+// runLocal builds a local target whose image test ends in status.
+func runLocal(t *testing.T, status string) (*localTarget, Options, *CloudResult, *verify.TestOptions) {
+	t.Helper()
 	tg := &localTarget{nullTarget: nullTarget{name: "qemu", sleep: 100 * time.Millisecond}}
 	o := options(t, tg)
-	var seen verify.TestOptions
-	o.Test = &TestStage{Run: fakeTester("failed", &seen)}
+	seen := &verify.TestOptions{}
+	o.Test = &TestStage{Run: fakeTester(status, seen)}
 	m, err := Run(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := m.Clouds["qemu"]
+	return tg, o, m.Clouds["qemu"], seen
+}
+
+// TestFailedTestBlocksPromotion: a built image that fails its test fails
+// the cloud and is never promoted (never becomes the cached image).
+func TestFailedTestBlocksPromotion(t *testing.T) {
+	tg, o, r, seen := runLocal(t, "failed")
 	if r.Status != StatusFailed || !strings.Contains(r.Error, "image test failed") || !strings.Contains(r.Error, "2 InSpec control(s) failed") {
 		t.Fatalf("%+v", r)
 	}
@@ -86,7 +92,7 @@ func TestFailedTestBlocksPromotion(t *testing.T) {
 
 	// --keep-failed-images keeps it aside, still unpromoted and failed.
 	o.Test.KeepFailed = true
-	m, _ = Run(t.Context(), o)
+	m, _ := Run(t.Context(), o)
 	if r := m.Clouds["qemu"]; r.Status != StatusFailed || r.Extra["failed_image"] != "failed/test-run.img" {
 		t.Errorf("keep failed: %+v", r)
 	}
@@ -96,15 +102,7 @@ func TestFailedTestBlocksPromotion(t *testing.T) {
 }
 
 func TestPassedTestPromotes(t *testing.T) {
-	tg := &localTarget{nullTarget: nullTarget{name: "qemu", sleep: 100 * time.Millisecond}}
-	o := options(t, tg)
-	var seen verify.TestOptions
-	o.Test = &TestStage{Run: fakeTester("passed", &seen)}
-	m, err := Run(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := m.Clouds["qemu"]
+	tg, _, r, _ := runLocal(t, "passed")
 	if r.Status != StatusBuilt || r.Test == nil || r.Test.Status != "passed" || len(tg.promoted) != 1 || r.ImageID != "store/"+r.ConfigHash {
 		t.Fatalf("%+v promoted %v", r, tg.promoted)
 	}

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // hardenedSession is the in-effect check's session with a Debian 12
@@ -580,14 +578,7 @@ func TestRecordSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SINDRI_RECORD_TARGET %q: want user@host:port", target)
 	}
-	pem, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := readSigner(t, keyFile)
 	client, err := WaitForSSH(t.Context(), host, port, user, signer, time.Minute)
 	if err != nil {
 		t.Fatal(err)

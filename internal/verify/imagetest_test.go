@@ -151,6 +151,20 @@ func testOptions(t *testing.T, l *fakeLauncher) TestOptions {
 	}
 }
 
+// readSigner reads an OpenSSH private key file.
+func readSigner(t *testing.T, keyFile string) ssh.Signer {
+	t.Helper()
+	pem, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
 // allChecks are the checks of a hardened instance, in report order.
 var allChecks = []string{"ssh", "cloud-init", "sindri-version", "sshd-config",
 	auditCheck, modCheck, sshdCheck, sysctlCheck, unitCheck, ufwCheck}
@@ -253,14 +267,7 @@ func assertLaunchedWithOneOffKey(t *testing.T, o TestOptions, req cloud.LaunchRe
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("private key mode %v, want 0600", fi.Mode().Perm())
 	}
-	pem, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := readSigner(t, keyFile)
 	authorized, _, _, _, err := ssh.ParseAuthorizedKey([]byte(req.PublicKey))
 	if err != nil {
 		t.Fatalf("LaunchRequest.PublicKey %q: %v", req.PublicKey, err)
@@ -541,14 +548,7 @@ func TestImageTestKeep(t *testing.T) {
 		t.Errorf("Markdown lacks the kept-instance line:\n%s", md)
 	}
 	// The kept instance still runs and takes the kept key.
-	pem, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := readSigner(t, keyFile)
 	c, err := dialDirect(srv, "sindri", signer)
 	if err != nil {
 		t.Fatalf("the kept instance refuses its kept key: %v", err)
