@@ -78,33 +78,71 @@ func (c *Command) runAction(ctx context.Context) error {
 		rep.Warning(gha.Annotation{Title: "sindri-packer input " + w.Input, Message: w.Message})
 		fmt.Fprintf(c.Stderr, "warning: input %s: %s\n", w.Input, w.Message)
 	}
-	// The inputs come from whoever wrote the workflow run, in a pull
-	// request check the pull request: the folder and the config stay
-	// inside the workspace, symlinks resolved.
-	workspace := c.getenv("GITHUB_WORKSPACE")
-	if workspace != "" {
-		if workspace, err = filepath.EvalSymlinks(workspace); err != nil {
-			return toolFailure(fmt.Errorf("action: GITHUB_WORKSPACE: %w", err))
+	workspace, dir, err := c.actionDir(rep, plan)
+	if err != nil {
+		return err
+	}
+	env, err := c.actionEnv(ctx, rep, plan)
+	if err != nil {
+		return err
+	}
+	defer env.cleanup()
+	for _, step := range plan.Steps {
+		if err := c.actionStep(ctx, rep, plan, step, env.vars, dir, workspace); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// actionDir checks the working-directory and config inputs and returns
+// the workspace and the folder the commands run in. The inputs come from
+// whoever wrote the workflow run, in a pull request check the pull
+// request: the folder and the config stay inside the workspace, symlinks
+// resolved. The process's own folder is not changed: the folder is passed
+// down (Command.Dir).
+func (c *Command) actionDir(rep *gha.Reporter, plan *action.Plan) (workspace, dir string, err error) {
+	workspace = c.getenv("GITHUB_WORKSPACE")
+	if workspace != "" {
+		if workspace, err = filepath.EvalSymlinks(workspace); err != nil {
+			return "", "", toolFailure(fmt.Errorf("action: GITHUB_WORKSPACE: %w", err))
+		}
+	}
+	dir = c.Dir
 	if plan.Dir != "" && plan.Dir != "." {
-		dir := plan.Dir
+		dir = c.path(plan.Dir)
 		if workspace != "" {
-			if dir, err = config.Confine(workspace, plan.Dir); err != nil {
-				return inputError(rep, "working-directory", err.Error())
+			if dir, err = config.Confine(workspace, dir); err != nil {
+				return "", "", inputError(rep, "working-directory", err.Error())
 			}
 		}
-		// The container is this one process: changing its directory is
-		// what working-directory means.
-		if err := os.Chdir(dir); err != nil {
-			return inputError(rep, "working-directory", err.Error())
+		if fi, err := os.Stat(dir); err != nil {
+			return "", "", inputError(rep, "working-directory", err.Error())
+		} else if !fi.IsDir() {
+			return "", "", inputError(rep, "working-directory", dir+" is not a folder")
 		}
 	}
 	if plan.Config != "" {
-		if err := checkConfigInput(workspace, plan.Config); err != nil {
-			return inputError(rep, "config", err.Error())
+		in := &Command{Dir: dir}
+		if err := checkConfigInput(workspace, in.path(plan.Config)); err != nil {
+			return "", "", inputError(rep, "config", err.Error())
 		}
 	}
+	return workspace, dir, nil
+}
+
+// actionEnvironment is the environment of the Action's commands: the
+// entrypoint's, the plan's additions and the bridged credentials, whose
+// files cleanup removes.
+type actionEnvironment struct {
+	vars    []string
+	cleanup func()
+}
+
+// actionEnv bridges the credentials a container cannot otherwise use into
+// the commands' environment (masked); the process's own environment is
+// left as it is: the commands, the targets and Packer get vars.
+func (c *Command) actionEnv(ctx context.Context, rep *gha.Reporter, plan *action.Plan) (actionEnvironment, error) {
 	env := append(slices.Clone(c.Environ), plan.Env...)
 	creds := action.ContainerPaths(c.getenv, func(p string) bool {
 		_, err := os.Stat(p)
@@ -112,52 +150,49 @@ func (c *Command) runAction(ctx context.Context) error {
 	})
 	credDir, err := os.MkdirTemp("", "sindri-credentials-")
 	if err != nil {
-		return toolFailure(err)
+		return actionEnvironment{}, toolFailure(err)
 	}
-	defer os.RemoveAll(credDir)
+	cleanup := func() { os.RemoveAll(credDir) }
 	bridged, secrets, err := action.Credentials(ctx, c.getenv, credDir, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
+		cleanup()
 		rep.Error(gha.Annotation{Title: "sindri-packer credentials", Message: err.Error()})
-		return toolFailure(fmt.Errorf("action: %w", err))
+		return actionEnvironment{}, toolFailure(fmt.Errorf("action: %w", err))
 	}
 	for _, s := range secrets {
 		rep.Mask(s)
 	}
-	creds = append(creds, bridged...)
-	for _, kv := range creds {
-		// The cloud SDKs read the process environment (their standard
-		// chains); the commands and Packer get it through env.
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
+	return actionEnvironment{vars: append(append(env, creds...), bridged...), cleanup: cleanup}, nil
+}
+
+// actionStep runs one command of the plan as a child Command in env and
+// dir, and maps its exit code.
+func (c *Command) actionStep(ctx context.Context, rep *gha.Reporter, plan *action.Plan, step, env []string, dir, workspace string) error {
+	var captured capture
+	stdout, stderr := c.Stdout, c.Stderr
+	if plan.Comment {
+		// The command's own writers redact; the capture for the comment
+		// (stdout and stderr: diagnostics go to stderr) is redacted when
+		// the comment is sent.
+		stdout, stderr = captured.tee(c.Stdout), captured.tee(c.Stderr)
 	}
-	env = append(env, creds...)
-	for _, step := range plan.Steps {
-		var captured capture
-		stdout, stderr := c.Stdout, c.Stderr
-		if plan.Comment {
-			// The command's own writers redact; the capture for the
-			// comment (stdout and stderr: diagnostics go to stderr) is
-			// redacted when the comment is sent.
-			stdout, stderr = captured.tee(c.Stdout), captured.tee(c.Stderr)
-		}
-		fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
-		child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: stderr, Environ: env, Context: ctx, Targets: c.Targets, redact: c.redact, confine: workspace}
-		code := child.Main(append([]string{"sindri-packer"}, step...))
-		if code == ExitBadInput {
-			annotateInputs(rep, plan, child.failure)
-		}
-		if plan.Comment {
-			c.prComment(ctx, rep, env, plan.Config, captured.String(), code)
-		}
-		switch code {
-		case ExitOK:
-		case ExitFindings:
-			return errFindings
-		default:
-			return &exitError{code, fmt.Errorf("action: %s exited %d", step[0], code)}
-		}
+	fmt.Fprintf(c.Stderr, "sindri-packer %s\n", strings.Join(step, " "))
+	child := &Command{Stdin: c.Stdin, Stdout: stdout, Stderr: stderr, Environ: env, Dir: dir, Context: ctx, Targets: c.Targets, redact: c.redact, confine: workspace}
+	code := child.Main(append([]string{"sindri-packer"}, step...))
+	if code == ExitBadInput {
+		annotateInputs(rep, plan, child.failure)
 	}
-	return nil
+	if plan.Comment {
+		c.prComment(ctx, rep, &Command{Environ: env, Dir: dir}, plan.Config, captured.String(), code)
+	}
+	switch code {
+	case ExitOK:
+		return nil
+	case ExitFindings:
+		return errFindings
+	default:
+		return &exitError{code, fmt.Errorf("action: %s exited %d", step[0], code)}
+	}
 }
 
 // inputError annotates a bad input value and returns the bad-input error.
@@ -222,13 +257,13 @@ func annotateInputs(rep *gha.Reporter, plan *action.Plan, err error) {
 
 // prComment upserts the validate results as one pull request comment.
 // It never fails the step: a fork's pull request gets a read-only token.
-func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string, configPath, output string, code int) {
+func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, ref *Command, configPath, output string, code int) {
 	warn := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		fmt.Fprintln(c.Stderr, "warning: pr-comment:", msg)
 		rep.Warning(gha.Annotation{Title: "sindri-packer pr-comment", Message: msg})
 	}
-	lookup := (&Command{Environ: env}).getenv
+	lookup := ref.getenv
 	number, err := gha.PullRequestNumber(lookup("GITHUB_EVENT_PATH"))
 	if err != nil {
 		warn("%v", err)
@@ -245,7 +280,6 @@ func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, env []string
 	}
 	// The API is beyond the runner's log masking: the body is redacted.
 	cm.Redactor = rep.Redactor()
-	ref := &Command{Environ: env}
 	configPath = ref.annotationPath(configPath)
 	run := commentRun{config: configPath, commit: gha.PullRequestHeadSHA(lookup("GITHUB_EVENT_PATH")), workspace: lookup("GITHUB_WORKSPACE")}
 	if run.commit == "" {

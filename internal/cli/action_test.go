@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -327,5 +328,54 @@ func TestActionLifecycle(t *testing.T) {
 	r := act(map[string]string{"command": "doctor"})
 	if r.code == 2 || !strings.Contains(r.stderr, "sindri-packer doctor --config "+cfg+"\n") || !strings.Contains(r.stdout, "credentials") {
 		t.Errorf("doctor through the action: %s", r)
+	}
+}
+
+// Issue 12 item 8: the Action's working-directory and bridged credentials
+// are values passed down (Command.Dir, Command.Environ), not changes to
+// the process: the entrypoint used os.Chdir and os.Setenv, so one run
+// moved every later one (and every test) and left its credential file's
+// path in the process environment. The config and the manifest are still
+// in the working directory, and packer still sees the bridged credentials.
+func TestActionLeavesTheProcessAlone(t *testing.T) {
+	f := newBuildFixture(t)
+	real := filepath.Join(f.bin, "fake-packer-build")
+	if err := os.Rename(filepath.Join(f.bin, "packer"), real); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(f.bin, "packer"), "#!/bin/sh\n# test double wrapper: records the OCI config file packer is given\n"+
+		"printf '%s\\n' \"$OCI_CLI_CONFIG_FILE\" >>\"${0%/*}/oci-config\"\nexec \"${0%/*}/fake-packer-build\" \"$@\"\n", 0o755)
+	ws, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ws, "infra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(ws, "infra", "sindri.yaml"), readFile(t, f.config), 0o644)
+	cwd, _ := os.Getwd()
+	before, hadBefore := os.LookupEnv("OCI_CLI_CONFIG_FILE")
+	env, _, _ := actionsEnv(t)
+	env = append(env, "PATH="+f.bin, "HOME="+t.TempDir(), "GITHUB_WORKSPACE="+ws, "OCI_CLI_CONFIG_FILE=", "OCI_CONFIG_FILE=",
+		"OCI_CLI_USER=ocid1.user.oc1..u", "OCI_CLI_TENANCY=ocid1.tenancy.oc1..t", "OCI_CLI_FINGERPRINT=aa:bb",
+		"OCI_CLI_KEY_CONTENT=not-a-real-key", "OCI_CLI_REGION=us-ashburn-1")
+	// The entrypoint's own folder is the workspace, as in a runner's
+	// container; working-directory is relative to it.
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Dir: ws, Context: t.Context(), Targets: f.targets(),
+		Environ: append(slices.Clone(testEnv), actionInputs(env, map[string]string{"command": "build", "working-directory": "infra", "skip-tests": "true"})...)}
+	r := result{c.Main([]string{"sindri-packer", "action"}), out.String(), errb.String()}
+	r.check(t, ExitOK, nil, nil)
+	if _, err := os.Stat(filepath.Join(ws, "infra", "sindri-manifest.json")); err != nil {
+		t.Errorf("the manifest is not in the working directory: %v", err)
+	}
+	if now, _ := os.Getwd(); now != cwd {
+		t.Errorf("the process's working directory moved to %s", now)
+	}
+	if now, has := os.LookupEnv("OCI_CLI_CONFIG_FILE"); now != before || has != hadBefore {
+		t.Errorf("the process environment changed: OCI_CLI_CONFIG_FILE=%q", now)
+	}
+	if seen := strings.TrimSpace(readFile(t, filepath.Join(f.bin, "oci-config"))); !strings.Contains(seen, "sindri-credentials-") {
+		t.Errorf("packer did not get the bridged OCI config: OCI_CLI_CONFIG_FILE=%q", seen)
 	}
 }

@@ -18,7 +18,7 @@ func (c *Command) annotationPath(file string) string {
 	if ws == "" || file == "" || file == "--set" {
 		return file
 	}
-	abs, err := filepath.Abs(file)
+	abs, err := filepath.Abs(c.path(file))
 	if err != nil {
 		return file
 	}

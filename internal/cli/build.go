@@ -176,8 +176,10 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		}
 		vars[k] = v
 	}
-	for _, vf := range f.varFiles {
-		if err := config.CheckRegular(vf); err != nil {
+	varFiles := make([]string, len(f.varFiles))
+	for i, vf := range f.varFiles {
+		varFiles[i] = c.path(vf)
+		if err := config.CheckRegular(varFiles[i]); err != nil {
 			return nil, badInput("build: --var-file: %v", err)
 		}
 	}
@@ -223,9 +225,9 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		}
 	}()
 
-	builders := map[string]cloud.Builder{}
+	builders := map[string]cloud.Target{}
 	for _, name := range clouds {
-		b, err := c.builder(name)
+		b, err := c.target(name)
 		if err != nil {
 			return nil, badInput("build: %v", err)
 		}
@@ -247,7 +249,7 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		Test:          stage,
 		Config:        cfg,
 		Clouds:        clouds,
-		Builders:      builders,
+		Targets:       builders,
 		Packer:        runner,
 		RunID:         runID,
 		SindriVersion: sindriVersion,
@@ -259,7 +261,7 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		Timeout:       f.timeout,
 		Grace:         f.grace,
 		Vars:          vars,
-		VarFiles:      f.varFiles,
+		VarFiles:      varFiles,
 		WorkDir:       work,
 		Log:           c.Stderr,
 		Grouped:       rep.Enabled(),
@@ -315,19 +317,19 @@ func (c *Command) pinRegion(g *global, cfg *config.Config, clouds []string, regi
 		return nil, nil, badInput("build: --region needs exactly one cloud in --clouds, got %s", strings.Join(clouds, ","))
 	}
 	name := clouds[0]
-	field, _ := cfg.Packer.Clouds.Regions(name)
-	if field == "" {
+	t, err := c.target(name)
+	if err != nil {
+		return nil, nil, badInput("build: %v", err)
+	}
+	sets, err := t.PinRegion(cfg, region)
+	if !cloud.Supported(err) {
 		return nil, nil, badInput("build: --region: %s has no region", name)
 	}
-	p := &cfg.Packer
-	pinned := *g
-	pinned.sets = append(slices.Clone(g.sets), p.FieldPath(name, field)+"="+region)
-	switch {
-	case name == "aws":
-		pinned.sets = append(pinned.sets, p.FieldPath(name, "ami_regions")+"=[]")
-	case name == "azure" && p.Clouds.Azure.Gallery != nil:
-		pinned.sets = append(pinned.sets, p.FieldPath(name, "gallery.replication_regions")+"=["+region+"]")
+	if err != nil {
+		return nil, nil, badInput("build: --region: %v", err)
 	}
+	pinned := *g
+	pinned.sets = append(slices.Clone(g.sets), sets...)
 	return c.load(&pinned)
 }
 
@@ -342,7 +344,7 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 	if err := m.CheckImageIDs(c.validImageID); err != nil {
 		fmt.Fprintf(c.Stderr, "error: %v\n", err)
 	}
-	if err := m.Write(manifestPath); err != nil {
+	if err := m.Write(c.path(manifestPath)); err != nil {
 		return toolFailure(err)
 	}
 	table := m.Table()
@@ -411,10 +413,6 @@ func (c *Command) buildEnv(debug bool) []string {
 	}
 	return env
 }
-
-// secretEnv names environment variables whose values must never appear in
-// a job log.
-var secretEnv = config.CredentialEnv
 
 func (c *Command) maskSecrets(rep *gha.Reporter, vars map[string]string) {
 	for _, k := range secretEnv {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/repave"
 )
 
@@ -59,71 +61,22 @@ listing or a deletion; the rest is still swept).`,
 			if err != nil {
 				return err
 			}
-			type found struct {
-				cloud string
-				cloud.Resource
-			}
-			var all []found
-			failed := 0
-			sweepers := map[string]cloud.Sweeper{}
-			for _, name := range clouds {
-				sw, err := capability[cloud.Sweeper](c, name, "cleanup")
-				if err != nil {
-					fmt.Fprintf(c.Stderr, "%s: skipped: nothing to sweep for this target\n", name)
-					continue
-				}
-				sweepers[name] = sw
-				rs, err := sw.Leftovers(cmd.Context(), cfg, f)
-				if err != nil {
-					fmt.Fprintf(c.Stderr, "list leftovers: %s\n", cloudError(name, err))
-					failed++
-					continue
-				}
-				for _, r := range rs {
-					all = append(all, found{name, r})
-				}
-			}
-			slices.SortStableFunc(all, func(a, b found) int {
-				if a.cloud != b.cloud {
-					return strings.Compare(a.cloud, b.cloud)
-				}
-				return rank(a.Kind) - rank(b.Kind)
-			})
-			if asJSON {
-				rows := []map[string]any{}
-				for _, r := range all {
-					rows = append(rows, map[string]any{"cloud": r.cloud, "resource": r.Resource})
-				}
-				data, _ := json.MarshalIndent(rows, "", "  ")
-				fmt.Fprintln(c.Stdout, string(data))
-			} else if len(all) > 0 {
-				tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CLOUD\tKIND\tID\tNAME\tRUN\tCREATED")
-				for _, r := range all {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.cloud, r.Kind, r.ID, dash(r.Name), dash(r.RunID), when(r.Created))
-				}
-				tw.Flush()
-			}
-			if len(all) == 0 && failed == 0 {
+			s := &sweep{c: c, cfg: cfg, targets: map[string]cloud.Target{}}
+			s.find(cmd.Context(), clouds, f)
+			s.print(asJSON)
+			if len(s.found) == 0 && s.failed == 0 {
 				fmt.Fprintf(c.Stderr, "cleanup: nothing left behind in %s\n", strings.Join(clouds, ", "))
 			}
 			if !dryRun {
-				for _, r := range all {
-					if err := sweepers[r.cloud].DeleteResource(cmd.Context(), cfg, r.Resource); err != nil {
-						fmt.Fprintf(c.Stderr, "delete %s %s: %s\n", r.Kind, r.ID, cloudError(r.cloud, err))
-						failed++
-						continue
-					}
-					fmt.Fprintf(c.Stderr, "%s: deleted %s %s\n", r.cloud, r.Kind, r.ID)
-				}
-			} else if len(all) > 0 {
-				fmt.Fprintf(c.Stderr, "cleanup: --dry-run: %d resource(s) would be deleted\n", len(all))
+				s.delete(cmd.Context())
+			} else if len(s.found) > 0 {
+				fmt.Fprintf(c.Stderr, "cleanup: --dry-run: %d resource(s) would be deleted\n", len(s.found))
 			}
-			if failed > 0 {
+			if s.failed > 0 {
 				if cmd.Context().Err() != nil {
 					return errFindings // interrupted: the calls were cut short
 				}
-				return toolFailure(fmt.Errorf("cleanup: %d cloud API call(s) failed", failed))
+				return toolFailure(fmt.Errorf("cleanup: %d cloud API call(s) failed", s.failed))
 			}
 			return nil
 		},
@@ -141,4 +94,87 @@ func rank(kind string) int {
 		return i
 	}
 	return len(kindOrder)
+}
+
+// sweep is one cleanup run: the leftovers found per cloud and how many
+// API calls failed.
+type sweep struct {
+	c       *Command
+	cfg     *config.Config
+	targets map[string]cloud.Target
+	found   []leftover
+	failed  int
+}
+
+// leftover is one resource found, with its cloud.
+type leftover struct {
+	cloud string
+	cloud.Resource
+}
+
+// find lists every cloud's leftovers, instances first within a cloud; a
+// target with nothing to sweep is skipped.
+func (s *sweep) find(ctx context.Context, clouds []string, f cloud.SweepFilter) {
+	for _, name := range clouds {
+		t, err := s.c.target(name)
+		if err != nil {
+			fmt.Fprintf(s.c.Stderr, "%s: skipped: %v\n", name, err)
+			continue
+		}
+		rs, err := t.Leftovers(ctx, s.cfg, f)
+		if !cloud.Supported(err) {
+			fmt.Fprintf(s.c.Stderr, "%s: skipped: nothing to sweep for this target\n", name)
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(s.c.Stderr, "list leftovers: %s\n", cloudError(name, err))
+			s.failed++
+			continue
+		}
+		s.targets[name] = t
+		for _, r := range rs {
+			s.found = append(s.found, leftover{name, r})
+		}
+	}
+	slices.SortStableFunc(s.found, func(a, b leftover) int {
+		if a.cloud != b.cloud {
+			return strings.Compare(a.cloud, b.cloud)
+		}
+		return rank(a.Kind) - rank(b.Kind)
+	})
+}
+
+// print lists the leftovers on stdout: a table, or JSON.
+func (s *sweep) print(asJSON bool) {
+	if asJSON {
+		rows := []map[string]any{}
+		for _, r := range s.found {
+			rows = append(rows, map[string]any{"cloud": r.cloud, "resource": r.Resource})
+		}
+		data, _ := json.MarshalIndent(rows, "", "  ")
+		fmt.Fprintln(s.c.Stdout, string(data))
+		return
+	}
+	if len(s.found) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(s.c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLOUD\tKIND\tID\tNAME\tRUN\tCREATED")
+	for _, r := range s.found {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.cloud, r.Kind, r.ID, dash(r.Name), dash(r.RunID), when(r.Created))
+	}
+	tw.Flush()
+}
+
+// delete deletes the leftovers in order; a failure is counted and the
+// rest still go.
+func (s *sweep) delete(ctx context.Context) {
+	for _, r := range s.found {
+		if err := s.targets[r.cloud].DeleteResource(ctx, s.cfg, r.Resource); err != nil {
+			fmt.Fprintf(s.c.Stderr, "delete %s %s: %s\n", r.Kind, r.ID, cloudError(r.cloud, err))
+			s.failed++
+			continue
+		}
+		fmt.Fprintf(s.c.Stderr, "%s: deleted %s %s\n", r.cloud, r.Kind, r.ID)
+	}
 }

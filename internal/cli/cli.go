@@ -49,12 +49,18 @@ type Command struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Environ is the process environment as KEY=value pairs.
+	// Environ is the environment as KEY=value pairs: the one environment
+	// of the command, the targets (cloud.Env) and the programs it runs.
+	// Nothing reads or changes the process's own.
 	Environ []string
+	// Dir is the working folder relative paths (flags, the config)
+	// resolve from; "" is the process's. The Action's working-directory
+	// sets it instead of changing the process's folder.
+	Dir string
 	// Context is cancelled on SIGINT/SIGTERM by main.
 	Context context.Context
 	// Targets, when set, replaces package targets (tests use fakes).
-	Targets func(name string) (cloud.Builder, error)
+	Targets func(name string) (cloud.Target, error)
 
 	// redact holds every secret known to this process; Main wraps Stdout
 	// and Stderr with it. The action entrypoint hands its own to the
@@ -153,7 +159,7 @@ func (c *Command) redactStreams() func() {
 	}
 	for _, kv := range c.Environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if slices.Contains(config.CredentialEnv, k) || config.SecretName(k) {
+		if slices.Contains(secretEnv, k) || config.SecretName(k) {
 			c.redact.Add(v)
 		}
 	}
@@ -256,11 +262,11 @@ func (c *Command) load(g *global) (*config.Config, []string, error) {
 // needs no real value for take placeholders (validate and matrix only).
 func (c *Command) loadFor(g *global, placeholders bool) (*config.Config, []string, error) {
 	rep := gha.New(c.getenv, c.Stdout)
-	opts := config.Options{Getenv: c.lookupEnv, Sets: g.sets, ImageID: checkImageID, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning}
+	opts := config.Options{Getenv: c.lookupEnv, Sets: g.sets, ImageID: c.checkImageID, Secret: rep.Mask, Root: c.confine, Warn: c.configWarning, Credentials: secretEnv}
 	if placeholders {
 		opts.Placeholders, opts.Notice = true, c.configNotice
 	}
-	cfg, err := config.Load(g.config, opts)
+	cfg, err := config.Load(c.path(g.config), opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -31,21 +34,21 @@ func run(t *testing.T, environ []string, args ...string) result {
 }
 
 // runTargets is run with Command.Targets set (nil: package targets).
-func runTargets(t *testing.T, targets func(string) (cloud.Builder, error), environ []string, args ...string) result {
+func runTargets(t *testing.T, targets func(string) (cloud.Target, error), environ []string, args ...string) result {
 	t.Helper()
 	return runFull(t, t.Context(), targets, "", environ, args...)
 }
 
 // runFull is the one in-process run every helper uses: its context,
 // targets (nil: package targets), standard input and environment.
-func runFull(t *testing.T, ctx context.Context, targets func(string) (cloud.Builder, error), stdin string, environ []string, args ...string) result {
+func runFull(t *testing.T, ctx context.Context, targets func(string) (cloud.Target, error), stdin string, environ []string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	c := &Command{
 		Stdin:   strings.NewReader(stdin),
 		Stdout:  &out,
 		Stderr:  &errb,
-		Environ: environ,
+		Environ: append(slices.Clone(testEnv), environ...),
 		Context: ctx,
 		Targets: targets,
 	}
@@ -53,12 +56,62 @@ func runFull(t *testing.T, ctx context.Context, targets func(string) (cloud.Buil
 	return result{code, out.String(), errb.String()}
 }
 
-// packerOnly serves each target with only its Packer side: no image
-// inventory, no instances.
-func packerOnly(name string) (cloud.Builder, error) {
-	b, err := targets.Builder(name)
-	return struct{ cloud.Builder }{b}, err
+// packerOnly serves each target with only its Packer side and settings:
+// no image inventory, no instances, nothing to sweep.
+func packerOnly(name string) (cloud.Target, error) {
+	t, err := targets.Builder(name)
+	if err != nil {
+		return nil, err
+	}
+	return packerSide{t: t}, nil
 }
+
+// packerSide is a TEST DOUBLE: a real target's Packer side and settings;
+// every operation on images, instances and leftovers is not supported
+// (and there is no build cache).
+type packerSide struct {
+	cloud.Base
+	t cloud.Target
+}
+
+func (p packerSide) Name() string                                { return p.t.Name() }
+func (p packerSide) Plugin() cloud.Plugin                        { return p.t.Plugin() }
+func (p packerSide) SourceType() string                          { return p.t.SourceType() }
+func (p packerSide) Variables(c *config.Config) []cloud.Variable { return p.t.Variables(c) }
+func (p packerSide) SSHUser(c *config.Config) string             { return p.t.SSHUser(c) }
+func (p packerSide) ValidImageID(id string) error                { return p.t.ValidImageID(id) }
+
+func (p packerSide) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
+	p.t.Source(body, c, m)
+}
+
+func (p packerSide) Regions(c *config.Config) (string, []string) { return p.t.Regions(c) }
+
+func (packerSide) FindImage(context.Context, *config.Config, string) (*cloud.Image, error) {
+	return nil, nil
+}
+
+func (packerSide) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (packerSide) GetImage(context.Context, *config.Config, string) (*cloud.Image, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (packerSide) DeleteImage(context.Context, *config.Config, string) error {
+	return cloud.ErrNotSupported
+}
+
+func (packerSide) DeprecateImage(context.Context, *config.Config, string, cloud.Deprecation) error {
+	return cloud.ErrNotSupported
+}
+
+func (packerSide) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
+	return nil, cloud.ErrNotSupported
+}
+
+func (packerSide) Terminate(context.Context, *cloud.Instance) error { return cloud.ErrNotSupported }
 
 func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)

@@ -49,7 +49,7 @@ existing file unless --force is given.`,
 			if force {
 				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 			}
-			f, err := os.OpenFile(out, flags, 0o644)
+			f, err := os.OpenFile(c.path(out), flags, 0o644)
 			if errors.Is(err, fs.ErrExist) {
 				return badInput("init: %s already exists; use --force to overwrite it", out)
 			}
@@ -99,7 +99,7 @@ SINDRI_LATEST_VERSION answers without the network).`,
 			if err != nil {
 				return toolFailure(err)
 			}
-			if err := render.Write(out, files); err != nil {
+			if err := render.Write(c.path(out), files); err != nil {
 				return toolFailure(fmt.Errorf("render: %w", err))
 			}
 			for _, f := range files {
@@ -166,11 +166,16 @@ on PATH: ` + toolsHint + `.`,
 				return err
 			}
 			base := filepath.Dir(cfg.File)
+			ts, err := c.targetsOf(clouds)
+			if err != nil {
+				return err
+			}
 			findings, err := validate.Run(cmd.Context(), validate.Options{
 				Config:       cfg,
 				Clouds:       clouds,
+				Targets:      ts,
 				SyntaxOnly:   syntaxOnly,
-				OutDir:       out,
+				OutDir:       c.path(out),
 				Packer:       packerBin,
 				Shellcheck:   shellcheck,
 				HostEnv:      c.Environ,

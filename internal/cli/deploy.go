@@ -90,13 +90,13 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 	var im cloud.InstanceManager
 	var pub string
 	if !f.buildOnly {
-		if im, err = capability[cloud.InstanceManager](c, name, "deploy"); err != nil {
-			return err
+		if im, err = c.target(name); err != nil {
+			return badInput("%v", err)
 		}
 		if pub, err = c.publicKey(f.sshKey, f.sshPub); err != nil {
 			return err
 		}
-		existing, err := c.deployment(ctx, cfg, name, im, false)
+		existing, err := c.deployment(ctx, cfg, "deploy", name, im, false)
 		if err != nil {
 			return err
 		}
@@ -192,9 +192,13 @@ func checkPublicKey(what, key string) (string, error) {
 }
 
 // deployment returns the configuration's instances in one cloud; with
-// must, none is an error.
-func (c *Command) deployment(ctx context.Context, cfg *config.Config, name string, im cloud.InstanceManager, must bool) ([]cloud.Instance, error) {
+// must, none is an error. A target without instances says what is not
+// available (cloud.ErrNotSupported stays in the chain).
+func (c *Command) deployment(ctx context.Context, cfg *config.Config, what, name string, im cloud.InstanceManager, must bool) ([]cloud.Instance, error) {
 	insts, err := im.ListInstances(ctx, cfg, cloud.InstanceFilter{Deployment: cfg.Name})
+	if !cloud.Supported(err) {
+		return nil, &exitError{ExitFailure, fmt.Errorf("%s: not available for %s: %w", what, name, err)}
+	}
 	if err != nil {
 		return nil, toolFailure(fmt.Errorf("list instances: %s", cloudError(name, err)))
 	}
@@ -276,12 +280,15 @@ Exit code 1 when there is none.`,
 			var rows []instanceRow
 			var failed []string
 			for _, name := range clouds {
-				im, err := capability[cloud.InstanceManager](c, name, "status")
+				im, err := c.target(name)
 				if err != nil {
+					return badInput("%v", err)
+				}
+				insts, err := c.deployment(cmd.Context(), cfg, "status", name, im, false)
+				if !cloud.Supported(err) {
 					fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
 					continue
 				}
-				insts, err := c.deployment(cmd.Context(), cfg, name, im, false)
 				if err != nil {
 					fmt.Fprintln(c.Stderr, errors.Unwrap(err))
 					failed = append(failed, name)
@@ -322,11 +329,11 @@ func (c *Command) lifecycleTarget(ctx context.Context, g *global, what string) (
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	im, err := capability[cloud.InstanceManager](c, name, what)
+	im, err := c.target(name)
 	if err != nil {
-		return nil, "", nil, nil, err
+		return nil, "", nil, nil, badInput("%v", err)
 	}
-	insts, err := c.deployment(ctx, cfg, name, im, true)
+	insts, err := c.deployment(ctx, cfg, what, name, im, true)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -47,74 +48,86 @@ Exit codes: 0 ready, 1 something required is missing.`,
 			if err != nil {
 				return err
 			}
-			checks := []check{c.toolCheck("", "packer", "packer", toolsHint, true)}
-			inspecBin, _ := verify.FindInSpec(c.getenv("PATH"))
-			if inspecBin != "" {
-				checks = append(checks, check{what: "inspec", status: "ok", detail: inspecBin})
-			} else {
-				checks = append(checks, check{what: "inspec", status: "missing", detail: "neither inspec nor cinc-auditor on PATH: image tests run only the built-in SSH checks (https://cinc.sh)"})
+			checks, err := c.doctorChecks(cmd.Context(), cfg, clouds, timeout)
+			if err != nil {
+				return err
 			}
-			checks = append(checks, c.toolCheck("", "ssh", "ssh", "apt-get install openssh-client (connect needs it)", false))
-			creds := make([]check, len(clouds))
-			var eg errgroup.Group
-			for i, name := range clouds {
-				b, err := c.builder(name)
-				if err != nil {
-					return badInput("%v", err)
-				}
-				checks = append(checks, c.pluginCheck(name, b.Plugin()))
-				if name == "qemu" {
-					for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "xorriso"} {
-						checks = append(checks, c.toolCheck(name, tool, tool, "apt-get install qemu-system-x86 qemu-utils xorriso", true))
-					}
-				}
-				cc, ok := b.(cloud.CredentialChecker)
-				if !ok {
-					creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: "none needed"}
-					continue
-				}
-				eg.Go(func() error {
-					ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-					defer cancel()
-					who, err := cc.CheckCredentials(ctx, cfg)
-					if err != nil {
-						creds[i] = check{cloud: name, what: "credentials", status: "failed", detail: err.Error(), required: true}
-					} else {
-						creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: who}
-					}
-					return nil
-				})
-			}
-			_ = eg.Wait()
-			checks = append(checks, creds...)
-			bad := 0
-			for _, ch := range checks {
-				if ch.required && ch.status != "ok" {
-					bad++
-				}
-			}
-			if asJSON {
-				if err := writeJSON(c.Stdout, doctorJSON(checks, bad == 0)); err != nil {
-					return toolFailure(err)
-				}
-			} else {
-				tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CLOUD\tCHECK\tSTATUS\tDETAIL")
-				for _, ch := range checks {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
-				}
-				tw.Flush()
-			}
-			if bad > 0 {
-				fmt.Fprintf(c.Stderr, "doctor: %d required check(s) failed\n", bad)
-				return errFindings
-			}
-			return nil
+			return c.doctorReport(checks, asJSON)
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "limit each cloud's credential check")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as one JSON object instead of a table")
 	return cmd
+}
+
+// doctorChecks runs every check: the shared tools, then per cloud its
+// plugin, its prerequisites and (concurrently, each within timeout) its
+// credentials.
+func (c *Command) doctorChecks(ctx context.Context, cfg *config.Config, clouds []string, timeout time.Duration) ([]check, error) {
+	checks := []check{c.toolCheck("", "packer", "packer", toolsHint, true)}
+	inspecBin, _ := verify.FindInSpec(c.getenv("PATH"))
+	if inspecBin != "" {
+		checks = append(checks, check{what: "inspec", status: "ok", detail: inspecBin})
+	} else {
+		checks = append(checks, check{what: "inspec", status: "missing", detail: "neither inspec nor cinc-auditor on PATH: image tests run only the built-in SSH checks (https://cinc.sh)"})
+	}
+	checks = append(checks, c.toolCheck("", "ssh", "ssh", "apt-get install openssh-client (connect needs it)", false))
+	creds := make([]check, len(clouds))
+	var eg errgroup.Group
+	for i, name := range clouds {
+		t, err := c.target(name)
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		checks = append(checks, c.pluginCheck(name, t.Plugin()))
+		for _, p := range t.Prerequisites() {
+			checks = append(checks, c.toolCheck(name, p.Tool, p.Tool, p.Hint, true))
+		}
+		eg.Go(func() error {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			who, err := t.CheckCredentials(ctx, cfg)
+			switch {
+			case !cloud.Supported(err):
+				creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: "none needed"}
+			case err != nil:
+				creds[i] = check{cloud: name, what: "credentials", status: "failed", detail: err.Error(), required: true}
+			default:
+				creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: who}
+			}
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	return append(checks, creds...), nil
+}
+
+// doctorReport prints the checks (a table, or JSON) and fails when a
+// required one did not pass.
+func (c *Command) doctorReport(checks []check, asJSON bool) error {
+	bad := 0
+	for _, ch := range checks {
+		if ch.required && ch.status != "ok" {
+			bad++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(c.Stdout, doctorJSON(checks, bad == 0)); err != nil {
+			return toolFailure(err)
+		}
+	} else {
+		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLOUD\tCHECK\tSTATUS\tDETAIL")
+		for _, ch := range checks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
+		}
+		tw.Flush()
+	}
+	if bad > 0 {
+		fmt.Fprintf(c.Stderr, "doctor: %d required check(s) failed\n", bad)
+		return errFindings
+	}
+	return nil
 }
 
 // checkJSON is one check in doctor --json; detail is whole, not cut to a line.

@@ -19,7 +19,7 @@ import (
 // operations over slices, recording every call. The wire-level fakes of
 // each cloud's API live in internal/cloud/<name>/<name>fake.
 type memCloud struct {
-	cloud.Builder
+	cloud.Target
 	mu        sync.Mutex
 	images    []cloud.Image
 	instances []cloud.Instance
@@ -37,12 +37,12 @@ func newMemCloud(t *testing.T, name string) *memCloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &memCloud{Builder: b, fail: map[string]error{}, hook: map[string]func(){}}
+	return &memCloud{Target: b, fail: map[string]error{}, hook: map[string]func(){}}
 }
 
 // targets returns a Command.Targets serving this fake under its name.
-func (m *memCloud) targets() func(string) (cloud.Builder, error) {
-	return func(n string) (cloud.Builder, error) {
+func (m *memCloud) targets() func(string) (cloud.Target, error) {
+	return func(n string) (cloud.Target, error) {
 		if n == m.Name() {
 			return m, nil
 		}

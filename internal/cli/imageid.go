@@ -5,20 +5,25 @@ import (
 	"unicode"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
 // checkImageID checks a config image_id against its cloud's form.
-var checkImageID = targets.CheckImageID
+func (c *Command) checkImageID(name, id string) error {
+	t, err := c.target(name)
+	if err != nil {
+		return err
+	}
+	return t.ValidImageID(id)
+}
 
 // validImageID checks an image ID of a result against its target's form
 // (the injected targets' in tests); an unknown cloud's IDs must be plain.
 func (c *Command) validImageID(name, id string) error {
-	b, err := c.builder(name)
+	t, err := c.target(name)
 	if err != nil {
 		return cloud.PlainID(id)
 	}
-	return targets.ValidImageID(b, id)
+	return t.ValidImageID(id)
 }
 
 // checkOutputPath refuses a path that would reach a step output with a

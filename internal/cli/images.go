@@ -14,31 +14,10 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
-	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
 // builder returns the named target: Command.Targets when a test set it.
-func (c *Command) builder(name string) (cloud.Builder, error) {
-	if c.Targets != nil {
-		return c.Targets(name)
-	}
-	return targets.Builder(name)
-}
-
-// capability returns the target's implementation of T, or a tool failure
-// saying the target cannot do what.
-func capability[T any](c *Command, name, what string) (T, error) {
-	var zero T
-	b, err := c.builder(name)
-	if err != nil {
-		return zero, badInput("%v", err)
-	}
-	v, ok := b.(T)
-	if !ok {
-		return zero, toolFailure(fmt.Errorf("%s: not available for %s", what, name))
-	}
-	return v, nil
-}
+func (c *Command) builder(name string) (cloud.Target, error) { return c.target(name) }
 
 // oneCloud narrows the selection to exactly one cloud for commands that
 // act on one thing.
@@ -108,12 +87,15 @@ func (c *Command) runImagesList(ctx context.Context, g *global, asJSON bool) err
 	var rows []imageRow
 	var failed []string
 	for _, name := range clouds {
-		im, err := capability[cloud.ImageManager](c, name, "images list")
+		t, err := c.target(name)
 		if err != nil {
-			fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
+			return badInput("%v", err)
+		}
+		imgs, err := t.ListImages(ctx, cfg)
+		if !cloud.Supported(err) {
+			fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(notAvailable("images list", name, err)))
 			continue
 		}
-		imgs, err := im.ListImages(ctx, cfg)
 		if err != nil {
 			fmt.Fprintln(c.Stderr, cloudError(name, err))
 			failed = append(failed, name)
@@ -200,7 +182,7 @@ for confirmation unless --yes is given.`,
 			if err != nil {
 				return err
 			}
-			imgs, err := c.ownImages(cmd.Context(), cfg, name, im, ids)
+			imgs, err := c.ownImages(cmd.Context(), cfg, "images delete", name, im, ids)
 			if err != nil {
 				return err
 			}
@@ -244,7 +226,7 @@ a sindri-deprecated tag on OCI, Alibaba and plain Azure managed images.`,
 			if err != nil {
 				return err
 			}
-			imgs, err := c.ownImages(cmd.Context(), cfg, name, im, ids)
+			imgs, err := c.ownImages(cmd.Context(), cfg, "images deprecate", name, im, ids)
 			if err != nil {
 				return err
 			}
@@ -271,17 +253,20 @@ func (c *Command) imageTarget(g *global, what string) (*config.Config, string, c
 	if err != nil {
 		return nil, "", nil, err
 	}
-	im, err := capability[cloud.ImageManager](c, name, what)
+	t, err := c.target(name)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, badInput("%v", err)
 	}
-	return cfg, name, im, nil
+	return cfg, name, t, nil
 }
 
 // ownImages finds every ID among this tool's images first, so nothing is
 // changed when one of them is missing or not ours.
-func (c *Command) ownImages(ctx context.Context, cfg *config.Config, name string, im cloud.ImageManager, ids []string) ([]cloud.Image, error) {
+func (c *Command) ownImages(ctx context.Context, cfg *config.Config, what, name string, im cloud.ImageManager, ids []string) ([]cloud.Image, error) {
 	all, err := im.ListImages(ctx, cfg)
+	if !cloud.Supported(err) {
+		return nil, notAvailable(what, name, err)
+	}
 	if err != nil {
 		return nil, toolFailure(fmt.Errorf("%s: list images: %w", name, err))
 	}
@@ -289,16 +274,18 @@ func (c *Command) ownImages(ctx context.Context, cfg *config.Config, name string
 	for _, id := range ids {
 		i := slices.IndexFunc(all, func(img cloud.Image) bool { return img.ID == id })
 		if i < 0 {
-			return nil, badInput("%s: image %s is not among the images sindri-packer made in %s (nothing was changed)", name, id, regionOf(cfg, name))
+			return nil, badInput("%s: image %s is not among the images sindri-packer made in %s (nothing was changed)", name, id, c.regionOf(cfg, name))
 		}
 		out = append(out, all[i])
 	}
 	return out, nil
 }
 
-func regionOf(cfg *config.Config, name string) string {
-	if _, regions := cfg.Packer.Clouds.Regions(name); len(regions) > 0 {
-		return regions[0]
+func (c *Command) regionOf(cfg *config.Config, name string) string {
+	if t, err := c.target(name); err == nil {
+		if _, regions := t.Regions(cfg); len(regions) > 0 {
+			return regions[0]
+		}
 	}
 	return name
 }

@@ -43,7 +43,11 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 			}
 			var include []matrixEntry
 			for _, name := range clouds {
-				_, all := cfg.Packer.Clouds.Regions(name)
+				t, err := c.target(name)
+				if err != nil {
+					return badInput("matrix: %v", err)
+				}
+				_, all := t.Regions(cfg)
 				// ami_regions may repeat the build region: one job per region.
 				var regions []string
 				for _, r := range all {
@@ -88,10 +92,10 @@ several manifests the most recent result wins. Exit 1 if any cloud failed.`,
 			if dir == "" {
 				return badInput("summarize: --manifests DIR is required")
 			}
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			if fi, err := os.Stat(c.path(dir)); err != nil || !fi.IsDir() {
 				return badInput("summarize: --manifests %s: not a folder", dir)
 			}
-			merged, n, err := mergeManifests(dir, out)
+			merged, n, err := mergeManifests(c.path(dir), c.path(out))
 			if err != nil {
 				return badInput("summarize: %v", err)
 			}

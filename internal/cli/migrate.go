@@ -93,7 +93,7 @@ func (c *Command) runMigrate(in, out string, force bool) error {
 	}
 	// Check the result as every command will read it. Variables that are
 	// not set here may well be where it runs.
-	_, err = config.Parse(target, res, config.Options{Getenv: c.lookupEnv, Warn: c.configWarning})
+	_, err = config.Parse(target, res, config.Options{Getenv: c.lookupEnv, Warn: c.configWarning, Credentials: secretEnv})
 	var diags, left config.Diagnostics
 	if errors.As(err, &diags) {
 		for _, d := range diags {

@@ -35,7 +35,7 @@ func (c *Command) imagesDeleteLine(g *global, id string) string {
 	clouds := g.clouds
 	if clouds == "" || clouds == "all" {
 		clouds = ""
-		if cfg, err := config.Load(g.config, config.Options{Getenv: c.lookupEnv, Sets: g.sets}); err == nil {
+		if cfg, err := config.Load(c.path(g.config), config.Options{Getenv: c.lookupEnv, Sets: g.sets, Credentials: secretEnv}); err == nil {
 			if sel := cfg.Selected(); len(sel) == 1 {
 				clouds = sel[0]
 			} else {

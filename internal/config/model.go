@@ -256,31 +256,3 @@ func (s *CloudSet) ImageID(name string) string {
 func cloudNames() []string {
 	return keysOf(fieldsOf(reflect.TypeOf(CloudSet{})))
 }
-
-// Regions returns where a cloud's image is built, then the regions it is
-// copied or replicated to, and the field that names the build region.
-func (s *CloudSet) Regions(name string) (field string, regions []string) {
-	switch {
-	case name == "aws" && s.AWS != nil:
-		return "region", append([]string{s.AWS.Region}, s.AWS.AMIRegions...)
-	case name == "azure" && s.Azure != nil:
-		r := []string{s.Azure.Location}
-		if s.Azure.Gallery != nil {
-			for _, g := range s.Azure.Gallery.ReplicationRegions {
-				if g != s.Azure.Location {
-					r = append(r, g)
-				}
-			}
-		}
-		return "location", r
-	case name == "gcp" && s.GCP != nil:
-		return "zone", []string{s.GCP.Zone}
-	case name == "oci" && s.OCI != nil:
-		return "region", []string{s.OCI.Region}
-	case name == "alibaba" && s.Alibaba != nil:
-		return "region", []string{s.Alibaba.Region}
-	case name == "qemu" && s.QEMU != nil:
-		return "", []string{"local"}
-	}
-	return "", nil
-}

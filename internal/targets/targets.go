@@ -1,9 +1,12 @@
 // Package targets assembles the list of build targets once, above the
 // cloud packages (a registry inside package cloud would be an import cycle).
+// It is the only package that names the clouds; everything above it asks
+// a cloud.Target.
 package targets
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
@@ -12,37 +15,57 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/qemu"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
-var all = []cloud.Builder{aws.Cloud{}, azure.Cloud{}, gcp.Cloud{}, oci.Cloud{}, alibaba.Cloud{}, qemu.Cloud{}}
+// All returns every target, in config.Clouds order, each reading its
+// environment (endpoints, credential files, tokens) from env: the command
+// line passes its own, so nothing reads the process's (a nil env does).
+func All(env cloud.Env) []cloud.Target {
+	return []cloud.Target{
+		aws.Cloud{Env: env}, azure.Cloud{Env: env}, gcp.Cloud{Env: env},
+		oci.Cloud{Env: env}, alibaba.Cloud{Env: env}, qemu.Cloud{Env: env},
+	}
+}
 
-// Builder returns the target of that name.
-func Builder(name string) (cloud.Builder, error) {
-	for _, b := range all {
-		if b.Name() == name {
-			return b, nil
+// Find returns the target of that name among ts.
+func Find(ts []cloud.Target, name string) (cloud.Target, error) {
+	for _, t := range ts {
+		if t.Name() == name {
+			return t, nil
 		}
 	}
 	return nil, fmt.Errorf("unknown cloud %q", name)
 }
 
-// Builders returns every target, in config.Clouds order.
-func Builders() []cloud.Builder { return append([]cloud.Builder(nil), all...) }
+// Builder returns the target of that name, reading the process
+// environment.
+func Builder(name string) (cloud.Target, error) { return Find(All(nil), name) }
 
-// ValidImageID checks id against the form of b's image IDs, or against
-// cloud.PlainID for a target that does not say.
-func ValidImageID(b cloud.Builder, id string) error {
-	if c, ok := b.(cloud.ImageIDChecker); ok {
-		return c.ValidImageID(id)
-	}
-	return cloud.PlainID(id)
-}
+// Builders returns every target reading the process environment, in
+// config.Clouds order.
+func Builders() []cloud.Target { return All(nil) }
 
 // CheckImageID checks an image ID of the target called name.
 func CheckImageID(name, id string) error {
-	b, err := Builder(name)
+	t, err := Builder(name)
 	if err != nil {
 		return err
 	}
-	return ValidImageID(b, id)
+	return t.ValidImageID(id)
+}
+
+// SecretEnv names every credential variable: the runner's and GitHub's
+// (config.CredentialEnv) and each target's (cloud.Target SecretEnv). Their
+// values are masked in every log, and sindri.yaml may not read them.
+func SecretEnv() []string {
+	names := slices.Clone(config.CredentialEnv)
+	for _, t := range All(nil) {
+		for _, k := range t.SecretEnv() {
+			if !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+	}
+	return names
 }

@@ -1,10 +1,12 @@
 package targets_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
@@ -83,6 +85,42 @@ func TestBuildersAreDistinct(t *testing.T) {
 		seen[b.Name()] = true
 		if b.SourceType() == "" || b.Plugin().Name == "" {
 			t.Errorf("%s has no source type or plugin", b.Name())
+		}
+	}
+}
+
+// TestAllPassesTheEnvironment: every target All makes reads the
+// environment it was given (its Env field), not the process's.
+func TestAllPassesTheEnvironment(t *testing.T) {
+	env := cloud.EnvList([]string{"SINDRI_TEST=1"})
+	for _, tg := range targets.All(env) {
+		f := reflect.ValueOf(tg).FieldByName("Env")
+		if !f.IsValid() || f.IsNil() {
+			t.Errorf("%s: Env not set by All", tg.Name())
+			continue
+		}
+		if v, _ := f.Interface().(cloud.Env).Lookup("SINDRI_TEST"); v != "1" {
+			t.Errorf("%s: Env reads %q, not the given environment", tg.Name(), v)
+		}
+	}
+}
+
+// TestSecretEnvNamesEveryCredential: the one list of secret variables holds
+// the runner's and GitHub's and each target's own.
+func TestSecretEnvNamesEveryCredential(t *testing.T) {
+	all := targets.SecretEnv()
+	want := slices.Clone(config.CredentialEnv)
+	for _, tg := range targets.Builders() {
+		want = append(want, tg.SecretEnv()...)
+	}
+	for _, k := range want {
+		if !slices.Contains(all, k) {
+			t.Errorf("SecretEnv() lacks %s", k)
+		}
+	}
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "GOOGLE_CREDENTIALS", "OCI_CLI_KEY_CONTENT", "ALICLOUD_SECRET_KEY", "ARM_CLIENT_SECRET", "GITHUB_TOKEN"} {
+		if !slices.Contains(all, k) {
+			t.Errorf("SecretEnv() lacks %s", k)
 		}
 	}
 }

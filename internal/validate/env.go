@@ -1,22 +1,12 @@
 package validate
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-)
 
-// Clearly fake identities: the oracle and alicloud builders insist on
-// credentials even to validate. They only have to parse; no call is made.
-const (
-	fakeOCIUser    = "ocid1.user.oc1..validateonlynotarealuser"
-	fakeOCITenancy = "ocid1.tenancy.oc1..validateonlynotarealtenancy"
-	fakeOCIFinger  = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00"
-	fakeAliKey     = "VALIDATE-ONLY-NOT-A-REAL-KEY"
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 )
 
 // packerWrapCookie is the value packer's main.go checks (PACKER_WRAP_COOKIE)
@@ -24,41 +14,17 @@ const (
 const packerWrapCookie = "49C22B1A-3A93-4C98-97FA-E07D18C787B5"
 
 // isolatedEnv builds the whole environment of a validate run: a fresh HOME
-// (so no real ~/.oci, ~/.aws, ~/.azure or gcloud file is read), the fake
-// identities above, and only PATH and PACKER_PLUGIN_PATH from the host.
-// It also returns per-cloud Packer variables that point at the fakes.
-func isolatedEnv(host []string) ([]string, map[string]map[string]string, func(), error) {
+// (so no real ~/.oci, ~/.aws, ~/.azure or gcloud file is read), each
+// target's clearly fake placeholders (cloud.Target Placeholders: builders
+// that insist on credentials even to validate), and only PATH and
+// PACKER_PLUGIN_PATH from the host. It also returns per-cloud Packer
+// variables that point at the fakes.
+func isolatedEnv(host []string, targets []cloud.Target) ([]string, map[string]map[string]string, func(), error) {
 	home, err := os.MkdirTemp("", "sindri-validate-home-")
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	cleanup := func() { os.RemoveAll(home) }
-	ociDir := filepath.Join(home, ".oci")
-	keyFile := filepath.Join(ociDir, "validate-only-key.pem")
-	if err := os.MkdirAll(ociDir, 0o700); err != nil {
-		cleanup()
-		return nil, nil, nil, err
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		cleanup()
-		return nil, nil, nil, err
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	ociConfig := "[DEFAULT]\n" +
-		"user=" + fakeOCIUser + "\n" +
-		"fingerprint=" + fakeOCIFinger + "\n" +
-		"tenancy=" + fakeOCITenancy + "\n" +
-		"region=us-ashburn-1\n" +
-		"key_file=" + keyFile + "\n"
-	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
-		cleanup()
-		return nil, nil, nil, err
-	}
-	if err := os.WriteFile(filepath.Join(ociDir, "config"), []byte(ociConfig), 0o600); err != nil {
-		cleanup()
-		return nil, nil, nil, err
-	}
 	env := []string{
 		"HOME=" + home,
 		"TMPDIR=" + os.TempDir(),
@@ -75,16 +41,23 @@ func isolatedEnv(host []string) ([]string, map[string]map[string]string, func(),
 		// says (packer 1.9.4 main.go, wrappedMain); Run reads diagnostics
 		// from stdout only and never shows that log.
 		"PACKER_WRAP_COOKIE=" + packerWrapCookie,
-		"ALICLOUD_ACCESS_KEY=" + fakeAliKey,
-		"ALICLOUD_SECRET_KEY=" + fakeAliKey,
+	}
+	vars := map[string]map[string]string{}
+	for _, t := range targets {
+		e, v, err := t.Placeholders(home)
+		if err != nil {
+			cleanup()
+			return nil, nil, nil, fmt.Errorf("%s placeholders: %w", t.Name(), err)
+		}
+		env = append(env, e...)
+		if len(v) > 0 {
+			vars[t.Name()] = v
+		}
 	}
 	for _, kv := range host {
 		if k, _, _ := strings.Cut(kv, "="); k == "PATH" || k == "PACKER_PLUGIN_PATH" {
 			env = append(env, kv)
 		}
 	}
-	// The oracle plugin finds ~/.oci/config through the passwd entry, not
-	// $HOME, so the fake file is passed explicitly.
-	vars := map[string]map[string]string{"oci": {"oci_access_cfg_file": filepath.Join(ociDir, "config")}}
 	return env, vars, cleanup, nil
 }

@@ -20,7 +20,7 @@ func TestRealPackerFindingIsShortAndOnTheField(t *testing.T) {
 	packerBin, sc, env := tools(t)
 	file := writeYAML(t, "provider: packer\npacker:\n  cloud: aws\n  region: us-west-2\n  kms_key_id: \"not a key\"\n  instance_type: t3.large\n")
 	cfg := loadConfig(t, file)
-	findings, err := Run(t.Context(), Options{Config: cfg, Clouds: []string{"aws"}, Packer: packerBin, Shellcheck: sc, HostEnv: env})
+	findings, err := Run(t.Context(), Options{Targets: targets.Builders(), Config: cfg, Clouds: []string{"aws"}, Packer: packerBin, Shellcheck: sc, HostEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
 // TestValidateNeverFetchesTheChecksumFile: base_image_checksum "file:URL"
@@ -43,7 +45,7 @@ func TestValidateNeverFetchesTheChecksumFile(t *testing.T) {
 			old := unshare
 			unshare = tt.unshare
 			defer func() { unshare = old }()
-			findings, err := Run(t.Context(), Options{Config: cfg, Clouds: []string{"qemu"}, Packer: packerBin, Shellcheck: sc, HostEnv: env})
+			findings, err := Run(t.Context(), Options{Targets: targets.Builders(), Config: cfg, Clouds: []string{"qemu"}, Packer: packerBin, Shellcheck: sc, HostEnv: env})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/rhysd/actionlint"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
@@ -61,8 +62,11 @@ func (f Finding) String() string {
 
 // Options say what to check and with which tools.
 type Options struct {
-	Config     *config.Config
-	Clouds     []string
+	Config *config.Config
+	Clouds []string
+	// Targets are the selected clouds' targets: their placeholders make
+	// the offline environment packer validate runs in.
+	Targets    []cloud.Target
 	SyntaxOnly bool
 	// OutDir keeps the rendered files there; a temporary folder otherwise.
 	OutDir string
@@ -129,7 +133,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 		}
 	}
 
-	env, vars, cleanup, err := isolatedEnv(o.HostEnv)
+	env, vars, cleanup, err := isolatedEnv(o.HostEnv, o.Targets)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +205,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 	g.Go(func() error {
 		isScript := func(p string) bool { return strings.HasSuffix(p, ".sh") }
 		fs, err := cache.do(cache.key(o.Shellcheck, files, isScript), func() ([]Finding, error) {
-			return shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"))
+			return shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"), env)
 		})
 		for i := range fs {
 			fs[i].File = filepath.Join(display, "scripts", fs[i].File)
@@ -210,7 +214,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 		return err
 	})
 	g.Go(func() error {
-		fs, err := lintWorkflows(o.WorkflowDirs)
+		fs, err := lintWorkflows(o.WorkflowDirs, hostPath(o.HostEnv))
 		add(fs...)
 		return err
 	})
@@ -247,15 +251,17 @@ func parseHCL(name string, data []byte) []Finding {
 	return out
 }
 
-// shellcheck runs shellcheck's json1 format over every script in dir;
-// findings name the script relative to dir.
-func shellcheck(ctx context.Context, bin, dir string) ([]Finding, error) {
+// shellcheck runs shellcheck's json1 format over every script in dir, in
+// env (never the process's environment); findings name the script
+// relative to dir.
+func shellcheck(ctx context.Context, bin, dir string, env []string) ([]Finding, error) {
 	scripts, err := filepath.Glob(filepath.Join(dir, "*.sh"))
 	if err != nil || len(scripts) == 0 {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-f", "json1", "-x", "-S", "style"}, scripts...)...)
 	cmd.Dir = dir
+	cmd.Env = append([]string{}, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil && out.Len() == 0 {
@@ -282,8 +288,10 @@ func shellcheck(ctx context.Context, bin, dir string) ([]Finding, error) {
 	return fs, nil
 }
 
-// lintWorkflows runs actionlint, as a library, over the workflow folders.
-func lintWorkflows(dirs []string) ([]Finding, error) {
+// lintWorkflows runs actionlint, as a library, over the workflow folders;
+// the shellcheck it runs on run: scripts is found on path (the caller's
+// PATH, not the process's).
+func lintWorkflows(dirs []string, path string) ([]Finding, error) {
 	var paths []string
 	for _, d := range dirs {
 		for _, pat := range []string{"*.yml", "*.yaml"} {
@@ -301,7 +309,7 @@ func lintWorkflows(dirs []string) ([]Finding, error) {
 	slices.Sort(paths)
 	paths = slices.Compact(paths)
 	opts := &actionlint.LinterOptions{}
-	if sc, err := exec.LookPath("shellcheck"); err == nil {
+	if sc := lookPath("shellcheck", path); sc != "" {
 		opts.Shellcheck = sc
 	}
 	l, err := actionlint.NewLinter(io.Discard, opts)

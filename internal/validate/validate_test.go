@@ -9,6 +9,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/render"
+	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
 // tools finds the real packer (with the pinned plugins) and shellcheck.
@@ -48,7 +49,7 @@ func loadConfig(t *testing.T, path string) *config.Config {
 func TestRealPackerValidatesEveryCloud(t *testing.T) {
 	packerBin, sc, env := tools(t)
 	cfg := loadConfig(t, filepath.Join("testdata", "all-clouds.yaml"))
-	findings, err := Run(t.Context(), Options{Config: cfg, Clouds: cfg.Selected(), Packer: packerBin, Shellcheck: sc, HostEnv: env})
+	findings, err := Run(t.Context(), Options{Targets: targets.Builders(), Config: cfg, Clouds: cfg.Selected(), Packer: packerBin, Shellcheck: sc, HostEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestRealPackerFindsProblems(t *testing.T) {
 	// builder checks are what reject it.
 	cfg.Packer.Build.SSHTimeout = "forever"
 	out := t.TempDir()
-	findings, err := Run(t.Context(), Options{Config: cfg, Clouds: []string{"aws", "qemu"}, OutDir: out, Packer: packerBin, Shellcheck: sc, HostEnv: env})
+	findings, err := Run(t.Context(), Options{Targets: targets.Builders(), Config: cfg, Clouds: []string{"aws", "qemu"}, OutDir: out, Packer: packerBin, Shellcheck: sc, HostEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestShellcheckFindings(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "bad.sh"), []byte("#!/bin/bash\necho $1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := shellcheck(t.Context(), sc, dir)
+	fs, err := shellcheck(t.Context(), sc, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestActionlintFindings(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ci.yml"), []byte(wf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := lintWorkflows([]string{dir})
+	fs, err := lintWorkflows([]string{dir}, os.Getenv("PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestParseHCLFinding(t *testing.T) {
 }
 
 func TestIsolatedEnvHasNoHostSecrets(t *testing.T) {
-	env, vars, cleanup, err := isolatedEnv([]string{"PATH=/bin", "AWS_SECRET_ACCESS_KEY=real", "HOME=/root", "PACKER_PLUGIN_PATH=/p"})
+	env, vars, cleanup, err := isolatedEnv([]string{"PATH=/bin", "AWS_SECRET_ACCESS_KEY=real", "HOME=/root", "PACKER_PLUGIN_PATH=/p"}, targets.Builders())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestActionlintScopedToSindriWorkflows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fs, err := lintWorkflows([]string{dir})
+	fs, err := lintWorkflows([]string{dir}, os.Getenv("PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
