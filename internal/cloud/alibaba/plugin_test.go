@@ -37,8 +37,12 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sindri-dev/sindri-packer/internal/cli"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -99,7 +103,7 @@ func pointAtDouble(t *testing.T, src []byte, endpoint string) []byte {
 
 // pluginBuild runs `packer build` of tmpl against f and returns the
 // manifest path, packer's output and its error.
-func pluginBuild(t *testing.T, f *alibabafake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
+func pluginBuild(t *testing.T, f *alibabafake.Fake, tmpl, dir, packer, plugins, hash string) (string, string, error) {
 	t.Helper()
 	cert := filepath.Join(dir, "fake-ca.pem")
 	if err := os.WriteFile(cert, f.CertPEM(), 0o600); err != nil {
@@ -109,7 +113,7 @@ func pluginBuild(t *testing.T, f *alibabafake.Fake, tmpl, dir, packer, plugins s
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash=plugin-hash", "-var", "run_id=plugin-run", "-var", "manifest_path="+manifest, tmpl)
+		"-var", "config_hash="+hash, "-var", "run_id=plugin-run", "-var", "manifest_path="+manifest, tmpl)
 	cmd.Dir = filepath.Dir(tmpl)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
@@ -138,25 +142,209 @@ func lastError(out string) string {
 	return "stopped (no error line)"
 }
 
+// pluginConfig builds in the double's region with no vswitch_id: the
+// plugin makes its own VPC, VSwitch, security group, key pair and EIP.
+const pluginConfig = minimal + "  build:\n    sindri_version: " + alibabafake.SindriVersion + "\n"
+
+// sp runs `sindri-packer args...` in-process with env as its whole
+// environment (package targets: the alibaba target reads the double's
+// endpoint and keys from it) and fails the test unless it exits 0.
+func sp(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
+	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
+		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+// spEnv is the environment of sp: the double's plain-HTTP endpoint for
+// our client (the same state the plugin changes over HTTPS) and packer.
+func spEnv(f *alibabafake.Fake, dir, packer string) []string {
+	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
+		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
+	for k, v := range f.Env() {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// dryRunResult runs `build --dry-run` and returns the alibaba result of
+// its manifest: the config hash, and the cached image when there is one.
+func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
+	t.Helper()
+	m := filepath.Join(dir, name)
+	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
+	man, err := pipeline.ReadManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := man.Clouds["alibaba"]
+	if r == nil || r.ConfigHash == "" {
+		t.Fatalf("build --dry-run: no alibaba result with a config hash in %+v", man.Clouds)
+	}
+	return r
+}
+
+// TestPluginBuildsAgainstTheDouble: the real alicloud-ecs builder builds
+// the image of our rendered template (the config hash our build --dry-run
+// computes, no vswitch_id: the plugin makes its own network) on the
+// double; then, on the same state, our side sees exactly what it made.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	packer, plugins := alicloudTools(t)
 	f := alibabafake.New(t)
 	endpoint := f.StartTLS()
-	f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
+	source := f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
 	dir := t.TempDir()
-	tmpl := pluginTemplate(t, minimal, filepath.Join(dir, "out"), endpoint)
-	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
-	reqs := f.Requests()
-	stop := "the build finished"
+	cfg := filepath.Join(dir, "sindri.yaml")
+	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := spEnv(f, dir, packer)
+	hash := dryRunResult(t, env, cfg, dir, "before.json").ConfigHash
+
+	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), endpoint)
+	ours := len(f.Requests())
+	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
+	reqs := f.Requests()[ours:]
+	stop := "the build finished: image, tags, manifest, clean-up"
 	if runErr != nil {
 		stop = lastError(out)
 	}
 	fmt.Printf("alibaba plugin-driven: packer-plugin-alicloud made %d requests to the double; %s\n", len(reqs), stop)
-	t.Logf("packer output:\n%s", out)
-	for _, r := range reqs {
-		t.Log(r)
+	if runErr != nil || t.Failed() {
+		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
 	}
 	if runErr != nil {
 		t.Fatal(stop)
+	}
+	checkPluginCalls(t, f, source)
+	id := checkArtifact(t, f, manifest, hash)
+	checkNothingTemporary(t, f, id)
+	checkOurSide(t, f, env, cfg, dir, id, hash)
+}
+
+// checkPluginCalls: the plugin went through every step this suite claims.
+func checkPluginCalls(t *testing.T, f *alibabafake.Fake, source string) {
+	t.Helper()
+	for _, a := range []string{"DescribeRegions", "DescribeImages", "DescribeImageFromFamily", "CreateKeyPair", "CreateVpc",
+		"DescribeZones", "CreateVSwitch", "CreateSecurityGroup", "AuthorizeSecurityGroup", "CreateInstance", "AllocateEipAddress",
+		"AssociateEipAddress", "AttachKeyPair", "StartInstance", "StopInstance", "CreateImage", "AddTags",
+		"ModifyImageSharePermission", "DetachKeyPair", "UnassociateEipAddress", "ReleaseEipAddress", "DeleteInstance",
+		"DeleteSecurityGroup", "DeleteVSwitch", "DeleteVpc", "DeleteKeyPairs"} {
+		if len(f.Params(a)) == 0 {
+			t.Errorf("the plugin never called %s", a)
+		}
+	}
+	// The name pre-validation asked for the image name (ImageName, the
+	// filter the double ignored before: issue 13 item 6).
+	var named bool
+	for _, p := range f.Params("DescribeImages") {
+		named = named || strings.HasPrefix(p.Get("ImageName"), "sindri-")
+	}
+	if !named {
+		t.Error("the plugin never checked the image name with DescribeImages ImageName")
+	}
+	if ps := f.Params("CreateInstance"); len(ps) > 0 && ps[0].Get("ImageFamily") != "acs:ubuntu_24_04_x64" {
+		t.Errorf("CreateInstance ImageFamily = %q (source %s)", ps[0].Get("ImageFamily"), source)
+	}
+}
+
+// checkArtifact reads the plugin's manifest the way the pipeline's
+// artifact step does (packer.ReadManifest, RegionIDs, the build region's
+// ID, ValidImageID) and returns the image ID.
+func checkArtifact(t *testing.T, f *alibabafake.Fake, manifest, hash string) string {
+	t.Helper()
+	builds, err := packerpkg.ReadManifest(manifest)
+	if err != nil || len(builds) == 0 {
+		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
+	}
+	b := builds[len(builds)-1]
+	_, regions := alibaba.Cloud{}.Regions(cloudtest.Load(t, pluginConfig))
+	ids := packerpkg.RegionIDs(b.ArtifactID)
+	id := ids[regions[0]]
+	if len(ids) != 1 || id == "" {
+		t.Fatalf("artifact %q: want one image in %s, got %v", b.ArtifactID, regions[0], ids)
+	}
+	if err := (alibaba.Cloud{}).ValidImageID(id); err != nil {
+		t.Errorf("the plugin's image ID: %v", err)
+	}
+	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != "plugin-run" {
+		t.Errorf("manifest custom_data = %v", b.CustomData)
+	}
+	var found bool
+	for _, r := range f.Live() {
+		if r.Kind == alibabafake.KindImage && r.ID == id {
+			found = true
+			if r.Name != b.CustomData["image_name"] || r.State != "Available" {
+				t.Errorf("image %s: name %q state %s, manifest image_name %q", id, r.Name, r.State, b.CustomData["image_name"])
+			}
+			want := map[string]string{"config-hash": hash, "managed-by": "sindri-packer", "sindri-version": alibabafake.SindriVersion}
+			if fmt.Sprint(r.Tags) != fmt.Sprint(want) {
+				t.Errorf("image tags = %v, want %v", r.Tags, want)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the artifact's image %s is not in the double", id)
+	}
+	return id
+}
+
+// checkNothingTemporary: what the plugin leaves is the image and its
+// snapshot (tagged as the image); no instance, disk, security group, key
+// pair, VPC, VSwitch or EIP.
+func checkNothingTemporary(t *testing.T, f *alibabafake.Fake, id string) {
+	t.Helper()
+	for _, r := range f.Live() {
+		switch r.Kind {
+		case alibabafake.KindImage:
+			if r.ID != id {
+				t.Errorf("an image besides the build's: %s", r.ID)
+			}
+		case alibabafake.KindSnapshot:
+			if r.Tags["config-hash"] == "" {
+				t.Errorf("snapshot %s is not tagged as its image: %v", r.ID, r.Tags)
+			}
+		default:
+			t.Errorf("left behind by the plugin: %s %s (%v)", r.Kind, r.ID, r.Tags)
+		}
+	}
+}
+
+// checkOurSide runs our commands on the state the plugin left: the cache,
+// images list, repave --dry-run, cleanup, deprecate and delete.
+func checkOurSide(t *testing.T, f *alibabafake.Fake, env []string, cfg, dir, id, hash string) {
+	t.Helper()
+	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
+	}
+	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "ubuntu_24_04") {
+		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
+	}
+	writes := func() int {
+		return len(f.Params("ModifyImageAttribute")) + len(f.Params("DeleteImage")) + len(f.Params("DeleteSnapshot")) + len(f.Params("TagResources"))
+	}
+	before := writes()
+	rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
+	if !strings.Contains(rep, id) || writes() != before {
+		t.Errorf("repave --dry-run: image %s not reported, or the image was changed (%d writes):\n%s", id, writes()-before, rep)
+	}
+	deletes := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk"))
+	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
+		sp(t, env, args...)
+	}
+	if n := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk")); n != deletes {
+		t.Errorf("cleanup deleted %d resources after a clean plugin build", n-deletes)
+	}
+	sp(t, env, "images", "deprecate", id, "-c", cfg)
+	if r := dryRunResult(t, env, cfg, dir, "deprecated.json"); r.Status == pipeline.StatusCached {
+		t.Errorf("a deprecated image is still a cache hit: %+v", r)
+	}
+	sp(t, env, "images", "delete", id, "-c", cfg, "--yes")
+	for _, r := range f.Live() {
+		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
 	}
 }
