@@ -264,33 +264,26 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 	r.command = command
 	p := &Plan{Dir: r.get("working-directory"), Origins: map[string]string{}}
 	r.origins = p.Origins
+	global := r.global(p)
+	p.Steps = commandSteps[command](r, p, []string{command}, global)
+	if r.err != nil {
+		return nil, r.err
+	}
+	p.Warnings = unused(r)
+	return p, nil
+}
 
-	// Flags every command reads.
+// global reads the flags every command reads: config, clouds, set and the
+// build settings that become --set overrides; github-token goes into the
+// plan's environment.
+func (r *reader) global(p *Plan) []string {
 	global := []string{}
 	if cfg := r.get("config"); cfg != "" {
 		p.Config = cfg
 		global = append(global, "--config", cfg)
 		r.origins["--config"] = "config"
 	}
-	// The runner passes an input the workflow leaves out as its default
-	// (all), and one given as "" as "": both mean every configured cloud.
-	// A value that is there but names no cloud (",", " , ") is a mistake.
-	if raw := r.get("clouds"); strings.TrimSpace(raw) != "" {
-		clouds := r.list("clouds")
-		switch {
-		case len(clouds) == 0:
-			r.fail("clouds", "%q names no cloud: give names such as aws,gcp, or all (leave the input out for every configured cloud)", raw)
-		case len(clouds) == 1 && clouds[0] == "all":
-		default:
-			for _, c := range clouds {
-				if !slices.Contains(config.Clouds, c) {
-					r.fail("clouds", "unknown cloud %q (known: %s, or all)", c, strings.Join(config.Clouds, ", "))
-				}
-			}
-			global = append(global, "--clouds", strings.Join(clouds, ","))
-			r.origins["--clouds"] = "clouds"
-		}
-	}
+	global = append(global, r.clouds()...)
 	for _, line := range strings.Split(r.get("set"), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -304,18 +297,56 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		global = append(global, "--set", line)
 		r.origins[path] = "set"
 	}
+	global = append(global, r.buildSets()...)
+	if token := r.get("github-token"); token != "" {
+		p.Env = append(p.Env, "GITHUB_TOKEN="+token, "PACKER_GITHUB_API_TOKEN="+token)
+		p.Secrets = append(p.Secrets, token)
+	}
+	return global
+}
+
+// clouds reads the clouds input. The runner passes an input the workflow
+// leaves out as its default (all), and one given as "" as "": both mean
+// every configured cloud. A value that is there but names no cloud (",",
+// " , ") is a mistake.
+func (r *reader) clouds() []string {
+	raw := r.get("clouds")
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	clouds := r.list("clouds")
+	switch {
+	case len(clouds) == 0:
+		r.fail("clouds", "%q names no cloud: give names such as aws,gcp, or all (leave the input out for every configured cloud)", raw)
+		return nil
+	case len(clouds) == 1 && clouds[0] == "all":
+		return nil
+	}
+	for _, c := range clouds {
+		if !slices.Contains(config.Clouds, c) {
+			r.fail("clouds", "unknown cloud %q (known: %s, or all)", c, strings.Join(config.Clouds, ", "))
+		}
+	}
+	r.origins["--clouds"] = "clouds"
+	return []string{"--clouds", strings.Join(clouds, ",")}
+}
+
+// buildSets reads sindri-version, profile and extensions as --set
+// overrides of packer.build.
+func (r *reader) buildSets() []string {
+	var sets []string
 	if v := r.get("sindri-version"); v != "" {
 		if !versionPattern.MatchString(v) {
 			r.fail("sindri-version", "%q is not latest or a release version such as 3.0.1", v)
 		}
-		global = append(global, "--set", "packer.build.sindri_version="+v)
+		sets = append(sets, "--set", "packer.build.sindri_version="+v)
 		r.origins["packer.build.sindri_version"] = "sindri-version"
 	}
 	if v := r.get("profile"); v != "" {
 		if !namePattern.MatchString(v) {
 			r.fail("profile", "%q is not a profile name (lower-case letters, digits, '.', '_' and '-')", v)
 		}
-		global = append(global, "--set", "packer.build.profile="+v)
+		sets = append(sets, "--set", "packer.build.profile="+v)
 		r.origins["packer.build.profile"] = "profile"
 	}
 	if exts := r.list("extensions"); len(exts) > 0 {
@@ -324,26 +355,27 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 				r.fail("extensions", "%q is not an extension name (lower-case letters, digits, '.', '_' and '-')", e)
 			}
 		}
-		global = append(global, "--set", "packer.build.extensions=["+strings.Join(exts, ",")+"]")
+		sets = append(sets, "--set", "packer.build.extensions=["+strings.Join(exts, ",")+"]")
 		r.origins["packer.build.extensions"] = "extensions"
 	}
-	if token := r.get("github-token"); token != "" {
-		p.Env = append(p.Env, "GITHUB_TOKEN="+token, "PACKER_GITHUB_API_TOKEN="+token)
-		p.Secrets = append(p.Secrets, token)
-	}
+	return sets
+}
 
-	args := []string{command}
-	switch command {
-	case "validate":
+// commandSteps reads each command's own inputs and returns the command
+// lines to run; args starts with the command, global holds the flags
+// every command reads.
+var commandSteps = map[string]func(r *reader, p *Plan, args, global []string) [][]string{
+	"validate": func(r *reader, p *Plan, args, global []string) [][]string {
 		if n, ok := r.int("parallel", 1); ok {
 			args = r.flag(args, "parallel", "--parallel", n)
 		}
 		p.Comment = r.bool("pr-comment")
-		p.Steps = [][]string{append(args, global...)}
-	case "build":
+		return [][]string{append(args, global...)}
+	},
+	"build": func(r *reader, _ *Plan, args, global []string) [][]string {
 		args = append(args, r.buildFlags(true)...)
 		args = appendIf(args, r.bool("debug"), "--debug")
-		p.Steps = [][]string{append(args, global...)}
+		steps := [][]string{append(args, global...)}
 		if r.bool("deploy") {
 			// deploy finds the image the build just made (or found) by its
 			// config hash, so it launches exactly that image.
@@ -351,32 +383,13 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			if key := r.get("ssh-public-key"); key != "" {
 				deploy = r.flag(deploy, "ssh-public-key", "--ssh-public-key", key)
 			}
-			p.Steps = append(p.Steps, append(deploy, global...))
+			steps = append(steps, append(deploy, global...))
 		}
-	case "test":
-		cloud, image := r.get("cloud"), r.get("image")
-		r.required("cloud", cloud)
-		r.required("image", image)
-		if cloud != "" && !slices.Contains(config.Clouds, cloud) {
-			r.fail("cloud", "unknown cloud %q (known: %s)", cloud, strings.Join(config.Clouds, ", "))
-		}
-		args = r.flag(r.flag(args, "cloud", "--cloud", cloud), "image", "--image", image)
-		if cidr := r.get("ssh-from"); cidr != "" {
-			args = r.flag(args, "ssh-from", "--ssh-from", cidr)
-		}
-		p.Steps = [][]string{append(args, global...)}
-	case "deploy":
-		if image := r.get("image"); image != "" {
-			args = r.flag(args, "image", "--image", image)
-		}
-		if key := r.get("ssh-public-key"); key != "" {
-			args = r.flag(args, "ssh-public-key", "--ssh-public-key", key)
-		}
-		// deploy builds (and tests) the image first when none is cached.
-		args = append(args, r.buildFlags(false)...)
-		args = appendIf(args, r.bool("debug"), "--debug")
-		p.Steps = [][]string{append(args, global...)}
-	case "repave":
+		return steps
+	},
+	"test":   testSteps,
+	"deploy": deploySteps,
+	"repave": func(r *reader, _ *Plan, args, global []string) [][]string {
 		if d := r.duration("max-age"); d != "" {
 			args = r.flag(args, "max-age", "--max-age", d)
 		}
@@ -385,8 +398,9 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 		}
 		args = append(args, r.buildFlags(true)...)
 		args = appendIf(args, r.bool("debug"), "--debug")
-		p.Steps = [][]string{append(args, global...)}
-	case "cleanup":
+		return [][]string{append(args, global...)}
+	},
+	"cleanup": func(r *reader, _ *Plan, args, global []string) [][]string {
 		if id := r.get("run-id"); id != "" {
 			args = r.flag(args, "run-id", "--run-id", id)
 		}
@@ -394,51 +408,82 @@ func FromEnv(getenv func(string) string) (*Plan, error) {
 			args = r.flag(args, "older-than", "--older-than", d)
 		}
 		args = appendIf(args, r.bool("dry-run"), "--dry-run")
-		p.Steps = [][]string{append(args, global...)}
-	case "matrix":
+		return [][]string{append(args, global...)}
+	},
+	"matrix": func(r *reader, _ *Plan, args, global []string) [][]string {
 		args = appendIf(args, r.bool("per-region"), "--per-region")
-		p.Steps = [][]string{append(args, global...)}
-	case "summarize":
+		return [][]string{append(args, global...)}
+	},
+	"summarize": func(r *reader, _ *Plan, args, _ []string) [][]string {
 		dir := r.get("manifests")
 		r.required("manifests", dir)
 		// summarize reads no configuration: only the manifests.
-		p.Steps = [][]string{r.flag(args, "manifests", "--manifests", dir)}
-	case "status", "stop", "start", "doctor":
-		p.Steps = [][]string{append(args, global...)}
-	case "destroy":
+		return [][]string{r.flag(args, "manifests", "--manifests", dir)}
+	},
+	"status": plainSteps, "stop": plainSteps, "start": plainSteps, "doctor": plainSteps,
+	"destroy": func(_ *reader, _ *Plan, args, global []string) [][]string {
 		// A workflow cannot answer the confirmation prompt: choosing
 		// command destroy is the confirmation.
-		p.Steps = [][]string{append(args, append([]string{"--yes"}, global...)...)}
-	case "images":
-		sub := r.get("images-action")
-		if sub == "" {
-			sub = "list"
-		}
-		if !slices.Contains(ImagesActions, sub) {
-			r.fail("images-action", "%q is not one of %s", sub, strings.Join(ImagesActions, ", "))
-		}
-		args = append(args, sub)
-		ids := r.list("image")
-		switch sub {
-		case "list":
-			if len(ids) > 0 {
-				r.fail("image", "images-action list lists every image this tool made: give no image")
-			}
-		case "delete", "deprecate":
-			if len(ids) == 0 {
-				r.fail("image", "required by images-action %s: the image IDs, comma or newline separated", sub)
-			}
-			args = append(args, ids...)
-			// As with destroy, the workflow's choice is the confirmation.
-			args = appendIf(args, sub == "delete", "--yes")
-		}
-		p.Steps = [][]string{append(args, global...)}
+		return [][]string{append(args, append([]string{"--yes"}, global...)...)}
+	},
+	"images": imagesSteps,
+}
+
+func plainSteps(_ *reader, _ *Plan, args, global []string) [][]string {
+	return [][]string{append(args, global...)}
+}
+
+func testSteps(r *reader, _ *Plan, args, global []string) [][]string {
+	cloud, image := r.get("cloud"), r.get("image")
+	r.required("cloud", cloud)
+	r.required("image", image)
+	if cloud != "" && !slices.Contains(config.Clouds, cloud) {
+		r.fail("cloud", "unknown cloud %q (known: %s)", cloud, strings.Join(config.Clouds, ", "))
 	}
-	if r.err != nil {
-		return nil, r.err
+	args = r.flag(r.flag(args, "cloud", "--cloud", cloud), "image", "--image", image)
+	if cidr := r.get("ssh-from"); cidr != "" {
+		args = r.flag(args, "ssh-from", "--ssh-from", cidr)
 	}
-	p.Warnings = unused(r)
-	return p, nil
+	return [][]string{append(args, global...)}
+}
+
+func deploySteps(r *reader, _ *Plan, args, global []string) [][]string {
+	if image := r.get("image"); image != "" {
+		args = r.flag(args, "image", "--image", image)
+	}
+	if key := r.get("ssh-public-key"); key != "" {
+		args = r.flag(args, "ssh-public-key", "--ssh-public-key", key)
+	}
+	// deploy builds (and tests) the image first when none is cached.
+	args = append(args, r.buildFlags(false)...)
+	args = appendIf(args, r.bool("debug"), "--debug")
+	return [][]string{append(args, global...)}
+}
+
+func imagesSteps(r *reader, _ *Plan, args, global []string) [][]string {
+	sub := r.get("images-action")
+	if sub == "" {
+		sub = "list"
+	}
+	if !slices.Contains(ImagesActions, sub) {
+		r.fail("images-action", "%q is not one of %s", sub, strings.Join(ImagesActions, ", "))
+	}
+	args = append(args, sub)
+	ids := r.list("image")
+	switch sub {
+	case "list":
+		if len(ids) > 0 {
+			r.fail("image", "images-action list lists every image this tool made: give no image")
+		}
+	case "delete", "deprecate":
+		if len(ids) == 0 {
+			r.fail("image", "required by images-action %s: the image IDs, comma or newline separated", sub)
+		}
+		args = append(args, ids...)
+		// As with destroy, the workflow's choice is the confirmation.
+		args = appendIf(args, sub == "delete", "--yes")
+	}
+	return [][]string{append(args, global...)}
 }
 
 // unused lists inputs given a non-default value that the command never

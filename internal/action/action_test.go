@@ -27,157 +27,159 @@ func inputs(kv ...string) func(string) string {
 // action.yml when the workflow gives none.
 var defaults = []string{"command", "build", "config", "sindri.yaml", "clouds", "all", "working-directory", ".", "max-age", "30d"}
 
+// planCases are the command lines each set of inputs makes.
+var planCases = []struct {
+	name  string
+	in    []string
+	steps [][]string
+	env   []string
+}{
+	{
+		name:  "defaults: build everything configured",
+		in:    defaults,
+		steps: [][]string{{"build", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "no inputs at all",
+		steps: [][]string{{"build"}},
+	},
+	{
+		name: "build with every build input",
+		in: append(slices.Clone(defaults), "clouds", "aws, gcp", "parallel", "2", "rebuild", "true",
+			"skip-tests", "TRUE", "dry-run", "True", "timeout", "90m", "sindri-version", "3.0.1",
+			"profile", "anthropic-dev", "extensions", "python,\nnode , go", "set", "packer.region=eu-west-1\n\npacker.build.cache=false\n"),
+		steps: [][]string{{"build", "--parallel", "2", "--rebuild", "--skip-tests", "--dry-run", "--timeout", "90m",
+			"--config", "sindri.yaml", "--clouds", "aws,gcp",
+			"--set", "packer.region=eu-west-1", "--set", "packer.build.cache=false",
+			"--set", "packer.build.sindri_version=3.0.1", "--set", "packer.build.profile=anthropic-dev",
+			"--set", "packer.build.extensions=[python,node,go]"}},
+	},
+	{
+		name:  "build then deploy",
+		in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws"),
+		steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--config", "sindri.yaml", "--clouds", "aws"}},
+	},
+	{
+		name:  "github token goes to the commands' environment",
+		in:    append(slices.Clone(defaults), "github-token", "ghs_secret"),
+		steps: [][]string{{"build", "--config", "sindri.yaml"}},
+		env:   []string{"GITHUB_TOKEN=ghs_secret", "PACKER_GITHUB_API_TOKEN=ghs_secret"},
+	},
+	{
+		name:  "validate",
+		in:    append(slices.Clone(defaults), "command", "validate", "parallel", "3"),
+		steps: [][]string{{"validate", "--parallel", "3", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "test",
+		in:    append(slices.Clone(defaults), "command", "test", "cloud", "qemu", "image", "images/x/image.qcow2"),
+		steps: [][]string{{"test", "--cloud", "qemu", "--image", "images/x/image.qcow2", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "deploy an image",
+		in:    append(slices.Clone(defaults), "command", "deploy", "image", "ami-0123", "rebuild", "false", "skip-tests", "true"),
+		steps: [][]string{{"deploy", "--image", "ami-0123", "--skip-tests", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "image tests reachable only from the runner",
+		in:    append(slices.Clone(defaults), "ssh-from", "203.0.113.7/32"),
+		steps: [][]string{{"build", "--ssh-from", "203.0.113.7/32", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "build then deploy with a key",
+		in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws", "ssh-public-key", "ssh-ed25519 AAAAC3 ci"),
+		steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--ssh-public-key", "ssh-ed25519 AAAAC3 ci", "--config", "sindri.yaml", "--clouds", "aws"}},
+	},
+	{
+		name:  "repave",
+		in:    append(slices.Clone(defaults), "command", "repave", "keep", "5", "dry-run", "true", "parallel", "2", "timeout", "2h"),
+		steps: [][]string{{"repave", "--max-age", "30d", "--keep", "5", "--parallel", "2", "--dry-run", "--timeout", "2h", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "cleanup",
+		in:    append(slices.Clone(defaults), "command", "cleanup", "run-id", "4242-1", "older-than", "6h"),
+		steps: [][]string{{"cleanup", "--run-id", "4242-1", "--older-than", "6h", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "matrix per region",
+		in:    append(slices.Clone(defaults), "command", "matrix", "per-region", "true", "clouds", "aws"),
+		steps: [][]string{{"matrix", "--per-region", "--config", "sindri.yaml", "--clouds", "aws"}},
+	},
+	{
+		name:  "status",
+		in:    append(slices.Clone(defaults), "command", "status", "clouds", "aws"),
+		steps: [][]string{{"status", "--config", "sindri.yaml", "--clouds", "aws"}},
+	},
+	{
+		name:  "stop",
+		in:    append(slices.Clone(defaults), "command", "stop", "clouds", "gcp"),
+		steps: [][]string{{"stop", "--config", "sindri.yaml", "--clouds", "gcp"}},
+	},
+	{
+		name:  "start",
+		in:    append(slices.Clone(defaults), "command", "start", "clouds", "gcp"),
+		steps: [][]string{{"start", "--config", "sindri.yaml", "--clouds", "gcp"}},
+	},
+	{
+		name:  "destroy never prompts",
+		in:    append(slices.Clone(defaults), "command", "destroy", "clouds", "oci"),
+		steps: [][]string{{"destroy", "--yes", "--config", "sindri.yaml", "--clouds", "oci"}},
+	},
+	{
+		name:  "doctor",
+		in:    append(slices.Clone(defaults), "command", "doctor", "clouds", "aws,azure"),
+		steps: [][]string{{"doctor", "--config", "sindri.yaml", "--clouds", "aws,azure"}},
+	},
+	{
+		name:  "images lists by default",
+		in:    append(slices.Clone(defaults), "command", "images", "images-action", "list"),
+		steps: [][]string{{"images", "list", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "images with no images-action lists",
+		in:    []string{"command", "images"},
+		steps: [][]string{{"images", "list"}},
+	},
+	{
+		name:  "images delete never prompts",
+		in:    append(slices.Clone(defaults), "command", "images", "images-action", "delete", "clouds", "aws", "image", "ami-1,\nami-2"),
+		steps: [][]string{{"images", "delete", "ami-1", "ami-2", "--yes", "--config", "sindri.yaml", "--clouds", "aws"}},
+	},
+	{
+		name:  "images deprecate",
+		in:    append(slices.Clone(defaults), "command", "images", "images-action", "deprecate", "clouds", "gcp", "image", "img-1"),
+		steps: [][]string{{"images", "deprecate", "img-1", "--config", "sindri.yaml", "--clouds", "gcp"}},
+	},
+	{
+		name:  "debug reaches build",
+		in:    append(slices.Clone(defaults), "debug", "true"),
+		steps: [][]string{{"build", "--debug", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "debug reaches deploy",
+		in:    append(slices.Clone(defaults), "command", "deploy", "debug", "True"),
+		steps: [][]string{{"deploy", "--debug", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "debug reaches repave",
+		in:    append(slices.Clone(defaults), "command", "repave", "debug", "true"),
+		steps: [][]string{{"repave", "--max-age", "30d", "--debug", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "debug false adds nothing",
+		in:    append(slices.Clone(defaults), "debug", "false"),
+		steps: [][]string{{"build", "--config", "sindri.yaml"}},
+	},
+	{
+		name:  "summarize reads only manifests",
+		in:    append(slices.Clone(defaults), "command", "summarize", "manifests", "manifests/"),
+		steps: [][]string{{"summarize", "--manifests", "manifests/"}},
+	},
+}
+
 func TestPlan(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		in    []string
-		steps [][]string
-		env   []string
-	}{
-		{
-			name:  "defaults: build everything configured",
-			in:    defaults,
-			steps: [][]string{{"build", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "no inputs at all",
-			steps: [][]string{{"build"}},
-		},
-		{
-			name: "build with every build input",
-			in: append(slices.Clone(defaults), "clouds", "aws, gcp", "parallel", "2", "rebuild", "true",
-				"skip-tests", "TRUE", "dry-run", "True", "timeout", "90m", "sindri-version", "3.0.1",
-				"profile", "anthropic-dev", "extensions", "python,\nnode , go", "set", "packer.region=eu-west-1\n\npacker.build.cache=false\n"),
-			steps: [][]string{{"build", "--parallel", "2", "--rebuild", "--skip-tests", "--dry-run", "--timeout", "90m",
-				"--config", "sindri.yaml", "--clouds", "aws,gcp",
-				"--set", "packer.region=eu-west-1", "--set", "packer.build.cache=false",
-				"--set", "packer.build.sindri_version=3.0.1", "--set", "packer.build.profile=anthropic-dev",
-				"--set", "packer.build.extensions=[python,node,go]"}},
-		},
-		{
-			name:  "build then deploy",
-			in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws"),
-			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--config", "sindri.yaml", "--clouds", "aws"}},
-		},
-		{
-			name:  "github token goes to the commands' environment",
-			in:    append(slices.Clone(defaults), "github-token", "ghs_secret"),
-			steps: [][]string{{"build", "--config", "sindri.yaml"}},
-			env:   []string{"GITHUB_TOKEN=ghs_secret", "PACKER_GITHUB_API_TOKEN=ghs_secret"},
-		},
-		{
-			name:  "validate",
-			in:    append(slices.Clone(defaults), "command", "validate", "parallel", "3"),
-			steps: [][]string{{"validate", "--parallel", "3", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "test",
-			in:    append(slices.Clone(defaults), "command", "test", "cloud", "qemu", "image", "images/x/image.qcow2"),
-			steps: [][]string{{"test", "--cloud", "qemu", "--image", "images/x/image.qcow2", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "deploy an image",
-			in:    append(slices.Clone(defaults), "command", "deploy", "image", "ami-0123", "rebuild", "false", "skip-tests", "true"),
-			steps: [][]string{{"deploy", "--image", "ami-0123", "--skip-tests", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "image tests reachable only from the runner",
-			in:    append(slices.Clone(defaults), "ssh-from", "203.0.113.7/32"),
-			steps: [][]string{{"build", "--ssh-from", "203.0.113.7/32", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "build then deploy with a key",
-			in:    append(slices.Clone(defaults), "deploy", "true", "clouds", "aws", "ssh-public-key", "ssh-ed25519 AAAAC3 ci"),
-			steps: [][]string{{"build", "--config", "sindri.yaml", "--clouds", "aws"}, {"deploy", "--ssh-public-key", "ssh-ed25519 AAAAC3 ci", "--config", "sindri.yaml", "--clouds", "aws"}},
-		},
-		{
-			name:  "repave",
-			in:    append(slices.Clone(defaults), "command", "repave", "keep", "5", "dry-run", "true", "parallel", "2", "timeout", "2h"),
-			steps: [][]string{{"repave", "--max-age", "30d", "--keep", "5", "--parallel", "2", "--dry-run", "--timeout", "2h", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "cleanup",
-			in:    append(slices.Clone(defaults), "command", "cleanup", "run-id", "4242-1", "older-than", "6h"),
-			steps: [][]string{{"cleanup", "--run-id", "4242-1", "--older-than", "6h", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "matrix per region",
-			in:    append(slices.Clone(defaults), "command", "matrix", "per-region", "true", "clouds", "aws"),
-			steps: [][]string{{"matrix", "--per-region", "--config", "sindri.yaml", "--clouds", "aws"}},
-		},
-		{
-			name:  "status",
-			in:    append(slices.Clone(defaults), "command", "status", "clouds", "aws"),
-			steps: [][]string{{"status", "--config", "sindri.yaml", "--clouds", "aws"}},
-		},
-		{
-			name:  "stop",
-			in:    append(slices.Clone(defaults), "command", "stop", "clouds", "gcp"),
-			steps: [][]string{{"stop", "--config", "sindri.yaml", "--clouds", "gcp"}},
-		},
-		{
-			name:  "start",
-			in:    append(slices.Clone(defaults), "command", "start", "clouds", "gcp"),
-			steps: [][]string{{"start", "--config", "sindri.yaml", "--clouds", "gcp"}},
-		},
-		{
-			name:  "destroy never prompts",
-			in:    append(slices.Clone(defaults), "command", "destroy", "clouds", "oci"),
-			steps: [][]string{{"destroy", "--yes", "--config", "sindri.yaml", "--clouds", "oci"}},
-		},
-		{
-			name:  "doctor",
-			in:    append(slices.Clone(defaults), "command", "doctor", "clouds", "aws,azure"),
-			steps: [][]string{{"doctor", "--config", "sindri.yaml", "--clouds", "aws,azure"}},
-		},
-		{
-			name:  "images lists by default",
-			in:    append(slices.Clone(defaults), "command", "images", "images-action", "list"),
-			steps: [][]string{{"images", "list", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "images with no images-action lists",
-			in:    []string{"command", "images"},
-			steps: [][]string{{"images", "list"}},
-		},
-		{
-			name:  "images delete never prompts",
-			in:    append(slices.Clone(defaults), "command", "images", "images-action", "delete", "clouds", "aws", "image", "ami-1,\nami-2"),
-			steps: [][]string{{"images", "delete", "ami-1", "ami-2", "--yes", "--config", "sindri.yaml", "--clouds", "aws"}},
-		},
-		{
-			name:  "images deprecate",
-			in:    append(slices.Clone(defaults), "command", "images", "images-action", "deprecate", "clouds", "gcp", "image", "img-1"),
-			steps: [][]string{{"images", "deprecate", "img-1", "--config", "sindri.yaml", "--clouds", "gcp"}},
-		},
-		{
-			name:  "debug reaches build",
-			in:    append(slices.Clone(defaults), "debug", "true"),
-			steps: [][]string{{"build", "--debug", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "debug reaches deploy",
-			in:    append(slices.Clone(defaults), "command", "deploy", "debug", "True"),
-			steps: [][]string{{"deploy", "--debug", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "debug reaches repave",
-			in:    append(slices.Clone(defaults), "command", "repave", "debug", "true"),
-			steps: [][]string{{"repave", "--max-age", "30d", "--debug", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "debug false adds nothing",
-			in:    append(slices.Clone(defaults), "debug", "false"),
-			steps: [][]string{{"build", "--config", "sindri.yaml"}},
-		},
-		{
-			name:  "summarize reads only manifests",
-			in:    append(slices.Clone(defaults), "command", "summarize", "manifests", "manifests/"),
-			steps: [][]string{{"summarize", "--manifests", "manifests/"}},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range planCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p, err := action.FromEnv(inputs(tt.in...))
@@ -194,6 +196,26 @@ func TestPlan(t *testing.T) {
 				t.Errorf("warnings: %v", p.Warnings)
 			}
 		})
+	}
+}
+
+// Every command the Action accepts makes a plan (a command without steps
+// would be a nil function in commandSteps).
+func TestEveryCommandHasAPlan(t *testing.T) {
+	t.Parallel()
+	for _, c := range action.Commands {
+		in := []string{"command", c, "cloud", "aws", "image", "ami-0123abcd", "manifests", "m"}
+		if c == "images" {
+			in = in[:2]
+		}
+		p, err := action.FromEnv(inputs(in...))
+		if err != nil {
+			t.Errorf("%s: %v", c, err)
+			continue
+		}
+		if len(p.Steps) == 0 || p.Steps[0][0] != c {
+			t.Errorf("%s: steps %q", c, p.Steps)
+		}
 	}
 }
 
