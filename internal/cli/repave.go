@@ -137,11 +137,11 @@ func (c *Command) repaveClouds(ctx context.Context, plan *buildPlan) ([]repave.C
 	}
 	var clouds []repave.Cloud
 	for _, name := range plan.opts.Clouds {
-		rc := repave.Cloud{Name: name, Hash: pm.Clouds[name].ConfigHash}
-		if b, err := c.builder(name); err == nil {
-			rc.Inventory, _ = any(b).(repave.Inventory)
+		t, err := c.target(name)
+		if err != nil {
+			return nil, badInput("repave: %v", err)
 		}
-		clouds = append(clouds, rc)
+		clouds = append(clouds, repave.Cloud{Name: name, Inventory: t, Hash: pm.Clouds[name].ConfigHash})
 	}
 	return clouds, nil
 }
