@@ -979,9 +979,15 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 	}
 	out := []map[string]any{}
 	for _, g := range pg {
+		n := 0
+		for _, in := range f.instances {
+			if slices.Contains(in.groups, g.id) {
+				n++
+			}
+		}
 		out = append(out, map[string]any{
 			"SecurityGroupId": g.id, "SecurityGroupName": g.name, "VpcId": g.vpc, "SecurityGroupType": "normal",
-			"CreationTime": stamp(g.created), "Description": "", "RuleCount": len(g.rules), "Tags": tagList(g.tags),
+			"CreationTime": stamp(g.created), "Description": "", "EcsCount": n, "Tags": tagList(g.tags),
 		})
 	}
 	return map[string]any{"RegionId": p.Get("RegionId"), "TotalCount": total, "PageNumber": num, "PageSize": size, "SecurityGroups": map[string]any{"SecurityGroup": out}}, nil
