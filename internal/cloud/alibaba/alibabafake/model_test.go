@@ -315,3 +315,41 @@ func servedActions(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestParamsTheDoubleReadsAreInTheSDKModel: every request parameter the
+// double reads by name (p.Get, required, jsonIDs, repeated) is one the
+// SDK's request types send (their name:"..." tags; Name.N for a
+// repeated one), or a common parameter of every RPC call. A misspelt
+// name would make the double ignore what a real client sends.
+func TestParamsTheDoubleReadsAreInTheSDKModel(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "ecs-sdk", "*.go.txt"))
+	names := map[string]bool{}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`position:"Query" name:"([^"]+)"`).FindAllStringSubmatch(string(data), -1) {
+			names[m[1]] = true
+		}
+	}
+	// RegionId is the RPC request's own field; the signer adds it.
+	common := []string{"Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Signature", "RegionId"}
+	read := regexp.MustCompile(`(?:p\.Get|required\(p,|jsonIDs\(p,|repeated\(p,)\(?\s*"([A-Za-z.]+)"`)
+	for _, src := range []string{"fake.go", "network.go", "builder.go"} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := read.FindAllStringSubmatch(string(data), -1)
+		if len(found) < 10 {
+			t.Fatalf("%s: only %d parameter reads found: the pattern no longer matches the code", src, len(found))
+		}
+		for _, m := range found {
+			name := strings.TrimSuffix(m[1], ".") // "Tag." + N: the repeated Tag
+			if !names[name] && !slices.Contains(common, name) {
+				t.Errorf("%s reads parameter %q, which no request type of the SDK sends", src, name)
+			}
+		}
+	}
+}
