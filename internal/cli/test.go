@@ -78,7 +78,7 @@ func (c *Command) runTest(ctx context.Context, g *global, f *testCmdFlags) error
 	if err != nil {
 		return err
 	}
-	t, err := c.builder(clouds[0])
+	t, err := c.target(clouds[0])
 	if err != nil {
 		return badInput("test: %v", err)
 	}
