@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,11 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -153,26 +157,237 @@ func lastError(out string) string {
 	return "stopped (no error line)"
 }
 
+// pluginConfig builds in us-west-2 and copies the AMI to us-east-1; the
+// source AMI comes from Canonical's filter (seedSource).
 const pluginConfig = "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n"
 
+const pluginHash, pluginRun = "plugin-hash", "plugin-run"
+
+// seedSource adds the public Ubuntu AMI of Canonical's account that the
+// rendered source_ami_filter selects.
+func seedSource(f *awsfake.Fake) string {
+	return f.AddImage(awsfake.ImageSpec{
+		Name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101", Owner: "099720109477",
+		Public: true, Created: time.Now().Add(-48 * time.Hour),
+	})
+}
+
+// TestPluginBuildsAgainstTheDouble: the real amazon-ebs builder builds
+// our rendered template on the double, with EC2's eventual consistency
+// switched on (a new instance unseen for 2 calls, a terminated
+// instance's group held for 2 deletes); then, on the same state, our
+// side sees exactly what it made.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	packer, plugins := amazonTools(t)
 	f := awsfake.New(t)
-	f.AddImage(awsfake.ImageSpec{Name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101", Owner: "099720109477", Public: true, Created: time.Now().Add(-48 * time.Hour)})
+	f.SetConsistencyWindows(2, 2)
+	source := seedSource(f)
 	dir := t.TempDir()
 	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
-	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, "plugin-run")
+	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, pluginRun)
 	reqs := f.Requests()
-	stop := "the build finished"
+	stop := "the build finished: source AMI, key pair, security group, instance, stop, image, encrypted copy, copy to us-east-1, tags, manifest, clean-up"
 	if runErr != nil {
 		stop = lastError(out)
 	}
 	fmt.Printf("aws plugin-driven: packer-plugin-amazon made %d requests to the double; %s\n", len(reqs), stop)
-	t.Logf("packer output:\n%s", out)
-	for _, c := range f.Calls("") {
-		t.Log(c.Region, c.Action)
+	if runErr != nil || t.Failed() {
+		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
 	}
 	if runErr != nil {
 		t.Fatal(stop)
+	}
+	checkPluginCalls(t, f, source)
+	ids := checkArtifact(t, f, manifest)
+	checkNothingTemporary(t, f, source)
+	checkOurSide(t, f, ids)
+}
+
+// checkPluginCalls: the plugin went through every step this suite
+// claims, with what our template asked for.
+func checkPluginCalls(t *testing.T, f *awsfake.Fake, source string) {
+	t.Helper()
+	for _, a := range []string{"DescribeRegions", "DescribeImages", "CreateKeyPair", "CreateSecurityGroup",
+		"AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances", "StopInstances", "CreateImage",
+		"CopyImage", "CreateTags", "DeregisterImage", "DeleteSnapshot", "TerminateInstances",
+		"DeleteSecurityGroup", "DeleteKeyPair"} {
+		if len(f.Calls(a)) == 0 {
+			t.Errorf("the plugin never called %s", a)
+		}
+	}
+	if f.Stale() < 4 {
+		t.Errorf("the consistency windows answered %d times, want the plugin to have gone through both (4)", f.Stale())
+	}
+	runs := f.Calls("RunInstances")
+	if len(runs) != 1 {
+		t.Fatalf("RunInstances called %d times", len(runs))
+	}
+	run := runs[0].Form
+	if run.Get("ImageId") != source || run.Get("KeyName") == "" || run.Get("MetadataOptions.HttpTokens") != "required" {
+		t.Errorf("RunInstances: image %s (source %s), key %q, http tokens %q", run.Get("ImageId"), source, run.Get("KeyName"), run.Get("MetadataOptions.HttpTokens"))
+	}
+	insts := f.Calls("TerminateInstances")
+	if len(insts) > 0 {
+		md := f.InstanceMetadata(insts[0].Form.Get("InstanceId.1"))
+		if md.HTTPTokens != "required" || md.HopLimit != 1 {
+			t.Errorf("the build instance ran with metadata options %+v, want IMDSv2 required, hop limit 1", md)
+		}
+	}
+	var regions []string
+	for _, c := range f.Calls("CopyImage") {
+		regions = append(regions, c.Region)
+	}
+	if strings.Join(regions, ",") != "us-west-2,us-east-1" {
+		t.Errorf("CopyImage went to %v, want the encrypted copy in us-west-2, then us-east-1", regions)
+	}
+}
+
+// checkArtifact reads the plugin's manifest the way the pipeline's
+// artifact step does (packer.ReadManifest, RegionIDs by the target's
+// regions, ValidImageID) and returns region -> AMI ID.
+func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string) map[string]string {
+	t.Helper()
+	builds, err := packerpkg.ReadManifest(manifest)
+	if err != nil || len(builds) != 1 {
+		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
+	}
+	b := builds[0]
+	key, regions := aws.Cloud{}.Regions(cloudtest.Load(t, pluginConfig))
+	ids := packerpkg.RegionIDs(b.ArtifactID)
+	if key != "region" || len(ids) != len(regions) {
+		t.Fatalf("artifact %q: want an AMI in each of %v", b.ArtifactID, regions)
+	}
+	for _, r := range regions {
+		if err := (aws.Cloud{}).ValidImageID(ids[r]); err != nil {
+			t.Errorf("the plugin's AMI in %s: %v", r, err)
+		}
+	}
+	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun || b.CustomData["cloud"] != "aws" {
+		t.Errorf("manifest custom_data = %v", b.CustomData)
+	}
+	live := map[string]cloudtest.FakeResource{}
+	for _, r := range f.Live() {
+		live[r.ID] = r
+	}
+	want := fmt.Sprint(awsfake.ImageTags(pluginHash))
+	for _, r := range regions {
+		im, ok := live[ids[r]]
+		if !ok || im.Region != r || im.State != "available" || im.Name != b.CustomData["image_name"] || fmt.Sprint(im.Tags) != want {
+			t.Errorf("AMI %s of the artifact in %s: %+v, want available, named %q, tagged %s", ids[r], r, im, b.CustomData["image_name"], want)
+		}
+	}
+	return ids
+}
+
+// checkNothingTemporary: what the plugin leaves is its AMIs and their
+// snapshots, tagged as the images; no instance, volume, security group,
+// key pair, nor the unencrypted intermediate AMI.
+func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string) {
+	t.Helper()
+	images := 0
+	for _, r := range f.Live() {
+		switch {
+		case r.ID == source, r.Kind == "snapshot" && r.Tags["managed-by"] == "":
+			// Canonical's AMI and its snapshot.
+		case r.Kind == "image" || r.Kind == "snapshot":
+			images++
+			if r.Tags["sindri-packer"] != "" || r.Tags["config-hash"] != pluginHash {
+				t.Errorf("%s %s is not tagged as the build's image: %v", r.Kind, r.ID, r.Tags)
+			}
+		default:
+			t.Errorf("left behind by the plugin: %s %s (%v)", r.Kind, r.ID, r.Tags)
+		}
+	}
+	if images != 4 {
+		t.Errorf("%d images and snapshots of the build, want an AMI and a snapshot in each region", images)
+	}
+}
+
+// checkOurSide runs our client on the state the plugin left: the build
+// cache, the image list, deprecate, the sweep and delete.
+func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string) {
+	t.Helper()
+	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
+	ctx := t.Context()
+	img, err := c.FindImage(ctx, cfg, pluginHash)
+	if err != nil || img == nil || img.ID != ids["us-west-2"] || img.Regions["us-east-1"] != ids["us-east-1"] {
+		t.Fatalf("FindImage after the plugin: %+v, %v; want %v", img, err, ids)
+	}
+	list, err := c.ListImages(ctx, cfg)
+	if err != nil || len(list) != 1 || list[0].ID != ids["us-west-2"] || list[0].ConfigHash != pluginHash || list[0].SindriVersion != awsfake.SindriVersion {
+		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
+	}
+	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRun})
+	if err != nil || len(left) != 0 {
+		t.Errorf("Leftovers of the plugin's run: %+v, %v; want none", left, err)
+	}
+	if err := c.DeprecateImage(ctx, cfg, ids["us-west-2"], cloud.Deprecation{At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
+		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
+	}
+	if len(f.Calls("EnableImageDeprecation")) != 2 {
+		t.Errorf("EnableImageDeprecation called %d times, want the AMI and its copy", len(f.Calls("EnableImageDeprecation")))
+	}
+	if err := c.DeleteImage(ctx, cfg, ids["us-west-2"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Live() {
+		if r.Tags["managed-by"] != "" {
+			t.Errorf("after DeleteImage: %s %s in %s is left", r.Kind, r.ID, r.Region)
+		}
+	}
+}
+
+// TestPluginLeftoversAreWhatItMade: a build the plugin cannot finish nor
+// clean up (CreateImage refused, then its terminate, group delete and key
+// delete refused) leaves its instance, group and key pair; Leftovers of
+// its run finds exactly the double's temporary resources, and deleting
+// them leaves none.
+func TestPluginLeftoversAreWhatItMade(t *testing.T) {
+	packer, plugins := amazonTools(t)
+	f := awsfake.New(t)
+	seedSource(f)
+	denied := func(action string) cloudtest.Fault {
+		return cloudtest.Fault{Match: "Action=" + action, Status: 403, Code: "UnauthorizedOperation"}
+	}
+	f.Inject(denied("CreateImage"), denied("TerminateInstances"), denied("DeleteSecurityGroup"), denied("DeleteKeyPair"))
+	dir := t.TempDir()
+	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
+	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, pluginRun)
+	if runErr == nil || f.Pending() != 0 {
+		t.Fatalf("the build should have failed at CreateImage and its clean-up (faults left %d):\n%s", f.Pending(), out)
+	}
+	var want []string
+	for _, r := range f.Live() {
+		// An attached volume goes with its instance: no leftover of its own.
+		if r.Tags["sindri-packer"] == "temporary" && r.Kind != "disk" {
+			want = append(want, r.Kind+" "+r.ID)
+		}
+	}
+	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
+	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range left {
+		got = append(got, r.Kind+" "+r.ID)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) != 3 || !slices.Equal(got, want) {
+		t.Fatalf("Leftovers = %v, want exactly what the plugin left: %v", got, want)
+	}
+	for _, r := range left {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range f.Live() {
+		if r.Tags["sindri-packer"] == "temporary" {
+			t.Errorf("after the sweep: %s %s is left", r.Kind, r.ID)
+		}
 	}
 }
