@@ -57,9 +57,18 @@ type Report struct {
 // Failed reports whether the image failed its test.
 func (r *Report) Failed() bool { return r.Status != "passed" }
 
+// Launcher boots and destroys the temporary test instance; every
+// cloud.Target is one. Terminate must succeed on an instance that is gone
+// already, and is called with a fresh context even after a cancel; a
+// target without test instances answers Launch with cloud.ErrNotSupported.
+type Launcher interface {
+	Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Instance, error)
+	Terminate(ctx context.Context, inst *cloud.Instance) error
+}
+
 // TestOptions configure one image test.
 type TestOptions struct {
-	Launcher cloud.InstanceLauncher
+	Launcher Launcher
 	Config   *config.Config
 	ImageID  string
 	RunID    string

@@ -23,7 +23,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
-// fakeLauncher is a TEST DOUBLE for cloud.InstanceLauncher: no cloud, no
+// fakeLauncher is a TEST DOUBLE for Launcher: no cloud, no
 // VM. Launch starts a fakeSSHServer (see ssh_test.go) on 127.0.0.1 that
 // accepts only LaunchRequest.PublicKey for LaunchRequest.User and answers
 // commands from a table; Terminate stops it. Both calls are recorded.
