@@ -313,77 +313,100 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 			v.SetString(s)
 		}
 	case reflect.Bool:
-		if s, ok := d.scalar(n, path, "true or false"); ok {
-			// YAML 1.2 spells booleans true, True or TRUE. A quoted
-			// "true" is a string, as in the schema, unless it came from
-			// ${VAR}.
-			b, err := strconv.ParseBool(s)
-			valid := err == nil && (s == "true" || s == "false" || n.Tag == "!!bool")
-			if !valid || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
-				d.errorf(n, path, "expected true or false, got %s", d.describe(n, s, valid))
-				return
-			}
-			v.SetBool(b)
-		}
+		d.decodeBool(n, v, path)
 	case reflect.Int:
-		if s, ok := d.scalar(n, path, "an integer"); ok {
-			i, err := strconv.ParseInt(s, 10, 64)
-			if err != nil && n.Tag == "!!int" {
-				// YAML's 0x1F, 0o17 and 1_000 forms.
-				i, err = strconv.ParseInt(s, 0, 64)
-			}
-			if max, ok := tag.Lookup("max"); ok && errors.Is(err, strconv.ErrRange) {
-				d.errorf(n, path, "must be at most %s, got %s", max, s)
-				return
-			}
-			if err != nil || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
-				d.errorf(n, path, "expected an integer, got %s", d.describe(n, s, err == nil))
-				return
-			}
-			v.SetInt(i)
-		}
+		d.decodeInt(n, v, path, tag)
 	case reflect.Slice:
-		if n.Kind == yaml.ScalarNode && tag.Get("split") == "true" {
-			d.decodeSplit(n, v, path)
-			return
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, "expected a list, got %s; %s", kindName(n), listHint(path, n, v.Type().Elem()))
-			return
-		}
-		// Decode in place: positions are recorded by address, so the
-		// elements must not be copied afterwards.
-		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			ipath := fmt.Sprintf("%s[%d]", path, i)
-			if isNull(d.deref(item)) {
-				d.errorf(item, ipath, "list items must not be empty")
-				continue
-			}
-			d.decodeValue(item, item, out.Index(i), ipath, tag)
-		}
-		v.Set(out)
-		d.recordSlice(v, path, n)
+		d.decodeSlice(n, v, path, tag)
 	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			d.errorf(n, path, "expected a mapping, got %s", kindName(n))
-			return
-		}
-		m := reflect.MakeMap(v.Type())
-		for _, kv := range d.pairs(n, path) {
-			k := kv[0].Value
-			if s, ok := d.scalar(kv[1], join(path, k), "a string"); ok {
-				m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(s))
-			}
-			if v.CanAddr() {
-				file, line, col := d.pos(kv[0])
-				d.keyAt[keySlot{v.Addr().Pointer(), k}] = loc{path: join(path, k), file: file, line: line, col: col, set: true}
-			}
-		}
-		v.Set(m)
+		d.decodeMap(n, v, path)
 	default:
 		panic("config: unsupported field kind " + v.Kind().String())
 	}
+}
+
+// decodeBool reads a boolean. YAML 1.2 spells booleans true, True or TRUE.
+// A quoted "true" is a string, as in the schema, unless it came from
+// ${VAR}.
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "true or false")
+	if !ok {
+		return
+	}
+	b, err := strconv.ParseBool(s)
+	valid := err == nil && (s == "true" || s == "false" || n.Tag == "!!bool")
+	if !valid || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
+		d.errorf(n, path, "expected true or false, got %s", d.describe(n, s, valid))
+		return
+	}
+	v.SetBool(b)
+}
+
+// decodeInt reads an integer, in YAML's forms too (0x1F, 0o17, 1_000).
+func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	s, ok := d.scalar(n, path, "an integer")
+	if !ok {
+		return
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil && n.Tag == "!!int" {
+		i, err = strconv.ParseInt(s, 0, 64)
+	}
+	if max, ok := tag.Lookup("max"); ok && errors.Is(err, strconv.ErrRange) {
+		d.errorf(n, path, "must be at most %s, got %s", max, s)
+		return
+	}
+	if err != nil || n.Tag == "!!str" && !strings.Contains(n.Value, "${") {
+		d.errorf(n, path, "expected an integer, got %s", d.describe(n, s, err == nil))
+		return
+	}
+	v.SetInt(i)
+}
+
+// decodeSlice reads a list (or, with split:"true", one string "a,b").
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	if n.Kind == yaml.ScalarNode && tag.Get("split") == "true" {
+		d.decodeSplit(n, v, path)
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list, got %s; %s", kindName(n), listHint(path, n, v.Type().Elem()))
+		return
+	}
+	// Decode in place: positions are recorded by address, so the
+	// elements must not be copied afterwards.
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		if isNull(d.deref(item)) {
+			d.errorf(item, ipath, "list items must not be empty")
+			continue
+		}
+		d.decodeValue(item, item, out.Index(i), ipath, tag)
+	}
+	v.Set(out)
+	d.recordSlice(v, path, n)
+}
+
+// decodeMap reads a string map (tags, labels, environment), recording
+// where each key is.
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	m := reflect.MakeMap(v.Type())
+	for _, kv := range d.pairs(n, path) {
+		k := kv[0].Value
+		if s, ok := d.scalar(kv[1], join(path, k), "a string"); ok {
+			m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(s))
+		}
+		if v.CanAddr() {
+			file, line, col := d.pos(kv[0])
+			d.keyAt[keySlot{v.Addr().Pointer(), k}] = loc{path: join(path, k), file: file, line: line, col: col, set: true}
+		}
+	}
+	v.Set(m)
 }
 
 // describe names a scalar that has the wrong type for its field: what was
@@ -500,41 +523,53 @@ func (d *decoder) decodePacker(n, keyNode *yaml.Node, p *Packer, path string) {
 	case (cloudKey != nil || badCloud) && cloudsKey != nil:
 		d.errorf(cloudsKey, join(path, "clouds"), "use either packer.cloud (single cloud) or packer.clouds (several), not both")
 	case cloudsKey != nil:
-		for i := 0; i < len(inline); i += 2 {
-			k := inline[i]
-			if s := suggest(k.Value, []string{"cloud", "clouds", "build"}); s != "" {
-				d.errorf(k, join(path, k.Value), "unknown field; did you mean %q?", s)
-			} else {
-				d.errorf(k, join(path, k.Value), "unknown field; in the multi-cloud form cloud settings go under packer.clouds.<cloud>")
-			}
-		}
-		set := reflect.ValueOf(&p.Clouds).Elem()
-		before := len(d.diags)
-		d.decodeStruct(cloudsVal, cloudsKey, set, join(path, "clouds"))
-		// A misspelt cloud block was reported already; "none configured"
-		// would only repeat it.
-		if len(d.diags) == before && len(p.Clouds.selected()) == 0 {
-			d.errorf(cloudsKey, join(path, "clouds"), "no cloud configured: add a block for one of %s", strings.Join(Clouds, ", "))
-		}
+		d.decodeClouds(cloudsKey, cloudsVal, inline, p, path)
 	case cloudKey != nil:
-		p.SingleCloud = true
-		name := cloudKey.Value
-		if !slices.Contains(Clouds, name) {
-			msg := fmt.Sprintf("unknown cloud %q (known: %s)", name, strings.Join(Clouds, ", "))
-			if s := suggest(name, Clouds); s != "" {
-				msg = fmt.Sprintf("unknown cloud %q; did you mean %q?", name, s)
-			}
-			d.errorf(cloudKey, join(path, "cloud"), "%s", msg)
-			return
-		}
-		ptr := reflect.ValueOf(&p.Clouds).Elem().FieldByIndex(cloudField(name))
-		ptr.Set(reflect.New(ptr.Type().Elem()))
-		body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: inline, Line: n.Line, Column: n.Column}
-		// Missing fields are reported at "cloud: NAME", which needs them.
-		d.decodeStructInline(body, cloudKey, ptr.Elem(), path, name)
+		d.decodeSingleCloud(n, cloudKey, inline, p, path)
 	default:
 		d.errorf(keyNode, join(path, "cloud"), "missing required field: name the target (%s) or use packer.clouds", strings.Join(Clouds, ", "))
 	}
+}
+
+// decodeClouds decodes the multi-cloud form, packer.clouds; fields beside
+// it are errors.
+func (d *decoder) decodeClouds(cloudsKey, cloudsVal *yaml.Node, inline []*yaml.Node, p *Packer, path string) {
+	for i := 0; i < len(inline); i += 2 {
+		k := inline[i]
+		if s := suggest(k.Value, []string{"cloud", "clouds", "build"}); s != "" {
+			d.errorf(k, join(path, k.Value), "unknown field; did you mean %q?", s)
+		} else {
+			d.errorf(k, join(path, k.Value), "unknown field; in the multi-cloud form cloud settings go under packer.clouds.<cloud>")
+		}
+	}
+	set := reflect.ValueOf(&p.Clouds).Elem()
+	before := len(d.diags)
+	d.decodeStruct(cloudsVal, cloudsKey, set, join(path, "clouds"))
+	// A misspelt cloud block was reported already; "none configured"
+	// would only repeat it.
+	if len(d.diags) == before && len(p.Clouds.selected()) == 0 {
+		d.errorf(cloudsKey, join(path, "clouds"), "no cloud configured: add a block for one of %s", strings.Join(Clouds, ", "))
+	}
+}
+
+// decodeSingleCloud decodes the single-cloud form: cloud: NAME and that
+// cloud's fields beside it (inline).
+func (d *decoder) decodeSingleCloud(n, cloudKey *yaml.Node, inline []*yaml.Node, p *Packer, path string) {
+	p.SingleCloud = true
+	name := cloudKey.Value
+	if !slices.Contains(Clouds, name) {
+		msg := fmt.Sprintf("unknown cloud %q (known: %s)", name, strings.Join(Clouds, ", "))
+		if s := suggest(name, Clouds); s != "" {
+			msg = fmt.Sprintf("unknown cloud %q; did you mean %q?", name, s)
+		}
+		d.errorf(cloudKey, join(path, "cloud"), "%s", msg)
+		return
+	}
+	ptr := reflect.ValueOf(&p.Clouds).Elem().FieldByIndex(cloudField(name))
+	ptr.Set(reflect.New(ptr.Type().Elem()))
+	body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: inline, Line: n.Line, Column: n.Column}
+	// Missing fields are reported at "cloud: NAME", which needs them.
+	d.decodeStructInline(body, cloudKey, ptr.Elem(), path, name)
 }
 
 // decodeStructInline decodes the single-cloud form, where the cloud's fields

@@ -79,128 +79,131 @@ func defaultConfig(file string, clouds CloudSet) *Config {
 	}
 }
 
+// goodConfigs is what each testdata/ok file decodes to, by file name.
+var goodConfigs = map[string]func(file string) *Config{
+	"single-aws": func(f string) *Config { return defaultConfig(f, CloudSet{AWS: defaultAWS()}) },
+	"single-azure": func(f string) *Config {
+		return defaultConfig(f, CloudSet{Azure: defaultAzure()})
+	},
+	"single-gcp":     func(f string) *Config { return defaultConfig(f, CloudSet{GCP: defaultGCP()}) },
+	"single-oci":     func(f string) *Config { return defaultConfig(f, CloudSet{OCI: defaultOCI()}) },
+	"single-alibaba": func(f string) *Config { return defaultConfig(f, CloudSet{Alibaba: defaultAlibaba()}) },
+	"single-qemu":    func(f string) *Config { return defaultConfig(f, CloudSet{QEMU: defaultQEMU()}) },
+	"null-blocks": func(f string) *Config {
+		return defaultConfig(f, CloudSet{AWS: defaultAWS(), Alibaba: defaultAlibaba(), QEMU: defaultQEMU()})
+	},
+	"null-nested": func(f string) *Config { return defaultConfig(f, CloudSet{OCI: defaultOCI()}) },
+	"env": func(f string) *Config {
+		aws := defaultAWS()
+		aws.Region = "eu-central-1"
+		aws.InstanceType = "t3.xlarge"
+		aws.VolumeSize = 120
+		aws.EncryptBoot = false
+		aws.KMSKeyID = "alias/default"
+		aws.Tags = map[string]string{"Price": "$5 per hour", "Literal": "${NOT_EXPANDED}", "Dollar": "a$b"}
+		c := defaultConfig(f, CloudSet{AWS: aws})
+		c.Name = "env-test"
+		c.Packer.Build.Description = "costs $$ ()"
+		return c
+	},
+	"explicit-false": func(f string) *Config {
+		aws, gcp := defaultAWS(), defaultGCP()
+		aws.EncryptBoot = false
+		gcp.EnableSecureBoot = false
+		c := defaultConfig(f, CloudSet{AWS: aws, GCP: gcp})
+		c.Packer.Build.Cache = false
+		c.Packer.Build.Security = Security{}
+		return c
+	},
+	"anchors": func(f string) *Config {
+		aws := defaultAWS()
+		aws.Region = "us-east-1"
+		aws.AMIRegions = []string{"us-east-1", "us-west-2"}
+		aws.Tags = map[string]string{"Team": "platform"}
+		c := defaultConfig(f, CloudSet{AWS: aws})
+		c.Packer.Build.Extensions = []string{"python", "node"}
+		return c
+	},
+	"yaml-ints": func(f string) *Config {
+		q := defaultQEMU()
+		q.MemoryMB, q.CPUs, q.DiskSizeGB = 4096, 8, 10
+		return defaultConfig(f, CloudSet{QEMU: q})
+	},
+	"multi-all": func(f string) *Config {
+		return &Config{
+			Name: "multi-env", Version: "3.0.0", Provider: "packer", File: f,
+			Packer: Packer{
+				Clouds: CloudSet{
+					AWS: &AWS{
+						Region: "eu-west-1", InstanceType: "m6i.xlarge", VolumeSize: 100, VolumeType: "io2",
+						EncryptBoot: true, KMSKeyID: "alias/sindri", VPCID: "vpc-0123abcd", SubnetID: "subnet-0123abcd",
+						AMIRegions: []string{"eu-central-1", "us-east-1"}, AMIUsers: []string{"111122223333"},
+						SourceAMI: "ami-0123abcd", SSHUsername: "ec2-user",
+						Tags: map[string]string{"Team": "platform", "cost-center": "42"},
+					},
+					Azure: &Azure{
+						SubscriptionID: "00000000-0000-0000-0000-000000000000", ResourceGroup: "Sindri_RG-1",
+						Location: "westeurope", VMSize: "Standard_D8s_v4", OSDiskSizeGB: 128,
+						StorageAccountType: "Standard_LRS", ImagePublisher: "Canonical",
+						ImageOffer: "ubuntu-24_04-lts", ImageSKU: "server-gen1", SSHUsername: "azureuser",
+						Gallery: &AzureGallery{
+							GalleryName: "sindri_gallery", ImageName: "sindri-dev", ImageVersion: "1.2.3",
+							ResourceGroup: "gallery-rg", ReplicationRegions: []string{"westus2", "eastus"},
+						},
+						Tags: map[string]string{"Team": "platform"},
+					},
+					GCP: &GCP{
+						ProjectID: "my-project-123", Zone: "europe-west4-a", MachineType: "n2-standard-8",
+						DiskSize: 200, DiskType: "pd-balanced", EnableSecureBoot: false, Network: "default",
+						Subnetwork: "projects/p/regions/r/subnetworks/s", SourceImageFamily: "ubuntu-2204-lts",
+						SourceImageProject: "ubuntu-os-cloud", SSHUsername: "packer",
+						Labels: map[string]string{"team": "platform", "env": "dev"},
+					},
+					OCI: &OCI{
+						CompartmentOCID: "ocid1.compartment.oc1..aaaa", AvailabilityDomain: "Uocm:EU-FRANKFURT-1-AD-1",
+						Region: "eu-frankfurt-1", Shape: "VM.Standard.A1.Flex",
+						ShapeConfig: OCIShapeConfig{OCPUs: 2, MemoryInGBs: 16},
+						SubnetOCID:  "ocid1.subnet.oc1.eu-frankfurt-1.aaaa", BootVolumeSizeGB: 100,
+						BaseImageOS: "Canonical Ubuntu", BaseImageOSVersion: "22.04", SSHUsername: "opc",
+						Tags: map[string]string{"Team": "platform"},
+					},
+					Alibaba: &Alibaba{
+						Region: "cn-shanghai", InstanceType: "ecs.g7.large", SystemDiskSizeGB: 60,
+						SystemDiskCategory: "cloud_auto", VSwitchID: "vsw-0123abcd",
+						SourceImage: "ubuntu_22_04_x64_20G_alibase_20240101.vhd", SourceImageFamily: "acs:ubuntu_22_04_x64",
+						SSHUsername: "root",
+						Tags:        map[string]string{"Team": "platform"},
+					},
+					QEMU: &QEMU{
+						BaseImage:         "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
+						BaseImageChecksum: "file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS",
+						DiskSizeGB:        20, MemoryMB: 4096, CPUs: 4, Accelerator: "tcg", SSHUsername: "dev",
+						OutputDir: "/var/lib/sindri/images",
+					},
+				},
+				Build: Build{
+					Extensions: []string{"python", "node", "claude-code", "go1.22"}, Profile: "fullstack",
+					SindriVersion: "v3.0.1", SindriReleaseURL: "https://mirror.example.com/sindri",
+					SindriSHA256:  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+					SindriArchive: "files/motd", Cache: false, NamePrefix: "team-dev", ImageFamily: "team-dev",
+					Description: "Team image", SSHTimeout: "1h30m",
+					Environment: map[string]string{"HTTP_PROXY": "http://proxy:3128", "_X": "1"},
+					FileUploads: []FileUpload{
+						{Source: "files/motd", Destination: "/etc/motd"},
+						{Source: "files/site.yml", Destination: "/opt/site.yml"},
+					},
+					AnsiblePlaybook: "files/site.yml",
+					Security:        Security{OpenSCAPScan: true},
+				},
+			},
+		}
+	},
+}
+
 // TestGoodConfigs loads every testdata/ok file and compares the whole
 // decoded value, defaults included.
 func TestGoodConfigs(t *testing.T) {
-	tests := map[string]func(file string) *Config{
-		"single-aws": func(f string) *Config { return defaultConfig(f, CloudSet{AWS: defaultAWS()}) },
-		"single-azure": func(f string) *Config {
-			return defaultConfig(f, CloudSet{Azure: defaultAzure()})
-		},
-		"single-gcp":     func(f string) *Config { return defaultConfig(f, CloudSet{GCP: defaultGCP()}) },
-		"single-oci":     func(f string) *Config { return defaultConfig(f, CloudSet{OCI: defaultOCI()}) },
-		"single-alibaba": func(f string) *Config { return defaultConfig(f, CloudSet{Alibaba: defaultAlibaba()}) },
-		"single-qemu":    func(f string) *Config { return defaultConfig(f, CloudSet{QEMU: defaultQEMU()}) },
-		"null-blocks": func(f string) *Config {
-			return defaultConfig(f, CloudSet{AWS: defaultAWS(), Alibaba: defaultAlibaba(), QEMU: defaultQEMU()})
-		},
-		"null-nested": func(f string) *Config { return defaultConfig(f, CloudSet{OCI: defaultOCI()}) },
-		"env": func(f string) *Config {
-			aws := defaultAWS()
-			aws.Region = "eu-central-1"
-			aws.InstanceType = "t3.xlarge"
-			aws.VolumeSize = 120
-			aws.EncryptBoot = false
-			aws.KMSKeyID = "alias/default"
-			aws.Tags = map[string]string{"Price": "$5 per hour", "Literal": "${NOT_EXPANDED}", "Dollar": "a$b"}
-			c := defaultConfig(f, CloudSet{AWS: aws})
-			c.Name = "env-test"
-			c.Packer.Build.Description = "costs $$ ()"
-			return c
-		},
-		"explicit-false": func(f string) *Config {
-			aws, gcp := defaultAWS(), defaultGCP()
-			aws.EncryptBoot = false
-			gcp.EnableSecureBoot = false
-			c := defaultConfig(f, CloudSet{AWS: aws, GCP: gcp})
-			c.Packer.Build.Cache = false
-			c.Packer.Build.Security = Security{}
-			return c
-		},
-		"anchors": func(f string) *Config {
-			aws := defaultAWS()
-			aws.Region = "us-east-1"
-			aws.AMIRegions = []string{"us-east-1", "us-west-2"}
-			aws.Tags = map[string]string{"Team": "platform"}
-			c := defaultConfig(f, CloudSet{AWS: aws})
-			c.Packer.Build.Extensions = []string{"python", "node"}
-			return c
-		},
-		"yaml-ints": func(f string) *Config {
-			q := defaultQEMU()
-			q.MemoryMB, q.CPUs, q.DiskSizeGB = 4096, 8, 10
-			return defaultConfig(f, CloudSet{QEMU: q})
-		},
-		"multi-all": func(f string) *Config {
-			return &Config{
-				Name: "multi-env", Version: "3.0.0", Provider: "packer", File: f,
-				Packer: Packer{
-					Clouds: CloudSet{
-						AWS: &AWS{
-							Region: "eu-west-1", InstanceType: "m6i.xlarge", VolumeSize: 100, VolumeType: "io2",
-							EncryptBoot: true, KMSKeyID: "alias/sindri", VPCID: "vpc-0123abcd", SubnetID: "subnet-0123abcd",
-							AMIRegions: []string{"eu-central-1", "us-east-1"}, AMIUsers: []string{"111122223333"},
-							SourceAMI: "ami-0123abcd", SSHUsername: "ec2-user",
-							Tags: map[string]string{"Team": "platform", "cost-center": "42"},
-						},
-						Azure: &Azure{
-							SubscriptionID: "00000000-0000-0000-0000-000000000000", ResourceGroup: "Sindri_RG-1",
-							Location: "westeurope", VMSize: "Standard_D8s_v4", OSDiskSizeGB: 128,
-							StorageAccountType: "Standard_LRS", ImagePublisher: "Canonical",
-							ImageOffer: "ubuntu-24_04-lts", ImageSKU: "server-gen1", SSHUsername: "azureuser",
-							Gallery: &AzureGallery{
-								GalleryName: "sindri_gallery", ImageName: "sindri-dev", ImageVersion: "1.2.3",
-								ResourceGroup: "gallery-rg", ReplicationRegions: []string{"westus2", "eastus"},
-							},
-							Tags: map[string]string{"Team": "platform"},
-						},
-						GCP: &GCP{
-							ProjectID: "my-project-123", Zone: "europe-west4-a", MachineType: "n2-standard-8",
-							DiskSize: 200, DiskType: "pd-balanced", EnableSecureBoot: false, Network: "default",
-							Subnetwork: "projects/p/regions/r/subnetworks/s", SourceImageFamily: "ubuntu-2204-lts",
-							SourceImageProject: "ubuntu-os-cloud", SSHUsername: "packer",
-							Labels: map[string]string{"team": "platform", "env": "dev"},
-						},
-						OCI: &OCI{
-							CompartmentOCID: "ocid1.compartment.oc1..aaaa", AvailabilityDomain: "Uocm:EU-FRANKFURT-1-AD-1",
-							Region: "eu-frankfurt-1", Shape: "VM.Standard.A1.Flex",
-							ShapeConfig: OCIShapeConfig{OCPUs: 2, MemoryInGBs: 16},
-							SubnetOCID:  "ocid1.subnet.oc1.eu-frankfurt-1.aaaa", BootVolumeSizeGB: 100,
-							BaseImageOS: "Canonical Ubuntu", BaseImageOSVersion: "22.04", SSHUsername: "opc",
-							Tags: map[string]string{"Team": "platform"},
-						},
-						Alibaba: &Alibaba{
-							Region: "cn-shanghai", InstanceType: "ecs.g7.large", SystemDiskSizeGB: 60,
-							SystemDiskCategory: "cloud_auto", VSwitchID: "vsw-0123abcd",
-							SourceImage: "ubuntu_22_04_x64_20G_alibase_20240101.vhd", SourceImageFamily: "acs:ubuntu_22_04_x64",
-							SSHUsername: "root",
-							Tags:        map[string]string{"Team": "platform"},
-						},
-						QEMU: &QEMU{
-							BaseImage:         "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
-							BaseImageChecksum: "file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS",
-							DiskSizeGB:        20, MemoryMB: 4096, CPUs: 4, Accelerator: "tcg", SSHUsername: "dev",
-							OutputDir: "/var/lib/sindri/images",
-						},
-					},
-					Build: Build{
-						Extensions: []string{"python", "node", "claude-code", "go1.22"}, Profile: "fullstack",
-						SindriVersion: "v3.0.1", SindriReleaseURL: "https://mirror.example.com/sindri",
-						SindriSHA256:  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-						SindriArchive: "files/motd", Cache: false, NamePrefix: "team-dev", ImageFamily: "team-dev",
-						Description: "Team image", SSHTimeout: "1h30m",
-						Environment: map[string]string{"HTTP_PROXY": "http://proxy:3128", "_X": "1"},
-						FileUploads: []FileUpload{
-							{Source: "files/motd", Destination: "/etc/motd"},
-							{Source: "files/site.yml", Destination: "/opt/site.yml"},
-						},
-						AnsiblePlaybook: "files/site.yml",
-						Security:        Security{OpenSCAPScan: true},
-					},
-				},
-			}
-		},
-	}
+	tests := goodConfigs
 	files, err := filepath.Glob(filepath.Join("testdata", "ok", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
