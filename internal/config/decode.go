@@ -289,25 +289,21 @@ func (d *decoder) decodeValue(n, keyNode *yaml.Node, v reflect.Value, path strin
 	if d.halted {
 		return
 	}
-	if isNull(n) {
+	switch {
+	case v.Kind() == reflect.Pointer:
+		// A block ("key:" with nothing after it too: its defaults apply).
+		v.Set(reflect.New(v.Type().Elem()))
+		d.decodeStruct(n, keyNode, v.Elem(), path)
+		return
+	case v.Kind() == reflect.Struct:
+		d.decodeStruct(n, keyNode, v, path)
+		return
+	case isNull(n):
 		// "key:" with nothing after it: as if absent, defaults apply.
-		switch v.Kind() {
-		case reflect.Pointer:
-			v.Set(reflect.New(v.Type().Elem()))
-			d.decodeStruct(n, keyNode, v.Elem(), path)
-		case reflect.Struct:
-			d.decodeStruct(n, keyNode, v, path)
-		default:
-			d.applyDefault(v, keyNode, path, tag)
-		}
+		d.applyDefault(v, keyNode, path, tag)
 		return
 	}
 	switch v.Kind() {
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		d.decodeStruct(n, keyNode, v.Elem(), path)
-	case reflect.Struct:
-		d.decodeStruct(n, keyNode, v, path)
 	case reflect.String:
 		if s, ok := d.scalarField(n, path, "a string", tag.Get("pattern")); ok {
 			v.SetString(s)
