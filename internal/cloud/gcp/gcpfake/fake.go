@@ -56,7 +56,9 @@ type Fake struct {
 	// 500); small values exercise pageToken.
 	PageSize int
 	// CredentialsFile is a service-account key file with clearly fake
-	// values (Env points GOOGLE_APPLICATION_CREDENTIALS at it).
+	// values (Env points GOOGLE_APPLICATION_CREDENTIALS at it). Its key
+	// does not parse: a client that really signs a token request needs
+	// KeyFile.
 	CredentialsFile string
 
 	srv    *httptest.Server
@@ -68,6 +70,7 @@ type Fake struct {
 	instances map[string]*computepb.Instance // zone/name
 	disks     map[string]*computepb.Disk     // zone/name
 	firewalls map[string]*computepb.Firewall
+	public    map[string]map[string]*computepb.Image // read-only projects: project → name
 	ops       map[string]*op
 	byReqID   map[string]string // requestId → operation name
 	bootFail  bool
@@ -97,6 +100,7 @@ func New(t testing.TB) *Fake {
 		instances: map[string]*computepb.Instance{},
 		disks:     map[string]*computepb.Disk{},
 		firewalls: map[string]*computepb.Firewall{},
+		public:    map[string]map[string]*computepb.Image{},
 		ops:       map[string]*op{},
 		byReqID:   map[string]string{},
 	}
@@ -381,17 +385,25 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	const prefix = "/compute/v1/projects/"
+	if r.URL.Path == "/token" {
+		s.token(w, r, body)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, prefix) {
 		s.writeError(w, http.StatusNotFound, "notFound", "The requested URL "+r.URL.Path+" was not found on this server.")
 		return
 	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, prefix), "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.public[parts[0]] != nil {
+		s.publicRoute(w, r, parts[0], parts[1:], r.URL.Query())
+		return
+	}
 	if parts[0] != s.Project {
 		s.writeError(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource 'projects/%s' was not found", parts[0]))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.route(w, r, parts[1:], body)
 }
 
@@ -427,6 +439,10 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []
 			SelfLink: proto.String(s.URL + "/compute/v1/projects/" + s.Project)})
 	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodGet:
 		s.listImages(w, q)
+	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodPost:
+		s.insertImage(w, q, body)
+	case len(p) == 4 && p[0] == "global" && p[1] == "images" && p[2] == "family" && m == http.MethodGet:
+		s.fromFamily(w, s.Project, s.images, p[3])
 	case len(p) == 3 && p[0] == "global" && p[1] == "images":
 		s.image(w, r, p[2], q)
 	case len(p) == 4 && p[0] == "global" && p[1] == "images" && p[3] == "deprecate" && m == http.MethodPost:
@@ -439,6 +455,8 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []
 		s.firewall(w, r, p[2], q)
 	case (len(p) == 3 || len(p) == 4 && p[3] == "wait") && p[0] == "global" && p[1] == "operations":
 		s.operation(w, "", p[2])
+	case len(p) == 2 && p[0] == "zones" && m == http.MethodGet:
+		s.zone(w, p[1])
 	case len(p) >= 3 && p[0] == "zones":
 		s.zonal(w, r, p[1], p[2:], q, body)
 	default:
@@ -457,6 +475,10 @@ func (s *Fake) zonal(w http.ResponseWriter, r *http.Request, zone string, p []st
 		s.instance(w, r, zone, p[1], q)
 	case len(p) == 3 && p[0] == "instances" && (p[2] == "stop" || p[2] == "start") && m == http.MethodPost:
 		s.power(w, zone, p[1], p[2], q)
+	case len(p) == 3 && p[0] == "instances" && p[2] == "serialPort" && m == http.MethodGet:
+		s.serialPort(w, zone, p[1])
+	case len(p) == 2 && p[0] == "machineTypes" && m == http.MethodGet:
+		s.machineType(w, zone, p[1])
 	case len(p) == 1 && p[0] == "disks" && m == http.MethodGet:
 		s.listDisks(w, zone, q)
 	case len(p) == 2 && p[0] == "disks":
@@ -733,6 +755,8 @@ func (s *Fake) deprecate(w http.ResponseWriter, name string, q map[string][]stri
 
 // --- firewalls ---
 
+var imageLink = regexp.MustCompile(`(?:^|/)projects/([^/]+)/global/images/([^/]+)$`)
+
 var nameRule = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 func (s *Fake) listFirewalls(w http.ResponseWriter, q map[string][]string) {
@@ -859,6 +883,9 @@ func (s *Fake) createInstance(zone string, in *computepb.Instance, created time.
 			dname = fmt.Sprintf("%s-%d", name, i)
 		}
 		ip := ad.GetInitializeParams()
+		if ip.GetDiskName() != "" {
+			dname = ip.GetDiskName()
+		}
 		if ip != nil {
 			d := s.newDisk(zone, dname, ip.GetLabels(), ip.GetSourceImage(), created)
 			if ip.DiskSizeGb != nil {
@@ -913,7 +940,12 @@ func (s *Fake) insertInstance(w http.ResponseWriter, zone string, q map[string][
 		return
 	}
 	img := in.GetDisks()[0].GetInitializeParams().GetSourceImage()
-	if i := strings.Index(img, "projects/"+s.Project+"/global/images/"); i >= 0 || strings.HasPrefix(img, "global/images/") {
+	if m := imageLink.FindStringSubmatch(img); m != nil && s.public[m[1]] != nil {
+		if s.public[m[1]][m[2]] == nil {
+			s.writeError(w, http.StatusNotFound, "notFound", fmt.Sprintf("The resource 'projects/%s/global/images/%s' was not found", m[1], m[2]))
+			return
+		}
+	} else if i := strings.Index(img, "projects/"+s.Project+"/global/images/"); i >= 0 || strings.HasPrefix(img, "global/images/") {
 		if s.images[last(img)] == nil {
 			s.notFound(w, "global/images/"+last(img))
 			return
