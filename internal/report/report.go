@@ -23,23 +23,34 @@ const MaxCell = 200
 // end the cell, a line break the row.
 var cellEscaper = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
 
+// htmlEscaper keeps free text from being read as HTML in a job summary
+// (an error message may quote what a pull request wrote); Markdown shows
+// the entities as the characters.
+var htmlEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+
 // Cell makes free text safe inside one Markdown table cell: | escaped,
-// line breaks turned into spaces, cut to MaxCell bytes on a character
-// boundary.
+// line breaks turned into spaces, < and > as entities, cut to MaxCell
+// bytes on a character boundary (never inside a character or an entity).
 func Cell(s string) string {
 	s = cellEscaper.Replace(s)
-	if len(s) <= MaxCell {
-		return s
+	if len(s) > MaxCell {
+		s = cut(s, MaxCell)
 	}
-	cut := MaxCell
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return htmlEscaper.Replace(s)
+}
+
+// cut shortens s to at most n bytes, never inside a character, and marks
+// the cut with "…".
+func cut(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut] + "…"
+	return s[:n] + "…"
 }
 
 // Code is a value (an ID, a hash) as a Markdown code span inside a cell:
-// escaped like Cell, never cut; a backtick, which would end the span,
+// | and line breaks escaped as in Cell (no entities: a code span shows
+// them as typed), never cut; a backtick, which would end the span,
 // becomes '.
 func Code(s string) string {
 	return "`" + cellEscaper.Replace(strings.ReplaceAll(s, "`", "'")) + "`"

@@ -16,6 +16,9 @@ func TestCell(t *testing.T) {
 		{name: "plain", in: "exit 1", want: "exit 1"},
 		{name: "pipe escaped", in: "a|b", want: `a\|b`},
 		{name: "line breaks are spaces", in: "a\nb\r\nc\rd", want: "a b c d"},
+		{name: "no HTML", in: "<img src=x onerror=alert(1)>", want: "&lt;img src=x onerror=alert(1)&gt;"},
+		// The cut counts the text, not the entities: none is cut in two.
+		{name: "entities never cut", in: strings.Repeat("<", MaxCell+1), want: strings.Repeat("&lt;", MaxCell) + "…"},
 		{name: "exactly MaxCell kept", in: strings.Repeat("x", MaxCell), want: strings.Repeat("x", MaxCell)},
 		{name: "longer cut with an ellipsis", in: strings.Repeat("x", MaxCell+1), want: strings.Repeat("x", MaxCell) + "…"},
 		// byte MaxCell falls inside an é: the cut goes back before it.
