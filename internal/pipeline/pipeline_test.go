@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -400,5 +401,19 @@ func TestPreparerVarFilesReachPacker(t *testing.T) {
 	}
 	if b, err := os.ReadFile(out); err != nil || string(b) != "from-the-var-file" {
 		t.Fatalf("the build saw %q (%v), want the var file's value", b, err)
+	}
+}
+
+// TestStepsInOrder: a build is these steps, in this order; a promotion
+// before the test, or a cache lookup after packer, would be a bug.
+func TestStepsInOrder(t *testing.T) {
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.String())
+	}
+	want := []string{"configured image", "cache lookup", "work folder", "prepare", "packer build",
+		"manifest and artifact", "image test", "discard or keep a failed image", "promote"}
+	if !slices.Equal(names, want) {
+		t.Errorf("steps %q, want %q", names, want)
 	}
 }
