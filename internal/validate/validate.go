@@ -88,65 +88,26 @@ type Options struct {
 // Run renders and checks. Findings are problems in the input (and notices,
 // see Finding.IsNotice); an error means a tool could not run at all.
 func Run(ctx context.Context, o Options) ([]Finding, error) {
-	out := o.OutDir
-	display := o.OutDir
-	if out == "" {
+	c := &check{o: o, out: o.OutDir, display: o.OutDir}
+	if c.out == "" {
 		tmp, err := os.MkdirTemp("", "sindri-validate-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
-		out, display = tmp, "rendered"
+		c.out, c.display = tmp, "rendered"
 	}
-	// validate never builds, so it renders the version as configured
-	// ("latest" included) instead of resolving it over the network, and
-	// nothing packer validate would download.
-	cfg, notices := offline(o.Config)
-	files, err := render.Render(cfg, o.Clouds, render.Options{SindriVersion: o.Config.Packer.Build.SindriVersion})
-	if err != nil {
+	if err := c.render(); err != nil {
 		return nil, err
 	}
-	if err := render.Write(out, files); err != nil {
-		return nil, err
-	}
-	absOut, err := filepath.Abs(out)
-	if err != nil {
-		return nil, err
-	}
-	rel := func(p string) string {
-		if r, err := filepath.Rel(absOut, p); err == nil && !strings.HasPrefix(r, "..") {
-			return filepath.Join(display, r)
-		}
-		return p
-	}
-
-	var mu sync.Mutex
-	findings := notices
-	add := func(fs ...Finding) {
-		mu.Lock()
-		findings = append(findings, fs...)
-		mu.Unlock()
-	}
-	for _, f := range files {
-		if strings.HasSuffix(f.Path, ".hcl") {
-			add(parseHCL(filepath.Join(display, f.Path), f.Data)...)
-		}
-	}
-
 	env, vars, cleanup, err := isolatedEnv(o.HostEnv, o.Targets)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	run := &packer.Runner{Bin: o.Packer, Env: env, Dir: filepath.Dir(o.Config.File), Wrap: isolateNetwork(ctx, hostPath(o.HostEnv))}
-	scrub := scrubber(absOut, display, envValue(env, "HOME"))
-	place := placer{cfg: o.Config, scrub: scrub}
-	templates := map[string][]byte{}
-	for _, f := range files {
-		if filepath.Base(f.Path) == render.TemplateName {
-			templates[filepath.Dir(f.Path)] = f.Data
-		}
-	}
+	c.env, c.vars = env, vars
+	c.run = &packer.Runner{Bin: o.Packer, Env: env, Dir: filepath.Dir(o.Config.File), Wrap: isolateNetwork(ctx, hostPath(o.HostEnv))}
+	c.scrub = scrubber(c.absOut, c.display, envValue(env, "HOME"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	limit := o.Parallel
@@ -155,77 +116,148 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 	}
 	g.SetLimit(limit)
 	for _, cloud := range o.Clouds {
-		g.Go(func() error {
-			dir := filepath.Join(absOut, cloud)
-			res, err := run.Validate(gctx, dir, o.SyntaxOnly, vars[cloud])
-			if err != nil {
-				return err
-			}
-			if res.ExitCode == 0 {
-				return nil
-			}
-			// Packer prints its diagnostics on stdout; stderr is its
-			// debug log (see isolatedEnv), never part of a finding.
-			diags := packer.ParseDiagnostics(res.Stdout)
-			if len(diags) == 0 {
-				return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode,
-					scrub(strings.TrimSpace(res.Stdout+"\n"+lastLines(packer.WithoutLog(res.Stderr), 20))))
-			}
-			own := filepath.Join(dir, render.TemplateName)
-			for _, d := range diags {
-				file, tpl := filepath.Join(display, cloud, render.TemplateName), templates[cloud]
-				if d.File != "" {
-					if p := absPath(dir, d.File); p != own {
-						file, tpl = rel(p), nil
-					}
-				}
-				add(place.findings(cloud, file, tpl, d)...)
-			}
-			return nil
-		})
+		g.Go(func() error { return c.packerValidate(gctx, cloud) })
 	}
 	cache := newResultCache(o.CacheDir)
-	g.Go(func() error {
-		isHCL := func(p string) bool { return strings.HasSuffix(p, ".hcl") }
-		fs, err := cache.do(cache.key(o.Packer, files, isHCL), func() ([]Finding, error) {
-			need, err := run.FmtCheck(gctx, absOut)
-			var fs []Finding
-			for _, f := range need {
-				r, _ := filepath.Rel(absOut, absPath(absOut, f))
-				fs = append(fs, Finding{File: r, Tool: "packer-fmt", Message: "not formatted as packer fmt writes it"})
-			}
-			return fs, err
-		})
-		for i := range fs {
-			fs[i].File = filepath.Join(display, fs[i].File)
-		}
-		add(fs...)
-		return err
-	})
-	g.Go(func() error {
-		isScript := func(p string) bool { return strings.HasSuffix(p, ".sh") }
-		fs, err := cache.do(cache.key(o.Shellcheck, files, isScript), func() ([]Finding, error) {
-			return shellcheck(gctx, o.Shellcheck, filepath.Join(absOut, "scripts"), env)
-		})
-		for i := range fs {
-			fs[i].File = filepath.Join(display, "scripts", fs[i].File)
-		}
-		add(fs...)
-		return err
-	})
+	g.Go(func() error { return c.packerFmt(gctx, cache) })
+	g.Go(func() error { return c.shellcheck(gctx, cache) })
 	g.Go(func() error {
 		fs, err := lintWorkflows(o.WorkflowDirs, hostPath(o.HostEnv))
-		add(fs...)
+		c.add(fs...)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(findings, func(a, b Finding) int {
+	slices.SortFunc(c.findings, func(a, b Finding) int {
 		return strings.Compare(fmt.Sprintf("%s\x00%09d\x00%09d\x00%s", a.File, a.Line, a.Col, a.Message),
 			fmt.Sprintf("%s\x00%09d\x00%09d\x00%s", b.File, b.Line, b.Col, b.Message))
 	})
-	return findings, nil
+	return c.findings, nil
+}
+
+// check is one validate run: the rendered files, where they are and how
+// they are shown, the isolated environment, and the findings so far.
+type check struct {
+	o            Options
+	out, display string // the rendered folder, and its name in findings
+	absOut       string
+	files        []render.File
+	templates    map[string][]byte // cloud → its template
+	env          []string
+	vars         map[string]map[string]string
+	run          *packer.Runner
+	scrub        func(string) string
+
+	mu       sync.Mutex
+	findings []Finding
+}
+
+func (c *check) add(fs ...Finding) {
+	c.mu.Lock()
+	c.findings = append(c.findings, fs...)
+	c.mu.Unlock()
+}
+
+// rel names a file below the rendered folder by its display name.
+func (c *check) rel(p string) string {
+	if r, err := filepath.Rel(c.absOut, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.Join(c.display, r)
+	}
+	return p
+}
+
+// render writes the templates and scripts and parses the templates. It
+// never builds, so it renders the version as configured ("latest"
+// included) instead of resolving it over the network, and nothing packer
+// validate would download.
+func (c *check) render() error {
+	cfg, notices := offline(c.o.Config)
+	c.add(notices...)
+	files, err := render.Render(cfg, c.o.Clouds, render.Options{SindriVersion: c.o.Config.Packer.Build.SindriVersion})
+	if err != nil {
+		return err
+	}
+	if err := render.Write(c.out, files); err != nil {
+		return err
+	}
+	if c.absOut, err = filepath.Abs(c.out); err != nil {
+		return err
+	}
+	c.files, c.templates = files, map[string][]byte{}
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".hcl") {
+			c.add(parseHCL(filepath.Join(c.display, f.Path), f.Data)...)
+		}
+		if filepath.Base(f.Path) == render.TemplateName {
+			c.templates[filepath.Dir(f.Path)] = f.Data
+		}
+	}
+	return nil
+}
+
+// packerValidate runs packer validate on one cloud's template; its
+// diagnostics become findings placed on sindri.yaml where they can be.
+func (c *check) packerValidate(ctx context.Context, cloud string) error {
+	dir := filepath.Join(c.absOut, cloud)
+	res, err := c.run.Validate(ctx, dir, c.o.SyntaxOnly, c.vars[cloud])
+	if err != nil {
+		return err
+	}
+	if res.ExitCode == 0 {
+		return nil
+	}
+	// Packer prints its diagnostics on stdout; stderr is its debug log
+	// (see isolatedEnv), never part of a finding.
+	diags := packer.ParseDiagnostics(res.Stdout)
+	if len(diags) == 0 {
+		return fmt.Errorf("packer validate %s: exit %d: %s", cloud, res.ExitCode,
+			c.scrub(strings.TrimSpace(res.Stdout+"\n"+lastLines(packer.WithoutLog(res.Stderr), 20))))
+	}
+	place := placer{cfg: c.o.Config, scrub: c.scrub}
+	own := filepath.Join(dir, render.TemplateName)
+	for _, d := range diags {
+		file, tpl := filepath.Join(c.display, cloud, render.TemplateName), c.templates[cloud]
+		if d.File != "" {
+			if p := absPath(dir, d.File); p != own {
+				file, tpl = c.rel(p), nil
+			}
+		}
+		c.add(place.findings(cloud, file, tpl, d)...)
+	}
+	return nil
+}
+
+// packerFmt runs packer fmt -check over the templates (cached by content).
+func (c *check) packerFmt(ctx context.Context, cache resultCache) error {
+	isHCL := func(p string) bool { return strings.HasSuffix(p, ".hcl") }
+	fs, err := cache.do(cache.key(c.o.Packer, c.files, isHCL), func() ([]Finding, error) {
+		need, err := c.run.FmtCheck(ctx, c.absOut)
+		var fs []Finding
+		for _, f := range need {
+			r, _ := filepath.Rel(c.absOut, absPath(c.absOut, f))
+			fs = append(fs, Finding{File: r, Tool: "packer-fmt", Message: "not formatted as packer fmt writes it"})
+		}
+		return fs, err
+	})
+	for i := range fs {
+		fs[i].File = filepath.Join(c.display, fs[i].File)
+	}
+	c.add(fs...)
+	return err
+}
+
+// shellcheck lints the provisioning scripts (cached by content).
+func (c *check) shellcheck(ctx context.Context, cache resultCache) error {
+	isScript := func(p string) bool { return strings.HasSuffix(p, ".sh") }
+	fs, err := cache.do(cache.key(c.o.Shellcheck, c.files, isScript), func() ([]Finding, error) {
+		return shellcheck(ctx, c.o.Shellcheck, filepath.Join(c.absOut, "scripts"), c.env)
+	})
+	for i := range fs {
+		fs[i].File = filepath.Join(c.display, "scripts", fs[i].File)
+	}
+	c.add(fs...)
+	return err
 }
 
 func absPath(dir, p string) string {
