@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -74,7 +75,27 @@ type image struct {
 	OperatingSystem        string            `json:"operatingSystem"`
 	OperatingSystemVersion string            `json:"operatingSystemVersion"`
 	CreateImageAllowed     bool              `json:"createImageAllowed"`
+	BaseImageID            string            `json:"baseImageId,omitempty"`
+	LaunchMode             string            `json:"launchMode,omitempty"`
+	SizeInMBs              int64             `json:"sizeInMBs,omitempty"`
 	created                time.Time
+	next                   []string // states the next reads move through
+	instance               string   // the instance it is taken from, until AVAILABLE
+}
+
+// schema is an image's capability schema (ComputeImageCapabilitySchema):
+// CreateImage makes one, the oracle-oci plugin lists and updates it.
+type schema struct {
+	ID                  string            `json:"id"`
+	CompartmentID       string            `json:"compartmentId"`
+	GlobalSchemaID      string            `json:"computeGlobalImageCapabilitySchemaId"`
+	GlobalSchemaVersion string            `json:"computeGlobalImageCapabilitySchemaVersionName"`
+	ImageID             string            `json:"imageId"`
+	DisplayName         string            `json:"displayName"`
+	LifecycleState      string            `json:"lifecycleState"`
+	TimeCreated         string            `json:"timeCreated"`
+	FreeformTags        map[string]string `json:"freeformTags"`
+	SchemaData          json.RawMessage   `json:"schemaData"`
 }
 
 type shapeConfig struct {
@@ -156,7 +177,7 @@ type Fake struct {
 	// URL is the base URL every service answers on.
 	URL string
 	// PageSize is the page length of list calls (default 2, so clients
-	// must follow opc-next-page).
+	// must follow opc-next-page); set it with SetPageSize once serving.
 	PageSize int
 
 	srv        *httptest.Server
@@ -174,6 +195,7 @@ type Fake struct {
 	volumes     map[string]*volume
 	retryTokens map[string]string
 	launches    []map[string]any
+	schemas     map[string]*schema
 }
 
 // New starts a fake on 127.0.0.1 with a freshly generated, clearly fake
@@ -217,6 +239,7 @@ func New(t testing.TB) *Fake {
 		bootAtts:    map[string]*attachment{},
 		volumes:     map[string]*volume{},
 		retryTokens: map[string]string{},
+		schemas:     map[string]*schema{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -228,6 +251,14 @@ func New(t testing.TB) *Fake {
 func (s *Fake) Close() {
 	s.srv.CloseClientConnections()
 	s.srv.Close()
+}
+
+// SetPageSize sets the page length of every list call (limit= still
+// wins); n <= 0 means one page of up to 1000.
+func (s *Fake) SetPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.PageSize = n
 }
 
 // ConfigFile is the fake OCI config file (fake user, tenancy and key).
@@ -267,6 +298,26 @@ func (s *Fake) AddImage(name string, tags map[string]string, created time.Time, 
 		OperatingSystemVersion: "24.04", CreateImageAllowed: true, created: created,
 	}
 	return id
+}
+
+// AddPlatformImage adds an AVAILABLE untagged image of another
+// operating system (what base_image_filter must leave out).
+func (s *Fake) AddPlatformImage(name, os, version string, created time.Time) string {
+	id := s.AddImage(name, nil, created, "AVAILABLE")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.images[id].OperatingSystem, s.images[id].OperatingSystemVersion = os, version
+	return id
+}
+
+// BaseImage returns the image an image was taken from (baseImageId), or "".
+func (s *Fake) BaseImage(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if img, ok := s.images[id]; ok {
+		return img.BaseImageID
+	}
+	return ""
 }
 
 // SeedImage adds an AVAILABLE image with the tags packer.go writes.
@@ -558,7 +609,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		}
 		var items []*image
 		for _, i := range s.images {
-			if st := q.Get("lifecycleState"); st == "" || st == i.LifecycleState {
+			if imageMatches(i, q) {
 				items = append(items, i)
 			}
 		}
@@ -566,6 +617,9 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		// Ties broken by ID: pages must not shuffle between calls.
 		slices.SortFunc(items, func(a, b *image) int {
 			c := a.created.Compare(b.created)
+			if q.Get("sortBy") == "DISPLAYNAME" {
+				c = strings.Compare(a.DisplayName, b.DisplayName)
+			}
 			if desc {
 				c = -c
 			}
@@ -584,6 +638,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		switch r.Method {
 		case http.MethodGet:
 			writeJSON(w, 200, img)
+			s.advanceImage(img)
 		case http.MethodDelete:
 			delete(s.images, img.ID)
 			w.WriteHeader(http.StatusNoContent)
@@ -606,6 +661,12 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		default:
 			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
 		}
+	case r.Method == http.MethodPost && path == "/images":
+		s.createImage(w, r, body)
+	case r.Method == http.MethodGet && path == "/computeImageCapabilitySchemas":
+		s.listSchemas(w, r)
+	case strings.HasPrefix(path, "/computeImageCapabilitySchemas/"):
+		s.schema(w, r, strings.TrimPrefix(path, "/computeImageCapabilitySchemas/"), body)
 	case r.Method == http.MethodPost && path == "/instances":
 		s.launch(w, r, body)
 	case r.Method == http.MethodGet && path == "/instances":
@@ -921,4 +982,183 @@ func clone(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// imageMatches applies ListImages' filters: lifecycleState,
+// operatingSystem, operatingSystemVersion and displayName (exact, as OCI
+// compares them); shape is accepted and ignores no image (every fake
+// image runs on every shape).
+func imageMatches(i *image, q url.Values) bool {
+	for _, f := range [][2]string{
+		{q.Get("lifecycleState"), i.LifecycleState},
+		{q.Get("operatingSystem"), i.OperatingSystem},
+		{q.Get("operatingSystemVersion"), i.OperatingSystemVersion},
+		{q.Get("displayName"), i.DisplayName},
+	} {
+		if f[0] != "" && f[0] != f[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// createImageDetails is the part of CreateImageDetails the fake acts on.
+type createImageDetails struct {
+	CompartmentID      string            `json:"compartmentId"`
+	InstanceID         string            `json:"instanceId"`
+	DisplayName        string            `json:"displayName"`
+	FreeformTags       map[string]string `json:"freeformTags"`
+	LaunchMode         string            `json:"launchMode"`
+	ImageSourceDetails json.RawMessage   `json:"imageSourceDetails"`
+}
+
+// createImage answers CreateImage from an instance: the image starts
+// PROVISIONING (AVAILABLE after the next read), the instance is
+// CREATING_IMAGE until then, as OCI does; the answer names a work
+// request (opc-work-request-id). The image gets its capability schema.
+func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) {
+	tok := r.Header.Get("opc-retry-token")
+	if id, ok := s.retryTokens["image:"+tok]; ok && tok != "" {
+		writeJSON(w, 200, s.images[id])
+		return
+	}
+	var d createImageDetails
+	if json.Unmarshal(body, &d) != nil {
+		writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+		return
+	}
+	switch {
+	case d.CompartmentID != Compartment:
+		writeError(w, 404, errorCodes[404][0], "compartment "+d.CompartmentID+" not found")
+		return
+	case d.InstanceID == "" || len(d.ImageSourceDetails) > 0:
+		writeError(w, 400, "InvalidParameter", "the fake creates images from an instance only (instanceId)")
+		return
+	}
+	in, ok := s.instances[d.InstanceID]
+	if !ok {
+		writeError(w, 404, errorCodes[404][0], "instance "+d.InstanceID+" not found")
+		return
+	}
+	if in.LifecycleState != "RUNNING" && in.LifecycleState != "STOPPED" {
+		writeError(w, 409, "IncorrectState", fmt.Sprintf("Instance %s is %s; an image needs it RUNNING or STOPPED.", in.ID, in.LifecycleState))
+		return
+	}
+	now := time.Now()
+	base := s.images[in.ImageID]
+	img := &image{
+		ID: s.id("image"), CompartmentID: d.CompartmentID, DisplayName: d.DisplayName, LifecycleState: "PROVISIONING",
+		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), CreateImageAllowed: true,
+		BaseImageID: in.ImageID, LaunchMode: d.LaunchMode, created: now, next: []string{"AVAILABLE"}, instance: in.ID,
+	}
+	if img.DisplayName == "" {
+		img.DisplayName = "fake-image-" + img.ID
+	}
+	if base != nil {
+		img.OperatingSystem, img.OperatingSystemVersion = base.OperatingSystem, base.OperatingSystemVersion
+	}
+	s.images[img.ID] = img
+	s.schemas[img.ID] = &schema{
+		ID: s.id("computeimgcapschema"), CompartmentID: d.CompartmentID, GlobalSchemaID: "ocid1.computeglobalimgcapschema.oc1..fake",
+		GlobalSchemaVersion: "fake-version-1", ImageID: img.ID, DisplayName: "Image capability schema of " + img.DisplayName,
+		LifecycleState: "ACTIVE", TimeCreated: stamp(now),
+		SchemaData: json.RawMessage(`{"Compute.Firmware":{"descriptorType":"enumstring","source":"IMAGE","values":["BIOS","UEFI_64"],"defaultValue":"UEFI_64"}}`),
+	}
+	in.LifecycleState = "CREATING_IMAGE"
+	if tok != "" {
+		s.retryTokens["image:"+tok] = img.ID
+	}
+	w.Header().Set("opc-work-request-id", s.id("workrequest"))
+	w.Header().Set("etag", "fake-etag-"+img.ID)
+	writeJSON(w, 200, img)
+}
+
+// advanceImage moves an image one step along its pending states after it
+// was read; once AVAILABLE, its instance is RUNNING again.
+func (s *Fake) advanceImage(img *image) {
+	if len(img.next) == 0 {
+		return
+	}
+	img.LifecycleState, img.next = img.next[0], img.next[1:]
+	if img.LifecycleState != "AVAILABLE" {
+		return
+	}
+	if in, ok := s.instances[img.instance]; ok && in.LifecycleState == "CREATING_IMAGE" {
+		in.LifecycleState = "RUNNING"
+	}
+	img.instance = ""
+}
+
+// listSchemas answers ListComputeImageCapabilitySchemas (compartmentId
+// and imageId filters, both optional).
+func (s *Fake) listSchemas(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var items []*schema
+	for _, sc := range s.schemas {
+		if _, live := s.images[sc.ImageID]; !live {
+			continue
+		}
+		if (q.Get("imageId") == "" || q.Get("imageId") == sc.ImageID) && (q.Get("compartmentId") == "" || q.Get("compartmentId") == sc.CompartmentID) {
+			items = append(items, sc)
+		}
+	}
+	slices.SortFunc(items, func(a, b *schema) int { return strings.Compare(a.ID, b.ID) })
+	summaries := make([]schemaSummary, len(items))
+	for i, sc := range items {
+		summaries[i] = schemaSummary{ID: sc.ID, CompartmentID: sc.CompartmentID, GlobalSchemaVersion: sc.GlobalSchemaVersion,
+			ImageID: sc.ImageID, DisplayName: sc.DisplayName, TimeCreated: sc.TimeCreated, FreeformTags: sc.FreeformTags, SchemaData: sc.SchemaData}
+	}
+	writePage(w, r, s.PageSize, summaries)
+}
+
+// schemaSummary is ComputeImageCapabilitySchemaSummary, what lists give.
+type schemaSummary struct {
+	ID                  string            `json:"id"`
+	CompartmentID       string            `json:"compartmentId"`
+	GlobalSchemaVersion string            `json:"computeGlobalImageCapabilitySchemaVersionName"`
+	ImageID             string            `json:"imageId"`
+	DisplayName         string            `json:"displayName"`
+	TimeCreated         string            `json:"timeCreated"`
+	FreeformTags        map[string]string `json:"freeformTags"`
+	SchemaData          json.RawMessage   `json:"schemaData"`
+}
+
+// schema answers Get and UpdateComputeImageCapabilitySchema.
+func (s *Fake) schema(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	var sc *schema
+	for _, c := range s.schemas {
+		if _, live := s.images[c.ImageID]; live && c.ID == id {
+			sc = c
+		}
+	}
+	if sc == nil {
+		writeError(w, 404, errorCodes[404][0], errorCodes[404][1])
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, 200, sc)
+	case http.MethodPut:
+		var d struct {
+			DisplayName  *string           `json:"displayName"`
+			FreeformTags map[string]string `json:"freeformTags"`
+			SchemaData   json.RawMessage   `json:"schemaData"`
+		}
+		if json.Unmarshal(body, &d) != nil {
+			writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+			return
+		}
+		if d.DisplayName != nil {
+			sc.DisplayName = *d.DisplayName
+		}
+		if d.FreeformTags != nil {
+			sc.FreeformTags = d.FreeformTags
+		}
+		if len(d.SchemaData) > 0 && string(d.SchemaData) != "null" {
+			sc.SchemaData = d.SchemaData
+		}
+		writeJSON(w, 200, sc)
+	default:
+		writeError(w, 405, "MethodNotAllowed", r.Method+" "+r.URL.Path)
+	}
 }

@@ -1,0 +1,400 @@
+package oci_test
+
+// The plugin-driven suite: the real, pinned packer-plugin-oracle
+// (oracle-oci) runs `packer build` of the template we render against the
+// OCI double, so a misunderstanding shared by our client and our double
+// cannot pass.
+//
+// How the plugin reaches the double (test code only): the plugin has no
+// endpoint setting and calls https://iaas.us-ashburn-1.oraclecloud.com.
+// Its SDK honours HTTPS_PROXY and SSL_CERT_FILE, so packer runs with
+// HTTPS_PROXY at ocifake's loopback HTTPS proxy (ocifake.StartProxy), which
+// accepts CONNECT to *.oraclecloud.com only, ends TLS with a certificate
+// of a CA made for this test (SSL_CERT_FILE) and serves the double's API.
+// The plugin signs with the double's clearly fake key (its config file).
+//
+// What the post-processing skips: communicator = "none" (no SSH to a real
+// machine is possible here), so ssh_username and ssh_timeout go and every
+// provisioner block is removed: the plugin never connects over SSH, the
+// scripts never run, and its temporary SSH key is generated but never
+// used. Everything else the plugin does is real: the base image lookup
+// (base_image_filter, newest first), LaunchInstance with our shape, shape
+// config, subnet, boot volume size and instance tags, the wait for
+// RUNNING, the VNIC attachment and public IP lookup, CreateImage with our
+// image name and tags and the wait for AVAILABLE, the image capability
+// schema update, TerminateInstance and the wait for TERMINATED, and the
+// manifest. An OCI image lives in one region: no copies are made.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
+	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+)
+
+// oracleTools returns packer and the plugin folder tools/install.sh
+// filled; it skips when they are missing, except on CI (CI=true).
+func oracleTools(t *testing.T) (packer, plugins string) {
+	t.Helper()
+	dir := os.Getenv("SINDRI_TOOLS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", ".tools")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
+	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "oracle", "packer-plugin-oracle_v*"))
+	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("packer or packer-plugin-oracle missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
+		}
+		t.Skipf("packer or packer-plugin-oracle not installed under %s (run tools/install.sh)", dir)
+	}
+	return packer, plugins
+}
+
+const (
+	pluginHash, pluginRun = "plugin-hash", "plugin-run"
+	pluginVersion         = "3.0.1"
+)
+
+// pluginConfig is the double's placement with our defaults (Canonical
+// Ubuntu 24.04 on VM.Standard.E4.Flex, 4 OCPUs, 64 GB, 80 GB boot volume).
+const pluginConfig = ocifake.YAML + "  tags: {Team: platform}\n"
+
+// pluginTemplate renders the oci template into dir with communicator
+// "none" and no provisioners, and returns its path.
+func pluginTemplate(t *testing.T, dir string) string {
+	t.Helper()
+	files, err := render.Render(cloudtest.Load(t, pluginConfig), []string{"oci"}, render.Options{SindriVersion: pluginVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl string
+	for _, f := range files {
+		p := filepath.Join(dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := f.Data
+		if strings.HasSuffix(f.Path, ".pkr.hcl") {
+			data = noCommunicator(t, data)
+			tmpl = p
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tmpl == "" {
+		t.Fatal("no template rendered")
+	}
+	return tmpl
+}
+
+// noCommunicator sets communicator "none" in the source and drops the
+// provisioners (they need a communicator). Nothing points at the double:
+// the template is the one a real build runs.
+func noCommunicator(t *testing.T, src []byte) []byte {
+	t.Helper()
+	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, b := range f.Body().Blocks() {
+		switch b.Type() {
+		case "source":
+			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
+			b.Body().RemoveAttribute("ssh_username")
+			b.Body().RemoveAttribute("ssh_timeout")
+		case "build":
+			for _, p := range b.Body().Blocks() {
+				if p.Type() == "provisioner" {
+					b.Body().RemoveBlock(p)
+				}
+			}
+		}
+	}
+	return f.Bytes()
+}
+
+// pluginBuild runs `packer build` of tmpl with its OCI calls going
+// through the double's proxy and returns the manifest path, packer's
+// output and its error.
+func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
+	t.Helper()
+	proxy, caPEM := f.StartProxy(t)
+	ca := filepath.Join(dir, "ocifake-test-ca.pem")
+	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "manifest.json")
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
+		"-var", "config_hash="+pluginHash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest,
+		"-var", "oci_access_cfg_file="+f.ConfigFile(), tmpl)
+	cmd.Dir = filepath.Dir(tmpl)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
+		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
+		"HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "SSL_CERT_FILE=" + ca, "SSL_CERT_DIR=" + dir,
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return manifest, out.String(), err
+}
+
+// lastError is the last error line of packer's machine-readable output.
+func lastError(out string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(lines[i]), "error") {
+			l := lines[i]
+			if len(l) > 300 {
+				l = l[:300]
+			}
+			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
+		}
+	}
+	return "stopped (no error line)"
+}
+
+// seedBases adds the platform images the base_image_filter chooses from:
+// two Canonical Ubuntu 24.04 (the newer must win) and a newer Oracle
+// Linux that the filter must leave out. It returns the expected base.
+func seedBases(f *ocifake.Fake) string {
+	now := time.Now()
+	f.AddImage("Canonical-Ubuntu-24.04-2025.01.01-0", nil, now.Add(-72*time.Hour), "AVAILABLE")
+	want := f.AddImage("Canonical-Ubuntu-24.04-2025.02.01-0", nil, now.Add(-48*time.Hour), "AVAILABLE")
+	f.AddPlatformImage("Oracle-Linux-9.5-2025.03.01-0", "Oracle Linux", "9", now.Add(-24*time.Hour))
+	return want
+}
+
+// TestPluginBuildsAgainstTheDouble: the real oracle-oci builder builds our
+// rendered template on the double; then, on the same state, our side sees
+// exactly what it made and nothing temporary is left.
+func TestPluginBuildsAgainstTheDouble(t *testing.T) {
+	packer, plugins := oracleTools(t)
+	f := ocifake.New(t)
+	base := seedBases(f)
+	dir := t.TempDir()
+	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
+	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
+	reqs := f.Requests()
+	stop := "the build finished: base image lookup, instance, VNIC and IP, image, capability schema, tags, terminate, manifest"
+	if runErr != nil {
+		stop = lastError(out)
+	}
+	fmt.Printf("oci plugin-driven: packer-plugin-oracle made %d requests to the double; %s\n", len(reqs), stop)
+	t.Logf("requests of the plugin:\n%s", strings.Join(reqs, "\n"))
+	if runErr != nil {
+		t.Fatalf("%s\npacker output:\n%s", stop, out)
+	}
+	checkPluginCalls(t, f, base)
+	id := checkArtifact(t, f, manifest, base)
+	checkNothingTemporary(t, f, id)
+	checkOurSide(t, f, id)
+}
+
+// checkPluginCalls: the plugin went through every step this suite claims,
+// and launched what our template asks for.
+func checkPluginCalls(t *testing.T, f *ocifake.Fake, base string) {
+	t.Helper()
+	for _, line := range []string{
+		"GET /20160918/images", "POST /20160918/instances", "GET /20160918/instances/", "GET /20160918/vnicAttachments",
+		"GET /20160918/vnics/", "POST /20160918/images", "GET /20160918/images/", "GET /20160918/computeImageCapabilitySchemas",
+		"PUT /20160918/computeImageCapabilitySchemas/", "DELETE /20160918/instances/",
+	} {
+		if len(f.Calls(line)) == 0 {
+			t.Errorf("the plugin never called %s", line)
+		}
+	}
+	q := f.Calls("GET /20160918/images")[0].Query
+	if q.Get("operatingSystem") != "Canonical Ubuntu" || q.Get("operatingSystemVersion") != "24.04" || q.Get("lifecycleState") != "AVAILABLE" {
+		t.Errorf("base image lookup query = %v", q)
+	}
+	launches := f.Launches()
+	if len(launches) != 1 {
+		t.Fatalf("%d launches, want 1", len(launches))
+	}
+	l := launches[0]
+	src, _ := l["sourceDetails"].(map[string]any)
+	sc, _ := l["shapeConfig"].(map[string]any)
+	tags, _ := l["freeformTags"].(map[string]any)
+	if src["imageId"] != base || src["bootVolumeSizeInGBs"] != float64(80) || l["shape"] != "VM.Standard.E4.Flex" ||
+		sc["ocpus"] != float64(4) || sc["memoryInGBs"] != float64(64) {
+		t.Errorf("LaunchInstance = %v; want base %s, 80 GB, VM.Standard.E4.Flex 4/64", l, base)
+	}
+	if tags[cloud.TagRunID] != pluginRun || tags[cloud.TagTemporary] != cloud.Temporary || tags[cloud.TagConfigHash] != pluginHash {
+		t.Errorf("the instance's tags = %v, want the run's temporary tags", tags)
+	}
+}
+
+// checkArtifact reads the plugin's manifest as the pipeline's artifact
+// step does (the last build, RegionIDs: an OCI artifact is a bare OCID)
+// and checks the image it names, its tags and its base. It returns the
+// image's OCID.
+func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base string) string {
+	t.Helper()
+	builds, err := packerpkg.ReadManifest(manifest)
+	if err != nil || len(builds) == 0 {
+		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
+	}
+	b := builds[len(builds)-1]
+	ids := packerpkg.RegionIDs(b.ArtifactID)
+	id := ids[""]
+	if len(ids) != 1 || id != b.ArtifactID {
+		t.Fatalf("artifact %q: want one bare image OCID, got %v", b.ArtifactID, ids)
+	}
+	if err := (oci.Cloud{}).ValidImageID(id); err != nil {
+		t.Errorf("the plugin's image ID: %v", err)
+	}
+	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun {
+		t.Errorf("manifest custom_data = %v", b.CustomData)
+	}
+	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: pluginHash,
+		cloud.TagSindriVersion: pluginVersion, "Team": "platform"}
+	if got := f.ImageTags(id); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("image tags = %v, want %v", got, want)
+	}
+	var found bool
+	for _, r := range f.Live() {
+		if r.Kind == "image" && r.ID == id {
+			found = true
+			if r.Name != b.CustomData["image_name"] || r.State != "AVAILABLE" {
+				t.Errorf("image %s: name %q state %s, manifest image_name %q", id, r.Name, r.State, b.CustomData["image_name"])
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the artifact's image %s is not in the double", id)
+	}
+	if got := f.BaseImage(id); got != base {
+		t.Errorf("image %s was taken from an instance of %s, want %s", id, got, base)
+	}
+	return id
+}
+
+// checkNothingTemporary: what the plugin leaves is its image and the base
+// images; the instance is terminated and its VNIC and boot volume gone.
+func checkNothingTemporary(t *testing.T, f *ocifake.Fake, id string) {
+	t.Helper()
+	for _, r := range f.Live() {
+		if r.Kind != "image" || (r.ID != id && r.Tags[cloud.TagManagedBy] != "") {
+			t.Errorf("left behind by the plugin: %s %s (%s, %v)", r.Kind, r.ID, r.State, r.Tags)
+		}
+	}
+	if v := f.VNICs(); len(v) != 0 {
+		t.Errorf("VNICs left: %v", v)
+	}
+}
+
+// checkOurSide runs our client on the state the plugin left: the build
+// cache, the image list, the sweep, deprecate and delete.
+func checkOurSide(t *testing.T, f *ocifake.Fake, id string) {
+	t.Helper()
+	c := oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}
+	cfg, ctx := cloudtest.Load(t, pluginConfig), t.Context()
+	img, err := c.FindImage(ctx, cfg, pluginHash)
+	if err != nil || img == nil || img.ID != id || img.Regions[ocifake.Region] != id || img.SindriVersion != pluginVersion {
+		t.Fatalf("FindImage after the plugin: %+v, %v; want %s", img, err, id)
+	}
+	list, err := c.ListImages(ctx, cfg)
+	if err != nil || len(list) != 1 || list[0].ID != id || list[0].ConfigHash != pluginHash {
+		t.Fatalf("ListImages after the plugin: %+v, %v; want exactly %s", list, err, id)
+	}
+	for _, run := range []string{pluginRun, ""} {
+		left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: run})
+		if err != nil || len(left) != 0 {
+			t.Errorf("Leftovers (run %q) after a clean plugin build: %+v, %v; want none", run, left, err)
+		}
+	}
+	if err := c.DeprecateImage(ctx, cfg, id, cloud.Deprecation{At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := c.FindImage(ctx, cfg, pluginHash); err != nil || img != nil {
+		t.Errorf("FindImage after deprecate: %+v, %v; want no cache hit", img, err)
+	}
+	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
+		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
+	}
+	if err := c.DeleteImage(ctx, cfg, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Live() {
+		if r.Tags[cloud.TagManagedBy] != "" {
+			t.Errorf("after DeleteImage: %s %s is left", r.Kind, r.ID)
+		}
+	}
+}
+
+// pluginTuning keeps our side's waits short.
+var pluginTuning = cloud.Tuning{CallTimeout: 5 * time.Second, PollInterval: time.Millisecond, Retry: cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}}
+
+// TestPluginLeftoversAreWhatItMade: a build the plugin cannot finish nor
+// clean up (CreateImage refused, then its terminate refused) leaves its
+// instance; Leftovers of its run finds exactly that instance, and our
+// sweep deletes it and nothing else.
+func TestPluginLeftoversAreWhatItMade(t *testing.T) {
+	packer, plugins := oracleTools(t)
+	f := ocifake.New(t)
+	seedBases(f)
+	f.Inject(cloudtest.Fault{Match: "POST /20160918/images", Status: 403, Code: "NotAuthorizedOrNotFound"},
+		cloudtest.Fault{Match: "DELETE /20160918/instances/", Status: 403, Code: "NotAuthorizedOrNotFound"})
+	dir := t.TempDir()
+	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
+	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
+	if runErr == nil || f.Pending() != 0 {
+		t.Fatalf("the build should have failed at CreateImage and its terminate (faults left %d):\n%s", f.Pending(), out)
+	}
+	var want []string
+	for _, r := range f.Live() {
+		if r.Kind == cloud.KindInstance {
+			want = append(want, r.Kind+" "+r.ID)
+		}
+	}
+	c := oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}
+	cfg := cloudtest.Load(t, pluginConfig)
+	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range left {
+		got = append(got, r.Kind+" "+r.ID)
+	}
+	slices.Sort(got)
+	if len(want) != 1 || !slices.Equal(got, want) {
+		t.Fatalf("Leftovers = %v, want exactly what the plugin left: %v", got, want)
+	}
+	for _, r := range left {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range f.Live() {
+		if r.Kind != "image" {
+			t.Errorf("after the sweep: %s %s (%s) is left", r.Kind, r.ID, r.State)
+		}
+	}
+}
