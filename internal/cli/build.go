@@ -159,29 +159,9 @@ type buildPlan struct {
 // planBuild checks build's flags and configuration and sets up everything
 // a pipeline run needs; nothing has been built yet.
 func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*buildPlan, error) {
-	if f.onError != "cleanup" && f.onError != "abort" {
-		return nil, badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
-	}
-	if f.parallel < 0 {
-		return nil, badInput("build: --parallel must be at least 1, got %d", f.parallel)
-	}
-	if err := f.tests.check(); err != nil {
+	vars, varFiles, err := c.checkBuildFlags(f)
+	if err != nil {
 		return nil, err
-	}
-	vars := map[string]string{}
-	for _, kv := range f.vars {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, badInput("build: --var %q: expected name=value", kv)
-		}
-		vars[k] = v
-	}
-	varFiles := make([]string, len(f.varFiles))
-	for i, vf := range f.varFiles {
-		varFiles[i] = c.path(vf)
-		if err := config.CheckRegular(varFiles[i]); err != nil {
-			return nil, badInput("build: --var-file: %v", err)
-		}
 	}
 	cfg, clouds, err := c.load(g)
 	if err != nil {
@@ -192,25 +172,13 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 			return nil, err
 		}
 	}
-	packerBin, err := c.lookTool("packer", toolsHint)
+	rep := gha.New(c.getenv, c.Stdout)
+	c.maskSecrets(rep, vars)
+	runner, packerVersion, err := c.buildRunner(ctx, cfg, rep, f.debug)
 	if err != nil {
 		return nil, err
 	}
-	rep := gha.New(c.getenv, c.Stdout)
-	c.maskSecrets(rep, vars)
-
 	sindriVersion, err := c.resolver().Resolve(ctx, cfg.Packer.Build.SindriVersion)
-	if err != nil {
-		return nil, toolFailure(err)
-	}
-	debug := c.packerDebug(f.debug)
-	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(debug), Dir: filepath.Dir(cfg.File)}
-	if debug {
-		// Through the redactor that maskSecrets fed (Stderr's own when
-		// Main wrapped it).
-		runner.Log = rep.Redactor().Wrap(c.Stderr)
-	}
-	packerVersion, err := c.packerVersion(ctx, runner)
 	if err != nil {
 		return nil, toolFailure(err)
 	}
@@ -269,6 +237,58 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		// pipes the runner may see them out of order.
 		Group: gha.New(c.getenv, c.Stderr),
 	}}, nil
+}
+
+// checkBuildFlags checks build's own flags and returns the Packer
+// variables and variable files (resolved from the working folder).
+func (c *Command) checkBuildFlags(f *buildFlags) (map[string]string, []string, error) {
+	if f.onError != "cleanup" && f.onError != "abort" {
+		return nil, nil, badInput("build: --on-error must be cleanup or abort, got %q", f.onError)
+	}
+	if f.parallel < 0 {
+		return nil, nil, badInput("build: --parallel must be at least 1, got %d", f.parallel)
+	}
+	if err := f.tests.check(); err != nil {
+		return nil, nil, err
+	}
+	vars := map[string]string{}
+	for _, kv := range f.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, badInput("build: --var %q: expected name=value", kv)
+		}
+		vars[k] = v
+	}
+	varFiles := make([]string, len(f.varFiles))
+	for i, vf := range f.varFiles {
+		varFiles[i] = c.path(vf)
+		if err := config.CheckRegular(varFiles[i]); err != nil {
+			return nil, nil, badInput("build: --var-file: %v", err)
+		}
+	}
+	return vars, varFiles, nil
+}
+
+// buildRunner finds packer and sets up how builds run it: the command's
+// environment, the config's folder, and packer's own log (redacted) when
+// debugging. It returns packer's version too.
+func (c *Command) buildRunner(ctx context.Context, cfg *config.Config, rep *gha.Reporter, debugFlag bool) (*packer.Runner, string, error) {
+	packerBin, err := c.lookTool("packer", toolsHint)
+	if err != nil {
+		return nil, "", err
+	}
+	debug := c.packerDebug(debugFlag)
+	runner := &packer.Runner{Bin: packerBin, Env: c.buildEnv(debug), Dir: filepath.Dir(cfg.File)}
+	if debug {
+		// Through the redactor that maskSecrets fed (Stderr's own when
+		// Main wrapped it).
+		runner.Log = rep.Redactor().Wrap(c.Stderr)
+	}
+	packerVersion, err := c.packerVersion(ctx, runner)
+	if err != nil {
+		return nil, "", toolFailure(err)
+	}
+	return runner, packerVersion, nil
 }
 
 // annotateTest writes an error annotation per failed check and control.

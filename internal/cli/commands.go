@@ -186,36 +186,7 @@ on PATH: ` + toolsHint + `.`,
 			if err != nil {
 				return toolFailure(fmt.Errorf("validate: %w", err))
 			}
-			text := c.Stdout
-			if asJSON {
-				text = c.Stderr
-				if err := writeJSON(c.Stdout, validateJSON(clouds, findings)); err != nil {
-					return toolFailure(err)
-				}
-			}
-			rep := gha.New(c.getenv, text)
-			problems := 0
-			for _, f := range findings {
-				fmt.Fprintln(text, f)
-				// Annotation paths from the repository root, where GitHub
-				// places them (working-directory may differ).
-				at := gha.Annotation{File: c.annotationPath(f.File), Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message}
-				if f.IsNotice() {
-					rep.Notice(at)
-					continue
-				}
-				problems++
-				rep.Error(at)
-			}
-			if err := rep.AddSummary(validate.Summary(clouds, findings, c.annotationPath)); err != nil {
-				return toolFailure(err)
-			}
-			if problems > 0 {
-				fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", problems, strings.Join(clouds, ", "))
-				return errFindings
-			}
-			fmt.Fprintf(text, "validate: ok (%s)\n", strings.Join(clouds, ", "))
-			return nil
+			return c.reportFindings(clouds, findings, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&syntaxOnly, "syntax-only", false, "only check syntax (packer validate -syntax-only)")
@@ -224,6 +195,42 @@ on PATH: ` + toolsHint + `.`,
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "rerun packer fmt and shellcheck even on files they already passed")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object on stdout (text goes to stderr)")
 	return cmd
+}
+
+// reportFindings prints validate's findings (with --json, the JSON on
+// stdout and the text on stderr), annotates them and writes the job
+// summary; findings that are problems exit 1.
+func (c *Command) reportFindings(clouds []string, findings []validate.Finding, asJSON bool) error {
+	text := c.Stdout
+	if asJSON {
+		text = c.Stderr
+		if err := writeJSON(c.Stdout, validateJSON(clouds, findings)); err != nil {
+			return toolFailure(err)
+		}
+	}
+	rep := gha.New(c.getenv, text)
+	problems := 0
+	for _, f := range findings {
+		fmt.Fprintln(text, f)
+		// Annotation paths from the repository root, where GitHub
+		// places them (working-directory may differ).
+		at := gha.Annotation{File: c.annotationPath(f.File), Line: f.Line, Col: f.Col, Title: f.Tool, Message: f.Message}
+		if f.IsNotice() {
+			rep.Notice(at)
+			continue
+		}
+		problems++
+		rep.Error(at)
+	}
+	if err := rep.AddSummary(validate.Summary(clouds, findings, c.annotationPath)); err != nil {
+		return toolFailure(err)
+	}
+	if problems > 0 {
+		fmt.Fprintf(c.Stderr, "validate: %d finding(s) in %s\n", problems, strings.Join(clouds, ", "))
+		return errFindings
+	}
+	fmt.Fprintf(text, "validate: ok (%s)\n", strings.Join(clouds, ", "))
+	return nil
 }
 
 // findingJSON is one finding in validate --json.
