@@ -96,6 +96,11 @@ func (s *Fake) AddPublicImage(project, name, family string, created time.Time) {
 		Family: proto.String(family), Status: proto.String("READY"), DiskSizeGb: proto.Int64(10),
 		CreationTimestamp: proto.String(stamp(created)), SourceType: proto.String("RAW"),
 		ArchiveSizeBytes: proto.Int64(1 << 30), StorageLocations: []string{"eu", "us", "asia"},
+		// What Google's public Linux images carry; the plugin refuses
+		// enable_secure_boot on an image without UEFI_COMPATIBLE.
+		GuestOsFeatures: []*computepb.GuestOsFeature{{Type: proto.String("UEFI_COMPATIBLE")}, {Type: proto.String("VIRTIO_SCSI_MULTIQUEUE")},
+			{Type: proto.String("GVNIC")}, {Type: proto.String("SEV_CAPABLE")}},
+		Licenses: []string{"https://www.googleapis.com/compute/v1/projects/" + project + "/global/licenses/" + project},
 		SelfLink: proto.String(s.URL + "/compute/v1/projects/" + project + "/global/images/" + name),
 	}
 }

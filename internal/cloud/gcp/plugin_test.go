@@ -1,0 +1,481 @@
+package gcp_test
+
+// The plugin-driven suite: the real, pinned packer-plugin-googlecompute
+// (google.golang.org/api v0.56 and golang.org/x/oauth2, clients we did not
+// write) runs `packer build` of the template we render against gcpfake, so
+// a misunderstanding shared by our client and our double cannot pass.
+//
+// How the plugin reaches the double (test code only): googlecompute 1.1.0
+// has no endpoint option, its client always calls
+// https://compute.googleapis.com/compute/v1/. The test runs a loopback
+// HTTPS proxy (HTTPS_PROXY): it accepts CONNECT only to *.googleapis.com:443
+// and ends the tunnel in a TLS server whose certificate a CA made by this
+// test signs (SSL_CERT_FILE holds that CA, nothing else), which passes the
+// requests on to the double. Authentication is the template's own way,
+// Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS is a
+// service-account key made for this test (gcpfake.KeyFile) whose token_uri
+// is the double's /token on 127.0.0.1, so the OAuth exchange is real and
+// stays on this machine; GCE_METADATA_HOST points at the double too.
+//
+// What the post-processing skips: communicator = "none" (no SSH to a real
+// machine is possible here), so ssh_username and ssh_timeout go and every
+// provisioner block is removed: the plugin makes no SSH key, waits for no
+// SSH, the scripts never run. Everything else is the plugin's: the source
+// image by family, zone and machine type, the instance and its boot disk,
+// waiting for RUNNING, the serial console, deleting the instance, the
+// image from the disk with its labels, deleting the disk, the manifest.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
+	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/render"
+)
+
+const (
+	pluginHash    = "plugin-hash"
+	pluginRun     = "plugin-run"
+	pluginVersion = "3.0.1"
+	sourceProject = "ubuntu-os-cloud"
+	sourceFamily  = "ubuntu-2404-lts-amd64"
+)
+
+// googleTools is where tools/install.sh put packer and the pinned
+// googlecompute plugin; the test skips, saying so, when they are absent.
+func googleTools(t *testing.T) (packer, plugins string) {
+	t.Helper()
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("SINDRI_TOOLS_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, ".tools")
+	}
+	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
+	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "googlecompute", "packer-plugin-googlecompute_v*"))
+	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("packer or packer-plugin-googlecompute missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
+		}
+		t.Skipf("packer or packer-plugin-googlecompute not installed under %s (run tools/install.sh): the plugin-driven suite did not run", dir)
+	}
+	return packer, plugins
+}
+
+func pluginConfig(f *gcpfake.Fake) string {
+	return "packer:\n  cloud: gcp\n  project_id: " + f.Project + "\n  zone: " + f.Zone + "\n  labels:\n    team: platform\n"
+}
+
+// testCA is a certificate authority made for one test, and a server
+// certificate it signed for Google's API host names.
+type testCA struct {
+	pem  []byte
+	leaf tls.Certificate
+}
+
+func newTestCA(t *testing.T) testCA {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sindri-packer test CA (gcp plugin suite)"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "compute.googleapis.com"},
+		DNSNames:  []string{"compute.googleapis.com", "*.googleapis.com"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testCA{
+		pem:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key},
+	}
+}
+
+// googleProxy is the loopback HTTPS proxy of this test (see the file
+// comment): CONNECT to *.googleapis.com:443 ends in a TLS server with the
+// test CA's certificate that forwards to the double; any other CONNECT
+// is refused and recorded.
+type googleProxy struct {
+	URL     string
+	mu      sync.Mutex
+	refused []string
+}
+
+func startGoogleProxy(t *testing.T, ca testCA, fakeURL string) *googleProxy {
+	t.Helper()
+	target, err := url.Parse(fakeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	google := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	google.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf}, MinVersion: tls.VersionTLS12}
+	google.StartTLS()
+	t.Cleanup(google.Close)
+	p := &googleProxy{}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, port, _ := net.SplitHostPort(r.Host)
+		if r.Method != http.MethodConnect || port != "443" || !strings.HasSuffix(host, ".googleapis.com") {
+			p.mu.Lock()
+			p.refused = append(p.refused, r.Method+" "+r.Host)
+			p.mu.Unlock()
+			http.Error(w, "this test proxy only tunnels to *.googleapis.com:443", http.StatusForbidden)
+			return
+		}
+		p.tunnel(w, google.Listener.Addr().String())
+	}))
+	t.Cleanup(proxy.Close)
+	p.URL = proxy.URL
+	return p
+}
+
+// tunnel joins the client's connection to the TLS server's.
+func (p *googleProxy) tunnel(w http.ResponseWriter, addr string) {
+	up, err := net.Dial("tcp", addr)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		up.Close()
+		http.Error(w, "no hijacking", http.StatusInternalServerError)
+		return
+	}
+	down, buf, err := hj.Hijack()
+	if err != nil {
+		up.Close()
+		return
+	}
+	_, _ = down.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	go func() {
+		_, _ = io.Copy(up, buf)
+		_ = up.(*net.TCPConn).CloseWrite()
+	}()
+	go func() {
+		defer down.Close()
+		defer up.Close()
+		_, _ = io.Copy(down, up)
+	}()
+}
+
+func (p *googleProxy) Refused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.refused...)
+}
+
+// pluginTemplate renders yaml's gcp template into dir with communicator
+// "none" and returns its path.
+func pluginTemplate(t *testing.T, yaml, dir string) string {
+	t.Helper()
+	files, err := render.Render(cloudtest.Load(t, yaml), []string{"gcp"}, render.Options{SindriVersion: pluginVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl string
+	for _, f := range files {
+		p := filepath.Join(dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := f.Data
+		if strings.HasSuffix(f.Path, ".pkr.hcl") {
+			data = withoutCommunicator(t, data)
+			tmpl = p
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tmpl == "" {
+		t.Fatal("no template rendered")
+	}
+	return tmpl
+}
+
+// withoutCommunicator sets communicator "none" in the source and drops
+// the provisioners (they need a communicator). Nothing else changes.
+func withoutCommunicator(t *testing.T, src []byte) []byte {
+	t.Helper()
+	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, b := range f.Body().Blocks() {
+		switch b.Type() {
+		case "source":
+			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
+			b.Body().RemoveAttribute("ssh_username")
+			b.Body().RemoveAttribute("ssh_timeout")
+		case "build":
+			for _, p := range b.Body().Blocks() {
+				if p.Type() == "provisioner" {
+					b.Body().RemoveBlock(p)
+				}
+			}
+		}
+	}
+	return f.Bytes()
+}
+
+// pluginBuild runs `packer build` of tmpl through the proxy and returns
+// the manifest path, packer's output and its error.
+func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
+	t.Helper()
+	ca := newTestCA(t)
+	caFile := filepath.Join(dir, "test-ca.pem")
+	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startGoogleProxy(t, ca, f.URL)
+	t.Cleanup(func() {
+		if r := proxy.Refused(); len(r) > 0 {
+			t.Errorf("the plugin tried to reach beyond the double: %v", r)
+		}
+	})
+	manifest := filepath.Join(dir, "manifest.json")
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
+		"-var", "config_hash="+pluginHash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest, tmpl)
+	cmd.Dir = filepath.Dir(tmpl)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
+		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
+		"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+		"SSL_CERT_FILE=" + caFile, "SSL_CERT_DIR=" + dir,
+		"GOOGLE_APPLICATION_CREDENTIALS=" + f.KeyFile(t, dir),
+		"GCE_METADATA_HOST=" + strings.TrimPrefix(f.URL, "http://"), "GCE_METADATA_IP=" + strings.TrimPrefix(f.URL, "http://"),
+		"CLOUDSDK_CONFIG=" + filepath.Join(dir, "gcloud"),
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return manifest, out.String(), err
+}
+
+// lastError is the last error line of packer's machine-readable output.
+func lastError(out string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(lines[i]), "error") {
+			l := lines[i]
+			if len(l) > 300 {
+				l = l[:300]
+			}
+			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
+		}
+	}
+	return "stopped (no error line)"
+}
+
+// seedSource puts the source family into the public project: the newest
+// image, an older one and a newer deprecated one (getFromFamily skips it).
+func seedSource(f *gcpfake.Fake) string {
+	now := time.Now()
+	f.AddPublicImage(sourceProject, "ubuntu-2404-noble-amd64-v20241101", sourceFamily, now.Add(-60*24*time.Hour))
+	f.AddPublicImage(sourceProject, "ubuntu-2404-noble-amd64-v20250101", sourceFamily, now.Add(-30*24*time.Hour))
+	f.AddPublicImage(sourceProject, "ubuntu-2204-jammy-v20250101", "ubuntu-2204-lts", now.Add(-time.Hour))
+	return "ubuntu-2404-noble-amd64-v20250101"
+}
+
+func TestPluginBuildsAgainstTheDouble(t *testing.T) {
+	packer, plugins := googleTools(t)
+	f := gcpfake.New(t)
+	source := seedSource(f)
+	dir := t.TempDir()
+	tmpl := pluginTemplate(t, pluginConfig(f), filepath.Join(dir, "out"))
+	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
+	reqs := f.Requests()
+	stop := "the build finished: token, source image by family, zone, machine type, instance and boot disk, RUNNING, serial console, instance deleted, image from the disk with labels, disk deleted, manifest"
+	if runErr != nil {
+		stop = lastError(out)
+	}
+	fmt.Printf("gcp plugin-driven: packer-plugin-googlecompute made %d requests to the double; %s\n", len(reqs), stop)
+	if runErr != nil || t.Failed() {
+		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
+	}
+	if runErr != nil {
+		t.Fatal(stop)
+	}
+	checkPluginCalls(t, f, source)
+	name := checkArtifact(t, f, manifest)
+	checkNothingTemporary(t, f, name)
+	checkOurSide(t, f, name)
+}
+
+// checkPluginCalls: the plugin went through every step this suite
+// claims, with what our template asked for.
+func checkPluginCalls(t *testing.T, f *gcpfake.Fake, source string) {
+	t.Helper()
+	p := "/compute/v1/projects/" + f.Project
+	for _, want := range []string{
+		"POST /token",
+		"GET /compute/v1/projects/" + sourceProject + "/global/images/family/" + sourceFamily,
+		"GET " + p + "/zones/" + f.Zone, "GET " + p + "/zones/" + f.Zone + "/machineTypes/e2-standard-4",
+		"POST " + p + "/zones/" + f.Zone + "/instances", "GET " + p + "/zones/" + f.Zone + "/operations/",
+		"/serialPort", "DELETE " + p + "/zones/" + f.Zone + "/instances/", "POST " + p + "/global/images",
+		"GET " + p + "/global/operations/", "DELETE " + p + "/zones/" + f.Zone + "/disks/",
+	} {
+		if len(f.Calls(want)) == 0 {
+			t.Errorf("the plugin never called %s", want)
+		}
+	}
+	for _, c := range f.Calls("/compute/v1/") {
+		if got := c.Header.Get("Authorization"); got != "Bearer "+gcpfake.AccessToken {
+			t.Errorf("%s: Authorization %q, want the token from the key file's exchange", c.Line, got)
+			break
+		}
+	}
+	inserts := f.Calls("POST " + p + "/zones/" + f.Zone + "/instances")
+	if len(inserts) != 1 {
+		t.Fatalf("instances.insert called %d times", len(inserts))
+	}
+	var in struct {
+		Labels map[string]string `json:"labels"`
+		Disks  []struct {
+			InitializeParams struct {
+				SourceImage string `json:"sourceImage"`
+				DiskType    string `json:"diskType"`
+				DiskSizeGb  string `json:"diskSizeGb"`
+			} `json:"initializeParams"`
+		} `json:"disks"`
+	}
+	if err := json.Unmarshal(inserts[0].Body, &in); err != nil || len(in.Disks) != 1 {
+		t.Fatalf("instances.insert body: %v: %s", err, inserts[0].Body)
+	}
+	ip := in.Disks[0].InitializeParams
+	if !strings.HasSuffix(ip.SourceImage, "/projects/"+sourceProject+"/global/images/"+source) || !strings.HasSuffix(ip.DiskType, "/pd-ssd") {
+		t.Errorf("boot disk from %q type %q, want the family's newest image %s on pd-ssd", ip.SourceImage, ip.DiskType, source)
+	}
+	if in.Labels[cloud.TagRunID] != pluginRun || in.Labels[cloud.TagTemporary] != cloud.Temporary || in.Labels["team"] != "platform" {
+		t.Errorf("the build instance's labels %v lack the run's", in.Labels)
+	}
+}
+
+// checkArtifact reads the plugin's manifest and machine-readable artifact
+// the way the pipeline does and returns the image name (GCP's image ID).
+func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest string) string {
+	t.Helper()
+	builds, err := packerpkg.ReadManifest(manifest)
+	if err != nil || len(builds) != 1 {
+		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
+	}
+	b := builds[0]
+	ids := packerpkg.RegionIDs(b.ArtifactID)
+	name := ids[""]
+	if len(ids) != 1 || name != b.CustomData["image_name"] {
+		t.Fatalf("artifact %q: want one image named %q", b.ArtifactID, b.CustomData["image_name"])
+	}
+	if err := (gcp.Cloud{}).ValidImageID(name); err != nil {
+		t.Errorf("the plugin's image: %v", err)
+	}
+	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun || b.CustomData["cloud"] != "gcp" {
+		t.Errorf("manifest custom_data = %v", b.CustomData)
+	}
+	im := f.Image(name)
+	if im == nil || im.GetStatus() != "READY" || !strings.Contains(im.GetSourceDisk(), "/zones/"+f.Zone+"/disks/packer-") {
+		t.Fatalf("image %s of the artifact: %v", name, im)
+	}
+	want := map[string]string{"managed-by": "sindri-packer", "config-hash": pluginHash, "sindri-version": "3-0-1", "team": "platform"}
+	if fmt.Sprint(im.GetLabels()) != fmt.Sprint(want) {
+		t.Errorf("image labels %v, want %v", im.GetLabels(), want)
+	}
+	return name
+}
+
+// checkNothingTemporary: the plugin leaves its image and nothing else:
+// no instance, no disk, no firewall rule.
+func checkNothingTemporary(t *testing.T, f *gcpfake.Fake, name string) {
+	t.Helper()
+	for _, r := range f.Live() {
+		if r.Kind != "image" || r.ID != name {
+			t.Errorf("left behind by the plugin: %s %s (%v)", r.Kind, r.ID, r.Tags)
+		}
+	}
+}
+
+// checkOurSide runs our client on the state the plugin left: the build
+// cache, the image list, the sweep, deprecate and delete.
+func checkOurSide(t *testing.T, f *gcpfake.Fake, name string) {
+	t.Helper()
+	c := gcp.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
+	cfg := cloudtest.Load(t, pluginConfig(f))
+	ctx := t.Context()
+	img, err := c.FindImage(ctx, cfg, pluginHash)
+	if err != nil || img == nil || img.ID != name {
+		t.Fatalf("FindImage after the plugin: %+v, %v; want %s", img, err, name)
+	}
+	list, err := c.ListImages(ctx, cfg)
+	if err != nil || len(list) != 1 || list[0].ID != name || list[0].ConfigHash != pluginHash || list[0].SindriVersion == "" {
+		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
+	}
+	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRun})
+	if err != nil || len(left) != 0 {
+		t.Errorf("Leftovers of the plugin's run: %+v, %v; want none", left, err)
+	}
+	if err := c.DeprecateImage(ctx, cfg, name, cloud.Deprecation{At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
+		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
+	}
+	if err := c.DeleteImage(ctx, cfg, name); err != nil {
+		t.Fatal(err)
+	}
+	if im := f.Image(name); im != nil {
+		t.Errorf("the image is still there after DeleteImage: %v", im)
+	}
+}
