@@ -1,10 +1,15 @@
 package aws_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
@@ -145,5 +150,29 @@ func TestErrorBodySurfaced(t *testing.T) {
 	}
 	if strings.Contains(msg, awsfake.SecretAccessKey) {
 		t.Error("the secret key is in the error")
+	}
+}
+
+// EC2 throttles with HTTP 503 and RequestLimitExceeded (the double
+// answers so): the SDK's retryer must read it as throttling, and the
+// call goes through once the throttling stops.
+func TestThrottlingIsRetried(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	f.SeedImage("sindri-1", "h1", t0)
+	c.Tuning.MaxAttempts = 1
+	f.Inject(cloudtest.Fault{Match: "Action=DescribeImages", Status: http.StatusTooManyRequests})
+	_, err := c.ListImages(t.Context(), cfg)
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusServiceUnavailable {
+		t.Fatalf("err = %v, want EC2's HTTP 503", err)
+	}
+	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) != awssdk.TrueTernary {
+		t.Errorf("the SDK's retryer does not read %v as throttling", err)
+	}
+	c.Tuning.MaxAttempts = 3
+	f.Inject(cloudtest.Fault{Match: "Action=DescribeImages", Status: http.StatusTooManyRequests},
+		cloudtest.Fault{Match: "Action=DescribeImages", Code: "RequestLimitExceeded"})
+	if list, err := c.ListImages(t.Context(), cfg); err != nil || len(list) != 1 {
+		t.Errorf("ListImages through two throttled answers = %+v, %v", list, err)
 	}
 }

@@ -243,3 +243,28 @@ func TestDeprecateImage(t *testing.T) {
 		t.Errorf("deprecate missing image: %v, want ErrNotFound", err)
 	}
 }
+
+// EC2 may answer DescribeImages in pages: the cache, the list and the
+// copies lookup read every page (the newest image is on the last one).
+func TestImagesFollowNextToken(t *testing.T) {
+	f, c, cfg := setup(t, "packer:\n  cloud: aws\n  ami_regions: [eu-west-1]\n")
+	var newest string
+	for i := range 3 {
+		created := t0.Add(time.Duration(i) * time.Hour)
+		newest = f.SeedImage("sindri-"+string(rune('a'+i)), "h1", created)
+		f.AddImage(awsfake.ImageSpec{Region: "eu-west-1", Name: "other-" + string(rune('a'+i)), Tags: awsfake.ImageTags("h0"), Created: created})
+	}
+	copyID := f.AddImage(awsfake.ImageSpec{Region: "eu-west-1", Name: "sindri-c", Tags: awsfake.ImageTags("h1"), Created: t0})
+	f.SetPageSize(1)
+	img, err := c.FindImage(t.Context(), cfg, "h1")
+	if err != nil || img == nil || img.ID != newest || img.Regions["eu-west-1"] != copyID {
+		t.Fatalf("FindImage = %+v, %v; want %s with its copy %s", img, err, newest, copyID)
+	}
+	list, err := c.ListImages(t.Context(), cfg)
+	if err != nil || len(list) != 3 || list[0].ID != newest {
+		t.Fatalf("ListImages = %d images, %v; want 3, newest first", len(list), err)
+	}
+	if pages := len(f.Calls("DescribeImages")); pages != 3+1+3 {
+		t.Errorf("%d DescribeImages calls: the answers were not paged", pages)
+	}
+}

@@ -102,6 +102,15 @@ func (c Cloud) undoLaunch(ctx context.Context, cl *clients, instanceID, groupID 
 	if groupID != "" {
 		groups = []string{groupID}
 	}
+	if instanceID != "" {
+		// Just launched: until EC2 shows the instance (it is eventually
+		// consistent), a NotFound means "not yet", not "gone", and
+		// terminate would take it for gone and leave it running.
+		_ = c.retryCode(cctx, []string{"InvalidInstanceID.NotFound"}, func(ctx context.Context) error {
+			_, err := describeInstance(ctx, cl, instanceID)
+			return err
+		})
+	}
 	if cerr := c.terminate(cctx, cl, instanceID, groups); cerr != nil {
 		return fmt.Errorf("%w (clean-up failed too: %v)", err, cerr)
 	}
@@ -371,20 +380,24 @@ func ownGroups(ctx context.Context, cl *clients, in *types.Instance) ([]string, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	// A filter, not GroupIds: a group that is gone is no error here.
-	out, err := cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+	// A filter, not GroupIds: a group that is gone is no error here. A
+	// filtered answer may come in pages.
+	p := ec2.NewDescribeSecurityGroupsPaginator(cl.ec2, &ec2.DescribeSecurityGroupsInput{
 		Filters: []types.Filter{
 			filter("group-id", ids...),
 			tagFilter(cloud.TagManagedBy, cloud.ManagedBy),
 			tagFilter(cloud.TagRunID, tagValue(in.Tags, cloud.TagRunID)),
 		},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("aws: security groups of instance %s in %s: %w", awssdk.ToString(in.InstanceId), cl.region, err)
-	}
 	var own []string
-	for _, g := range out.SecurityGroups {
-		own = append(own, awssdk.ToString(g.GroupId))
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws: security groups of instance %s in %s: %w", awssdk.ToString(in.InstanceId), cl.region, err)
+		}
+		for _, g := range page.SecurityGroups {
+			own = append(own, awssdk.ToString(g.GroupId))
+		}
 	}
 	return own, nil
 }

@@ -519,3 +519,82 @@ func TestTerminateNeedsHandle(t *testing.T) {
 		t.Error("Terminate(nil) succeeded")
 	}
 }
+
+// EC2 is eventually consistent: right after RunInstances the instance can
+// answer InvalidInstanceID.NotFound. Launch waits it out (waitState takes
+// NotFound for "not yet"); without that it would fail.
+func TestLaunchWaitsOutAnUnseenInstance(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	f.SetConsistencyWindows(3, 0)
+	inst, err := c.Launch(t.Context(), launchReq(cfg, f.SeedImage("sindri-1", "h1", t0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.State != "running" || f.Stale() != 3 {
+		t.Errorf("state %s after %d NotFound answers, want running after 3", inst.State, f.Stale())
+	}
+}
+
+// A launch that fails right after RunInstances must still end the
+// instance though EC2 does not show it yet: a NotFound then means "not
+// yet", not "gone" (it used to be taken for gone, leaving the instance
+// running and its group undeletable).
+func TestFailedLaunchEndsAnUnseenInstance(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	f.SetConsistencyWindows(2, 0)
+	f.Inject(cloudtest.Fault{Match: "Action=DescribeInstances", Status: http.StatusForbidden, Code: "UnauthorizedOperation"})
+	_, err := c.Launch(t.Context(), launchReq(cfg, f.SeedImage("sindri-1", "h1", t0)))
+	if err == nil || strings.Contains(err.Error(), "clean-up failed") {
+		t.Fatalf("err = %v, want the launch's failure with a clean-up that worked", err)
+	}
+	if left := temporaries(f); len(left) != 0 || f.Stale() != 2 {
+		t.Errorf("left %v after %d NotFound answers, want nothing after 2", left, f.Stale())
+	}
+}
+
+// After an instance terminates, EC2 keeps its security group dependent
+// for a while (DependencyViolation); Terminate retries the delete.
+func TestTerminateWaitsOutTheGroupsDependency(t *testing.T) {
+	f, c, _, inst, _ := launched(t, "")
+	f.SetConsistencyWindows(0, 3)
+	if err := c.Terminate(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	if left := temporaries(f); len(left) != 0 || f.Stale() != 3 {
+		t.Errorf("left %v after %d DependencyViolation answers, want nothing after 3", left, f.Stale())
+	}
+}
+
+// The instance EC2 runs has the metadata options Launch asked for (the
+// double answers what was requested, EC2's defaults otherwise: optional
+// tokens would be IMDSv1).
+func TestLaunchRunsWithIMDSv2Required(t *testing.T) {
+	f, _, _, inst, _ := launched(t, "")
+	if md := f.InstanceMetadata(inst.ID); md != (awsfake.Metadata{HTTPTokens: "required", HTTPEndpoint: "enabled", HopLimit: 1}) {
+		t.Errorf("metadata options = %+v, want IMDSv2 required, hop limit 1", md)
+	}
+}
+
+// EC2 may answer a filtered Describe in pages: ListInstances and the
+// group lookup of TerminateInstance follow nextToken (the group lookup
+// used to read the first page only, leaving an instance's second group).
+func TestInstancesFollowNextToken(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	tags := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-7", cloud.TagDeployment: "web"}
+	g1, g2 := f.AddSecurityGroup("one", tags), f.AddSecurityGroup("two", tags)
+	grouped := f.AddInstance(awsfake.InstanceSpec{Tags: tags, Groups: []string{g1, g2}, Created: t0})
+	for i := range 2 {
+		f.AddInstance(awsfake.InstanceSpec{Tags: tags, Created: t0.Add(time.Duration(i+1) * time.Minute)})
+	}
+	f.SetPageSize(1)
+	listed, err := c.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("ListInstances = %d instances, %v; want 3", len(listed), err)
+	}
+	if err := c.TerminateInstance(t.Context(), cfg, grouped); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(temporaries(f), func(r string) bool { return strings.HasPrefix(r, "security-group:") }) {
+		t.Errorf("left %v, want both groups deleted", temporaries(f))
+	}
+}

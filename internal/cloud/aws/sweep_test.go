@@ -154,3 +154,26 @@ func TestLeftoversOfALaunch(t *testing.T) {
 		t.Errorf("left %v", left)
 	}
 }
+
+// EC2 may answer a filtered Describe in pages: Leftovers reads every page
+// of instances, volumes and security groups (key pairs are never paged).
+func TestLeftoversFollowNextToken(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	want := map[string]bool{}
+	for i := range 3 {
+		for _, k := range kinds {
+			want[f.SeedLeftover(k, "run-p", t0.Add(time.Duration(i)*time.Minute))] = true
+		}
+	}
+	f.SetPageSize(1)
+	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: "run-p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range left {
+		delete(want, r.ID)
+	}
+	if len(left) != 12 || len(want) != 0 {
+		t.Errorf("Leftovers = %d resources, missing %v", len(left), want)
+	}
+}
