@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"net/url"
 	"slices"
@@ -64,16 +63,9 @@ func (f *Fake) describeImageFromFamily(p url.Values) (map[string]any, *apiError)
 }
 
 func (f *Fake) authorizeSecurityGroupEgress(p url.Values) (map[string]any, *apiError) {
-	g, aerr := f.group(p)
+	g, rule, aerr := f.rule(p, "DestCidrIp", "DestGroupId")
 	if aerr != nil {
 		return nil, aerr
-	}
-	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get("DestCidrIp"), Policy: p.Get("Policy")}
-	if rule.Protocol == "" || rule.PortRange == "" {
-		return nil, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
-	}
-	if rule.SourceCidr == "" && p.Get("DestGroupId") == "" {
-		return nil, errf(400, "MissingParameter", "One of DestCidrIp and DestGroupId is mandatory.")
 	}
 	g.egress = append(g.egress, rule)
 	return map[string]any{}, nil
@@ -196,44 +188,13 @@ func (f *Fake) createInstance(p url.Values) (map[string]any, *apiError) {
 	if !slices.Contains(instanceTypes, typ) {
 		return nil, errf(404, "InvalidInstanceType.NotFound", "The specified InstanceType does not exist.")
 	}
-	vsw, sg, aerr := f.placement(p)
+	in, aerr := f.newInstance(p, im, "Stopped")
 	if aerr != nil {
 		return nil, aerr
-	}
-	if z := p.Get("ZoneId"); z != "" && z != f.vswitches[vsw].zone {
-		return nil, errf(400, "InvalidVSwitchId.NotBelongToZone", "The specified VSwitch does not belong to the specified zone.")
-	}
-	category := p.Get("SystemDisk.Category")
-	if category == "" {
-		category = "cloud_efficiency"
-	}
-	if !slices.Contains(diskCategories, category) {
-		return nil, errf(400, "InvalidSystemDiskCategory.ValueNotSupported", "The specified SystemDisk.Category is not supported.")
-	}
-	size, _ := strconv.Atoi(p.Get("SystemDisk.Size"))
-	if size == 0 {
-		size = 40
-	}
-	userData := ""
-	if v := p.Get("UserData"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return nil, errf(400, "InvalidUserData.Base64FormatInvalid", "The specified UserData is not valid base64.")
-		}
-		userData = string(b)
-	}
-	bw, _ := strconv.Atoi(p.Get("InternetMaxBandwidthOut"))
-	in := &instance{
-		resource: resource{id: f.nextID("i-"), name: p.Get("InstanceName"), region: p.Get("RegionId"), tags: tagParams(p), created: time.Now().UTC()},
-		status:   "Pending", afterPending: "Stopped", imageID: im.id, instanceType: typ, vswitch: vsw,
-		groups: []string{sg}, bandwidthOut: bw, userData: userData,
 	}
 	if in.name == "" {
 		in.name = in.id // ECS names an unnamed instance by its ID
 	}
-	f.instances[in.id] = in
-	f.addSystemDisk(in, category, size)
-	f.remember(p, in.id)
 	return map[string]any{"InstanceId": in.id, "OrderId": "", "TradePrice": 0}, nil
 }
 

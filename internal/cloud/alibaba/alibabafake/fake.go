@@ -952,19 +952,29 @@ func (f *Fake) group(p url.Values) (*group, *apiError) {
 }
 
 func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, aerr := f.group(p)
+	g, rule, aerr := f.rule(p, "SourceCidrIp", "SourceGroupId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get("SourceCidrIp"), Policy: p.Get("Policy")}
-	if rule.Protocol == "" || rule.PortRange == "" {
-		return nil, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
-	}
-	if rule.SourceCidr == "" && p.Get("SourceGroupId") == "" {
-		return nil, errf(400, "MissingParameter", "One of SourceCidrIp and SourceGroupId is mandatory.")
-	}
 	g.rules = append(g.rules, rule)
 	return map[string]any{}, nil
+}
+
+// rule reads the group and the rule of an Authorize call; the peer is
+// cidrKey's CIDR (kept in SourceCidr) or groupKey's group.
+func (f *Fake) rule(p url.Values, cidrKey, groupKey string) (*group, Rule, *apiError) {
+	g, aerr := f.group(p)
+	if aerr != nil {
+		return nil, Rule{}, aerr
+	}
+	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get(cidrKey), Policy: p.Get("Policy")}
+	if rule.Protocol == "" || rule.PortRange == "" {
+		return nil, Rule{}, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
+	}
+	if rule.SourceCidr == "" && p.Get(groupKey) == "" {
+		return nil, Rule{}, errf(400, "MissingParameter", "One of %s and %s is mandatory.", cidrKey, groupKey)
+	}
+	return g, rule, nil
 }
 
 func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) {
@@ -1012,7 +1022,12 @@ func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
 var diskCategories = []string{"cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud_auto", "cloud"}
 
 func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
-	region := p.Get("RegionId")
+	answer := func(id string) map[string]any {
+		return map[string]any{"InstanceIdSets": map[string]any{"InstanceIdSet": []string{id}}, "TradePrice": 0}
+	}
+	if id := f.token(p); id != "" {
+		return answer(id), nil
+	}
 	imageID, aerr := required(p, "ImageId")
 	if aerr != nil {
 		return nil, aerr
@@ -1020,12 +1035,27 @@ func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
 	if _, aerr := required(p, "InstanceType"); aerr != nil {
 		return nil, aerr
 	}
-	if im := f.images[imageID]; im == nil || im.region != region || (im.status != "Available" && im.status != "Deprecated") {
+	im := f.images[imageID]
+	if im == nil || im.region != p.Get("RegionId") || (im.status != "Available" && im.status != "Deprecated") {
 		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
 	}
+	in, aerr := f.newInstance(p, im, "Starting")
+	if aerr != nil {
+		return nil, aerr
+	}
+	return answer(in.id), nil
+}
+
+// newInstance makes the Pending instance of a RunInstances or a
+// CreateInstance from im, with its system disk: after Pending it becomes
+// afterPending.
+func (f *Fake) newInstance(p url.Values, im *image, afterPending string) (*instance, *apiError) {
 	vsw, sg, aerr := f.placement(p)
 	if aerr != nil {
 		return nil, aerr
+	}
+	if z := p.Get("ZoneId"); z != "" && z != f.vswitches[vsw].zone {
+		return nil, errf(400, "InvalidVSwitchId.NotBelongToZone", "The specified VSwitch does not belong to the specified zone.")
 	}
 	userData := ""
 	if v := p.Get("UserData"); v != "" {
@@ -1047,20 +1077,15 @@ func (f *Fake) runInstances(p url.Values) (map[string]any, *apiError) {
 		size = 40
 	}
 	bw, _ := strconv.Atoi(p.Get("InternetMaxBandwidthOut"))
-	if tok := p.Get("ClientToken"); tok != "" && f.tokens[tok] != "" {
-		return map[string]any{"InstanceIdSets": map[string]any{"InstanceIdSet": []string{f.tokens[tok]}}, "TradePrice": 0}, nil
-	}
 	in := &instance{
-		resource: resource{id: f.nextID("i-"), name: p.Get("InstanceName"), region: region, tags: tagParams(p), created: time.Now().UTC()},
-		status:   "Pending", imageID: imageID, instanceType: p.Get("InstanceType"), vswitch: vsw,
-		groups: []string{sg}, bandwidthOut: bw, userData: userData, afterPending: "Starting",
+		resource: resource{id: f.nextID("i-"), name: p.Get("InstanceName"), region: p.Get("RegionId"), tags: tagParams(p), created: time.Now().UTC()},
+		status:   "Pending", imageID: im.id, instanceType: p.Get("InstanceType"), vswitch: vsw,
+		groups: []string{sg}, bandwidthOut: bw, userData: userData, afterPending: afterPending,
 	}
 	f.instances[in.id] = in
 	f.addSystemDisk(in, category, size)
-	if tok := p.Get("ClientToken"); tok != "" {
-		f.tokens[tok] = in.id
-	}
-	return map[string]any{"InstanceIdSets": map[string]any{"InstanceIdSet": []string{in.id}}, "TradePrice": 0}, nil
+	f.remember(p, in.id)
+	return in, nil
 }
 
 // advance moves an instance one step through its life, as time passes
