@@ -795,7 +795,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			return
 		}
 		writeJSON(w, 200, map[string]any{"id": User, "compartmentId": Tenancy, "name": UserName,
-			"description": "fake user", "timeCreated": stamp(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), "lifecycleState": "ACTIVE"})
+			"description": "fake user", "isMfaActivated": false, "timeCreated": stamp(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), "lifecycleState": "ACTIVE"})
 	case r.Method == http.MethodGet && match(reTenancy) != "":
 		if match(reTenancy) != Tenancy {
 			notFound()
