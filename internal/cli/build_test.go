@@ -194,7 +194,41 @@ func TestBuildInActions(t *testing.T) {
 		t.Errorf("a variable without a secret-like name was masked:\n%s", r)
 	}
 
-	// The unified manifest.
+	aws := checkBuildManifest(t, f)
+	// Step outputs, byte for byte, in name order.
+	wantOutputs := ghaOutput("aws-image-id", fakeAWSImageID) +
+		ghaOutput("config-hash", aws.ConfigHash) + ghaOutput("config-hashes", `{"aws":"`+aws.ConfigHash+`"}`) +
+		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
+		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
+		ghaOutput("manifest", f.manifest) +
+		// --skip-tests: the image is not tested.
+		ghaOutput("test-result", "skipped")
+	if got := readOutputs(t, outputs); got != wantOutputs {
+		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, wantOutputs)
+	}
+
+	checkBuildSummary(t, r, summary)
+	checkBuildPackerArgs(t, f, aws, varFile)
+	// One cloud (every matrix job): its lines stream as they come, each
+	// with its time, in no group (several clouds are grouped: pipeline's
+	// TestGroupedLogs).
+	if strings.Contains(r.stderr, "::group::") {
+		t.Errorf("one cloud's log is grouped:\n%s", r)
+	}
+	for _, want := range []string{"==> amazon-ebs.sindri: Creating AMI sindri-dev-1", "built " + fakeAWSImageID} {
+		if !regexp.MustCompile(`\[aws\] \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` + regexp.QuoteMeta(want)).MatchString(r.stderr) {
+			t.Errorf("the aws log lacks the timestamped %q:\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.stderr, "differs from the manifest") {
+		t.Errorf("the machine-readable artifact id was misread:\n%s", r)
+	}
+}
+
+// checkBuildManifest checks TestBuildInActions' unified manifest and
+// returns its aws result.
+func checkBuildManifest(t *testing.T, f buildFixture) *pipeline.CloudResult {
+	t.Helper()
 	m := f.readManifest(t)
 	if m.RunID != "run-7" || m.PackerVersion != "1.9.4" || m.SindriVersion != "3.0.1" || !hex64.MatchString(m.ConfigHash) {
 		t.Errorf("manifest run_id %q, packer %q, sindri %q, config_hash %q", m.RunID, m.PackerVersion, m.SindriVersion, m.ConfigHash)
@@ -223,19 +257,13 @@ func TestBuildInActions(t *testing.T) {
 		}
 	}
 
-	// Step outputs, byte for byte, in name order.
-	wantOutputs := ghaOutput("aws-image-id", fakeAWSImageID) +
-		ghaOutput("config-hash", aws.ConfigHash) + ghaOutput("config-hashes", `{"aws":"`+aws.ConfigHash+`"}`) +
-		ghaOutput("image-regions", `{"aws":{"us-east-1":"ami-0aaaaaaa","us-west-2":"ami-0bbbbbbb"}}`) +
-		ghaOutput("images", `{"aws":"`+fakeAWSImageID+`"}`) +
-		ghaOutput("manifest", f.manifest) +
-		// --skip-tests: the image is not tested.
-		ghaOutput("test-result", "skipped")
-	if got := readOutputs(t, outputs); got != wantOutputs {
-		t.Errorf("GITHUB_OUTPUT:\n%s\nwant:\n%s", got, wantOutputs)
-	}
+	return aws
+}
 
-	// The job summary is the table.
+// checkBuildSummary checks that the job summary is the table the
+// terminal shows.
+func checkBuildSummary(t *testing.T, r result, summary string) {
+	t.Helper()
 	sum := readFile(t, summary)
 	for _, want := range []string{
 		"### sindri-packer build `run-7`\n",
@@ -251,7 +279,12 @@ func TestBuildInActions(t *testing.T) {
 		t.Errorf("the terminal table differs from the job summary:\n%s", r)
 	}
 
-	// packer got the run's variables, the user's, and the defaults.
+}
+
+// checkBuildPackerArgs checks that packer got the run's variables, the
+// user's, and the defaults.
+func checkBuildPackerArgs(t *testing.T, f buildFixture, aws *pipeline.CloudResult, varFile string) {
+	t.Helper()
 	calls := f.buildCalls(t)
 	if len(calls) != 1 {
 		t.Fatalf("packer build calls %q, want one", calls)
@@ -282,20 +315,6 @@ func TestBuildInActions(t *testing.T) {
 		t.Errorf("packer build arguments:\n%q\nwant\n%q", got, want)
 	}
 
-	// One cloud (every matrix job): its lines stream as they come, each
-	// with its time, in no group (several clouds are grouped: pipeline's
-	// TestGroupedLogs).
-	if strings.Contains(r.stderr, "::group::") {
-		t.Errorf("one cloud's log is grouped:\n%s", r)
-	}
-	for _, want := range []string{"==> amazon-ebs.sindri: Creating AMI sindri-dev-1", "built " + fakeAWSImageID} {
-		if !regexp.MustCompile(`\[aws\] \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` + regexp.QuoteMeta(want)).MatchString(r.stderr) {
-			t.Errorf("the aws log lacks the timestamped %q:\n%s", want, r)
-		}
-	}
-	if strings.Contains(r.stderr, "differs from the manifest") {
-		t.Errorf("the machine-readable artifact id was misread:\n%s", r)
-	}
 }
 
 func TestBuildOutsideActions(t *testing.T) {

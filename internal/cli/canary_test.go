@@ -45,18 +45,8 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 	buildBin := t.TempDir()
 	mustWrite(t, filepath.Join(buildBin, "packer"), readFile(t, filepath.Join("testdata", "fake-packer-build")), 0o755)
 
-	hostile := filepath.Join(ws, "pr", "sindri.yaml")
-	if err := os.MkdirAll(filepath.Dir(hostile), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, hostile, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none",
-		`base_image_checksum: "file:./${MY_DEPLOY_TOKEN}"`, 1), 0o644)
-	stealer := filepath.Join(ws, "steal", "sindri.yaml")
-	if err := os.MkdirAll(filepath.Dir(stealer), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, stealer, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none",
-		`base_image_checksum: "file:./${GITHUB_TOKEN}${AWS_SESSION_TOKEN}"`, 1), 0o644)
+	hostile := qemuWithChecksum(t, filepath.Join(ws, "pr"), `"file:./${MY_DEPLOY_TOKEN}"`)
+	stealer := qemuWithChecksum(t, filepath.Join(ws, "steal"), `"file:./${GITHUB_TOKEN}${AWS_SESSION_TOKEN}"`)
 	multi := filepath.Join(ws, "sindri.yaml")
 	mustWrite(t, multi, fiveCloudsYAML(gcp), 0o644)
 
@@ -99,6 +89,19 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 	if len(gh.bodies) == 0 {
 		t.Fatal("no request reached the GitHub API double: the PR comment path was not exercised")
 	}
+	files := scanForSecrets(t, secrets, logs, gh.bodies, fakes, ws, home, validateBin, buildBin, filepath.Dir(outputs), filepath.Dir(summary))
+	if readFile(t, outputs) == "" || !strings.Contains(readFile(t, manifest), "ami-") || !strings.Contains(readFile(t, filepath.Join(ws, "sindri-manifest.json")), "ami-") {
+		t.Errorf("the build wrote no outputs or no manifest: the test is not exercising them")
+	}
+	t.Logf("%d runs, %d GitHub API requests, %d files checked", len(logs), len(gh.bodies), files)
+}
+
+// scanForSecrets fails the test for every secret in a run's log (bar the
+// ::add-mask:: commands the runner consumes), a GitHub API request body, a
+// cloud API request or a file below roots; it returns how many files it
+// read.
+func scanForSecrets(t *testing.T, secrets []string, logs []result, bodies []string, fakes []cloudtest.Fake, roots ...string) int {
+	t.Helper()
 	found := func(where, text string) {
 		t.Helper()
 		for _, s := range secrets {
@@ -110,14 +113,14 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 	for i, r := range logs {
 		found("log of run "+string(rune('a'+i)), withoutMaskCommands(r.stdout+r.stderr))
 	}
-	for _, b := range gh.bodies {
+	for _, b := range bodies {
 		found("a GitHub API request", b)
 	}
 	for _, f := range fakes {
 		found("a cloud API request", strings.Join(f.Requests(), "\n"))
 	}
 	files := 0
-	for _, root := range []string{ws, home, validateBin, buildBin, filepath.Dir(outputs), filepath.Dir(summary)} {
+	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
 				return err
@@ -137,8 +140,17 @@ func TestCanaryNowhereOnTheActionPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if readFile(t, outputs) == "" || !strings.Contains(readFile(t, manifest), "ami-") || !strings.Contains(readFile(t, filepath.Join(ws, "sindri-manifest.json")), "ami-") {
-		t.Errorf("the build wrote no outputs or no manifest: the test is not exercising them")
+	return files
+}
+
+// qemuWithChecksum writes dir/sindri.yaml, a qemu configuration whose
+// base_image_checksum is checksum, and returns its path.
+func qemuWithChecksum(t *testing.T, dir, checksum string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%d runs, %d GitHub API requests, %d files checked", len(logs), len(gh.bodies), files)
+	p := filepath.Join(dir, "sindri.yaml")
+	mustWrite(t, p, strings.Replace(readFile(t, writeConfig(t, "qemu")), "base_image_checksum: none", "base_image_checksum: "+checksum, 1), 0o644)
+	return p
 }

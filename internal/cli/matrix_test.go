@@ -26,62 +26,65 @@ packer:
     sindri_version: 3.0.1
 `
 
+// matrixCases are the jobs each configuration and flags make.
+var matrixCases = []struct {
+	name   string
+	config string
+	args   []string
+	want   string
+}{
+	{
+		name:   "single cloud",
+		config: awsYAML,
+		want:   `{"include":[{"cloud":"aws","region":"us-east-1"}]}`,
+	},
+	{
+		name:   "single cloud per region",
+		config: awsYAML,
+		args:   []string{"--per-region"},
+		want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+			`{"cloud":"aws","region":"us-west-2"}]}`,
+	},
+	{
+		name:   "single cloud per region, build region repeated in ami_regions",
+		config: strings.Replace(awsYAML, "[us-west-2]", "[us-west-2, us-east-1, us-west-2]", 1),
+		args:   []string{"--per-region"},
+		want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+			`{"cloud":"aws","region":"us-west-2"}]}`,
+	},
+	{
+		name:   "single cloud per region, one region",
+		config: strings.Replace(awsYAML, "  ami_regions: [us-west-2]\n", "", 1),
+		args:   []string{"--per-region"},
+		want:   `{"include":[{"cloud":"aws","region":"us-east-1"}]}`,
+	},
+	{
+		name:   "multi cloud",
+		config: multiYAML,
+		want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+			`{"cloud":"gcp","region":"europe-west4-a"},{"cloud":"qemu","region":"local"}]}`,
+	},
+	{
+		name:   "multi cloud per region",
+		config: multiYAML,
+		args:   []string{"--per-region"},
+		want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
+			`{"cloud":"aws","region":"us-west-2"},` +
+			`{"cloud":"gcp","region":"europe-west4-a"},{"cloud":"qemu","region":"local"}]}`,
+	},
+	{
+		name:   "multi cloud, some clouds",
+		config: multiYAML,
+		args:   []string{"--clouds", "qemu,aws", "--per-region"},
+		want: `{"include":[{"cloud":"qemu","region":"local"},` +
+			`{"cloud":"aws","region":"us-east-1"},` +
+			`{"cloud":"aws","region":"us-west-2"}]}`,
+	},
+}
+
 func TestMatrix(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config string
-		args   []string
-		want   string
-	}{
-		{
-			name:   "single cloud",
-			config: awsYAML,
-			want:   `{"include":[{"cloud":"aws","region":"us-east-1"}]}`,
-		},
-		{
-			name:   "single cloud per region",
-			config: awsYAML,
-			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2"}]}`,
-		},
-		{
-			name:   "single cloud per region, build region repeated in ami_regions",
-			config: strings.Replace(awsYAML, "[us-west-2]", "[us-west-2, us-east-1, us-west-2]", 1),
-			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2"}]}`,
-		},
-		{
-			name:   "single cloud per region, one region",
-			config: strings.Replace(awsYAML, "  ami_regions: [us-west-2]\n", "", 1),
-			args:   []string{"--per-region"},
-			want:   `{"include":[{"cloud":"aws","region":"us-east-1"}]}`,
-		},
-		{
-			name:   "multi cloud",
-			config: multiYAML,
-			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
-				`{"cloud":"gcp","region":"europe-west4-a"},{"cloud":"qemu","region":"local"}]}`,
-		},
-		{
-			name:   "multi cloud per region",
-			config: multiYAML,
-			args:   []string{"--per-region"},
-			want: `{"include":[{"cloud":"aws","region":"us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2"},` +
-				`{"cloud":"gcp","region":"europe-west4-a"},{"cloud":"qemu","region":"local"}]}`,
-		},
-		{
-			name:   "multi cloud, some clouds",
-			config: multiYAML,
-			args:   []string{"--clouds", "qemu,aws", "--per-region"},
-			want: `{"include":[{"cloud":"qemu","region":"local"},` +
-				`{"cloud":"aws","region":"us-east-1"},` +
-				`{"cloud":"aws","region":"us-west-2"}]}`,
-		},
-	}
+	tests := matrixCases
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -82,46 +82,49 @@ func TestValidateWithoutTools(t *testing.T) {
 // written as @OUT@.
 const validateFinding = "testdata/packer-validate-unsupported-argument.txt"
 
+// fakePackerCases are packer validate's answers (a test double) and what validate makes of them.
+var fakePackerCases = []struct {
+	name       string
+	output     string // validate.out; @OUT@ becomes the --out folder
+	exit       int
+	actions    bool
+	wantCode   int
+	wantStdout []string // @OUT@ becomes the --out folder
+	wantStderr []string
+}{
+	{name: "ok", exit: 0, wantCode: ExitOK, wantStdout: []string{"validate: ok (qemu)"}},
+	{
+		name:       "finding",
+		output:     "@" + validateFinding,
+		exit:       1,
+		wantCode:   ExitFindings,
+		wantStdout: []string{`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument: An argument named "bogus_field" is not expected here. [packer-validate]`},
+		wantStderr: []string{"validate: 1 finding(s) in qemu"},
+	},
+	{
+		name:     "finding in actions",
+		output:   "@" + validateFinding,
+		exit:     1,
+		actions:  true,
+		wantCode: ExitFindings,
+		wantStdout: []string{
+			`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument`,
+			`::error col=1,file=@OUT@/qemu/sindri.pkr.hcl,line=61,title=packer-validate::Unsupported argument: An argument named "bogus_field" is not expected here.` + "\n",
+		},
+	},
+	{
+		// Packer failing without a diagnostic is a tool failure.
+		name:       "crash",
+		output:     "panic: runtime error: invalid memory address\n",
+		exit:       2,
+		wantCode:   ExitFailure,
+		wantStderr: []string{"validate: ", "exit 2", "panic: runtime error"},
+	},
+}
+
 func TestValidateWithFakePacker(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name       string
-		output     string // validate.out; @OUT@ becomes the --out folder
-		exit       int
-		actions    bool
-		wantCode   int
-		wantStdout []string // @OUT@ becomes the --out folder
-		wantStderr []string
-	}{
-		{name: "ok", exit: 0, wantCode: ExitOK, wantStdout: []string{"validate: ok (qemu)"}},
-		{
-			name:       "finding",
-			output:     "@" + validateFinding,
-			exit:       1,
-			wantCode:   ExitFindings,
-			wantStdout: []string{`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument: An argument named "bogus_field" is not expected here. [packer-validate]`},
-			wantStderr: []string{"validate: 1 finding(s) in qemu"},
-		},
-		{
-			name:     "finding in actions",
-			output:   "@" + validateFinding,
-			exit:     1,
-			actions:  true,
-			wantCode: ExitFindings,
-			wantStdout: []string{
-				`@OUT@/qemu/sindri.pkr.hcl:61:1: Unsupported argument`,
-				`::error col=1,file=@OUT@/qemu/sindri.pkr.hcl,line=61,title=packer-validate::Unsupported argument: An argument named "bogus_field" is not expected here.` + "\n",
-			},
-		},
-		{
-			// Packer failing without a diagnostic is a tool failure.
-			name:       "crash",
-			output:     "panic: runtime error: invalid memory address\n",
-			exit:       2,
-			wantCode:   ExitFailure,
-			wantStderr: []string{"validate: ", "exit 2", "panic: runtime error"},
-		},
-	}
+	tests := fakePackerCases
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
