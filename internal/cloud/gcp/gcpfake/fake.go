@@ -430,6 +430,40 @@ func faultBody(f cloudtest.Fault, project string) (reason, message string) {
 	return reason, message
 }
 
+// Routes is every method and path the router serves (besides /token), in
+// the discovery document's form; model_test.go checks each against the
+// Compute discovery document and drives it. A route added to the router
+// belongs here too.
+var Routes = []string{
+	"GET projects/{project}",
+	"GET projects/{project}/global/images",
+	"POST projects/{project}/global/images",
+	"GET projects/{project}/global/images/{image}",
+	"DELETE projects/{project}/global/images/{image}",
+	"POST projects/{project}/global/images/{image}/deprecate",
+	"GET projects/{project}/global/images/family/{family}",
+	"GET projects/{project}/global/firewalls",
+	"POST projects/{project}/global/firewalls",
+	"GET projects/{project}/global/firewalls/{firewall}",
+	"DELETE projects/{project}/global/firewalls/{firewall}",
+	"GET projects/{project}/global/operations/{operation}",
+	"POST projects/{project}/global/operations/{operation}/wait",
+	"GET projects/{project}/zones/{zone}",
+	"GET projects/{project}/zones/{zone}/machineTypes/{machineType}",
+	"GET projects/{project}/zones/{zone}/instances",
+	"POST projects/{project}/zones/{zone}/instances",
+	"GET projects/{project}/zones/{zone}/instances/{instance}",
+	"DELETE projects/{project}/zones/{zone}/instances/{instance}",
+	"POST projects/{project}/zones/{zone}/instances/{instance}/stop",
+	"POST projects/{project}/zones/{zone}/instances/{instance}/start",
+	"GET projects/{project}/zones/{zone}/instances/{instance}/serialPort",
+	"GET projects/{project}/zones/{zone}/disks",
+	"GET projects/{project}/zones/{zone}/disks/{disk}",
+	"DELETE projects/{project}/zones/{zone}/disks/{disk}",
+	"GET projects/{project}/zones/{zone}/operations/{operation}",
+	"POST projects/{project}/zones/{zone}/operations/{operation}/wait",
+}
+
 func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []byte) {
 	m := r.Method
 	q := r.URL.Query()
@@ -453,7 +487,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []
 		s.insertFirewall(w, q, body)
 	case len(p) == 3 && p[0] == "global" && p[1] == "firewalls":
 		s.firewall(w, r, p[2], q)
-	case (len(p) == 3 || len(p) == 4 && p[3] == "wait") && p[0] == "global" && p[1] == "operations":
+	case (len(p) == 3 && m == http.MethodGet || len(p) == 4 && p[3] == "wait" && m == http.MethodPost) && p[0] == "global" && p[1] == "operations":
 		s.operation(w, "", p[2])
 	case len(p) == 2 && p[0] == "zones" && m == http.MethodGet:
 		s.zone(w, p[1])
@@ -483,7 +517,7 @@ func (s *Fake) zonal(w http.ResponseWriter, r *http.Request, zone string, p []st
 		s.listDisks(w, zone, q)
 	case len(p) == 2 && p[0] == "disks":
 		s.disk(w, r, zone, p[1], q)
-	case (len(p) == 2 || len(p) == 3 && p[2] == "wait") && p[0] == "operations":
+	case (len(p) == 2 && m == http.MethodGet || len(p) == 3 && p[2] == "wait" && m == http.MethodPost) && p[0] == "operations":
 		s.operation(w, zone, p[1])
 	default:
 		s.writeError(w, http.StatusNotFound, "notFound", "The requested URL "+r.URL.Path+" was not found on this server.")
