@@ -187,42 +187,94 @@ func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.C
 	return r
 }
 
+// pluginRun is one run of the real plugin on a fresh double: config
+// written, the config hash our build --dry-run computes, the template
+// rendered and pointed at the double, before (if any) called just before
+// packer starts. It prints how far the plugin went.
+type pluginRun struct {
+	f                *alibabafake.Fake
+	env              []string
+	dir, cfg, hash   string
+	source, manifest string
+	out              string
+	err              error
+}
+
+func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
+	t.Helper()
+	packer, plugins := alicloudTools(t)
+	r := &pluginRun{f: alibabafake.New(t), dir: t.TempDir()}
+	endpoint := r.f.StartTLS()
+	r.source = r.f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
+	r.cfg = filepath.Join(r.dir, "sindri.yaml")
+	if err := os.WriteFile(r.cfg, []byte(pluginConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.env = spEnv(r.f, r.dir, packer)
+	r.hash = dryRunResult(t, r.env, r.cfg, r.dir, "before.json").ConfigHash
+	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(r.dir, "out"), endpoint)
+	if before != nil {
+		before(r.f)
+	}
+	ours := len(r.f.Requests())
+	r.manifest, r.out, r.err = pluginBuild(t, r.f, tmpl, r.dir, packer, plugins, r.hash)
+	reqs := r.f.Requests()[ours:]
+	stop := "the build finished: image, tags, manifest, clean-up"
+	if r.err != nil {
+		stop = lastError(r.out)
+	}
+	fmt.Printf("alibaba plugin-driven (%s): packer-plugin-alicloud made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("packer output:\n%s\nrequests:\n%s", r.out, strings.Join(reqs, "\n"))
+		}
+	})
+	return r
+}
+
 // TestPluginBuildsAgainstTheDouble: the real alicloud-ecs builder builds
 // the image of our rendered template (the config hash our build --dry-run
 // computes, no vswitch_id: the plugin makes its own network) on the
 // double; then, on the same state, our side sees exactly what it made.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
-	packer, plugins := alicloudTools(t)
-	f := alibabafake.New(t)
-	endpoint := f.StartTLS()
-	source := f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "sindri.yaml")
-	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
-		t.Fatal(err)
+	r := runPlugin(t, nil)
+	if r.err != nil {
+		t.Fatal(lastError(r.out))
 	}
-	env := spEnv(f, dir, packer)
-	hash := dryRunResult(t, env, cfg, dir, "before.json").ConfigHash
+	checkPluginCalls(t, r.f, r.source)
+	id := checkArtifact(t, r.f, r.manifest, r.hash)
+	checkNothingTemporary(t, r.f, id)
+	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash)
+}
 
-	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), endpoint)
-	ours := len(f.Requests())
-	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
-	reqs := f.Requests()[ours:]
-	stop := "the build finished: image, tags, manifest, clean-up"
-	if runErr != nil {
-		stop = lastError(out)
+// TestPluginCleansUpAfterAFailedStep: a step that fails half-way (ECS
+// refuses AttachKeyPair with a code the plugin does not retry) ends the
+// build; the plugin reads the double's error body (its code reaches
+// packer's output) and removes everything it made: no image, nothing
+// temporary, and our cleanup has nothing to find.
+func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
+	r := runPlugin(t, func(f *alibabafake.Fake) {
+		f.Inject(cloudtest.Fault{Match: "Action=AttachKeyPair", Status: 404, Code: "InvalidKeyPairName.NotFound", Message: "The specified KeyPairName does not exist in our records."})
+	})
+	if r.err == nil {
+		t.Fatal("the build succeeded though AttachKeyPair failed")
 	}
-	fmt.Printf("alibaba plugin-driven: packer-plugin-alicloud made %d requests to the double; %s\n", len(reqs), stop)
-	if runErr != nil || t.Failed() {
-		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
+	if !strings.Contains(r.out, "InvalidKeyPairName.NotFound") {
+		t.Errorf("the plugin did not report the double's error code: %s", lastError(r.out))
 	}
-	if runErr != nil {
-		t.Fatal(stop)
+	if len(r.f.Params("CreateInstance")) == 0 || len(r.f.Params("AllocateEipAddress")) == 0 {
+		t.Fatal("the build failed before it made the instance and the EIP: nothing to clean up")
 	}
-	checkPluginCalls(t, f, source)
-	id := checkArtifact(t, f, manifest, hash)
-	checkNothingTemporary(t, f, id)
-	checkOurSide(t, f, env, cfg, dir, id, hash)
+	for _, res := range r.f.Live() {
+		t.Errorf("left behind by the failed build: %s %s", res.Kind, res.ID)
+	}
+	n := len(r.f.Requests())
+	sp(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
+	for _, req := range r.f.Requests()[n:] {
+		if strings.Contains(req, "Action=Delete") {
+			t.Errorf("cleanup found something to delete after the plugin's own clean-up: %s", req)
+		}
+	}
 }
 
 // checkPluginCalls: the plugin went through every step this suite claims.
