@@ -79,13 +79,7 @@ func TestActionBadInput(t *testing.T) {
 // input), so it does not run in parallel.
 func TestActionBuild(t *testing.T) {
 	f := newBuildFixture(t)
-	// A wrapper around the packer test double that records the tokens.
-	real := filepath.Join(f.bin, "fake-packer-build")
-	if err := os.Rename(filepath.Join(f.bin, "packer"), real); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, filepath.Join(f.bin, "packer"), "#!/bin/sh\n# test double wrapper: records the tokens packer sees\n"+
-		"printf '%s|%s\\n' \"$GITHUB_TOKEN\" \"$PACKER_GITHUB_API_TOKEN\" >>\"${0%/*}/tokens\"\nexec \"${0%/*}/fake-packer-build\" \"$@\"\n", 0o755)
+	f.wrapPacker(t, "tokens", `"$GITHUB_TOKEN|$PACKER_GITHUB_API_TOKEN"`)
 
 	parent := t.TempDir()
 	work := filepath.Join(parent, "infra")
@@ -339,12 +333,7 @@ func TestActionLifecycle(t *testing.T) {
 // in the working directory, and packer still sees the bridged credentials.
 func TestActionLeavesTheProcessAlone(t *testing.T) {
 	f := newBuildFixture(t)
-	real := filepath.Join(f.bin, "fake-packer-build")
-	if err := os.Rename(filepath.Join(f.bin, "packer"), real); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, filepath.Join(f.bin, "packer"), "#!/bin/sh\n# test double wrapper: records the OCI config file packer is given\n"+
-		"printf '%s\\n' \"$OCI_CLI_CONFIG_FILE\" >>\"${0%/*}/oci-config\"\nexec \"${0%/*}/fake-packer-build\" \"$@\"\n", 0o755)
+	f.wrapPacker(t, "oci-config", `"$OCI_CLI_CONFIG_FILE"`)
 	ws, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -378,4 +367,16 @@ func TestActionLeavesTheProcessAlone(t *testing.T) {
 	if seen := strings.TrimSpace(readFile(t, filepath.Join(f.bin, "oci-config"))); !strings.Contains(seen, "sindri-credentials-") {
 		t.Errorf("packer did not get the bridged OCI config: OCI_CLI_CONFIG_FILE=%q", seen)
 	}
+}
+
+// wrapPacker puts a wrapper around the fixture's packer test double that
+// appends what (a shell word, e.g. "$GITHUB_TOKEN") to the file record in
+// the fixture's bin folder at every run, then runs the double.
+func (f buildFixture) wrapPacker(t *testing.T, record, what string) {
+	t.Helper()
+	if err := os.Rename(filepath.Join(f.bin, "packer"), filepath.Join(f.bin, "fake-packer-build")); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(f.bin, "packer"), "#!/bin/sh\n# test double wrapper: records what packer sees\n"+
+		"printf '%s\\n' "+what+" >>\"${0%/*}/"+record+"\"\nexec \"${0%/*}/fake-packer-build\" \"$@\"\n", 0o755)
 }

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -45,23 +42,8 @@ existing file unless --force is given.`,
 			if err != nil {
 				return badInput("init: --cloud: %v", err)
 			}
-			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-			if force {
-				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-			}
-			f, err := os.OpenFile(c.path(out), flags, 0o644)
-			if errors.Is(err, fs.ErrExist) {
-				return badInput("init: %s already exists; use --force to overwrite it", out)
-			}
-			if err != nil {
-				return badInput("init: %v", err)
-			}
-			if _, err := f.Write(data); err != nil {
-				f.Close()
-				return toolFailure(fmt.Errorf("init: write %s: %w", out, err))
-			}
-			if err := f.Close(); err != nil {
-				return toolFailure(fmt.Errorf("init: write %s: %w", out, err))
+			if err := writeNew("init", c.path(out), out, "", data, force); err != nil {
+				return err
 			}
 			fmt.Fprintf(c.Stdout, "wrote %s for cloud %s\n", out, cloud)
 			return nil

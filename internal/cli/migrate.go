@@ -73,7 +73,7 @@ func (c *Command) runMigrate(in, out string, force bool) error {
 		target = in
 	case "", in:
 		backup := in + ".upstream"
-		if err := writeNew(backup, data, force); err != nil {
+		if err := writeNew("migrate", backup, backup, ", or -o another file", data, force); err != nil {
 			return err
 		}
 		perm := os.FileMode(0o644)
@@ -86,7 +86,7 @@ func (c *Command) runMigrate(in, out string, force bool) error {
 		target = in
 		fmt.Fprintf(c.Stderr, "migrate: wrote %s (the original is kept as %s)\n", in, backup)
 	default:
-		if err := writeNew(out, res, force); err != nil {
+		if err := writeNew("migrate", out, out, ", or -o another file", res, force); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.Stderr, "migrate: wrote %s\n", out)
@@ -136,25 +136,26 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
-// writeNew writes a file that must not exist yet, unless force.
-func writeNew(path string, data []byte, force bool) error {
+// writeNew writes a file that must not exist yet, unless force; what is
+// the command, shown the path as the user gave it, hint another way out.
+func writeNew(what, path, shown, hint string, data []byte, force bool) error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
 	if errors.Is(err, fs.ErrExist) {
-		return badInput("migrate: %s already exists; use --force to overwrite it, or -o another file", path)
+		return badInput("%s: %s already exists; use --force to overwrite it%s", what, shown, hint)
 	}
 	if err != nil {
-		return badInput("migrate: %v", err)
+		return badInput("%s: %v", what, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return toolFailure(fmt.Errorf("migrate: write %s: %w", path, err))
+		return toolFailure(fmt.Errorf("%s: write %s: %w", what, shown, err))
 	}
 	if err := f.Close(); err != nil {
-		return toolFailure(fmt.Errorf("migrate: write %s: %w", path, err))
+		return toolFailure(fmt.Errorf("%s: write %s: %w", what, shown, err))
 	}
 	return nil
 }
