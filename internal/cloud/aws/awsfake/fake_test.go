@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
@@ -112,5 +113,60 @@ func TestThrottlingIsAnsweredAsEC2Does(t *testing.T) {
 		if status != http.StatusServiceUnavailable || !strings.Contains(body, "<Response><Errors><Error><Code>RequestLimitExceeded</Code>") {
 			t.Errorf("fault %+v: %d %s", fault, status, body)
 		}
+	}
+}
+
+// TestMetadataOptionsAsRequested: an instance runs with the metadata
+// options RunInstances asked for, EC2's defaults (IMDSv1 allowed) for
+// what it did not; the double used to answer "required" whatever was
+// asked.
+func TestMetadataOptionsAsRequested(t *testing.T) {
+	f := awsfake.New(t)
+	image := f.SeedImage("sindri-1", "h1", time.Now())
+	run := func(extra url.Values) string {
+		form := url.Values{"Action": {"RunInstances"}, "Version": {"2016-11-15"}, "ImageId": {image}, "InstanceType": {"t3.small"}, "MinCount": {"1"}, "MaxCount": {"1"}}
+		for k, v := range extra {
+			form[k] = v
+		}
+		status, _, body := post(t, f, form, strings.Replace(auth, "eu-west-1", awsfake.DefaultRegion, 1))
+		if status != 200 {
+			t.Fatalf("%d %s", status, body)
+		}
+		_, after, _ := strings.Cut(body, "<instanceId>")
+		id, _, _ := strings.Cut(after, "<")
+		return id
+	}
+	if md := f.InstanceMetadata(run(nil)); md != (awsfake.Metadata{HTTPTokens: "optional", HTTPEndpoint: "enabled", HopLimit: 1}) {
+		t.Errorf("defaults = %+v", md)
+	}
+	asked := url.Values{"MetadataOptions.HttpTokens": {"required"}, "MetadataOptions.HttpPutResponseHopLimit": {"2"}, "MetadataOptions.HttpEndpoint": {"disabled"}}
+	if md := f.InstanceMetadata(run(asked)); md != (awsfake.Metadata{HTTPTokens: "required", HTTPEndpoint: "disabled", HopLimit: 2}) {
+		t.Errorf("as asked = %+v", md)
+	}
+}
+
+// TestPagesEndWithoutNextToken: a page size pages every paged Describe,
+// the last page carries no nextToken, and a token from another action
+// is refused as EC2 refuses it.
+func TestPagesEndWithoutNextToken(t *testing.T) {
+	f := awsfake.New(t)
+	for i := range 3 {
+		f.SeedImage("sindri-"+string(rune('a'+i)), "h1", time.Now())
+	}
+	f.SetPageSize(2)
+	us := strings.Replace(auth, "eu-west-1", awsfake.DefaultRegion, 1)
+	form := url.Values{"Action": {"DescribeImages"}, "Version": {"2016-11-15"}}
+	_, _, body := post(t, f, form, us)
+	tok, _, ok := strings.Cut(strings.SplitN(body+"<nextToken>", "<nextToken>", 2)[1], "</nextToken>")
+	if !ok || strings.Count(body, "<imageId>") != 2 {
+		t.Fatalf("first page: %s", body)
+	}
+	form.Set("NextToken", tok)
+	if _, _, body := post(t, f, form, us); strings.Count(body, "<imageId>") != 1 || strings.Contains(body, "nextToken") {
+		t.Errorf("last page: %s", body)
+	}
+	other := url.Values{"Action": {"DescribeVolumes"}, "Version": {"2016-11-15"}, "NextToken": {tok}}
+	if status, _, body := post(t, f, other, us); status != 400 || !strings.Contains(body, "InvalidPaginationToken") {
+		t.Errorf("a token of DescribeImages on DescribeVolumes: %d %s", status, body)
 	}
 }

@@ -46,6 +46,11 @@ func init() {
 	}
 }
 
+// Actions are the EC2 and STS actions the fake serves, sorted.
+func Actions() []string {
+	return slices.Sorted(maps.Keys(handlers))
+}
+
 func ret() []elem { return []elem{{"return", true}} }
 
 func getCallerIdentity(f *Fake, r *req) ([]elem, *apiError) {
@@ -525,7 +530,7 @@ func createSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 		return nil, aerr
 	}
 	g := f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, desc: desc, vpc: vpc, region: r.region, tags: specs["security-group"], created: time.Now().UTC()})
-	return []elem{{"return", true}, {"groupId", g.id}, {"tagSet", xtags(g.tags)}}, nil
+	return []elem{{"groupId", g.id}, {"tagSet", xtags(g.tags)}}, nil
 }
 
 func authorizeIngress(f *Fake, r *req) ([]elem, *apiError) {
