@@ -147,14 +147,18 @@ func (cl *clients) tagBootVolumes(ctx context.Context, id string, tags map[strin
 // publicIP is the public address of the instance's primary VNIC; "" while
 // it is not attached yet.
 func (cl *clients) publicIP(ctx context.Context, id string) (string, error) {
-	resp, err := cl.compute.ListVnicAttachments(sdk(ctx), core.ListVnicAttachmentsRequest{
-		CompartmentId: common.String(cl.cfg.CompartmentOCID),
-		InstanceId:    common.String(id),
+	atts, err := pages(func(page *string) ([]core.VnicAttachment, *string, error) {
+		resp, err := cl.compute.ListVnicAttachments(sdk(ctx), core.ListVnicAttachmentsRequest{
+			CompartmentId: common.String(cl.cfg.CompartmentOCID),
+			InstanceId:    common.String(id),
+			Page:          page,
+		})
+		return resp.Items, resp.OpcNextPage, wrap("ListVnicAttachments", err)
 	})
 	if err != nil {
-		return "", wrap("ListVnicAttachments", err)
+		return "", err
 	}
-	for _, a := range resp.Items {
+	for _, a := range atts {
 		if a.LifecycleState != core.VnicAttachmentLifecycleStateAttached || a.VnicId == nil {
 			continue
 		}

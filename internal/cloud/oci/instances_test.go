@@ -328,3 +328,18 @@ func TestTerminateInstance(t *testing.T) {
 		t.Errorf("TerminateInstance(foreign) = %v, want a refusal", err)
 	}
 }
+
+// TestPublicIPFollowsPages: the VNIC attachments of an instance are paged
+// like every OCI list; a public IP on a VNIC whose attachment is on the
+// second page is still found (the lookup read the first page only).
+func TestPublicIPFollowsPages(t *testing.T) {
+	f, c, cfg := setup(t)
+	id := f.SeedDeployment("web", t0)
+	f.SetPrimaryPublicIP(id, "")
+	f.AddVNIC(id, "192.0.2.77")
+	f.SetPageSize(1)
+	got, err := c.ListInstances(t.Context(), cfg, cloud.InstanceFilter{Deployment: "web"})
+	if err != nil || len(got) != 1 || got[0].Host != "192.0.2.77" {
+		t.Fatalf("ListInstances = %+v, %v; want the secondary VNIC's public IP 192.0.2.77", got, err)
+	}
+}

@@ -458,6 +458,33 @@ func (s *Fake) VNICs() map[string]map[string]string {
 	return out
 }
 
+// AddVNIC attaches a secondary VNIC to an instance, with this public IP
+// ("" for none), and returns the VNIC's OCID.
+func (s *Fake) AddVNIC(instanceID, publicIP string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[instanceID]
+	v := &vnic{ID: s.id("vnic"), CompartmentID: Compartment, AvailabilityDomain: in.AvailabilityDomain, DisplayName: in.DisplayName + "-secondary",
+		LifecycleState: "AVAILABLE", TimeCreated: stamp(time.Now()), PrivateIP: fmt.Sprintf("10.0.1.%d", s.seq%250+2), PublicIP: publicIP, SubnetID: Subnet}
+	s.vnics[v.ID] = v
+	a := &attachment{ID: s.id("vnicattachment"), AvailabilityDomain: in.AvailabilityDomain, CompartmentID: Compartment,
+		InstanceID: in.ID, LifecycleState: "ATTACHED", TimeCreated: v.TimeCreated, VnicID: v.ID, SubnetID: Subnet}
+	s.vnicAtts[a.ID] = a
+	return v.ID
+}
+
+// SetPrimaryPublicIP sets (or, with "", removes) the public IP of an
+// instance's primary VNIC.
+func (s *Fake) SetPrimaryPublicIP(instanceID, ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.vnicAtts {
+		if v := s.vnics[a.VnicID]; a.InstanceID == instanceID && v != nil && v.IsPrimary {
+			v.PublicIP = ip
+		}
+	}
+}
+
 // Launches returns the decoded JSON body of every LaunchInstance call.
 func (s *Fake) Launches() []map[string]any {
 	s.mu.Lock()
