@@ -479,3 +479,40 @@ func checkOurSide(t *testing.T, f *gcpfake.Fake, name string) {
 		t.Errorf("the image is still there after DeleteImage: %v", im)
 	}
 }
+
+// The googlecompute plugin makes the build's boot disk with autoDelete
+// false and without labels (it deletes the disk itself after the image),
+// so when a build is killed, Leftovers finds the labelled instance but
+// can never find that disk. Deleting the leftover instance must take the
+// disk along.
+func TestSweepTakesThePluginsBootDiskAlong(t *testing.T) {
+	f, c, cfg := newFake(t)
+	source := seedSource(f)
+	in, err := json.Marshal(map[string]any{
+		"name": "packer-6750e1b2-0000-4000-8000-000000000001", "machineType": "zones/" + f.Zone + "/machineTypes/e2-standard-4",
+		"labels": map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: pluginRun, cloud.TagTemporary: cloud.Temporary},
+		"disks": []map[string]any{{"boot": true, "autoDelete": false, "type": "PERSISTENT", "mode": "READ_WRITE",
+			"initializeParams": map[string]any{"sourceImage": "projects/" + sourceProject + "/global/images/" + source,
+				"diskName": "packer-6750e1b2-0000-4000-8000-000000000001", "diskType": "zones/" + f.Zone + "/diskTypes/pd-ssd"}}},
+		"networkInterfaces": []map[string]any{{"network": "global/networks/default"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(f.URL+"/compute/v1/projects/"+f.Project+"/zones/"+f.Zone+"/instances", "application/json", bytes.NewReader(in))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the plugin's instance: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRun})
+	if err != nil || len(left) != 1 || left[0].Kind != cloud.KindInstance {
+		t.Fatalf("Leftovers = %+v, %v; want the plugin's instance", left, err)
+	}
+	if err := c.DeleteResource(t.Context(), cfg, left[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Live() {
+		t.Errorf("left behind after the sweep: %s %s (%v)", r.Kind, r.ID, r.Tags)
+	}
+}

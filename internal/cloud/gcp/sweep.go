@@ -129,7 +129,7 @@ func (g Cloud) DeleteResource(ctx context.Context, c *config.Config, r cloud.Res
 	name := lastSegment(r.ID)
 	switch r.Kind {
 	case cloud.KindInstance:
-		return g.deleteInstance(ctx, k, gc, name)
+		return g.deleteLeftoverInstance(ctx, k, gc, name)
 	case cloud.KindSecurityGroup:
 		return g.deleteFirewall(ctx, k, gc, name)
 	case cloud.KindDisk:
@@ -142,4 +142,44 @@ func (g Cloud) DeleteResource(ctx context.Context, c *config.Config, r cloud.Res
 		})
 	}
 	return fmt.Errorf("gcp: delete %s %s: gcp has no resources of that kind", r.Kind, r.ID)
+}
+
+// deleteLeftoverInstance deletes a leftover instance with every disk
+// attached to it. The googlecompute plugin makes the build's boot disk
+// with autoDelete false and no labels (found by its plugin-driven test),
+// so no later sweep could find that disk: each such disk is marked
+// autoDelete first, and the instance's deletion takes it along even if
+// this run stops half-way.
+func (g Cloud) deleteLeftoverInstance(ctx context.Context, k *clients, gc *config.GCP, name string) error {
+	ic, err := k.Instances()
+	if err != nil {
+		return err
+	}
+	var in *computepb.Instance
+	err = g.call(ctx, "get instance "+name, func(ctx context.Context) error {
+		var err error
+		in, err = ic.Get(ctx, &computepb.GetInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone, Instance: name}, noSDKRetry)
+		return err
+	})
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range in.GetDisks() {
+		if d.GetAutoDelete() {
+			continue
+		}
+		dev := d.GetDeviceName()
+		what := "set auto-delete of disk " + dev + " of instance " + name
+		err := g.remove(ctx, what, func(ctx context.Context, rid *string) (operation, error) {
+			return ic.SetDiskAutoDelete(ctx, &computepb.SetDiskAutoDeleteInstanceRequest{Project: gc.ProjectID, Zone: gc.Zone,
+				Instance: name, DeviceName: dev, AutoDelete: true, RequestId: rid}, noSDKRetry)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return g.deleteInstance(ctx, k, gc, name)
 }

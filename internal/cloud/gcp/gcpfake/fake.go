@@ -456,6 +456,7 @@ var Routes = []string{
 	"DELETE projects/{project}/zones/{zone}/instances/{instance}",
 	"POST projects/{project}/zones/{zone}/instances/{instance}/stop",
 	"POST projects/{project}/zones/{zone}/instances/{instance}/start",
+	"POST projects/{project}/zones/{zone}/instances/{instance}/setDiskAutoDelete",
 	"GET projects/{project}/zones/{zone}/instances/{instance}/serialPort",
 	"GET projects/{project}/zones/{zone}/disks",
 	"GET projects/{project}/zones/{zone}/disks/{disk}",
@@ -509,6 +510,8 @@ func (s *Fake) zonal(w http.ResponseWriter, r *http.Request, zone string, p []st
 		s.instance(w, r, zone, p[1], q)
 	case len(p) == 3 && p[0] == "instances" && (p[2] == "stop" || p[2] == "start") && m == http.MethodPost:
 		s.power(w, zone, p[1], p[2], q)
+	case len(p) == 3 && p[0] == "instances" && p[2] == "setDiskAutoDelete" && m == http.MethodPost:
+		s.setDiskAutoDelete(w, zone, p[1], q)
 	case len(p) == 3 && p[0] == "instances" && p[2] == "serialPort" && m == http.MethodGet:
 		s.serialPort(w, zone, p[1])
 	case len(p) == 2 && p[0] == "machineTypes" && m == http.MethodGet:
@@ -934,7 +937,9 @@ func (s *Fake) createInstance(zone string, in *computepb.Instance, created time.
 		}
 		ad.InitializeParams = nil
 		ad.Kind = proto.String("compute#attachedDisk")
-		ad.DeviceName = proto.String(dname)
+		if ad.DeviceName == nil {
+			ad.DeviceName = proto.String(fmt.Sprintf("persistent-disk-%d", i)) // the API's default
+		}
 		ad.Index = proto.Int32(int32(i))
 	}
 	for i, ni := range in.GetNetworkInterfaces() {

@@ -133,9 +133,10 @@ func TestRoutesAreMethodsOfTheDiscoveryDocument(t *testing.T) {
 // routeFixture is a fake with one of everything, and what fills each
 // path parameter and request body.
 type routeFixture struct {
-	f      *gcpfake.Fake
-	params map[string]string
-	bodies map[string]string
+	f       *gcpfake.Fake
+	params  map[string]string
+	bodies  map[string]string
+	queries map[string]string
 }
 
 func newRouteFixture(t *testing.T) routeFixture {
@@ -155,6 +156,9 @@ func newRouteFixture(t *testing.T) routeFixture {
 			"{project}": f.Project, "{image}": img, "{family}": "sindri", "{firewall}": fw, "{zone}": f.Zone,
 			"{machineType}": "e2-standard-4", "{instance}": "vm-a", "{disk}": disk,
 			"{operation}": opName(t, zop), "{globalOperation}": opName(t, gop),
+		},
+		queries: map[string]string{
+			"POST projects/{project}/zones/{zone}/instances/{instance}/setDiskAutoDelete": "?autoDelete=false&deviceName=persistent-disk-0",
 		},
 		bodies: map[string]string{
 			"POST projects/{project}/global/images":                   `{"name":"new-image","sourceDisk":"projects/` + f.Project + `/zones/` + f.Zone + `/disks/` + disk + `","labels":{"a":"b"}}`,
@@ -187,7 +191,7 @@ func TestEveryRouteAnswersInTheSchema(t *testing.T) {
 			for k, v := range fx.params {
 				path = strings.ReplaceAll(path, k, v)
 			}
-			status, body := do(t, verb, fx.f.URL+"/compute/v1/"+path, fx.bodies[route])
+			status, body := do(t, verb, fx.f.URL+"/compute/v1/"+path+fx.queries[route], fx.bodies[route])
 			if status/100 != 2 {
 				t.Fatalf("%s %s: %d %s", verb, path, status, body)
 			}

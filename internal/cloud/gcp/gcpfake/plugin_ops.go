@@ -279,3 +279,26 @@ func (s *Fake) sourceDisk(w http.ResponseWriter, link string, force bool) (*comp
 	}
 	return d, true
 }
+
+// setDiskAutoDelete answers instances.setDiskAutoDelete: autoDelete (a
+// required boolean) for the attached disk named deviceName.
+func (s *Fake) setDiskAutoDelete(w http.ResponseWriter, zone, name string, q map[string][]string) {
+	in := s.instances[zone+"/"+name]
+	if s.answered(w, q, in != nil, "zones/"+zone+"/instances/"+name) {
+		return
+	}
+	on := first(q["autoDelete"])
+	if on != "true" && on != "false" {
+		s.writeError(w, http.StatusBadRequest, "required", "Required parameter: autoDelete")
+		return
+	}
+	dev := first(q["deviceName"])
+	for _, ad := range in.GetDisks() {
+		if ad.GetDeviceName() == dev {
+			ad.AutoDelete = proto.Bool(on == "true")
+			s.newOp(w, q, "setDiskAutoDelete", zone, in.GetSelfLink(), nil)
+			return
+		}
+	}
+	s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'deviceName': '%s'. No attached disk found with device name '%s'", dev, dev))
+}
