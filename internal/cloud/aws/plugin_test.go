@@ -198,6 +198,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 		t.Fatal(stop)
 	}
 	checkPluginCalls(t, f, source)
+	checkPolicyAllows(t, f)
 	ids := checkArtifact(t, f, manifest)
 	checkNothingTemporary(t, f, source)
 	checkOurSide(t, f, ids)
@@ -240,6 +241,21 @@ func checkPluginCalls(t *testing.T, f *awsfake.Fake, source string) {
 	slices.Sort(regions)
 	if strings.Join(regions, ",") != "us-east-1,us-west-2" {
 		t.Errorf("CopyImage went to %v, want the encrypted copy in us-west-2 and the one in us-east-1", regions)
+	}
+}
+
+// checkPolicyAllows: docs/aws.md's least-privilege policy names every
+// action the plugin called.
+func checkPolicyAllows(t *testing.T, f *awsfake.Fake) {
+	t.Helper()
+	doc, err := os.ReadFile("../../../docs/aws.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.Calls("") {
+		if !strings.Contains(string(doc), `"ec2:`+c.Action+`"`) {
+			t.Errorf("the plugin called %s, which the policy in docs/aws.md does not allow", c.Action)
+		}
 	}
 }
 
