@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -319,6 +321,71 @@ func TestCheckShapeCatchesDivergence(t *testing.T) {
 		<-done
 		if !inner.Failed() {
 			t.Errorf("%s: the model check passed %s", name, body)
+		}
+	}
+}
+
+// served are the SDK request types of every operation the double serves.
+var served = []any{
+	core.ListImagesRequest{}, core.GetImageRequest{}, core.CreateImageRequest{}, core.UpdateImageRequest{}, core.DeleteImageRequest{},
+	core.LaunchInstanceRequest{}, core.ListInstancesRequest{}, core.GetInstanceRequest{}, core.InstanceActionRequest{},
+	core.TerminateInstanceRequest{}, core.ListVnicAttachmentsRequest{}, core.GetVnicRequest{}, core.ListBootVolumeAttachmentsRequest{},
+	core.ListBootVolumesRequest{}, core.GetBootVolumeRequest{}, core.UpdateBootVolumeRequest{}, core.DeleteBootVolumeRequest{},
+	core.ListVolumesRequest{}, core.GetVolumeRequest{}, core.UpdateVolumeRequest{}, core.DeleteVolumeRequest{},
+	core.ListComputeImageCapabilitySchemasRequest{}, core.GetComputeImageCapabilitySchemaRequest{},
+	core.UpdateComputeImageCapabilitySchemaRequest{}, identity.GetUserRequest{}, identity.GetTenancyRequest{},
+}
+
+// vnicDetails is the type of launchDetails.CreateVnicDetails.
+func vnicDetails() reflect.Type {
+	f, _ := reflect.TypeFor[launchDetails]().FieldByName("CreateVnicDetails")
+	return f.Type.Elem()
+}
+
+// TestRequestParametersAreTheSDKs: every query parameter and header the
+// double reads (each Get("...") in fake.go) is a query or header of an
+// SDK request it serves (Authorization is the signature, not a model
+// field), and every field of the request bodies it decodes is a json tag
+// of the SDK's details type.
+func TestRequestParametersAreTheSDKs(t *testing.T) {
+	names := map[string]bool{}
+	for _, req := range served {
+		for f := range reflect.TypeOf(req).Fields() {
+			if c := f.Tag.Get("contributesTo"); c == "query" || c == "header" {
+				names[f.Tag.Get("name")] = true
+			}
+		}
+	}
+	src, err := os.ReadFile("fake.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := regexp.MustCompile(`Get\("([A-Za-z-]+)"\)`).FindAllStringSubmatch(string(src), -1)
+	if len(read) < 10 {
+		t.Fatalf("found %d parameters read in fake.go", len(read))
+	}
+	for _, m := range read {
+		if !names[m[1]] && m[1] != "Authorization" {
+			t.Errorf("the double reads %q, which no SDK request of its operations sends", m[1])
+		}
+	}
+	for fake, sdk := range map[reflect.Type]reflect.Type{
+		reflect.TypeFor[launchDetails]():      reflect.TypeFor[core.LaunchInstanceDetails](),
+		reflect.TypeFor[sourceDetails]():      reflect.TypeFor[core.InstanceSourceViaImageDetails](),
+		reflect.TypeFor[shapeConfig]():        reflect.TypeFor[core.LaunchInstanceShapeConfigDetails](),
+		vnicDetails():                         reflect.TypeFor[core.CreateVnicDetails](),
+		reflect.TypeFor[createImageDetails](): reflect.TypeFor[core.CreateImageDetails](),
+	} {
+		tags := map[string]bool{}
+		for f := range sdk.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			tags[name] = true
+		}
+		for f := range fake.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "" && name != "-" && !tags[name] && name != "sourceType" {
+				t.Errorf("the double decodes %s.%s, which is no field of the SDK's %s", fake, name, sdk)
+			}
 		}
 	}
 }
