@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 	"github.com/sindri-dev/sindri-packer/internal/verify"
 )
 
@@ -377,10 +377,8 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 	// Sorted: the outputs file is the same bytes for the same results.
 	outputs := m.Outputs(manifestPath)
 	outputs["test-result"] = testResult(m)
-	for _, k := range slices.Sorted(maps.Keys(outputs)) {
-		if err := rep.SetOutput(k, outputs[k]); err != nil {
-			return toolFailure(err)
-		}
+	if err := report.SetOutputs(rep.SetOutput, outputs); err != nil {
+		return toolFailure(err)
 	}
 	if err := rep.AddSummary(table); err != nil {
 		return toolFailure(err)

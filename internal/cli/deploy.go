@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
@@ -87,7 +87,7 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 	if err != nil {
 		return err
 	}
-	var im cloud.InstanceManager
+	var im cloud.Instances
 	var pub string
 	if !f.buildOnly {
 		if im, err = c.target(name); err != nil {
@@ -126,7 +126,7 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		fmt.Fprintf(c.Stdout, "image for %s: %s (--build-only: nothing launched)\n", name, image)
 		return nil
 	}
-	b, _ := c.builder(name)
+	b, _ := c.target(name)
 	work, err := os.MkdirTemp("", "sindri-deploy-")
 	if err != nil {
 		return toolFailure(err)
@@ -145,11 +145,10 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		return toolFailure(fmt.Errorf("deploy %s: %w", name, err))
 	}
 	fmt.Fprintf(c.Stdout, "deployed %s: instance %s at %s\nconnect: %s\n", cfg.Name, inst.ID, inst.Host, strings.Join(sshArgs(inst, ""), " "))
+	// Sorted: the outputs file is the same bytes for the same instance.
 	rep := gha.New(c.getenv, c.Stdout)
-	for k, v := range map[string]string{"instance-id": inst.ID, "instance-address": inst.Host} {
-		if err := rep.SetOutput(k, v); err != nil {
-			return toolFailure(err)
-		}
+	if err := report.SetOutputs(rep.SetOutput, map[string]string{"instance-id": inst.ID, "instance-address": inst.Host}); err != nil {
+		return toolFailure(err)
 	}
 	return nil
 }
@@ -194,7 +193,7 @@ func checkPublicKey(what, key string) (string, error) {
 // deployment returns the configuration's instances in one cloud; with
 // must, none is an error. A target without instances says what is not
 // available (cloud.ErrNotSupported stays in the chain).
-func (c *Command) deployment(ctx context.Context, cfg *config.Config, what, name string, im cloud.InstanceManager, must bool) ([]cloud.Instance, error) {
+func (c *Command) deployment(ctx context.Context, cfg *config.Config, what, name string, im cloud.Instances, must bool) ([]cloud.Instance, error) {
 	insts, err := im.ListInstances(ctx, cfg, cloud.InstanceFilter{Deployment: cfg.Name})
 	if !cloud.Supported(err) {
 		return nil, &exitError{ExitFailure, fmt.Errorf("%s: not available for %s: %w", what, name, err)}
@@ -243,12 +242,13 @@ func writeInstances(w io.Writer, name string, insts []cloud.Instance) {
 }
 
 func writeInstanceRows(w io.Writer, rows []instanceRow) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLOUD\tINSTANCE\tNAME\tSTATE\tADDRESS\tIMAGE\tCREATED")
+	t := report.NewTable(report.Column{Name: "CLOUD"}, report.Column{Name: "INSTANCE"}, report.Column{Name: "NAME", Dash: true},
+		report.Column{Name: "STATE", Dash: true}, report.Column{Name: "ADDRESS", Dash: true}, report.Column{Name: "IMAGE", Dash: true},
+		report.Column{Name: "CREATED", Dash: true})
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cloud, r.ID, dash(r.Name), dash(r.State), dash(r.Address), dash(r.Image), dash(r.Created))
+		t.Row(r.Cloud, r.ID, r.Name, r.State, r.Address, r.Image, r.Created)
 	}
-	tw.Flush()
+	_ = t.Text(w)
 }
 
 func sshArgs(inst *cloud.Instance, identity string) []string {
@@ -320,7 +320,7 @@ Exit code 1 when there is none.`,
 }
 
 // lifecycleTarget finds the deployment's instances in the one selected cloud.
-func (c *Command) lifecycleTarget(ctx context.Context, g *global, what string) (*config.Config, string, cloud.InstanceManager, []cloud.Instance, error) {
+func (c *Command) lifecycleTarget(ctx context.Context, g *global, what string) (*config.Config, string, cloud.Instances, []cloud.Instance, error) {
 	cfg, clouds, err := c.load(g)
 	if err != nil {
 		return nil, "", nil, nil, err
@@ -361,7 +361,7 @@ it prints the command instead.`,
 				return &exitError{ExitFindings, fmt.Errorf("connect: deployment %s in %s is not running (state %s): run sindri-packer start", cfg.Name, name, insts[0].State)}
 			}
 			if inst.User == "" {
-				b, _ := c.builder(name)
+				b, _ := c.target(name)
 				inst.User = b.SSHUser(cfg)
 			}
 			args := sshArgs(inst, identity)

@@ -7,17 +7,14 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
-
-// builder returns the named target: Command.Targets when a test set it.
-func (c *Command) builder(name string) (cloud.Target, error) { return c.target(name) }
 
 // oneCloud narrows the selection to exactly one cloud for commands that
 // act on one thing.
@@ -137,13 +134,13 @@ func writeImageTable(w io.Writer, rows []imageRow) {
 		fmt.Fprintln(w, "no images made by sindri-packer")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLOUD\tID\tNAME\tREGION\tSTATE\tCREATED\tSINDRI\tCONFIG HASH\tDEPRECATED")
+	col := func(name string) report.Column { return report.Column{Name: name, Dash: true} }
+	t := report.NewTable(report.Column{Name: "CLOUD"}, report.Column{Name: "ID"}, col("NAME"), col("REGION"), col("STATE"),
+		col("CREATED"), col("SINDRI"), col("CONFIG HASH"), col("DEPRECATED"))
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cloud, r.ID, dash(r.Name), dash(r.Region), dash(r.State),
-			when(r.Created), dash(r.SindriVersion), dash(short12(r.ConfigHash)), when(r.Deprecated))
+		t.Row(r.Cloud, r.ID, r.Name, r.Region, r.State, when(r.Created), r.SindriVersion, short12(r.ConfigHash), when(r.Deprecated))
 	}
-	tw.Flush()
+	_ = t.Text(w)
 }
 
 func dash(s string) string {
@@ -244,7 +241,7 @@ a sindri-deprecated tag on OCI, Alibaba and plain Azure managed images.`,
 	return cmd
 }
 
-func (c *Command) imageTarget(g *global, what string) (*config.Config, string, cloud.ImageManager, error) {
+func (c *Command) imageTarget(g *global, what string) (*config.Config, string, cloud.Images, error) {
 	cfg, clouds, err := c.load(g)
 	if err != nil {
 		return nil, "", nil, err
@@ -262,7 +259,7 @@ func (c *Command) imageTarget(g *global, what string) (*config.Config, string, c
 
 // ownImages finds every ID among this tool's images first, so nothing is
 // changed when one of them is missing or not ours.
-func (c *Command) ownImages(ctx context.Context, cfg *config.Config, what, name string, im cloud.ImageManager, ids []string) ([]cloud.Image, error) {
+func (c *Command) ownImages(ctx context.Context, cfg *config.Config, what, name string, im cloud.Images, ids []string) ([]cloud.Image, error) {
 	all, err := im.ListImages(ctx, cfg)
 	if !cloud.Supported(err) {
 		return nil, notAvailable(what, name, err)
