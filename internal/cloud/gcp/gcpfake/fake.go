@@ -792,6 +792,20 @@ func (s *Fake) deprecate(w http.ResponseWriter, name string, q map[string][]stri
 
 // --- firewalls ---
 
+// freeName writes the API's error and returns false when name is not a
+// valid resource name or the resource at path+name exists.
+func (s *Fake) freeName(w http.ResponseWriter, name, path string, exists bool) bool {
+	switch {
+	case !nameRule.MatchString(name):
+		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
+		return false
+	case exists:
+		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/%s%s' already exists", s.Project, path, name))
+		return false
+	}
+	return true
+}
+
 var imageLink = regexp.MustCompile(`(?:^|/)projects/([^/]+)/global/images/([^/]+)$`)
 
 var nameRule = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -816,11 +830,7 @@ func (s *Fake) insertFirewall(w http.ResponseWriter, q map[string][]string, body
 	}
 	name := fw.GetName()
 	switch {
-	case !nameRule.MatchString(name):
-		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
-		return
-	case s.firewalls[name] != nil:
-		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/global/firewalls/%s' already exists", s.Project, name))
+	case !s.freeName(w, name, "global/firewalls/", s.firewalls[name] != nil):
 		return
 	case len(fw.GetAllowed()) == 0 && len(fw.GetDenied()) == 0:
 		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.allowed': ''. At least one allowed or denied rule is required.")
@@ -961,11 +971,7 @@ func (s *Fake) insertInstance(w http.ResponseWriter, zone string, q map[string][
 	name := in.GetName()
 	key := zone + "/" + name
 	switch {
-	case !nameRule.MatchString(name):
-		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
-		return
-	case s.instances[key] != nil:
-		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/zones/%s/instances/%s' already exists", s.Project, zone, name))
+	case !s.freeName(w, name, "zones/"+zone+"/instances/", s.instances[key] != nil):
 		return
 	case in.GetMachineType() == "":
 		s.writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'resource.machineType': ''. Machine type must be specified.")

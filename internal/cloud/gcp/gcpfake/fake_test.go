@@ -159,3 +159,38 @@ func TestHangingRequestDoesNotBlockOthers(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// images.insert as the googlecompute plugin calls it: from a disk (a full
+// URL on compute.googleapis.com), PENDING until its operation is done; a
+// disk in use by a running instance is refused without forceCreate.
+func TestImageInsertFromADisk(t *testing.T) {
+	f := gcpfake.New(t)
+	f.SeedInstance("vm-a", nil, time.Now())
+	base := f.URL + "/compute/v1/projects/" + f.Project
+	disk := "https://compute.googleapis.com/compute/v1/projects/" + f.Project + "/zones/" + f.Zone + "/disks/vm-a"
+	body := `{"name":"img-a","sourceDisk":"` + disk + `","sourceType":"RAW","labels":{"managed-by":"sindri-packer"}}`
+	status, data := do(t, "POST", base+"/global/images", body)
+	if e := decodeError(t, data); status != 400 || e.Error.Errors[0].Reason != "resourceInUseByAnotherResource" {
+		t.Fatalf("image from a disk in use: %d %s", status, data)
+	}
+	status, data = do(t, "POST", base+"/global/images?forceCreate=true", body)
+	if status != 200 {
+		t.Fatalf("forceCreate: %d %s", status, data)
+	}
+	var op struct{ Name string }
+	_ = json.Unmarshal(data, &op)
+	if im := f.Image("img-a"); im.GetStatus() != "PENDING" || im.GetDiskSizeGb() != 80 || !strings.HasSuffix(im.GetSourceDisk(), "/disks/vm-a") {
+		t.Fatalf("image before its operation is done: %v", im)
+	}
+	if status, data := do(t, "GET", base+"/global/operations/"+op.Name, ""); status != 200 || !strings.Contains(string(data), `"DONE"`) {
+		t.Fatalf("operation: %d %s", status, data)
+	}
+	if im := f.Image("img-a"); im.GetStatus() != "READY" {
+		t.Fatalf("image after its operation: %v", im)
+	}
+	missing := strings.NewReplacer("img-a", "img-b", "/disks/vm-a", "/disks/nope").Replace(body)
+	status, data = do(t, "POST", base+"/global/images", missing)
+	if e := decodeError(t, data); status != 404 || e.Error.Errors[0].Reason != "notFound" {
+		t.Fatalf("image from a missing disk: %d %s", status, data)
+	}
+}

@@ -221,12 +221,7 @@ func (s *Fake) insertImage(w http.ResponseWriter, q map[string][]string, body []
 		return
 	}
 	name := im.GetName()
-	switch {
-	case !nameRule.MatchString(name):
-		s.writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", name))
-		return
-	case s.images[name] != nil:
-		s.writeError(w, http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'projects/%s/global/images/%s' already exists", s.Project, name))
+	if !s.freeName(w, name, "global/images/", s.images[name] != nil) {
 		return
 	}
 	if k := badLabels(im.GetLabels()); k != "" {
