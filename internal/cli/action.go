@@ -280,7 +280,8 @@ func (c *Command) prComment(ctx context.Context, rep *gha.Reporter, ref *Command
 	}
 	// The API is beyond the runner's log masking: the body is redacted.
 	cm.Redactor = rep.Redactor()
-	configPath = ref.annotationPath(configPath)
+	// The config input is relative to the working directory.
+	configPath = ref.annotationPath(ref.path(configPath))
 	run := commentRun{config: configPath, commit: gha.PullRequestHeadSHA(lookup("GITHUB_EVENT_PATH")), workspace: lookup("GITHUB_WORKSPACE")}
 	if run.commit == "" {
 		run.commit = lookup("GITHUB_SHA")

@@ -8,8 +8,8 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 )
 
-// annotationPath turns a file path as the command saw it (relative to its
-// working folder, which the Action's working-directory may move) into the
+// annotationPath turns a file path as the command opened it (resolved from
+// Command.Dir, which the Action's working-directory sets) into the
 // path GitHub places annotations at: relative to GITHUB_WORKSPACE, the
 // repository root. Outside Actions, or for a path outside the workspace or
 // no file ("--set"), it is returned unchanged.
@@ -18,7 +18,7 @@ func (c *Command) annotationPath(file string) string {
 	if ws == "" || file == "" || file == "--set" {
 		return file
 	}
-	abs, err := filepath.Abs(c.path(file))
+	abs, err := filepath.Abs(file)
 	if err != nil {
 		return file
 	}
