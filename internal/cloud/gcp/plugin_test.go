@@ -27,7 +27,6 @@ package gcp_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -45,23 +44,18 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp/gcpfake"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
 const (
@@ -71,29 +65,6 @@ const (
 	sourceProject = "ubuntu-os-cloud"
 	sourceFamily  = "ubuntu-2404-lts-amd64"
 )
-
-// googleTools is where tools/install.sh put packer and the pinned
-// googlecompute plugin; the test skips, saying so, when they are absent.
-func googleTools(t *testing.T) (packer, plugins string) {
-	t.Helper()
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".tools")
-	}
-	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
-	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "googlecompute", "packer-plugin-googlecompute_v*"))
-	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer or packer-plugin-googlecompute missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
-		}
-		t.Skipf("packer or packer-plugin-googlecompute not installed under %s (run tools/install.sh): the plugin-driven suite did not run", dir)
-	}
-	return packer, plugins
-}
 
 func pluginConfig(f *gcpfake.Fake) string {
 	return "packer:\n  cloud: gcp\n  project_id: " + f.Project + "\n  zone: " + f.Zone + "\n  labels:\n    team: platform\n"
@@ -216,60 +187,6 @@ func (p *googleProxy) Refused() []string {
 	return append([]string(nil), p.refused...)
 }
 
-// pluginTemplate renders yaml's gcp template into dir with communicator
-// "none" and returns its path.
-func pluginTemplate(t *testing.T, yaml, dir string) string {
-	t.Helper()
-	files, err := render.Render(cloudtest.Load(t, yaml), []string{"gcp"}, render.Options{SindriVersion: pluginVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl string
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := f.Data
-		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = withoutCommunicator(t, data)
-			tmpl = p
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl == "" {
-		t.Fatal("no template rendered")
-	}
-	return tmpl
-}
-
-// withoutCommunicator sets communicator "none" in the source and drops
-// the provisioners (they need a communicator). Nothing else changes.
-func withoutCommunicator(t *testing.T, src []byte) []byte {
-	t.Helper()
-	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, b := range f.Body().Blocks() {
-		switch b.Type() {
-		case "source":
-			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
-			b.Body().RemoveAttribute("ssh_username")
-			b.Body().RemoveAttribute("ssh_timeout")
-		case "build":
-			for _, p := range b.Body().Blocks() {
-				if p.Type() == "provisioner" {
-					b.Body().RemoveBlock(p)
-				}
-			}
-		}
-	}
-	return f.Bytes()
-}
-
 // pluginBuild runs `packer build` of tmpl through the proxy and returns
 // the manifest path, packer's output and its error.
 func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
@@ -285,40 +202,15 @@ func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins strin
 			t.Errorf("the plugin tried to reach beyond the double: %v", r)
 		}
 	})
-	manifest := filepath.Join(dir, "manifest.json")
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash="+pluginHash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest, tmpl)
-	cmd.Dir = filepath.Dir(tmpl)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-		"SSL_CERT_FILE=" + caFile, "SSL_CERT_DIR=" + dir,
-		"GOOGLE_APPLICATION_CREDENTIALS=" + f.KeyFile(t, dir),
-		"GCE_METADATA_HOST=" + strings.TrimPrefix(f.URL, "http://"), "GCE_METADATA_IP=" + strings.TrimPrefix(f.URL, "http://"),
-		"CLOUDSDK_CONFIG=" + filepath.Join(dir, "gcloud"),
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return manifest, out.String(), err
-}
-
-// lastError is the last error line of packer's machine-readable output.
-func lastError(out string) string {
-	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(strings.ToLower(lines[i]), "error") {
-			l := lines[i]
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
-		}
-	}
-	return "stopped (no error line)"
+	host := strings.TrimPrefix(f.URL, "http://")
+	return plugintest.Build{Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
+		Vars: map[string]string{"config_hash": pluginHash, "run_id": pluginRun},
+		Env: []string{
+			"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+			"SSL_CERT_FILE=" + caFile, "SSL_CERT_DIR=" + dir,
+			"GOOGLE_APPLICATION_CREDENTIALS=" + f.KeyFile(t, dir),
+			"GCE_METADATA_HOST=" + host, "GCE_METADATA_IP=" + host, "CLOUDSDK_CONFIG=" + filepath.Join(dir, "gcloud"),
+		}}.Run(t)
 }
 
 // seedSource puts the source family into the public project: the newest
@@ -332,16 +224,16 @@ func seedSource(f *gcpfake.Fake) string {
 }
 
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
-	packer, plugins := googleTools(t)
+	packer, plugins := plugintest.Tools(t, "googlecompute")
 	f := gcpfake.New(t)
 	source := seedSource(f)
 	dir := t.TempDir()
-	tmpl := pluginTemplate(t, pluginConfig(f), filepath.Join(dir, "out"))
+	tmpl := plugintest.Template(t, pluginConfig(f), "gcp", filepath.Join(dir, "out"), pluginVersion, nil)
 	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
 	reqs := f.Requests()
 	stop := "the build finished: token, source image by family, zone, machine type, instance and boot disk, RUNNING, serial console, instance deleted, image from the disk with labels, disk deleted, manifest"
 	if runErr != nil {
-		stop = lastError(out)
+		stop = plugintest.LastError(out)
 	}
 	fmt.Printf("gcp plugin-driven: packer-plugin-googlecompute made %d requests to the double; %s\n", len(reqs), stop)
 	if runErr != nil || t.Failed() {
