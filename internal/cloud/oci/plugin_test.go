@@ -41,11 +41,13 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -73,13 +75,13 @@ func oracleTools(t *testing.T) (packer, plugins string) {
 }
 
 const (
-	pluginHash, pluginRun = "plugin-hash", "plugin-run"
-	pluginVersion         = "3.0.1"
+	pluginRun     = "plugin-run"
+	pluginVersion = "3.0.1"
 )
 
 // pluginConfig is the double's placement with our defaults (Canonical
 // Ubuntu 24.04 on VM.Standard.E4.Flex, 4 OCPUs, 64 GB, 80 GB boot volume).
-const pluginConfig = ocifake.YAML + "  tags: {Team: platform}\n"
+const pluginConfig = ocifake.YAML + "  tags: {Team: platform}\n  build:\n    sindri_version: " + pluginVersion + "\n"
 
 // pluginTemplate renders the oci template into dir with communicator
 // "none" and no provisioners, and returns its path.
@@ -139,7 +141,7 @@ func noCommunicator(t *testing.T, src []byte) []byte {
 // pluginBuild runs `packer build` of tmpl with its OCI calls going
 // through the double's proxy and returns the manifest path, packer's
 // output and its error.
-func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
+func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins, hash string) (string, string, error) {
 	t.Helper()
 	proxy, caPEM := f.StartProxy(t)
 	ca := filepath.Join(dir, "ocifake-test-ca.pem")
@@ -150,7 +152,7 @@ func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins strin
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash="+pluginHash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest,
+		"-var", "config_hash="+hash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest,
 		"-var", "oci_access_cfg_file="+f.ConfigFile(), tmpl)
 	cmd.Dir = filepath.Dir(tmpl)
 	cmd.Env = []string{
@@ -198,9 +200,16 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	f := ocifake.New(t)
 	base := seedBases(f)
 	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sindri.yaml")
+	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := spEnv(f, dir, packer)
+	hash := dryRunResult(t, env, cfg, dir, "before.json").ConfigHash
 	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
-	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
-	reqs := f.Requests()
+	ours := len(f.Requests())
+	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
+	reqs := f.Requests()[ours:]
 	stop := "the build finished: base image lookup, instance, VNIC and IP, image, capability schema, tags, terminate, manifest"
 	if runErr != nil {
 		stop = lastError(out)
@@ -210,15 +219,16 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	if runErr != nil {
 		t.Fatalf("%s\npacker output:\n%s", stop, out)
 	}
-	checkPluginCalls(t, f, base)
-	id := checkArtifact(t, f, manifest, base)
+	checkPluginCalls(t, f, base, hash)
+	id := checkArtifact(t, f, manifest, base, hash)
 	checkNothingTemporary(t, f, id)
-	checkOurSide(t, f, id)
+	checkCommands(t, f, env, cfg, dir, id, hash)
+	checkOurSide(t, f, id, hash)
 }
 
 // checkPluginCalls: the plugin went through every step this suite claims,
 // and launched what our template asks for.
-func checkPluginCalls(t *testing.T, f *ocifake.Fake, base string) {
+func checkPluginCalls(t *testing.T, f *ocifake.Fake, base, hash string) {
 	t.Helper()
 	for _, line := range []string{
 		"GET /20160918/images", "POST /20160918/instances", "GET /20160918/instances/", "GET /20160918/vnicAttachments",
@@ -229,9 +239,13 @@ func checkPluginCalls(t *testing.T, f *ocifake.Fake, base string) {
 			t.Errorf("the plugin never called %s", line)
 		}
 	}
-	q := f.Calls("GET /20160918/images")[0].Query
-	if q.Get("operatingSystem") != "Canonical Ubuntu" || q.Get("operatingSystemVersion") != "24.04" || q.Get("lifecycleState") != "AVAILABLE" {
-		t.Errorf("base image lookup query = %v", q)
+	var lookup bool // our own ListImages calls name no operating system
+	for _, c := range f.Calls("GET /20160918/images") {
+		q := c.Query
+		lookup = lookup || q.Get("operatingSystem") == "Canonical Ubuntu" && q.Get("operatingSystemVersion") == "24.04" && q.Get("lifecycleState") == "AVAILABLE"
+	}
+	if !lookup {
+		t.Error("the plugin never looked up the base image by our base_image_filter (Canonical Ubuntu 24.04, AVAILABLE)")
 	}
 	launches := f.Launches()
 	if len(launches) != 1 {
@@ -245,7 +259,7 @@ func checkPluginCalls(t *testing.T, f *ocifake.Fake, base string) {
 		sc["ocpus"] != float64(4) || sc["memoryInGBs"] != float64(64) {
 		t.Errorf("LaunchInstance = %v; want base %s, 80 GB, VM.Standard.E4.Flex 4/64", l, base)
 	}
-	if tags[cloud.TagRunID] != pluginRun || tags[cloud.TagTemporary] != cloud.Temporary || tags[cloud.TagConfigHash] != pluginHash {
+	if tags[cloud.TagRunID] != pluginRun || tags[cloud.TagTemporary] != cloud.Temporary || tags[cloud.TagConfigHash] != hash {
 		t.Errorf("the instance's tags = %v, want the run's temporary tags", tags)
 	}
 }
@@ -254,7 +268,7 @@ func checkPluginCalls(t *testing.T, f *ocifake.Fake, base string) {
 // step does (the last build, RegionIDs: an OCI artifact is a bare OCID)
 // and checks the image it names, its tags and its base. It returns the
 // image's OCID.
-func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base string) string {
+func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base, hash string) string {
 	t.Helper()
 	builds, err := packerpkg.ReadManifest(manifest)
 	if err != nil || len(builds) == 0 {
@@ -269,10 +283,10 @@ func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base string) string 
 	if err := (oci.Cloud{}).ValidImageID(id); err != nil {
 		t.Errorf("the plugin's image ID: %v", err)
 	}
-	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun {
+	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != pluginRun {
 		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
-	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: pluginHash,
+	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: hash,
 		cloud.TagSindriVersion: pluginVersion, "Team": "platform"}
 	if got := f.ImageTags(id); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("image tags = %v, want %v", got, want)
@@ -311,16 +325,16 @@ func checkNothingTemporary(t *testing.T, f *ocifake.Fake, id string) {
 
 // checkOurSide runs our client on the state the plugin left: the build
 // cache, the image list, the sweep, deprecate and delete.
-func checkOurSide(t *testing.T, f *ocifake.Fake, id string) {
+func checkOurSide(t *testing.T, f *ocifake.Fake, id, hash string) {
 	t.Helper()
 	c := oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}
 	cfg, ctx := cloudtest.Load(t, pluginConfig), t.Context()
-	img, err := c.FindImage(ctx, cfg, pluginHash)
+	img, err := c.FindImage(ctx, cfg, hash)
 	if err != nil || img == nil || img.ID != id || img.Regions[ocifake.Region] != id || img.SindriVersion != pluginVersion {
 		t.Fatalf("FindImage after the plugin: %+v, %v; want %s", img, err, id)
 	}
 	list, err := c.ListImages(ctx, cfg)
-	if err != nil || len(list) != 1 || list[0].ID != id || list[0].ConfigHash != pluginHash {
+	if err != nil || len(list) != 1 || list[0].ID != id || list[0].ConfigHash != hash {
 		t.Fatalf("ListImages after the plugin: %+v, %v; want exactly %s", list, err, id)
 	}
 	for _, run := range []string{pluginRun, ""} {
@@ -332,7 +346,7 @@ func checkOurSide(t *testing.T, f *ocifake.Fake, id string) {
 	if err := c.DeprecateImage(ctx, cfg, id, cloud.Deprecation{At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if img, err := c.FindImage(ctx, cfg, pluginHash); err != nil || img != nil {
+	if img, err := c.FindImage(ctx, cfg, hash); err != nil || img != nil {
 		t.Errorf("FindImage after deprecate: %+v, %v; want no cache hit", img, err)
 	}
 	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
@@ -345,6 +359,78 @@ func checkOurSide(t *testing.T, f *ocifake.Fake, id string) {
 		if r.Tags[cloud.TagManagedBy] != "" {
 			t.Errorf("after DeleteImage: %s %s is left", r.Kind, r.ID)
 		}
+	}
+}
+
+// sp runs `sindri-packer args...` in-process with env as its whole
+// environment and fails the test unless it exits 0.
+func sp(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
+	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
+		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+// spEnv is sp's environment: the double (plain HTTP endpoint and config
+// file, the same state the plugin changes through the proxy) and packer.
+func spEnv(f *ocifake.Fake, dir, packer string) []string {
+	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
+		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
+	for k, v := range f.Env() {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// dryRunResult runs `build --dry-run` and returns the oci result of its
+// manifest: the config hash, and the cached image when there is one.
+func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
+	t.Helper()
+	m := filepath.Join(dir, name)
+	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
+	man, err := pipeline.ReadManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := man.Clouds["oci"]
+	if r == nil || r.ConfigHash == "" {
+		t.Fatalf("build --dry-run: no oci result with a config hash in %+v", man.Clouds)
+	}
+	return r
+}
+
+// checkCommands runs our commands on the state the plugin left: the
+// build cache, images list, repave --dry-run and cleanup; none of them
+// writes.
+func checkCommands(t *testing.T, f *ocifake.Fake, env []string, cfg, dir, id, hash string) {
+	t.Helper()
+	writes := func() int {
+		n := 0
+		for _, r := range f.Requests() {
+			if !strings.HasPrefix(r, "GET ") {
+				n++
+			}
+		}
+		return n
+	}
+	before := writes()
+	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
+	}
+	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "Canonical-Ubuntu") {
+		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
+	}
+	if rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json")); !strings.Contains(rep, id) {
+		t.Errorf("repave --dry-run does not report the plugin's image %s:\n%s", id, rep)
+	}
+	sp(t, env, "cleanup", "-c", cfg, "--run-id", pluginRun)
+	sp(t, env, "cleanup", "-c", cfg)
+	if n := writes() - before; n != 0 {
+		t.Errorf("build --dry-run, images list, repave --dry-run and cleanup made %d writes after a clean plugin build", n)
 	}
 }
 
@@ -363,7 +449,7 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 		cloudtest.Fault{Match: "DELETE /20160918/instances/", Status: 403, Code: "NotAuthorizedOrNotFound"})
 	dir := t.TempDir()
 	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
-	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
+	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, "failing-hash")
 	if runErr == nil || f.Pending() != 0 {
 		t.Fatalf("the build should have failed at CreateImage and its terminate (faults left %d):\n%s", f.Pending(), out)
 	}
