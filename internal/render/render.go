@@ -76,7 +76,7 @@ func Write(dir string, files []File) error {
 }
 
 // Template renders one cloud's sindri.pkr.hcl.
-func Template(c *config.Config, b cloud.Builder, opts Options) []byte {
+func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
 	root.AppendUnstructuredTokens(hclwrite.Tokens{
@@ -145,7 +145,7 @@ const archiveOnVM = "/tmp/sindri-archive.tar.gz"
 // shell provisioner single-quotes each value, so none is ever shell text.
 const execute = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
 
-func provisioners(bb hclgen.Body, c *config.Config, b cloud.Builder, opts Options) {
+func provisioners(bb hclgen.Body, c *config.Config, b cloud.Target, opts Options) {
 	build := &c.Packer.Build
 	user := b.SSHUser(c)
 	script := func(name string, env map[string]string) {
