@@ -27,52 +27,23 @@ package oci_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
-	"github.com/sindri-dev/sindri-packer/internal/render"
 )
-
-// oracleTools returns packer and the plugin folder tools/install.sh
-// filled; it skips when they are missing, except on CI (CI=true).
-func oracleTools(t *testing.T) (packer, plugins string) {
-	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", ".tools")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
-	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "oracle", "packer-plugin-oracle_v*"))
-	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer or packer-plugin-oracle missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
-		}
-		t.Skipf("packer or packer-plugin-oracle not installed under %s (run tools/install.sh)", dir)
-	}
-	return packer, plugins
-}
 
 const (
 	pluginRun     = "plugin-run"
@@ -82,61 +53,6 @@ const (
 // pluginConfig is the double's placement with our defaults (Canonical
 // Ubuntu 24.04 on VM.Standard.E4.Flex, 4 OCPUs, 64 GB, 80 GB boot volume).
 const pluginConfig = ocifake.YAML + "  tags: {Team: platform}\n  build:\n    sindri_version: " + pluginVersion + "\n"
-
-// pluginTemplate renders the oci template into dir with communicator
-// "none" and no provisioners, and returns its path.
-func pluginTemplate(t *testing.T, dir string) string {
-	t.Helper()
-	files, err := render.Render(cloudtest.Load(t, pluginConfig), []string{"oci"}, render.Options{SindriVersion: pluginVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl string
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := f.Data
-		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = noCommunicator(t, data)
-			tmpl = p
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl == "" {
-		t.Fatal("no template rendered")
-	}
-	return tmpl
-}
-
-// noCommunicator sets communicator "none" in the source and drops the
-// provisioners (they need a communicator). Nothing points at the double:
-// the template is the one a real build runs.
-func noCommunicator(t *testing.T, src []byte) []byte {
-	t.Helper()
-	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, b := range f.Body().Blocks() {
-		switch b.Type() {
-		case "source":
-			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
-			b.Body().RemoveAttribute("ssh_username")
-			b.Body().RemoveAttribute("ssh_timeout")
-		case "build":
-			for _, p := range b.Body().Blocks() {
-				if p.Type() == "provisioner" {
-					b.Body().RemoveBlock(p)
-				}
-			}
-		}
-	}
-	return f.Bytes()
-}
 
 // pluginBuild runs `packer build` of tmpl with its OCI calls going
 // through the double's proxy and returns the manifest path, packer's
@@ -148,37 +64,11 @@ func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins, hash
 	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(dir, "manifest.json")
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash="+hash, "-var", "run_id="+pluginRun, "-var", "manifest_path="+manifest,
-		"-var", "oci_access_cfg_file="+f.ConfigFile(), tmpl)
-	cmd.Dir = filepath.Dir(tmpl)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "SSL_CERT_FILE=" + ca, "SSL_CERT_DIR=" + dir,
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return manifest, out.String(), err
-}
-
-// lastError is the last error line of packer's machine-readable output.
-func lastError(out string) string {
-	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(strings.ToLower(lines[i]), "error") {
-			l := lines[i]
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
-		}
-	}
-	return "stopped (no error line)"
+	return plugintest.Build{
+		Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
+		Env:  []string{"HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "SSL_CERT_FILE=" + ca, "SSL_CERT_DIR=" + dir},
+		Vars: map[string]string{"config_hash": hash, "run_id": pluginRun, "oci_access_cfg_file": f.ConfigFile()},
+	}.Run(t)
 }
 
 // seedBases adds the platform images the base_image_filter chooses from:
@@ -196,7 +86,7 @@ func seedBases(f *ocifake.Fake) string {
 // rendered template on the double; then, on the same state, our side sees
 // exactly what it made and nothing temporary is left.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
-	packer, plugins := oracleTools(t)
+	packer, plugins := plugintest.Tools(t, "oracle")
 	f := ocifake.New(t)
 	base := seedBases(f)
 	dir := t.TempDir()
@@ -206,13 +96,13 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	}
 	env := spEnv(f, dir, packer)
 	hash := dryRunResult(t, env, cfg, dir, "before.json").ConfigHash
-	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
+	tmpl := plugintest.Template(t, pluginConfig, "oci", filepath.Join(dir, "out"), pluginVersion, nil)
 	ours := len(f.Requests())
 	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
 	reqs := f.Requests()[ours:]
 	stop := "the build finished: base image lookup, instance, VNIC and IP, image, capability schema, tags, terminate, manifest"
 	if runErr != nil {
-		stop = lastError(out)
+		stop = plugintest.LastError(out)
 	}
 	fmt.Printf("oci plugin-driven: packer-plugin-oracle made %d requests to the double; %s\n", len(reqs), stop)
 	t.Logf("requests of the plugin:\n%s", strings.Join(reqs, "\n"))
@@ -442,13 +332,13 @@ var pluginTuning = cloud.Tuning{CallTimeout: 5 * time.Second, PollInterval: time
 // instance; Leftovers of its run finds exactly that instance, and our
 // sweep deletes it and nothing else.
 func TestPluginLeftoversAreWhatItMade(t *testing.T) {
-	packer, plugins := oracleTools(t)
+	packer, plugins := plugintest.Tools(t, "oracle")
 	f := ocifake.New(t)
 	seedBases(f)
 	f.Inject(cloudtest.Fault{Match: "POST /20160918/images", Status: 403, Code: "NotAuthorizedOrNotFound"},
 		cloudtest.Fault{Match: "DELETE /20160918/instances/", Status: 403, Code: "NotAuthorizedOrNotFound"})
 	dir := t.TempDir()
-	tmpl := pluginTemplate(t, filepath.Join(dir, "out"))
+	tmpl := plugintest.Template(t, pluginConfig, "oci", filepath.Join(dir, "out"), pluginVersion, nil)
 	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, "failing-hash")
 	if runErr == nil || f.Pending() != 0 {
 		t.Fatalf("the build should have failed at CreateImage and its terminate (faults left %d):\n%s", f.Pending(), out)
