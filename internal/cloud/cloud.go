@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
-	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 )
 
@@ -29,23 +28,6 @@ type Meta struct {
 	SindriVersion string
 	// Dir is the folder of the config file; relative paths resolve from it.
 	Dir string
-}
-
-// Builder is a target's Packer side: its plugin and its source block.
-type Builder interface {
-	// Name is the target's name in sindri.yaml, e.g. "aws".
-	Name() string
-	// Plugin is the Packer plugin providing the builder.
-	Plugin() Plugin
-	// SourceType is the builder type, e.g. "amazon-ebs".
-	SourceType() string
-	// Variables are extra Packer variables the source uses, set at build
-	// time (never secrets); nil when there are none.
-	Variables(c *config.Config) []Variable
-	// Source fills the body of source "<type>" "sindri".
-	Source(body *hclwrite.Body, c *config.Config, m Meta)
-	// SSHUser is the user the provisioners connect as.
-	SSHUser(c *config.Config) string
 }
 
 // Variable is a Packer input variable a template declares.
@@ -79,15 +61,6 @@ func RunTags() map[string]hclwrite.Tokens {
 	}
 }
 
-// ImageIDChecker is implemented by targets that know the form of their
-// image IDs. An ID that does not match is never written as a step output,
-// into the manifest or the job summary, nor accepted as a config image_id:
-// outputs reach later steps' scripts through ${{ }}, and the ID may come
-// from a pull request's sindri.yaml or from what packer printed.
-type ImageIDChecker interface {
-	ValidImageID(id string) error
-}
-
 // CheckID matches id against re, whose form is described by what.
 func CheckID(id string, re *regexp.Regexp, what string) error {
 	if id == "" {
@@ -106,7 +79,7 @@ func CheckID(id string, re *regexp.Regexp, what string) error {
 // quotes, shell or expression syntax, nor control characters.
 var plainID = regexp.MustCompile(`^[A-Za-z0-9._:/@+,=-]+$`)
 
-// PlainID is the check for targets without an ImageIDChecker.
+// PlainID is the check of an image ID whose target is not known.
 func PlainID(id string) error {
 	return CheckID(id, plainID, "an image ID (letters, digits and . _ : / @ + , = -)")
 }

@@ -1,7 +1,6 @@
 package cloud
 
 import (
-	"context"
 	"strings"
 	"time"
 	"unicode"
@@ -30,12 +29,6 @@ type Image struct {
 	Deprecated    time.Time
 }
 
-// ImageFinder is the build cache: it finds the image carrying a config
-// hash. Targets without one always build.
-type ImageFinder interface {
-	FindImage(ctx context.Context, c *config.Config, hash string) (*Image, error)
-}
-
 // BuildRun is what one build of one target knows while it runs.
 type BuildRun struct {
 	Config        *config.Config
@@ -50,32 +43,12 @@ type BuildRun struct {
 	VarFiles []string
 }
 
-// Preparer is implemented by targets that must set up per-run inputs
-// before packer starts (keys, output folders, an accelerator probe). The
-// returned variables are passed to packer; cleanup always runs.
-type Preparer interface {
-	Prepare(ctx context.Context, run *BuildRun) (vars map[string]string, cleanup func(), err error)
-}
-
 // Artifact is what a successful packer build produced.
 type Artifact struct {
 	ID    string   // the artifact ID packer reported
 	Files []string // files it consists of (local targets)
 	// String is packer's full description of the artifact.
 	String string
-}
-
-// Promoter is implemented by targets whose built image must be registered
-// before it counts as the cached image of its hash (the qemu store moves
-// the qcow2 into place). Promotion happens only after the image passed.
-type Promoter interface {
-	Promote(ctx context.Context, run *BuildRun, art Artifact) (*Image, error)
-}
-
-// Describer turns a packer artifact into an Image for targets that need no
-// promotion (cloud images are registered by packer itself).
-type Describer interface {
-	Describe(run *BuildRun, art Artifact) *Image
 }
 
 // LaunchRequest asks for a temporary instance booted from an image.
@@ -178,20 +151,6 @@ type Instance struct {
 	Region     string
 	// handle is the target's own state for Terminate.
 	Handle any
-}
-
-// InstanceLauncher boots and destroys temporary instances: the image test
-// stage and `test` use it. Terminate must succeed on an instance that is
-// already gone, and is called with a fresh context even after a cancel.
-type InstanceLauncher interface {
-	Launch(ctx context.Context, req LaunchRequest) (*Instance, error)
-	Terminate(ctx context.Context, inst *Instance) error
-}
-
-// FailedKeeper is implemented by local targets that can keep an image that
-// failed its test somewhere outside the cache, for debugging.
-type FailedKeeper interface {
-	KeepFailed(run *BuildRun, art Artifact) (string, error)
 }
 
 // Retired reports whether the image was deprecated at or before now: such

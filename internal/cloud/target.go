@@ -147,6 +147,16 @@ type Instances interface {
 	TerminateInstance(ctx context.Context, c *config.Config, id string) error
 }
 
+// Sweeper finds and deletes temporary resources (TagTemporary=Temporary)
+// that a cancelled or crashed run left behind. It never returns an image
+// or a deployed instance.
+type Sweeper interface {
+	Leftovers(ctx context.Context, c *config.Config, f SweepFilter) ([]Resource, error)
+	// DeleteResource deletes one leftover; one that is gone already
+	// succeeds. Deleting an instance waits until it is terminated.
+	DeleteResource(ctx context.Context, c *config.Config, r Resource) error
+}
+
 // Base supplies the neutral answers of the optional parts of Target; every
 // target embeds it and overrides what it does. It never pretends: what a
 // target cannot do answers ErrNotSupported.

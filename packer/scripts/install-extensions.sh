@@ -14,6 +14,9 @@
 #   SINDRI_USER_HOME   default: SINDRI_USER's home from passwd (override for tests)
 #   SINDRI_BIN         default /usr/local/bin/sindri
 #
+# After the installs, `sindri doctor` runs as SINDRI_USER when the release
+# has that command; problems it reports are a warning (the image test decides).
+#
 # Every name must match ^[a-z0-9][a-z0-9._-]*$; any other name fails the step
 # before anything is installed. Neither variable set -> nothing to do, exit 0.
 # Idempotent as far as sindri is: installs run without --force, so sindri
@@ -87,5 +90,21 @@ for name in "${names[@]}"; do
   log "installing extension '${name}' as ${USER_NAME}"
   as_user "${SINDRI}" extension install "${name}" -y || die "extension '${name}' failed to install"
 done
+
+# `sindri doctor` checks what was installed, as the design's install step
+# ends. Releases without the command are skipped; a doctor that finds
+# problems is a warning here, because the image test that follows the build
+# is what decides (it checks the same tools on a booted instance, where
+# services run), and its output stays in the build log.
+if as_user "${SINDRI}" doctor --help >/dev/null 2>&1; then
+  log "running sindri doctor as ${USER_NAME}"
+  if as_user "${SINDRI}" doctor; then
+    log "sindri doctor passed"
+  else
+    printf '[%s] WARNING: %s\n' "$SCRIPT" "sindri doctor reported problems (exit $?); the image test decides" >&2
+  fi
+else
+  log "this sindri release has no doctor command; skipping it"
+fi
 
 log "done"

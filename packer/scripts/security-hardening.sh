@@ -18,7 +18,7 @@
 #   * /etc/modprobe.d/60-sindri-cis.conf (cramfs freevxfs jffs2 hfs hfsplus
 #     udf; squashfs stays enabled for snaps; udf stays enabled on Azure, whose
 #     provisioning media is UDF)
-#   * auditd installed + enabled, rules in /etc/audit/rules.d/60-sindri.rules
+#   * auditd and audispd-plugins installed, auditd enabled, rules in /etc/audit/rules.d/60-sindri.rules
 #   * ufw: deny incoming, allow outgoing, allow the sshd port(s), enabled;
 #     IPT_SYSCTL emptied in /etc/default/ufw so ufw never overrides sysctl.d
 #   * purges telnet/rsh-client/nis/talk if installed (never if apt would also
@@ -216,6 +216,7 @@ fi
 write_file /etc/sysctl.d/60-sindri-hardening.conf 0644 <<'EOF'
 # Managed by sindri-packer security-hardening.sh - do not edit.
 -net.ipv4.ip_forward = 0
+-net.ipv6.conf.all.forwarding = 0
 -net.ipv4.conf.all.send_redirects = 0
 -net.ipv4.conf.default.send_redirects = 0
 -net.ipv4.conf.all.accept_redirects = 0
@@ -232,6 +233,8 @@ write_file /etc/sysctl.d/60-sindri-hardening.conf 0644 <<'EOF'
 -net.ipv6.conf.default.accept_ra = 0
 -net.ipv6.conf.all.accept_redirects = 0
 -net.ipv6.conf.default.accept_redirects = 0
+-net.ipv6.conf.all.accept_source_route = 0
+-net.ipv6.conf.default.accept_source_route = 0
 EOF
 if sysctl_err=$(sysctl --system 2>&1 >/dev/null); then
   log "sysctl settings applied"
@@ -256,7 +259,9 @@ write_file /etc/modprobe.d/60-sindri-cis.conf 0644 < <(modprobe_conf)
 log "disabled filesystem modules: ${fs_modules[*]}"
 
 # --- 5. auditd ----------------------------------------------------------------
-ensure_packages auditd
+# audispd-plugins: the dispatcher plugins (e.g. remote logging) the design's
+# hardening list installs beside auditd.
+ensure_packages auditd audispd-plugins
 audit_rules() {
   echo "## Managed by sindri-packer security-hardening.sh - do not edit."
   local w

@@ -63,7 +63,7 @@ func Load(t *testing.T, yaml string) *config.Config {
 }
 
 // source renders the builder's source block and returns its parsed body.
-func Source(t *testing.T, c cloud.Builder, cfg *config.Config) *hclsyntax.Body {
+func Source(t *testing.T, c cloud.Target, cfg *config.Config) *hclsyntax.Body {
 	t.Helper()
 	f := hclwrite.NewEmptyFile()
 	blk := f.Body().AppendNewBlock("source", []string{c.SourceType(), "sindri"})
