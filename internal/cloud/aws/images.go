@@ -35,6 +35,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 	if err != nil {
 		return nil, fmt.Errorf("aws: find image of config hash %s in %s: %w", hash, a.Region, err)
 	}
+	imgs = slices.DeleteFunc(imgs, temporaryImage)
 	now := time.Now()
 	imgs = slices.DeleteFunc(imgs, func(im types.Image) bool {
 		// The owner sees its deprecated AMIs whatever IncludeDeprecated
@@ -68,6 +69,7 @@ func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Imag
 	if err != nil {
 		return nil, fmt.Errorf("aws: list images in %s: %w", a.Region, err)
 	}
+	imgs = slices.DeleteFunc(imgs, temporaryImage)
 	sortNewest(imgs)
 	out := make([]cloud.Image, 0, len(imgs))
 	for _, im := range imgs {
@@ -264,6 +266,14 @@ func describeImages(ctx context.Context, cl *clients, in *ec2.DescribeImagesInpu
 		out = append(out, page.Images...)
 	}
 	return out, nil
+}
+
+// temporaryImage: an AMI tagged as a run's temporary resource is no image
+// of this tool. amazon-ebs gives its unencrypted intermediate AMI (the one
+// encrypt_boot copies, then deregisters) the run_tags, config hash
+// included: a build killed in between leaves it available.
+func temporaryImage(im types.Image) bool {
+	return tagValue(im.Tags, cloud.TagTemporary) == cloud.Temporary
 }
 
 func toImage(im types.Image, region string) *cloud.Image {

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,11 +123,20 @@ func pointAtDouble(t *testing.T, src []byte, endpoint string) []byte {
 // manifest path, packer's output and its error.
 func pluginBuild(t *testing.T, f *awsfake.Fake, tmpl, dir, packer, plugins, runID string) (string, string, error) {
 	t.Helper()
+	cmd, manifest, out := pluginCommand(t, tmpl, dir, packer, plugins, runID)
+	err := cmd.Run()
+	return manifest, out.String(), err
+}
+
+// pluginCommand is `packer build` of tmpl with the double's keys, in its
+// own process group (so a test can kill packer and its plugin at once).
+func pluginCommand(t *testing.T, tmpl, dir, packer, plugins, runID string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
 	manifest := filepath.Join(dir, "manifest.json")
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash=plugin-hash", "-var", "run_id="+runID, "-var", "manifest_path="+manifest, tmpl)
+		"-var", "config_hash="+pluginHash, "-var", "run_id="+runID, "-var", "manifest_path="+manifest, tmpl)
 	cmd.Dir = filepath.Dir(tmpl)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
@@ -136,10 +146,11 @@ func pluginBuild(t *testing.T, f *awsfake.Fake, tmpl, dir, packer, plugins, runI
 		"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_POLL_DELAY_SECONDS=1", "AWS_MAX_ATTEMPTS=120",
 	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return manifest, out.String(), err
+	return cmd, manifest, &out
 }
 
 // lastError is the last error line of packer's machine-readable output.
@@ -406,5 +417,52 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 		if r.Tags["sindri-packer"] == "temporary" {
 			t.Errorf("after the sweep: %s %s is left", r.Kind, r.ID)
 		}
+	}
+}
+
+// TestPluginsIntermediateAMIIsNoCacheHit: with encrypt_boot the plugin
+// first makes an unencrypted AMI tagged with run_tags (config hash
+// included), copies it encrypted, then deregisters it. A build killed in
+// between leaves it available: the build cache and the image list must
+// not take it for the build's image (they did: only managed-by and
+// config-hash were looked at).
+func TestPluginsIntermediateAMIIsNoCacheHit(t *testing.T) {
+	packer, plugins := amazonTools(t)
+	f := awsfake.New(t)
+	seedSource(f)
+	// Both copies hang; once the plugin waits on them, packer and its
+	// plugin are killed, as a cancelled CI job kills them.
+	f.Inject(cloudtest.Fault{Match: "Action=CopyImage", Hang: true}, cloudtest.Fault{Match: "Action=CopyImage", Hang: true})
+	dir := t.TempDir()
+	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
+	cmd, _, out := pluginCommand(t, tmpl, dir, packer, plugins, pluginRun)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); len(f.Calls("CopyImage")) < 2 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if len(f.Calls("CopyImage")) < 2 {
+		t.Fatalf("the plugin never reached CopyImage:\n%s", out)
+	}
+	var intermediate string
+	for _, r := range f.Live() {
+		if r.Kind == "image" && r.Tags["sindri-packer"] == "temporary" && r.Tags["config-hash"] == pluginHash && r.State == "available" {
+			intermediate = r.ID
+		}
+	}
+	if intermediate == "" {
+		t.Fatalf("the plugin left no intermediate AMI: %+v", f.Live())
+	}
+	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
+	if img, err := c.FindImage(t.Context(), cfg, pluginHash); err != nil || img != nil {
+		t.Errorf("FindImage = %+v, %v; the intermediate AMI %s is no cache hit", img, err, intermediate)
+	}
+	if list, err := c.ListImages(t.Context(), cfg); err != nil || len(list) != 0 {
+		t.Errorf("ListImages = %+v, %v; want none", list, err)
 	}
 }
