@@ -45,6 +45,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -243,7 +244,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 		t.Fatal(stop)
 	}
 	checkPluginCalls(t, f, source)
-	name := checkArtifact(t, f, manifest)
+	name := checkArtifact(t, f, manifest, out)
 	checkNothingTemporary(t, f, name)
 	checkOurSide(t, f, name)
 }
@@ -299,7 +300,7 @@ func checkPluginCalls(t *testing.T, f *gcpfake.Fake, source string) {
 
 // checkArtifact reads the plugin's manifest and machine-readable artifact
 // the way the pipeline does and returns the image name (GCP's image ID).
-func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest string) string {
+func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest, out string) string {
 	t.Helper()
 	builds, err := packerpkg.ReadManifest(manifest)
 	if err != nil || len(builds) != 1 {
@@ -310,6 +311,16 @@ func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest string) string {
 	name := ids[""]
 	if len(ids) != 1 || name != b.CustomData["image_name"] {
 		t.Fatalf("artifact %q: want one image named %q", b.ArtifactID, b.CustomData["image_name"])
+	}
+	var printed []string
+	for _, l := range strings.Split(out, "\n") {
+		if pl, ok := packerpkg.ParseLine(l); ok && pl.Type == "artifact" && len(pl.Data) >= 3 && pl.Data[1] == "id" {
+			printed = append(printed, pl.Data[2])
+		}
+	}
+	// the builder's artifact and the manifest post-processor's, both the image
+	if len(printed) == 0 || slices.ContainsFunc(printed, func(id string) bool { return id != name }) {
+		t.Errorf("packer printed artifact ids %v, the manifest says %s", printed, name)
 	}
 	if err := (gcp.Cloud{}).ValidImageID(name); err != nil {
 		t.Errorf("the plugin's image: %v", err)
