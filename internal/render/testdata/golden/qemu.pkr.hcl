@@ -88,7 +88,7 @@ build {
   sources = ["source.qemu.sindri"]
   provisioner "shell" {
     script           = "${path.root}/../scripts/init.sh"
-    environment_vars = []
+    environment_vars = ["HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "file" {
@@ -106,12 +106,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_ARCHIVE=/tmp/sindri-archive.tar.gz", "SINDRI_RELEASE_BASE_URL=http://127.0.0.1:8080/releases", "SINDRI_USER=sindri", "SINDRI_VERSION=3.1.0"]
+    environment_vars = ["SINDRI_ARCHIVE=/tmp/sindri-archive.tar.gz", "SINDRI_RELEASE_BASE_URL=http://127.0.0.1:8080/releases", "SINDRI_USER=sindri", "SINDRI_VERSION=3.1.0", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python", "SINDRI_PROFILE=", "SINDRI_USER=sindri"]
+    environment_vars = ["SINDRI_EXTENSIONS=python,node", "SINDRI_PROFILE=fullstack", "SINDRI_USER=sindri", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "file" {
@@ -120,17 +120,22 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/run-ansible.sh"
-    environment_vars = ["SINDRI_PLAYBOOK=/tmp/sindri-playbook.yml"]
+    environment_vars = ["SINDRI_PLAYBOOK=/tmp/sindri-playbook.yml", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/security-hardening.sh"
-    environment_vars = ["CIS_HARDENING=true"]
+    environment_vars = ["CIS_HARDENING=true", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
+    execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
+  }
+  provisioner "shell" {
+    script           = "${path.root}/../scripts/openscap-scan.sh"
+    environment_vars = ["OPENSCAP_SCAN=true", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/cleanup.sh"
-    environment_vars = ["CLEAN_SENSITIVE_DATA=true", "REMOVE_SSH_KEYS=true", "SINDRI_USER=sindri"]
+    environment_vars = ["CLEAN_SENSITIVE_DATA=true", "REMOVE_SSH_KEYS=true", "SINDRI_USER=sindri", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   post-processor "manifest" {
