@@ -18,31 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
-
-// alicloudTools returns packer and the plugin folder that tools/install.sh
-// filled; it skips when they are missing, except on CI (CI=true).
-func alicloudTools(t *testing.T) (packer, plugins string) {
-	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", ".tools")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
-	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "alicloud", "packer-plugin-alicloud_v*"))
-	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer or packer-plugin-alicloud missing under %s: CI must run this test (tools/install.sh)", dir)
-		}
-		t.Skipf("packer or packer-plugin-alicloud not installed under %s (run tools/install.sh)", dir)
-	}
-	return packer, plugins
-}
 
 // firstBytes accepts connections on ln and records what each client sent
 // first (up to 4 KiB or 2 s), then closes it: no reply, no TLS handshake.
@@ -148,7 +126,7 @@ func buildUntilConnected(t *testing.T, cmd *exec.Cmd, rec *firstBytes) string {
 // never crosses it in clear text. With the unpatched SDK the first bytes
 // are "GET /?AccessKeyId=...".
 func TestPluginCallsECSOverHTTPS(t *testing.T) {
-	packer, plugins := alicloudTools(t)
+	packer, plugins := plugintest.Tools(t, "alicloud")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -24,82 +24,23 @@ package alibaba_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
-	"github.com/sindri-dev/sindri-packer/internal/render"
 )
-
-// pluginTemplate renders yaml's alibaba template into dir, pointed at the
-// double's HTTPS endpoint, and returns its path.
-func pluginTemplate(t *testing.T, yaml, dir, endpoint string) string {
-	t.Helper()
-	files, err := render.Render(cloudtest.Load(t, yaml), []string{"alibaba"}, render.Options{SindriVersion: alibabafake.SindriVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl string
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := f.Data
-		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = pointAtDouble(t, data, endpoint)
-			tmpl = p
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl == "" {
-		t.Fatal("no template rendered")
-	}
-	return tmpl
-}
-
-// pointAtDouble sets custom_endpoint_ecs and communicator "none" in the
-// source and drops the provisioners (they need a communicator).
-func pointAtDouble(t *testing.T, src []byte, endpoint string) []byte {
-	t.Helper()
-	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, b := range f.Body().Blocks() {
-		switch b.Type() {
-		case "source":
-			b.Body().SetAttributeValue("custom_endpoint_ecs", cty.StringVal(endpoint))
-			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
-			b.Body().RemoveAttribute("ssh_username")
-			b.Body().RemoveAttribute("ssh_timeout")
-		case "build":
-			for _, p := range b.Body().Blocks() {
-				if p.Type() == "provisioner" {
-					b.Body().RemoveBlock(p)
-				}
-			}
-		}
-	}
-	return f.Bytes()
-}
 
 // pluginBuild runs `packer build` of tmpl against f and returns the
 // manifest path, packer's output and its error.
@@ -109,37 +50,14 @@ func pluginBuild(t *testing.T, f *alibabafake.Fake, tmpl, dir, packer, plugins, 
 	if err := os.WriteFile(cert, f.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(dir, "manifest.json")
-	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash="+hash, "-var", "run_id=plugin-run", "-var", "manifest_path="+manifest, tmpl)
-	cmd.Dir = filepath.Dir(tmpl)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*",
-		"ALICLOUD_ACCESS_KEY=" + alibabafake.AccessKeyID, "ALICLOUD_SECRET_KEY=" + alibabafake.AccessKeySecret,
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return manifest, out.String(), err
-}
-
-// lastError is the last error line of packer's machine-readable output.
-func lastError(out string) string {
-	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(strings.ToLower(lines[i]), "error") {
-			l := lines[i]
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
-		}
-	}
-	return "stopped (no error line)"
+	return plugintest.Build{
+		Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir, Timeout: 6 * time.Minute,
+		Vars: map[string]string{"config_hash": hash, "run_id": "plugin-run"},
+		Env: []string{
+			"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*",
+			"ALICLOUD_ACCESS_KEY=" + alibabafake.AccessKeyID, "ALICLOUD_SECRET_KEY=" + alibabafake.AccessKeySecret,
+		},
+	}.Run(t)
 }
 
 // pluginConfig builds in the double's region with no vswitch_id: the
@@ -202,7 +120,7 @@ type pluginRun struct {
 
 func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 	t.Helper()
-	packer, plugins := alicloudTools(t)
+	packer, plugins := plugintest.Tools(t, "alicloud")
 	r := &pluginRun{f: alibabafake.New(t), dir: t.TempDir()}
 	endpoint := r.f.StartTLS()
 	r.source = r.f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
@@ -212,7 +130,7 @@ func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 	}
 	r.env = spEnv(r.f, r.dir, packer)
 	r.hash = dryRunResult(t, r.env, r.cfg, r.dir, "before.json").ConfigHash
-	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(r.dir, "out"), endpoint)
+	tmpl := plugintest.Template(t, pluginConfig, "alibaba", filepath.Join(r.dir, "out"), alibabafake.SindriVersion, map[string]cty.Value{"custom_endpoint_ecs": cty.StringVal(endpoint)})
 	if before != nil {
 		before(r.f)
 	}
@@ -221,7 +139,7 @@ func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 	reqs := r.f.Requests()[ours:]
 	stop := "the build finished: image, tags, manifest, clean-up"
 	if r.err != nil {
-		stop = lastError(r.out)
+		stop = plugintest.LastError(r.out)
 	}
 	fmt.Printf("alibaba plugin-driven (%s): packer-plugin-alicloud made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
 	t.Cleanup(func() {
@@ -239,7 +157,7 @@ func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	r := runPlugin(t, nil)
 	if r.err != nil {
-		t.Fatal(lastError(r.out))
+		t.Fatal(plugintest.LastError(r.out))
 	}
 	checkPluginCalls(t, r.f, r.source)
 	id := checkArtifact(t, r.f, r.manifest, r.hash)
@@ -260,7 +178,7 @@ func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
 		t.Fatal("the build succeeded though AttachKeyPair failed")
 	}
 	if !strings.Contains(r.out, "InvalidKeyPairName.NotFound") {
-		t.Errorf("the plugin did not report the double's error code: %s", lastError(r.out))
+		t.Errorf("the plugin did not report the double's error code: %s", plugintest.LastError(r.out))
 	}
 	if len(r.f.Params("CreateInstance")) == 0 || len(r.f.Params("AllocateEipAddress")) == 0 {
 		t.Fatal("the build failed before it made the instance and the EIP: nothing to clean up")
