@@ -116,3 +116,36 @@ func TestDeleteAttachedDiskSurfacesAPIError(t *testing.T) {
 		t.Fatalf("DeleteResource(attached disk) = %v", err)
 	}
 }
+
+// Leftovers follows nextPageToken on each of its three lists.
+func TestLeftoversReadEveryPage(t *testing.T) {
+	f, c, cfg := newFake(t)
+	f.PageSize = 1
+	for range 3 {
+		for _, kind := range []string{cloud.KindInstance, cloud.KindDisk, cloud.KindSecurityGroup} {
+			f.SeedLeftover(kind, "run-p", time.Now())
+		}
+	}
+	var want []string // the instances' boot disks carry the run's labels too
+	for _, r := range f.Live() {
+		want = append(want, r.ID)
+	}
+	left, err := c.Leftovers(ctx(t), cfg, cloud.SweepFilter{RunID: "run-p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range left {
+		got = append(got, r.ID)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Leftovers with one item a page = %v, want %v", got, want)
+	}
+	for _, list := range []string{"/instances", "/disks", "/global/firewalls"} {
+		if n := count(f, "GET", list); n < 3 {
+			t.Errorf("%s read in %d pages, want at least 3", list, n)
+		}
+	}
+}
