@@ -6,19 +6,20 @@ package aws_test
 // shared by our client and our double cannot pass.
 //
 // How the plugin reaches the double (test code only, no proxy): the
-// rendered template is post-processed with hclwrite to set
-// custom_endpoint_ec2 to the double's plain-HTTP URL; the plugin's copies
-// to ami_regions use the same endpoint, and the double reads the region
-// from each request's SigV4 scope.
+// rendered template (plugintest.Template) gets custom_endpoint_ec2 = the
+// double's plain-HTTP URL; the plugin's copies to ami_regions use the
+// same endpoint, and the double reads the region from each request's
+// SigV4 scope. With static keys the plugin calls no STS, so no second
+// endpoint is needed.
 //
-// What the post-processing skips: communicator = "none" (no SSH to a real
-// machine is possible here), so ssh_username and ssh_timeout go and every
+// What that skips: communicator = "none" (no SSH to a real machine is
+// possible here), so ssh_username and ssh_timeout go and every
 // provisioner block is removed: the plugin never waits for SSH, the
 // scripts never run and its temporary key pair is never used (it is still
-// created, passed to RunInstances and deleted).
+// created, passed to RunInstances and deleted); the temporary group opens
+// port 0 instead of 22.
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,150 +30,66 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
-// amazonTools is where tools/install.sh put packer and the pinned
-// amazon plugin; the test skips, saying so, when they are absent.
-func amazonTools(t *testing.T) (packer, plugins string) {
+// pluginRun is the amazon-ebs build of pluginConfig's template against f:
+// the double's endpoint, its static keys and no instance metadata service
+// (the plugin calls no STS with static keys), 1s polls.
+func pluginRun(t *testing.T, f *awsfake.Fake, dir string) plugintest.Build {
 	t.Helper()
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
+	packer, plugins := plugintest.Tools(t, "amazon")
+	return plugintest.Build{
+		Packer: packer, Plugins: plugins, Dir: dir,
+		Template: plugintest.Template(t, pluginConfig, "aws", filepath.Join(dir, "out"), awsfake.SindriVersion,
+			map[string]cty.Value{"custom_endpoint_ec2": cty.StringVal(f.URL())}),
+		Env: []string{
+			"NO_PROXY=*", "no_proxy=*", "AWS_EC2_METADATA_DISABLED=true",
+			"AWS_ACCESS_KEY_ID=" + awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + awsfake.SecretAccessKey,
+			"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+			"AWS_POLL_DELAY_SECONDS=1", "AWS_MAX_ATTEMPTS=120",
+		},
+		Vars: map[string]string{"config_hash": pluginHash, "run_id": pluginRunID},
 	}
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".tools")
-	}
-	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
-	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "amazon", "packer-plugin-amazon_v*"))
-	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer or packer-plugin-amazon missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
-		}
-		t.Skipf("packer or packer-plugin-amazon not installed under %s (run tools/install.sh): the plugin-driven suite did not run", dir)
-	}
-	return packer, plugins
 }
 
-// pluginTemplate renders yaml's aws template into dir, pointed at the
-// double, and returns its path.
-func pluginTemplate(t *testing.T, yaml, dir, endpoint string) string {
+// startKillable starts b as Build.Run would, in its own process group, so
+// the test can kill packer and its plugin at once, as a cancelled CI job
+// does; the caller kills (syscall.Kill(-pid, SIGKILL)) and waits.
+func startKillable(t *testing.T, b plugintest.Build) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	files, err := render.Render(cloudtest.Load(t, yaml), []string{"aws"}, render.Options{SindriVersion: awsfake.SindriVersion})
-	if err != nil {
-		t.Fatal(err)
+	args := []string{"build", "-machine-readable", "-var", "manifest_path=" + filepath.Join(b.Dir, "manifest.json")}
+	for k, v := range b.Vars {
+		args = append(args, "-var", k+"="+v)
 	}
-	var tmpl string
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := f.Data
-		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = pointAtDouble(t, data, endpoint)
-			tmpl = p
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl == "" {
-		t.Fatal("no template rendered")
-	}
-	return tmpl
-}
-
-// pointAtDouble sets custom_endpoint_ec2 and communicator "none" in the
-// source and drops the provisioners (they need a communicator).
-func pointAtDouble(t *testing.T, src []byte, endpoint string) []byte {
-	t.Helper()
-	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, b := range f.Body().Blocks() {
-		switch b.Type() {
-		case "source":
-			b.Body().SetAttributeValue("custom_endpoint_ec2", cty.StringVal(endpoint))
-			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
-			b.Body().RemoveAttribute("ssh_username")
-			b.Body().RemoveAttribute("ssh_timeout")
-		case "build":
-			for _, p := range b.Body().Blocks() {
-				if p.Type() == "provisioner" {
-					b.Body().RemoveBlock(p)
-				}
-			}
-		}
-	}
-	return f.Bytes()
-}
-
-// pluginBuild runs `packer build` of tmpl against f and returns the
-// manifest path, packer's output and its error.
-func pluginBuild(t *testing.T, f *awsfake.Fake, tmpl, dir, packer, plugins, runID string) (string, string, error) {
-	t.Helper()
-	cmd, manifest, out := pluginCommand(t, tmpl, dir, packer, plugins, runID)
-	err := cmd.Run()
-	return manifest, out.String(), err
-}
-
-// pluginCommand is `packer build` of tmpl with the double's keys, in its
-// own process group (so a test can kill packer and its plugin at once).
-func pluginCommand(t *testing.T, tmpl, dir, packer, plugins, runID string) (*exec.Cmd, string, *bytes.Buffer) {
-	t.Helper()
-	manifest := filepath.Join(dir, "manifest.json")
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable",
-		"-var", "config_hash="+pluginHash, "-var", "run_id="+runID, "-var", "manifest_path="+manifest, tmpl)
-	cmd.Dir = filepath.Dir(tmpl)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"NO_PROXY=*", "no_proxy=*", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ACCESS_KEY_ID=" + awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + awsfake.SecretAccessKey,
-		"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
-		"AWS_POLL_DELAY_SECONDS=1", "AWS_MAX_ATTEMPTS=120",
-	}
+	cmd := exec.CommandContext(t.Context(), b.Packer, append(args, b.Template)...)
+	cmd.Dir = filepath.Dir(b.Template)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + b.Dir, "TMPDIR=" + b.Dir,
+		"PACKER_PLUGIN_PATH=" + b.Plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
+	}, b.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, manifest, &out
-}
-
-// lastError is the last error line of packer's machine-readable output.
-func lastError(out string) string {
-	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(strings.ToLower(lines[i]), "error") {
-			l := lines[i]
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
-		}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return "stopped (no error line)"
+	return cmd, &out
 }
 
 // pluginConfig builds in us-west-2 and copies the AMI to us-east-1; the
 // source AMI comes from Canonical's filter (seedSource).
 const pluginConfig = "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n"
 
-const pluginHash, pluginRun = "plugin-hash", "plugin-run"
+const pluginHash, pluginRunID = "plugin-hash", "plugin-run"
 
 // seedSource adds the public Ubuntu AMI of Canonical's account that the
 // rendered source_ami_filter selects.
@@ -189,17 +106,14 @@ func seedSource(f *awsfake.Fake) string {
 // instance's group held for 2 deletes); then, on the same state, our
 // side sees exactly what it made.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
-	packer, plugins := amazonTools(t)
 	f := awsfake.New(t)
 	f.SetConsistencyWindows(2, 2)
 	source := seedSource(f)
-	dir := t.TempDir()
-	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
-	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, pluginRun)
+	manifest, out, runErr := pluginRun(t, f, t.TempDir()).Run(t)
 	reqs := f.Requests()
 	stop := "the build finished: source AMI, key pair, security group, instance, stop, image, encrypted copy, copy to us-east-1, tags, manifest, clean-up"
 	if runErr != nil {
-		stop = lastError(out)
+		stop = plugintest.LastError(out)
 	}
 	fmt.Printf("aws plugin-driven: packer-plugin-amazon made %d requests to the double; %s\n", len(reqs), stop)
 	if runErr != nil || t.Failed() {
@@ -290,7 +204,7 @@ func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string) map[string]st
 			t.Errorf("the plugin's AMI in %s: %v", r, err)
 		}
 	}
-	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun || b.CustomData["cloud"] != "aws" {
+	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRunID || b.CustomData["cloud"] != "aws" {
 		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	live := map[string]cloudtest.FakeResource{}
@@ -345,7 +259,7 @@ func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string) {
 	if err != nil || len(list) != 1 || list[0].ID != ids["us-west-2"] || list[0].ConfigHash != pluginHash || list[0].SindriVersion != awsfake.SindriVersion {
 		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
 	}
-	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRun})
+	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRunID})
 	if err != nil || len(left) != 0 {
 		t.Errorf("Leftovers of the plugin's run: %+v, %v; want none", left, err)
 	}
@@ -374,16 +288,13 @@ func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string) {
 // its run finds exactly the double's temporary resources, and deleting
 // them leaves none.
 func TestPluginLeftoversAreWhatItMade(t *testing.T) {
-	packer, plugins := amazonTools(t)
 	f := awsfake.New(t)
 	seedSource(f)
 	denied := func(action string) cloudtest.Fault {
 		return cloudtest.Fault{Match: "Action=" + action, Status: 403, Code: "UnauthorizedOperation"}
 	}
 	f.Inject(denied("CreateImage"), denied("TerminateInstances"), denied("DeleteSecurityGroup"), denied("DeleteKeyPair"))
-	dir := t.TempDir()
-	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
-	_, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, pluginRun)
+	_, out, runErr := pluginRun(t, f, t.TempDir()).Run(t)
 	if runErr == nil || f.Pending() != 0 {
 		t.Fatalf("the build should have failed at CreateImage and its clean-up (faults left %d):\n%s", f.Pending(), out)
 	}
@@ -395,7 +306,7 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 		}
 	}
 	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
-	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRun})
+	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRunID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,18 +338,12 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 // not take it for the build's image (they did: only managed-by and
 // config-hash were looked at).
 func TestPluginsIntermediateAMIIsNoCacheHit(t *testing.T) {
-	packer, plugins := amazonTools(t)
 	f := awsfake.New(t)
 	seedSource(f)
 	// Both copies hang; once the plugin waits on them, packer and its
 	// plugin are killed, as a cancelled CI job kills them.
 	f.Inject(cloudtest.Fault{Match: "Action=CopyImage", Hang: true}, cloudtest.Fault{Match: "Action=CopyImage", Hang: true})
-	dir := t.TempDir()
-	tmpl := pluginTemplate(t, pluginConfig, filepath.Join(dir, "out"), f.URL())
-	cmd, _, out := pluginCommand(t, tmpl, dir, packer, plugins, pluginRun)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startKillable(t, pluginRun(t, f, t.TempDir()))
 	for deadline := time.Now().Add(3 * time.Minute); len(f.Calls("CopyImage")) < 2 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
