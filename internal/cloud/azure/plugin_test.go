@@ -1,38 +1,53 @@
 package azure_test
 
-// The plugin-driven suite: the real, pinned packer-plugin-azure runs
-// `packer build` of the template we render against the Azure double, so a
-// misunderstanding shared by our client and our double cannot pass.
+// The plugin-driven suite: the real, pinned packer-plugin-azure (v1.4.0)
+// runs `packer build` of the template we render against the Azure double,
+// so a misunderstanding shared by our client and our double cannot pass.
 //
 // How the plugin reaches the double (test code only): the double serves
 // HTTPS with httptest's certificate for 127.0.0.1 (SSL_CERT_FILE points at
 // it) and describes a custom cloud environment at /metadata/endpoints;
 // the template is post-processed with hclwrite to set
 // cloud_environment_name and metadata_host to it, so every ARM and Entra
-// ID call of the plugin goes to 127.0.0.1. No proxy is needed.
+// ID call of the plugin goes to 127.0.0.1. No proxy is needed. Our own
+// commands reach the same double state over plain HTTP (Fake.Env).
 //
-// What the post-processing skips: communicator = "none" (no SSH to a real
-// machine is possible here), so every provisioner block is removed: the
-// scripts never run, and the plugin's deprovision step (waagent) is not
-// reached over SSH. Everything else the plugin does is real.
+// SSH: azure-arm v1.4.0 always connects to a Linux VM over SSH (it
+// ignores communicator "none"), so the test serves SSH on 127.0.0.1, the
+// address the double gives the VM's public IP, and accepts only the
+// public key the plugin put in the VM's osProfile through its
+// deployment. What the post-processing skips: every provisioner block is
+// removed, so no script runs and nothing is executed over SSH (the image
+// is the source image as deployed), and the guest's deprovisioning
+// (waagent) is not run. Everything else the plugin does is real.
 
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/crypto/ssh"
 
+	"github.com/sindri-dev/sindri-packer/internal/cli"
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -59,7 +74,7 @@ func toolsDir(t *testing.T) (packer, plugins string) {
 }
 
 // pluginTemplate renders cfg's azure template and points it at the double.
-func pluginTemplate(t *testing.T, yaml, dir string) string {
+func pluginTemplate(t *testing.T, yaml, dir string, sshPort int) string {
 	t.Helper()
 	files, err := render.Render(cloudtest.Load(t, yaml), []string{"azure"}, render.Options{SindriVersion: "3.0.1"})
 	if err != nil {
@@ -73,7 +88,7 @@ func pluginTemplate(t *testing.T, yaml, dir string) string {
 		}
 		data := f.Data
 		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = pointAtDouble(t, data)
+			data = pointAtDouble(t, data, sshPort)
 			tmpl = p
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
@@ -86,9 +101,9 @@ func pluginTemplate(t *testing.T, yaml, dir string) string {
 	return tmpl
 }
 
-// pointAtDouble sets the custom environment and communicator "none" in
-// the source, and drops the provisioners (they need a communicator).
-func pointAtDouble(t *testing.T, src []byte) []byte {
+// pointAtDouble sets the custom environment and the test's SSH port in
+// the source, and drops the provisioners.
+func pointAtDouble(t *testing.T, src []byte, sshPort int) []byte {
 	t.Helper()
 	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
@@ -99,9 +114,8 @@ func pointAtDouble(t *testing.T, src []byte) []byte {
 		case "source":
 			b.Body().SetAttributeValue("cloud_environment_name", cty.StringVal(azurefake.EnvironmentName))
 			b.Body().SetAttributeTraversal("metadata_host", hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "fake_metadata_host"}})
-			b.Body().SetAttributeValue("communicator", cty.StringVal("none"))
-			b.Body().RemoveAttribute("ssh_username")
-			b.Body().RemoveAttribute("ssh_timeout")
+			b.Body().SetAttributeValue("ssh_port", cty.NumberIntVal(int64(sshPort)))
+			b.Body().SetAttributeValue("ssh_timeout", cty.StringVal("1m"))
 		case "build":
 			for _, p := range b.Body().Blocks() {
 				if p.Type() == "provisioner" {
@@ -115,73 +129,374 @@ func pointAtDouble(t *testing.T, src []byte) []byte {
 	return f.Bytes()
 }
 
-// TestPluginBuildsAgainstTheDouble runs the real azure-arm builder. It
-// prints one line saying how far the plugin got; the floor it asserts is
-// what the double supports today, so a regression in either fails.
-func TestPluginBuildsAgainstTheDouble(t *testing.T) {
+// serveSSH answers SSH on 127.0.0.1 for the VMs of f: a client gets in
+// only with a public key that a VM in the double holds in its
+// osProfile.linuxConfiguration.ssh.publicKeys. It returns the port and
+// a flag that says whether anyone got in.
+func serveSSH(t *testing.T, f *azurefake.Fake) (int, *atomic.Bool) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var in atomic.Bool
+	cfg := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		for _, k := range vmKeys(f) {
+			if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err == nil && bytes.Equal(pk.Marshal(), key.Marshal()) {
+				in.Store(true)
+				return nil, nil
+			}
+		}
+		return nil, fmt.Errorf("key not on any VM")
+	}}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := ssh.NewSignerFromKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AddHostKey(host)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveConn(conn, cfg)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, &in
+}
+
+// serveConn answers one SSH connection: sessions are accepted and every
+// command exits 0 (the suite runs none; packer may probe).
+func serveConn(conn net.Conn, cfg *ssh.ServerConfig) {
+	defer conn.Close()
+	sc, chans, reqs, err := ssh.NewServerConn(conn, cfg)
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer ch.Close()
+			for r := range creqs {
+				_ = r.Reply(r.Type == "exec", nil)
+				if r.Type == "exec" {
+					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+					return
+				}
+			}
+		}()
+	}
+}
+
+// vmKeys are the SSH public keys the double's VMs hold.
+func vmKeys(f *azurefake.Fake) []string {
+	var out []string
+	for _, r := range f.Live() {
+		if r.Kind != cloud.KindInstance {
+			continue
+		}
+		vm := f.Get(r.ID)
+		p, _ := vm["properties"].(map[string]any)
+		op, _ := p["osProfile"].(map[string]any)
+		lc, _ := op["linuxConfiguration"].(map[string]any)
+		sshc, _ := lc["ssh"].(map[string]any)
+		keys, _ := sshc["publicKeys"].([]any)
+		for _, k := range keys {
+			km, _ := k.(map[string]any)
+			if s, _ := km["keyData"].(string); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// sp runs `sindri-packer args...` in-process with env as its whole
+// environment and fails the test unless it exits 0.
+func sp(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
+	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
+		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+// spEnv is the environment of sp: the double's plain-HTTP endpoint for
+// our client (the same state the plugin changes over HTTPS) and packer.
+func spEnv(f *azurefake.Fake, dir, packer string) []string {
+	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
+		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
+	for k, v := range f.Env() {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// dryRunResult runs `build --dry-run` and returns the azure result of its
+// manifest: the config hash, and the cached image when there is one.
+func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
+	t.Helper()
+	m := filepath.Join(dir, name)
+	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
+	man, err := pipeline.ReadManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := man.Clouds["azure"]
+	if r == nil || r.ConfigHash == "" {
+		t.Fatalf("build --dry-run: no azure result with a config hash in %+v", man.Clouds)
+	}
+	return r
+}
+
+// pluginRun is one run of the real plugin on a fresh double.
+type pluginRun struct {
+	f              *azurefake.Fake
+	env            []string
+	dir, cfg, hash string
+	yaml, manifest string
+	out            string
+	err            error
+	sshIn          *atomic.Bool
+}
+
+// runPlugin writes yaml, computes its config hash with our build
+// --dry-run, renders the template, points it at the double and runs
+// packer build; it prints one line saying how far the plugin went.
+func runPlugin(t *testing.T, yaml string) *pluginRun {
+	t.Helper()
 	packer, plugins := toolsDir(t)
-	f := azurefake.NewTLS(t)
-	dir := t.TempDir()
+	r := &pluginRun{f: azurefake.NewTLS(t), dir: t.TempDir(), yaml: yaml}
+	r.f.PublicIPAddress = "127.0.0.1"
+	port, in := serveSSH(t, r.f)
+	r.sshIn = in
+	r.cfg = filepath.Join(r.dir, "sindri.yaml")
+	if err := os.WriteFile(r.cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.env = spEnv(r.f, r.dir, packer)
+	r.hash = dryRunResult(t, r.env, r.cfg, r.dir, "before.json").ConfigHash
+	tmpl := pluginTemplate(t, yaml, filepath.Join(r.dir, "out"), port)
+	ours := len(r.f.Requests())
+	r.manifest, r.out, r.err = pluginBuild(t, r.f, tmpl, r.dir, packer, plugins, r.hash)
+	reqs := r.f.Requests()[ours:]
+	stop := "the build finished: deployment, VM, deallocate, generalize, image, tags, manifest, clean-up"
+	if r.err != nil {
+		stop = lastError(r.out)
+	}
+	fmt.Printf("azure plugin-driven (%s): packer-plugin-azure v1.4.0 made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("packer output:\n%s\nrequests:\n%s", r.out, strings.Join(reqs, "\n"))
+		}
+	})
+	return r
+}
+
+// pluginBuild runs `packer build` of tmpl against f and returns the
+// manifest path, packer's output and its error.
+func pluginBuild(t *testing.T, f *azurefake.Fake, tmpl, dir, packer, plugins, hash string) (string, string, error) {
+	t.Helper()
 	cert := filepath.Join(dir, "fake-ca.pem")
 	if err := os.WriteFile(cert, f.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pluginTemplate(t, fakeConfig, filepath.Join(dir, "out"))
-	host := strings.TrimPrefix(f.URL(), "https://")
-	vars := filepath.Join(dir, "fake.pkrvars.hcl")
+	manifest := filepath.Join(dir, "manifest.json")
 	env := f.Env()
-	varText := fmt.Sprintf("fake_metadata_host = %q\nazure_client_id = %q\nazure_tenant_id = %q\nazure_client_secret = %q\nconfig_hash = \"plugin-hash\"\nrun_id = \"plugin-run\"\nmanifest_path = %q\n",
-		host, env["AZURE_CLIENT_ID"], env["AZURE_TENANT_ID"], env["AZURE_CLIENT_SECRET"], filepath.Join(dir, "manifest.json"))
+	vars := filepath.Join(dir, "fake.pkrvars.hcl")
+	varText := fmt.Sprintf("fake_metadata_host = %q\nazure_client_id = %q\nazure_tenant_id = %q\nazure_client_secret = %q\nconfig_hash = %q\nrun_id = \"plugin-run\"\nmanifest_path = %q\n",
+		strings.TrimPrefix(f.URL(), "https://"), env["AZURE_CLIENT_ID"], env["AZURE_TENANT_ID"], env["AZURE_CLIENT_SECRET"], hash, manifest)
 	if err := os.WriteFile(vars, []byte(varText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable", "-var-file="+vars, tmpl)
 	cmd.Dir = filepath.Dir(tmpl)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
 		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"SSL_CERT_FILE=" + cert, "NO_PROXY=*",
+		"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*",
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	runErr := cmd.Run()
+	err := cmd.Run()
+	return manifest, out.String(), err
+}
 
-	reqs := f.Requests()
-	last := "no request"
-	if len(reqs) > 0 {
-		last = reqs[len(reqs)-1]
+// TestPluginBuildsAgainstTheDouble: the real azure-arm builder builds the
+// managed image of our rendered template on the double (its own
+// temporary resource group, a template deployment of public IP, vnet,
+// NIC and VM, SSH with the key it deployed, deallocate, generalize, the
+// image, clean-up); then, on the same state, our side sees exactly what
+// it made.
+func TestPluginBuildsAgainstTheDouble(t *testing.T) {
+	r := runPlugin(t, pluginConfig)
+	if r.err != nil {
+		t.Fatal(lastError(r.out))
 	}
-	stop := "the build finished"
-	if runErr != nil {
-		stop = lastError(out.String())
+	if !r.sshIn.Load() {
+		t.Error("the plugin never got in over SSH with the key it deployed")
 	}
-	fmt.Printf("azure plugin-driven: packer-plugin-azure made %d requests to the double; last %s; %s\n", len(reqs), last, stop)
-	t.Logf("packer output:\n%s", out.String())
+	checkPluginCalls(t, r.f)
+	id := checkArtifact(t, r.f, r.yaml, r.manifest, r.hash)
+	checkNothingTemporary(t, r.f, id)
+	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash)
+}
 
-	// The floor, what the double supports today: the plugin found the
-	// double's environment, logged in, checked the managed image's
-	// resource group, made its temporary resource group and reached
-	// Microsoft.Resources deployments.
-	var madeGroup, reachedDeployments bool
-	for _, r := range reqs {
-		l := strings.ToLower(r)
-		madeGroup = madeGroup || (strings.HasPrefix(l, "put ") && strings.Contains(l, "/resourcegroups/pkr-resource-group-"))
-		reachedDeployments = reachedDeployments || strings.Contains(l, "/providers/microsoft.resources/deployments/")
-	}
-	if !madeGroup || !reachedDeployments {
-		t.Fatalf("the plugin did not get as far as before (temporary resource group %v, deployments %v): %s", madeGroup, reachedDeployments, stop)
-	}
-	// Whatever it stopped at, it cleaned up: no temporary resource is left.
-	for _, r := range f.Live() {
-		if r.Tags["sindri-packer"] == "temporary" && r.Kind != "image" {
-			t.Errorf("left behind by the plugin: %s %s", r.Kind, r.ID)
+// pluginConfig is the azure config the suite builds: the double's
+// subscription, group and location, a pinned sindri version.
+const pluginConfig = fakeConfig + "  build:\n    sindri_version: 3.0.1\n"
+
+// checkPluginCalls: the plugin went through every step this suite claims.
+func checkPluginCalls(t *testing.T, f *azurefake.Fake) {
+	t.Helper()
+	reqs := strings.ToLower(strings.Join(f.Requests(), "\n"))
+	for _, want := range []string{
+		"put /subscriptions/" + azurefake.Subscription + "/resourcegroups/pkr-resource-group-",
+		"/providers/microsoft.resources/deployments/pkrdp", "/validate",
+		"/deployments/pkrdp", // CreateOrUpdate, Get, the operations list, Delete
+		"/operations",
+		"get /subscriptions/" + azurefake.Subscription + "/resourcegroups/pkr-resource-group-",
+		"/providers/microsoft.network/publicipaddresses/pkrip",
+		"/providers/microsoft.compute/virtualmachines/pkrvm",
+		"/deallocate", "/generalize",
+		"put /subscriptions/" + azurefake.Subscription + "/resourcegroups/" + azurefake.ResourceGroup + "/providers/microsoft.compute/images/sindri-",
+		"delete /subscriptions/" + azurefake.Subscription + "/resourcegroups/pkr-resource-group-",
+	} {
+		if !strings.Contains(reqs, want) {
+			t.Errorf("the plugin never sent %q", want)
 		}
 	}
-	if runErr == nil {
-		t.Log("the plugin finished: extend this test with the artifact, cache, images and cleanup checks")
+	// Its own clean-up, resource by resource, before the group goes.
+	for _, typ := range []string{"compute/virtualmachines", "network/networkinterfaces", "network/publicipaddresses",
+		"network/virtualnetworks", "compute/disks", "resources/deployments"} {
+		if !containsLine(reqs, "delete ", "/providers/microsoft."+typ+"/pk") {
+			t.Errorf("the plugin never deleted its %s", typ)
+		}
+	}
+}
+
+func containsLine(text, prefix, part string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) && strings.Contains(l, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkArtifact reads the plugin's manifest the way the pipeline's
+// artifact step does (packer.ReadManifest, RegionIDs, the build region's
+// ID, ValidImageID) and returns the image ID.
+func checkArtifact(t *testing.T, f *azurefake.Fake, yaml, manifest, hash string) string {
+	t.Helper()
+	builds, err := packerpkg.ReadManifest(manifest)
+	if err != nil || len(builds) == 0 {
+		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
+	}
+	b := builds[len(builds)-1]
+	// azure-arm's artifact ID is the managed image's resource ID, with no
+	// region prefix: the pipeline's image is the whole artifact ID.
+	ids := packerpkg.RegionIDs(b.ArtifactID)
+	id := b.ArtifactID
+	if len(ids) != 1 || ids[""] != id {
+		t.Fatalf("artifact %q: want one image ID without a region, got %v", id, ids)
+	}
+	if _, regions := (azure.Cloud{}).Regions(cloudtest.Load(t, yaml)); fmt.Sprint(f.Get(id)["location"]) != regions[0] {
+		t.Errorf("image location %v, want the config's %s", f.Get(id)["location"], regions[0])
+	}
+	if err := (azure.Cloud{}).ValidImageID(id); err != nil {
+		t.Errorf("the plugin's image ID: %v", err)
+	}
+	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != "plugin-run" {
+		t.Errorf("manifest custom_data = %v", b.CustomData)
+	}
+	img := f.Get(id)
+	if img == nil {
+		t.Fatalf("the artifact's image %s is not in the double", id)
+	}
+	tags, _ := img["tags"].(map[string]any)
+	for k, want := range map[string]string{"config-hash": hash, "managed-by": "sindri-packer", "sindri-version": "3.0.1", "team": "platform"} {
+		if tags[k] != want {
+			t.Errorf("image tag %s = %v, want %s (tags %v)", k, tags[k], want, tags)
+		}
+	}
+	// Issue 13 item 1: the creation time is the tag the template writes,
+	// and the plugin carries it to the image.
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(tags[azurefake.CreatedTag])); err != nil {
+		t.Errorf("image tag %s = %v: %v", azurefake.CreatedTag, tags[azurefake.CreatedTag], err)
+	}
+	p, _ := img["properties"].(map[string]any)
+	sp, _ := p["storageProfile"].(map[string]any)
+	od, _ := sp["osDisk"].(map[string]any)
+	if od["osState"] != "Generalized" || od["osType"] != "Linux" {
+		t.Errorf("image OS disk = %v, want a generalized Linux disk", od)
+	}
+	return id
+}
+
+// checkNothingTemporary: the image is all that is left: no VM, disk,
+// NIC, IP, vnet, temporary resource group or deployment.
+func checkNothingTemporary(t *testing.T, f *azurefake.Fake, id string) {
+	t.Helper()
+	for _, r := range f.Live() {
+		if r.ID != id {
+			t.Errorf("left behind by the plugin: %s %s (%v)", r.Kind, r.ID, r.Tags)
+		}
+	}
+	for _, d := range f.Deployments() {
+		t.Errorf("deployment left behind by the plugin: %s", d)
+	}
+}
+
+// checkOurSide runs our commands on the state the plugin left: the cache,
+// images list, repave --dry-run, cleanup, deprecate and delete.
+func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, hash string) {
+	t.Helper()
+	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
+	}
+	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	if !strings.Contains(list, id) || !strings.Contains(list, hash) {
+		t.Errorf("images list --json does not show the plugin's image %s:\n%s", id, list)
+	}
+	writes := func() int { return len(f.Calls("PUT ")) + len(f.Calls("PATCH ")) + len(f.Calls("DELETE ")) }
+	before := writes()
+	rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
+	if !strings.Contains(rep, id) || writes() != before {
+		t.Errorf("repave --dry-run: image %s not reported, or something was changed (%d writes):\n%s", id, writes()-before, rep)
+	}
+	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
+		sp(t, env, args...)
+	}
+	if writes() != before {
+		t.Errorf("cleanup changed %d resources after a clean plugin build", writes()-before)
+	}
+	sp(t, env, "images", "deprecate", id, "-c", cfg)
+	if r := dryRunResult(t, env, cfg, dir, "deprecated.json"); r.Status == pipeline.StatusCached {
+		t.Errorf("a deprecated image is still a cache hit: %+v", r)
+	}
+	sp(t, env, "images", "delete", id, "-c", cfg, "--yes")
+	for _, r := range f.Live() {
+		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
 	}
 }
 

@@ -47,7 +47,8 @@ const CreatedTag = "sindri-created"
 // "METHOD /path" (Requests, Calls).
 type Fake struct {
 	cloudtest.Faults
-	srv *httptest.Server
+	srv   *httptest.Server
+	plain *httptest.Server // NewTLS: the same ARM over HTTP, for our client (Env)
 
 	// RetryAfter, when > 0, is sent as Retry-After (seconds) on throttled
 	// answers, as ARM does; 0 leaves it out so clients use their backoff.
@@ -61,10 +62,15 @@ type Fake struct {
 	// PageSize, when > 0, cuts every list into pages of that many items
 	// linked by nextLink, as ARM does for large collections.
 	PageSize int
+	// PublicIPAddress, when set, is the address every public IP gets (a
+	// test that serves SSH there, for a client that connects to the VM);
+	// otherwise each gets its own 127.0.x.y.
+	PublicIPAddress string
 
 	mu       sync.Mutex
 	res      map[string]*resource // by lower-case resource ID
 	ops      map[string]*operation
+	deps     map[string]*deployment // by lower-case deployment ID
 	lroFails []lroFault
 	seq      int
 	ips      int
@@ -76,15 +82,17 @@ type resource struct {
 	body    map[string]any
 	created time.Time
 	power   string // virtual machines: running, deallocated, stopped
+	general bool   // virtual machines: generalized (no longer startable)
 	boot    int    // instance-view reads left that say "starting"
 }
 
 // operation is a long-running operation's status document.
 type operation struct {
-	left      int       // status reads still InProgress
-	resource  string    // lower-case ID whose provisioningState follows the operation
-	fail      *lroFault // when set, the operation ends Failed with its error
-	finish    func()    // what the operation does when it succeeds (deletes)
+	left      int           // status reads still InProgress
+	resource  string        // lower-case ID whose provisioningState follows the operation
+	fail      *lroFault     // when set, the operation ends Failed with its error
+	finish    func()        // what the operation does when it succeeds (deletes)
+	after     func(ok bool) // told how it ended (deployments)
 	done      bool
 	succeeded bool
 }
@@ -109,11 +117,23 @@ func New(t interface {
 func NewTLS(t interface {
 	Cleanup(func())
 }) *Fake {
-	return start(t, httptest.NewTLSServer)
+	s := start(t, httptest.NewTLSServer)
+	s.plain = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.plain.Close)
+	return s
+}
+
+// base is the scheme and host a request came to: the links the fake
+// hands out (operation status, nextLink) go back to the same server.
+func base(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 func start(t interface{ Cleanup(func()) }, serve func(http.Handler) *httptest.Server) *Fake {
-	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}}
+	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}, deps: map[string]*deployment{}}
 	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
 	s.srv = serve(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
@@ -156,8 +176,17 @@ func (s *Fake) metadata(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// URL is the fake's base URL (http://127.0.0.1:port).
+// URL is the fake's base URL (http://127.0.0.1:port, https for NewTLS).
 func (s *Fake) URL() string { return s.srv.URL }
+
+// endpoint is the URL package azure is pointed at: plain HTTP, also for
+// a NewTLS fake (the same state the plugin changes over HTTPS).
+func (s *Fake) endpoint() string {
+	if s.plain != nil {
+		return s.plain.URL
+	}
+	return s.srv.URL
+}
 
 var _ cloudtest.Fake = (*Fake)(nil)
 
@@ -166,7 +195,7 @@ var _ cloudtest.Fake = (*Fake)(nil)
 // token and never asks Azure AD or a metadata service.
 func (s *Fake) Env() map[string]string {
 	return map[string]string{
-		"SINDRI_AZURE_ENDPOINT": s.srv.URL,
+		"SINDRI_AZURE_ENDPOINT": s.endpoint(),
 		"AZURE_TENANT_ID":       "00000000-0000-0000-0000-0000000fa4e0",
 		"AZURE_CLIENT_ID":       "00000000-0000-0000-0000-0000000fa4e1",
 		"AZURE_CLIENT_SECRET":   "fake-azure-client-secret",
@@ -386,7 +415,11 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, body map[string]any
 		})
 		return
 	case strings.HasPrefix(path, "/fake/operations/"):
-		s.operationStatus(w, strings.TrimPrefix(path, "/fake/operations/"))
+		s.operationStatus(w, r, strings.TrimPrefix(path, "/fake/operations/"))
+		return
+	}
+	if group, name, rest, ok := deploymentPath(seg); ok {
+		s.deployments(w, r, group, name, rest, body)
 		return
 	}
 	if len(seg) == 4 && strings.EqualFold(seg[0], "subscriptions") && strings.EqualFold(seg[2], "resourcegroups") {
@@ -472,6 +505,11 @@ func (s *Fake) resourceGroup(w http.ResponseWriter, r *http.Request, id string, 
 			for k := range s.res {
 				if strings.HasPrefix(k, key+"/") || k == key {
 					delete(s.res, k)
+				}
+			}
+			for k := range s.deps {
+				if strings.HasPrefix(k, key+"/") {
+					delete(s.deps, k)
 				}
 			}
 		}
@@ -573,7 +611,7 @@ func (s *Fake) list(w http.ResponseWriter, r *http.Request, seg []string, p int)
 		if end < len(ids) {
 			q := r.URL.Query()
 			q.Set("$skiptoken", strconv.Itoa(end))
-			out["nextLink"] = s.srv.URL + r.URL.Path + "?" + q.Encode()
+			out["nextLink"] = base(r) + r.URL.Path + "?" + q.Encode()
 		}
 		ids = ids[from:end]
 	}
@@ -592,34 +630,117 @@ func (s *Fake) put(w http.ResponseWriter, r *http.Request, id string, body map[s
 		writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
 		return
 	}
-	if str(body["location"]) == "" {
-		writeErr(w, http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+	created, err := s.create(id, body)
+	if err != nil {
+		writeValidateError(w, err)
 		return
 	}
-	// Referenced resources must exist, as ARM checks before it creates.
-	for _, ref := range refs(body["properties"]) {
-		if !s.exists(ref) {
-			writeErr(w, http.StatusBadRequest, "InvalidResourceReference",
-				fmt.Sprintf("Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", ref, id))
-			return
-		}
-	}
-	status := http.StatusCreated
-	created := time.Now().UTC()
-	if old := s.res[strings.ToLower(id)]; old != nil {
-		status, created = http.StatusOK, old.created
-	}
-	res := s.store(id, body, created)
-	if res.typ == "microsoft.compute/virtualmachines" && status == http.StatusCreated {
-		s.createOSDisk(res)
-	}
+	status := map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created]
+	res := s.res[strings.ToLower(id)]
 	// Until the operation ends, a GET shows the resource Creating (or
 	// Updating); then Succeeded, or Failed.
-	props(res.body)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[status == http.StatusCreated]
+	props(res.body)["provisioningState"] = map[bool]string{true: "Creating", false: "Updating"}[created]
 	op := s.async(w, r, false)
 	op.resource = strings.ToLower(id)
 	s.settle(op)
 	writeJSON(w, status, s.view(res, false))
+}
+
+// create checks and stores a resource a PUT (or a deployment) makes;
+// created is false when it replaced one (the caller holds mu).
+func (s *Fake) create(id string, body map[string]any) (created bool, err error) {
+	if str(body["location"]) == "" {
+		return false, &templateError{code: "LocationRequired", msg: "The location property is required for this definition."}
+	}
+	// Referenced resources must exist, as ARM checks before it creates.
+	for _, ref := range refs(body["properties"]) {
+		if !s.exists(ref) {
+			return false, &templateError{code: "InvalidResourceReference",
+				msg: fmt.Sprintf("Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", ref, id)}
+		}
+	}
+	if err := s.fromVM(id, body); err != nil {
+		return false, err
+	}
+	when := time.Now().UTC()
+	old := s.res[strings.ToLower(id)]
+	if old != nil {
+		when = old.created
+	}
+	res := s.store(id, body, when)
+	if res.typ == "microsoft.compute/virtualmachines" && old == nil {
+		s.createOSDisk(res)
+		s.dynamicIPs(res, true)
+	}
+	return old == nil, nil
+}
+
+// nextIP is a public IP's address: a loopback one, so nothing a test
+// connects to leaves the machine.
+func (s *Fake) nextIP() string {
+	if s.PublicIPAddress != "" {
+		return s.PublicIPAddress
+	}
+	s.ips++
+	return fmt.Sprintf("127.0.%d.%d", 10+s.ips/250, 1+s.ips%250)
+}
+
+// dynamicIPs gives the Dynamic public IPs on a VM's NICs an address when
+// it runs and takes it back when it is deallocated, as Azure does (a
+// Static one keeps the address it got when it was made).
+func (s *Fake) dynamicIPs(vm *resource, running bool) {
+	np, _ := props(vm.body)["networkProfile"].(map[string]any)
+	for _, ni := range list(np["networkInterfaces"]) {
+		nic := s.res[strings.ToLower(str(ni["id"]))]
+		if nic == nil {
+			continue
+		}
+		for _, ipc := range list(props(nic.body)["ipConfigurations"]) {
+			ref, _ := props(ipc)["publicIPAddress"].(map[string]any)
+			ip := s.res[strings.ToLower(str(ref["id"]))]
+			if ip == nil || !strings.EqualFold(str(props(ip.body)["publicIPAllocationMethod"]), "Dynamic") {
+				continue
+			}
+			if !running {
+				delete(props(ip.body), "ipAddress")
+			} else if props(ip.body)["ipAddress"] == nil {
+				props(ip.body)["ipAddress"] = s.nextIP()
+			}
+		}
+	}
+}
+
+// fromVM fills a managed image made from a VM (sourceVirtualMachine) with
+// the VM's OS disk, as Images_CreateOrUpdate reports it; the VM must be
+// generalized, or ARM refuses with OperationNotAllowed.
+func (s *Fake) fromVM(id string, body map[string]any) error {
+	if typeOf(id) != "microsoft.compute/images" {
+		return nil
+	}
+	src, _ := props(body)["sourceVirtualMachine"].(map[string]any)
+	if src == nil {
+		return nil
+	}
+	vm := s.res[strings.ToLower(str(src["id"]))]
+	if vm == nil {
+		return nil // refs already said it is missing
+	}
+	if !vm.general {
+		return &templateError{code: "OperationNotAllowed", msg: fmt.Sprintf("The operation 'CreateImage' is not allowed on VM '%s' since the VM is not generalized.", str(vm.body["name"]))}
+	}
+	sp, _ := props(vm.body)["storageProfile"].(map[string]any)
+	od, _ := sp["osDisk"].(map[string]any)
+	md, _ := od["managedDisk"].(map[string]any)
+	disk := map[string]any{"osType": od["osType"], "osState": "Generalized", "caching": od["caching"],
+		"managedDisk": map[string]any{"id": md["id"]}, "storageAccountType": md["storageAccountType"]}
+	if size, ok := od["diskSizeGB"]; ok {
+		disk["diskSizeGB"] = size
+	}
+	props(body)["storageProfile"] = map[string]any{"osDisk": disk, "dataDisks": []any{}}
+	if props(body)["hyperVGeneration"] == nil {
+		props(body)["hyperVGeneration"] = "V1"
+	}
+	return nil
 }
 
 // store saves a resource as ARM reports it after creation.
@@ -659,8 +780,7 @@ func (s *Fake) store(id string, body map[string]any, created time.Time) *resourc
 	case "microsoft.network/publicipaddresses":
 		if strings.EqualFold(str(pr["publicIPAllocationMethod"]), "Static") && pr["ipAddress"] == nil {
 			// A loopback address: nothing a test connects to leaves the machine.
-			s.ips++
-			pr["ipAddress"] = fmt.Sprintf("127.0.%d.%d", 10+s.ips/250, 1+s.ips%250)
+			pr["ipAddress"] = s.nextIP()
 		}
 	case "microsoft.network/virtualnetworks":
 		for _, sn := range list(pr["subnets"]) {
@@ -721,9 +841,9 @@ func (s *Fake) async(w http.ResponseWriter, r *http.Request, location bool) *ope
 	}
 	s.ops[name] = op
 	q := "?api-version=" + r.URL.Query().Get("api-version")
-	w.Header().Set("Azure-AsyncOperation", s.srv.URL+"/fake/operations/"+name+q)
+	w.Header().Set("Azure-AsyncOperation", base(r)+"/fake/operations/"+name+q)
 	if location {
-		w.Header().Set("Location", s.srv.URL+"/fake/operations/"+name+"/result"+q)
+		w.Header().Set("Location", base(r)+"/fake/operations/"+name+"/result"+q)
 	}
 	if s.LROPolls > 0 {
 		w.Header().Set("Retry-After", "0")
@@ -754,11 +874,14 @@ func (s *Fake) end(op *operation) {
 	if op.succeeded && op.finish != nil {
 		op.finish()
 	}
+	if op.after != nil {
+		op.after(op.succeeded)
+	}
 }
 
 // operationStatus answers a poll of the status document (or, with
 // /result, of the Location URL).
-func (s *Fake) operationStatus(w http.ResponseWriter, name string) {
+func (s *Fake) operationStatus(w http.ResponseWriter, r *http.Request, name string) {
 	name, result := strings.CutSuffix(name, "/result")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -777,7 +900,7 @@ func (s *Fake) operationStatus(w http.ResponseWriter, name string) {
 	}
 	switch {
 	case result && !op.done:
-		w.Header().Set("Location", s.srv.URL+"/fake/operations/"+name+"/result?api-version=2024-11-01")
+		w.Header().Set("Location", base(r)+"/fake/operations/"+name+"/result?api-version="+r.URL.Query().Get("api-version"))
 		w.WriteHeader(http.StatusAccepted)
 	case result && op.succeeded:
 		w.WriteHeader(http.StatusOK)
@@ -907,13 +1030,32 @@ func (s *Fake) action(w http.ResponseWriter, r *http.Request, parent, verb strin
 		writeNotFound(w, id)
 		return
 	}
-	power := map[string]string{"start": "running", "restart": "running", "deallocate": "deallocated", "poweroff": "stopped"}[strings.ToLower(verb)]
+	verb = strings.ToLower(verb)
+	if verb == "generalize" {
+		// VirtualMachines_Generalize: synchronous 200, only on a VM
+		// that is not running; a generalized VM cannot start again.
+		if res.power == "running" {
+			writeErr(w, http.StatusConflict, "OperationNotAllowed", fmt.Sprintf("Operation 'generalize' is not allowed on VM '%s' since the VM is running. Please stop or deallocate the VM first.", str(res.body["name"])))
+			return
+		}
+		res.general = true
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if res.general && (verb == "start" || verb == "restart") {
+		writeErr(w, http.StatusConflict, "OperationNotAllowed", fmt.Sprintf("Operation '%s' is not allowed on VM '%s' since the VM is generalized.", verb, str(res.body["name"])))
+		return
+	}
+	power := map[string]string{"start": "running", "restart": "running", "deallocate": "deallocated", "poweroff": "stopped"}[verb]
 	if power == "" {
 		writeErr(w, http.StatusBadRequest, "InvalidOperation", "unknown action "+verb)
 		return
 	}
 	op := s.async(w, r, true)
-	op.finish = func() { res.power = power }
+	op.finish = func() {
+		res.power = power
+		s.dynamicIPs(res, power == "running")
+	}
 	s.settle(op)
 	w.WriteHeader(http.StatusAccepted)
 }
