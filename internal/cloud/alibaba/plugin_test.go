@@ -23,7 +23,6 @@ package alibaba_test
 // is built in one region), so CopyImage is not exercised.
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +32,6 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
@@ -64,47 +62,6 @@ func pluginBuild(t *testing.T, f *alibabafake.Fake, tmpl, dir, packer, plugins, 
 // plugin makes its own VPC, VSwitch, security group, key pair and EIP.
 const pluginConfig = minimal + "  build:\n    sindri_version: " + alibabafake.SindriVersion + "\n"
 
-// sp runs `sindri-packer args...` in-process with env as its whole
-// environment (package targets: the alibaba target reads the double's
-// endpoint and keys from it) and fails the test unless it exits 0.
-func sp(t *testing.T, env []string, args ...string) string {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
-	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
-		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
-	}
-	return out.String() + errb.String()
-}
-
-// spEnv is the environment of sp: the double's plain-HTTP endpoint for
-// our client (the same state the plugin changes over HTTPS) and packer.
-func spEnv(f *alibabafake.Fake, dir, packer string) []string {
-	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
-		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
-	for k, v := range f.Env() {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// dryRunResult runs `build --dry-run` and returns the alibaba result of
-// its manifest: the config hash, and the cached image when there is one.
-func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
-	t.Helper()
-	m := filepath.Join(dir, name)
-	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
-	man, err := pipeline.ReadManifest(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := man.Clouds["alibaba"]
-	if r == nil || r.ConfigHash == "" {
-		t.Fatalf("build --dry-run: no alibaba result with a config hash in %+v", man.Clouds)
-	}
-	return r
-}
-
 // pluginRun is one run of the real plugin on a fresh double: config
 // written, the config hash our build --dry-run computes, the template
 // rendered and pointed at the double, before (if any) called just before
@@ -128,8 +85,8 @@ func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 	if err := os.WriteFile(r.cfg, []byte(pluginConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.env = spEnv(r.f, r.dir, packer)
-	r.hash = dryRunResult(t, r.env, r.cfg, r.dir, "before.json").ConfigHash
+	r.env = plugintest.CommandEnv(r.f, r.dir, packer)
+	r.hash = plugintest.DryRun(t, r.env, r.cfg, r.dir, "before.json", "alibaba").ConfigHash
 	tmpl := plugintest.Template(t, pluginConfig, "alibaba", filepath.Join(r.dir, "out"), alibabafake.SindriVersion, map[string]cty.Value{"custom_endpoint_ecs": cty.StringVal(endpoint)})
 	if before != nil {
 		before(r.f)
@@ -187,7 +144,7 @@ func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
 		t.Errorf("left behind by the failed build: %s %s", res.Kind, res.ID)
 	}
 	n := len(r.f.Requests())
-	sp(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
+	plugintest.Run(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
 	for _, req := range r.f.Requests()[n:] {
 		if strings.Contains(req, "Action=Delete") {
 			t.Errorf("cleanup found something to delete after the plugin's own clean-up: %s", req)
@@ -287,10 +244,10 @@ func checkNothingTemporary(t *testing.T, f *alibabafake.Fake, id string) {
 // images list, repave --dry-run, cleanup, deprecate and delete.
 func checkOurSide(t *testing.T, f *alibabafake.Fake, env []string, cfg, dir, id, hash string) {
 	t.Helper()
-	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "alibaba"); r.Status != pipeline.StatusCached || r.ImageID != id {
 		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
 	}
-	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
 	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "ubuntu_24_04") {
 		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
 	}
@@ -298,22 +255,22 @@ func checkOurSide(t *testing.T, f *alibabafake.Fake, env []string, cfg, dir, id,
 		return len(f.Params("ModifyImageAttribute")) + len(f.Params("DeleteImage")) + len(f.Params("DeleteSnapshot")) + len(f.Params("TagResources"))
 	}
 	before := writes()
-	rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
+	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
 	if !strings.Contains(rep, id) || writes() != before {
 		t.Errorf("repave --dry-run: image %s not reported, or the image was changed (%d writes):\n%s", id, writes()-before, rep)
 	}
 	deletes := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk"))
 	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
-		sp(t, env, args...)
+		plugintest.Run(t, env, args...)
 	}
 	if n := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk")); n != deletes {
 		t.Errorf("cleanup deleted %d resources after a clean plugin build", n-deletes)
 	}
-	sp(t, env, "images", "deprecate", id, "-c", cfg)
-	if r := dryRunResult(t, env, cfg, dir, "deprecated.json"); r.Status == pipeline.StatusCached {
+	plugintest.Run(t, env, "images", "deprecate", id, "-c", cfg)
+	if r := plugintest.DryRun(t, env, cfg, dir, "deprecated.json", "alibaba"); r.Status == pipeline.StatusCached {
 		t.Errorf("a deprecated image is still a cache hit: %+v", r)
 	}
-	sp(t, env, "images", "delete", id, "-c", cfg, "--yes")
+	plugintest.Run(t, env, "images", "delete", id, "-c", cfg, "--yes")
 	for _, r := range f.Live() {
 		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
 	}

@@ -26,7 +26,6 @@ package oci_test
 // manifest. An OCI image lives in one region: no copies are made.
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +34,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
@@ -94,8 +92,8 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := spEnv(f, dir, packer)
-	hash := dryRunResult(t, env, cfg, dir, "before.json").ConfigHash
+	env := plugintest.CommandEnv(f, dir, packer)
+	hash := plugintest.DryRun(t, env, cfg, dir, "before.json", "oci").ConfigHash
 	tmpl := plugintest.Template(t, pluginConfig, "oci", filepath.Join(dir, "out"), pluginVersion, nil)
 	ours := len(f.Requests())
 	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
@@ -252,46 +250,6 @@ func checkOurSide(t *testing.T, f *ocifake.Fake, id, hash string) {
 	}
 }
 
-// sp runs `sindri-packer args...` in-process with env as its whole
-// environment and fails the test unless it exits 0.
-func sp(t *testing.T, env []string, args ...string) string {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
-	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
-		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
-	}
-	return out.String() + errb.String()
-}
-
-// spEnv is sp's environment: the double (plain HTTP endpoint and config
-// file, the same state the plugin changes through the proxy) and packer.
-func spEnv(f *ocifake.Fake, dir, packer string) []string {
-	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
-		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
-	for k, v := range f.Env() {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// dryRunResult runs `build --dry-run` and returns the oci result of its
-// manifest: the config hash, and the cached image when there is one.
-func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
-	t.Helper()
-	m := filepath.Join(dir, name)
-	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
-	man, err := pipeline.ReadManifest(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := man.Clouds["oci"]
-	if r == nil || r.ConfigHash == "" {
-		t.Fatalf("build --dry-run: no oci result with a config hash in %+v", man.Clouds)
-	}
-	return r
-}
-
 // checkCommands runs our commands on the state the plugin left: the
 // build cache, images list, repave --dry-run and cleanup; none of them
 // writes.
@@ -307,18 +265,18 @@ func checkCommands(t *testing.T, f *ocifake.Fake, env []string, cfg, dir, id, ha
 		return n
 	}
 	before := writes()
-	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "oci"); r.Status != pipeline.StatusCached || r.ImageID != id {
 		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
 	}
-	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
 	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "Canonical-Ubuntu") {
 		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
 	}
-	if rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json")); !strings.Contains(rep, id) {
+	if rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json")); !strings.Contains(rep, id) {
 		t.Errorf("repave --dry-run does not report the plugin's image %s:\n%s", id, rep)
 	}
-	sp(t, env, "cleanup", "-c", cfg, "--run-id", pluginRun)
-	sp(t, env, "cleanup", "-c", cfg)
+	plugintest.Run(t, env, "cleanup", "-c", cfg, "--run-id", pluginRun)
+	plugintest.Run(t, env, "cleanup", "-c", cfg)
 	if n := writes() - before; n != 0 {
 		t.Errorf("build --dry-run, images list, repave --dry-run and cleanup made %d writes after a clean plugin build", n)
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 )
 
@@ -163,4 +165,46 @@ func LastError(out string) string {
 		}
 	}
 	return "stopped (no error line)"
+}
+
+// Run runs sindri-packer in-process with env, fails the test on a non-zero
+// exit and returns what it printed (stdout then stderr).
+func Run(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
+	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
+		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+// CommandEnv is Run's environment on the state the plugin changed: the
+// double's own environment (our client talks to it directly), a home and
+// packer on PATH.
+func CommandEnv(f cloudtest.Fake, dir, packer string) []string {
+	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
+		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
+	for k, v := range f.Env() {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// DryRun runs `build --dry-run` with the manifest at dir/name and returns
+// the result of the target called cloud: its config hash, and the cached
+// image when there is one.
+func DryRun(t *testing.T, env []string, cfg, dir, name, cloud string) *pipeline.CloudResult {
+	t.Helper()
+	m := filepath.Join(dir, name)
+	Run(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
+	man, err := pipeline.ReadManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := man.Clouds[cloud]
+	if r == nil || r.ConfigHash == "" {
+		t.Fatalf("build --dry-run: no %s result with a config hash in %+v", cloud, man.Clouds)
+	}
+	return r
 }
