@@ -23,111 +23,28 @@ package azure_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/sindri-dev/sindri-packer/internal/cli"
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
-	"github.com/sindri-dev/sindri-packer/internal/render"
 )
-
-// toolsDir is where tools/install.sh put packer and the pinned plugins.
-func toolsDir(t *testing.T) (packer, plugins string) {
-	t.Helper()
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".tools")
-	}
-	packer, plugins = filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")
-	matches, _ := filepath.Glob(filepath.Join(plugins, "github.com", "hashicorp", "azure", "packer-plugin-azure_v*"))
-	if _, err := os.Stat(packer); err != nil || len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer or packer-plugin-azure missing under %s: CI must run the plugin-driven suite (tools/install.sh)", dir)
-		}
-		t.Skipf("packer or packer-plugin-azure not installed under %s (run tools/install.sh)", dir)
-	}
-	return packer, plugins
-}
-
-// pluginTemplate renders cfg's azure template and points it at the double.
-func pluginTemplate(t *testing.T, yaml, dir string, sshPort int) string {
-	t.Helper()
-	files, err := render.Render(cloudtest.Load(t, yaml), []string{"azure"}, render.Options{SindriVersion: "3.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl string
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := f.Data
-		if strings.HasSuffix(f.Path, ".pkr.hcl") {
-			data = pointAtDouble(t, data, sshPort)
-			tmpl = p
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl == "" {
-		t.Fatal("no template rendered")
-	}
-	return tmpl
-}
-
-// pointAtDouble sets the custom environment and the test's SSH port in
-// the source, and drops the provisioners.
-func pointAtDouble(t *testing.T, src []byte, sshPort int) []byte {
-	t.Helper()
-	f, diags := hclwrite.ParseConfig(src, "sindri.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, b := range f.Body().Blocks() {
-		switch b.Type() {
-		case "source":
-			b.Body().SetAttributeValue("cloud_environment_name", cty.StringVal(azurefake.EnvironmentName))
-			b.Body().SetAttributeTraversal("metadata_host", hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "fake_metadata_host"}})
-			b.Body().SetAttributeValue("ssh_port", cty.NumberIntVal(int64(sshPort)))
-			b.Body().SetAttributeValue("ssh_timeout", cty.StringVal("1m"))
-		case "build":
-			for _, p := range b.Body().Blocks() {
-				if p.Type() == "provisioner" {
-					b.Body().RemoveBlock(p)
-				}
-			}
-		}
-	}
-	v := f.Body().AppendNewBlock("variable", []string{"fake_metadata_host"}).Body()
-	v.SetAttributeTraversal("type", hcl.Traversal{hcl.TraverseRoot{Name: "string"}})
-	return f.Bytes()
-}
 
 // serveSSH answers SSH on 127.0.0.1 for the VMs of f: a client gets in
 // only with a public key that a VM in the double holds in its
@@ -226,46 +143,6 @@ func vmKeys(f *azurefake.Fake) []string {
 	return out
 }
 
-// sp runs `sindri-packer args...` in-process with env as its whole
-// environment and fails the test unless it exits 0.
-func sp(t *testing.T, env []string, args ...string) string {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli.Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: env, Context: t.Context()}
-	if code := c.Main(append([]string{"sindri-packer"}, args...)); code != 0 {
-		t.Fatalf("sindri-packer %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
-	}
-	return out.String() + errb.String()
-}
-
-// spEnv is the environment of sp: the double's plain-HTTP endpoint for
-// our client (the same state the plugin changes over HTTPS) and packer.
-func spEnv(f *azurefake.Fake, dir, packer string) []string {
-	env := []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=" + filepath.Dir(packer) + ":" + os.Getenv("PATH"),
-		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1"}
-	for k, v := range f.Env() {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// dryRunResult runs `build --dry-run` and returns the azure result of its
-// manifest: the config hash, and the cached image when there is one.
-func dryRunResult(t *testing.T, env []string, cfg, dir, name string) *pipeline.CloudResult {
-	t.Helper()
-	m := filepath.Join(dir, name)
-	sp(t, env, "build", "-c", cfg, "--dry-run", "--manifest", m)
-	man, err := pipeline.ReadManifest(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := man.Clouds["azure"]
-	if r == nil || r.ConfigHash == "" {
-		t.Fatalf("build --dry-run: no azure result with a config hash in %+v", man.Clouds)
-	}
-	return r
-}
-
 // pluginRun is one run of the real plugin on a fresh double.
 type pluginRun struct {
 	f              *azurefake.Fake
@@ -282,7 +159,7 @@ type pluginRun struct {
 // packer build; it prints one line saying how far the plugin went.
 func runPlugin(t *testing.T, yaml string) *pluginRun {
 	t.Helper()
-	packer, plugins := toolsDir(t)
+	packer, plugins := plugintest.Tools(t, "azure")
 	r := &pluginRun{f: azurefake.NewTLS(t), dir: t.TempDir(), yaml: yaml}
 	r.f.PublicIPAddress = "127.0.0.1"
 	port, in := serveSSH(t, r.f)
@@ -291,15 +168,35 @@ func runPlugin(t *testing.T, yaml string) *pluginRun {
 	if err := os.WriteFile(r.cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.env = spEnv(r.f, r.dir, packer)
-	r.hash = dryRunResult(t, r.env, r.cfg, r.dir, "before.json").ConfigHash
-	tmpl := pluginTemplate(t, yaml, filepath.Join(r.dir, "out"), port)
+	r.env = plugintest.CommandEnv(r.f, r.dir, packer)
+	r.hash = plugintest.DryRun(t, r.env, r.cfg, r.dir, "before.json", "azure").ConfigHash
+	// The custom environment, and SSH back on (plugintest.Template turns
+	// the communicator off; azure-arm v1.4.0 connects to a Linux VM
+	// anyway) with the rendered user, at the test's SSH server.
+	tmpl := plugintest.Template(t, yaml, "azure", filepath.Join(r.dir, "out"), "3.0.1", map[string]cty.Value{
+		"cloud_environment_name": cty.StringVal(azurefake.EnvironmentName),
+		"metadata_host":          cty.StringVal(strings.TrimPrefix(r.f.URL(), "https://")),
+		"communicator":           cty.StringVal("ssh"),
+		"ssh_username":           cty.StringVal((azure.Cloud{}).SSHUser(cloudtest.Load(t, yaml))),
+		"ssh_port":               cty.NumberIntVal(int64(port)),
+		"ssh_timeout":            cty.StringVal("1m"),
+	})
+	cert := filepath.Join(r.dir, "fake-ca.pem")
+	if err := os.WriteFile(cert, r.f.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := r.f.Env()
 	ours := len(r.f.Requests())
-	r.manifest, r.out, r.err = pluginBuild(t, r.f, tmpl, r.dir, packer, plugins, r.hash)
+	r.manifest, r.out, r.err = plugintest.Build{
+		Packer: packer, Plugins: plugins, Template: tmpl, Dir: r.dir,
+		Env: []string{"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*"},
+		Vars: map[string]string{"config_hash": r.hash, "run_id": "plugin-run", "azure_client_id": env["AZURE_CLIENT_ID"],
+			"azure_tenant_id": env["AZURE_TENANT_ID"], "azure_client_secret": env["AZURE_CLIENT_SECRET"]},
+	}.Run(t)
 	reqs := r.f.Requests()[ours:]
-	stop := "the build finished: deployment, VM, deallocate, generalize, image, tags, manifest, clean-up"
+	stop := "the build finished: deployment, SSH, deallocate, generalize, image, tags, manifest, clean-up"
 	if r.err != nil {
-		stop = lastError(r.out)
+		stop = plugintest.LastError(r.out)
 	}
 	fmt.Printf("azure plugin-driven (%s): packer-plugin-azure v1.4.0 made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
 	t.Cleanup(func() {
@@ -308,37 +205,6 @@ func runPlugin(t *testing.T, yaml string) *pluginRun {
 		}
 	})
 	return r
-}
-
-// pluginBuild runs `packer build` of tmpl against f and returns the
-// manifest path, packer's output and its error.
-func pluginBuild(t *testing.T, f *azurefake.Fake, tmpl, dir, packer, plugins, hash string) (string, string, error) {
-	t.Helper()
-	cert := filepath.Join(dir, "fake-ca.pem")
-	if err := os.WriteFile(cert, f.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	manifest := filepath.Join(dir, "manifest.json")
-	env := f.Env()
-	vars := filepath.Join(dir, "fake.pkrvars.hcl")
-	varText := fmt.Sprintf("fake_metadata_host = %q\nazure_client_id = %q\nazure_tenant_id = %q\nazure_client_secret = %q\nconfig_hash = %q\nrun_id = \"plugin-run\"\nmanifest_path = %q\n",
-		strings.TrimPrefix(f.URL(), "https://"), env["AZURE_CLIENT_ID"], env["AZURE_TENANT_ID"], env["AZURE_CLIENT_SECRET"], hash, manifest)
-	if err := os.WriteFile(vars, []byte(varText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, packer, "build", "-machine-readable", "-var-file="+vars, tmpl)
-	cmd.Dir = filepath.Dir(tmpl)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"PACKER_PLUGIN_PATH=" + plugins, "CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1",
-		"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*",
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return manifest, out.String(), err
 }
 
 // TestPluginBuildsAgainstTheDouble: the real azure-arm builder builds the
@@ -350,7 +216,7 @@ func pluginBuild(t *testing.T, f *azurefake.Fake, tmpl, dir, packer, plugins, ha
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	r := runPlugin(t, pluginConfig)
 	if r.err != nil {
-		t.Fatal(lastError(r.out))
+		t.Fatal(plugintest.LastError(r.out))
 	}
 	if !r.sshIn.Load() {
 		t.Error("the plugin never got in over SSH with the key it deployed")
@@ -471,46 +337,31 @@ func checkNothingTemporary(t *testing.T, f *azurefake.Fake, id string) {
 // images list, repave --dry-run, cleanup, deprecate and delete.
 func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, hash string) {
 	t.Helper()
-	if r := dryRunResult(t, env, cfg, dir, "after.json"); r.Status != pipeline.StatusCached || r.ImageID != id {
+	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "azure"); r.Status != pipeline.StatusCached || r.ImageID != id {
 		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
 	}
-	list := sp(t, env, "images", "list", "-c", cfg, "--json")
+	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
 	if !strings.Contains(list, id) || !strings.Contains(list, hash) {
 		t.Errorf("images list --json does not show the plugin's image %s:\n%s", id, list)
 	}
 	writes := func() int { return len(f.Calls("PUT ")) + len(f.Calls("PATCH ")) + len(f.Calls("DELETE ")) }
 	before := writes()
-	rep := sp(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
+	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
 	if !strings.Contains(rep, id) || writes() != before {
 		t.Errorf("repave --dry-run: image %s not reported, or something was changed (%d writes):\n%s", id, writes()-before, rep)
 	}
 	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
-		sp(t, env, args...)
+		plugintest.Run(t, env, args...)
 	}
 	if writes() != before {
 		t.Errorf("cleanup changed %d resources after a clean plugin build", writes()-before)
 	}
-	sp(t, env, "images", "deprecate", id, "-c", cfg)
-	if r := dryRunResult(t, env, cfg, dir, "deprecated.json"); r.Status == pipeline.StatusCached {
+	plugintest.Run(t, env, "images", "deprecate", id, "-c", cfg)
+	if r := plugintest.DryRun(t, env, cfg, dir, "deprecated.json", "azure"); r.Status == pipeline.StatusCached {
 		t.Errorf("a deprecated image is still a cache hit: %+v", r)
 	}
-	sp(t, env, "images", "delete", id, "-c", cfg, "--yes")
+	plugintest.Run(t, env, "images", "delete", id, "-c", cfg, "--yes")
 	for _, r := range f.Live() {
 		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
 	}
-}
-
-// lastError is the last error line of packer's machine-readable output.
-func lastError(out string) string {
-	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(lines[i], ",error,") || strings.Contains(strings.ToLower(lines[i]), "error") {
-			l := lines[i]
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return "stopped at: " + strings.ReplaceAll(l, `\n`, " ")
-		}
-	}
-	return "stopped (no error line)"
 }
