@@ -197,15 +197,14 @@ func (c Cloud) network(ctx context.Context, cl *clients, a *config.AWS) (vpc, su
 		}
 		return awssdk.ToString(out.Subnets[0].VpcId), a.SubnetID, nil
 	case a.VPCID != "":
-		out, err := cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{filter("vpc-id", a.VPCID)}})
+		subs, err := vpcSubnets(ctx, cl, a.VPCID)
 		if err != nil {
 			return "", "", fmt.Errorf("aws: subnets of vpc %s in %s: %w", a.VPCID, cl.region, err)
 		}
-		if len(out.Subnets) == 0 {
+		if len(subs) == 0 {
 			return "", "", fmt.Errorf("aws: vpc %s in %s has no subnet: set subnet_id", a.VPCID, cl.region)
 		}
 		// Prefer a subnet that gives public addresses, then the lowest ID.
-		subs := out.Subnets
 		slices.SortFunc(subs, func(x, y types.Subnet) int {
 			if px, py := awssdk.ToBool(x.MapPublicIpOnLaunch), awssdk.ToBool(y.MapPublicIpOnLaunch); px != py {
 				if px {
@@ -225,6 +224,20 @@ func (c Cloud) network(ctx context.Context, cl *clients, a *config.AWS) (vpc, su
 		return "", "", fmt.Errorf("aws: %s has no default vpc: set vpc_id or subnet_id", cl.region)
 	}
 	return awssdk.ToString(out.Vpcs[0].VpcId), "", nil
+}
+
+// vpcSubnets reads every page of the VPC's subnets.
+func vpcSubnets(ctx context.Context, cl *clients, vpc string) ([]types.Subnet, error) {
+	var out []types.Subnet
+	p := ec2.NewDescribeSubnetsPaginator(cl.ec2, &ec2.DescribeSubnetsInput{Filters: []types.Filter{filter("vpc-id", vpc)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Subnets...)
+	}
+	return out, nil
 }
 
 // createGroup makes the instance's own security group with one ingress

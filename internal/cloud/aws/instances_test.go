@@ -598,3 +598,19 @@ func TestInstancesFollowNextToken(t *testing.T) {
 		t.Errorf("left %v, want both groups deleted", temporaries(f))
 	}
 }
+
+// With vpc_id, Launch picks a subnet that gives public addresses from
+// every page of the VPC's subnets (it read the first page only, and took
+// a private subnet when the public one came on a later page).
+func TestLaunchReadsEveryPageOfSubnets(t *testing.T) {
+	f, c, _ := setup(t, "")
+	public := f.AddSubnet(true)
+	f.SetPageSize(1)
+	cfg := cloudtest.Load(t, "packer:\n  cloud: aws\n  vpc_id: "+awsfake.OtherVPC+"\n")
+	if _, err := c.Launch(t.Context(), launchReq(cfg, f.SeedImage("sindri-1", "h1", t0))); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Calls("RunInstances")[0].Form.Get("NetworkInterface.1.SubnetId"); got != public {
+		t.Errorf("launched in subnet %s, want the public %s from the second page", got, public)
+	}
+}

@@ -66,6 +66,8 @@ type Fake struct {
 	unseen    int          // calls a new instance answers InvalidInstanceID.NotFound
 	lingering int          // DeleteSecurityGroup calls a terminated instance still holds its groups
 	stale     int          // answers the consistency windows gave
+
+	extraSubnets []xSubnet // AddSubnet's, in every region
 }
 
 // Call is one request served, read as EC2 reads it: its action, the
@@ -175,6 +177,17 @@ func (f *Fake) SetTransitionPolls(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ticks = n
+}
+
+// AddSubnet adds a subnet to OtherVPC, in every region (the account's
+// fixed network has one subnet per VPC); public: it maps public IPs on
+// launch. It returns the subnet's ID, which sorts after OtherSubnet.
+func (f *Fake) AddSubnet(public bool) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := fmt.Sprintf("subnet-0fa4e00000000e%02x", 0xb0+len(f.extraSubnets))
+	f.extraSubnets = append(f.extraSubnets, xSubnet{SubnetID: id, VpcID: OtherVPC, State: "available", MapPublicIPOnLaunch: public})
+	return id
 }
 
 // SetPageSize makes every paged Describe (the ones whose EC2 input has

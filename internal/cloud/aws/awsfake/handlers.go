@@ -269,7 +269,12 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	if subnet == "" {
 		subnet = DefaultSubnet
 	}
-	vpc := map[string]string{DefaultSubnet: DefaultVPC, OtherSubnet: OtherVPC}[subnet]
+	vpc := ""
+	for _, s := range f.subnets(r.region) {
+		if s.SubnetID == subnet {
+			vpc = s.VpcID
+		}
+	}
 	if vpc == "" {
 		return nil, &apiError{400, "InvalidSubnetID.NotFound", fmt.Sprintf("The subnet ID '%s' does not exist", subnet)}
 	}
@@ -703,10 +708,7 @@ func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
 		return nil, err
 	}
 	ids := r.list("SubnetId")
-	all := []xSubnet{
-		{DefaultSubnet, DefaultVPC, "available", "172.31.0.0/20", r.region + "a", true, true},
-		{OtherSubnet, OtherVPC, "available", "10.20.1.0/24", r.region + "b", false, false},
-	}
+	all := f.subnets(r.region)
 	for _, id := range ids {
 		if !slices.ContainsFunc(all, func(s xSubnet) bool { return s.SubnetID == id }) {
 			return nil, &apiError{400, "InvalidSubnetID.NotFound", fmt.Sprintf("The subnet ID '%s' does not exist", id)}
@@ -737,6 +739,19 @@ func describeSubnets(f *Fake, r *req) ([]elem, *apiError) {
 		return nil, aerr
 	}
 	return withNext([]elem{{"subnetSet", out}}, next), nil
+}
+
+// subnets are the account's fixed subnets, then the added ones.
+func (f *Fake) subnets(region string) []xSubnet {
+	all := []xSubnet{
+		{DefaultSubnet, DefaultVPC, "available", "172.31.0.0/20", region + "a", true, true},
+		{OtherSubnet, OtherVPC, "available", "10.20.1.0/24", region + "b", false, false},
+	}
+	for i, s := range f.extraSubnets {
+		s.CidrBlock, s.AvailabilityZone = fmt.Sprintf("10.20.%d.0/24", i+2), region+"c"
+		all = append(all, s)
+	}
+	return all
 }
 
 func sortedKeys(m map[string]string) []string {
