@@ -2,7 +2,6 @@ package targets
 
 import (
 	"testing"
-	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
@@ -15,12 +14,8 @@ func init() {
 		f := alibabafake.New(t)
 		return cloudtest.Harness{
 			Target: alibaba.Cloud{
-				Env: f.LookupEnv,
-				Tuning: cloud.Tuning{
-					CallTimeout:  300 * time.Millisecond,
-					Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond},
-					PollInterval: time.Millisecond,
-				},
+				Env:    f.LookupEnv,
+				Tuning: cloudtest.Tuning,
 			},
 			Config: cloudtest.Load(t, "packer:\n  cloud: alibaba\n  vswitch_id: "+alibabafake.VSwitchID+"\n"),
 			Fake:   f,

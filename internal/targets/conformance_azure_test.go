@@ -14,11 +14,7 @@ func init() {
 	harnesses["azure"] = func(t *testing.T) cloudtest.Harness {
 		f := azurefake.New(t)
 		return cloudtest.Harness{
-			Target: azure.Cloud{Env: f.LookupEnv, Tuning: cloud.Tuning{
-				CallTimeout:  300 * time.Millisecond,
-				Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond},
-				PollInterval: time.Millisecond,
-			}},
+			Target: azure.Cloud{Env: f.LookupEnv, Tuning: cloudtest.Tuning},
 			Config: cloudtest.Load(t, "packer:\n  cloud: azure\n  subscription_id: "+azurefake.Subscription+
 				"\n  resource_group: "+azurefake.ResourceGroup+"\n  location: "+azurefake.Location+"\n"),
 			Fake:         f,

@@ -321,3 +321,30 @@ func cancellationStops(t *testing.T, h Harness) {
 		t.Fatal("ListImages did not return after its context was cancelled")
 	}
 }
+
+// Tuning is what every harness gives its target: a call abandoned after
+// 300ms, retries and polls in milliseconds.
+var Tuning = cloud.Tuning{
+	CallTimeout:  300 * time.Millisecond,
+	Retry:        cloud.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond},
+	PollInterval: time.Millisecond,
+}
+
+// InstanceDiskAsKeyPair seeds leftovers for a cloud whose runs make no key
+// pairs but whose instance comes with a boot disk tagged like it (GCP,
+// OCI): the suite's second leftover of a run is that disk, which the sweep
+// lists beside the instance.
+func InstanceDiskAsKeyPair(t *testing.T, f Fake) func(kind, runID string, created time.Time) string {
+	return func(kind, runID string, created time.Time) string {
+		if kind != cloud.KindKeyPair {
+			return f.SeedLeftover(kind, runID, created)
+		}
+		for _, r := range f.Live() {
+			if r.Kind == cloud.KindDisk && r.Tags[cloud.TagRunID] == runID {
+				return r.ID
+			}
+		}
+		t.Fatalf("harness: no instance of %s seeded before its key pair", runID)
+		return ""
+	}
+}
