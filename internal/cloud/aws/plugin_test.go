@@ -38,12 +38,13 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
 
 // pluginRun is the amazon-ebs build of pluginConfig's template against f:
 // the double's endpoint, its static keys and no instance metadata service
 // (the plugin calls no STS with static keys), 1s polls.
-func pluginRun(t *testing.T, f *awsfake.Fake, dir string) plugintest.Build {
+func pluginRun(t *testing.T, f *awsfake.Fake, dir, hash string) plugintest.Build {
 	t.Helper()
 	packer, plugins := plugintest.Tools(t, "amazon")
 	return plugintest.Build{
@@ -56,7 +57,7 @@ func pluginRun(t *testing.T, f *awsfake.Fake, dir string) plugintest.Build {
 			"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 			"AWS_POLL_DELAY_SECONDS=1", "AWS_MAX_ATTEMPTS=120",
 		},
-		Vars: map[string]string{"config_hash": pluginHash, "run_id": pluginRunID},
+		Vars: map[string]string{"config_hash": hash, "run_id": pluginRunID},
 	}
 }
 
@@ -87,7 +88,7 @@ func startKillable(t *testing.T, b plugintest.Build) (*exec.Cmd, *bytes.Buffer) 
 
 // pluginConfig builds in us-west-2 and copies the AMI to us-east-1; the
 // source AMI comes from Canonical's filter (seedSource).
-const pluginConfig = "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n"
+const pluginConfig = "packer:\n  cloud: aws\n  ami_regions: [us-east-1]\n  build:\n    sindri_version: " + awsfake.SindriVersion + "\n"
 
 const pluginHash, pluginRunID = "plugin-hash", "plugin-run"
 
@@ -109,8 +110,19 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	f := awsfake.New(t)
 	f.SetConsistencyWindows(2, 2)
 	source := seedSource(f)
-	manifest, out, runErr := pluginRun(t, f, t.TempDir()).Run(t)
-	reqs := f.Requests()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sindri.yaml")
+	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := pluginRun(t, f, dir, "")
+	env := plugintest.CommandEnv(f, dir, b.Packer)
+	// The plugin builds with the config hash our build --dry-run computes.
+	hash := plugintest.DryRun(t, env, cfg, dir, "before.json", "aws").ConfigHash
+	b.Vars["config_hash"] = hash
+	ours := len(f.Requests())
+	manifest, out, runErr := b.Run(t)
+	reqs := f.Requests()[ours:]
 	stop := "the build finished: source AMI, key pair, security group, instance, stop, image, encrypted copy, copy to us-east-1, tags, manifest, clean-up"
 	if runErr != nil {
 		stop = plugintest.LastError(out)
@@ -123,10 +135,11 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 		t.Fatal(stop)
 	}
 	checkPluginCalls(t, f, source)
-	checkPolicyAllows(t, f)
-	ids := checkArtifact(t, f, manifest)
-	checkNothingTemporary(t, f, source)
-	checkOurSide(t, f, ids)
+	checkPolicyAllows(t, f, ours)
+	ids := checkArtifact(t, f, manifest, hash)
+	checkNothingTemporary(t, f, source, hash)
+	checkCommands(t, f, env, cfg, dir, ids["us-west-2"], hash)
+	checkOurSide(t, f, ids, hash)
 }
 
 // checkPluginCalls: the plugin went through every step this suite
@@ -171,13 +184,13 @@ func checkPluginCalls(t *testing.T, f *awsfake.Fake, source string) {
 
 // checkPolicyAllows: docs/aws.md's least-privilege policy names every
 // action the plugin called.
-func checkPolicyAllows(t *testing.T, f *awsfake.Fake) {
+func checkPolicyAllows(t *testing.T, f *awsfake.Fake, from int) {
 	t.Helper()
 	doc, err := os.ReadFile("../../../docs/aws.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range f.Calls("") {
+	for _, c := range f.Calls("")[from:] {
 		if !strings.Contains(string(doc), `"ec2:`+c.Action+`"`) {
 			t.Errorf("the plugin called %s, which the policy in docs/aws.md does not allow", c.Action)
 		}
@@ -187,7 +200,7 @@ func checkPolicyAllows(t *testing.T, f *awsfake.Fake) {
 // checkArtifact reads the plugin's manifest the way the pipeline's
 // artifact step does (packer.ReadManifest, RegionIDs by the target's
 // regions, ValidImageID) and returns region -> AMI ID.
-func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string) map[string]string {
+func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string, hash string) map[string]string {
 	t.Helper()
 	builds, err := packerpkg.ReadManifest(manifest)
 	if err != nil || len(builds) != 1 {
@@ -204,14 +217,14 @@ func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string) map[string]st
 			t.Errorf("the plugin's AMI in %s: %v", r, err)
 		}
 	}
-	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRunID || b.CustomData["cloud"] != "aws" {
+	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != pluginRunID || b.CustomData["cloud"] != "aws" {
 		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	live := map[string]cloudtest.FakeResource{}
 	for _, r := range f.Live() {
 		live[r.ID] = r
 	}
-	want := fmt.Sprint(awsfake.ImageTags(pluginHash))
+	want := fmt.Sprint(awsfake.ImageTags(hash))
 	for _, r := range regions {
 		im, ok := live[ids[r]]
 		if !ok || im.Region != r || im.State != "available" || im.Name != b.CustomData["image_name"] || fmt.Sprint(im.Tags) != want {
@@ -224,7 +237,7 @@ func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string) map[string]st
 // checkNothingTemporary: what the plugin leaves is its AMIs and their
 // snapshots, tagged as the images; no instance, volume, security group,
 // key pair, nor the unencrypted intermediate AMI.
-func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string) {
+func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string, hash string) {
 	t.Helper()
 	images := 0
 	for _, r := range f.Live() {
@@ -233,7 +246,7 @@ func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string) {
 			// Canonical's AMI and its snapshot.
 		case r.Kind == "image" || r.Kind == "snapshot":
 			images++
-			if r.Tags["sindri-packer"] != "" || r.Tags["config-hash"] != pluginHash {
+			if r.Tags["sindri-packer"] != "" || r.Tags["config-hash"] != hash {
 				t.Errorf("%s %s is not tagged as the build's image: %v", r.Kind, r.ID, r.Tags)
 			}
 		default:
@@ -245,18 +258,50 @@ func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string) {
 	}
 }
 
+// checkCommands runs our commands on the state the plugin left: build
+// --dry-run takes its AMI for the cache hit, images list shows exactly it,
+// repave --dry-run reports it and changes nothing, cleanup finds nothing.
+func checkCommands(t *testing.T, f *awsfake.Fake, env []string, cfg, dir, id, hash string) {
+	t.Helper()
+	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "aws"); r.Status != pipeline.StatusCached || r.ImageID != id {
+		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
+	}
+	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
+	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "ubuntu/images") {
+		t.Errorf("images list --json does not show exactly the plugin's AMI %s:\n%s", id, list)
+	}
+	writes := func() int {
+		n := 0
+		for _, a := range []string{"EnableImageDeprecation", "DeregisterImage", "DeleteSnapshot", "CreateTags", "TerminateInstances", "DeleteSecurityGroup", "DeleteKeyPair", "DeleteVolume"} {
+			n += len(f.Calls(a))
+		}
+		return n
+	}
+	before := writes()
+	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
+	if !strings.Contains(rep, id) {
+		t.Errorf("repave --dry-run does not report the plugin's AMI %s:\n%s", id, rep)
+	}
+	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", pluginRunID}, {"cleanup", "-c", cfg}} {
+		plugintest.Run(t, env, args...)
+	}
+	if n := writes() - before; n != 0 {
+		t.Errorf("repave --dry-run and cleanup after a clean plugin build changed %d things", n)
+	}
+}
+
 // checkOurSide runs our client on the state the plugin left: the build
 // cache, the image list, deprecate, the sweep and delete.
-func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string) {
+func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string, hash string) {
 	t.Helper()
 	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
 	ctx := t.Context()
-	img, err := c.FindImage(ctx, cfg, pluginHash)
+	img, err := c.FindImage(ctx, cfg, hash)
 	if err != nil || img == nil || img.ID != ids["us-west-2"] || img.Regions["us-east-1"] != ids["us-east-1"] {
 		t.Fatalf("FindImage after the plugin: %+v, %v; want %v", img, err, ids)
 	}
 	list, err := c.ListImages(ctx, cfg)
-	if err != nil || len(list) != 1 || list[0].ID != ids["us-west-2"] || list[0].ConfigHash != pluginHash || list[0].SindriVersion != awsfake.SindriVersion {
+	if err != nil || len(list) != 1 || list[0].ID != ids["us-west-2"] || list[0].ConfigHash != hash || list[0].SindriVersion != awsfake.SindriVersion {
 		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
 	}
 	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRunID})
@@ -294,7 +339,7 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 		return cloudtest.Fault{Match: "Action=" + action, Status: 403, Code: "UnauthorizedOperation"}
 	}
 	f.Inject(denied("CreateImage"), denied("TerminateInstances"), denied("DeleteSecurityGroup"), denied("DeleteKeyPair"))
-	_, out, runErr := pluginRun(t, f, t.TempDir()).Run(t)
+	_, out, runErr := pluginRun(t, f, t.TempDir(), pluginHash).Run(t)
 	if runErr == nil || f.Pending() != 0 {
 		t.Fatalf("the build should have failed at CreateImage and its clean-up (faults left %d):\n%s", f.Pending(), out)
 	}
@@ -343,7 +388,7 @@ func TestPluginsIntermediateAMIIsNoCacheHit(t *testing.T) {
 	// Both copies hang; once the plugin waits on them, packer and its
 	// plugin are killed, as a cancelled CI job kills them.
 	f.Inject(cloudtest.Fault{Match: "Action=CopyImage", Hang: true}, cloudtest.Fault{Match: "Action=CopyImage", Hang: true})
-	cmd, out := startKillable(t, pluginRun(t, f, t.TempDir()))
+	cmd, out := startKillable(t, pluginRun(t, f, t.TempDir(), pluginHash))
 	for deadline := time.Now().Add(3 * time.Minute); len(f.Calls("CopyImage")) < 2 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
