@@ -91,6 +91,10 @@ type Settings interface {
 	// HashInputs are target-specific inputs of the config hash (e.g. the
 	// digest of a local base image); nil when there are none.
 	HashInputs(c *config.Config) ([]string, error)
+	// CredentialHint says how to give the target credentials (the login
+	// command, the variables or file it reads) when err says they are
+	// missing, expired or refused; "" for any other error.
+	CredentialHint(err error) string
 }
 
 // Builds are the steps of a build that differ between targets.
@@ -169,6 +173,8 @@ func (Base) Prerequisites() []Prerequisite                          { return nil
 func (Base) HashInputs(*config.Config) ([]string, error)            { return nil, nil }
 func (Base) Describe(_ *BuildRun, _ Artifact, parsed *Image) *Image { return parsed }
 func (Base) Local() bool                                            { return false }
+
+func (Base) CredentialHint(error) string { return "" }
 
 func (Base) Placeholders(string) ([]string, map[string]string, error) { return nil, nil, nil }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
@@ -92,6 +93,9 @@ func (c Cloud) connect(ctx context.Context, region string) (*clients, error) {
 		awsconfig.WithRetryer(func() awssdk.Retryer { return retryer(t) }),
 		// The SDK's buildable client keeps AWS_CA_BUNDLE and proxies.
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(t.CallTimeout)),
+		// The SDK's own logger writes warnings such as "falling back to
+		// IMDSv1" straight to stderr; failures reach the caller as errors.
+		awsconfig.WithLogger(logging.Nop{}),
 	}
 	if ep := c.endpoint(); ep != "" {
 		opts = append(opts, awsconfig.WithBaseEndpoint(ep))

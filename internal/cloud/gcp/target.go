@@ -55,6 +55,18 @@ func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
 // plugin reads it); GOOGLE_APPLICATION_CREDENTIALS only names a file.
 func (Cloud) SecretEnv() []string { return []string{"GOOGLE_CREDENTIALS"} }
 
+// credentialError matches the gcp errors that mean missing, expired or
+// refused credentials.
+var credentialError = regexp.MustCompile(`(?i)credential|oauth2|invalid_grant|UNAUTHENTICATED|reauth|invalid authentication`)
+
+// CredentialHint says how to sign in when err is a credential failure.
+func (Cloud) CredentialHint(err error) string {
+	if err == nil || !credentialError.MatchString(err.Error()) {
+		return ""
+	}
+	return "gcp credentials: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; in GitHub Actions use google-github-actions/auth"
+}
+
 // gcpImageID is an image name, or its resource path or self link (the
 // compute API's URL, or a test server's).
 var gcpImageID = regexp.MustCompile(`^((https?://[a-z0-9.-]+(:[0-9]{1,5})?/compute/(v1|beta)/)?projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/global/images/(family/)?)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
