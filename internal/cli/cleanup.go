@@ -127,7 +127,7 @@ func (s *sweep) find(ctx context.Context, clouds []string, f cloud.SweepFilter) 
 			continue
 		}
 		if err != nil {
-			fmt.Fprintf(s.c.Stderr, "list leftovers: %s\n", cloudError(name, err))
+			fmt.Fprintf(s.c.Stderr, "list leftovers: %s\n", s.c.cloudError(name, err))
 			s.failed++
 			continue
 		}
@@ -171,7 +171,7 @@ func (s *sweep) print(asJSON bool) {
 func (s *sweep) delete(ctx context.Context) {
 	for _, r := range s.found {
 		if err := s.targets[r.cloud].DeleteResource(ctx, s.cfg, r.Resource); err != nil {
-			fmt.Fprintf(s.c.Stderr, "delete %s %s: %s\n", r.Kind, r.ID, cloudError(r.cloud, err))
+			fmt.Fprintf(s.c.Stderr, "delete %s %s: %s\n", r.Kind, r.ID, s.c.cloudError(r.cloud, err))
 			s.failed++
 			continue
 		}

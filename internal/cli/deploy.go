@@ -142,7 +142,7 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		WorkDir: work, Deployment: cfg.Name, Name: cfg.Name, AllowSSHFrom: f.build.tests.sshFrom,
 	})
 	if err != nil {
-		return toolFailure(fmt.Errorf("deploy %s: %w", name, err))
+		return toolFailure(fmt.Errorf("deploy %s: %w", name, c.hinted(name, err)))
 	}
 	fmt.Fprintf(c.Stdout, "deployed %s: instance %s at %s\nconnect: %s\n", cfg.Name, inst.ID, inst.Host, strings.Join(sshArgs(inst, ""), " "))
 	// Sorted: the outputs file is the same bytes for the same instance.
@@ -199,7 +199,7 @@ func (c *Command) deployment(ctx context.Context, cfg *config.Config, what, name
 		return nil, &exitError{ExitFailure, fmt.Errorf("%s: not available for %s: %w", what, name, err)}
 	}
 	if err != nil {
-		return nil, toolFailure(fmt.Errorf("list instances: %s", cloudError(name, err)))
+		return nil, toolFailure(fmt.Errorf("list instances: %s", c.cloudError(name, err)))
 	}
 	var out []cloud.Instance
 	for _, in := range insts {

@@ -91,7 +91,11 @@ func (c *Command) doctorChecks(ctx context.Context, cfg *config.Config, clouds [
 			case !cloud.Supported(err):
 				creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: "none needed"}
 			case err != nil:
-				creds[i] = check{cloud: name, what: "credentials", status: "failed", detail: err.Error(), required: true}
+				detail := err.Error()
+				if h := t.CredentialHint(err); h != "" {
+					detail += "\nhint: " + h
+				}
+				creds[i] = check{cloud: name, what: "credentials", status: "failed", detail: detail, required: true}
 			default:
 				creds[i] = check{cloud: name, what: "credentials", status: "ok", detail: who}
 			}
@@ -122,12 +126,27 @@ func (c *Command) doctorReport(checks []check, asJSON bool) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(ch.cloud), ch.what, ch.status, oneLine(ch.detail))
 		}
 		tw.Flush()
+		c.doctorCauses(checks)
 	}
 	if bad > 0 {
 		fmt.Fprintf(c.Stderr, "doctor: %d required check(s) failed\n", bad)
 		return errFindings
 	}
 	return nil
+}
+
+// doctorCauses prints, below the table, the whole detail of every check
+// that failed and did not fit on its line: the cause chain and the hint.
+func (c *Command) doctorCauses(checks []check) {
+	for _, ch := range checks {
+		if ch.status == "ok" || oneLine(ch.detail) == ch.detail {
+			continue
+		}
+		fmt.Fprintf(c.Stdout, "\n%s %s:\n", dash(ch.cloud), ch.what)
+		for _, line := range strings.Split(ch.detail, "\n") {
+			fmt.Fprintf(c.Stdout, "  %s\n", line)
+		}
+	}
 }
 
 // checkJSON is one check in doctor --json; detail is whole, not cut to a line.

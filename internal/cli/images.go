@@ -94,7 +94,7 @@ func (c *Command) runImagesList(ctx context.Context, g *global, asJSON bool) err
 			continue
 		}
 		if err != nil {
-			fmt.Fprintln(c.Stderr, cloudError(name, err))
+			fmt.Fprintln(c.Stderr, c.cloudError(name, err))
 			failed = append(failed, name)
 			continue
 		}
@@ -265,7 +265,7 @@ func (c *Command) ownImages(ctx context.Context, cfg *config.Config, what, name 
 		return nil, notAvailable(what, name, err)
 	}
 	if err != nil {
-		return nil, toolFailure(fmt.Errorf("%s: list images: %w", name, err))
+		return nil, toolFailure(fmt.Errorf("%s: list images: %w", name, c.hinted(name, err)))
 	}
 	var out []cloud.Image
 	for _, id := range ids {
@@ -288,12 +288,29 @@ func (c *Command) regionOf(cfg *config.Config, name string) string {
 }
 
 // cloudError prefixes an error with the cloud's name unless the cloud's
-// package did already.
-func cloudError(name string, err error) string {
-	if msg := err.Error(); strings.HasPrefix(msg, name+":") || strings.HasPrefix(msg, name+" ") {
-		return msg
+// package did already, and adds the target's sign-in hint when the error
+// is a credential failure.
+func (c *Command) cloudError(name string, err error) string {
+	msg := c.hinted(name, err).Error()
+	if !strings.HasPrefix(msg, name+":") && !strings.HasPrefix(msg, name+" ") {
+		msg = name + ": " + msg
 	}
-	return name + ": " + err.Error()
+	return msg
+}
+
+// hinted adds the target's sign-in hint to err when err is a credential
+// failure (cloud.Settings.CredentialHint); any other error is returned as
+// it is.
+func (c *Command) hinted(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if t, terr := c.target(name); terr == nil {
+		if h := t.CredentialHint(err); h != "" {
+			return fmt.Errorf("%w\n  hint: %s", err, h)
+		}
+	}
+	return err
 }
 
 // confirm asks on stderr and reads one answer line from stdin.
