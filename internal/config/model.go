@@ -13,6 +13,8 @@
 //	enum:"a,b,c"       allowed string values
 //	pattern:"name"     a named regular expression from patterns
 //	split:"true"       a list that may also be written as one string "a,b"
+//	var:"true"         also a Packer variable of the same name in the rendered
+//	                   template, this value its default (packer build -var NAME=...)
 package config
 
 import "reflect"
@@ -71,8 +73,8 @@ type Common struct {
 // AWS is the amazon-ebs target.
 type AWS struct {
 	Common       `yaml:",inline"`
-	Region       string            `yaml:"region" doc:"region to build in" default:"us-west-2" pattern:"region"`
-	InstanceType string            `yaml:"instance_type" doc:"EC2 instance type used for the build" default:"t3.large" pattern:"machine"`
+	Region       string            `yaml:"region" doc:"region to build in" default:"us-west-2" pattern:"region" var:"true"`
+	InstanceType string            `yaml:"instance_type" doc:"EC2 instance type used for the build" default:"t3.large" pattern:"machine" var:"true"`
 	VolumeSize   int               `yaml:"volume_size" doc:"root EBS volume size in GB" default:"80" min:"8" max:"16384"`
 	VolumeType   string            `yaml:"volume_type" doc:"root EBS volume type" default:"gp3" enum:"gp3,gp2,io1,io2,standard"`
 	EncryptBoot  bool              `yaml:"encrypt_boot" doc:"encrypt the AMI's EBS snapshots with KMS" default:"true"`
@@ -91,8 +93,8 @@ type Azure struct {
 	Common             `yaml:",inline"`
 	SubscriptionID     string            `yaml:"subscription_id" doc:"Azure subscription ID" required:"true"`
 	ResourceGroup      string            `yaml:"resource_group" doc:"resource group that receives the managed image" required:"true" pattern:"resourcegroup"`
-	Location           string            `yaml:"location" doc:"Azure region" default:"westus2" pattern:"region"`
-	VMSize             string            `yaml:"vm_size" doc:"VM size used for the build" default:"Standard_D4s_v4" pattern:"machine"`
+	Location           string            `yaml:"location" doc:"Azure region" default:"westus2" pattern:"region" var:"true"`
+	VMSize             string            `yaml:"vm_size" doc:"VM size used for the build" default:"Standard_D4s_v4" pattern:"machine" var:"true"`
 	OSDiskSizeGB       int               `yaml:"os_disk_size_gb" doc:"OS disk size in GB" default:"80" min:"30" max:"4095"`
 	StorageAccountType string            `yaml:"storage_account_type" doc:"storage SKU of the managed image (the azure plugin accepts only these two)" default:"Premium_LRS" enum:"Premium_LRS,Standard_LRS"`
 	ImagePublisher     string            `yaml:"image_publisher" doc:"base image publisher" default:"Canonical"`
@@ -115,9 +117,9 @@ type AzureGallery struct {
 // GCP is the googlecompute target.
 type GCP struct {
 	Common             `yaml:",inline"`
-	ProjectID          string            `yaml:"project_id" doc:"GCP project ID" required:"true" pattern:"gcpproject"`
-	Zone               string            `yaml:"zone" doc:"zone to build in" default:"us-west1-a" pattern:"region"`
-	MachineType        string            `yaml:"machine_type" doc:"machine type used for the build" default:"e2-standard-4" pattern:"machine"`
+	ProjectID          string            `yaml:"project_id" doc:"GCP project ID" required:"true" pattern:"gcpproject" var:"true"`
+	Zone               string            `yaml:"zone" doc:"zone to build in" default:"us-west1-a" pattern:"region" var:"true"`
+	MachineType        string            `yaml:"machine_type" doc:"machine type used for the build" default:"e2-standard-4" pattern:"machine" var:"true"`
 	DiskSize           int               `yaml:"disk_size" doc:"boot disk size in GB" default:"80" min:"10" max:"65536"`
 	DiskType           string            `yaml:"disk_type" doc:"boot disk type" default:"pd-ssd" enum:"pd-ssd,pd-balanced,pd-standard,pd-extreme,hyperdisk-balanced"`
 	EnableSecureBoot   bool              `yaml:"enable_secure_boot" doc:"Shielded VM secure boot on the image" default:"true"`
@@ -132,10 +134,10 @@ type GCP struct {
 // OCI is the oracle-oci target.
 type OCI struct {
 	Common             `yaml:",inline"`
-	CompartmentOCID    string            `yaml:"compartment_ocid" doc:"compartment that receives the image" required:"true" pattern:"ocid"`
+	CompartmentOCID    string            `yaml:"compartment_ocid" doc:"compartment that receives the image" required:"true" pattern:"ocid" var:"true"`
 	AvailabilityDomain string            `yaml:"availability_domain" doc:"availability domain, e.g. Uocm:US-ASHBURN-AD-1" required:"true"`
-	Region             string            `yaml:"region" doc:"region (default: from the OCI config file)" pattern:"region"`
-	Shape              string            `yaml:"shape" doc:"compute shape" default:"VM.Standard.E4.Flex" pattern:"machine"`
+	Region             string            `yaml:"region" doc:"region (default: from the OCI config file)" pattern:"region" var:"true"`
+	Shape              string            `yaml:"shape" doc:"compute shape" default:"VM.Standard.E4.Flex" pattern:"machine" var:"true"`
 	ShapeConfig        OCIShapeConfig    `yaml:"shape_config" doc:"OCPUs and memory of a flexible shape"`
 	SubnetOCID         string            `yaml:"subnet_ocid" doc:"subnet of the build instance's VNIC" required:"true" pattern:"ocid"`
 	BootVolumeSizeGB   int               `yaml:"boot_volume_size_gb" doc:"boot volume size in GB" default:"80" min:"50" max:"32768"`
@@ -154,8 +156,8 @@ type OCIShapeConfig struct {
 // Alibaba is the alicloud-ecs target.
 type Alibaba struct {
 	Common             `yaml:",inline"`
-	Region             string            `yaml:"region" doc:"region ID" default:"cn-hangzhou" pattern:"region"`
-	InstanceType       string            `yaml:"instance_type" doc:"ECS instance type used for the build" default:"ecs.g6.xlarge" pattern:"machine"`
+	Region             string            `yaml:"region" doc:"region ID" default:"cn-hangzhou" pattern:"region" var:"true"`
+	InstanceType       string            `yaml:"instance_type" doc:"ECS instance type used for the build" default:"ecs.g6.xlarge" pattern:"machine" var:"true"`
 	SystemDiskSizeGB   int               `yaml:"system_disk_size_gb" doc:"system disk size in GB" default:"80" min:"20" max:"2048"`
 	SystemDiskCategory string            `yaml:"system_disk_category" doc:"system disk category" default:"cloud_essd" enum:"cloud_essd,cloud_ssd,cloud_efficiency,cloud_auto"`
 	VSwitchID          string            `yaml:"vswitch_id" doc:"VSwitch of the build instance (default: a temporary VPC)" pattern:"resid"`
@@ -194,6 +196,8 @@ type Build struct {
 	Environment      map[string]string `yaml:"environment" doc:"extra environment variables for the provisioning scripts"`
 	FileUploads      []FileUpload      `yaml:"file_uploads" doc:"files copied into the image before provisioning"`
 	AnsiblePlaybook  string            `yaml:"ansible_playbook" doc:"Ansible playbook run inside the image after the Sindri install (relative to this file)"`
+	Scripts          []string          `yaml:"scripts" doc:"your own shell scripts (relative to this file), uploaded and run as root in order after Sindri, its extensions and the Ansible playbook, before hardening" split:"true"`
+	ChecksumTypes    []string          `yaml:"checksum_types" doc:"checksums of the build's local artifacts (the qemu qcow2) that Packer's checksum post-processor writes beside sindri.yaml, e.g. [sha256]" enum:"md5,sha1,sha224,sha256,sha384,sha512" split:"true"`
 	Security         Security          `yaml:"security" doc:"hardening and clean-up"`
 }
 

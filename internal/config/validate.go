@@ -158,6 +158,9 @@ func (v *validator) config(c *Config) {
 		v.exists(&b.FileUploads[i].Source, b.FileUploads[i].Source)
 	}
 	v.exists(&b.AnsiblePlaybook, b.AnsiblePlaybook)
+	for i := range b.Scripts {
+		v.exists(&b.Scripts[i], b.Scripts[i])
+	}
 	v.exists(&b.SindriArchive, b.SindriArchive)
 	if q := s.QEMU; q != nil {
 		// The base image may not be built yet when a pull request check

@@ -6,6 +6,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,12 +95,12 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 	}))
 	root.AppendNewline()
 
-	vars := append([]cloud.Variable{
-		{Name: "config_hash", Description: "sha256 of the rendered templates, scripts and resolved versions (set by sindri-packer build)", Default: "unset"},
-		{Name: "run_id", Description: "identifies the run in the tags of temporary resources", Default: "local"},
-		{Name: "manifest_path", Description: "where the manifest post-processor writes", Default: "packer-manifest.json"},
-	}, b.Variables(c)...)
-	for _, v := range vars {
+	// The source block is made first: the fields it takes from the
+	// config's var-tagged values become variables declared above it.
+	srcFile := hclwrite.NewEmptyFile()
+	src := srcFile.Body().AppendNewBlock("source", []string{b.SourceType(), "sindri"})
+	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
+	for _, v := range Variables(c, b, opts) {
 		vb := hclgen.Body{Body: root.AppendNewBlock("variable", []string{v.Name}).Body()}
 		vb.Set("type", hclgen.Expr("string"))
 		vb.Str("description", v.Description)
@@ -108,6 +109,9 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 			vb.Bool("sensitive", true)
 		}
 		root.AppendNewline()
+	}
+	for _, v := range sourceVariables(c, b, src.Body()) {
+		src.Body().SetAttributeRaw(v.Name, hclgen.Expr("var."+v.Name))
 	}
 
 	build := &c.Packer.Build
@@ -118,8 +122,7 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 		hclwrite.TokensForTuple([]hclwrite.Tokens{hclgen.Str(build.NamePrefix), hclgen.Expr("local.build_time")})))
 	root.AppendNewline()
 
-	src := root.AppendNewBlock("source", []string{b.SourceType(), "sindri"})
-	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
+	root.AppendBlock(src)
 	root.AppendNewline()
 
 	bb := hclgen.Body{Body: root.AppendNewBlock("build", nil).Body()}
@@ -132,9 +135,16 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 		"cloud":          hclgen.Str(b.Name()),
 		"config_hash":    hclgen.Expr("var.config_hash"),
 		"run_id":         hclgen.Expr("var.run_id"),
-		"sindri_version": hclgen.Str(opts.SindriVersion),
+		"sindri_version": hclgen.Expr("var.sindri_version"),
 		"image_name":     hclgen.Expr("local.image_name"),
 	}))
+	if len(build.ChecksumTypes) > 0 {
+		// As the seed renders it: one file per type, beside sindri.yaml
+		// (packer's folder), listing the build's local artifact files.
+		ck := bb.Block("post-processor", "checksum")
+		ck.Set("checksum_types", hclgen.Strs(build.ChecksumTypes))
+		ck.Str("output", b.Name()+"-checksums-{{.ChecksumType}}.txt")
+	}
 	return hclwrite.Format(f.Bytes())
 }
 
@@ -166,7 +176,7 @@ func provisioners(bb hclgen.Body, c *config.Config, b cloud.Target, opts Options
 		p.Str("execute_command", execute)
 	}
 	sindriEnv := map[string]string{
-		"SINDRI_VERSION":          opts.SindriVersion,
+		"SINDRI_VERSION":          fromVar("sindri_version"),
 		"SINDRI_RELEASE_BASE_URL": build.SindriReleaseURL,
 		"SINDRI_USER":             user,
 	}
@@ -181,8 +191,8 @@ func provisioners(bb hclgen.Body, c *config.Config, b cloud.Target, opts Options
 	}
 	script("install-sindri.sh", sindriEnv)
 	script("install-extensions.sh", map[string]string{
-		"SINDRI_PROFILE":    build.Profile,
-		"SINDRI_EXTENSIONS": strings.Join(build.Extensions, ","),
+		"SINDRI_PROFILE":    fromVar("profile"),
+		"SINDRI_EXTENSIONS": fromVar("extensions"),
 		"SINDRI_USER":       user,
 	})
 	if build.AnsiblePlaybook != "" {
@@ -190,6 +200,17 @@ func provisioners(bb hclgen.Body, c *config.Config, b cloud.Target, opts Options
 		f.Str("source", build.AnsiblePlaybook)
 		f.Str("destination", "/tmp/sindri-playbook.yml")
 		script("run-ansible.sh", map[string]string{"SINDRI_PLAYBOOK": "/tmp/sindri-playbook.yml"})
+	}
+	if len(build.Scripts) > 0 {
+		// The user's own scripts, uploaded from their paths (relative to
+		// the config's folder, where packer runs) and run in order.
+		p := bb.Block("provisioner", "shell")
+		p.Set("scripts", hclgen.Strs(build.Scripts))
+		p.Set("environment_vars", envList(map[string]string{
+			"SINDRI_VERSION": fromVar("sindri_version"),
+			"SINDRI_USER":    user,
+		}, build.Environment))
+		p.Str("execute_command", execute)
 	}
 	sec := build.Security
 	if sec.CISHardening {
@@ -205,21 +226,79 @@ func provisioners(bb hclgen.Body, c *config.Config, b cloud.Target, opts Options
 	})
 }
 
+// varRef marks one of our environment values as the value of a Packer
+// variable: a NUL byte never comes from the config (nor from a variable
+// name), so no user value can take this form.
+const varRef = "\x00var."
+
+// fromVar is the environment value "the value of variable name".
+func fromVar(name string) string { return varRef + name }
+
 // envList renders KEY=value strings: ours first (sorted), then the user's.
+// Our values made by fromVar become "KEY=${var.NAME}"; every other value
+// is an escaped literal.
 func envList(ours, user map[string]string) hclwrite.Tokens {
-	var list []string
-	for _, m := range []map[string]string{ours, user} {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			list = append(list, k+"="+m[k])
+	var list []hclwrite.Tokens
+	for i, m := range []map[string]string{ours, user} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if name, ok := strings.CutPrefix(m[k], varRef); ok && i == 0 {
+				list = append(list, hclgen.Expr(`"`+k+`=${var.`+name+`}"`))
+				continue
+			}
+			list = append(list, hclgen.Str(k+"="+m[k]))
 		}
 	}
 	if len(list) == 0 {
 		return hclwrite.TokensForValue(cty.ListValEmpty(cty.String))
 	}
-	return hclgen.Strs(list)
+	return hclwrite.TokensForTuple(list)
+}
+
+// Variables are the variables every template declares: ours, set by
+// sindri-packer build (config_hash, run_id, manifest_path); the values the
+// seed's workflow passes with -var (sindri_version, profile, extensions),
+// defaulting to the config's; the target's var-tagged fields (region,
+// instance type, ...: see config.PackerVariables); then the target's own.
+func Variables(c *config.Config, b cloud.Target, opts Options) []cloud.Variable {
+	vars := []cloud.Variable{
+		{Name: "config_hash", Description: "sha256 of the rendered templates, scripts and resolved versions (set by sindri-packer build)", Default: "unset"},
+		{Name: "run_id", Description: "identifies the run in the tags of temporary resources", Default: "local"},
+		{Name: "manifest_path", Description: "where the manifest post-processor writes", Default: "packer-manifest.json"},
+	}
+	vars = append(vars, Overridable(c, b, opts)...)
+	return append(vars, b.Variables(c)...)
+}
+
+// Overridable are the variables that change what is built: the Sindri
+// release, profile and extensions, and the target's var-tagged fields the
+// source block takes. A build that sets one with --var must hash it.
+func Overridable(c *config.Config, b cloud.Target, opts Options) []cloud.Variable {
+	build := &c.Packer.Build
+	vars := []cloud.Variable{
+		{Name: "sindri_version", Description: "Sindri release to install (packer.build.sindri_version, resolved)", Default: opts.SindriVersion},
+		{Name: "profile", Description: "Sindri profile to install (packer.build.profile)", Default: build.Profile},
+		{Name: "extensions", Description: "Sindri extensions to install, comma-separated (packer.build.extensions)", Default: strings.Join(build.Extensions, ",")},
+	}
+	f := hclwrite.NewEmptyFile()
+	src := f.Body().AppendNewBlock("source", []string{b.SourceType(), "sindri"})
+	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
+	return append(vars, sourceVariables(c, b, src.Body())...)
+}
+
+// sourceVariables are the target's var-tagged config fields that its
+// source block sets, by the same name, to the configured value.
+func sourceVariables(c *config.Config, b cloud.Target, src *hclwrite.Body) []cloud.Variable {
+	var out []cloud.Variable
+	for _, v := range c.Packer.Clouds.PackerVariables(b.Name()) {
+		a := src.GetAttribute(v.Name)
+		if a == nil || !sameTokens(a.Expr().BuildTokens(nil), hclgen.Str(v.Value)) {
+			continue
+		}
+		out = append(out, cloud.Variable{Name: v.Name, Description: v.Doc + " (" + c.Packer.FieldPath(b.Name(), v.Name) + ")", Default: v.Value})
+	}
+	return out
+}
+
+func sameTokens(a, b hclwrite.Tokens) bool {
+	return strings.TrimSpace(string(a.Bytes())) == strings.TrimSpace(string(b.Bytes()))
 }

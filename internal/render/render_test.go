@@ -117,6 +117,9 @@ func ownBlocks(t *testing.T, data []byte, tg cloud.Target, cfg *config.Config) [
 	for _, v := range tg.Variables(cfg) {
 		own[v.Name] = true
 	}
+	for _, v := range cfg.Packer.Clouds.PackerVariables(tg.Name()) {
+		own[v.Name] = true
+	}
 	out := hclwrite.NewEmptyFile()
 	add := func(b *hclwrite.Block) {
 		if len(out.Body().Blocks()) > 0 {

@@ -28,14 +28,44 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.0.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "anthropic-dev"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python,nodejs"
+}
+
+variable "region" {
+  type        = string
+  description = "region ID (packer.region)"
+  default     = "cn-hangzhou"
+}
+
+variable "instance_type" {
+  type        = string
+  description = "ECS instance type used for the build (packer.instance_type)"
+  default     = "ecs.g6.xlarge"
+}
+
 locals {
   build_time = formatdate("YYYYMMDDhhmmss", timestamp())
   image_name = join("-", ["sindri-dev", local.build_time])
 }
 
 source "alicloud-ecs" "sindri" {
-  region                      = "cn-hangzhou"
-  instance_type               = "ecs.g6.xlarge"
+  region                      = var.region
+  instance_type               = var.instance_type
   image_family                = "acs:ubuntu_24_04_x64"
   image_name                  = local.image_name
   associate_public_ip_address = true
@@ -70,12 +100,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=root", "SINDRI_VERSION=3.0.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=root", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=root"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=root"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -95,7 +125,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.0.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

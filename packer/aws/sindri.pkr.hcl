@@ -28,14 +28,44 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.0.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "anthropic-dev"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python,nodejs,rust"
+}
+
+variable "region" {
+  type        = string
+  description = "region to build in (packer.region)"
+  default     = "us-west-2"
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type used for the build (packer.instance_type)"
+  default     = "t3.large"
+}
+
 locals {
   build_time = formatdate("YYYYMMDDhhmmss", timestamp())
   image_name = join("-", ["sindri-dev", local.build_time])
 }
 
 source "amazon-ebs" "sindri" {
-  region        = "us-west-2"
-  instance_type = "t3.large"
+  region        = var.region
+  instance_type = var.instance_type
   ami_name      = local.image_name
   source_ami_filter {
     filters = {
@@ -109,12 +139,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=ubuntu", "SINDRI_VERSION=3.0.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=ubuntu", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs,rust", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=ubuntu"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=ubuntu"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -134,7 +164,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.0.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

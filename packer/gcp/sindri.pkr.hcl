@@ -28,15 +28,51 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.0.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "anthropic-dev"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python,nodejs"
+}
+
+variable "project_id" {
+  type        = string
+  description = "GCP project ID (packer.project_id)"
+  default     = "my-gcp-project"
+}
+
+variable "zone" {
+  type        = string
+  description = "zone to build in (packer.zone)"
+  default     = "us-west1-a"
+}
+
+variable "machine_type" {
+  type        = string
+  description = "machine type used for the build (packer.machine_type)"
+  default     = "e2-standard-4"
+}
+
 locals {
   build_time = formatdate("YYYYMMDDhhmmss", timestamp())
   image_name = join("-", ["sindri-dev", local.build_time])
 }
 
 source "googlecompute" "sindri" {
-  project_id              = "my-gcp-project"
-  zone                    = "us-west1-a"
-  machine_type            = "e2-standard-4"
+  project_id              = var.project_id
+  zone                    = var.zone
+  machine_type            = var.machine_type
   source_image_family     = "ubuntu-2404-lts-amd64"
   source_image_project_id = ["ubuntu-os-cloud"]
   disk_size               = 80
@@ -70,12 +106,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=packer", "SINDRI_VERSION=3.0.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=packer", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=packer"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=packer"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -95,7 +131,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.0.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

@@ -28,6 +28,36 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.0.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "anthropic-dev"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python,nodejs"
+}
+
+variable "compartment_ocid" {
+  type        = string
+  description = "compartment that receives the image (packer.compartment_ocid)"
+  default     = "ocid1.compartment.oc1..exampleexample"
+}
+
+variable "shape" {
+  type        = string
+  description = "compute shape (packer.shape)"
+  default     = "VM.Standard.E4.Flex"
+}
+
 variable "oci_access_cfg_file" {
   type        = string
   description = "OCI SDK config file (empty: ~/.oci/config)"
@@ -41,9 +71,9 @@ locals {
 
 source "oracle-oci" "sindri" {
   access_cfg_file     = var.oci_access_cfg_file
-  compartment_ocid    = "ocid1.compartment.oc1..exampleexample"
+  compartment_ocid    = var.compartment_ocid
   availability_domain = "Uocm:US-ASHBURN-AD-1"
-  shape               = "VM.Standard.E4.Flex"
+  shape               = var.shape
   shape_config {
     ocpus         = 4
     memory_in_gbs = 64
@@ -81,12 +111,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=ubuntu", "SINDRI_VERSION=3.0.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=ubuntu", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,nodejs", "SINDRI_PROFILE=anthropic-dev", "SINDRI_USER=ubuntu"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=ubuntu"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -106,7 +136,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.0.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

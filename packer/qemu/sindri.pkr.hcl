@@ -28,6 +28,24 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.0.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "minimal"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python"
+}
+
 variable "qemu_accelerator" {
   type        = string
   description = "kvm or tcg"
@@ -93,12 +111,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=sindri", "SINDRI_VERSION=3.0.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=sindri", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python", "SINDRI_PROFILE=minimal", "SINDRI_USER=sindri"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=sindri"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -118,7 +136,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.0.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

@@ -5,9 +5,21 @@ required_plugins {
   }
 }
 
+variable "region" {
+  type        = string
+  description = "region ID (packer.region)"
+  default     = "eu-central-1"
+}
+
+variable "instance_type" {
+  type        = string
+  description = "ECS instance type used for the build (packer.instance_type)"
+  default     = "ecs.g6.large"
+}
+
 source "alicloud-ecs" "sindri" {
-  region                      = "eu-central-1"
-  instance_type               = "ecs.g6.large"
+  region                      = var.region
+  instance_type               = var.instance_type
   image_family                = "acs:ubuntu_24_04_x64"
   image_name                  = local.image_name
   vswitch_id                  = "vsw-0123abcd"

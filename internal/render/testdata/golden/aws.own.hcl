@@ -5,9 +5,21 @@ required_plugins {
   }
 }
 
+variable "region" {
+  type        = string
+  description = "region to build in (packer.region)"
+  default     = "eu-west-1"
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type used for the build (packer.instance_type)"
+  default     = "m6i.xlarge"
+}
+
 source "amazon-ebs" "sindri" {
-  region          = "eu-west-1"
-  instance_type   = "m6i.xlarge"
+  region          = var.region
+  instance_type   = var.instance_type
   ami_name        = local.image_name
   ami_description = "Sindri dev image with \"quotes\" and $${braces}"
   source_ami_filter {

@@ -28,6 +28,36 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.1.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = ""
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = ""
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region (packer.location)"
+  default     = "westeurope"
+}
+
+variable "vm_size" {
+  type        = string
+  description = "VM size used for the build (packer.vm_size)"
+  default     = "Standard_D8s_v4"
+}
+
 variable "azure_client_id" {
   type        = string
   description = "service principal (app) ID; empty: the Azure CLI login"
@@ -70,8 +100,8 @@ source "azure-arm" "sindri" {
   image_publisher                    = "Canonical"
   image_offer                        = "ubuntu-24_04-lts"
   image_sku                          = "server"
-  location                           = "westeurope"
-  vm_size                            = "Standard_D8s_v4"
+  location                           = var.location
+  vm_size                            = var.vm_size
   os_disk_size_gb                    = 80
   managed_image_name                 = local.image_name
   managed_image_resource_group_name  = "sindri-rg"
@@ -107,12 +137,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=packer", "SINDRI_VERSION=3.1.0"]
+    environment_vars = ["SINDRI_RELEASE_BASE_URL=https://github.com/pacphi/sindri/releases/download", "SINDRI_USER=packer", "SINDRI_VERSION=${var.sindri_version}"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=", "SINDRI_PROFILE=", "SINDRI_USER=packer"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=packer"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -127,7 +157,7 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.1.0"
+      "sindri_version" = var.sindri_version
     }
   }
 }

@@ -5,10 +5,28 @@ required_plugins {
   }
 }
 
+variable "project_id" {
+  type        = string
+  description = "GCP project ID (packer.project_id)"
+  default     = "my-project-123"
+}
+
+variable "zone" {
+  type        = string
+  description = "zone to build in (packer.zone)"
+  default     = "europe-west4-b"
+}
+
+variable "machine_type" {
+  type        = string
+  description = "machine type used for the build (packer.machine_type)"
+  default     = "n2-standard-8"
+}
+
 source "googlecompute" "sindri" {
-  project_id              = "my-project-123"
-  zone                    = "europe-west4-b"
-  machine_type            = "n2-standard-8"
+  project_id              = var.project_id
+  zone                    = var.zone
+  machine_type            = var.machine_type
   source_image_family     = "ubuntu-2404-lts-amd64"
   source_image_project_id = ["ubuntu-os-cloud"]
   disk_size               = 100

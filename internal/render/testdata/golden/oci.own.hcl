@@ -5,6 +5,24 @@ required_plugins {
   }
 }
 
+variable "compartment_ocid" {
+  type        = string
+  description = "compartment that receives the image (packer.compartment_ocid)"
+  default     = "ocid1.compartment.oc1..aaaaexample"
+}
+
+variable "region" {
+  type        = string
+  description = "region (default: from the OCI config file) (packer.region)"
+  default     = "eu-frankfurt-1"
+}
+
+variable "shape" {
+  type        = string
+  description = "compute shape (packer.shape)"
+  default     = "VM.Standard.A1.Flex"
+}
+
 variable "oci_access_cfg_file" {
   type        = string
   description = "OCI SDK config file (empty: ~/.oci/config)"
@@ -13,10 +31,10 @@ variable "oci_access_cfg_file" {
 
 source "oracle-oci" "sindri" {
   access_cfg_file     = var.oci_access_cfg_file
-  region              = "eu-frankfurt-1"
-  compartment_ocid    = "ocid1.compartment.oc1..aaaaexample"
+  region              = var.region
+  compartment_ocid    = var.compartment_ocid
   availability_domain = "Uocm:EU-FRANKFURT-1-AD-1"
-  shape               = "VM.Standard.A1.Flex"
+  shape               = var.shape
   shape_config {
     ocpus         = 2
     memory_in_gbs = 12

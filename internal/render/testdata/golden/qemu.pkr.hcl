@@ -28,6 +28,24 @@ variable "manifest_path" {
   default     = "packer-manifest.json"
 }
 
+variable "sindri_version" {
+  type        = string
+  description = "Sindri release to install (packer.build.sindri_version, resolved)"
+  default     = "3.1.0"
+}
+
+variable "profile" {
+  type        = string
+  description = "Sindri profile to install (packer.build.profile)"
+  default     = "fullstack"
+}
+
+variable "extensions" {
+  type        = string
+  description = "Sindri extensions to install, comma-separated (packer.build.extensions)"
+  default     = "python,node"
+}
+
 variable "qemu_accelerator" {
   type        = string
   description = "kvm or tcg"
@@ -106,12 +124,12 @@ build {
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-sindri.sh"
-    environment_vars = ["SINDRI_ARCHIVE=/tmp/sindri-archive.tar.gz", "SINDRI_RELEASE_BASE_URL=http://127.0.0.1:8080/releases", "SINDRI_USER=sindri", "SINDRI_VERSION=3.1.0", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
+    environment_vars = ["SINDRI_ARCHIVE=/tmp/sindri-archive.tar.gz", "SINDRI_RELEASE_BASE_URL=http://127.0.0.1:8080/releases", "SINDRI_USER=sindri", "SINDRI_VERSION=${var.sindri_version}", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
     script           = "${path.root}/../scripts/install-extensions.sh"
-    environment_vars = ["SINDRI_EXTENSIONS=python,node", "SINDRI_PROFILE=fullstack", "SINDRI_USER=sindri", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
+    environment_vars = ["SINDRI_EXTENSIONS=${var.extensions}", "SINDRI_PROFILE=${var.profile}", "SINDRI_USER=sindri", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "file" {
@@ -121,6 +139,11 @@ build {
   provisioner "shell" {
     script           = "${path.root}/../scripts/run-ansible.sh"
     environment_vars = ["SINDRI_PLAYBOOK=/tmp/sindri-playbook.yml", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
+    execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
+  }
+  provisioner "shell" {
+    scripts          = ["files/first.sh", "files/second.sh"]
+    environment_vars = ["SINDRI_USER=sindri", "SINDRI_VERSION=${var.sindri_version}", "HTTP_PROXY=http://proxy.internal:3128", "MULTI=line one\nline two"]
     execute_command  = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
   }
   provisioner "shell" {
@@ -145,7 +168,11 @@ build {
       "config_hash"    = var.config_hash
       "image_name"     = local.image_name
       "run_id"         = var.run_id
-      "sindri_version" = "3.1.0"
+      "sindri_version" = var.sindri_version
     }
+  }
+  post-processor "checksum" {
+    checksum_types = ["sha256", "md5"]
+    output         = "qemu-checksums-{{.ChecksumType}}.txt"
   }
 }
