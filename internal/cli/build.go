@@ -178,9 +178,9 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 	if err != nil {
 		return nil, err
 	}
-	sindriVersion, err := c.resolver().Resolve(ctx, cfg.Packer.Build.SindriVersion)
+	sindriVersion, err := c.sindriVersion(ctx, cfg)
 	if err != nil {
-		return nil, toolFailure(err)
+		return nil, err
 	}
 	work, err := os.MkdirTemp("", "sindri-build-")
 	if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,9 +74,9 @@ SINDRI_LATEST_VERSION answers without the network).`,
 			if err != nil {
 				return err
 			}
-			v, err := c.resolver().Resolve(cmd.Context(), cfg.Packer.Build.SindriVersion)
+			v, err := c.sindriVersion(cmd.Context(), cfg)
 			if err != nil {
-				return toolFailure(err)
+				return err
 			}
 			files, err := render.Render(cfg, clouds, render.Options{SindriVersion: v})
 			if err != nil {
@@ -92,6 +93,27 @@ SINDRI_LATEST_VERSION answers without the network).`,
 	}
 	cmd.Flags().StringVar(&out, "out", "packer", "output folder")
 	return cmd
+}
+
+// sindriVersion resolves packer.build.sindri_version; when "latest" cannot
+// be resolved (offline, rate-limited) the error says which field to set,
+// where in the configuration, and the ways around the network.
+func (c *Command) sindriVersion(ctx context.Context, cfg *config.Config) (string, error) {
+	v, err := c.resolver().Resolve(ctx, cfg.Packer.Build.SindriVersion)
+	if err == nil {
+		return v, nil
+	}
+	field, where := "packer.build.sindri_version", cfg.File
+	if pos, ok := cfg.PositionOf(&cfg.Packer.Build.SindriVersion); ok {
+		if pos.Set && pos.Field != "" {
+			field = pos.Field
+		}
+		if pos.Line > 0 {
+			where = fmt.Sprintf("%s:%d", pos.File, pos.Line)
+		}
+	}
+	return "", toolFailure(fmt.Errorf("sindri_version %q needs the network to find the newest Sindri release: set %s to a release (e.g. 3.0.1) in %s, or pass --set %s=3.0.1, or set SINDRI_LATEST_VERSION: %w",
+		cfg.Packer.Build.SindriVersion, field, where, field, err))
 }
 
 func (c *Command) resolver() release.Resolver {

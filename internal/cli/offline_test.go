@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,5 +40,32 @@ func TestCredentialFailuresSayHowToSignIn(t *testing.T) {
 	r.check(t, 3, nil, []string{"RequestExpired"})
 	if strings.Contains(r.stderr, "hint:") {
 		t.Errorf("a failure that is not about credentials got the sign-in hint:\n%s", r)
+	}
+}
+
+// TestRenderOfflineNamesTheVersionField: a fresh init file says
+// sindri_version: latest, which needs the GitHub API; offline, render
+// fails (exit 3) with the field to set and where it is written, and the
+// file itself says so beside the field.
+func TestRenderOfflineNamesTheVersionField(t *testing.T) {
+	for _, name := range []string{"aws", "qemu"} {
+		path := filepath.Join(t.TempDir(), "sindri.yaml")
+		run(t, nil, "init", "--cloud", name, "-o", path).check(t, ExitOK, nil, nil)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		line := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "sindri_version: latest" }) + 1
+		if line == 0 || !strings.Contains(strings.Join(lines[max(0, line-6):line], "\n"), "offline") {
+			t.Errorf("%s: the init comment beside sindri_version does not mention offline use", name)
+		}
+		r := run(t, []string{"GITHUB_API_URL=" + closedPort()}, "render", "-c", path, "--out", filepath.Join(t.TempDir(), "out"))
+		r.check(t, ExitFailure, nil, []string{
+			"set packer.build.sindri_version to a release",
+			fmt.Sprintf("in %s:%d", path, line),
+			"--set packer.build.sindri_version=",
+			"SINDRI_LATEST_VERSION",
+		})
 	}
 }
