@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
@@ -27,6 +28,10 @@ type HashInputs struct {
 	// Uploads are the digests of the local files the build uploads into
 	// the image or runs there (see Uploads).
 	Uploads []string
+	// Overrides are the --var values of variables the template declares
+	// for what is built (render.Overridable: sindri_version, region, ...),
+	// name to value: one changes the image as much as the config would.
+	Overrides map[string]string
 }
 
 // ConfigHash is the content address of an image: a sha256 over the
@@ -53,12 +58,16 @@ func ConfigHash(in HashInputs) string {
 	for _, u := range in.Uploads {
 		field("upload", []byte(u))
 	}
+	// Absent without overrides too.
+	for _, k := range slices.Sorted(maps.Keys(in.Overrides)) {
+		field("var:"+k, []byte(in.Overrides[k]))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Uploads returns one entry per local file the build copies into the
 // image or runs there (build.file_uploads sources, build.sindri_archive,
-// build.ansible_playbook), each naming its field, its path as written and
+// build.ansible_playbook, build.scripts), each naming its field, its path as written and
 // the sha256 of its bytes, so that changing one byte of any of them
 // changes the config hash. Relative paths start at the config file's
 // folder, as packer (run there) resolves them. A folder contributes every
@@ -77,6 +86,9 @@ func Uploads(c *config.Config) ([]string, error) {
 	paths = append(paths,
 		named{"packer.build.sindri_archive", b.SindriArchive},
 		named{"packer.build.ansible_playbook", b.AnsiblePlaybook})
+	for i, s := range b.Scripts {
+		paths = append(paths, named{fmt.Sprintf("packer.build.scripts[%d]", i), s})
+	}
 	var out []string
 	for _, p := range paths {
 		if p.path == "" {
@@ -195,6 +207,21 @@ func fileSHA256(p string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Overrides returns the values of vars (build --var) that set one of the
+// declared variables (render.Overridable), nil when none does.
+func Overrides(vars map[string]string, declared []cloud.Variable) map[string]string {
+	var out map[string]string
+	for _, d := range declared {
+		if v, ok := vars[d.Name]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[d.Name] = v
+		}
+	}
+	return out
 }
 
 // RunHash combines the clouds' hashes into the run's config hash.

@@ -194,7 +194,7 @@ func prepare(o Options) ([]prepared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", name, err)
 		}
-		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: t.Plugin().Version, Uploads: uploads, Extra: extra}
+		in := HashInputs{Template: tpl, Scripts: scriptFiles, SindriVersion: o.SindriVersion, PackerVersion: o.PackerVersion, PluginVersion: t.Plugin().Version, Uploads: uploads, Extra: extra, Overrides: Overrides(o.Vars, render.Overridable(o.Config, t, ropts))}
 		preps = append(preps, prepared{name: name, target: t, dir: filepath.Join(o.WorkDir, "render", name), hash: ConfigHash(in)})
 	}
 	if err := render.Write(filepath.Join(o.WorkDir, "render"), files); err != nil {
