@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,6 +43,7 @@ type buildFlags struct {
 	tests    testFlags
 	skipTest bool
 	keepFail bool
+	json     bool // build --json only: the manifest on stdout, text on stderr
 }
 
 // check rejects a --ssh-from that is not a CIDR.
@@ -99,6 +101,10 @@ Ctrl-C (SIGINT) or SIGTERM interrupts every running packer once so it cleans
 up its temporary resources, waits up to --grace, destroys test instances,
 records those clouds as cancelled and exits 1.
 
+With --json, stdout holds only the manifest (the same JSON object as the
+--manifest file) once the builds ran, failed ones included; the table and
+everything else go to stderr. On exit code 2 or 3 stdout holds no JSON.
+
 Exit codes: 0 all built or cached, 1 a build failed or was cancelled, 2 bad
 input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 		Example: "  sindri-packer build --clouds qemu\n  sindri-packer build --clouds aws,gcp --parallel 2 --var region=eu-west-1\n  sindri-packer build --dry-run",
@@ -109,6 +115,7 @@ input, 3 a tool failed (packer missing, "latest" not resolvable).`,
 		},
 	}
 	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the manifest as JSON on stdout (text goes to stderr)")
 	return cmd
 }
 
@@ -145,7 +152,16 @@ func (c *Command) runBuild(ctx context.Context, g *global, f *buildFlags) (*pipe
 	if err != nil {
 		return nil, toolFailure(err)
 	}
-	return m, c.report(p.rep, m, f.manifest, ctx.Err() != nil)
+	if !f.json {
+		return m, c.report(p.rep, m, f.manifest, ctx.Err() != nil)
+	}
+	err = c.reportTo(c.Stderr, p.rep, m, f.manifest, ctx.Err() != nil)
+	if err == nil || err == errFindings {
+		if jerr := writeJSON(c.Stdout, m); jerr != nil {
+			return m, toolFailure(jerr)
+		}
+	}
+	return m, err
 }
 
 // buildPlan is a checked build, ready for pipeline.Run; close removes its
@@ -172,7 +188,11 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 			return nil, err
 		}
 	}
-	rep := gha.New(c.getenv, c.Stdout)
+	text := c.Stdout
+	if f.json {
+		text = c.Stderr
+	}
+	rep := gha.New(c.getenv, text)
 	c.maskSecrets(rep, vars)
 	runner, packerVersion, err := c.buildRunner(ctx, cfg, rep, f.debug)
 	if err != nil {
@@ -356,6 +376,11 @@ func (c *Command) pinRegion(g *global, cfg *config.Config, clouds []string, regi
 // report writes the manifest, the table, outputs, summary and annotations,
 // and turns failures into exit code 1.
 func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath string, interrupted bool) error {
+	return c.reportTo(c.Stdout, rep, m, manifestPath, interrupted)
+}
+
+// reportTo is report with the table written to text (stderr for --json).
+func (c *Command) reportTo(text io.Writer, rep *gha.Reporter, m *pipeline.Manifest, manifestPath string, interrupted bool) error {
 	if err := checkOutputPath("--manifest", manifestPath); err != nil {
 		return err
 	}
@@ -373,7 +398,7 @@ func (c *Command) report(rep *gha.Reporter, m *pipeline.Manifest, manifestPath s
 			table += "\n" + t.Markdown(name)
 		}
 	}
-	fmt.Fprint(c.Stdout, "\n"+table)
+	fmt.Fprint(text, "\n"+table)
 	// Sorted: the outputs file is the same bytes for the same results.
 	outputs := m.Outputs(manifestPath)
 	outputs["test-result"] = testResult(m)
