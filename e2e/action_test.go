@@ -168,11 +168,8 @@ func TestActionSummarize(t *testing.T) {
 // first on PATH, or a reason to skip.
 func installedTools(t *testing.T) []string {
 	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".tools")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin", "packer")); err != nil {
+	dir := toolsDir(t)
+	if err := packerMissing(dir); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("packer is not installed in %s: run tools/install.sh (CI must not skip)", dir)
 		}

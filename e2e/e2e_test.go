@@ -65,14 +65,27 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+// toolsDir is where tools/install.sh put the toolchain: SINDRI_TOOLS_DIR,
+// or .tools at the module root.
+func toolsDir(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("SINDRI_TOOLS_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(repoRoot(t), ".tools")
+}
+
+// packerMissing is why dir holds no packer binary, or nil.
+func packerMissing(dir string) error {
+	_, err := os.Stat(filepath.Join(dir, "bin", "packer"))
+	return err
+}
+
 // toolsEnv is PATH and PACKER_PLUGIN_PATH for the installed toolchain.
 func toolsEnv(t *testing.T) []string {
 	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".tools")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin", "packer")); err != nil {
+	dir := toolsDir(t)
+	if err := packerMissing(dir); err != nil {
 		t.Fatalf("packer is not installed in %s: run tools/install.sh", dir)
 	}
 	return []string{

@@ -14,15 +14,50 @@ import (
 // TestQEMUBuildThenCached builds a real image with `build --clouds qemu`
 // exactly as the GitHub Actions runner would run it (GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files), then builds again and gets the cached image.
+// Each phase below runs on the same workspace, in this order.
 func TestQEMUBuildThenCached(t *testing.T) {
+	b := newQEMUBuildRun(t)
+	q, wantImage := b.firstBuild(t)
+	b.cachedBuild(t, q.ConfigHash, wantImage)
+	b.testStoredImage(t, wantImage)
+	b.actionBuild(t, wantImage)
+
+	// The local store is the qemu target's image inventory.
+	r := runBinary(t, b.work, b.env, "images", "list", "--clouds", "qemu", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"id": "`+wantImage+`"`) || !strings.Contains(r.stdout, `"config_hash": "`+q.ConfigHash+`"`) {
+		t.Errorf("images list exited %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// qemuWorkspace is what every QEMU end-to-end test starts from: the
+// cached base image, the release server the guest downloads Sindri from,
+// a work folder and the TMPDIR inside it that must end up empty.
+func qemuWorkspace(t *testing.T) (base string, rel *releaseServer, work, tmp string) {
+	t.Helper()
 	requireE2E(t)
-	base := baseImage(t)
-	rel := fakeRelease(t)
-	work := t.TempDir()
-	tmp := filepath.Join(work, "tmp")
+	base = baseImage(t)
+	rel = fakeRelease(t)
+	work = t.TempDir()
+	tmp = filepath.Join(work, "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return base, rel, work, tmp
+}
+
+// qemuBuildRun is the workspace of TestQEMUBuildThenCached, shared by its
+// phases: the runner's GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files and
+// the environment every run gets.
+type qemuBuildRun struct {
+	rel              *releaseServer
+	work, tmp        string
+	outputs, summary string
+	env              []string
+}
+
+func newQEMUBuildRun(t *testing.T) *qemuBuildRun {
+	t.Helper()
+	base, rel, work, tmp := qemuWorkspace(t)
 	// The base image inside the workspace: the Action reads only there.
 	base = inWorkspace(t, base, filepath.Join(work, "base.qcow2"))
 	cfg := `name: e2e
@@ -44,41 +79,85 @@ packer:
 	if err := os.WriteFile(filepath.Join(work, "sindri.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	outputs := filepath.Join(work, "github_output")
-	summary := filepath.Join(work, "step_summary")
-	env := append(fakeInSpecEnv(t, "pass"),
+	b := &qemuBuildRun{rel: rel, work: work, tmp: tmp,
+		outputs: filepath.Join(work, "github_output"), summary: filepath.Join(work, "step_summary")}
+	b.env = append(fakeInSpecEnv(t, "pass"),
 		"HOME="+work,
 		"TMPDIR="+tmp,
 		"GITHUB_ACTIONS=true",
-		"GITHUB_OUTPUT="+outputs,
-		"GITHUB_STEP_SUMMARY="+summary,
+		"GITHUB_OUTPUT="+b.outputs,
+		"GITHUB_STEP_SUMMARY="+b.summary,
 		"GITHUB_RUN_ID=4242",
 		"GITHUB_RUN_ATTEMPT=1",
 	)
+	return b
+}
 
+// manifestCloud is one cloud's entry of the run manifest.
+type manifestCloud = struct {
+	Status     string `json:"status"`
+	ConfigHash string `json:"config_hash"`
+	ImageID    string `json:"image_id"`
+	ImageName  string `json:"image_name"`
+	Error      string `json:"error"`
+	Test       *struct {
+		Status string `json:"status"`
+		Checks []struct {
+			Name    string `json:"name"`
+			Output  string `json:"output"`
+			Passed  bool   `json:"passed"`
+			Message string `json:"message"`
+		} `json:"checks"`
+		InSpec *struct {
+			Status string `json:"status"`
+			Passed int    `json:"passed"`
+		} `json:"inspec"`
+	} `json:"test"`
+}
+
+// firstBuild builds the image, checks what the guest downloaded, the
+// image test, the stored image, the manifest, the step outputs and the job
+// summary, and that nothing is left behind. It returns the qemu entry of
+// the manifest and the stored image's path.
+func (b *qemuBuildRun) firstBuild(t *testing.T) (manifestCloud, string) {
+	t.Helper()
 	start := time.Now()
-	r := runBinary(t, work, env, "build", "--clouds", "qemu", "--timeout", "60m")
+	r := runBinary(t, b.work, b.env, "build", "--clouds", "qemu", "--timeout", "60m")
 	t.Logf("first build: %s\n%s", time.Since(start), tail(r.stderr, 40))
 	if r.code != 0 {
 		t.Fatalf("build exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 
 	// The guest fetched the archive and its checksum from the release server.
-	hits := rel.requests()
+	hits := b.rel.requests()
 	for _, want := range []string{".tar.gz", ".tar.gz.sha256"} {
 		if !slices.ContainsFunc(hits, func(h string) bool { return strings.HasSuffix(h, want) }) {
 			t.Errorf("the image build never downloaded *%s; requests: %v", want, hits)
 		}
 	}
 
-	m := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
+	m := readManifest(t, filepath.Join(b.work, "sindri-manifest.json"))
 	q := m.Clouds["qemu"]
 	if q.Status != "built" {
 		t.Fatalf("qemu status %q: %s", q.Status, q.Error)
 	}
+	checkImageTest(t, q)
+	wantImage := b.checkStoredImage(t, m, q)
+	b.checkFirstOutputs(t, q.ConfigHash, wantImage)
 
-	// The image was tested on a temporary instance before it was promoted:
-	// SSH with the one-off key worked and commands ran on the instance.
+	// Nothing left behind: no qemu, no build folders.
+	if procs := processesMentioning(b.work); len(procs) > 0 {
+		t.Errorf("processes left behind: %v", procs)
+	}
+	assertEmpty(t, b.tmp)
+	return q, wantImage
+}
+
+// checkImageTest: the image was tested on a temporary instance before it
+// was promoted: SSH with the one-off key worked and commands ran on the
+// instance.
+func checkImageTest(t *testing.T, q manifestCloud) {
+	t.Helper()
 	if q.Test == nil || q.Test.Status != "passed" {
 		t.Fatalf("image test: %+v", q.Test)
 	}
@@ -122,17 +201,25 @@ packer:
 	if q.Test.InSpec == nil || q.Test.InSpec.Status != "passed" || q.Test.InSpec.Passed == 0 {
 		t.Errorf("InSpec stage (test double): %+v", q.Test.InSpec)
 	}
+}
+
+// checkStoredImage: the image is in the local store under its config
+// hash, named by the prefix, and kept for the tests that only need an
+// image (builtImage); the manifest's header names this run. It returns
+// the stored image's path.
+func (b *qemuBuildRun) checkStoredImage(t *testing.T, m manifest, q manifestCloud) string {
+	t.Helper()
 	if save := os.Getenv("SINDRI_E2E_SAVE_IMAGE"); save != "" { // to look at it afterwards
-		if err := os.Link(filepath.Join(work, "images", q.ConfigHash, "image.qcow2"), save); err != nil {
+		if err := os.Link(filepath.Join(b.work, "images", q.ConfigHash, "image.qcow2"), save); err != nil {
 			t.Errorf("SINDRI_E2E_SAVE_IMAGE: %v", err)
 		}
 	}
 	kept := filepath.Join(keepDir, "image.qcow2")
-	if err := os.Link(filepath.Join(work, "images", q.ConfigHash, "image.qcow2"), kept); err != nil {
+	if err := os.Link(filepath.Join(b.work, "images", q.ConfigHash, "image.qcow2"), kept); err != nil {
 		t.Fatal(err)
 	}
 	builtImage = kept
-	storeDir := filepath.Join(work, "images", q.ConfigHash)
+	storeDir := filepath.Join(b.work, "images", q.ConfigHash)
 	wantImage := filepath.Join(storeDir, "image.qcow2")
 	if q.ImageID != wantImage {
 		t.Errorf("image id %s, want %s", q.ImageID, wantImage)
@@ -146,12 +233,17 @@ packer:
 	if m.RunID != "4242-1" || m.SindriVersion != fakeSindriVersion || m.PackerVersion != "1.9.4" {
 		t.Errorf("manifest header: run %q sindri %q packer %q", m.RunID, m.SindriVersion, m.PackerVersion)
 	}
+	return wantImage
+}
 
-	// Step outputs, exactly as the runner reads them.
-	got := parseOutputs(t, outputs)
+// checkFirstOutputs: the step outputs, exactly as the runner reads them,
+// and the job summary's row of the first build.
+func (b *qemuBuildRun) checkFirstOutputs(t *testing.T, hash, wantImage string) {
+	t.Helper()
+	got := parseOutputs(t, b.outputs)
 	want := map[string]string{
-		"config-hash":   q.ConfigHash, // one cloud: the hash its image carries
-		"config-hashes": `{"qemu":"` + q.ConfigHash + `"}`,
+		"config-hash":   hash, // one cloud: the hash its image carries
+		"config-hashes": `{"qemu":"` + hash + `"}`,
 		"manifest":      "sindri-manifest.json",
 		"images":        `{"qemu":"` + wantImage + `"}`,
 		"image-regions": `{}`,
@@ -163,41 +255,42 @@ packer:
 			t.Errorf("output %s = %q, want %q", k, got[k], v)
 		}
 	}
-	sum, _ := os.ReadFile(summary)
+	sum, _ := os.ReadFile(b.summary)
 	if !strings.Contains(string(sum), "| qemu | — | `"+wantImage+"` | built |") {
 		t.Errorf("job summary lacks the qemu row:\n%s", sum)
 	}
+}
 
-	// Nothing left behind: no qemu, no build folders.
-	if procs := processesMentioning(work); len(procs) > 0 {
-		t.Errorf("processes left behind: %v", procs)
-	}
-	assertEmpty(t, tmp)
-
-	// Again: the image carrying this config hash is found, nothing builds.
-	os.Remove(outputs)
-	start = time.Now()
-	r = runBinary(t, work, env, "build", "--clouds", "qemu")
+// cachedBuild: again, the image carrying this config hash is found,
+// nothing builds.
+func (b *qemuBuildRun) cachedBuild(t *testing.T, hash, wantImage string) {
+	t.Helper()
+	os.Remove(b.outputs)
+	start := time.Now()
+	r := runBinary(t, b.work, b.env, "build", "--clouds", "qemu")
 	cachedIn := time.Since(start)
 	t.Logf("cached build: %s (benchmark: bench/build.sh)", cachedIn)
 	if r.code != 0 {
 		t.Fatalf("second build exited %d\n%s", r.code, r.stderr)
 	}
-	m2 := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
-	if c := m2.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage || c.ConfigHash != q.ConfigHash {
+	m2 := readManifest(t, filepath.Join(b.work, "sindri-manifest.json"))
+	if c := m2.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage || c.ConfigHash != hash {
 		t.Errorf("second run: %+v", c)
 	}
-	if got := parseOutputs(t, outputs); got["qemu-image-id"] != wantImage {
+	if got := parseOutputs(t, b.outputs); got["qemu-image-id"] != wantImage {
 		t.Errorf("cached run outputs: %v", got)
 	}
-	assertEmpty(t, tmp)
+	assertEmpty(t, b.tmp)
+}
 
-	// `test` of the stored image with sindri_version: latest and no way to
-	// reach a releases API: the version is the image's record, and the
-	// in-effect check passes on this second fresh boot too.
-	offline := append(slices.Clone(env), "GITHUB_API_URL=http://127.0.0.1:1", "SINDRI_LATEST_VERSION=")
-	start = time.Now()
-	r = runBinary(t, work, offline, "test", "--cloud", "qemu", "--image", wantImage,
+// testStoredImage: `test` of the stored image with sindri_version: latest
+// and no way to reach a releases API: the version is the image's record,
+// and the in-effect check passes on this second fresh boot too.
+func (b *qemuBuildRun) testStoredImage(t *testing.T, wantImage string) {
+	t.Helper()
+	offline := append(slices.Clone(b.env), "GITHUB_API_URL=http://127.0.0.1:1", "SINDRI_LATEST_VERSION=")
+	start := time.Now()
+	r := runBinary(t, b.work, offline, "test", "--cloud", "qemu", "--image", wantImage,
 		"--set", "packer.build.sindri_version=latest", "--timeout", "30m")
 	t.Logf("test of the stored image: %s\n%s", time.Since(start), tail(r.stderr, 30))
 	if r.code != 0 {
@@ -211,19 +304,22 @@ packer:
 	if !strings.Contains(r.stdout, "| check:in-effect ufw |") {
 		t.Errorf("test's report lacks the in-effect checks:\n%s", r.stdout)
 	}
-	assertEmpty(t, tmp)
+	assertEmpty(t, b.tmp)
+}
 
-	// The Action's container entrypoint over the same workspace, with the
-	// inputs a workflow step gives (and action.yml's defaults): it finds
-	// the cached image and writes the same outputs, byte for byte.
-	ar := runAction(t, work, env, map[string]string{
+// actionBuild: the Action's container entrypoint over the same workspace,
+// with the inputs a workflow step gives (and action.yml's defaults): it
+// finds the cached image and writes the same outputs, byte for byte.
+func (b *qemuBuildRun) actionBuild(t *testing.T, wantImage string) {
+	t.Helper()
+	ar := runAction(t, b.work, b.env, map[string]string{
 		"command": "build", "clouds": "qemu", "config": "sindri.yaml", "working-directory": ".",
 		"rebuild": "false", "skip-tests": "false", "deploy": "false", "github-token": "ghs_e2etoken",
 	})
 	if ar.code != 0 {
 		t.Fatalf("action build exited %d\n%s", ar.code, ar.stderr)
 	}
-	m3 := readManifest(t, filepath.Join(work, "sindri-manifest.json"))
+	m3 := readManifest(t, filepath.Join(b.work, "sindri-manifest.json"))
 	if c := m3.Clouds["qemu"]; c.Status != "cached" || c.ImageID != wantImage {
 		t.Errorf("action run: %+v", c)
 	}
@@ -244,41 +340,15 @@ packer:
 	if !strings.Contains(ar.stdout, "::add-mask::ghs_e2etoken") {
 		t.Error("the github-token input was not masked")
 	}
-	assertEmpty(t, tmp)
-
-	// The local store is the qemu target's image inventory.
-	r = runBinary(t, work, env, "images", "list", "--clouds", "qemu", "--json")
-	if r.code != 0 || !strings.Contains(r.stdout, `"id": "`+wantImage+`"`) || !strings.Contains(r.stdout, `"config_hash": "`+q.ConfigHash+`"`) {
-		t.Errorf("images list exited %d:\n%s%s", r.code, r.stdout, r.stderr)
-	}
-
+	assertEmpty(t, b.tmp)
 }
 
 type manifest struct {
-	RunID         string `json:"run_id"`
-	ConfigHash    string `json:"config_hash"`
-	SindriVersion string `json:"sindri_version"`
-	PackerVersion string `json:"packer_version"`
-	Clouds        map[string]struct {
-		Status     string `json:"status"`
-		ConfigHash string `json:"config_hash"`
-		ImageID    string `json:"image_id"`
-		ImageName  string `json:"image_name"`
-		Error      string `json:"error"`
-		Test       *struct {
-			Status string `json:"status"`
-			Checks []struct {
-				Name    string `json:"name"`
-				Output  string `json:"output"`
-				Passed  bool   `json:"passed"`
-				Message string `json:"message"`
-			} `json:"checks"`
-			InSpec *struct {
-				Status string `json:"status"`
-				Passed int    `json:"passed"`
-			} `json:"inspec"`
-		} `json:"test"`
-	} `json:"clouds"`
+	RunID         string                   `json:"run_id"`
+	ConfigHash    string                   `json:"config_hash"`
+	SindriVersion string                   `json:"sindri_version"`
+	PackerVersion string                   `json:"packer_version"`
+	Clouds        map[string]manifestCloud `json:"clouds"`
 }
 
 func readManifest(t *testing.T, path string) manifest {

@@ -15,14 +15,7 @@ import (
 // run ends with the cloud recorded as cancelled, and no qemu, packer or
 // temporary file remains.
 func TestQEMUBuildInterrupted(t *testing.T) {
-	requireE2E(t)
-	base := baseImage(t)
-	rel := fakeRelease(t)
-	work := t.TempDir()
-	tmp := filepath.Join(work, "tmp")
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base, rel, work, tmp := qemuWorkspace(t)
 	cfg := "provider: packer\npacker:\n  cloud: qemu\n  base_image: " + base + "\n  output_dir: images\n  disk_size_gb: 4\n" +
 		"  build:\n    sindri_version: " + fakeSindriVersion + "\n    sindri_release_url: " + guestURL(rel) + "\n    ssh_timeout: 30m\n"
 	if err := os.WriteFile(filepath.Join(work, "sindri.yaml"), []byte(cfg), 0o644); err != nil {

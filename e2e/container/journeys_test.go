@@ -2,14 +2,11 @@ package container
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
@@ -209,54 +206,45 @@ type matrixInclude struct {
 // out, and the summarize job.
 func TestMatrixBuildSummarize(t *testing.T) {
 	t.Parallel()
-	for _, tg := range targets {
-		if tg.fake == nil {
-			// The image has no QEMU (action.yml, Dockerfile): the local
-			// target is built with the CLI on the host.
-			continue
+	forEachDouble(t, func(t *testing.T, tg target) {
+		plan := initJob(t, "push", tg.name)
+		config := plan.read("sindri.yaml")
+		r := plan.run(map[string]string{"command": "matrix", "clouds": tg.name})
+		if r.code != 0 {
+			t.Fatalf("matrix: %s", r)
 		}
-		t.Run(tg.name, func(t *testing.T) {
-			t.Parallel()
-			skipKnownBroken(t)
-			plan := initJob(t, "push", tg.name)
-			config := plan.read("sindri.yaml")
-			r := plan.run(map[string]string{"command": "matrix", "clouds": tg.name})
-			if r.code != 0 {
-				t.Fatalf("matrix: %s", r)
+		var m matrixInclude
+		if err := json.Unmarshal([]byte(r.outputs["matrix"]), &m); err != nil || len(m.Include) == 0 {
+			t.Fatalf("matrix output %q: %v", r.outputs["matrix"], err)
+		}
+		summarize := newJob(t, "push")
+		for _, entry := range m.Include {
+			if entry.Cloud != tg.name {
+				t.Fatalf("matrix entry %+v for a %s config", entry, tg.name)
 			}
-			var m matrixInclude
-			if err := json.Unmarshal([]byte(r.outputs["matrix"]), &m); err != nil || len(m.Include) == 0 {
-				t.Fatalf("matrix output %q: %v", r.outputs["matrix"], err)
+			build := newJob(t, "push")
+			build.write("sindri.yaml", config)
+			if tg.fake != nil {
+				build.useFake(tg.fake(t).Env())
 			}
-			summarize := newJob(t, "push")
-			for _, entry := range m.Include {
-				if entry.Cloud != tg.name {
-					t.Fatalf("matrix entry %+v for a %s config", entry, tg.name)
-				}
-				build := newJob(t, "push")
-				build.write("sindri.yaml", config)
-				if tg.fake != nil {
-					build.useFake(tg.fake(t).Env())
-				}
-				for k, v := range tg.env {
-					build.env[k] = v
-				}
-				r := build.run(map[string]string{"command": "build", "clouds": entry.Cloud, "dry-run": "true", "set": tg.set, "skip-tests": "false"})
-				if r.code != 0 || r.outputs["manifest"] == "" {
-					t.Fatalf("build %+v: want exit 0 and a manifest output\n%s", entry, r)
-				}
-				summarize.write(filepath.Join("manifests", "sindri-manifest-"+entry.Cloud+"-"+entry.Region, filepath.Base(r.outputs["manifest"])),
-					build.read(r.outputs["manifest"]))
+			for k, v := range tg.env {
+				build.env[k] = v
 			}
-			r = summarize.run(map[string]string{"command": "summarize", "manifests": "manifests"})
-			if r.code != 0 {
-				t.Fatalf("summarize: %s", r)
+			r := build.run(map[string]string{"command": "build", "clouds": entry.Cloud, "dry-run": "true", "set": tg.set, "skip-tests": "false"})
+			if r.code != 0 || r.outputs["manifest"] == "" {
+				t.Fatalf("build %+v: want exit 0 and a manifest output\n%s", entry, r)
 			}
-			if !strings.Contains(r.summary, tg.name) || r.outputs["config-hash"] == "" {
-				t.Errorf("summarize: want a summary naming %s and a config-hash output\n%s", tg.name, r)
-			}
-		})
-	}
+			summarize.write(filepath.Join("manifests", "sindri-manifest-"+entry.Cloud+"-"+entry.Region, filepath.Base(r.outputs["manifest"])),
+				build.read(r.outputs["manifest"]))
+		}
+		r = summarize.run(map[string]string{"command": "summarize", "manifests": "manifests"})
+		if r.code != 0 {
+			t.Fatalf("summarize: %s", r)
+		}
+		if !strings.Contains(r.summary, tg.name) || r.outputs["config-hash"] == "" {
+			t.Errorf("summarize: want a summary naming %s and a config-hash output\n%s", tg.name, r)
+		}
+	})
 }
 
 // manifestHash reads the config hash of cloud from a manifest file.
@@ -316,6 +304,45 @@ func TestBuildCachedImage(t *testing.T) {
 // run's stays.
 func TestCleanup(t *testing.T) {
 	t.Parallel()
+	forEachFake(t, func(t *testing.T, tg target, j *job, fake cloudtest.Fake) {
+		mine := fake.SeedLeftover(cloud.KindInstance, runID+"-1", time.Now().Add(-time.Hour))
+		other := fake.SeedLeftover(cloud.KindInstance, "9999-1", time.Now().Add(-time.Hour))
+		r := j.run(map[string]string{"command": "cleanup", "clouds": tg.name, "run-id": runID + "-1", "set": tg.set})
+		if r.code != 0 {
+			t.Fatalf("cleanup: %s", r)
+		}
+		var live []string
+		for _, res := range fake.Live() {
+			live = append(live, res.ID)
+		}
+		if slices.Contains(live, mine) || !slices.Contains(live, other) {
+			t.Errorf("after cleanup of run %s-1: live %v; want %s gone and %s kept\n%s", runID, live, mine, other, r)
+		}
+	})
+}
+
+// forEachFake runs journey, in parallel, for every target with a cloud
+// test double (QEMU has none: the image has no QEMU), on a push job whose
+// checkout holds what init wrote, with the double's variables and the
+// target's env in the job's env.
+func forEachFake(t *testing.T, journey func(t *testing.T, tg target, j *job, fake cloudtest.Fake)) {
+	t.Helper()
+	forEachDouble(t, func(t *testing.T, tg target) {
+		j := initJob(t, "push", tg.name)
+		fake := tg.fake(t)
+		j.useFake(fake.Env())
+		for k, v := range tg.env {
+			j.env[k] = v
+		}
+		journey(t, tg, j, fake)
+	})
+}
+
+// forEachDouble runs journey as a parallel subtest for every target with
+// a cloud test double. The image has no QEMU (action.yml, Dockerfile): the
+// local target is built with the CLI on the host.
+func forEachDouble(t *testing.T, journey func(t *testing.T, tg target)) {
+	t.Helper()
 	for _, tg := range targets {
 		if tg.fake == nil {
 			continue
@@ -323,25 +350,7 @@ func TestCleanup(t *testing.T) {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
 			skipKnownBroken(t)
-			j := initJob(t, "push", tg.name)
-			fake := tg.fake(t)
-			j.useFake(fake.Env())
-			for k, v := range tg.env {
-				j.env[k] = v
-			}
-			mine := fake.SeedLeftover(cloud.KindInstance, runID+"-1", time.Now().Add(-time.Hour))
-			other := fake.SeedLeftover(cloud.KindInstance, "9999-1", time.Now().Add(-time.Hour))
-			r := j.run(map[string]string{"command": "cleanup", "clouds": tg.name, "run-id": runID + "-1", "set": tg.set})
-			if r.code != 0 {
-				t.Fatalf("cleanup: %s", r)
-			}
-			var live []string
-			for _, res := range fake.Live() {
-				live = append(live, res.ID)
-			}
-			if slices.Contains(live, mine) || !slices.Contains(live, other) {
-				t.Errorf("after cleanup of run %s-1: live %v; want %s gone and %s kept\n%s", runID, live, mine, other, r)
-			}
+			journey(t, tg)
 		})
 	}
 }
@@ -437,16 +446,10 @@ func TestImageLabels(t *testing.T) {
 // actionOutputs reads the outputs action.yml declares.
 func actionOutputs(t *testing.T) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var a struct {
 		Outputs map[string]any `yaml:"outputs"`
 	}
-	if err := yaml.Unmarshal(data, &a); err != nil {
-		t.Fatal(err)
-	}
+	readActionYML(t, &a)
 	return a.Outputs
 }
 
@@ -471,110 +474,132 @@ func liveInstances(fake cloudtest.Fake) map[string]cloudtest.FakeResource {
 // with the CLI on the host).
 func TestDeployLifecycle(t *testing.T) {
 	t.Parallel()
-	for _, tg := range targets {
-		if tg.fake == nil {
-			continue
+	forEachFake(t, func(t *testing.T, tg target, j *job, fake cloudtest.Fake) {
+		key, err := sshkey.Generate(t.TempDir(), "ci-deploy-key")
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(tg.name, func(t *testing.T) {
-			t.Parallel()
-			skipKnownBroken(t)
-			j := initJob(t, "push", tg.name)
-			fake := tg.fake(t)
-			j.useFake(fake.Env())
-			for k, v := range tg.env {
-				j.env[k] = v
-			}
-			key, err := sshkey.Generate(t.TempDir(), "ci-deploy-key")
-			if err != nil {
-				t.Fatal(err)
-			}
-			common := map[string]string{"clouds": tg.name, "set": strings.TrimSpace(tg.set + "\n" + tg.deploySet), "sindri-version": "3.0.1"}
-			step := func(with map[string]string) stepResult {
-				t.Helper()
-				all := map[string]string{}
-				for k, v := range common {
-					all[k] = v
-				}
-				for k, v := range with {
-					all[k] = v
-				}
-				return j.run(all)
-			}
-			dry := step(map[string]string{"command": "build", "dry-run": "true"})
-			if dry.code != 0 {
-				t.Fatalf("build dry run: %s", dry)
-			}
-			image := fake.SeedImage("sindri-dev-deployed", manifestHash(t, j.read(dry.outputs["manifest"]), tg.name), time.Now().Add(-time.Hour))
+		d := &deployJourney{t: t, tg: tg, j: j, fake: fake, key: key.Authorized,
+			common: map[string]string{"clouds": tg.name, "set": strings.TrimSpace(tg.set + "\n" + tg.deploySet), "sindri-version": "3.0.1"}}
+		d.deploy()
+		d.stopStartDestroy()
+	})
+}
 
-			r := step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": key.Authorized})
-			if r.code != 0 {
-				t.Fatalf("build with deploy: %s", r)
-			}
-			if r.outputs[tg.name+"-image-id"] != image {
-				t.Errorf("%s-image-id %q, want the cached %s", tg.name, r.outputs[tg.name+"-image-id"], image)
-			}
-			id := r.outputs["instance-id"]
-			inst, ok := liveInstances(fake)[id]
-			if id == "" || !ok {
-				t.Fatalf("instance-id output %q is not a live instance of the double %v\n%s", id, liveInstances(fake), r)
-			}
-			for name := range r.outputs {
-				if _, ok := actionOutputs(t)[name]; !ok {
-					t.Errorf("build with deploy set output %s, which action.yml does not declare", name)
-				}
-			}
-			if len(liveInstances(fake)) != 1 {
-				t.Errorf("instances after deploy: %v, want the one deployment", liveInstances(fake))
-			}
-			if !strings.Contains(r.stdout, "deployed ") || !strings.Contains(r.stdout, id) {
-				t.Errorf("the log does not say what was deployed\n%s", r)
-			}
-			if stoppedState(inst.State) {
-				t.Errorf("%s after deploy: state %q", id, inst.State)
-			}
+// deployJourney is one cloud's run of TestDeployLifecycle: its job, the
+// double, the inputs every step gives, and what the deploy made.
+type deployJourney struct {
+	t      *testing.T
+	tg     target
+	j      *job
+	fake   cloudtest.Fake
+	key    string            // the ssh-public-key input
+	common map[string]string // inputs of every step
+	image  string            // the cached image the build finds
+	id     string            // the deployed instance
+}
 
-			// A second build with deploy finds the deployment: nothing new.
-			if again := step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": key.Authorized}); again.code != 0 ||
-				!strings.Contains(again.stdout, "already exists") || len(liveInstances(fake)) != 1 {
-				t.Errorf("second build with deploy: want exit 0, already exists, still one instance\n%s", again)
-			}
+// step runs the Action with the common inputs and with.
+func (d *deployJourney) step(with map[string]string) stepResult {
+	d.t.Helper()
+	all := map[string]string{}
+	for k, v := range d.common {
+		all[k] = v
+	}
+	for k, v := range with {
+		all[k] = v
+	}
+	return d.j.run(all)
+}
 
-			status := func(stopped bool) {
-				t.Helper()
-				r := step(map[string]string{"command": "status"})
-				if st := instanceState(r.stdout, id); r.code != 0 || st == "" || stoppedState(st) != stopped {
-					t.Errorf("status: want exit 0 and %s (stopped: %v)\n%s", id, stopped, r)
-				}
-			}
-			status(false)
-			if r := step(map[string]string{"command": "stop"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
-				t.Fatalf("stop: want exit 0 naming %s\n%s", id, r)
-			}
-			status(true)
-			if st := liveInstances(fake)[id].State; !stoppedState(st) {
-				t.Errorf("the double's %s after stop: state %q", id, st)
-			}
-			if r := step(map[string]string{"command": "start"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
-				t.Fatalf("start: want exit 0 naming %s\n%s", id, r)
-			}
-			status(false)
-			if st := liveInstances(fake)[id].State; stoppedState(st) {
-				t.Errorf("the double's %s after start: state %q", id, st)
-			}
-			if r := step(map[string]string{"command": "destroy"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
-				t.Fatalf("destroy: want exit 0 naming %s\n%s", id, r)
-			}
-			if left := liveInstances(fake); len(left) != 0 {
-				t.Errorf("instances after destroy: %v", left)
-			}
-			if r := step(map[string]string{"command": "status"}); r.code != 1 || !strings.Contains(r.stdout+r.stderr, "no deployment") {
-				t.Errorf("status after destroy: want exit 1, no deployment\n%s", r)
-			}
-			// The image stays: destroy removes the deployment only.
-			if !slices.ContainsFunc(fake.Live(), func(res cloudtest.FakeResource) bool { return res.ID == image }) {
-				t.Errorf("image %s is gone after destroy", image)
-			}
-		})
+// deploy: a dry run gives the config hash, the double gets an image with
+// it, a build with deploy finds that image and launches it, a second one
+// finds the deployment.
+func (d *deployJourney) deploy() {
+	t, tg, fake := d.t, d.tg, d.fake
+	t.Helper()
+	dry := d.step(map[string]string{"command": "build", "dry-run": "true"})
+	if dry.code != 0 {
+		t.Fatalf("build dry run: %s", dry)
+	}
+	d.image = fake.SeedImage("sindri-dev-deployed", manifestHash(t, d.j.read(dry.outputs["manifest"]), tg.name), time.Now().Add(-time.Hour))
+
+	r := d.step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": d.key})
+	if r.code != 0 {
+		t.Fatalf("build with deploy: %s", r)
+	}
+	if r.outputs[tg.name+"-image-id"] != d.image {
+		t.Errorf("%s-image-id %q, want the cached %s", tg.name, r.outputs[tg.name+"-image-id"], d.image)
+	}
+	id := r.outputs["instance-id"]
+	inst, ok := liveInstances(fake)[id]
+	if id == "" || !ok {
+		t.Fatalf("instance-id output %q is not a live instance of the double %v\n%s", id, liveInstances(fake), r)
+	}
+	d.id = id
+	for name := range r.outputs {
+		if _, ok := actionOutputs(t)[name]; !ok {
+			t.Errorf("build with deploy set output %s, which action.yml does not declare", name)
+		}
+	}
+	if len(liveInstances(fake)) != 1 {
+		t.Errorf("instances after deploy: %v, want the one deployment", liveInstances(fake))
+	}
+	if !strings.Contains(r.stdout, "deployed ") || !strings.Contains(r.stdout, id) {
+		t.Errorf("the log does not say what was deployed\n%s", r)
+	}
+	if stoppedState(inst.State) {
+		t.Errorf("%s after deploy: state %q", id, inst.State)
+	}
+
+	// A second build with deploy finds the deployment: nothing new.
+	if again := d.step(map[string]string{"command": "build", "deploy": "true", "ssh-public-key": d.key}); again.code != 0 ||
+		!strings.Contains(again.stdout, "already exists") || len(liveInstances(fake)) != 1 {
+		t.Errorf("second build with deploy: want exit 0, already exists, still one instance\n%s", again)
+	}
+}
+
+// status: the status step shows the deployment, stopped or not.
+func (d *deployJourney) status(stopped bool) {
+	d.t.Helper()
+	r := d.step(map[string]string{"command": "status"})
+	if st := instanceState(r.stdout, d.id); r.code != 0 || st == "" || stoppedState(st) != stopped {
+		d.t.Errorf("status: want exit 0 and %s (stopped: %v)\n%s", d.id, stopped, r)
+	}
+}
+
+// stopStartDestroy: status, stop, start and destroy as separate steps;
+// destroy removes the deployment and keeps the image.
+func (d *deployJourney) stopStartDestroy() {
+	t, fake, id := d.t, d.fake, d.id
+	t.Helper()
+	d.status(false)
+	if r := d.step(map[string]string{"command": "stop"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+		t.Fatalf("stop: want exit 0 naming %s\n%s", id, r)
+	}
+	d.status(true)
+	if st := liveInstances(fake)[id].State; !stoppedState(st) {
+		t.Errorf("the double's %s after stop: state %q", id, st)
+	}
+	if r := d.step(map[string]string{"command": "start"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+		t.Fatalf("start: want exit 0 naming %s\n%s", id, r)
+	}
+	d.status(false)
+	if st := liveInstances(fake)[id].State; stoppedState(st) {
+		t.Errorf("the double's %s after start: state %q", id, st)
+	}
+	if r := d.step(map[string]string{"command": "destroy"}); r.code != 0 || !strings.Contains(r.stdout+r.stderr, id) {
+		t.Fatalf("destroy: want exit 0 naming %s\n%s", id, r)
+	}
+	if left := liveInstances(fake); len(left) != 0 {
+		t.Errorf("instances after destroy: %v", left)
+	}
+	if r := d.step(map[string]string{"command": "status"}); r.code != 1 || !strings.Contains(r.stdout+r.stderr, "no deployment") {
+		t.Errorf("status after destroy: want exit 1, no deployment\n%s", r)
+	}
+	// The image stays: destroy removes the deployment only.
+	if !slices.ContainsFunc(fake.Live(), func(res cloudtest.FakeResource) bool { return res.ID == d.image }) {
+		t.Errorf("image %s is gone after destroy", d.image)
 	}
 }
 

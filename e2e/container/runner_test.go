@@ -89,14 +89,22 @@ type actionInput struct {
 	Default *string `yaml:"default"`
 }
 
-// actionInputs reads the inputs and their defaults from action.yml, as the
-// runner does before it starts the container.
-func actionInputs(t *testing.T) map[string]actionInput {
+// readActionYML decodes the repository's action.yml into v.
+func readActionYML(t *testing.T, v any) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// actionInputs reads the inputs and their defaults from action.yml, as the
+// runner does before it starts the container.
+func actionInputs(t *testing.T) map[string]actionInput {
+	t.Helper()
 	var a struct {
 		Inputs map[string]actionInput `yaml:"inputs"`
 		Runs   struct {
@@ -105,9 +113,7 @@ func actionInputs(t *testing.T) map[string]actionInput {
 			Args       []string `yaml:"args"`
 		} `yaml:"runs"`
 	}
-	if err := yaml.Unmarshal(data, &a); err != nil {
-		t.Fatal(err)
-	}
+	readActionYML(t, &a)
 	if a.Runs.Using != "docker" || a.Runs.Entrypoint != "sindri-packer" || !slices.Equal(a.Runs.Args, []string{"action"}) {
 		t.Fatalf("action.yml runs %+v: this harness runs a docker action with entrypoint sindri-packer and args [action]", a.Runs)
 	}
@@ -225,6 +231,39 @@ func (r stepResult) String() string {
 func (j *job) run(with map[string]string) stepResult {
 	j.t.Helper()
 	j.steps++
+	inputs := j.stepInputs(with)
+	id := fmt.Sprintf("%08x-step%d", os.Getpid(), j.steps)
+	files := map[string]string{
+		"GITHUB_OUTPUT": "set_output_" + id, "GITHUB_STEP_SUMMARY": "step_summary_" + id,
+		"GITHUB_ENV": "set_env_" + id, "GITHUB_STATE": "save_state_" + id, "GITHUB_PATH": "add_path_" + id,
+	}
+	env := j.stepEnv(files, inputs)
+	res := j.podman(env, j.stepArgs(env)...)
+	read := func(k string) string {
+		b, err := os.ReadFile(filepath.Join(j.temp, "_runner_file_commands", files[k]))
+		if err != nil {
+			j.t.Fatal(err)
+		}
+		return string(b)
+	}
+	var err error
+	if res.outputs, err = parseFileCommand(read("GITHUB_OUTPUT")); err != nil {
+		j.t.Fatalf("GITHUB_OUTPUT: %v (the runner fails the step)\n%s", err, res)
+	}
+	if res.exported, err = parseFileCommand(read("GITHUB_ENV")); err != nil {
+		j.t.Fatalf("GITHUB_ENV: %v (the runner fails the step)\n%s", err, res)
+	}
+	res.summary = read("GITHUB_STEP_SUMMARY")
+	res.annotations = parseAnnotations(res.stdout)
+	j.t.Logf("step %d: %v: exit %d", j.steps, with, res.code)
+	return res
+}
+
+// stepInputs is every input of action.yml with its default (github-token:
+// the job's token), overridden by with; a with: that is not an input is a
+// mistake of the test.
+func (j *job) stepInputs(with map[string]string) map[string]string {
+	j.t.Helper()
 	inputs := map[string]string{}
 	for name, in := range j.inputs {
 		v := ""
@@ -242,11 +281,15 @@ func (j *job) run(with map[string]string) stepResult {
 		}
 		inputs[k] = v
 	}
-	id := fmt.Sprintf("%08x-step%d", os.Getpid(), j.steps)
-	files := map[string]string{
-		"GITHUB_OUTPUT": "set_output_" + id, "GITHUB_STEP_SUMMARY": "step_summary_" + id,
-		"GITHUB_ENV": "set_env_" + id, "GITHUB_STATE": "save_state_" + id, "GITHUB_PATH": "add_path_" + id,
-	}
+	return inputs
+}
+
+// stepEnv is the step's environment: the job's env, the file commands
+// (created empty, as the runner does), the event payload written where
+// GITHUB_EVENT_PATH points, the runner's variables and the inputs as
+// INPUT_<NAME>.
+func (j *job) stepEnv(files, inputs map[string]string) map[string]string {
+	j.t.Helper()
 	env := map[string]string{}
 	for k, v := range j.env {
 		env[k] = v
@@ -284,6 +327,14 @@ func (j *job) run(with map[string]string) stepResult {
 	for name, v := range inputs {
 		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
 	}
+	return env
+}
+
+// stepArgs is podman's command line for the step: the runner's mounts,
+// the credential files' folders read-only, every variable of env by name
+// (podman takes the value from its own environment, as the runner does)
+// and entrypoint and args from action.yml.
+func (j *job) stepArgs(env map[string]string) []string {
 	args := []string{"run", "--rm", "--network=host", "--workdir", "/github/workspace",
 		"-v", filepath.Join(j.temp, "_github_home") + ":/github/home",
 		"-v", filepath.Join(j.temp, "_github_workflow") + ":/github/workflow",
@@ -300,25 +351,7 @@ func (j *job) run(with map[string]string) stepResult {
 	for _, k := range names {
 		args = append(args, "-e", k) // the value from podman's environment, as the runner does
 	}
-	args = append(args, "--entrypoint", "sindri-packer", j.image, "action")
-	res := j.podman(env, args...)
-	read := func(k string) string {
-		b, err := os.ReadFile(filepath.Join(j.temp, "_runner_file_commands", files[k]))
-		if err != nil {
-			j.t.Fatal(err)
-		}
-		return string(b)
-	}
-	if res.outputs, err = parseFileCommand(read("GITHUB_OUTPUT")); err != nil {
-		j.t.Fatalf("GITHUB_OUTPUT: %v (the runner fails the step)\n%s", err, res)
-	}
-	if res.exported, err = parseFileCommand(read("GITHUB_ENV")); err != nil {
-		j.t.Fatalf("GITHUB_ENV: %v (the runner fails the step)\n%s", err, res)
-	}
-	res.summary = read("GITHUB_STEP_SUMMARY")
-	res.annotations = parseAnnotations(res.stdout)
-	j.t.Logf("step %d: %v: exit %d", j.steps, with, res.code)
-	return res
+	return append(args, "--entrypoint", "sindri-packer", j.image, "action")
 }
 
 // cli runs the image's sindri-packer with args in the workspace, as a user
