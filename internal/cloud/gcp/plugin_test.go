@@ -27,27 +27,12 @@ package gcp_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,147 +56,18 @@ func pluginConfig(f *gcpfake.Fake) string {
 	return "packer:\n  cloud: gcp\n  project_id: " + f.Project + "\n  zone: " + f.Zone + "\n  labels:\n    team: platform\n"
 }
 
-// testCA is a certificate authority made for one test, and a server
-// certificate it signed for Google's API host names.
-type testCA struct {
-	pem  []byte
-	leaf tls.Certificate
-}
-
-func newTestCA(t *testing.T) testCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sindri-packer test CA (gcp plugin suite)"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "compute.googleapis.com"},
-		DNSNames:  []string{"compute.googleapis.com", "*.googleapis.com"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{
-		pem:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key},
-	}
-}
-
-// googleProxy is the loopback HTTPS proxy of this test (see the file
-// comment): CONNECT to *.googleapis.com:443 ends in a TLS server with the
-// test CA's certificate that forwards to the double; any other CONNECT
-// is refused and recorded.
-type googleProxy struct {
-	URL     string
-	mu      sync.Mutex
-	refused []string
-}
-
-func startGoogleProxy(t *testing.T, ca testCA, fakeURL string) *googleProxy {
-	t.Helper()
-	target, err := url.Parse(fakeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	google := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	google.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf}, MinVersion: tls.VersionTLS12}
-	google.StartTLS()
-	t.Cleanup(google.Close)
-	p := &googleProxy{}
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, port, _ := net.SplitHostPort(r.Host)
-		if r.Method != http.MethodConnect || port != "443" || !strings.HasSuffix(host, ".googleapis.com") {
-			p.mu.Lock()
-			p.refused = append(p.refused, r.Method+" "+r.Host)
-			p.mu.Unlock()
-			http.Error(w, "this test proxy only tunnels to *.googleapis.com:443", http.StatusForbidden)
-			return
-		}
-		p.tunnel(w, google.Listener.Addr().String())
-	}))
-	t.Cleanup(proxy.Close)
-	p.URL = proxy.URL
-	return p
-}
-
-// tunnel joins the client's connection to the TLS server's.
-func (p *googleProxy) tunnel(w http.ResponseWriter, addr string) {
-	up, err := net.Dial("tcp", addr)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		up.Close()
-		http.Error(w, "no hijacking", http.StatusInternalServerError)
-		return
-	}
-	down, buf, err := hj.Hijack()
-	if err != nil {
-		up.Close()
-		return
-	}
-	_, _ = down.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-	go func() {
-		_, _ = io.Copy(up, buf)
-		_ = up.(*net.TCPConn).CloseWrite()
-	}()
-	go func() {
-		defer down.Close()
-		defer up.Close()
-		_, _ = io.Copy(down, up)
-	}()
-}
-
-func (p *googleProxy) Refused() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.refused...)
-}
-
 // pluginBuild runs `packer build` of tmpl through the proxy and returns
 // the manifest path, packer's output and its error.
 func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
 	t.Helper()
-	ca := newTestCA(t)
-	caFile := filepath.Join(dir, "test-ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	proxy := startGoogleProxy(t, ca, f.URL)
-	t.Cleanup(func() {
-		if r := proxy.Refused(); len(r) > 0 {
-			t.Errorf("the plugin tried to reach beyond the double: %v", r)
-		}
-	})
+	proxy := plugintest.StartProxy(t, ".googleapis.com", f.URL, dir)
 	host := strings.TrimPrefix(f.URL, "http://")
 	return plugintest.Build{Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
 		Vars: map[string]string{"config_hash": pluginHash, "run_id": pluginRun},
-		Env: []string{
-			"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-			"SSL_CERT_FILE=" + caFile, "SSL_CERT_DIR=" + dir,
-			"GOOGLE_APPLICATION_CREDENTIALS=" + f.KeyFile(t, dir),
-			"GCE_METADATA_HOST=" + host, "GCE_METADATA_IP=" + host, "CLOUDSDK_CONFIG=" + filepath.Join(dir, "gcloud"),
-		}}.Run(t)
+		Env: append(proxy.Env(),
+			"GOOGLE_APPLICATION_CREDENTIALS="+f.KeyFile(t, dir),
+			"GCE_METADATA_HOST="+host, "GCE_METADATA_IP="+host, "CLOUDSDK_CONFIG="+filepath.Join(dir, "gcloud"),
+		)}.Run(t)
 }
 
 // seedSource puts the source family into the public project: the newest

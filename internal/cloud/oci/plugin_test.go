@@ -8,7 +8,7 @@ package oci_test
 // How the plugin reaches the double (test code only): the plugin has no
 // endpoint setting and calls https://iaas.us-ashburn-1.oraclecloud.com.
 // Its SDK honours HTTPS_PROXY and SSL_CERT_FILE, so packer runs with
-// HTTPS_PROXY at ocifake's loopback HTTPS proxy (ocifake.StartProxy), which
+// HTTPS_PROXY at plugintest's loopback HTTPS proxy (plugintest.StartProxy), which
 // accepts CONNECT to *.oraclecloud.com only, ends TLS with a certificate
 // of a CA made for this test (SSL_CERT_FILE) and serves the double's API.
 // The plugin signs with the double's clearly fake key (its config file).
@@ -57,14 +57,10 @@ const pluginConfig = ocifake.YAML + "  tags: {Team: platform}\n  build:\n    sin
 // output and its error.
 func pluginBuild(t *testing.T, f *ocifake.Fake, tmpl, dir, packer, plugins, hash string) (string, string, error) {
 	t.Helper()
-	proxy, caPEM := f.StartProxy(t)
-	ca := filepath.Join(dir, "ocifake-test-ca.pem")
-	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	proxy := plugintest.StartProxy(t, ".oraclecloud.com", f.URL, dir)
 	return plugintest.Build{
 		Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
-		Env:  []string{"HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "SSL_CERT_FILE=" + ca, "SSL_CERT_DIR=" + dir},
+		Env:  proxy.Env(),
 		Vars: map[string]string{"config_hash": hash, "run_id": pluginRun, "oci_access_cfg_file": f.ConfigFile()},
 	}.Run(t)
 }

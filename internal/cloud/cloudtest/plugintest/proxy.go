@@ -1,12 +1,12 @@
-package ocifake
+package plugintest
 
-// The loopback HTTPS proxy, test code only. The oracle-oci Packer plugin
-// has no endpoint setting: its OCI SDK calls https://iaas.<region>.
-// oraclecloud.com. It does honour HTTPS_PROXY (the SDK's transport uses
-// http.ProxyFromEnvironment) and SSL_CERT_FILE, so a test points it here:
-// the proxy answers CONNECT for *.oraclecloud.com only, ends TLS with a
-// certificate for that host signed by a CA made for this test alone, and
-// serves the fake's API on the connection. Nothing leaves 127.0.0.1.
+// The loopback HTTPS proxy, test code only, for plugins that cannot be
+// given an endpoint (googlecompute, oracle-oci): their SDKs call the
+// cloud's public host names but honour HTTPS_PROXY and SSL_CERT_FILE. The
+// proxy answers CONNECT only for host names under one domain, ends TLS
+// with a certificate for the asked host (by SNI) signed by a CA made for
+// this test alone, and hands the requests to the double. Any other request
+// is refused, and fails the test when it ends. Nothing leaves 127.0.0.1.
 
 import (
 	"bufio"
@@ -21,36 +21,67 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// ProxyDomain is the only domain the proxy lets a client CONNECT to.
-const ProxyDomain = ".oraclecloud.com"
+// Proxy is a running loopback HTTPS proxy in front of a double.
+type Proxy struct {
+	// URL is the proxy's address, for HTTPS_PROXY.
+	URL string
+	// CAFile holds the test CA's certificate, for SSL_CERT_FILE.
+	CAFile string
+	dir    string
 
-// StartProxy starts the loopback HTTPS proxy in front of the fake and
-// returns its URL (for HTTPS_PROXY) and the test CA's certificate in PEM
-// (for SSL_CERT_FILE); both stop with t.
-func (s *Fake) StartProxy(t testing.TB) (proxyURL string, caPEM []byte) {
+	mu      sync.Mutex
+	refused []string
+}
+
+// Env is what a packer run needs to go through the proxy: HTTPS_PROXY,
+// the CA as the only trusted one, and loopback addresses reached directly.
+func (p *Proxy) Env() []string {
+	return []string{
+		"HTTPS_PROXY=" + p.URL, "https_proxy=" + p.URL, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+		"SSL_CERT_FILE=" + p.CAFile, "SSL_CERT_DIR=" + p.dir,
+	}
+}
+
+// StartProxy starts a proxy that tunnels CONNECT to host names ending in
+// domain (e.g. ".googleapis.com") to the double at doubleURL, writes the
+// CA into dir and stops with t. The test fails if anything else was asked.
+func StartProxy(t *testing.T, domain, doubleURL, dir string) *Proxy {
 	t.Helper()
-	ca, err := newTestCA()
+	target, err := url.Parse(doubleURL)
 	if err != nil {
-		t.Fatalf("ocifake: test CA: %v", err)
+		t.Fatal(err)
+	}
+	ca, err := newTestCA(domain)
+	if err != nil {
+		t.Fatalf("plugintest: test CA: %v", err)
+	}
+	p := &Proxy{CAFile: filepath.Join(dir, "plugintest-ca.pem"), dir: dir}
+	if err := os.WriteFile(p.CAFile, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	inner := &connListener{conns: make(chan net.Conn), done: make(chan struct{})}
-	api := &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	api := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = api.Serve(inner) }()
 	tlsConf := &tls.Config{GetCertificate: ca.certificate, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("ocifake: proxy: %v", err)
+		t.Fatalf("plugintest: proxy: %v", err)
 	}
 	front := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.Host)
-		if r.Method != http.MethodConnect || !strings.HasSuffix(host, ProxyDomain) {
-			http.Error(w, "ocifake proxy: only CONNECT to *"+ProxyDomain, http.StatusForbidden)
+		if r.Method != http.MethodConnect || !strings.HasSuffix(host, domain) {
+			p.refuse(r.Method + " " + r.Host)
+			http.Error(w, "plugintest proxy: only CONNECT to *"+domain, http.StatusForbidden)
 			return
 		}
 		conn, rw, err := http.NewResponseController(w).Hijack()
@@ -64,30 +95,49 @@ func (s *Fake) StartProxy(t testing.TB) (proxyURL string, caPEM []byte) {
 		inner.push(tls.Server(bufferedConn{Conn: conn, r: rw.Reader}, tlsConf))
 	})}
 	go func() { _ = front.Serve(ln) }()
+	p.URL = "http://" + ln.Addr().String()
 	t.Cleanup(func() {
 		_ = front.Close()
 		_ = api.Close()
 		inner.Close()
+		if r := p.Refused(); len(r) > 0 {
+			t.Errorf("the plugin tried to reach beyond the double: %v", r)
+		}
 	})
-	return "http://" + ln.Addr().String(), ca.pem
+	return p
 }
 
-// testCA issues a certificate for each host a client asks for by SNI.
+func (p *Proxy) refuse(what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refused = append(p.refused, what)
+}
+
+// Refused lists the requests the proxy refused.
+func (p *Proxy) Refused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.refused...)
+}
+
+// testCA issues a certificate for each host under its domain a client
+// asks for by SNI (a wildcard would not cover iaas.<region>.oraclecloud.com).
 type testCA struct {
-	cert  *x509.Certificate
-	key   *ecdsa.PrivateKey
-	pem   []byte
-	mu    sync.Mutex
-	hosts map[string]*tls.Certificate
+	domain string
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+	pem    []byte
+	mu     sync.Mutex
+	hosts  map[string]*tls.Certificate
 }
 
-func newTestCA() (*testCA, error) {
+func newTestCA(domain string) (*testCA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ocifake test CA (never trust outside a test)"},
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "plugintest CA (never trust outside a test)"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
@@ -99,13 +149,13 @@ func newTestCA() (*testCA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), hosts: map[string]*tls.Certificate{}}, nil
+	return &testCA{domain: domain, cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), hosts: map[string]*tls.Certificate{}}, nil
 }
 
 func (ca *testCA) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := hello.ServerName
-	if !strings.HasSuffix(host, ProxyDomain) {
-		return nil, errors.New("ocifake proxy: no certificate for " + host)
+	if !strings.HasSuffix(host, ca.domain) {
+		return nil, errors.New("plugintest proxy: no certificate for " + host)
 	}
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
