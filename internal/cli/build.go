@@ -188,6 +188,11 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 			return nil, err
 		}
 	}
+	if !f.skipTest && !f.dryRun {
+		if err := launchNeeds(cfg, clouds); err != nil {
+			return nil, err
+		}
+	}
 	text := c.Stdout
 	if f.json {
 		text = c.Stderr

@@ -96,6 +96,9 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		if pub, err = c.publicKey(f.sshKey, f.sshPub); err != nil {
 			return err
 		}
+		if err := launchNeeds(cfg, []string{name}); err != nil {
+			return err
+		}
 		existing, err := c.deployment(ctx, cfg, "deploy", name, im, false)
 		if err != nil {
 			return err

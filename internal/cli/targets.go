@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
 )
 
@@ -38,6 +39,20 @@ func notAvailable(what, name string, err error) error {
 		return err
 	}
 	return toolFailure(fmt.Errorf("%s: not available for %s", what, name))
+}
+
+// launchNeeds is bad input (exit 2, at the field) when a command that will
+// launch an instance in one of clouds misses a field only launching needs
+// (config.LaunchNeeds), before anything is built or started.
+func launchNeeds(cfg *config.Config, clouds []string) error {
+	var ds config.Diagnostics
+	for _, name := range clouds {
+		ds = append(ds, cfg.LaunchNeeds(name)...)
+	}
+	if len(ds) > 0 {
+		return ds
+	}
+	return nil
 }
 
 // secretEnv names environment variables whose values must never appear in

@@ -82,6 +82,9 @@ func (c *Command) runTest(ctx context.Context, g *global, f *testCmdFlags) error
 	if err != nil {
 		return badInput("test: %v", err)
 	}
+	if err := launchNeeds(cfg, clouds); err != nil {
+		return err
+	}
 	sindriVersion, from, err := testSindriVersion(ctx, t, cfg, f.image, f.version)
 	if err != nil {
 		return err

@@ -160,7 +160,7 @@ type Alibaba struct {
 	InstanceType       string            `yaml:"instance_type" doc:"ECS instance type used for the build" default:"ecs.g6.xlarge" pattern:"machine" var:"true"`
 	SystemDiskSizeGB   int               `yaml:"system_disk_size_gb" doc:"system disk size in GB" default:"80" min:"20" max:"2048"`
 	SystemDiskCategory string            `yaml:"system_disk_category" doc:"system disk category" default:"cloud_essd" enum:"cloud_essd,cloud_ssd,cloud_efficiency,cloud_auto"`
-	VSwitchID          string            `yaml:"vswitch_id" doc:"VSwitch of the build instance (default: a temporary VPC)" pattern:"resid"`
+	VSwitchID          string            `yaml:"vswitch_id" doc:"VSwitch of the build instance (default: a temporary VPC)" pattern:"resid" launch:"required"`
 	SourceImage        string            `yaml:"source_image" doc:"base image ID (default: the newest image of source_image_family)"`
 	SourceImageFamily  string            `yaml:"source_image_family" doc:"base image family" default:"acs:ubuntu_24_04_x64"`
 	SSHUsername        string            `yaml:"ssh_username" doc:"login user of the base image" default:"root" pattern:"user"`

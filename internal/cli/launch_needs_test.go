@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAlibabaWithoutVSwitchStopsBeforeAnythingStarts: what `init --cloud
+// alibaba` writes has no vswitch_id, which every launched instance needs;
+// build (with its image test), test and deploy stop at load time with
+// exit 2 naming the field where it belongs, instead of failing with exit
+// 3 after the build ran. build --skip-tests and --dry-run need no
+// instance, and a set vswitch_id passes the check.
+func TestAlibabaWithoutVSwitchStopsBeforeAnythingStarts(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "sindri.yaml")
+	run(t, nil, "init", "--cloud", "alibaba", "-o", file).check(t, ExitOK, nil, nil)
+	env := []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir()}
+	want := []string{file + ":", "packer.vswitch_id: missing: launching an instance", "--skip-tests"}
+	for _, args := range [][]string{
+		{"build", "-c", file},
+		{"test", "-c", file, "--cloud", "alibaba", "--image", "m-bp1234567890abcdef"},
+		{"deploy", "-c", file, "--ssh-public-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ9ExampleExampleExampleExampleExampleExampl me@x"},
+	} {
+		r := run(t, env, args...)
+		r.check(t, ExitBadInput, nil, want)
+		if strings.Contains(r.stderr, "packer not found") || strings.Contains(r.stderr, "launching") && !strings.Contains(r.stderr, "missing: launching") {
+			t.Errorf("%s started something:\n%s", args[0], r)
+		}
+	}
+	for _, args := range [][]string{
+		{"build", "-c", file, "--skip-tests"},
+		{"build", "-c", file, "--set", "packer.vswitch_id=vsw-bp1234567890abcdef"},
+	} {
+		r := run(t, env, args...)
+		if r.code == ExitBadInput || strings.Contains(r.stderr, "vswitch_id") {
+			t.Errorf("%q: %s", args, r)
+		}
+	}
+}
