@@ -126,7 +126,7 @@ func TestCheckedInTemplatesTakeSeedVariables(t *testing.T) {
 				vars[v.Name] = "override-" + strings.ReplaceAll(v.Name, "_", "-")
 			}
 			// The build region, where the config names one, is among them.
-			if field, regions := tg.Regions(cfg); len(regions) > 0 && regions[0] != "" && !slices.ContainsFunc(fields, func(v config.PackerVariable) bool { return v.Name == field }) {
+			if field, regions := tg.Regions(cfg); field != "" && len(regions) > 0 && regions[0] != "" && !slices.ContainsFunc(fields, func(v config.PackerVariable) bool { return v.Name == field }) {
 				t.Errorf("the build region field %s is not a Packer variable", field)
 			}
 			runPacker(t, tg, t.TempDir(), vars, "validate", tpl)
