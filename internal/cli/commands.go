@@ -141,9 +141,10 @@ root (GITHUB_WORKSPACE in Actions, else beside the configuration file) and
 workflows/ beside the configuration file. shellcheck's info and style
 advice in a run: script is a notice, not a finding.
 
-Unset ${VAR}s of fields that name a cloud project, subscription,
-compartment or subnet take clearly fake placeholders of the field's form,
-with a notice: a pull request check needs no cloud values.
+Unset or empty ${VAR}s (an Actions input nobody gave is empty) of fields
+that name a cloud project, subscription, compartment or subnet take clearly
+fake placeholders of the field's form, with a notice: a pull request check
+needs no cloud values.
 
 Findings print as FILE:LINE:COL: message and, inside GitHub Actions, as
 error annotations. Exit code 1 when there are findings. With --json, stdout

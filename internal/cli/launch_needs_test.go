@@ -39,3 +39,17 @@ func TestAlibabaWithoutVSwitchStopsBeforeAnythingStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceholdersTakeEmptyVariables: in Actions an input nobody gave is
+// the empty string; validate and matrix on a pull request treat it as
+// unset (placeholder and notice), build still needs the real value.
+func TestPlaceholdersTakeEmptyVariables(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "sindri.yaml")
+	run(t, nil, "init", "--cloud", "oci", "-o", file).check(t, ExitOK, nil, nil)
+	env := []string{"PATH=" + fakeTools(t, "", 0), "OCI_COMPARTMENT_OCID=", "OCI_SUBNET_OCID="}
+	notices := []string{"notice: " + file + ":", "OCI_COMPARTMENT_OCID is not set or empty", "OCI_SUBNET_OCID is not set or empty"}
+	run(t, env, "validate", "-c", file, "--out", filepath.Join(t.TempDir(), "out")).check(t, ExitOK, []string{"validate: ok (oci)"}, notices)
+	run(t, env, "matrix", "-c", file).check(t, ExitOK, []string{`"cloud":"oci"`}, notices)
+	run(t, env, "build", "-c", file).check(t, ExitBadInput, nil, []string{"OCI_COMPARTMENT_OCID} expanded to nothing"})
+}

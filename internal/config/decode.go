@@ -458,7 +458,7 @@ func (d *decoder) scalarField(n *yaml.Node, path, want, pattern string) (string,
 			}
 			file, line, col := d.pos(n)
 			d.notices = append(d.notices, Diagnostic{File: file, Line: line, Col: col, Field: path,
-				Message: fmt.Sprintf("environment variable %s is not set; checking with the placeholder %q (a build needs the real value)", name, ph)})
+				Message: fmt.Sprintf("environment variable %s is not set or empty; checking with the placeholder %q (a build needs the real value)", name, ph)})
 			return ph, true
 		}
 	}

@@ -15,8 +15,8 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 }
 
 // expandWith is expand where missing, when not nil, may stand in for a
-// variable that is not set and has no default (placeholder mode, see
-// Options.Placeholders). Refused variables (RefusedEnv, with the targets'
+// variable that is not set, or set to nothing, and has no default
+// (placeholder mode, see Options.Placeholders). Refused variables (RefusedEnv, with the targets'
 // credentials) are refused before it is asked.
 func expandWith(s string, getenv func(string) (string, bool), missing func(name string) (string, bool), credentials []string) (string, error) {
 	if !strings.Contains(s, "$") {
@@ -51,23 +51,26 @@ func expandWith(s string, getenv func(string) (string, bool), missing func(name 
 		if why := RefusedEnv(name, credentials); why != "" {
 			return "", fmt.Errorf("${%s}: %s may not be read from sindri.yaml: %s", name, name, why)
 		}
-		val, ok := getenv(name)
+		val, set := getenv(name)
 		switch {
-		case ok && val != "":
+		case set && val != "":
 			b.WriteString(val)
 		case hasDef:
 			b.WriteString(def)
-		case ok:
-			b.WriteString(val)
 		default:
+			// In placeholder mode a variable set to nothing is unset: in
+			// GitHub Actions an input, secret or variable nobody gave is
+			// the empty string, never absent.
 			ph, ok := "", false
 			if missing != nil {
 				ph, ok = missing(name)
 			}
-			if !ok {
+			switch {
+			case ok:
+				b.WriteString(ph)
+			case !set:
 				return "", fmt.Errorf("environment variable %s is not set (referenced as ${%s})", name, expr)
 			}
-			b.WriteString(ph)
 		}
 		i += 2 + end
 	}
