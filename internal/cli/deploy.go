@@ -106,7 +106,8 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		if len(existing) > 0 {
 			fmt.Fprintf(c.Stdout, "deployment %s already exists in %s; nothing changed:\n", cfg.Name, name)
 			writeInstances(c.Stdout, name, existing)
-			return nil
+			// A re-run job gets the same outputs as the run that launched.
+			return c.deployOutputs(&existing[0])
 		}
 	}
 	image := f.image
@@ -148,7 +149,13 @@ func (c *Command) runDeploy(ctx context.Context, g *global, f *deployFlags) erro
 		return toolFailure(fmt.Errorf("deploy %s: %w", name, c.hinted(name, err)))
 	}
 	fmt.Fprintf(c.Stdout, "deployed %s: instance %s at %s\nconnect: %s\n", cfg.Name, inst.ID, inst.Host, strings.Join(sshArgs(inst, ""), " "))
-	// Sorted: the outputs file is the same bytes for the same instance.
+	return c.deployOutputs(inst)
+}
+
+// deployOutputs sets deploy's step outputs (in Actions) for inst: the one
+// launched, or the deployment's existing instance. Sorted: the outputs
+// file is the same bytes for the same instance.
+func (c *Command) deployOutputs(inst *cloud.Instance) error {
 	rep := gha.New(c.getenv, c.Stdout)
 	if err := report.SetOutputs(rep.SetOutput, map[string]string{"instance-id": inst.ID, "instance-address": inst.Host}); err != nil {
 		return toolFailure(err)

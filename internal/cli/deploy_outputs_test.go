@@ -19,3 +19,21 @@ func TestDeployOutputsSorted(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployOutputsWhenTheDeploymentExists: a re-run deploy job finds its
+// deployment and changes nothing, but still sets instance-id and
+// instance-address (from the existing instance), which later steps read.
+func TestDeployOutputsWhenTheDeploymentExists(t *testing.T) {
+	fake, cfg, env := lifecycleWorld(t)
+	actions, outputs, _ := actionsEnv(t)
+	runWith(t, fake, "", append(env, actions...), "deploy", "-c", cfg, "--image", "ami-0abc").check(t, 0, nil, nil)
+	first := readOutputs(t, outputs)
+	rerun, outputs2, _ := actionsEnv(t)
+	runWith(t, fake, "", append(env, rerun...), "deploy", "-c", cfg, "--image", "ami-0abc").check(t, 0, []string{"already exists"}, nil)
+	if n := len(fake.callsWith("Launch")); n != 1 {
+		t.Errorf("%d launches, want 1", n)
+	}
+	if got := readOutputs(t, outputs2); got != first {
+		t.Errorf("re-run outputs\n%s\nwant the first run's\n%s", got, first)
+	}
+}
