@@ -121,6 +121,7 @@ func Run(ctx context.Context, o Options) ([]Finding, error) {
 	cache := newResultCache(o.CacheDir)
 	g.Go(func() error { return c.packerFmt(gctx, cache) })
 	g.Go(func() error { return c.shellcheck(gctx, cache) })
+	g.Go(func() error { return c.userShellcheck(gctx) })
 	g.Go(func() error {
 		fs, err := lintWorkflows(o.WorkflowDirs, hostPath(o.HostEnv))
 		c.add(fs...)
@@ -260,6 +261,24 @@ func (c *check) shellcheck(ctx context.Context, cache resultCache) error {
 	return err
 }
 
+// userShellcheck lints the config's build.scripts that end in .sh, at
+// severity warning (style notes on the user's own scripts are theirs to
+// take); findings name the script as sindri.yaml does.
+func (c *check) userShellcheck(ctx context.Context) error {
+	var scripts []string
+	for _, s := range c.o.Config.Packer.Build.Scripts {
+		if strings.HasSuffix(s, ".sh") {
+			scripts = append(scripts, s)
+		}
+	}
+	if len(scripts) == 0 {
+		return nil
+	}
+	fs, err := runShellcheck(ctx, c.o.Shellcheck, filepath.Dir(c.o.Config.File), scripts, "warning", c.env)
+	c.add(fs...)
+	return err
+}
+
 func absPath(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
@@ -291,7 +310,17 @@ func shellcheck(ctx context.Context, bin, dir string, env []string) ([]Finding, 
 	if err != nil || len(scripts) == 0 {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"-f", "json1", "-x", "-S", "style"}, scripts...)...)
+	fs, err := runShellcheck(ctx, bin, dir, scripts, "style", env)
+	for i := range fs {
+		fs[i].File = filepath.Base(fs[i].File)
+	}
+	return fs, err
+}
+
+// runShellcheck runs shellcheck in dir over scripts at severity level;
+// findings name each script as it was given.
+func runShellcheck(ctx context.Context, bin, dir string, scripts []string, level string, env []string) ([]Finding, error) {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-f", "json1", "-x", "-S", level, "--"}, scripts...)...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{}, env...)
 	var out, errb bytes.Buffer
@@ -314,7 +343,7 @@ func shellcheck(ctx context.Context, bin, dir string, env []string) ([]Finding, 
 	}
 	var fs []Finding
 	for _, c := range report.Comments {
-		fs = append(fs, Finding{File: filepath.Base(c.File), Line: c.Line, Col: c.Column, Tool: "shellcheck",
+		fs = append(fs, Finding{File: c.File, Line: c.Line, Col: c.Column, Tool: "shellcheck",
 			Message: fmt.Sprintf("SC%d (%s): %s", c.Code, c.Level, c.Message)})
 	}
 	return fs, nil
