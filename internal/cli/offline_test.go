@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,5 +68,36 @@ func TestRenderOfflineNamesTheVersionField(t *testing.T) {
 			"--set packer.build.sindri_version=",
 			"SINDRI_LATEST_VERSION",
 		})
+	}
+}
+
+// TestDoctorHintsComeFromEachCloudsRealError: with no usable credentials
+// the real targets' own errors (not a test double's) get their cloud's
+// sign-in hint in doctor --json.
+func TestDoctorHintsComeFromEachCloudsRealError(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
+	mustWrite(t, cfg, "provider: packer\npacker:\n  clouds:\n    gcp:\n      project_id: sindri-test-123\n"+
+		"    oci:\n      compartment_ocid: ocid1.compartment.oc1..aaaatest\n      subnet_ocid: ocid1.subnet.oc1..aaaatest\n      availability_domain: AD-1\n", 0o644)
+	// No test endpoint for gcp: its real credential chain runs (and fails
+	// on the empty GOOGLE_APPLICATION_CREDENTIALS file of testEnv).
+	r := run(t, []string{"HOME=" + t.TempDir(), "PATH=" + t.TempDir(), "SINDRI_GCP_ENDPOINT="}, "doctor", "-c", cfg, "--json", "--timeout", "20s")
+	var out struct {
+		Checks []checkJSON `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, r)
+	}
+	want := map[string]string{"gcp": "gcloud auth application-default login", "oci": "oci setup config"}
+	for _, ch := range out.Checks {
+		if ch.Check != "credentials" || want[ch.Cloud] == "" {
+			continue
+		}
+		if ch.Status != "failed" || !strings.Contains(ch.Detail, "hint: "+ch.Cloud+" credentials") || !strings.Contains(ch.Detail, want[ch.Cloud]) {
+			t.Errorf("%s credentials: %+v, want a failure with the hint %q", ch.Cloud, ch, want[ch.Cloud])
+		}
+		delete(want, ch.Cloud)
+	}
+	if len(want) > 0 {
+		t.Errorf("no credentials check for %v", want)
 	}
 }

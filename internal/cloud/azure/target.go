@@ -95,7 +95,7 @@ func (Cloud) CredentialHint(err error) string {
 	if err == nil || !credentialError.MatchString(err.Error()) {
 		return ""
 	}
-	return "azure credentials: run `az login` (then `az account set --subscription <id>`), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET; in GitHub Actions use azure/login (OIDC)"
+	return "azure credentials: run `az login` (then `az account set --subscription <id>`), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET; in GitHub Actions pass AZURE_CLIENT_ID and AZURE_TENANT_ID with permissions id-token: write (OIDC, docs/azure.md)"
 }
 
 // azureImageID is a managed image's resource ID or a gallery image
