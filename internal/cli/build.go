@@ -107,7 +107,7 @@ everything else go to stderr. On exit code 2 or 3 stdout holds no JSON.
 
 Exit codes: 0 all built or cached, 1 a build failed or was cancelled, 2 bad
 input, 3 a tool failed (packer missing, "latest" not resolvable).`,
-		Example: "  sindri-packer build --clouds qemu\n  sindri-packer build --clouds aws,gcp --parallel 2\n  sindri-packer build --clouds aws --var region=eu-west-1 --var instance_type=m6i.large\n  sindri-packer build --dry-run",
+		Example: "  sindri-packer build --clouds qemu\n  sindri-packer build --clouds aws,gcp --parallel 2\n  sindri-packer build --clouds aws --set packer.region=eu-west-1 --set packer.instance_type=m6i.large\n  sindri-packer build --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := c.runBuild(cmd.Context(), g, f)
@@ -126,7 +126,7 @@ func (f *buildFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "render, hash and look up the cache, but build nothing")
 	fl.StringVar(&f.onError, "on-error", "cleanup", "when a build fails: cleanup (delete its temporary resources) or abort (keep them to debug)")
 	fl.StringVar(&f.manifest, "manifest", "sindri-manifest.json", "where to write the unified manifest")
-	fl.StringArrayVar(&f.vars, "var", nil, "pass a Packer variable, k=v (repeatable): sindri_version, profile, extensions, and the cloud's field of the same name for its region (region, location, zone) and machine (instance_type, vm_size, machine_type, shape); see the template's variable blocks")
+	fl.StringArrayVar(&f.vars, "var", nil, "pass a Packer variable, k=v (repeatable); a variable standing for a sindri.yaml field (sindri_version, region, instance_type...) is refused: use --set for it")
 	fl.StringArrayVar(&f.varFiles, "var-file", nil, "pass a Packer variable file (repeatable)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit each build, e.g. 90m (default: none)")
 	fl.DurationVar(&f.grace, "grace", 2*time.Minute, "how long an interrupted packer may take to clean up")
@@ -179,19 +179,9 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 	if err != nil {
 		return nil, err
 	}
-	cfg, clouds, err := c.load(g)
+	cfg, clouds, err := c.loadBuild(g, f, vars)
 	if err != nil {
 		return nil, err
-	}
-	if f.region != "" {
-		if cfg, clouds, err = c.pinRegion(g, cfg, clouds, f.region); err != nil {
-			return nil, err
-		}
-	}
-	if !f.skipTest && !f.dryRun {
-		if err := launchNeeds(cfg, clouds); err != nil {
-			return nil, err
-		}
 	}
 	text := c.Stdout
 	if f.json {
@@ -262,6 +252,30 @@ func (c *Command) planBuild(ctx context.Context, g *global, f *buildFlags) (*bui
 		// pipes the runner may see them out of order.
 		Group: gha.New(c.getenv, c.Stderr),
 	}}, nil
+}
+
+// loadBuild loads the configuration a build uses: --region pinned, the
+// --var names checked, and the fields launching needs when the images
+// will be tested.
+func (c *Command) loadBuild(g *global, f *buildFlags, vars map[string]string) (*config.Config, []string, error) {
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.region != "" {
+		if cfg, clouds, err = c.pinRegion(g, cfg, clouds, f.region); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := checkVarFields(cfg, clouds, vars); err != nil {
+		return nil, nil, err
+	}
+	if !f.skipTest && !f.dryRun {
+		if err := launchNeeds(cfg, clouds); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cfg, clouds, nil
 }
 
 // checkBuildFlags checks build's own flags and returns the Packer
