@@ -95,8 +95,9 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 	}))
 	root.AppendNewline()
 
-	// The source block is made first: the fields it takes from the
-	// config's var-tagged values become variables declared above it.
+	// The source block is made before the variables are declared; its
+	// attributes that hold a var-tagged field's value (sourceVariables,
+	// declared by Variables) then read the variable instead.
 	srcFile := hclwrite.NewEmptyFile()
 	src := srcFile.Body().AppendNewBlock("source", []string{b.SourceType(), "sindri"})
 	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
