@@ -246,9 +246,42 @@ func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) e
 		_, err = await(ctx, a, p, err)
 		return wrap("azure: delete gallery image version "+id, gone(err))
 	}
+	// ListImages shows a managed image and the gallery version made from
+	// it as one image, and Azure refuses to delete a managed image while
+	// a version uses it (OperationNotAllowed): the versions go first.
+	if err := c.deleteVersionsOf(ctx, a, cfg, id); err != nil {
+		return err
+	}
 	p, err := a.compute.NewImagesClient().BeginDelete(ctx, ref.rg, ref.name, nil)
 	_, err = await(ctx, a, p, err)
 	return wrap("azure: delete image "+id, gone(err))
+}
+
+// deleteVersionsOf deletes the versions of the configured gallery image
+// whose source is the managed image id.
+func (c Cloud) deleteVersionsOf(ctx context.Context, a *api, cfg *config.Config, id string) error {
+	g := cfg.Packer.Clouds.Azure.Gallery
+	if g == nil {
+		return nil
+	}
+	vc := a.compute.NewGalleryImageVersionsClient()
+	pager := vc.NewListByGalleryImagePager(galleryRG(cfg), g.GalleryName, g.ImageName, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return wrap(fmt.Sprintf("azure: list versions of gallery image %s/%s", g.GalleryName, g.ImageName), err)
+		}
+		for _, v := range page.Value {
+			if v == nil || !strings.EqualFold(versionSource(v), id) {
+				continue
+			}
+			p, err := vc.BeginDelete(ctx, galleryRG(cfg), g.GalleryName, g.ImageName, deref(v.Name), nil)
+			if _, err = await(ctx, a, p, err); gone(err) != nil {
+				return wrap("azure: delete gallery image version "+deref(v.ID)+" made from "+id, err)
+			}
+		}
+	}
+	return nil
 }
 
 // DeprecateImage retires a gallery version natively (end-of-life date and

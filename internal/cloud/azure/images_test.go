@@ -281,3 +281,21 @@ func ids(imgs []cloud.Image) []string {
 	}
 	return out
 }
+
+// Azure refuses to delete a managed image while a gallery version made
+// from it exists (the double ends the delete OperationNotAllowed, found
+// by the real plugin's gallery build): ListImages shows the two as one
+// image, and DeleteImage removes the versions first, then the image.
+func TestDeleteImageDeletesItsGalleryVersionsFirst(t *testing.T) {
+	c, f, cfg := setup(t, galleryConfig)
+	img := f.SeedImage("sindri-a", "h1", time.Now())
+	v := azurefake.ID("Microsoft.Compute/galleries/sindri_gallery/images/sindri-dev/versions", "1.0.7")
+	f.Put(v, map[string]any{"location": azurefake.Location, "tags": map[string]any{cloud.TagManagedBy: cloud.ManagedBy},
+		"properties": map[string]any{"storageProfile": map[string]any{"source": map[string]any{"id": img}}}}, time.Now())
+	if err := c.DeleteImage(t.Context(), cfg, img); err != nil {
+		t.Fatal(err)
+	}
+	if f.Get(img) != nil || f.Get(v) != nil {
+		t.Errorf("after DeleteImage: image left %v, version left %v", f.Get(img) != nil, f.Get(v) != nil)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,11 +158,18 @@ type pluginRun struct {
 // runPlugin writes yaml, computes its config hash with our build
 // --dry-run, renders the template, points it at the double and runs
 // packer build; it prints one line saying how far the plugin went.
-func runPlugin(t *testing.T, yaml string) *pluginRun {
+func runPlugin(t *testing.T, yaml string, before func(*azurefake.Fake)) *pluginRun {
 	t.Helper()
 	packer, plugins := plugintest.Tools(t, "azure")
 	r := &pluginRun{f: azurefake.NewTLS(t), dir: t.TempDir(), yaml: yaml}
+	if before != nil {
+		before(r.f)
+	}
 	r.f.PublicIPAddress = "127.0.0.1"
+	// Every long-running operation answers InProgress twice first, so
+	// the plugin's own pollers (autorest) walk the double's status
+	// documents and Location URLs.
+	r.f.LROPolls = 2
 	port, in := serveSSH(t, r.f)
 	r.sshIn = in
 	r.cfg = filepath.Join(r.dir, "sindri.yaml")
@@ -214,7 +222,7 @@ func runPlugin(t *testing.T, yaml string) *pluginRun {
 // image, clean-up); then, on the same state, our side sees exactly what
 // it made.
 func TestPluginBuildsAgainstTheDouble(t *testing.T) {
-	r := runPlugin(t, pluginConfig)
+	r := runPlugin(t, pluginConfig, nil)
 	if r.err != nil {
 		t.Fatal(plugintest.LastError(r.out))
 	}
@@ -224,7 +232,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	checkPluginCalls(t, r.f)
 	id := checkArtifact(t, r.f, r.yaml, r.manifest, r.hash)
 	checkNothingTemporary(t, r.f, id)
-	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash)
+	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash, nil, nil)
 }
 
 // pluginConfig is the azure config the suite builds: the double's
@@ -321,10 +329,10 @@ func checkArtifact(t *testing.T, f *azurefake.Fake, yaml, manifest, hash string)
 
 // checkNothingTemporary: the image is all that is left: no VM, disk,
 // NIC, IP, vnet, temporary resource group or deployment.
-func checkNothingTemporary(t *testing.T, f *azurefake.Fake, id string) {
+func checkNothingTemporary(t *testing.T, f *azurefake.Fake, keep ...string) {
 	t.Helper()
 	for _, r := range f.Live() {
-		if r.ID != id {
+		if !slices.Contains(keep, r.ID) {
 			t.Errorf("left behind by the plugin: %s %s (%v)", r.Kind, r.ID, r.Tags)
 		}
 	}
@@ -335,14 +343,18 @@ func checkNothingTemporary(t *testing.T, f *azurefake.Fake, id string) {
 
 // checkOurSide runs our commands on the state the plugin left: the cache,
 // images list, repave --dry-run, cleanup, deprecate and delete.
-func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, hash string) {
+// versions are gallery versions made from id (listed, deleted with it);
+// seeded is what the test made and stays.
+func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, hash string, versions, seeded []string) {
 	t.Helper()
 	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "azure"); r.Status != pipeline.StatusCached || r.ImageID != id {
 		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
 	}
 	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
-	if !strings.Contains(list, id) || !strings.Contains(list, hash) {
-		t.Errorf("images list --json does not show the plugin's image %s:\n%s", id, list)
+	for _, want := range append([]string{id, hash}, versions...) {
+		if !strings.Contains(list, want) {
+			t.Errorf("images list --json does not show %s:\n%s", want, list)
+		}
 	}
 	writes := func() int { return len(f.Calls("PUT ")) + len(f.Calls("PATCH ")) + len(f.Calls("DELETE ")) }
 	before := writes()
@@ -360,8 +372,72 @@ func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, h
 	if r := plugintest.DryRun(t, env, cfg, dir, "deprecated.json", "azure"); r.Status == pipeline.StatusCached {
 		t.Errorf("a deprecated image is still a cache hit: %+v", r)
 	}
+	// One delete: the image as images list shows it, its gallery
+	// versions with it (Azure refuses the managed image first).
 	plugintest.Run(t, env, "images", "delete", id, "-c", cfg, "--yes")
 	for _, r := range f.Live() {
-		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
+		if !slices.Contains(seeded, r.ID) {
+			t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
+		}
 	}
+}
+
+// TestPluginPublishesToTheGallery: with a gallery configured, the plugin
+// also publishes the image to the gallery image definition (made by the
+// user beforehand, as the gallery is), as the version our template
+// derives from the build time; our side finds that version.
+func TestPluginPublishesToTheGallery(t *testing.T) {
+	r := runPlugin(t, galleryConfig+"  build:\n    sindri_version: 3.0.1\n", seedGallery)
+	if r.err != nil {
+		t.Fatal(plugintest.LastError(r.out))
+	}
+	checkPluginCalls(t, r.f)
+	id := checkArtifact(t, r.f, r.yaml, r.manifest, r.hash)
+	version := checkGalleryVersion(t, r.f, id, r.hash)
+	gallery := []string{azurefake.ID("Microsoft.Compute/galleries", "sindri_gallery"), azurefake.ID("Microsoft.Compute/galleries/sindri_gallery/images", "sindri-dev")}
+	checkNothingTemporary(t, r.f, append([]string{id, version}, gallery...)...)
+	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash, []string{version}, gallery)
+}
+
+// checkGalleryVersion: the plugin published the managed image id as a
+// version of the seeded definition, numbered by our template from the
+// build time, tagged as the image; it returns the version's ID.
+func checkGalleryVersion(t *testing.T, f *azurefake.Fake, id, hash string) string {
+	t.Helper()
+	var version string
+	for _, r := range f.Live() {
+		if strings.Contains(r.ID, "/galleries/sindri_gallery/images/sindri-dev/versions/") {
+			if version != "" {
+				t.Errorf("two gallery versions: %s and %s", version, r.ID)
+			}
+			version = r.ID
+			if r.Tags["config-hash"] != hash || r.Tags[azurefake.CreatedTag] == "" {
+				t.Errorf("gallery version tags = %v", r.Tags)
+			}
+		}
+	}
+	if version == "" {
+		t.Fatal("the plugin published no gallery version")
+	}
+	if err := (azure.Cloud{}).ValidImageID(version); err != nil {
+		t.Errorf("gallery version ID: %v", err)
+	}
+	v := f.Get(version)
+	p, _ := v["properties"].(map[string]any)
+	sp, _ := p["storageProfile"].(map[string]any)
+	src, _ := sp["source"].(map[string]any)
+	pp, _ := p["publishingProfile"].(map[string]any)
+	if !strings.EqualFold(fmt.Sprint(src["id"]), id) && !strings.Contains(fmt.Sprint(pp["source"]), id) {
+		t.Errorf("gallery version's source = %v / %v, want the managed image %s", src, pp["source"], id)
+	}
+	return version
+}
+
+// seedGallery makes the gallery and image definition galleryConfig names.
+func seedGallery(f *azurefake.Fake) {
+	now := time.Now()
+	f.Put(azurefake.ID("Microsoft.Compute/galleries", "sindri_gallery"), map[string]any{"location": azurefake.Location}, now)
+	f.Put(azurefake.ID("Microsoft.Compute/galleries/sindri_gallery/images", "sindri-dev"), map[string]any{"location": azurefake.Location,
+		"properties": map[string]any{"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V1",
+			"identifier": map[string]any{"publisher": "sindri", "offer": "sindri", "sku": "dev"}}}, now)
 }

@@ -9,7 +9,9 @@
 // with an error (FailOperation); collections as {"value":[...]}, cut into
 // pages linked by nextLink when PageSize is set; errors as
 // {"error":{"code":..,"message":..}} with x-ms-request-id. Injected
-// faults (cloudtest.Faults) answer in that error format.
+// faults (cloudtest.Faults) answer in that error format. Template
+// deployments (deployments.go, template.go) make the resources their
+// template declares, so the real Packer azure-arm plugin builds on it.
 // Only tests import it.
 package azurefake
 
@@ -114,6 +116,7 @@ func New(t interface {
 // NewTLS starts a fake that speaks HTTPS with httptest's certificate for
 // 127.0.0.1 (CertPEM), for a client that only talks HTTPS: the real Packer
 // azure plugin, pointed at it as a custom cloud environment (Metadata).
+// Its Env points package azure at the same state over plain HTTP.
 func NewTLS(t interface {
 	Cleanup(func())
 }) *Fake {
@@ -898,6 +901,12 @@ func (s *Fake) operationStatus(w http.ResponseWriter, r *http.Request, name stri
 			s.end(op)
 		}
 	}
+	if !op.done {
+		// ARM says when to ask again while an operation runs; 0 keeps
+		// tests fast (without it, autorest clients wait their default
+		// polling delay, 60 seconds).
+		w.Header().Set("Retry-After", "0")
+	}
 	switch {
 	case result && !op.done:
 		w.Header().Set("Location", base(r)+"/fake/operations/"+name+"/result?api-version="+r.URL.Query().Get("api-version"))
@@ -958,9 +967,33 @@ func (s *Fake) delete(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	op := s.async(w, r, true)
+	if v := s.versionOf(res); v != "" && op.fail == nil {
+		// Azure accepts the delete, then fails it: a managed image that
+		// is the source of a gallery image version cannot go first.
+		op.fail = &lroFault{code: "OperationNotAllowed", message: fmt.Sprintf("The image %s is being used by a gallery image version %s and cannot be deleted.", id, v)}
+	}
 	op.finish = func() { s.remove(res) }
 	s.settle(op)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// versionOf names a live gallery image version made from the managed
+// image res (storageProfile.source.id), or "".
+func (s *Fake) versionOf(res *resource) string {
+	if res.typ != "microsoft.compute/images" {
+		return ""
+	}
+	for _, o := range s.res {
+		if o.typ != "microsoft.compute/galleries/images/versions" {
+			continue
+		}
+		sp, _ := props(o.body)["storageProfile"].(map[string]any)
+		src, _ := sp["source"].(map[string]any)
+		if strings.EqualFold(str(src["id"]), res.id) {
+			return o.id
+		}
+	}
+	return ""
 }
 
 // remove deletes res and what goes with it.
