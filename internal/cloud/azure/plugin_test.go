@@ -441,3 +441,35 @@ func seedGallery(f *azurefake.Fake) {
 		"properties": map[string]any{"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V1",
 			"identifier": map[string]any{"publisher": "sindri", "offer": "sindri", "sku": "dev"}}}, now)
 }
+
+// TestPluginCleansUpAfterAFailedStep: the image capture's operation ends
+// Failed (as ARM reports an image it could not make); the plugin reports
+// the double's error code, removes everything temporary it made (VM,
+// disk, NIC, IP, vnet, deployment, group), and our cleanup finds nothing.
+func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
+	r := runPlugin(t, pluginConfig, func(f *azurefake.Fake) {
+		f.FailOperation("PUT", "/providers/Microsoft.Compute/images/sindri-", "InternalOperationError", "The image could not be captured.", 1)
+	})
+	if r.err == nil {
+		t.Fatal("the build succeeded though the image capture failed")
+	}
+	if !strings.Contains(r.out, "InternalOperationError") {
+		t.Errorf("the plugin did not report the double's error code: %s", plugintest.LastError(r.out))
+	}
+	if !r.sshIn.Load() {
+		t.Fatal("the build failed before the VM ran: nothing much to clean up")
+	}
+	for _, res := range r.f.Live() {
+		if res.Kind != "image" {
+			t.Errorf("left behind by the failed build: %s %s", res.Kind, res.ID)
+		}
+	}
+	for _, d := range r.f.Deployments() {
+		t.Errorf("deployment left behind by the failed build: %s", d)
+	}
+	n := len(r.f.Calls("DELETE "))
+	plugintest.Run(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
+	if d := len(r.f.Calls("DELETE ")) - n; d != 0 {
+		t.Errorf("cleanup deleted %d resources after the plugin's own clean-up", d)
+	}
+}
