@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,14 +108,8 @@ func conforms(t *testing.T, sp *deploymentsSpec, where, def string, v any) {
 // with Azure-AsyncOperation, a 202 with Location), and every field of
 // every answer is a property of the spec's definition.
 func TestDeploymentOperationsMatchTheSpec(t *testing.T) {
-	data, err := os.ReadFile("testdata/deployments-spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sp deploymentsSpec
-	if err := json.Unmarshal(data, &sp); err != nil {
-		t.Fatal(err)
-	}
+	readSpec(t, "deployments-spec.json", &sp)
 	f := azurefake.New(t)
 	order := []string{"Deployments_Validate", "Deployments_CreateOrUpdate", "Deployments_Get", "Deployments_CheckExistence", "DeploymentOperations_List", "Deployments_Delete"}
 	if len(order) != len(sp.Operations) {

@@ -29,14 +29,8 @@ type spec struct {
 // and a long-running one with Azure-AsyncOperation (202 with Location).
 // An image's JSON holds only what the spec's Image has: no systemData.
 func TestImagesOperationsMatchTheSpec(t *testing.T) {
-	data, err := os.ReadFile("testdata/images-spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sp spec
-	if err := json.Unmarshal(data, &sp); err != nil {
-		t.Fatal(err)
-	}
+	readSpec(t, "images-spec.json", &sp)
 	f := azurefake.New(t)
 	f.Put(azurefake.ID("Microsoft.Compute/images", "img"), map[string]any{"location": azurefake.Location}, time.Now())
 	order := []string{"Images_Get", "Images_ListByResourceGroup", "Images_Update", "Images_CreateOrUpdate", "Images_Delete"}
@@ -80,5 +74,17 @@ func TestImagesOperationsMatchTheSpec(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// readSpec decodes the spec excerpt testdata/name into v.
+func readSpec(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
 	}
 }
