@@ -32,7 +32,10 @@ var injectable = []struct {
 	{"aws", "build.name_prefix", func(c *config.Config, s string) { c.Packer.Build.NamePrefix = s }, same},
 	{"aws", "build.environment", func(c *config.Config, s string) { c.Packer.Build.Environment = map[string]string{"X": s} }, env("X")},
 	{"aws", "build.sindri_release_url", func(c *config.Config, s string) { c.Packer.Build.SindriReleaseURL = s }, env("SINDRI_RELEASE_BASE_URL")},
-	{"aws", "build.profile", func(c *config.Config, s string) { c.Packer.Build.Profile = s }, env("SINDRI_PROFILE")},
+	// The profile is the default of the template's profile variable (so
+	// `packer build -var profile=...` works); the script gets it through
+	// SINDRI_PROFILE=${var.profile}.
+	{"aws", "build.profile", func(c *config.Config, s string) { c.Packer.Build.Profile = s }, same},
 	{"azure", "subscription_id", func(c *config.Config, s string) { c.Packer.Clouds.Azure.SubscriptionID = s }, same},
 	{"gcp", "network", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Network = s }, same},
 	{"gcp", "labels value", func(c *config.Config, s string) { c.Packer.Clouds.GCP.Labels["team"] = s }, same},
