@@ -374,14 +374,9 @@ func (j judge) file(f *managedFile) (Check, error) {
 	case kindSysctl:
 		return j.sysctl(f, c)
 	case kindSSHD:
-		c.Command = "sudo -n sshd -T"
-		out, status, err := j.run(j.ctx, c.Command)
-		if err != nil {
+		out, ok, err := j.live(&c, "sudo -n sshd -T", "sshd -T")
+		if !ok {
 			return c, err
-		}
-		if status != 0 {
-			c.Output, c.Message = strings.TrimSpace(out), fmt.Sprintf("sshd -T failed (exit status %d)", status)
-			return c, nil
 		}
 		eff := map[string][]string{}
 		for _, l := range strings.Split(out, "\n") {
@@ -404,14 +399,9 @@ func (j judge) file(f *managedFile) (Check, error) {
 	case kindModprobe:
 		return j.modprobe(f, c)
 	case kindAudit:
-		c.Command = "sudo -n auditctl -l"
-		out, status, err := j.run(j.ctx, c.Command)
-		if err != nil {
+		out, ok, err := j.live(&c, "sudo -n auditctl -l", "auditctl -l")
+		if !ok {
 			return c, err
-		}
-		if status != 0 {
-			c.Output, c.Message = strings.TrimSpace(out), fmt.Sprintf("auditctl -l failed (exit status %d)", status)
-			return c, nil
 		}
 		loaded := strings.Split(out, "\n")
 		for _, d := range f.decls {
@@ -440,6 +430,22 @@ func (j judge) file(f *managedFile) (Check, error) {
 		return m.check(c, unit+" enabled"), nil
 	}
 	return c, fmt.Errorf("in-effect: unknown kind %s", f.kind)
+}
+
+// live runs command, which shows what the system has in effect, as c's
+// command. ok is false when it could not run (err) or exited non-zero; c
+// then says that what failed, with the output and the exit status.
+func (j judge) live(c *Check, command, what string) (out string, ok bool, err error) {
+	c.Command = command
+	out, status, err := j.run(j.ctx, command)
+	if err != nil {
+		return out, false, err
+	}
+	if status != 0 {
+		c.Output, c.Message = strings.TrimSpace(out), fmt.Sprintf("%s failed (exit status %d)", what, status)
+		return out, false, nil
+	}
+	return out, true, nil
 }
 
 // sysctlsCmd reads keys as the kernel runs them ("key = value" lines; a
@@ -536,14 +542,9 @@ func (j judge) modprobe(f *managedFile, c Check) (Check, error) {
 		c.Passed, c.Message = true, "declares nothing"
 		return c, nil
 	}
-	c.Command = modprobeCmd(modules)
-	out, status, err := j.run(j.ctx, c.Command)
-	if err != nil {
+	out, ok, err := j.live(&c, modprobeCmd(modules), "reading the module configuration")
+	if !ok {
 		return c, err
-	}
-	if status != 0 {
-		c.Output, c.Message = strings.TrimSpace(out), fmt.Sprintf("reading the module configuration failed (exit status %d)", status)
-		return c, nil
 	}
 	norm := func(s string) string { return strings.ReplaceAll(s, "-", "_") }
 	loaded := map[string]bool{}
