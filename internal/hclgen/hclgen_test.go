@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 )
 
@@ -306,17 +307,10 @@ func body(t *testing.T, fill func(hclgen.Body)) (*hclsyntax.Body, []byte) {
 	return file.Body.(*hclsyntax.Body), f.Bytes()
 }
 
+// attrValue evaluates an attribute that holds literals only.
 func attrValue(t *testing.T, b *hclsyntax.Body, name string) cty.Value {
 	t.Helper()
-	a, ok := b.Attributes[name]
-	if !ok {
-		t.Fatalf("attribute %s missing", name)
-	}
-	v, diags := a.Expr.Value(nil)
-	if diags.HasErrors() {
-		t.Fatalf("%s: %s", name, diags)
-	}
-	return v
+	return cloudtest.ValueIn(t, b, name, nil)
 }
 
 func TestBody(t *testing.T) {

@@ -80,44 +80,49 @@ func Has(b *hclsyntax.Body, name string) bool {
 	return ok
 }
 
+// Value evaluates an attribute against EvalCtx.
 func Value(t *testing.T, b *hclsyntax.Body, name string) cty.Value {
+	t.Helper()
+	return ValueIn(t, b, name, EvalCtx)
+}
+
+// ValueIn evaluates an attribute against ctx (nil: literals only).
+func ValueIn(t *testing.T, b *hclsyntax.Body, name string, ctx *hcl.EvalContext) cty.Value {
 	t.Helper()
 	a, ok := b.Attributes[name]
 	if !ok {
 		t.Fatalf("attribute %s missing", name)
 	}
-	v, diags := a.Expr.Value(EvalCtx)
+	v, diags := a.Expr.Value(ctx)
 	if diags.HasErrors() {
 		t.Fatalf("%s: %s", name, diags)
 	}
 	return v
 }
 
-func Str(t *testing.T, b *hclsyntax.Body, name string) string {
+// typed is Value, failing the test unless the value is of type want.
+func typed(t *testing.T, b *hclsyntax.Body, name string, want cty.Type) cty.Value {
 	t.Helper()
 	v := Value(t, b, name)
-	if v.Type() != cty.String {
-		t.Fatalf("%s is %s, want string", name, v.Type().FriendlyName())
+	if v.Type() != want {
+		t.Fatalf("%s is %s, want %s", name, v.Type().FriendlyName(), want.FriendlyName())
 	}
-	return v.AsString()
+	return v
+}
+
+func Str(t *testing.T, b *hclsyntax.Body, name string) string {
+	t.Helper()
+	return typed(t, b, name, cty.String).AsString()
 }
 
 func Bool(t *testing.T, b *hclsyntax.Body, name string) bool {
 	t.Helper()
-	v := Value(t, b, name)
-	if v.Type() != cty.Bool {
-		t.Fatalf("%s is %s, want bool", name, v.Type().FriendlyName())
-	}
-	return v.True()
+	return typed(t, b, name, cty.Bool).True()
 }
 
 func Int(t *testing.T, b *hclsyntax.Body, name string) int64 {
 	t.Helper()
-	v := Value(t, b, name)
-	if v.Type() != cty.Number {
-		t.Fatalf("%s is %s, want number", name, v.Type().FriendlyName())
-	}
-	n, _ := v.AsBigFloat().Int64()
+	n, _ := typed(t, b, name, cty.Number).AsBigFloat().Int64()
 	return n
 }
 
