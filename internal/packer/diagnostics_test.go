@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
 
@@ -155,24 +156,7 @@ func TestParseDiagnostics(t *testing.T) {
 // except on CI (CI=true), which installs them.
 func realPacker(t *testing.T) *packer.Runner {
 	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".tools")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "bin", "packer")
-	plugins := filepath.Join(dir, "packer-plugins")
-	for _, p := range []string{bin, plugins} {
-		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("real packer needed on CI: %v (run tools/install.sh)", err)
-			}
-			t.Skipf("real packer not installed (%v): run tools/install.sh", err)
-		}
-	}
+	bin, plugins := toolstest.Packer(t)
 	home := t.TempDir()
 	return &packer.Runner{
 		Bin: bin,

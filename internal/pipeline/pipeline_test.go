@@ -18,6 +18,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 	"github.com/sindri-dev/sindri-packer/internal/report"
+	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 )
 
 // nullTarget is a TEST-ONLY target: packer's built-in null builder with a
@@ -116,18 +117,7 @@ build {
 
 func realPacker(t testing.TB) *packer.Runner {
 	t.Helper()
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".tools")
-	}
-	bin := filepath.Join(dir, "bin", "packer")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer not installed: %v", err)
-		}
-		t.Skip("packer not installed (run tools/install.sh)")
-	}
+	bin := toolstest.Path(t, "bin", "packer")
 	return &packer.Runner{Bin: bin, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1"}, Dir: t.TempDir()}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
+	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 )
 
 // realPacker finds the packer and plugins tools/install.sh installs (what
@@ -22,19 +23,9 @@ import (
 // except on CI, which installs them.
 func realPacker(t *testing.T) (bin string, env []string) {
 	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir, _ = filepath.Abs(filepath.Join("..", "..", ".tools"))
-	}
-	bin = filepath.Join(dir, "bin", "packer")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("packer needed on CI: %v (run tools/install.sh)", err)
-		}
-		t.Skipf("packer not installed (%v): run tools/install.sh", err)
-	}
+	bin = toolstest.Path(t, "bin", "packer")
 	home := t.TempDir()
-	return bin, []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "PACKER_PLUGIN_PATH=" + filepath.Join(dir, "packer-plugins"),
+	return bin, []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "PACKER_PLUGIN_PATH=" + filepath.Join(toolstest.Dir(), "packer-plugins"),
 		"CHECKPOINT_DISABLE=1", "PACKER_CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1", "AWS_EC2_METADATA_DISABLED=true"}
 }
 

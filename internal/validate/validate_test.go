@@ -10,6 +10,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
+	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 )
 
 // tools finds the real packer (with the pinned plugins) and shellcheck.
@@ -17,21 +18,9 @@ import (
 // them with tools/install.sh and must run these tests.
 func tools(t *testing.T) (packerBin, shellcheck string, env []string) {
 	t.Helper()
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	toolsDir := os.Getenv("SINDRI_TOOLS_DIR")
-	if toolsDir == "" {
-		toolsDir = filepath.Join(root, ".tools")
-	}
-	packerBin = filepath.Join(toolsDir, "bin", "packer")
-	plugins := filepath.Join(toolsDir, "packer-plugins")
-	sc, err := exec.LookPath("shellcheck")
-	if _, perr := os.Stat(packerBin); perr != nil || err != nil {
-		msg := "packer or shellcheck not installed (run tools/install.sh)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	packerBin = toolstest.Path(t, "bin", "packer")
+	sc := toolstest.LookPath(t, "shellcheck")
+	plugins := filepath.Join(toolstest.Dir(), "packer-plugins")
 	return packerBin, sc, []string{"PATH=" + os.Getenv("PATH"), "PACKER_PLUGIN_PATH=" + plugins}
 }
 
