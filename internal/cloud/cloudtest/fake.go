@@ -1,6 +1,9 @@
 package cloudtest
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -43,6 +46,15 @@ type Fake interface {
 	// Requests returns a one-line description of every request served,
 	// e.g. "POST Action=RunInstances" or "GET /compute/v1/projects/p/global/images".
 	Requests() []string
+}
+
+// SortLive sorts what a fake's Live returns, by kind then ID, and
+// returns it.
+func SortLive(rs []FakeResource) []FakeResource {
+	slices.SortFunc(rs, func(a, b FakeResource) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+	})
+	return rs
 }
 
 // EnvOf is the cloud.Env that points a target at f: the fake's Env()

@@ -382,13 +382,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 	for _, k := range f.keys {
 		add("key-pair", *k, "")
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Kind != out[j].Kind {
-			return out[i].Kind < out[j].Kind
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return cloudtest.SortLive(out)
 }
 
 // Rules returns the ingress rules of a security group (nil when absent).

@@ -232,12 +232,7 @@ type Metadata struct {
 // InstanceMetadata returns the metadata options an instance runs with:
 // what RunInstances asked for, EC2's defaults for what it did not.
 func (f *Fake) InstanceMetadata(instanceID string) Metadata {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r := f.res[instanceID]; r != nil {
-		return r.metadata
-	}
-	return Metadata{}
+	return read(f, instanceID, func(r *resource) Metadata { return r.metadata })
 }
 
 // FailLaunch makes the next launched instance go from pending to
@@ -272,22 +267,24 @@ func (f *Fake) LastRequestID() string {
 
 // Rules returns the ingress rules of a security group.
 func (f *Fake) Rules(groupID string) []Rule {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r := f.res[groupID]; r != nil {
-		return slices.Clone(r.ingress)
-	}
-	return nil
+	return read(f, groupID, func(r *resource) []Rule { return slices.Clone(r.ingress) })
 }
 
 // UserData returns the decoded user data an instance was launched with.
 func (f *Fake) UserData(instanceID string) string {
+	return read(f, instanceID, func(r *resource) string { return r.userData })
+}
+
+// read is field of the resource id under the fake's lock, or T's zero
+// value when there is no such resource.
+func read[T any](f *Fake, id string, field func(*resource) T) T {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r := f.res[instanceID]; r != nil {
-		return r.userData
+	if r := f.res[id]; r != nil {
+		return field(r)
 	}
-	return ""
+	var zero T
+	return zero
 }
 
 // Live returns every image, snapshot, instance that is not terminated,
@@ -306,13 +303,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 			Tags: cloneMap(r.tags), Created: r.created,
 		})
 	}
-	slices.SortFunc(out, func(a, b cloudtest.FakeResource) int {
-		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
+	return cloudtest.SortLive(out)
 }
 
 const (

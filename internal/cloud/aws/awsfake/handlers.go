@@ -69,6 +69,20 @@ func (f *Fake) find(kind, id, region string) *resource {
 	return nil
 }
 
+// notFound is EC2's error for an ID of kind that does not exist (or is
+// not in the request's region).
+func notFound(kind, id string) *apiError {
+	e := map[string]struct{ code, format string }{
+		kindImage:    {"InvalidAMIID.NotFound", "The image id '[%s]' does not exist"},
+		kindSnapshot: {"InvalidSnapshot.NotFound", "The snapshot '%s' does not exist."},
+		kindGroup:    {"InvalidGroup.NotFound", "The security group '%s' does not exist"},
+		kindInstance: {"InvalidInstanceID.NotFound", "The instance ID '%s' does not exist"},
+		kindVolume:   {"InvalidVolume.NotFound", "The volume '%s' does not exist."},
+		kindKeyPair:  {"InvalidKeyPair.NotFound", "The key pair '%s' does not exist"},
+	}[kind]
+	return &apiError{400, e.code, fmt.Sprintf(e.format, id)}
+}
+
 // sorted returns the region's resources of kind, by ID.
 func (f *Fake) sorted(kind, region string) []*resource {
 	var out []*resource
@@ -139,7 +153,7 @@ func describeImages(f *Fake, r *req) ([]elem, *apiError) {
 			return nil, &apiError{400, "InvalidAMIID.Malformed", fmt.Sprintf("Invalid id: \"%s\" (expecting \"ami-...\")", id)}
 		}
 		if im := f.find(kindImage, id, r.region); im == nil || !im.visible() {
-			return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+			return nil, notFound(kindImage, id)
 		}
 	}
 	sel, err := f.selected(r, kindImage, ids, attrs{
@@ -196,7 +210,7 @@ func xImageOf(im *resource) xImage {
 func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("ImageId")
 	if f.find(kindImage, id, r.region) == nil {
-		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+		return nil, notFound(kindImage, id)
 	}
 	delete(f.res, id)
 	return ret(), nil
@@ -205,7 +219,7 @@ func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
 func deleteSnapshot(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("SnapshotId")
 	if f.find(kindSnapshot, id, r.region) == nil {
-		return nil, &apiError{400, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", id)}
+		return nil, notFound(kindSnapshot, id)
 	}
 	for _, im := range f.sorted(kindImage, r.region) {
 		if slices.Contains(im.snapshots, id) {
@@ -220,7 +234,7 @@ func enableImageDeprecation(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("ImageId")
 	im := f.find(kindImage, id, r.region)
 	if im == nil {
-		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", id)}
+		return nil, notFound(kindImage, id)
 	}
 	at, err := time.Parse(time.RFC3339Nano, r.get("DeprecateAt"))
 	if err != nil {
@@ -246,7 +260,7 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	}
 	img := f.find(kindImage, r.get("ImageId"), r.region)
 	if img == nil || img.state != "available" {
-		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", r.get("ImageId"))}
+		return nil, notFound(kindImage, r.get("ImageId"))
 	}
 	// The SDK sends one ClientToken for all attempts of a call: a retry
 	// gets the instance the first attempt made.
@@ -281,7 +295,7 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	for _, g := range groups {
 		sg := f.find(kindGroup, g, r.region)
 		if sg == nil {
-			return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", g)}
+			return nil, notFound(kindGroup, g)
 		}
 		if sg.vpc != vpc {
 			return nil, &apiError{400, "InvalidParameter", fmt.Sprintf("Security group %s and subnet %s belong to different networks.", g, subnet)}
@@ -334,17 +348,27 @@ func (f *Fake) transition(in *resource, next string) {
 	in.state = "pending"
 }
 
+// advance counts one poll of a pending state change: once its polls are
+// used up it returns the state the change ends in, and clears it.
+func (r *resource) advance() (string, bool) {
+	if r.next == "" {
+		return "", false
+	}
+	if r.steps > 0 {
+		r.steps--
+		return "", false
+	}
+	next := r.next
+	r.next = ""
+	return next, true
+}
+
 // tick advances an instance one DescribeInstances call.
 func (f *Fake) tick(in *resource) {
-	if in.next == "" {
+	next, ok := in.advance()
+	if !ok {
 		return
 	}
-	if in.steps > 0 {
-		in.steps--
-		return
-	}
-	next := in.next
-	in.next = ""
 	if next == "running" && in.reason != nil {
 		// The instance could not start: EC2 ends it.
 		in.state = "terminated"
@@ -436,7 +460,7 @@ func (f *Fake) seen(id, region string) (*resource, *apiError) {
 		in = nil
 	}
 	if in == nil {
-		return nil, &apiError{400, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", id)}
+		return nil, notFound(kindInstance, id)
 	}
 	return in, nil
 }
@@ -541,7 +565,7 @@ func createSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 func authorizeIngress(f *Fake, r *req) ([]elem, *apiError) {
 	g := f.find(kindGroup, r.get("GroupId"), r.region)
 	if g == nil {
-		return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", r.get("GroupId"))}
+		return nil, notFound(kindGroup, r.get("GroupId"))
 	}
 	for i := 1; i <= r.count("IpPermissions"); i++ {
 		p := "IpPermissions." + strconv.Itoa(i)
@@ -561,7 +585,7 @@ func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("GroupId")
 	g := f.find(kindGroup, id, r.region)
 	if g == nil {
-		return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
+		return nil, notFound(kindGroup, id)
 	}
 	dependent := g.lingering > 0
 	if dependent {
@@ -582,7 +606,7 @@ func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
 	ids := r.list("GroupId")
 	for _, id := range ids {
 		if f.find(kindGroup, id, r.region) == nil {
-			return nil, &apiError{400, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", id)}
+			return nil, notFound(kindGroup, id)
 		}
 	}
 	sel, err := f.selected(r, kindGroup, ids, attrs{"group-id": idOf, "group-name": nameOf, "vpc-id": vpcOf})
@@ -628,7 +652,7 @@ func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("VolumeId")
 	v := f.find(kindVolume, id, r.region)
 	if v == nil {
-		return nil, &apiError{400, "InvalidVolume.NotFound", fmt.Sprintf("The volume '%s' does not exist.", id)}
+		return nil, notFound(kindVolume, id)
 	}
 	if v.state == "in-use" {
 		return nil, &apiError{400, "VolumeInUse", fmt.Sprintf("Volume %s is currently attached to %s", id, v.attached)}
@@ -657,7 +681,7 @@ func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
 func deleteKeyPair(f *Fake, r *req) ([]elem, *apiError) {
 	if id := r.get("KeyPairId"); id != "" {
 		if f.find(kindKeyPair, id, r.region) == nil {
-			return nil, &apiError{400, "InvalidKeyPair.NotFound", fmt.Sprintf("The key pair '%s' does not exist", id)}
+			return nil, notFound(kindKeyPair, id)
 		}
 		delete(f.res, id)
 		return []elem{{"return", true}, {"keyPairId", id}}, nil

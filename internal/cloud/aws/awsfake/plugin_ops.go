@@ -134,14 +134,11 @@ func (f *Fake) newImage(region, name, desc string, encrypted bool, tags, snapTag
 // tickImage advances a pending image (and its snapshots) one
 // DescribeImages call.
 func (f *Fake) tickImage(im *resource) {
-	if im.next == "" {
+	next, ok := im.advance()
+	if !ok {
 		return
 	}
-	if im.steps > 0 {
-		im.steps--
-		return
-	}
-	im.state, im.next = im.next, ""
+	im.state = next
 	for _, s := range im.snapshots {
 		if snap := f.res[s]; snap != nil {
 			snap.state = "completed"
@@ -156,7 +153,7 @@ func copyImage(f *Fake, r *req) ([]elem, *apiError) {
 	}
 	src := f.find(kindImage, srcID, srcRegion)
 	if src == nil || !src.visible() {
-		return nil, &apiError{400, "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", srcID)}
+		return nil, notFound(kindImage, srcID)
 	}
 	if src.state != "available" {
 		return nil, &apiError{400, "IncorrectState", fmt.Sprintf("Image %s is not in a valid state for copying", srcID)}
@@ -255,7 +252,7 @@ func describeSnapshots(f *Fake, r *req) ([]elem, *apiError) {
 	ids := r.list("SnapshotId")
 	for _, id := range ids {
 		if s := f.find(kindSnapshot, id, r.region); s == nil || ownerOf(s) != Account {
-			return nil, &apiError{400, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", id)}
+			return nil, notFound(kindSnapshot, id)
 		}
 	}
 	sel, err := f.selected(r, kindSnapshot, ids, attrs{"snapshot-id": idOf, "status": stateOf, "owner-id": ownerOf})

@@ -327,13 +327,7 @@ func (s *Fake) Live() []cloudtest.FakeResource {
 		loc, _ := v["location"].(string)
 		out = append(out, cloudtest.FakeResource{Kind: kindOf(r.typ), ID: r.id, Name: str(v["name"]), Region: loc, State: state, Tags: tags, Created: r.created})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Kind != out[j].Kind {
-			return out[i].Kind < out[j].Kind
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return cloudtest.SortLive(out)
 }
 
 func kindOf(typ string) string {

@@ -351,13 +351,7 @@ func (s *Fake) Live() []cloudtest.FakeResource {
 		out = append(out, cloudtest.FakeResource{Kind: cloud.KindSecurityGroup, ID: fw.GetName(), Name: fw.GetName(), Region: "global",
 			State: "active", Tags: tags, Created: parse(fw.GetCreationTimestamp())})
 	}
-	slices.SortFunc(out, func(a, b cloudtest.FakeResource) int {
-		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
+	return cloudtest.SortLive(out)
 }
 
 func parse(ts string) time.Time {

@@ -438,13 +438,7 @@ func (s *Fake) Live() []cloudtest.FakeResource {
 	for _, v := range s.volumes {
 		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: clone(v.FreeformTags), Created: v.created})
 	}
-	slices.SortFunc(out, func(a, b cloudtest.FakeResource) int {
-		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
+	return cloudtest.SortLive(out)
 }
 
 // VNICs returns the freeform tags of every VNIC, by VNIC OCID.
