@@ -204,7 +204,7 @@ func (f *Fake) createImage(p url.Values) (map[string]any, *apiError) {
 	if id := f.token(p); id != "" {
 		return map[string]any{"ImageId": id}, nil
 	}
-	in, aerr := f.instance(p)
+	in, aerr := find(p, f.instances, "InstanceId")
 	if aerr != nil {
 		return nil, aerr
 	}

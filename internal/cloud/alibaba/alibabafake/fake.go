@@ -607,9 +607,9 @@ func (f *Fake) dispatch(action string, p url.Values) (map[string]any, *apiError)
 	case "DeleteInstance":
 		return f.deleteInstance(p)
 	case "StopInstance":
-		return f.stopInstance(p)
+		return f.changeStatus(p, "Running", "Stopping")
 	case "StartInstance":
-		return f.startInstance(p)
+		return f.changeStatus(p, "Stopped", "Starting")
 	case "DescribeDisks":
 		return f.describeDisks(p)
 	case "DeleteDisk":
@@ -692,18 +692,39 @@ func tagList(tags map[string]string) map[string]any {
 	return map[string]any{"Tag": list}
 }
 
+// regional is what the fake keeps by ID in a region: a *resource, or a
+// type that embeds resource.
+type regional interface{ res() *resource }
+
+func (r *resource) res() *resource { return r }
+
+// find reads the ID parameter key and returns its resource in m when it
+// is in the request's region; else ECS's Invalid<key>.NotFound.
+func find[T regional](p url.Values, m map[string]T, key string) (T, *apiError) {
+	var none T
+	id, aerr := required(p, key)
+	if aerr != nil {
+		return none, aerr
+	}
+	x, ok := m[id]
+	if !ok || x.res().region != p.Get("RegionId") {
+		return none, errf(404, "Invalid"+key+".NotFound", "The specified %s does not exist.", key)
+	}
+	return x, nil
+}
+
 // selectPage picks the resources in the request's region that carry its
 // Tag.N tags and pass keep, sorts them by ID and cuts the page asked for;
 // total is how many were picked.
-func selectPage[T any](p url.Values, all map[string]T, res func(T) *resource, keep func(T) bool, maxSize int) (pg []T, total, num, size int, aerr *apiError) {
+func selectPage[T regional](p url.Values, all map[string]T, keep func(T) bool, maxSize int) (pg []T, total, num, size int, aerr *apiError) {
 	want := tagParams(p)
 	var list []T
 	for _, x := range all {
-		if r := res(x); r.region == p.Get("RegionId") && matchTags(r.tags, want) && keep(x) {
+		if r := x.res(); r.region == p.Get("RegionId") && matchTags(r.tags, want) && keep(x) {
 			list = append(list, x)
 		}
 	}
-	sort.Slice(list, func(i, j int) bool { return res(list[i]).id < res(list[j]).id })
+	sort.Slice(list, func(i, j int) bool { return list[i].res().id < list[j].res().id })
 	pg, num, size, aerr = page(p, list, maxSize)
 	return pg, len(list), num, size, aerr
 }
@@ -803,16 +824,13 @@ func imageJSON(im *image) map[string]any {
 	}
 }
 
+// image is the request's ImageId among the images this account owns.
 func (f *Fake) image(p url.Values) (*image, *apiError) {
-	id, aerr := required(p, "ImageId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	im := f.images[id]
-	if im == nil || im.region != p.Get("RegionId") || im.owner != "self" {
+	im, aerr := find(p, f.images, "ImageId")
+	if aerr == nil && im.owner != "self" {
 		return nil, errf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
 	}
-	return im, nil
+	return im, aerr
 }
 
 func (f *Fake) deleteImage(p url.Values) (map[string]any, *apiError) {
@@ -922,27 +940,13 @@ func (f *Fake) createSecurityGroup(p url.Values) (map[string]any, *apiError) {
 	if v := f.vpcs[vpc]; vpc != "" && (v == nil || v.region != p.Get("RegionId")) {
 		return nil, errf(404, "InvalidVpcId.NotFound", "The specified VpcId does not exist.")
 	}
-	if tok := p.Get("ClientToken"); tok != "" && f.tokens[tok] != "" {
-		return map[string]any{"SecurityGroupId": f.tokens[tok]}, nil
+	if id := f.token(p); id != "" {
+		return map[string]any{"SecurityGroupId": id}, nil
 	}
 	g := &group{resource: resource{id: f.nextID("sg-"), name: p.Get("SecurityGroupName"), region: p.Get("RegionId"), tags: tagParams(p), created: time.Now().UTC()}, vpc: vpc}
 	f.groups[g.id] = g
-	if tok := p.Get("ClientToken"); tok != "" {
-		f.tokens[tok] = g.id
-	}
+	f.remember(p, g.id)
 	return map[string]any{"SecurityGroupId": g.id}, nil
-}
-
-func (f *Fake) group(p url.Values) (*group, *apiError) {
-	id, aerr := required(p, "SecurityGroupId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	g := f.groups[id]
-	if g == nil || g.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidSecurityGroupId.NotFound", "The specified SecurityGroupId does not exist.")
-	}
-	return g, nil
 }
 
 func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) {
@@ -957,7 +961,7 @@ func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) 
 // rule reads the group and the rule of an Authorize call; the peer is
 // cidrKey's CIDR (kept in SourceCidr) or groupKey's group.
 func (f *Fake) rule(p url.Values, cidrKey, groupKey string) (*group, Rule, *apiError) {
-	g, aerr := f.group(p)
+	g, aerr := find(p, f.groups, "SecurityGroupId")
 	if aerr != nil {
 		return nil, Rule{}, aerr
 	}
@@ -976,8 +980,7 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 	if aerr != nil {
 		return nil, aerr
 	}
-	pg, total, num, size, aerr := selectPage(p, f.groups, func(g *group) *resource { return &g.resource },
-		func(g *group) bool { return ids == nil || slices.Contains(ids, g.id) }, 50)
+	pg, total, num, size, aerr := selectPage(p, f.groups, func(g *group) bool { return ids == nil || slices.Contains(ids, g.id) }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -998,7 +1001,7 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 }
 
 func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, aerr := f.group(p)
+	g, aerr := find(p, f.groups, "SecurityGroupId")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -1188,20 +1191,8 @@ func (f *Fake) describeInstances(p url.Values) (map[string]any, *apiError) {
 	return map[string]any{"TotalCount": len(list), "PageNumber": num, "PageSize": size, "Instances": map[string]any{"Instance": out}}, nil
 }
 
-func (f *Fake) instance(p url.Values) (*instance, *apiError) {
-	id, aerr := required(p, "InstanceId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	in := f.instances[id]
-	if in == nil || in.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidInstanceId.NotFound", "The specified InstanceId does not exist.")
-	}
-	return in, nil
-}
-
 func (f *Fake) deleteInstance(p url.Values) (map[string]any, *apiError) {
-	in, aerr := f.instance(p)
+	in, aerr := find(p, f.instances, "InstanceId")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -1218,27 +1209,18 @@ func (f *Fake) deleteInstance(p url.Values) (map[string]any, *apiError) {
 	return map[string]any{}, nil
 }
 
-func (f *Fake) stopInstance(p url.Values) (map[string]any, *apiError) {
-	in, aerr := f.instance(p)
+// changeStatus starts a StopInstance (from Running to Stopping) or a
+// StartInstance (from Stopped to Starting); an instance in any other
+// status, or being released, refuses it.
+func (f *Fake) changeStatus(p url.Values, from, to string) (map[string]any, *apiError) {
+	in, aerr := find(p, f.instances, "InstanceId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	if in.status != "Running" || in.releasing {
+	if in.status != from || in.releasing {
 		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
 	}
-	in.status = "Stopping"
-	return map[string]any{}, nil
-}
-
-func (f *Fake) startInstance(p url.Values) (map[string]any, *apiError) {
-	in, aerr := f.instance(p)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if in.status != "Stopped" || in.releasing {
-		return nil, errf(403, "IncorrectInstanceStatus", "The current status of the resource does not support this operation.")
-	}
-	in.status = "Starting"
+	in.status = to
 	return map[string]any{}, nil
 }
 
@@ -1249,8 +1231,7 @@ func (f *Fake) describeDisks(p url.Values) (map[string]any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	pg, total, num, size, aerr := selectPage(p, f.disks, func(d *disk) *resource { return &d.resource },
-		func(d *disk) bool { return ids == nil || slices.Contains(ids, d.id) }, 100)
+	pg, total, num, size, aerr := selectPage(p, f.disks, func(d *disk) bool { return ids == nil || slices.Contains(ids, d.id) }, 100)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -1284,8 +1265,7 @@ func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeKeyPairs(p url.Values) (map[string]any, *apiError) {
 	name := p.Get("KeyPairName")
-	pg, total, num, size, aerr := selectPage(p, f.keys, func(k *resource) *resource { return k },
-		func(k *resource) bool { return name == "" || name == k.name }, 50)
+	pg, total, num, size, aerr := selectPage(p, f.keys, func(k *resource) bool { return name == "" || name == k.name }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -98,8 +98,7 @@ func (f *Fake) createVpc(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 	id := p.Get("VpcId")
-	pg, total, num, size, aerr := selectPage(p, f.vpcs, func(v *vpc) *resource { return &v.resource },
-		func(v *vpc) bool { return id == "" || v.id == id }, 50)
+	pg, total, num, size, aerr := selectPage(p, f.vpcs, func(v *vpc) bool { return id == "" || v.id == id }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -125,14 +124,11 @@ func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) deleteVpc(p url.Values) (map[string]any, *apiError) {
-	id, aerr := required(p, "VpcId")
+	v, aerr := find(p, f.vpcs, "VpcId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	v := f.vpcs[id]
-	if v == nil || v.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidVpcId.NotFound", "The specified VpcId does not exist.")
-	}
+	id := v.id
 	for _, s := range f.vswitches {
 		if s.vpc == id {
 			return nil, errf(400, "DependencyViolation.VSwitch", "Specified VPC still has VSwitch.")
@@ -151,14 +147,14 @@ func (f *Fake) createVSwitch(p url.Values) (map[string]any, *apiError) {
 	if id := f.token(p); id != "" {
 		return map[string]any{"VSwitchId": id}, nil
 	}
-	for _, k := range []string{"ZoneId", "CidrBlock", "VpcId"} {
+	for _, k := range []string{"ZoneId", "CidrBlock"} {
 		if _, aerr := required(p, k); aerr != nil {
 			return nil, aerr
 		}
 	}
-	v := f.vpcs[p.Get("VpcId")]
-	if v == nil || v.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidVpcId.NotFound", "The specified VpcId does not exist.")
+	v, aerr := find(p, f.vpcs, "VpcId")
+	if aerr != nil {
+		return nil, aerr
 	}
 	if v.status != "Available" {
 		return nil, errf(400, "IncorrectVpcStatus", "The current status of the VPC does not support this operation.")
@@ -175,10 +171,9 @@ func (f *Fake) createVSwitch(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 	id, vpcID, zone := p.Get("VSwitchId"), p.Get("VpcId"), p.Get("ZoneId")
-	pg, total, num, size, aerr := selectPage(p, f.vswitches, func(s *vswitch) *resource { return &s.resource },
-		func(s *vswitch) bool {
-			return (id == "" || s.id == id) && (vpcID == "" || s.vpc == vpcID) && (zone == "" || s.zone == zone)
-		}, 50)
+	pg, total, num, size, aerr := selectPage(p, f.vswitches, func(s *vswitch) bool {
+		return (id == "" || s.id == id) && (vpcID == "" || s.vpc == vpcID) && (zone == "" || s.zone == zone)
+	}, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -197,14 +192,11 @@ func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) deleteVSwitch(p url.Values) (map[string]any, *apiError) {
-	id, aerr := required(p, "VSwitchId")
+	s, aerr := find(p, f.vswitches, "VSwitchId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	s := f.vswitches[id]
-	if s == nil || s.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidVSwitchId.NotFound", "The specified VSwitchId does not exist.")
-	}
+	id := s.id
 	for _, in := range f.instances {
 		if in.vswitch == id {
 			return nil, errf(400, "DependencyViolation", "The specified VSwitch has instances in it.")
@@ -235,22 +227,9 @@ func (f *Fake) allocateEipAddress(p url.Values) (map[string]any, *apiError) {
 	return map[string]any{"AllocationId": id, "EipAddress": f.eips[id].ip}, nil
 }
 
-func (f *Fake) findEIP(p url.Values) (*eip, *apiError) {
-	id, aerr := required(p, "AllocationId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	e := f.eips[id]
-	if e == nil || e.region != p.Get("RegionId") {
-		return nil, errf(404, "InvalidAllocationId.NotFound", "The specified AllocationId does not exist.")
-	}
-	return e, nil
-}
-
 func (f *Fake) describeEipAddresses(p url.Values) (map[string]any, *apiError) {
 	id := p.Get("AllocationId")
-	pg, total, num, size, aerr := selectPage(p, f.eips, func(e *eip) *resource { return &e.resource },
-		func(e *eip) bool { return id == "" || e.id == id }, 50)
+	pg, total, num, size, aerr := selectPage(p, f.eips, func(e *eip) bool { return id == "" || e.id == id }, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -271,11 +250,11 @@ func (f *Fake) describeEipAddresses(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) associateEipAddress(p url.Values) (map[string]any, *apiError) {
-	e, aerr := f.findEIP(p)
+	e, aerr := find(p, f.eips, "AllocationId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	in, aerr := f.instance(p)
+	in, aerr := find(p, f.instances, "InstanceId")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -290,7 +269,7 @@ func (f *Fake) associateEipAddress(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) unassociateEipAddress(p url.Values) (map[string]any, *apiError) {
-	e, aerr := f.findEIP(p)
+	e, aerr := find(p, f.eips, "AllocationId")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -305,7 +284,7 @@ func (f *Fake) unassociateEipAddress(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) releaseEipAddress(p url.Values) (map[string]any, *apiError) {
-	e, aerr := f.findEIP(p)
+	e, aerr := find(p, f.eips, "AllocationId")
 	if aerr != nil {
 		return nil, aerr
 	}
