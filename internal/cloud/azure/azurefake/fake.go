@@ -550,6 +550,13 @@ func typeOf(id string) string {
 }
 
 func (s *Fake) get(w http.ResponseWriter, r *http.Request, id string) {
+	expand := strings.EqualFold(r.URL.Query().Get("$expand"), "instanceView")
+	s.respond(w, id, func(res *resource) map[string]any { return s.view(res, expand) })
+}
+
+// respond answers 200 with what answer makes of the resource id (under
+// the fake's lock), or ARM's ResourceNotFound.
+func (s *Fake) respond(w http.ResponseWriter, id string, answer func(*resource) map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.res[strings.ToLower(id)]
@@ -557,7 +564,7 @@ func (s *Fake) get(w http.ResponseWriter, r *http.Request, id string) {
 		writeNotFound(w, id)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(res, strings.EqualFold(r.URL.Query().Get("$expand"), "instanceView")))
+	writeJSON(w, http.StatusOK, answer(res))
 }
 
 // exists reports whether a referenced ID exists (subnets live in their vnet).
@@ -920,20 +927,15 @@ func (s *Fake) operationStatus(w http.ResponseWriter, r *http.Request, name stri
 }
 
 func (s *Fake) patch(w http.ResponseWriter, id string, body map[string]any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	res := s.res[strings.ToLower(id)]
-	if res == nil {
-		writeNotFound(w, id)
-		return
-	}
-	if tags, ok := body["tags"]; ok {
-		res.body["tags"] = tags // PATCH replaces the whole tag set
-	}
-	if p, ok := body["properties"].(map[string]any); ok {
-		merge(props(res.body), p)
-	}
-	writeJSON(w, http.StatusOK, s.view(res, false))
+	s.respond(w, id, func(res *resource) map[string]any {
+		if tags, ok := body["tags"]; ok {
+			res.body["tags"] = tags // PATCH replaces the whole tag set
+		}
+		if p, ok := body["properties"].(map[string]any); ok {
+			merge(props(res.body), p)
+		}
+		return s.view(res, false)
+	})
 }
 
 func (s *Fake) delete(w http.ResponseWriter, r *http.Request, id string) {
@@ -1088,14 +1090,7 @@ func (s *Fake) action(w http.ResponseWriter, r *http.Request, parent, verb strin
 }
 
 func (s *Fake) instanceView(w http.ResponseWriter, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	res := s.res[strings.ToLower(id)]
-	if res == nil {
-		writeNotFound(w, id)
-		return
-	}
-	writeJSON(w, http.StatusOK, instanceView(res))
+	s.respond(w, id, instanceView)
 }
 
 func instanceView(res *resource) map[string]any {

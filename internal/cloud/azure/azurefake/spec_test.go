@@ -15,13 +15,17 @@ import (
 
 // spec is the kept excerpt of Azure's Images REST spec (testdata/README.md).
 type spec struct {
-	Operations map[string]struct {
-		Method    string   `json:"method"`
-		Path      string   `json:"path"`
-		LRO       bool     `json:"x-ms-long-running-operation"`
-		Responses []string `json:"responses"`
-	} `json:"operations"`
+	Operations  map[string]specOp          `json:"operations"`
 	Definitions map[string]json.RawMessage `json:"definitions"`
+}
+
+// specOp is one operation of a kept spec excerpt.
+type specOp struct {
+	Method    string   `json:"method"`
+	Path      string   `json:"path"`
+	LRO       bool     `json:"x-ms-long-running-operation"`
+	Responses []string `json:"responses"`
+	Schema    string   `json:"schema"` // the answer's definition, where the excerpt names one
 }
 
 // Every Images operation of the spec is served at its path with the
@@ -34,39 +38,16 @@ func TestImagesOperationsMatchTheSpec(t *testing.T) {
 	f := azurefake.New(t)
 	f.Put(azurefake.ID("Microsoft.Compute/images", "img"), map[string]any{"location": azurefake.Location}, time.Now())
 	order := []string{"Images_Get", "Images_ListByResourceGroup", "Images_Update", "Images_CreateOrUpdate", "Images_Delete"}
-	if len(order) != len(sp.Operations) {
-		t.Fatalf("the spec excerpt has %d operations, the test knows %d", len(sp.Operations), len(order))
-	}
+	checkOrder(t, sp.Operations, order)
 	for _, name := range order {
-		op, ok := sp.Operations[name]
-		if !ok {
-			t.Fatalf("%s missing from the spec excerpt", name)
-		}
+		op := sp.Operations[name]
 		path := strings.NewReplacer("{subscriptionId}", azurefake.Subscription, "{resourceGroupName}", azurefake.ResourceGroup, "{imageName}", "img").Replace(op.Path)
-		var body *strings.Reader
+		body := ""
 		if op.Method == http.MethodPut || op.Method == http.MethodPatch {
-			body = strings.NewReader(`{"location":"` + azurefake.Location + `","tags":{"a":"b"}}`)
-		} else {
-			body = strings.NewReader("")
+			body = `{"location":"` + azurefake.Location + `","tags":{"a":"b"}}`
 		}
-		req, _ := http.NewRequest(op.Method, f.URL()+path+"?api-version=2024-11-01", body)
-		req.Header.Set("Authorization", "Bearer fake")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&got)
-		resp.Body.Close()
-		if !slices.Contains(op.Responses, strconv.Itoa(resp.StatusCode)) {
-			t.Errorf("%s %s: status %d, the spec allows %v", name, op.Method, resp.StatusCode, op.Responses)
-		}
-		if op.LRO && resp.StatusCode != http.StatusOK && resp.Header.Get("Azure-AsyncOperation") == "" {
-			t.Errorf("%s: long-running answer %d without Azure-AsyncOperation", name, resp.StatusCode)
-		}
-		if resp.StatusCode == http.StatusAccepted && resp.Header.Get("Location") == "" {
-			t.Errorf("%s: 202 without Location", name)
-		}
+		resp, got := call(t, op.Method, f.URL()+path+"?api-version=2024-11-01", body)
+		checkAnswer(t, name, op, resp, got, http.StatusOK)
 		if name == "Images_Get" {
 			for k := range got {
 				if !slices.Contains([]string{"id", "name", "type", "location", "tags", "properties", "extendedLocation"}, k) {
@@ -74,6 +55,36 @@ func TestImagesOperationsMatchTheSpec(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkOrder fails the test unless the spec excerpt holds exactly the
+// operations order names.
+func checkOrder(t *testing.T, ops map[string]specOp, order []string) {
+	t.Helper()
+	if len(order) != len(ops) {
+		t.Fatalf("the spec excerpt has %d operations, the test knows %d", len(ops), len(order))
+	}
+	for _, name := range order {
+		if _, ok := ops[name]; !ok {
+			t.Fatalf("%s missing from the spec excerpt", name)
+		}
+	}
+}
+
+// checkAnswer checks an answer to op against the spec: a status the spec
+// allows, Azure-AsyncOperation on a long-running answer with a status
+// other than done, Location on a 202.
+func checkAnswer(t *testing.T, name string, op specOp, resp *http.Response, got map[string]any, done ...int) {
+	t.Helper()
+	if !slices.Contains(op.Responses, strconv.Itoa(resp.StatusCode)) {
+		t.Errorf("%s %s: status %d, the spec allows %v (%v)", name, op.Method, resp.StatusCode, op.Responses, got)
+	}
+	if op.LRO && !slices.Contains(done, resp.StatusCode) && resp.Header.Get("Azure-AsyncOperation") == "" {
+		t.Errorf("%s: long-running answer %d without Azure-AsyncOperation", name, resp.StatusCode)
+	}
+	if resp.StatusCode == http.StatusAccepted && resp.Header.Get("Location") == "" {
+		t.Errorf("%s: 202 without Location", name)
 	}
 }
 
