@@ -35,6 +35,14 @@ func lookup(env map[string]string) func(string) (string, bool) {
 
 func testOptions() Options { return Options{Getenv: lookup(testEnv)} }
 
+// writeFile writes a file a test's configuration names (mode 0600).
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // diagnostics asserts that err is Diagnostics and returns them.
 func diagnostics(t *testing.T, err error) Diagnostics {
 	t.Helper()

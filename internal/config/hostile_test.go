@@ -100,12 +100,24 @@ func TestTooLarge(t *testing.T) {
 	}
 }
 
+// parseError is an input Parse refuses with exactly want.
+type parseError struct{ name, data, want string }
+
+// checkParseErrors parses each case as x.yaml and wants its error.
+func checkParseErrors(t *testing.T, tests []parseError) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tt.data), testOptions())
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got  %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestBadCharacters(t *testing.T) {
-	tests := []struct {
-		name string
-		data string
-		want string
-	}{
+	checkParseErrors(t, []parseError{
 		{"invalid UTF-8", "packer:\n  cloud: qemu\n  # caf\xe9\n", "x.yaml:3:8: file is not valid UTF-8 (byte 0xE9)"},
 		{"truncated sequence", "name: \xe2\x82\n", "x.yaml:1:7: file is not valid UTF-8 (byte 0xE2)"},
 		{"after multibyte", "name: ünï\xff\n", "x.yaml:1:10: file is not valid UTF-8 (byte 0xFF)"},
@@ -114,15 +126,7 @@ func TestBadCharacters(t *testing.T) {
 		{"escape", "name: \x1b[31mred\n", "x.yaml:1:7: control character U+001B is not allowed in YAML; is this a binary file?"},
 		{"DEL", "name: a\x7f\n", "x.yaml:1:8: control character U+007F is not allowed in YAML; is this a binary file?"},
 		{"C1 control", "name: a\u0090\n", "x.yaml:1:8: control character U+0090 is not allowed in YAML; is this a binary file?"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("x.yaml", []byte(tt.data), testOptions())
-			if err == nil || err.Error() != tt.want {
-				t.Errorf("got %v\nwant %s", err, tt.want)
-			}
-		})
-	}
+	})
 	// Characters YAML allows must not be refused: tab inside a value,
 	// CRLF line ends, a BOM, NEL, astral planes.
 	ok := "\ufeff# NEL:\u0085\r\npacker:\r\n  cloud: qemu\r\n  output_dir: \"out\U0001F600\"\r\n  build: {description: \"a\tb\"}\r\n"
@@ -175,25 +179,13 @@ func TestDeeplyNested(t *testing.T) {
 }
 
 func TestYAMLSyntaxErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		data string
-		want string
-	}{
+	checkParseErrors(t, []parseError{
 		{"tab indent", "packer:\n  cloud: qemu\n  build:\n\tprofile: minimal\n", "x.yaml:4:1: invalid YAML: found character that cannot start any token (a tab indents this line; YAML indents with spaces only)"},
 		{"unclosed flow", "packer: {cloud: qemu\n", "x.yaml:1:1: invalid YAML: did not find expected ',' or '}'"},
 		{"unknown alias", "packer: *nope\n", "x.yaml:1:9: invalid YAML: unknown anchor 'nope' referenced"},
 		{"broken second document", "packer: {cloud: qemu}\n---\n[\n", "x.yaml:3:1: invalid YAML: did not find expected node content"},
 		{"bad indent", "packer:\n  cloud: qemu\n    region: x\n", "x.yaml:3:1: invalid YAML: mapping values are not allowed in this context"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("x.yaml", []byte(tt.data), testOptions())
-			if err == nil || err.Error() != tt.want {
-				t.Errorf("got  %v\nwant %s", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // Relative paths in a config without a file name start at ".".

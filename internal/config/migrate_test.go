@@ -67,8 +67,11 @@ func TestLoadUpstreamFormSaysMigrate(t *testing.T) {
 	}
 }
 
-func TestMigrateUpstreamVM(t *testing.T) {
-	out, changes, err := Migrate("sindri.yaml", []byte(upstreamVM))
+// migrated migrates src, an upstream sindri.yaml, and loads the result,
+// which must load.
+func migrated(t *testing.T, src string) (*Config, []byte, []Change) {
+	t.Helper()
+	out, changes, err := Migrate("sindri.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +79,11 @@ func TestMigrateUpstreamVM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the migrated file does not load:\n%v\n%s", err, out)
 	}
+	return cfg, out, changes
+}
+
+func TestMigrateUpstreamVM(t *testing.T) {
+	cfg, out, changes := migrated(t, upstreamVM)
 	want := defaultAWS()
 	want.InstanceType, want.AMIRegions, want.AMIUsers = "t3.large", []string{"us-east-1"}, []string{"123456789012"}
 	want.Tags = map[string]string{"Environment": "production"}
@@ -124,14 +132,7 @@ providers:
     aws: {region: eu-west-1}
     tags: {team: platform}
 `
-	out, changes, err := Migrate("sindri.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Parse("sindri.yaml", out, Options{Getenv: lookup(nil)})
-	if err != nil {
-		t.Fatalf("does not load:\n%v\n%s", err, out)
-	}
+	cfg, _, changes := migrated(t, src)
 	if got := cfg.Selected(); !slices.Equal(got, []string{"aws", "gcp"}) || cfg.Packer.SingleCloud {
 		t.Errorf("clouds %v (single %v), want the multi-cloud form with aws, gcp", got, cfg.Packer.SingleCloud)
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,18 +13,12 @@ import (
 func TestBuildScriptsConfinedToTheWorkspace(t *testing.T) {
 	outside := t.TempDir()
 	secret := filepath.Join(outside, "steal.sh")
-	if err := os.WriteFile(secret, []byte("#!/bin/sh\necho canary-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, secret, "#!/bin/sh\necho canary-secret\n")
 	ws := t.TempDir()
-	if err := os.WriteFile(filepath.Join(ws, "ok.sh"), []byte("#!/bin/sh\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(ws, "ok.sh"), "#!/bin/sh\n")
 	cfgPath := filepath.Join(ws, "sindri.yaml")
 	data := "packer:\n  cloud: qemu\n  build:\n    scripts:\n      - ok.sh\n      - " + secret + "\n"
-	if err := os.WriteFile(cfgPath, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfgPath, data)
 	_, err := Load(cfgPath, Options{Getenv: lookup(testEnv), Root: ws})
 	got := diagnostics(t, err).Error()
 	want := cfgPath + ":6:9: packer.build.scripts[1]: " + secret + " is outside the workspace"
@@ -42,15 +35,11 @@ func TestBuildScriptsConfinedToTheWorkspace(t *testing.T) {
 func TestBuildScriptsAndChecksumTypesAsOneString(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"b.sh", "a.sh"} {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, n), "#!/bin/sh\n")
 	}
 	cfgPath := filepath.Join(dir, "sindri.yaml")
 	data := "packer:\n  cloud: qemu\n  build:\n    scripts: b.sh,a.sh\n    checksum_types: sha256,md5\n"
-	if err := os.WriteFile(cfgPath, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfgPath, data)
 	cfg, err := Load(cfgPath, testOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -142,16 +142,12 @@ func TestNonRegularFilesAreRefused(t *testing.T) {
 func TestRootConfinesPaths(t *testing.T) {
 	outside := t.TempDir()
 	secretFile := filepath.Join(outside, "shadow")
-	if err := os.WriteFile(secretFile, []byte("root:$6$canary-hash:19000\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, secretFile, "root:$6$canary-hash:19000\n")
 	ws := t.TempDir()
 	if err := os.Symlink(secretFile, filepath.Join(ws, "link.yml")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(ws, "site.yml"), []byte("- hosts: all\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(ws, "site.yml"), "- hosts: all\n")
 	if err := os.MkdirAll(filepath.Join(ws, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +165,7 @@ func TestRootConfinesPaths(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := "packer:\n  cloud: qemu\n  " + tt.qemu + "\n  build: {" + tt.build + "}\n"
-			if err := os.WriteFile(cfgPath, []byte(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, cfgPath, data)
 			_, err := Load(cfgPath, Options{Getenv: lookup(testEnv), Root: ws})
 			if tt.want == "" {
 				if err != nil {
@@ -190,9 +184,7 @@ func TestRootConfinesPaths(t *testing.T) {
 	}
 	// Without a root (the CLI on the user's machine) the same symlink is
 	// the user's own business.
-	if err := os.WriteFile(cfgPath, []byte("packer:\n  cloud: qemu\n  build: {ansible_playbook: ../link.yml}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfgPath, "packer:\n  cloud: qemu\n  build: {ansible_playbook: ../link.yml}\n")
 	if _, err := Load(cfgPath, testOptions()); err != nil {
 		t.Errorf("without Root: %v", err)
 	}
