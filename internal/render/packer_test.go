@@ -98,14 +98,7 @@ func TestCheckedInTemplatesTakeSeedVariables(t *testing.T) {
 	root, _ := filepath.Abs(filepath.Join("..", "..", "packer"))
 	for _, name := range config.Clouds {
 		t.Run(name, func(t *testing.T) {
-			data, err := config.Template(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Parse("sindri.yaml", data, config.Options{Getenv: lookup(exampleEnv)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := exampleConfig(t, name)
 			tg, err := targets.Builder(name)
 			if err != nil {
 				t.Fatal(err)

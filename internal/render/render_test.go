@@ -151,20 +151,28 @@ func ownBlocks(t *testing.T, data []byte, tg cloud.Target, cfg *config.Config) [
 	return hclwrite.Format(out.Bytes())
 }
 
+// exampleConfig is the init template of cloud with exampleEnv: the
+// configuration the checked-in packer/ templates are rendered from.
+func exampleConfig(t *testing.T, cloud string) *config.Config {
+	t.Helper()
+	data, err := config.Template(cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("sindri.yaml", data, config.Options{Getenv: lookup(exampleEnv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestCheckedInTemplates keeps packer/ (the templates of the init configs)
 // in sync with the generator.
 func TestCheckedInTemplates(t *testing.T) {
 	root := filepath.Join("..", "..", "packer")
 	for _, cloud := range config.Clouds {
 		t.Run(cloud, func(t *testing.T) {
-			data, err := config.Template(cloud)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Parse("sindri.yaml", data, config.Options{Getenv: lookup(exampleEnv)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := exampleConfig(t, cloud)
 			files, err := Render(cfg, []string{cloud}, Options{SindriVersion: exampleSindriVersion})
 			if err != nil {
 				t.Fatal(err)
