@@ -160,32 +160,28 @@ func (s *Fake) FailInstanceInsert(code, message string) {
 
 // Instance returns a copy of a stored instance, or nil.
 func (s *Fake) Instance(zone, name string) *computepb.Instance {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if in := s.instances[zone+"/"+name]; in != nil {
-		return proto.CloneOf(in)
-	}
-	return nil
+	return stored(s, s.instances, zone+"/"+name)
 }
 
 // Firewall returns a copy of a stored firewall rule, or nil.
 func (s *Fake) Firewall(name string) *computepb.Firewall {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fw := s.firewalls[name]; fw != nil {
-		return proto.CloneOf(fw)
-	}
-	return nil
+	return stored(s, s.firewalls, name)
 }
 
 // Image returns a copy of a stored image, or nil.
 func (s *Fake) Image(name string) *computepb.Image {
+	return stored(s, s.images, name)
+}
+
+// stored is a copy of m[key], read under the fake's lock, or nil.
+func stored[M proto.Message](s *Fake, m map[string]M, key string) M {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if im := s.images[name]; im != nil {
-		return proto.CloneOf(im)
+	if x, ok := m[key]; ok {
+		return proto.CloneOf(x)
 	}
-	return nil
+	var none M
+	return none
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-07:00") }
@@ -557,6 +553,17 @@ func (s *Fake) decode(w http.ResponseWriter, body []byte, m proto.Message) bool 
 	return true
 }
 
+// inserting begins an insert: a repeated requestId is answered with the
+// operation it already made; else body decodes into m (a 400 when it
+// cannot). It says whether the insert goes on.
+func (s *Fake) inserting(w http.ResponseWriter, q map[string][]string, body []byte, m proto.Message) bool {
+	if o := s.seen(q); o != nil {
+		s.writeOp(w, o)
+		return false
+	}
+	return s.decode(w, body, m)
+}
+
 // dropNullMetadataItems removes null entries from metadata.items of a
 // request body: the API (and the googlecompute plugin, which sends them)
 // treats them as absent, while protojson refuses a null list element.
@@ -814,12 +821,8 @@ func (s *Fake) listFirewalls(w http.ResponseWriter, q map[string][]string) {
 	}
 }
 func (s *Fake) insertFirewall(w http.ResponseWriter, q map[string][]string, body []byte) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
 	var fw computepb.Firewall
-	if !s.decode(w, body, &fw) {
+	if !s.inserting(w, q, body, &fw) {
 		return
 	}
 	name := fw.GetName()
@@ -954,12 +957,8 @@ func (s *Fake) createInstance(zone string, in *computepb.Instance, created time.
 }
 
 func (s *Fake) insertInstance(w http.ResponseWriter, zone string, q map[string][]string, body []byte) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
 	var in computepb.Instance
-	if !s.decode(w, dropNullMetadataItems(body), &in) {
+	if !s.inserting(w, q, dropNullMetadataItems(body), &in) {
 		return
 	}
 	name := in.GetName()

@@ -212,12 +212,8 @@ var diskLink = regexp.MustCompile(`(?:^|/)projects/([^/]+)/zones/([^/]+)/disks/(
 // operation is done, then READY. A disk attached to a running instance
 // needs forceCreate, as on the API.
 func (s *Fake) insertImage(w http.ResponseWriter, q map[string][]string, body []byte) {
-	if o := s.seen(q); o != nil {
-		s.writeOp(w, o)
-		return
-	}
 	var im computepb.Image
-	if !s.decode(w, body, &im) {
+	if !s.inserting(w, q, body, &im) {
 		return
 	}
 	name := im.GetName()
