@@ -23,17 +23,24 @@ type Backoff struct {
 var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 20 * time.Second, MaxElapsed: 2 * time.Minute}
 
 func (b Backoff) withDefaults() Backoff {
+	d := DefaultBackoff
+	d.Sleep = Sleep
+	return b.or(d)
+}
+
+// or fills the zero fields of b from d.
+func (b Backoff) or(d Backoff) Backoff {
 	if b.Initial <= 0 {
-		b.Initial = DefaultBackoff.Initial
+		b.Initial = d.Initial
 	}
 	if b.Max <= 0 {
-		b.Max = DefaultBackoff.Max
+		b.Max = d.Max
 	}
 	if b.MaxElapsed <= 0 {
-		b.MaxElapsed = DefaultBackoff.MaxElapsed
+		b.MaxElapsed = d.MaxElapsed
 	}
 	if b.Sleep == nil {
-		b.Sleep = Sleep
+		b.Sleep = d.Sleep
 	}
 	return b
 }

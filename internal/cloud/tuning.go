@@ -42,7 +42,18 @@ var DefaultTuning = Tuning{
 
 // WithDefaults fills the zero fields from DefaultTuning.
 func (t Tuning) WithDefaults() Tuning {
-	d := DefaultTuning
+	t = t.Or(DefaultTuning)
+	if t.Retry.Sleep == nil {
+		t.Retry.Sleep = t.Sleep
+	}
+	t.Retry = t.Retry.withDefaults()
+	return t
+}
+
+// Or fills the zero fields of t from d: a target's own pacing goes first,
+// as in c.Tuning.Or(ownDefaults).WithDefaults(). PollMax, when d sets it,
+// is never below t's PollInterval.
+func (t Tuning) Or(d Tuning) Tuning {
 	if t.CallTimeout <= 0 {
 		t.CallTimeout = d.CallTimeout
 	}
@@ -52,7 +63,7 @@ func (t Tuning) WithDefaults() Tuning {
 	if t.PollInterval <= 0 {
 		t.PollInterval = d.PollInterval
 	}
-	if t.PollMax <= 0 {
+	if t.PollMax <= 0 && d.PollMax > 0 {
 		t.PollMax = max(d.PollMax, t.PollInterval)
 	}
 	if t.WaitTimeout <= 0 {
@@ -61,10 +72,7 @@ func (t Tuning) WithDefaults() Tuning {
 	if t.Sleep == nil {
 		t.Sleep = d.Sleep
 	}
-	if t.Retry.Sleep == nil {
-		t.Retry.Sleep = t.Sleep
-	}
-	t.Retry = t.Retry.withDefaults()
+	t.Retry = t.Retry.or(d.Retry)
 	return t
 }
 

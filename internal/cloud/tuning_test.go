@@ -88,3 +88,20 @@ func TestEnvListLaterEntryWinsAndNilReadsTheProcess(t *testing.T) {
 		t.Fatal("a nil Env should read the process environment")
 	}
 }
+
+// A target's own defaults go first, the shared ones after; what the caller
+// set is kept, and PollMax never falls below a longer PollInterval.
+func TestTuningOrKeepsWhatIsSetAndFillsTheRest(t *testing.T) {
+	own := Tuning{CallTimeout: 2 * time.Minute, PollInterval: 5 * time.Second, PollMax: 30 * time.Second, Retry: Backoff{Initial: time.Second}}
+	got := Tuning{MaxAttempts: 3, PollInterval: time.Minute}.Or(own).WithDefaults()
+	if got.CallTimeout != 2*time.Minute || got.MaxAttempts != 3 || got.PollInterval != time.Minute || got.PollMax != time.Minute ||
+		got.WaitTimeout != DefaultTuning.WaitTimeout || got.Retry.Initial != time.Second || got.Retry.Max != DefaultBackoff.Max ||
+		got.Sleep == nil || got.Retry.Sleep == nil {
+		t.Errorf("set fields over own defaults = %+v", got)
+	}
+	// Own defaults without a PollMax leave it to DefaultTuning's, not to
+	// the caller's shorter PollInterval.
+	if got := (Tuning{PollInterval: time.Second}).Or(Tuning{WaitTimeout: time.Minute}).WithDefaults(); got.PollMax != DefaultTuning.PollMax || got.WaitTimeout != time.Minute {
+		t.Errorf("own defaults without PollMax = %+v", got)
+	}
+}

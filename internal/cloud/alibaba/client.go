@@ -77,11 +77,7 @@ func (c Cloud) clientFor(ctx context.Context, region string) (*api, error) {
 // tuning is c.Tuning with this cloud's defaults: waits end after 10
 // minutes. (A zero CallTimeout is left to the SDK's per-API time-outs.)
 func (c Cloud) tuning() cloud.Tuning {
-	t := c.Tuning
-	if t.WaitTimeout <= 0 {
-		t.WaitTimeout = 10 * time.Minute
-	}
-	return t.WithDefaults()
+	return c.Tuning.Or(cloud.Tuning{WaitTimeout: 10 * time.Minute}).WithDefaults()
 }
 
 var baseTransport http.RoundTripper = func() http.RoundTripper {

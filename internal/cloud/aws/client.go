@@ -67,14 +67,7 @@ func (c Cloud) open(ctx context.Context, cfg *config.Config) (*config.AWS, *clie
 
 // tuning is c.Tuning with the aws defaults, then cloud.DefaultTuning's.
 func (c Cloud) tuning() cloud.Tuning {
-	t := c.Tuning
-	if t.PollMax <= 0 {
-		t.PollMax = max(pollMax, t.PollInterval)
-	}
-	if t.WaitTimeout <= 0 {
-		t.WaitTimeout = waitTimeout
-	}
-	return t.WithDefaults()
+	return c.Tuning.Or(cloud.Tuning{PollMax: pollMax, WaitTimeout: waitTimeout}).WithDefaults()
 }
 
 func (c Cloud) endpoint() string {

@@ -48,27 +48,14 @@ func azureConfig(c *config.Config) (*config.Azure, error) {
 // operations take minutes, so a call may take 2 minutes and is tried 7
 // times with waits from 1s up to 60s (about two minutes in all, like
 // cloud.DefaultBackoff), and waits poll every 5s, doubling up to 30s.
-func (c Cloud) tuning() cloud.Tuning {
-	t := c.Tuning
-	if t.CallTimeout <= 0 {
-		t.CallTimeout = 2 * time.Minute
-	}
-	if t.MaxAttempts <= 0 {
-		t.MaxAttempts = 7
-	}
-	if t.Retry.Initial <= 0 {
-		t.Retry.Initial = time.Second
-	}
-	if t.Retry.Max <= 0 {
-		t.Retry.Max = time.Minute
-	}
-	if t.PollInterval <= 0 {
-		t.PollInterval = 5 * time.Second
-	}
-	if t.PollMax <= 0 {
-		t.PollMax = max(30*time.Second, t.PollInterval)
-	}
-	return t.WithDefaults()
+func (c Cloud) tuning() cloud.Tuning { return c.Tuning.Or(defaults).WithDefaults() }
+
+var defaults = cloud.Tuning{
+	CallTimeout:  2 * time.Minute,
+	MaxAttempts:  7,
+	Retry:        cloud.Backoff{Initial: time.Second, Max: time.Minute},
+	PollInterval: 5 * time.Second,
+	PollMax:      30 * time.Second,
 }
 
 // retryOptions are azcore's retries of throttled (429, honouring

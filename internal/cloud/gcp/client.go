@@ -33,26 +33,14 @@ const EndpointEnv = "SINDRI_GCP_ENDPOINT"
 // The gcp target's own pace where its Tuning leaves a field zero: the
 // SDK's Operation.Wait starts at 1 s and grows to a minute; launching
 // wants a tighter pace, and a bound.
-const (
-	defaultPollInterval = time.Second
-	defaultPollMax      = 10 * time.Second
-	defaultWaitTimeout  = 15 * time.Minute
-)
+var defaults = cloud.Tuning{
+	PollInterval: time.Second,
+	PollMax:      10 * time.Second,
+	WaitTimeout:  15 * time.Minute,
+}
 
 // tuning is g.Tuning with the gcp defaults, then the shared ones.
-func (g Cloud) tuning() cloud.Tuning {
-	t := g.Tuning
-	if t.PollInterval <= 0 {
-		t.PollInterval = defaultPollInterval
-	}
-	if t.PollMax <= 0 {
-		t.PollMax = max(defaultPollMax, t.PollInterval)
-	}
-	if t.WaitTimeout <= 0 {
-		t.WaitTimeout = defaultWaitTimeout
-	}
-	return t.WithDefaults()
-}
+func (g Cloud) tuning() cloud.Tuning { return g.Tuning.Or(defaults).WithDefaults() }
 
 // clients are the REST clients of one top-level call, made on first use.
 type clients struct {

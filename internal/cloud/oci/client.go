@@ -33,19 +33,7 @@ var defaults = cloud.Tuning{
 }
 
 // tuning is c.Tuning with OCI's defaults, then the shared ones.
-func (c Cloud) tuning() cloud.Tuning {
-	t := c.Tuning
-	if t.MaxAttempts <= 0 {
-		t.MaxAttempts = defaults.MaxAttempts
-	}
-	if t.PollInterval <= 0 {
-		t.PollInterval = defaults.PollInterval
-	}
-	if t.PollMax <= 0 {
-		t.PollMax = max(defaults.PollMax, t.PollInterval)
-	}
-	return t.WithDefaults()
-}
+func (c Cloud) tuning() cloud.Tuning { return c.Tuning.Or(defaults).WithDefaults() }
 
 // clients are the SDK clients of one configuration.
 type clients struct {
