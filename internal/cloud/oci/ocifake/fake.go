@@ -13,6 +13,7 @@ package ocifake
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/md5"
 	"crypto/rand"
@@ -628,15 +629,9 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		if !needCompartment(w, q.Get("compartmentId")) {
 			return
 		}
-		var items []*image
-		for _, i := range s.images {
-			if imageMatches(i, q) {
-				items = append(items, i)
-			}
-		}
 		desc := q.Get("sortOrder") != "ASC"
 		// Ties broken by ID: pages must not shuffle between calls.
-		slices.SortFunc(items, func(a, b *image) int {
+		listed(w, r, s.PageSize, s.images, func(i *image) bool { return imageMatches(i, q) }, func(a, b *image) int {
 			c := a.created.Compare(b.created)
 			if q.Get("sortBy") == "DISPLAYNAME" {
 				c = strings.Compare(a.DisplayName, b.DisplayName)
@@ -649,7 +644,6 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			}
 			return c
 		})
-		writePage(w, r, s.PageSize, items)
 	case match(reImage) != "":
 		img, ok := s.images[match(reImage)]
 		if !ok {
@@ -668,8 +662,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 				FreeformTags map[string]string `json:"freeformTags"`
 				DisplayName  *string           `json:"displayName"`
 			}
-			if json.Unmarshal(body, &d) != nil {
-				writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+			if !decode(w, body, &d) {
 				return
 			}
 			if d.FreeformTags != nil {
@@ -694,19 +687,9 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		if !needCompartment(w, q.Get("compartmentId")) {
 			return
 		}
-		var items []*instance
-		for _, i := range s.instances {
-			if st := q.Get("lifecycleState"); st == "" || st == i.LifecycleState {
-				items = append(items, i)
-			}
-		}
-		slices.SortFunc(items, func(a, b *instance) int {
-			if c := b.created.Compare(a.created); c != 0 {
-				return c
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		writePage(w, r, s.PageSize, items)
+		st := q.Get("lifecycleState")
+		listed(w, r, s.PageSize, s.instances, func(i *instance) bool { return st == "" || st == i.LifecycleState },
+			func(a, b *instance) int { return cmp.Or(b.created.Compare(a.created), strings.Compare(a.ID, b.ID)) })
 	case match(reInstance) != "":
 		in, ok := s.instances[match(reInstance)]
 		if !ok {
@@ -733,14 +716,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		if !needCompartment(w, q.Get("compartmentId")) {
 			return
 		}
-		var items []*attachment
-		for _, a := range s.vnicAtts {
-			if id := q.Get("instanceId"); id == "" || id == a.InstanceID {
-				items = append(items, a)
-			}
-		}
-		slices.SortFunc(items, func(a, b *attachment) int { return strings.Compare(a.ID, b.ID) })
-		writePage(w, r, s.PageSize, items)
+		listed(w, r, s.PageSize, s.vnicAtts, attachedTo(q), attachmentsByID)
 	case r.Method == http.MethodGet && path == "/bootVolumeAttachments":
 		if !needCompartment(w, q.Get("compartmentId")) {
 			return
@@ -749,14 +725,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			writeError(w, 400, "MissingParameter", "availabilityDomain is required")
 			return
 		}
-		var items []*attachment
-		for _, a := range s.bootAtts {
-			if id := q.Get("instanceId"); id == "" || id == a.InstanceID {
-				items = append(items, a)
-			}
-		}
-		slices.SortFunc(items, func(a, b *attachment) int { return strings.Compare(a.ID, b.ID) })
-		writePage(w, r, s.PageSize, items)
+		listed(w, r, s.PageSize, s.bootAtts, attachedTo(q), attachmentsByID)
 	case r.Method == http.MethodGet && match(reVnic) != "":
 		v, ok := s.vnics[match(reVnic)]
 		if !ok {
@@ -768,14 +737,8 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 		if !needCompartment(w, q.Get("compartmentId")) {
 			return
 		}
-		var items []*volume
-		for _, v := range s.volumes {
-			if v.boot == (path == "/bootVolumes") {
-				items = append(items, v)
-			}
-		}
-		slices.SortFunc(items, func(a, b *volume) int { return strings.Compare(a.ID, b.ID) })
-		writePage(w, r, s.PageSize, items)
+		listed(w, r, s.PageSize, s.volumes, func(v *volume) bool { return v.boot == (path == "/bootVolumes") },
+			func(a, b *volume) int { return strings.Compare(a.ID, b.ID) })
 	case match(reBootVol) != "" || match(reVolume) != "":
 		id := match(reBootVol) + match(reVolume)
 		v, ok := s.volumes[id]
@@ -790,8 +753,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			var d struct {
 				FreeformTags map[string]string `json:"freeformTags"`
 			}
-			if json.Unmarshal(body, &d) != nil {
-				writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+			if !decode(w, body, &d) {
 				return
 			}
 			if d.FreeformTags != nil {
@@ -826,6 +788,37 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 	default:
 		writeError(w, 404, "NotAuthorizedOrNotFound", "no such API: "+r.Method+" "+apiBase+path)
 	}
+}
+
+// listed answers a list call with the items of m that keep passes, in
+// order's order, a page at a time.
+func listed[T any](w http.ResponseWriter, r *http.Request, size int, m map[string]*T, keep func(*T) bool, order func(a, b *T) int) {
+	var items []*T
+	for _, x := range m {
+		if keep(x) {
+			items = append(items, x)
+		}
+	}
+	slices.SortFunc(items, order)
+	writePage(w, r, size, items)
+}
+
+// attachedTo keeps the attachments of the request's instanceId (all of
+// them without one).
+func attachedTo(q url.Values) func(*attachment) bool {
+	id := q.Get("instanceId")
+	return func(a *attachment) bool { return id == "" || id == a.InstanceID }
+}
+
+func attachmentsByID(a, b *attachment) int { return strings.Compare(a.ID, b.ID) }
+
+// decode reads a JSON request body into v, or answers 400.
+func decode(w http.ResponseWriter, body []byte, v any) bool {
+	if json.Unmarshal(body, v) != nil {
+		writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+		return false
+	}
+	return true
 }
 
 func needCompartment(w http.ResponseWriter, c string) bool {
@@ -946,8 +939,7 @@ func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	var raw map[string]any
 	var d launchDetails
-	if json.Unmarshal(body, &raw) != nil || json.Unmarshal(body, &d) != nil {
-		writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+	if !decode(w, body, &raw) || !decode(w, body, &d) {
 		return
 	}
 	s.launches = append(s.launches, raw)
@@ -1044,8 +1036,7 @@ func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	var d createImageDetails
-	if json.Unmarshal(body, &d) != nil {
-		writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+	if !decode(w, body, &d) {
 		return
 	}
 	switch {
@@ -1165,8 +1156,7 @@ func (s *Fake) schema(w http.ResponseWriter, r *http.Request, id string, body []
 			FreeformTags map[string]string `json:"freeformTags"`
 			SchemaData   json.RawMessage   `json:"schemaData"`
 		}
-		if json.Unmarshal(body, &d) != nil {
-			writeError(w, 400, "InvalidParameter", "the body is not valid JSON")
+		if !decode(w, body, &d) {
 			return
 		}
 		if d.DisplayName != nil {
