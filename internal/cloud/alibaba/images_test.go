@@ -8,6 +8,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -82,10 +83,7 @@ func TestListImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, im := range got {
-		ids = append(ids, im.ID)
-	}
+	ids := cloudtest.ImageIDs(got)
 	if want := []string{b, d, a}; fmt.Sprint(ids) != fmt.Sprint(want) {
 		t.Fatalf("ids = %v, want %v (newest first, only ours)", ids, want)
 	}
@@ -208,14 +206,5 @@ func TestDeprecateImage(t *testing.T) {
 // A deprecated image is no cache hit, even with the hash.
 func TestFindImageSkipsDeprecated(t *testing.T) {
 	f, ali, cfg := start(t)
-	id := f.SeedImage("sindri-a", "H", time.Now().Add(-time.Hour))
-	if got, err := ali.FindImage(t.Context(), cfg, "H"); err != nil || got == nil || got.ID != id {
-		t.Fatalf("before: %+v, %v; want %s", got, err, id)
-	}
-	if err := ali.DeprecateImage(t.Context(), cfg, id, cloud.Deprecation{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ali.FindImage(t.Context(), cfg, "H"); err != nil || got != nil {
-		t.Fatalf("after deprecation: %+v, %v; want no image", got, err)
-	}
+	cloudtest.FindImageSkipsDeprecated(t, ali, cfg, "H", f.SeedImage)
 }

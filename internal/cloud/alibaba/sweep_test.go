@@ -8,6 +8,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba/alibabafake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 // seedLeftovers makes an account after two crashed runs, plus what the
@@ -108,15 +109,7 @@ func TestLeftovers(t *testing.T) {
 func TestDeleteResource(t *testing.T) {
 	f, ali, cfg := start(t)
 	seedLeftovers(f)
-	got, err := ali.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range got {
-		if err := ali.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Errorf("delete %s %s: %v", r.Kind, r.ID, err)
-		}
-	}
+	cloudtest.SweepAll(t, ali, cfg, cloud.SweepFilter{})
 	for _, r := range f.Live() {
 		if r.Tags["sindri-packer"] == "temporary" && r.Kind != alibabafake.KindImage {
 			t.Errorf("still live: %+v", r)
@@ -125,12 +118,6 @@ func TestDeleteResource(t *testing.T) {
 	k := liveKinds(f)
 	if k[alibabafake.KindImage] != 1 || k[cloud.KindInstance] != 1 {
 		t.Errorf("the image and the deployment must stay: %v", f.Live())
-	}
-	// Gone already: success, for every kind.
-	for _, r := range got {
-		if err := ali.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Errorf("second delete of %s %s: %v", r.Kind, r.ID, err)
-		}
 	}
 }
 

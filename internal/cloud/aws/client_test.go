@@ -28,13 +28,7 @@ var fastTuning = cloud.Tuning{
 // fakeEnv is the environment that points a Cloud at f, then extra
 // KEY=value entries, which win.
 func fakeEnv(f *awsfake.Fake, extra ...string) cloud.Env {
-	over := cloud.EnvList(extra)
-	return func(key string) (string, bool) {
-		if v, ok := over(key); ok {
-			return v, true
-		}
-		return f.LookupEnv(key)
-	}
+	return cloudtest.EnvOver(f.LookupEnv, extra...)
 }
 
 // setup starts an awsfake and returns a Cloud pointed at it through its

@@ -53,13 +53,7 @@ func TestFindImage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c, cfg := setup(t, "")
 			want := tt.seed(f)
-			img, err := c.FindImage(t.Context(), cfg, tt.hash)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if img == nil || img.ID != want {
-				t.Fatalf("FindImage = %+v, want %s", img, want)
-			}
+			img := cloudtest.FindImage(t, c, cfg, tt.hash, want)
 			if img.ConfigHash != tt.hash || img.Region != "us-west-2" || img.Regions["us-west-2"] != want || img.State != "available" || img.SindriVersion != awsfake.SindriVersion {
 				t.Errorf("image fields = %+v", img)
 			}
@@ -107,10 +101,7 @@ func TestListImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, im := range imgs {
-		ids = append(ids, im.ID)
-	}
+	ids := cloudtest.ImageIDs(imgs)
 	if !slices.Equal(ids, []string{newest, old, retired}) {
 		t.Fatalf("ListImages = %v, want newest first %v", ids, []string{newest, old, retired})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws/awsfake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 var kinds = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
@@ -82,19 +83,7 @@ func TestDeleteResource(t *testing.T) {
 		f.SeedLeftover(k, "run-a", t0)
 	}
 	image := f.SeedImage("keep", "h1", t0)
-	got, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range got {
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Fatalf("delete %s %s: %v", r.Kind, r.ID, err)
-		}
-		// Gone already: success.
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Errorf("delete %s %s again: %v", r.Kind, r.ID, err)
-		}
-	}
+	cloudtest.SweepAll(t, c, cfg, cloud.SweepFilter{})
 	for _, r := range f.Live() {
 		if r.Tags[cloud.TagTemporary] == cloud.Temporary && r.Kind != "image" && r.Kind != "snapshot" {
 			t.Errorf("left %s %s", r.Kind, r.ID)

@@ -9,6 +9,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/repave"
 )
 
@@ -37,17 +38,8 @@ func TestFindImage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := c.FindImage(t.Context(), cfg, tc.hash)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want == "" {
-				if img != nil {
-					t.Fatalf("found %+v, want none", img)
-				}
-				return
-			}
-			if img == nil || img.ID != tc.want || img.ConfigHash != tc.hash {
+			img := cloudtest.FindImage(t, c, cfg, tc.hash, tc.want)
+			if img != nil && img.ConfigHash != tc.hash {
 				t.Fatalf("found %+v, want %s", img, tc.want)
 			}
 		})
@@ -156,16 +148,7 @@ func TestGalleryImages(t *testing.T) {
 // A deprecated image is no cache hit, even with the hash.
 func TestFindImageSkipsDeprecated(t *testing.T) {
 	c, f, cfg := setup(t, fakeConfig)
-	id := f.SeedImage("sindri-a", "h1", time.Now().Add(-time.Hour))
-	if got, err := c.FindImage(t.Context(), cfg, "h1"); err != nil || got == nil || got.ID != id {
-		t.Fatalf("before: %+v, %v; want %s", got, err, id)
-	}
-	if err := c.DeprecateImage(t.Context(), cfg, id, cloud.Deprecation{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := c.FindImage(t.Context(), cfg, "h1"); err != nil || got != nil {
-		t.Fatalf("after deprecation: %+v, %v; want no image", got, err)
-	}
+	cloudtest.FindImageSkipsDeprecated(t, c, cfg, "h1", f.SeedImage)
 }
 
 // builtImage stores a managed image as Azure returns one the rendered

@@ -74,14 +74,6 @@ func skipUnsupported(t *testing.T, h Harness, err error, what string) {
 	}
 }
 
-func ids(imgs []cloud.Image) []string {
-	out := make([]string, len(imgs))
-	for i, im := range imgs {
-		out[i] = im.ID
-	}
-	return out
-}
-
 func imagesListNewestFirst(t *testing.T, h Harness) {
 	now := time.Now().UTC().Truncate(time.Second)
 	older := h.SeedImage("sindri-older", "hash-older", now.Add(-48*time.Hour))
@@ -90,8 +82,8 @@ func imagesListNewestFirst(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(ids(got), []string{newer, older}) {
-		t.Fatalf("ListImages = %v, want newest first [%s %s]", ids(got), newer, older)
+	if !slices.Equal(ImageIDs(got), []string{newer, older}) {
+		t.Fatalf("ListImages = %v, want newest first [%s %s]", ImageIDs(got), newer, older)
 	}
 	for _, im := range got {
 		want := map[string]string{older: "hash-older", newer: "hash-newer"}[im.ID]
@@ -262,8 +254,8 @@ func retriesThrottlingAnd5xx(t *testing.T, h Harness) {
 		if n := len(f.Requests()) - before; n < 3 {
 			t.Fatalf("after two %d answers: %d requests, want the two failures retried: %v", status, n, f.Requests()[before:])
 		}
-		if !slices.Contains(ids(got), id) {
-			t.Fatalf("after two %d answers: %v lacks %s", status, ids(got), id)
+		if !slices.Contains(ImageIDs(got), id) {
+			t.Fatalf("after two %d answers: %v lacks %s", status, ImageIDs(got), id)
 		}
 	}
 }
@@ -293,8 +285,8 @@ func hangIsBounded(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("after one hung request: %v (want abandoned and retried)", err)
 	}
-	if !slices.Contains(ids(got), id) {
-		t.Fatalf("after one hung request: %v lacks %s", ids(got), id)
+	if !slices.Contains(ImageIDs(got), id) {
+		t.Fatalf("after one hung request: %v lacks %s", ImageIDs(got), id)
 	}
 }
 

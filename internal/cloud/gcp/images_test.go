@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 const (
@@ -58,18 +59,9 @@ func TestFindImage(t *testing.T) {
 			f, c, cfg := newFake(t)
 			f.PageSize = 1 // every image on its own page
 			tt.seed(f)
-			got, err := c.FindImage(ctx(t), cfg, tt.hash)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.want == "" {
-				if got != nil {
-					t.Fatalf("FindImage = %+v, want none", got)
-				}
+			got := cloudtest.FindImage(t, c, cfg, tt.hash, tt.want)
+			if got == nil {
 				return
-			}
-			if got == nil || got.ID != tt.want {
-				t.Fatalf("FindImage = %+v, want %s", got, tt.want)
 			}
 			if got.ConfigHash != tt.hash {
 				t.Errorf("ConfigHash = %q, want the full hash %q", got.ConfigHash, tt.hash)

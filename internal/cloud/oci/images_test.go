@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 )
 
@@ -48,16 +49,8 @@ func TestFindImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c, cfg := setup(t)
 			want := tc.seed(f)
-			img, err := c.FindImage(t.Context(), cfg, tc.hash)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case want == "" && img != nil:
-				t.Fatalf("FindImage = %+v, want none", img)
-			case want != "" && (img == nil || img.ID != want):
-				t.Fatalf("FindImage = %+v, want %s", img, want)
-			case want != "" && (img.ConfigHash != tc.hash || img.Regions[ocifake.Region] != want):
+			img := cloudtest.FindImage(t, c, cfg, tc.hash, want)
+			if img != nil && (img.ConfigHash != tc.hash || img.Regions[ocifake.Region] != want) {
 				t.Errorf("FindImage = %+v: hash or regions wrong", img)
 			}
 		})
@@ -75,10 +68,7 @@ func TestListImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, img := range imgs {
-		ids = append(ids, img.ID)
-	}
+	ids := cloudtest.ImageIDs(imgs)
 	if want := []string{p, b, a}; !slices.Equal(ids, want) {
 		t.Fatalf("ListImages IDs = %v, want %v (ours, newest first)", ids, want)
 	}
@@ -168,14 +158,5 @@ func TestDeprecateImage(t *testing.T) {
 // A deprecated image is no cache hit, even with the hash.
 func TestFindImageSkipsDeprecated(t *testing.T) {
 	f, c, cfg := setup(t)
-	id := f.SeedImage("sindri-a", "h1", time.Now().Add(-time.Hour))
-	if got, err := c.FindImage(t.Context(), cfg, "h1"); err != nil || got == nil || got.ID != id {
-		t.Fatalf("before: %+v, %v; want %s", got, err, id)
-	}
-	if err := c.DeprecateImage(t.Context(), cfg, id, cloud.Deprecation{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := c.FindImage(t.Context(), cfg, "h1"); err != nil || got != nil {
-		t.Fatalf("after deprecation: %+v, %v; want no image", got, err)
-	}
+	cloudtest.FindImageSkipsDeprecated(t, c, cfg, "h1", f.SeedImage)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 )
 
@@ -85,15 +86,7 @@ func TestLeftovers(t *testing.T) {
 func TestDeleteResource(t *testing.T) {
 	f, c, cfg := setup(t)
 	seedLeftovers(t, f)
-	all, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range all {
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Errorf("DeleteResource(%s %s): %v", r.Kind, r.ID, err)
-		}
-	}
+	cloudtest.SweepAll(t, c, cfg, cloud.SweepFilter{})
 	for _, r := range f.Live() {
 		if r.Tags[cloud.TagTemporary] == cloud.Temporary && r.Kind != "image" {
 			t.Errorf("temporary %s %s still live", r.Kind, r.ID)
@@ -101,12 +94,6 @@ func TestDeleteResource(t *testing.T) {
 	}
 	if n := len(f.Live()); n != 5 { // deployment + its disk, two images, the user's disk
 		t.Errorf("%d live resources after the sweep, want 5: %+v", n, f.Live())
-	}
-	// Gone already: success.
-	for _, r := range all {
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Errorf("DeleteResource(%s %s) again: %v", r.Kind, r.ID, err)
-		}
 	}
 	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindKeyPair, ID: "k"}); err == nil {
 		t.Error("DeleteResource(key-pair) succeeded on a cloud without key pairs")

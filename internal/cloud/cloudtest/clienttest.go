@@ -1,0 +1,110 @@
+package cloudtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
+)
+
+// The plumbing the client tests of the cloud packages share: the steps
+// every cloud's images, sweep and client tests take the same way against
+// its double, with each cloud's own seeding and checks around them.
+
+// ImageIDs returns the IDs of imgs, in order.
+func ImageIDs(imgs []cloud.Image) []string {
+	out := make([]string, len(imgs))
+	for i, im := range imgs {
+		out[i] = im.ID
+	}
+	return out
+}
+
+// EnvOver is base with the KEY=value entries of over taking precedence.
+func EnvOver(base cloud.Env, over ...string) cloud.Env {
+	o := cloud.EnvList(over)
+	return func(key string) (string, bool) {
+		if v, ok := o(key); ok {
+			return v, true
+		}
+		return base(key)
+	}
+}
+
+// FindImage calls c.FindImage for hash and fails the test on an error, or
+// unless it found the image want (by ID), or no image when want is empty.
+// It returns the image found (nil for none).
+func FindImage(t *testing.T, c cloud.Target, cfg *config.Config, hash, want string) *cloud.Image {
+	t.Helper()
+	img, err := c.FindImage(t.Context(), cfg, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want == "" {
+		if img != nil {
+			t.Fatalf("FindImage(%s) = %+v, want none", hash, img)
+		}
+		return nil
+	}
+	if img == nil || img.ID != want {
+		t.Fatalf("FindImage(%s) = %+v, want %s", hash, img, want)
+	}
+	return img
+}
+
+// FindImageSkipsDeprecated: the image seed makes with hash is found by
+// FindImage, and after DeprecateImage (now) it is no cache hit, even with
+// the hash.
+func FindImageSkipsDeprecated(t *testing.T, c cloud.Target, cfg *config.Config, hash string, seed func(name, hash string, created time.Time) string) {
+	t.Helper()
+	id := seed("sindri-a", hash, time.Now().Add(-time.Hour))
+	if got, err := c.FindImage(t.Context(), cfg, hash); err != nil || got == nil || got.ID != id {
+		t.Fatalf("before: %+v, %v; want %s", got, err, id)
+	}
+	if err := c.DeprecateImage(t.Context(), cfg, id, cloud.Deprecation{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.FindImage(t.Context(), cfg, hash); err != nil || got != nil {
+		t.Fatalf("after deprecation: %+v, %v; want no image", got, err)
+	}
+}
+
+// ListImagesTimesOut calls c.ListImages on a double whose requests hang
+// and fails the test unless it ends with an error timedOut accepts within
+// bound. It returns that error.
+func ListImagesTimesOut(t *testing.T, c cloud.Target, cfg *config.Config, bound time.Duration, timedOut func(error) bool) error {
+	t.Helper()
+	start := time.Now()
+	_, err := c.ListImages(t.Context(), cfg)
+	if err == nil || !timedOut(err) {
+		t.Fatalf("ListImages = %v, want a time-out", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("took %v, want at most %v", d, bound)
+	}
+	return err
+}
+
+// SweepAll lists the leftovers filter selects, failing the test on an
+// error, and deletes each of them twice: the second time it is gone
+// already, which must succeed too. It returns what it deleted.
+func SweepAll(t *testing.T, c cloud.Target, cfg *config.Config, filter cloud.SweepFilter) []cloud.Resource {
+	t.Helper()
+	got, err := c.Leftovers(t.Context(), cfg, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Fatalf("delete %s %s: %v", r.Kind, r.ID, err)
+		}
+	}
+	// Gone already: success, for every kind.
+	for _, r := range got {
+		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
+			t.Errorf("delete %s %s again: %v", r.Kind, r.ID, err)
+		}
+	}
+	return got
+}
