@@ -102,6 +102,18 @@ func (f *Faults) Calls(match string) []Call {
 	return out
 }
 
+// Answered is Intercept for a fake's handler: it records the request and,
+// when a fault applies, answers it: a Hang is waited out (nothing is
+// written), any other fault is written by write in the cloud's error
+// format. It reports whether the request was answered so.
+func (f *Faults) Answered(r *http.Request, line string, body []byte, write func(Fault)) bool {
+	fault, ok := f.Intercept(r, line, body)
+	if ok && !fault.Hang {
+		write(fault)
+	}
+	return ok
+}
+
 // Intercept records the request under line and takes the first pending
 // fault that matches it. It returns ok=false when the request is to be
 // served normally. A Hang fault is waited out here, until the client goes

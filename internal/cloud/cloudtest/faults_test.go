@@ -52,6 +52,24 @@ func TestMatchedFaultWaitsForItsRequest(t *testing.T) {
 	}
 }
 
+func TestAnsweredWritesAllButHangs(t *testing.T) {
+	var f Faults
+	f.Inject(Fault{Status: 503}, Fault{Hang: true})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the hang's client has given up already
+	var written []int
+	write := func(x Fault) { written = append(written, x.Status) }
+	for i, r := range []*http.Request{request(t, "/"), request(t, "/").WithContext(ctx), request(t, "/")} {
+		want := i < 2
+		if got := f.Answered(r, "GET /", nil, write); got != want {
+			t.Fatalf("request %d: answered %v, want %v", i, got, want)
+		}
+	}
+	if len(written) != 1 || written[0] != 503 {
+		t.Fatalf("written %v, want only the 503 (a hang writes nothing, a request without fault is not answered)", written)
+	}
+}
+
 func TestHangHoldsOnlyItsRequestUntilTheClientGivesUp(t *testing.T) {
 	var f Faults
 	f.HangNext(1)

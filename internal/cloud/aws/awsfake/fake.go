@@ -481,10 +481,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(f.stopped, cancel)()
-	if fault, ok := f.Intercept(r.WithContext(ctx), r.Method+" Action="+action, body); ok {
-		if !fault.Hang {
-			ans.fail(faultError(fault, sts))
-		}
+	if f.Answered(r.WithContext(ctx), r.Method+" Action="+action, body, func(x cloudtest.Fault) { ans.fail(faultError(x, sts)) }) {
 		return
 	}
 	f.mu.Lock()

@@ -355,10 +355,7 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("x-ms-request-id", reqID)
 	w.Header().Set("x-ms-correlation-request-id", reqID)
-	if f, ok := s.Intercept(r, r.Method+" "+r.URL.Path, data); ok {
-		if !f.Hang {
-			s.writeFault(w, f)
-		}
+	if s.Answered(r, r.Method+" "+r.URL.Path, data, func(f cloudtest.Fault) { s.writeFault(w, f) }) {
 		return
 	}
 	if s.metadata(w, r) {

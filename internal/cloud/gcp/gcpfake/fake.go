@@ -367,11 +367,10 @@ func last(s string) string {
 // route under the lock.
 func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if fault, ok := s.Intercept(r, r.Method+" "+r.URL.Path, body); ok {
-		if !fault.Hang {
-			reason, message := faultBody(fault, s.Project)
-			s.writeError(w, fault.Status, reason, message)
-		}
+	if s.Answered(r, r.Method+" "+r.URL.Path, body, func(fault cloudtest.Fault) {
+		reason, message := faultBody(fault, s.Project)
+		s.writeError(w, fault.Status, reason, message)
+	}) {
 		return
 	}
 	const prefix = "/compute/v1/projects/"

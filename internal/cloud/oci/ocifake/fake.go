@@ -514,17 +514,16 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("opc-request-id", reqID)
 	w.Header().Set("Content-Type", "application/json")
-	if f, ok := s.Intercept(r, line, body); ok {
-		if !f.Hang {
-			code, message := errorCodes[f.Status][0], errorCodes[f.Status][1]
-			if f.Code != "" {
-				code = f.Code
-			}
-			if f.Message != "" {
-				message = f.Message
-			}
-			writeError(w, f.Status, code, message)
+	if s.Answered(r, line, body, func(f cloudtest.Fault) {
+		code, message := errorCodes[f.Status][0], errorCodes[f.Status][1]
+		if f.Code != "" {
+			code = f.Code
 		}
+		if f.Message != "" {
+			message = f.Message
+		}
+		writeError(w, f.Status, code, message)
+	}) {
 		return
 	}
 	if msg := s.verify(r, body); msg != "" {
