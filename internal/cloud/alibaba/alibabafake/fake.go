@@ -713,20 +713,29 @@ func find[T regional](p url.Values, m map[string]T, key string) (T, *apiError) {
 	return x, nil
 }
 
-// selectPage picks the resources in the request's region that carry its
-// Tag.N tags and pass keep, sorts them by ID and cuts the page asked for;
-// total is how many were picked.
-func selectPage[T regional](p url.Values, all map[string]T, keep func(T) bool, maxSize int) (pg []T, total, num, size int, aerr *apiError) {
+// describe answers a paged Describe call: the resources in the request's
+// region that carry its Tag.N tags and pass keep, sorted by ID, the page
+// asked for (PageSize at most maxSize) each as view makes it, under
+// list.item with ECS's TotalCount (how many were picked), PageNumber and
+// PageSize.
+func describe[T regional](p url.Values, all map[string]T, keep func(T) bool, maxSize int, list, item string, view func(T) map[string]any) (map[string]any, *apiError) {
 	want := tagParams(p)
-	var list []T
+	var picked []T
 	for _, x := range all {
 		if r := x.res(); r.region == p.Get("RegionId") && matchTags(r.tags, want) && keep(x) {
-			list = append(list, x)
+			picked = append(picked, x)
 		}
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].res().id < list[j].res().id })
-	pg, num, size, aerr = page(p, list, maxSize)
-	return pg, len(list), num, size, aerr
+	sort.Slice(picked, func(i, j int) bool { return picked[i].res().id < picked[j].res().id })
+	pg, num, size, aerr := page(p, picked, maxSize)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := []map[string]any{}
+	for _, x := range pg {
+		out = append(out, view(x))
+	}
+	return map[string]any{"TotalCount": len(picked), "PageNumber": num, "PageSize": size, list: map[string]any{item: out}}, nil
 }
 
 // page cuts a sorted list by PageNumber/PageSize (defaults 1 and 10, as
@@ -980,24 +989,22 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 	if aerr != nil {
 		return nil, aerr
 	}
-	pg, total, num, size, aerr := selectPage(p, f.groups, func(g *group) bool { return ids == nil || slices.Contains(ids, g.id) }, 50)
-	if aerr != nil {
-		return nil, aerr
-	}
-	out := []map[string]any{}
-	for _, g := range pg {
+	ans, aerr := describe(p, f.groups, func(g *group) bool { return ids == nil || slices.Contains(ids, g.id) }, 50, "SecurityGroups", "SecurityGroup", func(g *group) map[string]any {
 		n := 0
 		for _, in := range f.instances {
 			if slices.Contains(in.groups, g.id) {
 				n++
 			}
 		}
-		out = append(out, map[string]any{
+		return map[string]any{
 			"SecurityGroupId": g.id, "SecurityGroupName": g.name, "VpcId": g.vpc, "SecurityGroupType": "normal",
 			"CreationTime": stamp(g.created), "Description": "", "EcsCount": n, "Tags": tagList(g.tags),
-		})
+		}
+	})
+	if aerr == nil {
+		ans["RegionId"] = p.Get("RegionId")
 	}
-	return map[string]any{"RegionId": p.Get("RegionId"), "TotalCount": total, "PageNumber": num, "PageSize": size, "SecurityGroups": map[string]any{"SecurityGroup": out}}, nil
+	return ans, aerr
 }
 
 func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
@@ -1231,20 +1238,14 @@ func (f *Fake) describeDisks(p url.Values) (map[string]any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	pg, total, num, size, aerr := selectPage(p, f.disks, func(d *disk) bool { return ids == nil || slices.Contains(ids, d.id) }, 100)
-	if aerr != nil {
-		return nil, aerr
-	}
-	out := []map[string]any{}
-	for _, d := range pg {
-		out = append(out, map[string]any{
+	return describe(p, f.disks, func(d *disk) bool { return ids == nil || slices.Contains(ids, d.id) }, 100, "Disks", "Disk", func(d *disk) map[string]any {
+		return map[string]any{
 			"DiskId": d.id, "DiskName": d.name, "Status": d.status, "Type": d.kind, "Category": d.category,
 			"Size": d.size, "InstanceId": d.instanceID, "DeleteWithInstance": d.deleteWithInstance,
 			"Portable": d.kind == "data", "RegionId": d.region, "ZoneId": Zone, "CreationTime": stamp(d.created),
 			"Tags": tagList(d.tags),
-		})
-	}
-	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "Disks": map[string]any{"Disk": out}}, nil
+		}
+	})
 }
 
 func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
@@ -1265,17 +1266,11 @@ func (f *Fake) deleteDisk(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeKeyPairs(p url.Values) (map[string]any, *apiError) {
 	name := p.Get("KeyPairName")
-	pg, total, num, size, aerr := selectPage(p, f.keys, func(k *resource) bool { return name == "" || name == k.name }, 50)
-	if aerr != nil {
-		return nil, aerr
-	}
-	out := []map[string]any{}
-	for _, k := range pg {
-		out = append(out, map[string]any{
+	return describe(p, f.keys, func(k *resource) bool { return name == "" || name == k.name }, 50, "KeyPairs", "KeyPair", func(k *resource) map[string]any {
+		return map[string]any{
 			"KeyPairName": k.name, "KeyPairFingerPrint": "fa:ke:00", "CreationTime": stampMinute(k.created), "Tags": tagList(k.tags),
-		})
-	}
-	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "KeyPairs": map[string]any{"KeyPair": out}}, nil
+		}
+	})
 }
 
 func (f *Fake) deleteKeyPairs(p url.Values) (map[string]any, *apiError) {

@@ -98,12 +98,7 @@ func (f *Fake) createVpc(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 	id := p.Get("VpcId")
-	pg, total, num, size, aerr := selectPage(p, f.vpcs, func(v *vpc) bool { return id == "" || v.id == id }, 50)
-	if aerr != nil {
-		return nil, aerr
-	}
-	out := []map[string]any{}
-	for _, v := range pg {
+	return describe(p, f.vpcs, func(v *vpc) bool { return id == "" || v.id == id }, 50, "Vpcs", "Vpc", func(v *vpc) map[string]any {
 		var vsws []string
 		for _, s := range f.vswitches {
 			if s.vpc == v.id {
@@ -111,16 +106,16 @@ func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 			}
 		}
 		slices.Sort(vsws)
-		out = append(out, map[string]any{
+		m := map[string]any{
 			"VpcId": v.id, "VpcName": v.name, "RegionId": v.region, "Status": v.status, "CidrBlock": v.cidr,
 			"VRouterId": "vrt-" + v.id[len("vpc-"):], "IsDefault": false, "Description": "", "CreationTime": stamp(v.created),
 			"VSwitchIds": map[string]any{"VSwitchId": append([]string{}, vsws...)}, "UserCidrs": map[string]any{"UserCidr": []string{}},
-		})
+		}
 		if v.status == "Pending" { // available at the next look
 			v.status = "Available"
 		}
-	}
-	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "Vpcs": map[string]any{"Vpc": out}}, nil
+		return m
+	})
 }
 
 func (f *Fake) deleteVpc(p url.Values) (map[string]any, *apiError) {
@@ -171,24 +166,20 @@ func (f *Fake) createVSwitch(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 	id, vpcID, zone := p.Get("VSwitchId"), p.Get("VpcId"), p.Get("ZoneId")
-	pg, total, num, size, aerr := selectPage(p, f.vswitches, func(s *vswitch) bool {
+	keep := func(s *vswitch) bool {
 		return (id == "" || s.id == id) && (vpcID == "" || s.vpc == vpcID) && (zone == "" || s.zone == zone)
-	}, 50)
-	if aerr != nil {
-		return nil, aerr
 	}
-	out := []map[string]any{}
-	for _, s := range pg {
-		out = append(out, map[string]any{
+	return describe(p, f.vswitches, keep, 50, "VSwitches", "VSwitch", func(s *vswitch) map[string]any {
+		m := map[string]any{
 			"VSwitchId": s.id, "VpcId": s.vpc, "ZoneId": s.zone, "CidrBlock": s.cidr, "Status": s.status,
 			"VSwitchName": s.name, "IsDefault": false, "AvailableIpAddressCount": 250, "Description": "",
 			"CreationTime": stamp(s.created), "ResourceGroupId": "",
-		})
+		}
 		if s.status == "Pending" {
 			s.status = "Available"
 		}
-	}
-	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "VSwitches": map[string]any{"VSwitch": out}}, nil
+		return m
+	})
 }
 
 func (f *Fake) deleteVSwitch(p url.Values) (map[string]any, *apiError) {
@@ -229,24 +220,18 @@ func (f *Fake) allocateEipAddress(p url.Values) (map[string]any, *apiError) {
 
 func (f *Fake) describeEipAddresses(p url.Values) (map[string]any, *apiError) {
 	id := p.Get("AllocationId")
-	pg, total, num, size, aerr := selectPage(p, f.eips, func(e *eip) bool { return id == "" || e.id == id }, 50)
-	if aerr != nil {
-		return nil, aerr
-	}
-	out := []map[string]any{}
-	for _, e := range pg {
+	return describe(p, f.eips, func(e *eip) bool { return id == "" || e.id == id }, 50, "EipAddresses", "EipAddress", func(e *eip) map[string]any {
 		typ := ""
 		if e.instance != "" {
 			typ = "EcsInstance"
 		}
-		out = append(out, map[string]any{
+		return map[string]any{
 			"AllocationId": e.id, "IpAddress": e.ip, "Status": e.status, "InstanceId": e.instance, "InstanceType": typ,
 			"RegionId": e.region, "Bandwidth": fmt.Sprint(e.bandwidth), "EipBandwidth": fmt.Sprint(e.bandwidth),
 			"InternetChargeType": e.chargeType, "ChargeType": "PostPaid", "AllocationTime": stamp(e.created), "ExpiredTime": "",
 			"OperationLocks": map[string]any{"LockReason": []map[string]string{}},
-		})
-	}
-	return map[string]any{"TotalCount": total, "PageNumber": num, "PageSize": size, "EipAddresses": map[string]any{"EipAddress": out}}, nil
+		}
+	})
 }
 
 func (f *Fake) associateEipAddress(p url.Values) (map[string]any, *apiError) {
