@@ -1,79 +1,50 @@
 package alibaba_test
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
-	"maps"
 	"testing"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
-	"github.com/sindri-dev/sindri-packer/tools"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 const minimal = "packer:\n  cloud: alibaba\n"
 
 func TestIdentity(t *testing.T) {
-	c := alibaba.Cloud{}
-	if c.Name() != "alibaba" || c.SourceType() != "alicloud-ecs" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "alicloud", Source: "github.com/hashicorp/alicloud", Version: tools.PluginVersion("alicloud")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
-	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
-		t.Errorf("Variables = %v, want none", v)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "root" {
-		t.Errorf("default SSHUser = %q, want root", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: ecs-user\n")); got != "ecs-user" {
-		t.Errorf("SSHUser = %q, want ecs-user", got)
-	}
+	cloudtest.CheckIdentity(t, alibaba.Cloud{}, cloudtest.Identity{
+		Name: "alibaba", SourceType: "alicloud-ecs", Plugin: "alicloud",
+		Minimal: minimal, DefaultUser: "root", User: "ecs-user", NoVariables: true,
+	})
 }
 
 func TestSourceDefaults(t *testing.T) {
 	b := cloudtest.Source(t, alibaba.Cloud{}, cloudtest.Load(t, minimal))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"region":        "cn-hangzhou",
 		"instance_type": "ecs.g6.xlarge",
 		"image_family":  "acs:ubuntu_24_04_x64",
 		"image_name":    "sindri-20240101",
 		"ssh_username":  "root",
 		"ssh_timeout":   "20m",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	for _, absent := range []string{"source_image", "target_image_family", "image_description", "vswitch_id"} {
-		if cloudtest.Has(b, absent) {
-			t.Errorf("%s set without a config value", absent)
-		}
-	}
+	})
+	cloudtest.WantAbsent(t, b, "source_image", "target_image_family", "image_description", "vswitch_id")
 	if !cloudtest.Bool(t, b, "associate_public_ip_address") {
 		t.Error("associate_public_ip_address is not true")
 	}
-	if got := cloudtest.Int(t, b, "internet_max_bandwidth_out"); got != 10 {
-		t.Errorf("internet_max_bandwidth_out = %d", got)
-	}
+	cloudtest.WantInt(t, b, "internet_max_bandwidth_out", 10)
+	wantSystemDisk(t, b, 80, "cloud_essd")
+	tags := cloudtest.ImageTags(nil)
+	cloudtest.WantStrMap(t, b, tags, "tags")
+	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(tags), "run_tags")
+}
+
+// wantSystemDisk checks the system disk's size and category.
+func wantSystemDisk(t *testing.T, b *hclsyntax.Body, size int64, category string) {
+	t.Helper()
 	d := cloudtest.Block(t, b, "system_disk_mapping")
-	if got := cloudtest.Int(t, d, "disk_size"); got != 80 {
-		t.Errorf("system disk_size = %d, want 80", got)
-	}
-	if got := cloudtest.Str(t, d, "disk_category"); got != "cloud_essd" {
-		t.Errorf("system disk_category = %q, want cloud_essd", got)
-	}
-	want := map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"}
-	if got := cloudtest.StrMap(t, b, "tags"); !maps.Equal(got, want) {
-		t.Errorf("tags = %v, want %v", got, want)
-	}
-	wantRun := maps.Clone(want)
-	wantRun["sindri-run-id"] = "run-42"
-	wantRun["sindri-packer"] = "temporary"
-	if got := cloudtest.StrMap(t, b, "run_tags"); !maps.Equal(got, wantRun) {
-		t.Errorf("run_tags = %v, want %v", got, wantRun)
-	}
+	cloudtest.WantInt(t, d, "disk_size", size)
+	cloudtest.WantStrs(t, d, map[string]string{"disk_category": category})
 }
 
 func TestSourceBaseImage(t *testing.T) {
@@ -124,7 +95,7 @@ func TestSourceFromConfig(t *testing.T) {
     image_family: team-dev
     description: Team image
 `))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"region":              "cn-shanghai",
 		"instance_type":       "ecs.g7.large",
 		"vswitch_id":          "vsw-0123abcd",
@@ -132,18 +103,8 @@ func TestSourceFromConfig(t *testing.T) {
 		"image_description":   "Team image",
 		// build.image_family names the result, never the base image.
 		"image_family": "acs:ubuntu_24_04_x64",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	d := cloudtest.Block(t, b, "system_disk_mapping")
-	if got := cloudtest.Int(t, d, "disk_size"); got != 60 {
-		t.Errorf("system disk_size = %d, want 60", got)
-	}
-	if got := cloudtest.Str(t, d, "disk_category"); got != "cloud_auto" {
-		t.Errorf("system disk_category = %q, want cloud_auto", got)
-	}
+	})
+	wantSystemDisk(t, b, 60, "cloud_auto")
 	if got := cloudtest.StrMap(t, b, "tags")["Team"]; got != "platform" {
 		t.Errorf("tags[Team] = %q", got)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/alibaba"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
-	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
 const multi = "packer:\n  clouds:\n    alibaba: {region: cn-shanghai}\n    aws: {}\n"
@@ -27,9 +26,7 @@ func TestRegions(t *testing.T) {
 			}
 		})
 	}
-	if field, regions := (alibaba.Cloud{}).Regions(cloudtest.Load(t, "packer:\n  cloud: qemu\n")); field != "" || regions != nil {
-		t.Errorf("Regions without an alibaba block = %q %v", field, regions)
-	}
+	cloudtest.WantNoRegions(t, alibaba.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: qemu\n"))
 }
 
 // The overrides pin the build region, in either form of the file, and
@@ -45,13 +42,7 @@ func TestPinRegion(t *testing.T) {
 			if err != nil || !slices.Equal(sets, []string{tc.set}) {
 				t.Fatalf("PinRegion = %v, %v; want [%s]", sets, err, tc.set)
 			}
-			cfg, err := config.Parse("sindri.yaml", []byte(tc.yaml), config.Options{
-				Getenv: func(string) (string, bool) { return "", false }, Sets: sets,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, regions := (alibaba.Cloud{}).Regions(cfg); !slices.Equal(regions, []string{"ap-southeast-1"}) {
+			if _, regions := (alibaba.Cloud{}).Regions(cloudtest.LoadSet(t, tc.yaml, sets)); !slices.Equal(regions, []string{"ap-southeast-1"}) {
 				t.Errorf("pinned regions = %v", regions)
 			}
 		})
@@ -90,14 +81,6 @@ func TestPlaceholders(t *testing.T) {
 }
 
 func TestValidImageID(t *testing.T) {
-	for _, id := range []string{"m-bp1abc2def3", "m-fake000001"} {
-		if err := (alibaba.Cloud{}).ValidImageID(id); err != nil {
-			t.Errorf("%q refused: %v", id, err)
-		}
-	}
-	for _, id := range []string{"", "ami-0123abcd", "m-", "m-ABC", "m-abc\nx", "ubuntu_22_04_x64_20G_alibase_20240101.vhd"} {
-		if err := (alibaba.Cloud{}).ValidImageID(id); err == nil {
-			t.Errorf("%q accepted", id)
-		}
-	}
+	cloudtest.CheckImageIDs(t, alibaba.Cloud{}, []string{"m-bp1abc2def3", "m-fake000001"},
+		[]string{"", "ami-0123abcd", "m-", "m-ABC", "m-abc\nx", "ubuntu_22_04_x64_20G_alibase_20240101.vhd"})
 }

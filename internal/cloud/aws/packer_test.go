@@ -1,61 +1,37 @@
 package aws_test
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"slices"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
-	"github.com/sindri-dev/sindri-packer/tools"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 func TestIdentity(t *testing.T) {
-	c := aws.Cloud{}
-	if c.Name() != "aws" || c.SourceType() != "amazon-ebs" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "amazon", Source: "github.com/hashicorp/amazon", Version: tools.PluginVersion("amazon")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
-	if v := c.Variables(cloudtest.Load(t, "packer:\n  cloud: aws\n")); v != nil {
-		t.Errorf("Variables = %v, want none", v)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, "packer:\n  cloud: aws\n")); got != "ubuntu" {
-		t.Errorf("default SSHUser = %q, want ubuntu", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, "packer:\n  cloud: aws\n  ssh_username: ec2-user\n")); got != "ec2-user" {
-		t.Errorf("SSHUser = %q, want ec2-user", got)
-	}
+	cloudtest.CheckIdentity(t, aws.Cloud{}, cloudtest.Identity{
+		Name: "aws", SourceType: "amazon-ebs", Plugin: "amazon",
+		Minimal: "packer:\n  cloud: aws\n", DefaultUser: "ubuntu", User: "ec2-user", NoVariables: true,
+	})
 }
 
 func TestSourceDefaults(t *testing.T) {
 	b := cloudtest.Source(t, aws.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: aws\n"))
 
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"region":                  "us-west-2",
 		"instance_type":           "t3.large",
 		"ami_name":                "sindri-20240101",
 		"ssh_username":            "ubuntu",
 		"ssh_timeout":             "20m",
 		"temporary_key_pair_type": "ed25519",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	for _, absent := range []string{
-		"source_ami", "ami_description", "vpc_id", "subnet_id", "ami_regions",
-		"ami_users", "ami_groups", "kms_key_id",
-	} {
-		if _, ok := b.Attributes[absent]; ok {
-			t.Errorf("%s set without a config value", absent)
-		}
-	}
+	})
+	cloudtest.WantAbsent(t, b, "source_ami", "ami_description", "vpc_id", "subnet_id", "ami_regions",
+		"ami_users", "ami_groups", "kms_key_id")
 
 	// The newest official Ubuntu 24.04 AMI of Canonical's account.
 	f := cloudtest.Block(t, b, "source_ami_filter")
@@ -83,20 +59,10 @@ func TestSourceDefaults(t *testing.T) {
 	if cloudtest.Str(t, md, "http_tokens") != "required" || cloudtest.Str(t, md, "http_endpoint") != "enabled" {
 		t.Error("metadata_options does not require IMDSv2")
 	}
-	if n := cloudtest.Int(t, md, "http_put_response_hop_limit"); n != 1 {
-		t.Errorf("http_put_response_hop_limit = %d", n)
-	}
+	cloudtest.WantInt(t, md, "http_put_response_hop_limit", 1)
 
-	dev := cloudtest.Block(t, b, "launch_block_device_mappings")
-	if got := cloudtest.Str(t, dev, "device_name"); got != "/dev/sda1" {
-		t.Errorf("device_name = %q", got)
-	}
-	if got := cloudtest.Int(t, dev, "volume_size"); got != 80 {
-		t.Errorf("volume_size = %d, want 80", got)
-	}
-	if got := cloudtest.Str(t, dev, "volume_type"); got != "gp3" {
-		t.Errorf("volume_type = %q, want gp3", got)
-	}
+	dev := wantVolume(t, b, 80, "gp3")
+	cloudtest.WantStrs(t, dev, map[string]string{"device_name": "/dev/sda1"})
 	if !cloudtest.Bool(t, dev, "delete_on_termination") {
 		t.Error("delete_on_termination is not true")
 	}
@@ -122,7 +88,7 @@ packer:
     description: 'Team "dev" image'
     ssh_timeout: 1h
 `))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"region":          "eu-west-1",
 		"instance_type":   "m6i.xlarge",
 		"source_ami":      "ami-0123abcd",
@@ -132,11 +98,7 @@ packer:
 		"subnet_id":       "subnet-0123abcd",
 		"kms_key_id":      "alias/sindri",
 		"ami_description": `Team "dev" image`,
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
+	})
 	if cloudtest.Blocks(b, "source_ami_filter") != 0 {
 		t.Error("source_ami_filter written although source_ami is set")
 	}
@@ -149,37 +111,25 @@ packer:
 	if _, ok := b.Attributes["ami_groups"]; ok {
 		t.Error("ami_groups written: the AMI must never be public")
 	}
-	dev := cloudtest.Block(t, b, "launch_block_device_mappings")
-	if got := cloudtest.Int(t, dev, "volume_size"); got != 120 {
-		t.Errorf("volume_size = %d, want 120", got)
-	}
-	if got := cloudtest.Str(t, dev, "volume_type"); got != "io2" {
-		t.Errorf("volume_type = %q, want io2", got)
-	}
+	wantVolume(t, b, 120, "io2")
 
-	tags := cloudtest.StrMap(t, b, "tags")
-	wantTags := map[string]string{
-		"Team": "platform", "note": `"${x}" %{y}`,
-		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
-	}
-	if !maps.Equal(tags, wantTags) {
-		t.Errorf("tags = %v, want %v", tags, wantTags)
-	}
-	if got := cloudtest.StrMap(t, b, "snapshot_tags"); !maps.Equal(got, wantTags) {
-		t.Errorf("snapshot_tags = %v, want %v", got, wantTags)
-	}
+	wantTags := cloudtest.ImageTags(map[string]string{"Team": "platform", "note": `"${x}" %{y}`})
+	cloudtest.WantStrMap(t, b, wantTags, "tags", "snapshot_tags")
 	// Temporary resources carry the run ID so cleanup can find them.
-	wantRun := maps.Clone(wantTags)
-	wantRun["sindri-run-id"] = "run-42"
-	wantRun["sindri-packer"] = "temporary"
-	for _, name := range []string{"run_tags", "run_volume_tags"} {
-		if got := cloudtest.StrMap(t, b, name); !maps.Equal(got, wantRun) {
-			t.Errorf("%s = %v, want %v", name, got, wantRun)
-		}
-	}
-	if _, ok := tags["sindri-run-id"]; ok {
+	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(wantTags), "run_tags", "run_volume_tags")
+	if _, ok := cloudtest.StrMap(t, b, "tags")["sindri-run-id"]; ok {
 		t.Error("the image's tags carry the run ID")
 	}
+}
+
+// wantVolume checks the root volume's size and type and returns its
+// block.
+func wantVolume(t *testing.T, b *hclsyntax.Body, size int64, typ string) *hclsyntax.Body {
+	t.Helper()
+	dev := cloudtest.Block(t, b, "launch_block_device_mappings")
+	cloudtest.WantInt(t, dev, "volume_size", size)
+	cloudtest.WantStrs(t, dev, map[string]string{"volume_type": typ})
+	return dev
 }
 
 func TestSourceEncryptBoot(t *testing.T) {

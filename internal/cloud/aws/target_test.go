@@ -7,7 +7,6 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/aws"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
-	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
 func TestRegions(t *testing.T) {
@@ -17,10 +16,7 @@ func TestRegions(t *testing.T) {
 	if field != "region" || !slices.Equal(regions, []string{"eu-west-1", "us-east-1", "ap-south-1"}) {
 		t.Errorf("Regions = %q %v, want region [eu-west-1 us-east-1 ap-south-1]", field, regions)
 	}
-	other := cloudtest.Load(t, "packer:\n  cloud: qemu\n")
-	if field, regions := c.Regions(other); field != "" || regions != nil {
-		t.Errorf("Regions without an aws block = %q %v, want nothing", field, regions)
-	}
+	cloudtest.WantNoRegions(t, c, cloudtest.Load(t, "packer:\n  cloud: qemu\n"))
 }
 
 // The overrides PinRegion returns, applied as --set, build in that region
@@ -36,13 +32,7 @@ func TestPinRegion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pinned, err := config.Parse("sindri.yaml", []byte(yaml), config.Options{
-			Getenv: func(string) (string, bool) { return "", false }, Sets: sets,
-		})
-		if err != nil {
-			t.Fatalf("--set %v: %v", sets, err)
-		}
-		if _, regions := c.Regions(pinned); !slices.Equal(regions, []string{"eu-north-1"}) {
+		if _, regions := c.Regions(cloudtest.LoadSet(t, yaml, sets)); !slices.Equal(regions, []string{"eu-north-1"}) {
 			t.Errorf("%q pinned with %v: regions %v, want [eu-north-1]", yaml, sets, regions)
 		}
 	}
@@ -70,15 +60,6 @@ func TestPlaceholders(t *testing.T) {
 }
 
 func TestValidImageID(t *testing.T) {
-	c := aws.Cloud{}
-	for _, id := range []string{"ami-0123abcd", "ami-0123456789abcdef0"} {
-		if err := c.ValidImageID(id); err != nil {
-			t.Errorf("%q refused: %v", id, err)
-		}
-	}
-	for _, id := range []string{"", "ami-0123", "ami-0123ABCD", "us-east-1:ami-0123abcd", "ami-0123abcd\n", "m-bp1abc2def3"} {
-		if err := c.ValidImageID(id); err == nil {
-			t.Errorf("%q accepted", id)
-		}
-	}
+	cloudtest.CheckImageIDs(t, aws.Cloud{}, []string{"ami-0123abcd", "ami-0123456789abcdef0"},
+		[]string{"", "ami-0123", "ami-0123ABCD", "us-east-1:ami-0123abcd", "ami-0123abcd\n", "m-bp1abc2def3"})
 }

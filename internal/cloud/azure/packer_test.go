@@ -19,7 +19,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 const minimal = `
@@ -31,13 +30,10 @@ packer:
 
 func TestIdentity(t *testing.T) {
 	c := azure.Cloud{}
-	if c.Name() != "azure" || c.SourceType() != "azure-arm" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
+	cloudtest.CheckIdentity(t, c, cloudtest.Identity{
+		Name: "azure", SourceType: "azure-arm", Plugin: "azure",
+		Minimal: minimal, DefaultUser: "packer", User: "azureuser",
+	})
 	// The service principal's login; the secrets are sensitive, and
 	// every default is empty (the Azure CLI login).
 	sensitive := map[string]bool{}
@@ -50,17 +46,11 @@ func TestIdentity(t *testing.T) {
 	if want := map[string]bool{"azure_client_id": false, "azure_tenant_id": false, "azure_client_jwt": true, "azure_client_secret": true}; !maps.Equal(sensitive, want) {
 		t.Errorf("variables (sensitive?) %v, want %v", sensitive, want)
 	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "packer" {
-		t.Errorf("default SSHUser = %q, want packer", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: azureuser\n")); got != "azureuser" {
-		t.Errorf("SSHUser = %q, want azureuser", got)
-	}
 }
 
 func TestSourceDefaults(t *testing.T) {
 	b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"subscription_id":                    "00000000-0000-0000-0000-000000000000",
 		"os_type":                            "Linux",
 		"image_publisher":                    "Canonical",
@@ -73,21 +63,13 @@ func TestSourceDefaults(t *testing.T) {
 		"managed_image_storage_account_type": "Premium_LRS",
 		"ssh_username":                       "packer",
 		"ssh_timeout":                        "20m",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
+	})
 	// Credentials are never in the template: variables (Prepare fills
 	// them from the environment), else the Azure CLI login.
 	if !cloudtest.Bool(t, b, "use_azure_cli_auth") {
 		t.Error("use_azure_cli_auth is not true without a JWT or secret")
 	}
-	for attr, want := range map[string]string{"client_id": "AZ-CLIENT-ID", "tenant_id": "AZ-TENANT-ID", "client_jwt": "", "client_secret": ""} {
-		if got := cloudtest.Str(t, b, attr); got != want {
-			t.Errorf("%s = %q, want the variable's %q", attr, got, want)
-		}
-	}
+	cloudtest.WantStrs(t, b, map[string]string{"client_id": "AZ-CLIENT-ID", "tenant_id": "AZ-TENANT-ID", "client_jwt": "", "client_secret": ""})
 	if cloudtest.Has(b, "client_cert_path") {
 		t.Error("client_cert_path written into the template")
 	}
@@ -101,23 +83,16 @@ func TestSourceDefaults(t *testing.T) {
 			t.Errorf("with %s set, use_azure_cli_auth = %#v (%s), want false", v, got, diags)
 		}
 	}
-	if got := cloudtest.Int(t, b, "os_disk_size_gb"); got != 80 {
-		t.Errorf("os_disk_size_gb = %d, want 80", got)
-	}
+	cloudtest.WantInt(t, b, "os_disk_size_gb", 80)
 	if n := cloudtest.Blocks(b, "shared_image_gallery_destination"); n != 0 {
 		t.Errorf("shared_image_gallery_destination written without a gallery")
 	}
 	// The build VM and the image share one tag set, run tags included.
-	want := map[string]string{
-		"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123",
-		"sindri-run-id": "run-42", "sindri-packer": "temporary",
+	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(cloudtest.ImageTags(map[string]string{
 		// The build time (cloudtest's local.build_time): a managed image
 		// has no creation time of its own on the wire.
 		azure.CreatedTag: "2026-02-14T09:30:05Z",
-	}
-	if got := cloudtest.StrMap(t, b, "azure_tags"); !maps.Equal(got, want) {
-		t.Errorf("azure_tags = %v, want %v", got, want)
-	}
+	})), "azure_tags")
 }
 
 func TestSourceFromConfig(t *testing.T) {
@@ -128,19 +103,13 @@ func TestSourceFromConfig(t *testing.T) {
   os_disk_size_gb: 128
   tags: {Team: platform}
 `))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"image_publisher": "Debian",
 		"image_offer":     "debian-12",
 		"image_sku":       "12-gen2",
 		"location":        "westeurope",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	if got := cloudtest.Int(t, b, "os_disk_size_gb"); got != 128 {
-		t.Errorf("os_disk_size_gb = %d, want 128", got)
-	}
+	})
+	cloudtest.WantInt(t, b, "os_disk_size_gb", 128)
 	if got := cloudtest.StrMap(t, b, "azure_tags")["Team"]; got != "platform" {
 		t.Errorf("azure_tags[Team] = %q, want the user tag", got)
 	}
@@ -179,7 +148,7 @@ func TestSourceGallery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := cloudtest.Source(t, azure.Cloud{}, cloudtest.Load(t, minimal+tc.gallery))
 			d := cloudtest.Block(t, b, "shared_image_gallery_destination")
-			for name, want := range map[string]string{
+			cloudtest.WantStrs(t, d, map[string]string{
 				"subscription":   "00000000-0000-0000-0000-000000000000",
 				"resource_group": tc.wantRG,
 				"gallery_name":   "sindri_gallery",
@@ -188,11 +157,7 @@ func TestSourceGallery(t *testing.T) {
 				// (2026-02-14 09:30 on the 31-day calendar from 2025)
 				// and the location's slot (westus2 is 8).
 				"image_version": "1.2.59961008",
-			} {
-				if got := cloudtest.Str(t, d, name); got != want {
-					t.Errorf("%s = %q, want %q", name, got, want)
-				}
-			}
+			})
 			if tc.regions == nil {
 				if cloudtest.Has(d, "replication_regions") {
 					t.Error("replication_regions written without regions")

@@ -8,7 +8,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
-	"github.com/sindri-dev/sindri-packer/internal/config"
 )
 
 func TestRegions(t *testing.T) {
@@ -40,9 +39,7 @@ func TestRegions(t *testing.T) {
 			}
 		})
 	}
-	if field, regions := (azure.Cloud{}).Regions(cloudtest.Load(t, "packer:\n  cloud: qemu\n")); field != "" || regions != nil {
-		t.Errorf("Regions without an azure block = %q, %v", field, regions)
-	}
+	cloudtest.WantNoRegions(t, azure.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: qemu\n"))
 }
 
 // The overrides PinRegion returns, applied with --set to the same file,
@@ -63,13 +60,7 @@ func TestPinRegion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pinned, err := config.Parse("sindri.yaml", []byte(tt.yaml), config.Options{
-				Getenv: func(string) (string, bool) { return "", false }, Sets: sets,
-			})
-			if err != nil {
-				t.Fatalf("--set %v: %v", sets, err)
-			}
-			if _, regions := (azure.Cloud{}).Regions(pinned); !slices.Equal(regions, []string{"northeurope"}) {
+			if _, regions := (azure.Cloud{}).Regions(cloudtest.LoadSet(t, tt.yaml, sets)); !slices.Equal(regions, []string{"northeurope"}) {
 				t.Errorf("pinned with %v: regions %v, want only northeurope", sets, regions)
 			}
 		})
@@ -98,24 +89,15 @@ func TestSecretEnv(t *testing.T) {
 // Managed image and gallery version IDs pass; anything that could carry
 // an expression, a command or another line into an output does not.
 func TestValidImageID(t *testing.T) {
-	for _, id := range []string{
+	cloudtest.CheckImageIDs(t, azure.Cloud{}, []string{
 		"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-1/providers/Microsoft.Compute/images/sindri-dev-1",
 		"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/galleries/sindri_gallery/images/sindri/versions/1.0.20261203",
-	} {
-		if err := (azure.Cloud{}).ValidImageID(id); err != nil {
-			t.Errorf("%q refused: %v", id, err)
-		}
-	}
-	for _, id := range []string{
+	}, []string{
 		"", "sindri-dev-1", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/x\nforged=1",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/${{ github.token }}",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/latest",
-	} {
-		if err := (azure.Cloud{}).ValidImageID(id); err == nil {
-			t.Errorf("%q accepted", id)
-		}
-	}
+	})
 }
 
 // What azure cannot do answers ErrNotSupported; nothing pretends.

@@ -1,7 +1,6 @@
 package gcp_test
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"maps"
 	"regexp"
 	"slices"
@@ -11,9 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 const minimal = `
@@ -23,23 +21,10 @@ packer:
 `
 
 func TestIdentity(t *testing.T) {
-	c := gcp.Cloud{}
-	if c.Name() != "gcp" || c.SourceType() != "googlecompute" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "googlecompute", Source: "github.com/hashicorp/googlecompute", Version: tools.PluginVersion("googlecompute")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
-	if v := c.Variables(cloudtest.Load(t, minimal)); v != nil {
-		t.Errorf("Variables = %v, want none", v)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "packer" {
-		t.Errorf("default SSHUser = %q, want packer", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: builder\n")); got != "builder" {
-		t.Errorf("SSHUser = %q, want builder", got)
-	}
+	cloudtest.CheckIdentity(t, gcp.Cloud{}, cloudtest.Identity{
+		Name: "gcp", SourceType: "googlecompute", Plugin: "googlecompute",
+		Minimal: minimal, DefaultUser: "packer", User: "builder", NoVariables: true,
+	})
 }
 
 var labelRule = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
@@ -75,7 +60,7 @@ func TestLabelValue(t *testing.T) {
 
 func TestSourceDefaults(t *testing.T) {
 	b := cloudtest.Source(t, gcp.Cloud{}, cloudtest.Load(t, minimal))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"project_id":          "my-project-123",
 		"zone":                "us-west1-a",
 		"machine_type":        "e2-standard-4",
@@ -84,25 +69,15 @@ func TestSourceDefaults(t *testing.T) {
 		"image_name":          "sindri-20240101",
 		"ssh_username":        "packer",
 		"ssh_timeout":         "20m",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
+	})
 	if got := cloudtest.Strs(t, b, "source_image_project_id"); !slices.Equal(got, []string{"ubuntu-os-cloud"}) {
 		t.Errorf("source_image_project_id = %q", got)
 	}
-	if got := cloudtest.Int(t, b, "disk_size"); got != 80 {
-		t.Errorf("disk_size = %d, want 80", got)
-	}
+	cloudtest.WantInt(t, b, "disk_size", 80)
 	if !cloudtest.Bool(t, b, "enable_secure_boot") {
 		t.Error("enable_secure_boot is not true by default")
 	}
-	for _, absent := range []string{"image_family", "image_description", "network", "subnetwork"} {
-		if cloudtest.Has(b, absent) {
-			t.Errorf("%s set without a config value", absent)
-		}
-	}
+	cloudtest.WantAbsent(t, b, "image_family", "image_description", "network", "subnetwork")
 }
 
 func TestSourceFromConfig(t *testing.T) {
@@ -116,20 +91,14 @@ func TestSourceFromConfig(t *testing.T) {
     image_family: team-dev
     description: Team image
 `))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"zone":              "europe-west4-a",
 		"image_family":      "team-dev",
 		"image_description": "Team image",
 		"network":           "default",
 		"subnetwork":        "projects/p/regions/r/subnetworks/s",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	if got := cloudtest.Int(t, b, "disk_size"); got != 200 {
-		t.Errorf("disk_size = %d, want 200", got)
-	}
+	})
+	cloudtest.WantInt(t, b, "disk_size", 200)
 	if cloudtest.Bool(t, b, "enable_secure_boot") {
 		t.Error("enable_secure_boot is true although the config turns it off")
 	}
@@ -140,15 +109,8 @@ func TestSourceFromConfig(t *testing.T) {
 		"team": "platform", "env": "dev",
 		"managed-by": "sindri-packer", "sindri-version": "3-0-1", "config-hash": "cfg-hash-123",
 	}
-	if got := cloudtest.StrMap(t, b, "image_labels"); !maps.Equal(got, wantImage) {
-		t.Errorf("image_labels = %v, want %v", got, wantImage)
-	}
-	wantRun := maps.Clone(wantImage)
-	wantRun["sindri-run-id"] = "run-42"
-	wantRun["sindri-packer"] = "temporary"
-	if got := cloudtest.StrMap(t, b, "labels"); !maps.Equal(got, wantRun) {
-		t.Errorf("labels = %v, want %v", got, wantRun)
-	}
+	cloudtest.WantStrMap(t, b, wantImage, "image_labels")
+	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(wantImage), "labels")
 }
 
 // TestConfigHashLabel checks the config-hash label is the expression

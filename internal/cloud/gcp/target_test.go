@@ -17,9 +17,7 @@ func TestRegions(t *testing.T) {
 	if field != "zone" || !slices.Equal(regions, []string{"europe-west4-b"}) {
 		t.Errorf("Regions = %q %v, want zone [europe-west4-b]", field, regions)
 	}
-	if field, regions := c.Regions(cloudtest.Load(t, "packer:\n  cloud: aws\n")); field != "" || regions != nil {
-		t.Errorf("Regions without a gcp block = %q %v, want none", field, regions)
-	}
+	cloudtest.WantNoRegions(t, c, cloudtest.Load(t, "packer:\n  cloud: aws\n"))
 }
 
 func TestPinRegion(t *testing.T) {
@@ -45,19 +43,10 @@ func TestSecretEnv(t *testing.T) {
 }
 
 func TestValidImageID(t *testing.T) {
-	c := gcp.Cloud{}
-	for _, id := range []string{"sindri-dev-1", "projects/my-project/global/images/sindri-dev-1",
+	cloudtest.CheckImageIDs(t, gcp.Cloud{}, []string{"sindri-dev-1", "projects/my-project/global/images/sindri-dev-1",
 		"https://www.googleapis.com/compute/v1/projects/my-project/global/images/sindri-dev-1",
-		"http://127.0.0.1:8080/compute/v1/projects/test-project/global/images/x1"} {
-		if err := c.ValidImageID(id); err != nil {
-			t.Errorf("ValidImageID(%q) = %v", id, err)
-		}
-	}
-	for _, id := range []string{"", "ocid1.image.oc1..aaaa", "Sindri", "1-image", "sindri-", "projects/p/global/images/x y"} {
-		if err := c.ValidImageID(id); err == nil {
-			t.Errorf("ValidImageID(%q) accepted", id)
-		}
-	}
+		"http://127.0.0.1:8080/compute/v1/projects/test-project/global/images/x1"},
+		[]string{"", "ocid1.image.oc1..aaaa", "Sindri", "1-image", "sindri-", "projects/p/global/images/x y"})
 }
 
 // The old gcp defaults survive the move to cloud.Tuning.

@@ -10,7 +10,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 const minimal = `
@@ -22,20 +21,10 @@ packer:
 `
 
 func TestIdentity(t *testing.T) {
-	c := oci.Cloud{}
-	if c.Name() != "oci" || c.SourceType() != "oracle-oci" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "oracle", Source: "github.com/hashicorp/oracle", Version: tools.PluginVersion("oracle")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "ubuntu" {
-		t.Errorf("default SSHUser = %q, want ubuntu", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: opc\n")); got != "opc" {
-		t.Errorf("SSHUser = %q, want opc", got)
-	}
+	cloudtest.CheckIdentity(t, oci.Cloud{}, cloudtest.Identity{
+		Name: "oci", SourceType: "oracle-oci", Plugin: "oracle",
+		Minimal: minimal, DefaultUser: "ubuntu", User: "opc",
+	})
 }
 
 func TestVariables(t *testing.T) {
@@ -56,7 +45,7 @@ func TestSourceDefaults(t *testing.T) {
 	if got := cloudtest.Str(t, b, "access_cfg_file"); got != "/test/oci/config" {
 		t.Errorf("access_cfg_file = %q", got)
 	}
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"compartment_ocid":    "ocid1.compartment.oc1..aaaa",
 		"availability_domain": "Uocm:US-ASHBURN-AD-1",
 		"shape":               "VM.Standard.E4.Flex",
@@ -64,25 +53,14 @@ func TestSourceDefaults(t *testing.T) {
 		"image_name":          "sindri-20240101",
 		"ssh_username":        "ubuntu",
 		"ssh_timeout":         "20m",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
+	})
 	if cloudtest.Has(b, "region") {
 		t.Error("region written without a config value (the OCI config file's applies)")
 	}
 	wantDiskAndBase(t, b, 80, "Canonical Ubuntu", "24.04")
-	want := map[string]string{"managed-by": "sindri-packer", "sindri-version": "3.0.1", "config-hash": "CFG-HASH-123"}
-	if got := cloudtest.StrMap(t, b, "tags"); !maps.Equal(got, want) {
-		t.Errorf("tags = %v, want %v", got, want)
-	}
-	wantRun := maps.Clone(want)
-	wantRun["sindri-run-id"] = "run-42"
-	wantRun["sindri-packer"] = "temporary"
-	if got := cloudtest.StrMap(t, b, "instance_tags"); !maps.Equal(got, wantRun) {
-		t.Errorf("instance_tags = %v, want %v", got, wantRun)
-	}
+	tags := cloudtest.ImageTags(nil)
+	cloudtest.WantStrMap(t, b, tags, "tags")
+	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(tags), "instance_tags")
 }
 
 func TestSourceShapeConfig(t *testing.T) {
@@ -112,12 +90,8 @@ func TestSourceShapeConfig(t *testing.T) {
 				return
 			}
 			sc := cloudtest.Block(t, b, "shape_config")
-			if got := cloudtest.Int(t, sc, "ocpus"); got != tc.ocpus {
-				t.Errorf("ocpus = %d, want %d", got, tc.ocpus)
-			}
-			if got := cloudtest.Int(t, sc, "memory_in_gbs"); got != tc.memory {
-				t.Errorf("memory_in_gbs = %d, want %d", got, tc.memory)
-			}
+			cloudtest.WantInt(t, sc, "ocpus", tc.ocpus)
+			cloudtest.WantInt(t, sc, "memory_in_gbs", tc.memory)
 		})
 	}
 }
@@ -125,16 +99,11 @@ func TestSourceShapeConfig(t *testing.T) {
 // wantDiskAndBase checks the boot volume size and the base image filter.
 func wantDiskAndBase(t *testing.T, b *hclsyntax.Body, disk int64, os, version string) {
 	t.Helper()
-	if got := cloudtest.Int(t, b, "disk_size"); got != disk {
-		t.Errorf("disk_size = %d, want %d", got, disk)
-	}
-	f := cloudtest.Block(t, b, "base_image_filter")
-	if got := cloudtest.Str(t, f, "operating_system"); got != os {
-		t.Errorf("operating_system = %q, want %q", got, os)
-	}
-	if got := cloudtest.Str(t, f, "operating_system_version"); got != version {
-		t.Errorf("operating_system_version = %q, want %q", got, version)
-	}
+	cloudtest.WantInt(t, b, "disk_size", disk)
+	cloudtest.WantStrs(t, cloudtest.Block(t, b, "base_image_filter"), map[string]string{
+		"operating_system":         os,
+		"operating_system_version": version,
+	})
 }
 
 func TestSourceFromConfig(t *testing.T) {

@@ -20,9 +20,7 @@ func TestRegions(t *testing.T) {
 	if field != "region" || !slices.Equal(regions, []string{"eu-frankfurt-1"}) {
 		t.Errorf("Regions = %q %v, want region [eu-frankfurt-1]", field, regions)
 	}
-	if field, regions := (oci.Cloud{}).Regions(cloudtest.Load(t, "packer:\n  cloud: qemu\n")); field != "" || regions != nil {
-		t.Errorf("Regions without an oci block = %q %v", field, regions)
-	}
+	cloudtest.WantNoRegions(t, oci.Cloud{}, cloudtest.Load(t, "packer:\n  cloud: qemu\n"))
 }
 
 func TestPinRegion(t *testing.T) {
@@ -89,15 +87,6 @@ func TestPlaceholders(t *testing.T) {
 }
 
 func TestValidImageID(t *testing.T) {
-	c := oci.Cloud{}
-	for _, id := range []string{"ocid1.image.oc1.iad.aaaaaaaa7x4zq", "ocid1.image.oc1..aaaa", "ocid1.image.oc1.eu-frankfurt-1.x.aaaa"} {
-		if err := c.ValidImageID(id); err != nil {
-			t.Errorf("%q refused: %v", id, err)
-		}
-	}
-	for _, id := range []string{"", "ocid1.instance.oc1.iad.aaaa", "ocid1.image.oc1.iad.AAAA", "ocid1.image.oc1.iad.aaaa\n", "ami-0123abcd"} {
-		if err := c.ValidImageID(id); err == nil {
-			t.Errorf("%q accepted", id)
-		}
-	}
+	cloudtest.CheckImageIDs(t, oci.Cloud{}, []string{"ocid1.image.oc1.iad.aaaaaaaa7x4zq", "ocid1.image.oc1..aaaa", "ocid1.image.oc1.eu-frankfurt-1.x.aaaa"},
+		[]string{"", "ocid1.instance.oc1.iad.aaaa", "ocid1.image.oc1.iad.AAAA", "ocid1.image.oc1.iad.aaaa\n", "ami-0123abcd"})
 }

@@ -14,26 +14,15 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 const minimal = "packer:\n  cloud: qemu\n"
 
 func TestIdentity(t *testing.T) {
-	c := Cloud{}
-	if c.Name() != "qemu" || c.SourceType() != "qemu" {
-		t.Errorf("Name/SourceType = %q/%q", c.Name(), c.SourceType())
-	}
-	want := cloud.Plugin{Name: "qemu", Source: "github.com/hashicorp/qemu", Version: tools.PluginVersion("qemu")}
-	if got := c.Plugin(); got != want {
-		t.Errorf("Plugin = %+v, want %+v", got, want)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal)); got != "sindri" {
-		t.Errorf("default SSHUser = %q, want sindri", got)
-	}
-	if got := c.SSHUser(cloudtest.Load(t, minimal+"  ssh_username: dev\n")); got != "dev" {
-		t.Errorf("SSHUser = %q, want dev", got)
-	}
+	cloudtest.CheckIdentity(t, Cloud{}, cloudtest.Identity{
+		Name: "qemu", SourceType: "qemu", Plugin: "qemu",
+		Minimal: minimal, DefaultUser: "sindri", User: "dev",
+	})
 }
 
 func TestVariables(t *testing.T) {
@@ -83,7 +72,7 @@ func TestVariables(t *testing.T) {
 
 func TestSourceDefaults(t *testing.T) {
 	b := cloudtest.Source(t, Cloud{}, cloudtest.Load(t, minimal))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"iso_url":          ".cache/base/debian-12-base.qcow2",
 		"iso_checksum":     "none",
 		"format":           "qcow2",
@@ -99,11 +88,7 @@ func TestSourceDefaults(t *testing.T) {
 		"output_directory":     "/test/out",
 		"ssh_private_key_file": "/test/key",
 		"vm_name":              "sindri-20240101.qcow2",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
+	})
 	for name, want := range map[string]string{
 		"accelerator":          "var.qemu_accelerator",
 		"output_directory":     "var.qemu_output_dir",
@@ -119,12 +104,8 @@ func TestSourceDefaults(t *testing.T) {
 			t.Errorf("%s is not true", name)
 		}
 	}
-	if got := cloudtest.Int(t, b, "memory"); got != 2048 {
-		t.Errorf("memory = %d, want 2048", got)
-	}
-	if got := cloudtest.Int(t, b, "cpus"); got != 2 {
-		t.Errorf("cpus = %d, want 2", got)
-	}
+	cloudtest.WantInt(t, b, "memory", 2048)
+	cloudtest.WantInt(t, b, "cpus", 2)
 }
 
 func TestSourceFromConfig(t *testing.T) {
@@ -135,22 +116,14 @@ func TestSourceFromConfig(t *testing.T) {
   cpus: 4
   ssh_username: dev
 `))
-	for name, want := range map[string]string{
+	cloudtest.WantStrs(t, b, map[string]string{
 		"iso_url":      "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
 		"iso_checksum": "file:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS",
 		"disk_size":    "20G",
 		"ssh_username": "dev",
-	} {
-		if got := cloudtest.Str(t, b, name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-	if got := cloudtest.Int(t, b, "memory"); got != 4096 {
-		t.Errorf("memory = %d, want 4096", got)
-	}
-	if got := cloudtest.Int(t, b, "cpus"); got != 4 {
-		t.Errorf("cpus = %d, want 4", got)
-	}
+	})
+	cloudtest.WantInt(t, b, "memory", 4096)
+	cloudtest.WantInt(t, b, "cpus", 4)
 }
 
 // TestCloudInitSeed checks the NoCloud seed: user-data is a format() call
