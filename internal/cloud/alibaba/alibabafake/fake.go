@@ -423,8 +423,7 @@ func params(query url.Values, body []byte) url.Values {
 // LookupEnv reads Env: cloud.Env(f.LookupEnv) points an alibaba.Cloud at
 // the fake without touching the process environment.
 func (f *Fake) LookupEnv(key string) (string, bool) {
-	v, ok := f.Env()[key]
-	return v, ok
+	return cloudtest.EnvOf(f)(key)
 }
 
 // LastRequestID is the RequestId of the last answer.

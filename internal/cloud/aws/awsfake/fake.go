@@ -159,8 +159,7 @@ func (f *Fake) Env() map[string]string {
 // LookupEnv reads Env: cloud.Env(f.LookupEnv) points an aws.Cloud at the
 // fake without touching the process environment.
 func (f *Fake) LookupEnv(key string) (string, bool) {
-	v, ok := f.Env()[key]
-	return v, ok
+	return cloudtest.EnvOf(f)(key)
 }
 
 // SetPublicIP sets the address running instances report (127.0.0.1 by

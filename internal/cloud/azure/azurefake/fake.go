@@ -219,8 +219,7 @@ func (s *Fake) FailOperation(method, match, code, message string, n int) {
 // LookupEnv reads Env: cloud.Env(f.LookupEnv) points an azure.Cloud at
 // the fake without touching the process environment.
 func (s *Fake) LookupEnv(key string) (string, bool) {
-	v, ok := s.Env()[key]
-	return v, ok
+	return cloudtest.EnvOf(s)(key)
 }
 
 // ID builds a resource ID in the fake's subscription and resource group,
