@@ -287,24 +287,18 @@ Exit code 1 when there is none.`,
 			if err != nil {
 				return err
 			}
-			var rows []instanceRow
-			var failed []string
-			for _, name := range clouds {
-				im, err := c.target(name)
-				if err != nil {
-					return badInput("%v", err)
-				}
-				insts, err := c.deployment(cmd.Context(), cfg, "status", name, im, false)
+			rows, failed, err := listEach(c, clouds, func(name string, t cloud.Target) ([]instanceRow, error) {
+				insts, err := c.deployment(cmd.Context(), cfg, "status", name, t, false)
 				if !cloud.Supported(err) {
-					fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(err))
-					continue
+					return nil, skip(errors.Unwrap(err))
 				}
 				if err != nil {
-					fmt.Fprintln(c.Stderr, errors.Unwrap(err))
-					failed = append(failed, name)
-					continue
+					return nil, errors.Unwrap(err)
 				}
-				rows = append(rows, instanceRows(name, insts)...)
+				return instanceRows(name, insts), nil
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				if rows == nil {
@@ -331,17 +325,9 @@ Exit code 1 when there is none.`,
 
 // lifecycleTarget finds the deployment's instances in the one selected cloud.
 func (c *Command) lifecycleTarget(ctx context.Context, g *global, what string) (*config.Config, string, cloud.Instances, []cloud.Instance, error) {
-	cfg, clouds, err := c.load(g)
+	cfg, name, im, err := c.oneTarget(g, what)
 	if err != nil {
 		return nil, "", nil, nil, err
-	}
-	name, err := oneCloud(what, cfg, clouds)
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	im, err := c.target(name)
-	if err != nil {
-		return nil, "", nil, nil, badInput("%v", err)
 	}
 	insts, err := c.deployment(ctx, cfg, what, name, im, true)
 	if err != nil {

@@ -81,24 +81,18 @@ func (c *Command) runImagesList(ctx context.Context, g *global, asJSON bool) err
 	if err != nil {
 		return err
 	}
-	var rows []imageRow
-	var failed []string
-	for _, name := range clouds {
-		t, err := c.target(name)
-		if err != nil {
-			return badInput("%v", err)
-		}
+	rows, failed, err := listEach(c, clouds, func(name string, t cloud.Target) ([]imageRow, error) {
 		imgs, err := t.ListImages(ctx, cfg)
 		if !cloud.Supported(err) {
-			fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, errors.Unwrap(notAvailable("images list", name, err)))
-			continue
+			return nil, skip(errors.Unwrap(notAvailable("images list", name, err)))
 		}
 		if err != nil {
-			fmt.Fprintln(c.Stderr, c.cloudError(name, err))
-			failed = append(failed, name)
-			continue
+			return nil, errors.New(c.cloudError(name, err))
 		}
-		rows = append(rows, imageRows(name, imgs, "")...)
+		return imageRows(name, imgs, ""), nil
+	})
+	if err != nil {
+		return err
 	}
 	switch {
 	case asJSON && len(failed) == 0:
@@ -175,7 +169,7 @@ for confirmation unless --yes is given.`,
 		Example: "  sindri-packer images delete --clouds aws ami-0123456789abcdef0 --yes",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			cfg, name, im, err := c.imageTarget(g, "images delete")
+			cfg, name, im, err := c.oneTarget(g, "images delete")
 			if err != nil {
 				return err
 			}
@@ -219,7 +213,7 @@ a sindri-deprecated tag on OCI, Alibaba and plain Azure managed images.`,
 				}
 				d.At = t
 			}
-			cfg, name, im, err := c.imageTarget(g, "images deprecate")
+			cfg, name, im, err := c.oneTarget(g, "images deprecate")
 			if err != nil {
 				return err
 			}
@@ -239,22 +233,6 @@ a sindri-deprecated tag on OCI, Alibaba and plain Azure managed images.`,
 	cmd.Flags().StringVar(&replacement, "replacement", "", "the image that replaces them (GCP records it)")
 	cmd.Flags().StringVar(&at, "at", "", "when they count as deprecated, RFC 3339 (default: now)")
 	return cmd
-}
-
-func (c *Command) imageTarget(g *global, what string) (*config.Config, string, cloud.Images, error) {
-	cfg, clouds, err := c.load(g)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	name, err := oneCloud(what, cfg, clouds)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	t, err := c.target(name)
-	if err != nil {
-		return nil, "", nil, badInput("%v", err)
-	}
-	return cfg, name, t, nil
 }
 
 // ownImages finds every ID among this tool's images first, so nothing is

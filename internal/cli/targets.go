@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -29,6 +30,60 @@ func (c *Command) targetsOf(names []string) ([]cloud.Target, error) {
 		ts[i] = t
 	}
 	return ts, nil
+}
+
+// oneTarget loads the configuration and returns the target of the one
+// selected cloud, for a command (what) that works on a single cloud.
+func (c *Command) oneTarget(g *global, what string) (*config.Config, string, cloud.Target, error) {
+	cfg, clouds, err := c.load(g)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	name, err := oneCloud(what, cfg, clouds)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	t, err := c.target(name)
+	if err != nil {
+		return nil, "", nil, badInput("%v", err)
+	}
+	return cfg, name, t, nil
+}
+
+// skipped is a cloud a listing leaves out because its target cannot list
+// (cloud.ErrNotSupported); the error says what is not available.
+type skipped struct{ err error }
+
+func (s skipped) Error() string { return s.err.Error() }
+
+// skip marks err, the reason in the command's words, as a cloud to leave
+// out.
+func skip(err error) error { return skipped{err} }
+
+// listEach gathers a listing's rows (status, images list) from every
+// selected cloud. list returns one cloud's rows, or its error in the
+// command's words: a skip (the target cannot list) is noted on stderr and
+// the cloud left out; any other error is printed and the cloud named in
+// failed. The other clouds are listed either way.
+func listEach[R any](c *Command, clouds []string, list func(name string, t cloud.Target) ([]R, error)) (rows []R, failed []string, err error) {
+	for _, name := range clouds {
+		t, err := c.target(name)
+		if err != nil {
+			return nil, nil, badInput("%v", err)
+		}
+		got, err := list(name, t)
+		var s skipped
+		switch {
+		case errors.As(err, &s):
+			fmt.Fprintf(c.Stderr, "%s: skipped: %v\n", name, s.err)
+		case err != nil:
+			fmt.Fprintln(c.Stderr, err)
+			failed = append(failed, name)
+		default:
+			rows = append(rows, got...)
+		}
+	}
+	return rows, failed, nil
 }
 
 // notAvailable is the one place an operation a target cannot do
