@@ -74,6 +74,11 @@ func (m *memCloud) callsWith(prefix string) []string {
 	return out
 }
 
+// retirements are the DeprecateImage and DeleteImage calls, in that order.
+func (m *memCloud) retirements() []string {
+	return append(m.callsWith("DeprecateImage"), m.callsWith("DeleteImage")...)
+}
+
 func (m *memCloud) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
 	if err := m.record("FindImage %s", hash); err != nil {
 		return nil, err

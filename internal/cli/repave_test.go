@@ -55,7 +55,7 @@ func TestRepave(t *testing.T) {
 	if n := len(f.buildCalls(t)); n != 1 {
 		t.Fatalf("second repave built again (%d builds)", n)
 	}
-	if got := append(fake.callsWith("DeprecateImage"), fake.callsWith("DeleteImage")...); len(got) != 0 {
+	if got := fake.retirements(); len(got) != 0 {
 		t.Fatalf("second repave changed images: %v", got)
 	}
 }
@@ -64,7 +64,7 @@ func TestRepaveFailedBuildRetiresNothing(t *testing.T) {
 	f, fake, env := repaveWorld(t)
 	f.fail(t, 1, "Build 'amazon-ebs.sindri' errored: capacity")
 	f.repave(t, t.Context(), fake, env).check(t, 1, []string{"nothing retired"}, []string{"aws: nothing retired: build failed"})
-	if got := append(fake.callsWith("DeprecateImage"), fake.callsWith("DeleteImage")...); len(got) != 0 {
+	if got := fake.retirements(); len(got) != 0 {
 		t.Fatalf("a failed build retired images: %v", got)
 	}
 }
@@ -76,7 +76,7 @@ func TestRepaveInterrupted(t *testing.T) {
 	// Interrupted while it lists images, before anything is built.
 	fake.hook["ListImages"] = cancel
 	f.repave(t, ctx, fake, env).check(t, 1, nil, nil)
-	if got := append(fake.callsWith("DeprecateImage"), fake.callsWith("DeleteImage")...); len(got) != 0 {
+	if got := fake.retirements(); len(got) != 0 {
 		t.Fatalf("an interrupted repave retired images: %v", got)
 	}
 }
@@ -96,7 +96,7 @@ func TestRepaveDryRun(t *testing.T) {
 	if n := len(f.buildCalls(t)); n != 0 {
 		t.Fatalf("dry run built %d", n)
 	}
-	if got := append(fake.callsWith("DeprecateImage"), fake.callsWith("DeleteImage")...); len(got) != 0 {
+	if got := fake.retirements(); len(got) != 0 {
 		t.Fatalf("dry run changed %v", got)
 	}
 }

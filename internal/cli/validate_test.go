@@ -1,17 +1,18 @@
 package cli
 
 import (
-	"github.com/sindri-dev/sindri-packer/internal/config"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 )
 
 // fakeTools puts the test doubles of testdata/ (not the real tools) into a
@@ -235,32 +236,11 @@ func TestValidateCacheFolder(t *testing.T) {
 // when they are missing, except on CI (CI=true), which installs them.
 func realToolsEnv(t *testing.T) []string {
 	t.Helper()
-	dir := os.Getenv("SINDRI_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".tools")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	missing := func(err error) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real tools needed on CI: %v (run tools/install.sh)", err)
-		}
-		t.Skipf("real tools not installed (%v): run tools/install.sh", err)
-	}
-	for _, p := range []string{filepath.Join(dir, "bin", "packer"), filepath.Join(dir, "packer-plugins")} {
-		if _, err := os.Stat(p); err != nil {
-			missing(err)
-		}
-	}
-	if _, err := exec.LookPath("shellcheck"); err != nil {
-		missing(err)
-	}
+	bin, plugins := toolstest.Packer(t)
+	toolstest.LookPath(t, "shellcheck")
 	return []string{
-		"PATH=" + filepath.Join(dir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"PACKER_PLUGIN_PATH=" + filepath.Join(dir, "packer-plugins"),
+		"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PACKER_PLUGIN_PATH=" + plugins,
 		"CHECKPOINT_DISABLE=1",
 		"HOME=" + t.TempDir(),
 	}
