@@ -104,17 +104,14 @@ func TestDeploymentOperationsMatchTheSpec(t *testing.T) {
 	var sp deploymentsSpec
 	readSpec(t, "deployments-spec.json", &sp)
 	f := azurefake.New(t)
-	order := []string{"Deployments_Validate", "Deployments_CreateOrUpdate", "Deployments_Get", "Deployments_CheckExistence", "DeploymentOperations_List", "Deployments_Delete"}
-	checkOrder(t, sp.Operations, order)
-	for _, name := range order {
-		op := sp.Operations[name]
-		path := strings.NewReplacer("{subscriptionId}", azurefake.Subscription, "{resourceGroupName}", azurefake.ResourceGroup, "{deploymentName}", "pkrdp1").Replace(op.Path)
-		body := ""
-		if op.Method == http.MethodPut || op.Method == http.MethodPost {
-			body = deploymentBody
-		}
-		resp, got := call(t, op.Method, f.URL()+path+"?api-version=2018-02-01", body)
-		checkAnswer(t, name, op, resp, got, http.StatusOK, http.StatusNoContent)
+	specRun{
+		ops:        sp.Operations,
+		order:      []string{"Deployments_Validate", "Deployments_CreateOrUpdate", "Deployments_Get", "Deployments_CheckExistence", "DeploymentOperations_List", "Deployments_Delete"},
+		name:       []string{"{deploymentName}", "pkrdp1"},
+		apiVersion: "2018-02-01",
+		bodies:     map[string]string{http.MethodPut: deploymentBody, http.MethodPost: deploymentBody},
+		done:       []int{http.StatusOK, http.StatusNoContent},
+	}.run(t, f, func(name string, op specOp, got map[string]any) {
 		if op.Schema != "" {
 			conforms(t, &sp, name, op.Schema, got)
 		}
@@ -123,7 +120,7 @@ func TestDeploymentOperationsMatchTheSpec(t *testing.T) {
 				t.Errorf("%s: %d operations, want one per resource made (3; the extension's condition is false)", name, len(v))
 			}
 		}
-	}
+	})
 	if ds := f.Deployments(); len(ds) != 0 {
 		t.Errorf("deployments after Deployments_Delete: %v", ds)
 	}

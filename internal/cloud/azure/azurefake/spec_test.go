@@ -37,17 +37,15 @@ func TestImagesOperationsMatchTheSpec(t *testing.T) {
 	readSpec(t, "images-spec.json", &sp)
 	f := azurefake.New(t)
 	f.Put(azurefake.ID("Microsoft.Compute/images", "img"), map[string]any{"location": azurefake.Location}, time.Now())
-	order := []string{"Images_Get", "Images_ListByResourceGroup", "Images_Update", "Images_CreateOrUpdate", "Images_Delete"}
-	checkOrder(t, sp.Operations, order)
-	for _, name := range order {
-		op := sp.Operations[name]
-		path := strings.NewReplacer("{subscriptionId}", azurefake.Subscription, "{resourceGroupName}", azurefake.ResourceGroup, "{imageName}", "img").Replace(op.Path)
-		body := ""
-		if op.Method == http.MethodPut || op.Method == http.MethodPatch {
-			body = `{"location":"` + azurefake.Location + `","tags":{"a":"b"}}`
-		}
-		resp, got := call(t, op.Method, f.URL()+path+"?api-version=2024-11-01", body)
-		checkAnswer(t, name, op, resp, got, http.StatusOK)
+	image := `{"location":"` + azurefake.Location + `","tags":{"a":"b"}}`
+	specRun{
+		ops:        sp.Operations,
+		order:      []string{"Images_Get", "Images_ListByResourceGroup", "Images_Update", "Images_CreateOrUpdate", "Images_Delete"},
+		name:       []string{"{imageName}", "img"},
+		apiVersion: "2024-11-01",
+		bodies:     map[string]string{http.MethodPut: image, http.MethodPatch: image},
+		done:       []int{http.StatusOK},
+	}.run(t, f, func(name string, _ specOp, got map[string]any) {
 		if name == "Images_Get" {
 			for k := range got {
 				if !slices.Contains([]string{"id", "name", "type", "location", "tags", "properties", "extendedLocation"}, k) {
@@ -55,36 +53,49 @@ func TestImagesOperationsMatchTheSpec(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }
 
-// checkOrder fails the test unless the spec excerpt holds exactly the
-// operations order names.
-func checkOrder(t *testing.T, ops map[string]specOp, order []string) {
+// specRun calls the operations of a kept spec excerpt against the fake,
+// in order, and checks every answer against the spec.
+type specRun struct {
+	ops        map[string]specOp
+	order      []string // every operation of the excerpt, in the order to call them
+	name       []string // the path's resource name placeholder and its value
+	apiVersion string
+	bodies     map[string]string // the request body, by method
+	done       []int             // statuses a long-running answer may have without Azure-AsyncOperation
+}
+
+// run fails the test unless the excerpt holds exactly the operations of
+// order; it calls each at the spec's path and checks the answer: a
+// status the spec allows, Azure-AsyncOperation on a long-running answer
+// whose status is not in done, Location on a 202. Then each checks what
+// is particular to the operation.
+func (s specRun) run(t *testing.T, f *azurefake.Fake, each func(name string, op specOp, got map[string]any)) {
 	t.Helper()
-	if len(order) != len(ops) {
-		t.Fatalf("the spec excerpt has %d operations, the test knows %d", len(ops), len(order))
+	if len(s.order) != len(s.ops) {
+		t.Fatalf("the spec excerpt has %d operations, the test knows %d", len(s.ops), len(s.order))
 	}
-	for _, name := range order {
-		if _, ok := ops[name]; !ok {
+	for _, name := range s.order {
+		if _, ok := s.ops[name]; !ok {
 			t.Fatalf("%s missing from the spec excerpt", name)
 		}
 	}
-}
-
-// checkAnswer checks an answer to op against the spec: a status the spec
-// allows, Azure-AsyncOperation on a long-running answer with a status
-// other than done, Location on a 202.
-func checkAnswer(t *testing.T, name string, op specOp, resp *http.Response, got map[string]any, done ...int) {
-	t.Helper()
-	if !slices.Contains(op.Responses, strconv.Itoa(resp.StatusCode)) {
-		t.Errorf("%s %s: status %d, the spec allows %v (%v)", name, op.Method, resp.StatusCode, op.Responses, got)
-	}
-	if op.LRO && !slices.Contains(done, resp.StatusCode) && resp.Header.Get("Azure-AsyncOperation") == "" {
-		t.Errorf("%s: long-running answer %d without Azure-AsyncOperation", name, resp.StatusCode)
-	}
-	if resp.StatusCode == http.StatusAccepted && resp.Header.Get("Location") == "" {
-		t.Errorf("%s: 202 without Location", name)
+	paths := strings.NewReplacer("{subscriptionId}", azurefake.Subscription, "{resourceGroupName}", azurefake.ResourceGroup, s.name[0], s.name[1])
+	for _, name := range s.order {
+		op := s.ops[name]
+		resp, got := call(t, op.Method, f.URL()+paths.Replace(op.Path)+"?api-version="+s.apiVersion, s.bodies[op.Method])
+		if !slices.Contains(op.Responses, strconv.Itoa(resp.StatusCode)) {
+			t.Errorf("%s %s: status %d, the spec allows %v (%v)", name, op.Method, resp.StatusCode, op.Responses, got)
+		}
+		if op.LRO && !slices.Contains(s.done, resp.StatusCode) && resp.Header.Get("Azure-AsyncOperation") == "" {
+			t.Errorf("%s: long-running answer %d without Azure-AsyncOperation", name, resp.StatusCode)
+		}
+		if resp.StatusCode == http.StatusAccepted && resp.Header.Get("Location") == "" {
+			t.Errorf("%s: 202 without Location", name)
+		}
+		each(name, op, got)
 	}
 }
 
