@@ -67,6 +67,16 @@ func plan(inv Inventory, build func(context.Context, []string) (map[string]Built
 	}, log
 }
 
+// mustRun runs the repave, which must not fail.
+func mustRun(t *testing.T, p Plan) Outcome {
+	t.Helper()
+	out, err := Run(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func builds(id, failed string, calls *[]string) func(context.Context, []string) (map[string]Built, error) {
 	return func(_ context.Context, due []string) (map[string]Built, error) {
 		*calls = append(*calls, due...)
@@ -78,10 +88,7 @@ func TestRunRetiresAfterThePassedBuild(t *testing.T) {
 	inv := world()
 	var built []string
 	p, log := plan(inv, builds("ami-new", "", &built))
-	out, err := Run(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustRun(t, p)
 	if !slices.Equal(built, []string{"aws"}) {
 		t.Errorf("built %q, want aws", built)
 	}
@@ -105,10 +112,7 @@ func TestRunFailedBuildRetiresNothing(t *testing.T) {
 	inv := world()
 	var built []string
 	p, log := plan(inv, builds("", "build failed: capacity", &built))
-	out, err := Run(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustRun(t, p)
 	if len(inv.changes) != 0 || out.Problems != 1 || out.APIFailures != 0 {
 		t.Errorf("changes %q, problems %d, API failures %d; want none, 1, 0", inv.changes, out.Problems, out.APIFailures)
 	}
@@ -121,10 +125,7 @@ func TestRunDryRunChangesNothing(t *testing.T) {
 	inv := world()
 	p, _ := plan(inv, nil) // a dry run never builds
 	p.DryRun = true
-	out, err := Run(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustRun(t, p)
 	for _, want := range []string{"| aws | — | would build |", "would deprecate", "would delete"} {
 		if !strings.Contains(out.Summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.Summary)
@@ -151,10 +152,7 @@ func TestRunAPIFailures(t *testing.T) {
 			inv.images = append(inv.images, img("ami-cur", 1, "new", -1)) // nothing due
 			tc.set(inv)
 			p, _ := plan(inv, nil)
-			out, err := Run(t.Context(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			out := mustRun(t, p)
 			if out.Problems != tc.problems || out.APIFailures != tc.problems {
 				t.Errorf("problems %d, API failures %d; want %d each", out.Problems, out.APIFailures, tc.problems)
 			}
@@ -168,10 +166,7 @@ func TestRunKeepsWhatInstancesRunAndSkipsWithoutInventory(t *testing.T) {
 	inv.instances = []cloud.Instance{{ID: "i-1", ImageID: "ami-90d"}, {ID: "i-tmp", ImageID: "ami-50d", Temporary: true}}
 	p, log := plan(inv, nil)
 	p.Clouds = append(p.Clouds, Cloud{Name: "none"}, Cloud{Name: "unsupported", Inventory: &inventory{listErr: fmt.Errorf("list: %w", cloud.ErrNotSupported)}})
-	out, err := Run(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustRun(t, p)
 	if !strings.Contains(out.Summary, "| aws | `ami-90d` | keep | in use by a deployed instance |") || slices.Contains(inv.changes, "delete ami-90d") {
 		t.Errorf("the deployed image was not kept: %q\n%s", inv.changes, out.Summary)
 	}
