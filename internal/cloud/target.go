@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -55,6 +56,20 @@ type Packer interface {
 	Source(body *hclwrite.Body, c *config.Config, m Meta)
 	// SSHUser is the user the provisioners connect as.
 	SSHUser(c *config.Config) string
+}
+
+// PinBuildRegion is PinRegion for a target that builds its image in one
+// region and copies it nowhere: the override of the field Regions names.
+// ErrNotSupported when c has no block of the target.
+func PinBuildRegion(t interface {
+	Name() string
+	Regions(c *config.Config) (string, []string)
+}, c *config.Config, region string) ([]string, error) {
+	field, _ := t.Regions(c)
+	if field == "" {
+		return nil, fmt.Errorf("%s: the config has no %s block: %w", t.Name(), t.Name(), ErrNotSupported)
+	}
+	return []string{c.Packer.FieldPath(t.Name(), field) + "=" + region}, nil
 }
 
 // Prerequisite is a program a target needs on the host besides packer.

@@ -4,7 +4,6 @@
 package alibaba
 
 import (
-	"fmt"
 	"regexp"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -37,11 +36,8 @@ func (Cloud) Regions(c *config.Config) (string, []string) {
 }
 
 // PinRegion builds the image in region only.
-func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	if c == nil || c.Packer.Clouds.Alibaba == nil {
-		return nil, fmt.Errorf("alibaba: the config has no alibaba block: %w", cloud.ErrNotSupported)
-	}
-	return []string{c.Packer.FieldPath("alibaba", "region") + "=" + region}, nil
+func (a Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return cloud.PinBuildRegion(a, c, region)
 }
 
 // SecretEnv are the credentials the alicloud plugin and the SDK read: the

@@ -44,11 +44,7 @@ func (Cloud) Regions(c *config.Config) (string, []string) {
 
 // PinRegion builds in zone region: there is nothing copied elsewhere.
 func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	field, _ := g.Regions(c)
-	if field == "" {
-		return nil, cloud.ErrNotSupported
-	}
-	return []string{c.Packer.FieldPath(g.Name(), field) + "=" + region}, nil
+	return cloud.PinBuildRegion(g, c, region)
 }
 
 // SecretEnv: GOOGLE_CREDENTIALS holds a service-account key itself (the

@@ -53,8 +53,8 @@ func (Cloud) Regions(c *config.Config) (string, []string) {
 }
 
 // PinRegion builds in region: there is nothing to stop copying.
-func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return []string{c.Packer.FieldPath("oci", "region") + "=" + region}, nil
+func (o Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return cloud.PinBuildRegion(o, c, region)
 }
 
 // SecretEnv: the API signing key the Action writes from a workflow's

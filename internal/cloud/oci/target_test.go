@@ -29,6 +29,9 @@ func TestPinRegion(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"packer.region=us-phoenix-1"}) {
 		t.Errorf("PinRegion = %v, %v; want [packer.region=us-phoenix-1]", got, err)
 	}
+	if _, err := (oci.Cloud{}).PinRegion(cloudtest.Load(t, "packer:\n  cloud: qemu\n"), "x"); !errors.Is(err, cloud.ErrNotSupported) {
+		t.Errorf("PinRegion without an oci block = %v, want ErrNotSupported", err)
+	}
 }
 
 func TestSecretEnv(t *testing.T) {
