@@ -37,7 +37,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
 
 // pluginBuild runs `packer build` of tmpl against f and returns the
@@ -68,8 +67,8 @@ const pluginConfig = minimal + "  build:\n    sindri_version: " + alibabafake.Si
 // packer starts. It prints how far the plugin went.
 type pluginRun struct {
 	f                *alibabafake.Fake
-	env              []string
-	dir, cfg, hash   string
+	cmds             plugintest.Commands
+	hash             string
 	source, manifest string
 	out              string
 	err              error
@@ -78,32 +77,20 @@ type pluginRun struct {
 func runPlugin(t *testing.T, before func(*alibabafake.Fake)) *pluginRun {
 	t.Helper()
 	packer, plugins := plugintest.Tools(t, "alicloud")
-	r := &pluginRun{f: alibabafake.New(t), dir: t.TempDir()}
+	dir := t.TempDir()
+	r := &pluginRun{f: alibabafake.New(t)}
 	endpoint := r.f.StartTLS()
 	r.source = r.f.AddPublicImage("ubuntu_24_04_x64_20G_alibase_20250101.vhd", "acs:ubuntu_24_04_x64", time.Now().Add(-48*time.Hour))
-	r.cfg = filepath.Join(r.dir, "sindri.yaml")
-	if err := os.WriteFile(r.cfg, []byte(pluginConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.env = plugintest.CommandEnv(r.f, r.dir, packer)
-	r.hash = plugintest.DryRun(t, r.env, r.cfg, r.dir, "before.json", "alibaba").ConfigHash
-	tmpl := plugintest.Template(t, pluginConfig, "alibaba", filepath.Join(r.dir, "out"), alibabafake.SindriVersion, map[string]cty.Value{"custom_endpoint_ecs": cty.StringVal(endpoint)})
+	r.cmds = plugintest.NewCommands(t, r.f, dir, packer, "alibaba", pluginConfig, "plugin-run")
+	r.hash = r.cmds.Hash(t)
+	tmpl := plugintest.Template(t, pluginConfig, "alibaba", filepath.Join(dir, "out"), alibabafake.SindriVersion, map[string]cty.Value{"custom_endpoint_ecs": cty.StringVal(endpoint)})
 	if before != nil {
 		before(r.f)
 	}
 	ours := len(r.f.Requests())
-	r.manifest, r.out, r.err = pluginBuild(t, r.f, tmpl, r.dir, packer, plugins, r.hash)
-	reqs := r.f.Requests()[ours:]
-	stop := "the build finished: image, tags, manifest, clean-up"
-	if r.err != nil {
-		stop = plugintest.LastError(r.out)
-	}
-	fmt.Printf("alibaba plugin-driven (%s): packer-plugin-alicloud made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("packer output:\n%s\nrequests:\n%s", r.out, strings.Join(reqs, "\n"))
-		}
-	})
+	r.manifest, r.out, r.err = pluginBuild(t, r.f, tmpl, dir, packer, plugins, r.hash)
+	plugintest.Report(t, "alibaba plugin-driven ("+t.Name()+"): packer-plugin-alicloud", r.f.Requests()[ours:],
+		"the build finished: image, tags, manifest, clean-up", r.out, r.err)
 	return r
 }
 
@@ -119,7 +106,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	checkPluginCalls(t, r.f, r.source)
 	id := checkArtifact(t, r.f, r.manifest, r.hash)
 	checkNothingTemporary(t, r.f, id)
-	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash)
+	checkOurSide(t, r.f, r.cmds, id, r.hash)
 }
 
 // TestPluginCleansUpAfterAFailedStep: a step that fails half-way (ECS
@@ -144,7 +131,7 @@ func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
 		t.Errorf("left behind by the failed build: %s %s", res.Kind, res.ID)
 	}
 	n := len(r.f.Requests())
-	plugintest.Run(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
+	plugintest.Run(t, r.cmds.Env, "cleanup", "-c", r.cmds.Config, "--run-id", "plugin-run")
 	for _, req := range r.f.Requests()[n:] {
 		if strings.Contains(req, "Action=Delete") {
 			t.Errorf("cleanup found something to delete after the plugin's own clean-up: %s", req)
@@ -183,11 +170,7 @@ func checkPluginCalls(t *testing.T, f *alibabafake.Fake, source string) {
 // ID, ValidImageID) and returns the image ID.
 func checkArtifact(t *testing.T, f *alibabafake.Fake, manifest, hash string) string {
 	t.Helper()
-	builds, err := packerpkg.ReadManifest(manifest)
-	if err != nil || len(builds) == 0 {
-		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
-	}
-	b := builds[len(builds)-1]
+	b := plugintest.Artifact(t, manifest, "alibaba", hash, "plugin-run")
 	_, regions := alibaba.Cloud{}.Regions(cloudtest.Load(t, pluginConfig))
 	ids := packerpkg.RegionIDs(b.ArtifactID)
 	id := ids[regions[0]]
@@ -196,9 +179,6 @@ func checkArtifact(t *testing.T, f *alibabafake.Fake, manifest, hash string) str
 	}
 	if err := (alibaba.Cloud{}).ValidImageID(id); err != nil {
 		t.Errorf("the plugin's image ID: %v", err)
-	}
-	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != "plugin-run" {
-		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	var found bool
 	for _, r := range f.Live() {
@@ -242,36 +222,16 @@ func checkNothingTemporary(t *testing.T, f *alibabafake.Fake, id string) {
 
 // checkOurSide runs our commands on the state the plugin left: the cache,
 // images list, repave --dry-run, cleanup, deprecate and delete.
-func checkOurSide(t *testing.T, f *alibabafake.Fake, env []string, cfg, dir, id, hash string) {
+func checkOurSide(t *testing.T, f *alibabafake.Fake, cmds plugintest.Commands, id, hash string) {
 	t.Helper()
-	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "alibaba"); r.Status != pipeline.StatusCached || r.ImageID != id {
-		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
+	cmds.Writes = func() int {
+		n := 0
+		for _, a := range []string{"ModifyImageAttribute", "DeleteImage", "DeleteSnapshot", "TagResources",
+			"DeleteInstance", "DeleteSecurityGroup", "DeleteKeyPairs", "DeleteDisk"} {
+			n += len(f.Params(a))
+		}
+		return n
 	}
-	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
-	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "ubuntu_24_04") {
-		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
-	}
-	writes := func() int {
-		return len(f.Params("ModifyImageAttribute")) + len(f.Params("DeleteImage")) + len(f.Params("DeleteSnapshot")) + len(f.Params("TagResources"))
-	}
-	before := writes()
-	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
-	if !strings.Contains(rep, id) || writes() != before {
-		t.Errorf("repave --dry-run: image %s not reported, or the image was changed (%d writes):\n%s", id, writes()-before, rep)
-	}
-	deletes := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk"))
-	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
-		plugintest.Run(t, env, args...)
-	}
-	if n := len(f.Params("DeleteInstance")) + len(f.Params("DeleteSecurityGroup")) + len(f.Params("DeleteKeyPairs")) + len(f.Params("DeleteDisk")); n != deletes {
-		t.Errorf("cleanup deleted %d resources after a clean plugin build", n-deletes)
-	}
-	plugintest.Run(t, env, "images", "deprecate", id, "-c", cfg)
-	if r := plugintest.DryRun(t, env, cfg, dir, "deprecated.json", "alibaba"); r.Status == pipeline.StatusCached {
-		t.Errorf("a deprecated image is still a cache hit: %+v", r)
-	}
-	plugintest.Run(t, env, "images", "delete", id, "-c", cfg, "--yes")
-	for _, r := range f.Live() {
-		t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
-	}
+	cmds.CheckReadOnly(t, id, hash, "ubuntu_24_04")
+	cmds.CheckDeprecateThenDelete(t, f, id)
 }

@@ -38,7 +38,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
 
 // pluginRun is the amazon-ebs build of pluginConfig's template against f:
@@ -111,26 +110,15 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	f.SetConsistencyWindows(2, 2)
 	source := seedSource(f)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "sindri.yaml")
-	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	b := pluginRun(t, f, dir, "")
-	env := plugintest.CommandEnv(f, dir, b.Packer)
+	cmds := plugintest.NewCommands(t, f, dir, b.Packer, "aws", pluginConfig, pluginRunID)
 	// The plugin builds with the config hash our build --dry-run computes.
-	hash := plugintest.DryRun(t, env, cfg, dir, "before.json", "aws").ConfigHash
+	hash := cmds.Hash(t)
 	b.Vars["config_hash"] = hash
 	ours := len(f.Requests())
 	manifest, out, runErr := b.Run(t)
-	reqs := f.Requests()[ours:]
-	stop := "the build finished: source AMI, key pair, security group, instance, stop, image, encrypted copy, copy to us-east-1, tags, manifest, clean-up"
-	if runErr != nil {
-		stop = plugintest.LastError(out)
-	}
-	fmt.Printf("aws plugin-driven: packer-plugin-amazon made %d requests to the double; %s\n", len(reqs), stop)
-	if runErr != nil || t.Failed() {
-		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
-	}
+	stop := plugintest.Report(t, "aws plugin-driven: packer-plugin-amazon", f.Requests()[ours:],
+		"the build finished: source AMI, key pair, security group, instance, stop, image, encrypted copy, copy to us-east-1, tags, manifest, clean-up", out, runErr)
 	if runErr != nil {
 		t.Fatal(stop)
 	}
@@ -138,7 +126,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	checkPolicyAllows(t, f, ours)
 	ids := checkArtifact(t, f, manifest, hash)
 	checkNothingTemporary(t, f, source, hash)
-	checkCommands(t, f, env, cfg, dir, ids["us-west-2"], hash)
+	checkCommands(t, f, cmds, ids["us-west-2"], hash)
 	checkOurSide(t, f, ids, hash)
 }
 
@@ -202,11 +190,7 @@ func checkPolicyAllows(t *testing.T, f *awsfake.Fake, from int) {
 // regions, ValidImageID) and returns region -> AMI ID.
 func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string, hash string) map[string]string {
 	t.Helper()
-	builds, err := packerpkg.ReadManifest(manifest)
-	if err != nil || len(builds) != 1 {
-		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
-	}
-	b := builds[0]
+	b := plugintest.Artifact(t, manifest, "aws", hash, pluginRunID)
 	key, regions := aws.Cloud{}.Regions(cloudtest.Load(t, pluginConfig))
 	ids := packerpkg.RegionIDs(b.ArtifactID)
 	if key != "region" || len(ids) != len(regions) {
@@ -216,9 +200,6 @@ func checkArtifact(t *testing.T, f *awsfake.Fake, manifest string, hash string) 
 		if err := (aws.Cloud{}).ValidImageID(ids[r]); err != nil {
 			t.Errorf("the plugin's AMI in %s: %v", r, err)
 		}
-	}
-	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != pluginRunID || b.CustomData["cloud"] != "aws" {
-		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	live := map[string]cloudtest.FakeResource{}
 	for _, r := range f.Live() {
@@ -261,65 +242,33 @@ func checkNothingTemporary(t *testing.T, f *awsfake.Fake, source string, hash st
 // checkCommands runs our commands on the state the plugin left: build
 // --dry-run takes its AMI for the cache hit, images list shows exactly it,
 // repave --dry-run reports it and changes nothing, cleanup finds nothing.
-func checkCommands(t *testing.T, f *awsfake.Fake, env []string, cfg, dir, id, hash string) {
+func checkCommands(t *testing.T, f *awsfake.Fake, cmds plugintest.Commands, id, hash string) {
 	t.Helper()
-	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "aws"); r.Status != pipeline.StatusCached || r.ImageID != id {
-		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
-	}
-	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
-	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "ubuntu/images") {
-		t.Errorf("images list --json does not show exactly the plugin's AMI %s:\n%s", id, list)
-	}
-	writes := func() int {
+	cmds.Writes = func() int {
 		n := 0
 		for _, a := range []string{"EnableImageDeprecation", "DeregisterImage", "DeleteSnapshot", "CreateTags", "TerminateInstances", "DeleteSecurityGroup", "DeleteKeyPair", "DeleteVolume"} {
 			n += len(f.Calls(a))
 		}
 		return n
 	}
-	before := writes()
-	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
-	if !strings.Contains(rep, id) {
-		t.Errorf("repave --dry-run does not report the plugin's AMI %s:\n%s", id, rep)
-	}
-	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", pluginRunID}, {"cleanup", "-c", cfg}} {
-		plugintest.Run(t, env, args...)
-	}
-	if n := writes() - before; n != 0 {
-		t.Errorf("repave --dry-run and cleanup after a clean plugin build changed %d things", n)
-	}
+	cmds.CheckReadOnly(t, id, hash, "ubuntu/images")
 }
 
 // checkOurSide runs our client on the state the plugin left: the build
 // cache, the image list, deprecate, the sweep and delete.
 func checkOurSide(t *testing.T, f *awsfake.Fake, ids map[string]string, hash string) {
 	t.Helper()
-	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
-	ctx := t.Context()
-	img, err := c.FindImage(ctx, cfg, hash)
-	if err != nil || img == nil || img.ID != ids["us-west-2"] || img.Regions["us-east-1"] != ids["us-east-1"] {
-		t.Fatalf("FindImage after the plugin: %+v, %v; want %v", img, err, ids)
-	}
-	list, err := c.ListImages(ctx, cfg)
-	if err != nil || len(list) != 1 || list[0].ID != ids["us-west-2"] || list[0].ConfigHash != hash || list[0].SindriVersion != awsfake.SindriVersion {
-		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
-	}
-	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRunID})
-	if err != nil || len(left) != 0 {
-		t.Errorf("Leftovers of the plugin's run: %+v, %v; want none", left, err)
-	}
-	if err := c.DeprecateImage(ctx, cfg, ids["us-west-2"], cloud.Deprecation{At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
-		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
-	}
-	if len(f.Calls("EnableImageDeprecation")) != 2 {
-		t.Errorf("EnableImageDeprecation called %d times, want the AMI and its copy", len(f.Calls("EnableImageDeprecation")))
-	}
-	if err := c.DeleteImage(ctx, cfg, ids["us-west-2"]); err != nil {
-		t.Fatal(err)
-	}
+	plugintest.OurSide{
+		Target: aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, Config: cloudtest.Load(t, pluginConfig),
+		ID: ids["us-west-2"], Hash: hash, Runs: []string{pluginRunID},
+		Found:  func(img cloud.Image) bool { return img.Regions["us-east-1"] == ids["us-east-1"] },
+		Listed: func(img cloud.Image) bool { return img.SindriVersion == awsfake.SindriVersion },
+		Deprecated: func(t *testing.T) {
+			if len(f.Calls("EnableImageDeprecation")) != 2 {
+				t.Errorf("EnableImageDeprecation called %d times, want the AMI and its copy", len(f.Calls("EnableImageDeprecation")))
+			}
+		},
+	}.Check(t)
 	for _, r := range f.Live() {
 		if r.Tags["managed-by"] != "" {
 			t.Errorf("after DeleteImage: %s %s in %s is left", r.Kind, r.ID, r.Region)
@@ -350,25 +299,7 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 			want = append(want, r.Kind+" "+r.ID)
 		}
 	}
-	c, cfg := aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig)
-	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRunID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range left {
-		got = append(got, r.Kind+" "+r.ID)
-	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if len(want) != 3 || !slices.Equal(got, want) {
-		t.Fatalf("Leftovers = %v, want exactly what the plugin left: %v", got, want)
-	}
-	for _, r := range left {
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	plugintest.CheckLeftovers(t, aws.Cloud{Env: fakeEnv(f), Tuning: fastTuning}, cloudtest.Load(t, pluginConfig), pluginRunID, want, 3)
 	for _, r := range f.Live() {
 		if r.Tags["sindri-packer"] == "temporary" {
 			t.Errorf("after the sweep: %s %s is left", r.Kind, r.ID)

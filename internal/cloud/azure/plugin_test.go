@@ -44,7 +44,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
 
 // serveSSH answers SSH on 127.0.0.1 for the VMs of f: a client gets in
@@ -147,8 +146,8 @@ func vmKeys(f *azurefake.Fake) []string {
 // pluginRun is one run of the real plugin on a fresh double.
 type pluginRun struct {
 	f              *azurefake.Fake
-	env            []string
-	dir, cfg, hash string
+	cmds           plugintest.Commands
+	hash           string
 	yaml, manifest string
 	out            string
 	err            error
@@ -161,7 +160,8 @@ type pluginRun struct {
 func runPlugin(t *testing.T, yaml string, before func(*azurefake.Fake)) *pluginRun {
 	t.Helper()
 	packer, plugins := plugintest.Tools(t, "azure")
-	r := &pluginRun{f: azurefake.NewTLS(t), dir: t.TempDir(), yaml: yaml}
+	dir := t.TempDir()
+	r := &pluginRun{f: azurefake.NewTLS(t), yaml: yaml}
 	if before != nil {
 		before(r.f)
 	}
@@ -172,16 +172,12 @@ func runPlugin(t *testing.T, yaml string, before func(*azurefake.Fake)) *pluginR
 	r.f.LROPolls = 2
 	port, in := serveSSH(t, r.f)
 	r.sshIn = in
-	r.cfg = filepath.Join(r.dir, "sindri.yaml")
-	if err := os.WriteFile(r.cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.env = plugintest.CommandEnv(r.f, r.dir, packer)
-	r.hash = plugintest.DryRun(t, r.env, r.cfg, r.dir, "before.json", "azure").ConfigHash
+	r.cmds = plugintest.NewCommands(t, r.f, dir, packer, "azure", yaml, "plugin-run")
+	r.hash = r.cmds.Hash(t)
 	// The custom environment, and SSH back on (plugintest.Template turns
 	// the communicator off; azure-arm v1.4.0 connects to a Linux VM
 	// anyway) with the rendered user, at the test's SSH server.
-	tmpl := plugintest.Template(t, yaml, "azure", filepath.Join(r.dir, "out"), "3.0.1", map[string]cty.Value{
+	tmpl := plugintest.Template(t, yaml, "azure", filepath.Join(dir, "out"), "3.0.1", map[string]cty.Value{
 		"cloud_environment_name": cty.StringVal(azurefake.EnvironmentName),
 		"metadata_host":          cty.StringVal(strings.TrimPrefix(r.f.URL(), "https://")),
 		"communicator":           cty.StringVal("ssh"),
@@ -189,29 +185,20 @@ func runPlugin(t *testing.T, yaml string, before func(*azurefake.Fake)) *pluginR
 		"ssh_port":               cty.NumberIntVal(int64(port)),
 		"ssh_timeout":            cty.StringVal("1m"),
 	})
-	cert := filepath.Join(r.dir, "fake-ca.pem")
+	cert := filepath.Join(dir, "fake-ca.pem")
 	if err := os.WriteFile(cert, r.f.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := r.f.Env()
 	ours := len(r.f.Requests())
 	r.manifest, r.out, r.err = plugintest.Build{
-		Packer: packer, Plugins: plugins, Template: tmpl, Dir: r.dir,
+		Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
 		Env: []string{"SSL_CERT_FILE=" + cert, "NO_PROXY=*", "no_proxy=*"},
 		Vars: map[string]string{"config_hash": r.hash, "run_id": "plugin-run", "azure_client_id": env["AZURE_CLIENT_ID"],
 			"azure_tenant_id": env["AZURE_TENANT_ID"], "azure_client_secret": env["AZURE_CLIENT_SECRET"]},
 	}.Run(t)
-	reqs := r.f.Requests()[ours:]
-	stop := "the build finished: deployment, SSH, deallocate, generalize, image, tags, manifest, clean-up"
-	if r.err != nil {
-		stop = plugintest.LastError(r.out)
-	}
-	fmt.Printf("azure plugin-driven (%s): packer-plugin-azure v1.4.0 made %d requests to the double; %s\n", t.Name(), len(reqs), stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("packer output:\n%s\nrequests:\n%s", r.out, strings.Join(reqs, "\n"))
-		}
-	})
+	plugintest.Report(t, "azure plugin-driven ("+t.Name()+"): packer-plugin-azure v1.4.0", r.f.Requests()[ours:],
+		"the build finished: deployment, SSH, deallocate, generalize, image, tags, manifest, clean-up", r.out, r.err)
 	return r
 }
 
@@ -232,7 +219,7 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	checkPluginCalls(t, r.f)
 	id := checkArtifact(t, r.f, r.yaml, r.manifest, r.hash)
 	checkNothingTemporary(t, r.f, id)
-	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash, nil, nil)
+	checkOurSide(t, r.f, r.cmds, id, r.hash, nil, nil)
 }
 
 // pluginConfig is the azure config the suite builds: the double's
@@ -282,11 +269,7 @@ func containsLine(text, prefix, part string) bool {
 // ID, ValidImageID) and returns the image ID.
 func checkArtifact(t *testing.T, f *azurefake.Fake, yaml, manifest, hash string) string {
 	t.Helper()
-	builds, err := packerpkg.ReadManifest(manifest)
-	if err != nil || len(builds) == 0 {
-		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
-	}
-	b := builds[len(builds)-1]
+	b := plugintest.Artifact(t, manifest, "azure", hash, "plugin-run")
 	// azure-arm's artifact ID is the managed image's resource ID, with no
 	// region prefix: the pipeline's image is the whole artifact ID.
 	ids := packerpkg.RegionIDs(b.ArtifactID)
@@ -299,9 +282,6 @@ func checkArtifact(t *testing.T, f *azurefake.Fake, yaml, manifest, hash string)
 	}
 	if err := (azure.Cloud{}).ValidImageID(id); err != nil {
 		t.Errorf("the plugin's image ID: %v", err)
-	}
-	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != "plugin-run" {
-		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	img := f.Get(id)
 	if img == nil {
@@ -345,41 +325,13 @@ func checkNothingTemporary(t *testing.T, f *azurefake.Fake, keep ...string) {
 // images list, repave --dry-run, cleanup, deprecate and delete.
 // versions are gallery versions made from id (listed, deleted with it);
 // seeded is what the test made and stays.
-func checkOurSide(t *testing.T, f *azurefake.Fake, env []string, cfg, dir, id, hash string, versions, seeded []string) {
+func checkOurSide(t *testing.T, f *azurefake.Fake, cmds plugintest.Commands, id, hash string, versions, seeded []string) {
 	t.Helper()
-	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "azure"); r.Status != pipeline.StatusCached || r.ImageID != id {
-		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
-	}
-	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
-	for _, want := range append([]string{id, hash}, versions...) {
-		if !strings.Contains(list, want) {
-			t.Errorf("images list --json does not show %s:\n%s", want, list)
-		}
-	}
-	writes := func() int { return len(f.Calls("PUT ")) + len(f.Calls("PATCH ")) + len(f.Calls("DELETE ")) }
-	before := writes()
-	rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json"))
-	if !strings.Contains(rep, id) || writes() != before {
-		t.Errorf("repave --dry-run: image %s not reported, or something was changed (%d writes):\n%s", id, writes()-before, rep)
-	}
-	for _, args := range [][]string{{"cleanup", "-c", cfg, "--run-id", "plugin-run"}, {"cleanup", "-c", cfg}} {
-		plugintest.Run(t, env, args...)
-	}
-	if writes() != before {
-		t.Errorf("cleanup changed %d resources after a clean plugin build", writes()-before)
-	}
-	plugintest.Run(t, env, "images", "deprecate", id, "-c", cfg)
-	if r := plugintest.DryRun(t, env, cfg, dir, "deprecated.json", "azure"); r.Status == pipeline.StatusCached {
-		t.Errorf("a deprecated image is still a cache hit: %+v", r)
-	}
+	cmds.Writes = func() int { return len(f.Calls("PUT ")) + len(f.Calls("PATCH ")) + len(f.Calls("DELETE ")) }
+	cmds.CheckReadOnly(t, id, hash, "", versions...)
 	// One delete: the image as images list shows it, its gallery
 	// versions with it (Azure refuses the managed image first).
-	plugintest.Run(t, env, "images", "delete", id, "-c", cfg, "--yes")
-	for _, r := range f.Live() {
-		if !slices.Contains(seeded, r.ID) {
-			t.Errorf("left after images delete: %s %s", r.Kind, r.ID)
-		}
-	}
+	cmds.CheckDeprecateThenDelete(t, f, id, seeded...)
 }
 
 // TestPluginPublishesToTheGallery: with a gallery configured, the plugin
@@ -396,7 +348,7 @@ func TestPluginPublishesToTheGallery(t *testing.T) {
 	version := checkGalleryVersion(t, r.f, id, r.hash)
 	gallery := []string{azurefake.ID("Microsoft.Compute/galleries", "sindri_gallery"), azurefake.ID("Microsoft.Compute/galleries/sindri_gallery/images", "sindri-dev")}
 	checkNothingTemporary(t, r.f, append([]string{id, version}, gallery...)...)
-	checkOurSide(t, r.f, r.env, r.cfg, r.dir, id, r.hash, []string{version}, gallery)
+	checkOurSide(t, r.f, r.cmds, id, r.hash, []string{version}, gallery)
 }
 
 // checkGalleryVersion: the plugin published the managed image id as a
@@ -468,7 +420,7 @@ func TestPluginCleansUpAfterAFailedStep(t *testing.T) {
 		t.Errorf("deployment left behind by the failed build: %s", d)
 	}
 	n := len(r.f.Calls("DELETE "))
-	plugintest.Run(t, r.env, "cleanup", "-c", r.cfg, "--run-id", "plugin-run")
+	plugintest.Run(t, r.cmds.Env, "cleanup", "-c", r.cmds.Config, "--run-id", "plugin-run")
 	if d := len(r.f.Calls("DELETE ")) - n; d != 0 {
 		t.Errorf("cleanup deleted %d resources after the plugin's own clean-up", d)
 	}

@@ -87,15 +87,8 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	dir := t.TempDir()
 	tmpl := plugintest.Template(t, pluginConfig(f), "gcp", filepath.Join(dir, "out"), pluginVersion, nil)
 	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins)
-	reqs := f.Requests()
-	stop := "the build finished: token, source image by family, zone, machine type, instance and boot disk, RUNNING, serial console, instance deleted, image from the disk with labels, disk deleted, manifest"
-	if runErr != nil {
-		stop = plugintest.LastError(out)
-	}
-	fmt.Printf("gcp plugin-driven: packer-plugin-googlecompute made %d requests to the double; %s\n", len(reqs), stop)
-	if runErr != nil || t.Failed() {
-		t.Logf("packer output:\n%s\nrequests:\n%s", out, strings.Join(reqs, "\n"))
-	}
+	stop := plugintest.Report(t, "gcp plugin-driven: packer-plugin-googlecompute", f.Requests(),
+		"the build finished: token, source image by family, zone, machine type, instance and boot disk, RUNNING, serial console, instance deleted, image from the disk with labels, disk deleted, manifest", out, runErr)
 	if runErr != nil {
 		t.Fatal(stop)
 	}
@@ -158,11 +151,7 @@ func checkPluginCalls(t *testing.T, f *gcpfake.Fake, source string) {
 // the way the pipeline does and returns the image name (GCP's image ID).
 func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest, out string) string {
 	t.Helper()
-	builds, err := packerpkg.ReadManifest(manifest)
-	if err != nil || len(builds) != 1 {
-		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
-	}
-	b := builds[0]
+	b := plugintest.Artifact(t, manifest, "gcp", pluginHash, pluginRun)
 	ids := packerpkg.RegionIDs(b.ArtifactID)
 	name := ids[""]
 	if len(ids) != 1 || name != b.CustomData["image_name"] {
@@ -180,9 +169,6 @@ func checkArtifact(t *testing.T, f *gcpfake.Fake, manifest, out string) string {
 	}
 	if err := (gcp.Cloud{}).ValidImageID(name); err != nil {
 		t.Errorf("the plugin's image: %v", err)
-	}
-	if b.CustomData["config_hash"] != pluginHash || b.CustomData["run_id"] != pluginRun || b.CustomData["cloud"] != "gcp" {
-		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	im := f.Image(name)
 	if im == nil || im.GetStatus() != "READY" || !strings.Contains(im.GetSourceDisk(), "/zones/"+f.Zone+"/disks/packer-") {
@@ -210,30 +196,12 @@ func checkNothingTemporary(t *testing.T, f *gcpfake.Fake, name string) {
 // cache, the image list, the sweep, deprecate and delete.
 func checkOurSide(t *testing.T, f *gcpfake.Fake, name string) {
 	t.Helper()
-	c := gcp.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}}
-	cfg := cloudtest.Load(t, pluginConfig(f))
-	ctx := t.Context()
-	img, err := c.FindImage(ctx, cfg, pluginHash)
-	if err != nil || img == nil || img.ID != name {
-		t.Fatalf("FindImage after the plugin: %+v, %v; want %s", img, err, name)
-	}
-	list, err := c.ListImages(ctx, cfg)
-	if err != nil || len(list) != 1 || list[0].ID != name || list[0].ConfigHash != pluginHash || list[0].SindriVersion == "" {
-		t.Fatalf("ListImages after the plugin: %+v, %v", list, err)
-	}
-	left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: pluginRun})
-	if err != nil || len(left) != 0 {
-		t.Errorf("Leftovers of the plugin's run: %+v, %v; want none", left, err)
-	}
-	if err := c.DeprecateImage(ctx, cfg, name, cloud.Deprecation{At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
-		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
-	}
-	if err := c.DeleteImage(ctx, cfg, name); err != nil {
-		t.Fatal(err)
-	}
+	plugintest.OurSide{
+		Target: gcp.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloud.Tuning{Retry: tiny, PollInterval: time.Millisecond, PollMax: time.Millisecond, WaitTimeout: 5 * time.Second}},
+		Config: cloudtest.Load(t, pluginConfig(f)),
+		ID:     name, Hash: pluginHash, Runs: []string{pluginRun},
+		Listed: func(img cloud.Image) bool { return img.SindriVersion != "" },
+	}.Check(t)
 	if im := f.Image(name); im != nil {
 		t.Errorf("the image is still there after DeleteImage: %v", im)
 	}

@@ -27,9 +27,7 @@ package oci_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +38,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
-	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
 
 const (
@@ -84,29 +81,22 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	f := ocifake.New(t)
 	base := seedBases(f)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "sindri.yaml")
-	if err := os.WriteFile(cfg, []byte(pluginConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := plugintest.CommandEnv(f, dir, packer)
-	hash := plugintest.DryRun(t, env, cfg, dir, "before.json", "oci").ConfigHash
+	cmds := plugintest.NewCommands(t, f, dir, packer, "oci", pluginConfig, pluginRun)
+	hash := cmds.Hash(t)
 	tmpl := plugintest.Template(t, pluginConfig, "oci", filepath.Join(dir, "out"), pluginVersion, nil)
 	ours := len(f.Requests())
 	manifest, out, runErr := pluginBuild(t, f, tmpl, dir, packer, plugins, hash)
 	reqs := f.Requests()[ours:]
-	stop := "the build finished: base image lookup, instance, VNIC and IP, image, capability schema, tags, terminate, manifest"
-	if runErr != nil {
-		stop = plugintest.LastError(out)
-	}
-	fmt.Printf("oci plugin-driven: packer-plugin-oracle made %d requests to the double; %s\n", len(reqs), stop)
+	stop := plugintest.Report(t, "oci plugin-driven: packer-plugin-oracle", reqs,
+		"the build finished: base image lookup, instance, VNIC and IP, image, capability schema, tags, terminate, manifest", out, runErr)
 	t.Logf("requests of the plugin:\n%s", strings.Join(reqs, "\n"))
 	if runErr != nil {
-		t.Fatalf("%s\npacker output:\n%s", stop, out)
+		t.Fatal(stop)
 	}
 	checkPluginCalls(t, f, base, hash)
 	id := checkArtifact(t, f, manifest, base, hash)
 	checkNothingTemporary(t, f, id)
-	checkCommands(t, f, env, cfg, dir, id, hash)
+	checkCommands(t, f, cmds, id, hash)
 	checkOurSide(t, f, id, hash)
 }
 
@@ -154,11 +144,7 @@ func checkPluginCalls(t *testing.T, f *ocifake.Fake, base, hash string) {
 // image's OCID.
 func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base, hash string) string {
 	t.Helper()
-	builds, err := packerpkg.ReadManifest(manifest)
-	if err != nil || len(builds) == 0 {
-		t.Fatalf("packer manifest: %v (builds %d)", err, len(builds))
-	}
-	b := builds[len(builds)-1]
+	b := plugintest.Artifact(t, manifest, "oci", hash, pluginRun)
 	ids := packerpkg.RegionIDs(b.ArtifactID)
 	id := ids[""]
 	if len(ids) != 1 || id != b.ArtifactID {
@@ -166,9 +152,6 @@ func checkArtifact(t *testing.T, f *ocifake.Fake, manifest, base, hash string) s
 	}
 	if err := (oci.Cloud{}).ValidImageID(id); err != nil {
 		t.Errorf("the plugin's image ID: %v", err)
-	}
-	if b.CustomData["config_hash"] != hash || b.CustomData["run_id"] != pluginRun {
-		t.Errorf("manifest custom_data = %v", b.CustomData)
 	}
 	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: hash,
 		cloud.TagSindriVersion: pluginVersion, "Team": "platform"}
@@ -212,33 +195,18 @@ func checkNothingTemporary(t *testing.T, f *ocifake.Fake, id string) {
 func checkOurSide(t *testing.T, f *ocifake.Fake, id, hash string) {
 	t.Helper()
 	c := oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}
-	cfg, ctx := cloudtest.Load(t, pluginConfig), t.Context()
-	img, err := c.FindImage(ctx, cfg, hash)
-	if err != nil || img == nil || img.ID != id || img.Regions[ocifake.Region] != id || img.SindriVersion != pluginVersion {
-		t.Fatalf("FindImage after the plugin: %+v, %v; want %s", img, err, id)
-	}
-	list, err := c.ListImages(ctx, cfg)
-	if err != nil || len(list) != 1 || list[0].ID != id || list[0].ConfigHash != hash {
-		t.Fatalf("ListImages after the plugin: %+v, %v; want exactly %s", list, err, id)
-	}
-	for _, run := range []string{pluginRun, ""} {
-		left, err := c.Leftovers(ctx, cfg, cloud.SweepFilter{RunID: run})
-		if err != nil || len(left) != 0 {
-			t.Errorf("Leftovers (run %q) after a clean plugin build: %+v, %v; want none", run, left, err)
-		}
-	}
-	if err := c.DeprecateImage(ctx, cfg, id, cloud.Deprecation{At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if img, err := c.FindImage(ctx, cfg, hash); err != nil || img != nil {
-		t.Errorf("FindImage after deprecate: %+v, %v; want no cache hit", img, err)
-	}
-	if list, err := c.ListImages(ctx, cfg); err != nil || len(list) != 1 || list[0].Deprecated.IsZero() {
-		t.Errorf("ListImages after deprecate: %+v, %v; want the image with its deprecation time", list, err)
-	}
-	if err := c.DeleteImage(ctx, cfg, id); err != nil {
-		t.Fatal(err)
-	}
+	cfg := cloudtest.Load(t, pluginConfig)
+	plugintest.OurSide{
+		Target: c, Config: cfg, ID: id, Hash: hash, Runs: []string{pluginRun, ""},
+		Found: func(img cloud.Image) bool {
+			return img.Regions[ocifake.Region] == id && img.SindriVersion == pluginVersion
+		},
+		Deprecated: func(t *testing.T) {
+			if img, err := c.FindImage(t.Context(), cfg, hash); err != nil || img != nil {
+				t.Errorf("FindImage after deprecate: %+v, %v; want no cache hit", img, err)
+			}
+		},
+	}.Check(t)
 	for _, r := range f.Live() {
 		if r.Tags[cloud.TagManagedBy] != "" {
 			t.Errorf("after DeleteImage: %s %s is left", r.Kind, r.ID)
@@ -249,9 +217,9 @@ func checkOurSide(t *testing.T, f *ocifake.Fake, id, hash string) {
 // checkCommands runs our commands on the state the plugin left: the
 // build cache, images list, repave --dry-run and cleanup; none of them
 // writes.
-func checkCommands(t *testing.T, f *ocifake.Fake, env []string, cfg, dir, id, hash string) {
+func checkCommands(t *testing.T, f *ocifake.Fake, cmds plugintest.Commands, id, hash string) {
 	t.Helper()
-	writes := func() int {
+	cmds.Writes = func() int {
 		n := 0
 		for _, r := range f.Requests() {
 			if !strings.HasPrefix(r, "GET ") {
@@ -260,22 +228,7 @@ func checkCommands(t *testing.T, f *ocifake.Fake, env []string, cfg, dir, id, ha
 		}
 		return n
 	}
-	before := writes()
-	if r := plugintest.DryRun(t, env, cfg, dir, "after.json", "oci"); r.Status != pipeline.StatusCached || r.ImageID != id {
-		t.Errorf("build --dry-run after the plugin: status %s image %q, want cached %s", r.Status, r.ImageID, id)
-	}
-	list := plugintest.Run(t, env, "images", "list", "-c", cfg, "--json")
-	if !strings.Contains(list, id) || !strings.Contains(list, hash) || strings.Contains(list, "Canonical-Ubuntu") {
-		t.Errorf("images list --json does not show exactly the plugin's image %s:\n%s", id, list)
-	}
-	if rep := plugintest.Run(t, env, "repave", "-c", cfg, "--dry-run", "--manifest", filepath.Join(dir, "repave.json")); !strings.Contains(rep, id) {
-		t.Errorf("repave --dry-run does not report the plugin's image %s:\n%s", id, rep)
-	}
-	plugintest.Run(t, env, "cleanup", "-c", cfg, "--run-id", pluginRun)
-	plugintest.Run(t, env, "cleanup", "-c", cfg)
-	if n := writes() - before; n != 0 {
-		t.Errorf("build --dry-run, images list, repave --dry-run and cleanup made %d writes after a clean plugin build", n)
-	}
+	cmds.CheckReadOnly(t, id, hash, "Canonical-Ubuntu")
 }
 
 // pluginTuning keeps our side's waits short.
@@ -303,25 +256,7 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 			want = append(want, r.Kind+" "+r.ID)
 		}
 	}
-	c := oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}
-	cfg := cloudtest.Load(t, pluginConfig)
-	left, err := c.Leftovers(t.Context(), cfg, cloud.SweepFilter{RunID: pluginRun})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range left {
-		got = append(got, r.Kind+" "+r.ID)
-	}
-	slices.Sort(got)
-	if len(want) != 1 || !slices.Equal(got, want) {
-		t.Fatalf("Leftovers = %v, want exactly what the plugin left: %v", got, want)
-	}
-	for _, r := range left {
-		if err := c.DeleteResource(t.Context(), cfg, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	plugintest.CheckLeftovers(t, oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: pluginTuning}, cloudtest.Load(t, pluginConfig), pluginRun, want, 1)
 	for _, r := range f.Live() {
 		if r.Kind != "image" {
 			t.Errorf("after the sweep: %s %s (%s) is left", r.Kind, r.ID, r.State)
