@@ -16,6 +16,7 @@ import (
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/targetfake"
 	"github.com/sindri-dev/sindri-packer/internal/targets"
 	"github.com/sindri-dev/sindri-packer/tools"
 )
@@ -71,6 +72,7 @@ func packerOnly(name string) (cloud.Target, error) {
 // (and there is no build cache).
 type packerSide struct {
 	cloud.Base
+	targetfake.NoInventory
 	t cloud.Target
 }
 
@@ -90,28 +92,6 @@ func (p packerSide) Regions(c *config.Config) (string, []string) { return p.t.Re
 func (packerSide) FindImage(context.Context, *config.Config, string) (*cloud.Image, error) {
 	return nil, nil
 }
-
-func (packerSide) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (packerSide) GetImage(context.Context, *config.Config, string) (*cloud.Image, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (packerSide) DeleteImage(context.Context, *config.Config, string) error {
-	return cloud.ErrNotSupported
-}
-
-func (packerSide) DeprecateImage(context.Context, *config.Config, string, cloud.Deprecation) error {
-	return cloud.ErrNotSupported
-}
-
-func (packerSide) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (packerSide) Terminate(context.Context, *cloud.Instance) error { return cloud.ErrNotSupported }
 
 func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)

@@ -18,6 +18,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/packer"
 	"github.com/sindri-dev/sindri-packer/internal/render"
 	"github.com/sindri-dev/sindri-packer/internal/report"
+	"github.com/sindri-dev/sindri-packer/internal/targetfake"
 	"github.com/sindri-dev/sindri-packer/internal/toolstest"
 )
 
@@ -26,6 +27,7 @@ import (
 // cloud. sleep sets how long the build takes; fail makes it fail.
 type nullTarget struct {
 	cloud.Base
+	targetfake.NoInventory
 	name  string
 	sleep time.Duration
 	fail  bool
@@ -55,28 +57,6 @@ func (n nullTarget) FindImage(_ context.Context, _ *config.Config, hash string) 
 	img.ConfigHash = hash
 	return &img, nil
 }
-
-func (nullTarget) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (nullTarget) GetImage(context.Context, *config.Config, string) (*cloud.Image, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (nullTarget) DeleteImage(context.Context, *config.Config, string) error {
-	return cloud.ErrNotSupported
-}
-
-func (nullTarget) DeprecateImage(context.Context, *config.Config, string, cloud.Deprecation) error {
-	return cloud.ErrNotSupported
-}
-
-func (nullTarget) Launch(context.Context, cloud.LaunchRequest) (*cloud.Instance, error) {
-	return nil, cloud.ErrNotSupported
-}
-
-func (nullTarget) Terminate(context.Context, *cloud.Instance) error { return cloud.ErrNotSupported }
 
 // templater is a test target that renders its own template.
 type templater interface {
