@@ -32,8 +32,7 @@ func runAction(t *testing.T, environ []string, inputs map[string]string) result 
 // the same bytes as the direct run's.
 func TestActionMatrixSameAsCLI(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, multiYAML, 0o644)
+	cfg := configFile(t, multiYAML)
 
 	env, outputs, _ := actionsEnv(t)
 	direct := run(t, env, "matrix", "--config", cfg, "--clouds", "aws,gcp", "--per-region")
@@ -201,8 +200,7 @@ func (f *fakePRComments) server(t *testing.T) *httptest.Server {
 func TestActionValidatePRComment(t *testing.T) {
 	t.Parallel()
 	bin := fakeTools(t, "", 0)
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, awsYAML, 0o644)
+	cfg := configFile(t, awsYAML)
 	event := filepath.Join(t.TempDir(), "event.json")
 	mustWrite(t, event, `{"pull_request":{"number":7}}`, 0o644)
 	gh := &fakePRComments{}
@@ -268,8 +266,7 @@ func TestActionAzureOIDC(t *testing.T) {
 		_, _ = w.Write([]byte(`{"value":"eyJ.job-oidc-token.sig"}`))
 	}))
 	defer srv.Close()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, multiYAML, 0o644)
+	cfg := configFile(t, multiYAML)
 	env, _, _ := actionsEnv(t)
 	env = append(env, "AZURE_CLIENT_ID=app", "AZURE_TENANT_ID=tenant", "ACTIONS_ID_TOKEN_REQUEST_URL="+srv.URL+"/?api-version=2.0")
 	r := runAction(t, append(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=runtime-token"), map[string]string{"command": "matrix", "config": cfg})

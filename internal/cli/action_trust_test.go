@@ -89,8 +89,7 @@ func TestActionSecretLookingValueRedactedEverywhere(t *testing.T) {
 // escapes) is masked line by line as it is written to the key file.
 func TestActionMasksOneLineOCIKeyLineByLine(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, awsYAML, 0o644)
+	cfg := configFile(t, awsYAML)
 	env, _, _ := actionsEnv(t)
 	key := `-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFcanary1\nBKcwggSjAgEAAoIBAQC7canaryline2\n-----END PRIVATE KEY-----`
 	env = append(env, "OCI_CLI_USER=ocid1.user.oc1..u", "OCI_CLI_TENANCY=ocid1.tenancy.oc1..t", "OCI_CLI_FINGERPRINT=aa:bb",
@@ -219,8 +218,7 @@ func TestCleanupAndRepaveAPIFailureExit3(t *testing.T) {
 // Action input that gave it, and a clouds input naming no cloud is refused.
 func TestActionNamesTheInputBehindARefusedFlag(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, awsYAML, 0o644)
+	cfg := configFile(t, awsYAML)
 	env, _, _ := actionsEnv(t)
 	tests := []struct {
 		name   string

@@ -562,8 +562,7 @@ func TestBuildRegion(t *testing.T) {
 		return f.readManifest(t).Clouds["aws"].ConfigHash
 	}
 	pinned := hash(f.config, "--clouds", "aws", "--region", "eu-west-1")
-	byHand := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, byHand, strings.Replace(strings.Replace(awsYAML, "region: us-east-1", "region: eu-west-1", 1), "  ami_regions: [us-west-2]\n", "", 1), 0o644)
+	byHand := configFile(t, strings.Replace(strings.Replace(awsYAML, "region: us-east-1", "region: eu-west-1", 1), "  ami_regions: [us-west-2]\n", "", 1))
 	if want := hash(byHand); pinned != want {
 		t.Errorf("--region eu-west-1 hashes %s, the same config written by hand %s", pinned, want)
 	}

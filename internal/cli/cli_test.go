@@ -131,10 +131,24 @@ func writeConfig(t *testing.T, cloud string, replace ...string) string {
 		}
 		text = strings.Replace(text, replace[i], replace[i+1], 1)
 	}
+	return configFile(t, text)
+}
+
+// configFile writes data as sindri.yaml into a fresh folder and returns
+// its path.
+func configFile(t *testing.T, data string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "sindri.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, path, data, 0o644)
+	return path
+}
+
+// initConfig writes the documented sindri.yaml of cloud with `init` into a
+// fresh folder and returns its path.
+func initConfig(t *testing.T, cloud string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sindri.yaml")
+	run(t, nil, "init", "--cloud", cloud, "-o", path).check(t, ExitOK, nil, nil)
 	return path
 }
 

@@ -14,8 +14,7 @@ import (
 // instance, and a set vswitch_id passes the check.
 func TestAlibabaWithoutVSwitchStopsBeforeAnythingStarts(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "sindri.yaml")
-	run(t, nil, "init", "--cloud", "alibaba", "-o", file).check(t, ExitOK, nil, nil)
+	file := initConfig(t, "alibaba")
 	env := []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir()}
 	want := []string{file + ":", "packer.vswitch_id: missing: launching an instance", "--skip-tests"}
 	for _, args := range [][]string{
@@ -45,8 +44,7 @@ func TestAlibabaWithoutVSwitchStopsBeforeAnythingStarts(t *testing.T) {
 // unset (placeholder and notice), build still needs the real value.
 func TestPlaceholdersTakeEmptyVariables(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "sindri.yaml")
-	run(t, nil, "init", "--cloud", "oci", "-o", file).check(t, ExitOK, nil, nil)
+	file := initConfig(t, "oci")
 	env := []string{"PATH=" + fakeTools(t, "", 0), "OCI_COMPARTMENT_OCID=", "OCI_SUBNET_OCID="}
 	notices := []string{"notice: " + file + ":", "OCI_COMPARTMENT_OCID is not set or empty", "OCI_SUBNET_OCID is not set or empty"}
 	run(t, env, "validate", "-c", file, "--out", filepath.Join(t.TempDir(), "out")).check(t, ExitOK, []string{"validate: ok (oci)"}, notices)

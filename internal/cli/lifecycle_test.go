@@ -17,8 +17,7 @@ import (
 func lifecycleWorld(t *testing.T) (*memCloud, string, []string) {
 	t.Helper()
 	fake := newMemCloud(t, "aws")
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, awsYAML, 0o644)
+	cfg := configFile(t, awsYAML)
 	home := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
 		t.Fatal(err)
@@ -136,8 +135,7 @@ func TestDeployBadInput(t *testing.T) {
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-key", filepath.Join(t.TempDir(), "missing.pub")).check(t, 2, nil, []string{"--ssh-key:"})
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-public-key", "ssh-ed25519 AAAAnotakey").check(t, 2, nil, []string{"--ssh-public-key is not an OpenSSH public key"})
 	runWith(t, fake, "", env, "deploy", "-c", cfg, "--image", "ami-1", "--ssh-public-key", "x", "--ssh-key", bad).check(t, 2, nil, []string{"not both"})
-	multi := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, multi, "packer:\n  clouds:\n    aws: {region: us-east-1}\n    qemu: {}\n", 0o644)
+	multi := configFile(t, "packer:\n  clouds:\n    aws: {region: us-east-1}\n    qemu: {}\n")
 	runWith(t, fake, "", env, "deploy", "-c", multi, "--image", "ami-1").check(t, 2, nil, []string{"deploy: acts on one cloud; choose one with --clouds"})
 	if len(fake.launched) != 0 {
 		t.Fatal("launched on bad input")

@@ -88,8 +88,7 @@ func TestMatrix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-			mustWrite(t, cfg, tt.config, 0o644)
+			cfg := configFile(t, tt.config)
 			outputs := filepath.Join(t.TempDir(), "output")
 
 			// Outside GitHub Actions: only the JSON, no output file.
@@ -118,8 +117,7 @@ func TestMatrix(t *testing.T) {
 
 func TestMatrixErrors(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, awsYAML, 0o644)
+	cfg := configFile(t, awsYAML)
 	r := run(t, nil, "matrix", "-c", filepath.Join(t.TempDir(), "missing.yaml"))
 	r.check(t, ExitBadInput, nil, []string{"missing.yaml"})
 	r = run(t, nil, "matrix", "-c", cfg, "--clouds", "gcp")

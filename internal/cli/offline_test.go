@@ -50,8 +50,7 @@ func TestCredentialFailuresSayHowToSignIn(t *testing.T) {
 // file itself says so beside the field.
 func TestRenderOfflineNamesTheVersionField(t *testing.T) {
 	for _, name := range []string{"aws", "qemu"} {
-		path := filepath.Join(t.TempDir(), "sindri.yaml")
-		run(t, nil, "init", "--cloud", name, "-o", path).check(t, ExitOK, nil, nil)
+		path := initConfig(t, name)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -75,9 +74,8 @@ func TestRenderOfflineNamesTheVersionField(t *testing.T) {
 // the real targets' own errors (not a test double's) get their cloud's
 // sign-in hint in doctor --json.
 func TestDoctorHintsComeFromEachCloudsRealError(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, "provider: packer\npacker:\n  clouds:\n    gcp:\n      project_id: sindri-test-123\n"+
-		"    oci:\n      compartment_ocid: ocid1.compartment.oc1..aaaatest\n      subnet_ocid: ocid1.subnet.oc1..aaaatest\n      availability_domain: AD-1\n", 0o644)
+	cfg := configFile(t, "provider: packer\npacker:\n  clouds:\n    gcp:\n      project_id: sindri-test-123\n"+
+		"    oci:\n      compartment_ocid: ocid1.compartment.oc1..aaaatest\n      subnet_ocid: ocid1.subnet.oc1..aaaatest\n      availability_domain: AD-1\n")
 	// No test endpoint for gcp: its real credential chain runs (and fails
 	// on the empty GOOGLE_APPLICATION_CREDENTIALS file of testEnv).
 	r := run(t, []string{"HOME=" + t.TempDir(), "PATH=" + t.TempDir(), "SINDRI_GCP_ENDPOINT="}, "doctor", "-c", cfg, "--json", "--timeout", "20s")

@@ -249,8 +249,7 @@ func realToolsEnv(t *testing.T) []string {
 func TestValidateRealTools(t *testing.T) {
 	t.Parallel()
 	environ := realToolsEnv(t)
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	run(t, nil, "init", "--cloud", "qemu", "-o", cfg).check(t, ExitOK, nil, nil)
+	cfg := initConfig(t, "qemu")
 	r := run(t, environ, "validate", "-c", cfg)
 	r.check(t, ExitOK, []string{"validate: ok (qemu)\n"}, nil)
 }
@@ -265,8 +264,7 @@ func TestValidateRealToolsOffline(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, "provider: packer\npacker:\n  cloud: qemu\n  base_image: "+srv.URL+"/base.qcow2\n  base_image_checksum: \"file:"+srv.URL+"/SHA256SUMS\"\n", 0o644)
+	cfg := configFile(t, "provider: packer\npacker:\n  cloud: qemu\n  base_image: "+srv.URL+"/base.qcow2\n  base_image_checksum: \"file:"+srv.URL+"/SHA256SUMS\"\n")
 	r := run(t, environ, "validate", "-c", cfg)
 	r.check(t, ExitOK, []string{cfg + ":5:24: notice: packer.base_image_checksum: ", "validate: ok (qemu)\n"}, nil)
 	if n := hits.Load(); n != 0 {
@@ -280,8 +278,7 @@ func TestValidateRealToolsOffline(t *testing.T) {
 func TestValidateRealToolsFindingOnTheField(t *testing.T) {
 	t.Parallel()
 	environ := realToolsEnv(t)
-	cfg := filepath.Join(t.TempDir(), "sindri.yaml")
-	mustWrite(t, cfg, "provider: packer\npacker:\n  cloud: aws\n  kms_key_id: \"not a key\"\n", 0o644)
+	cfg := configFile(t, "provider: packer\npacker:\n  cloud: aws\n  kms_key_id: \"not a key\"\n")
 	r := run(t, append(environ, "GITHUB_ACTIONS=true"), "validate", "-c", cfg)
 	r.check(t, ExitFindings, []string{
 		cfg + `:4:15: packer.kms_key_id: "not a key" is not a valid KMS Key Id. (packer validate aws, rendered/aws/sindri.pkr.hcl:`,
@@ -306,8 +303,7 @@ func TestInitConfigChecksWithoutCloudValues(t *testing.T) {
 	for _, cloud := range config.Clouds {
 		t.Run(cloud, func(t *testing.T) {
 			t.Parallel()
-			file := filepath.Join(t.TempDir(), "sindri.yaml")
-			run(t, nil, "init", "--cloud", cloud, "-o", file).check(t, ExitOK, nil, nil)
+			file := initConfig(t, cloud)
 			env := []string{"PATH=" + fakeTools(t, "", 0)}
 			var notices []string
 			for _, v := range wantVars[cloud] {
@@ -338,8 +334,7 @@ func TestValidatePlaceholdersKeepRefusals(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			file := filepath.Join(t.TempDir(), "sindri.yaml")
-			run(t, nil, "init", "--cloud", "gcp", "-o", file).check(t, ExitOK, nil, nil)
+			file := initConfig(t, "gcp")
 			r := run(t, env, "validate", "-c", file, "--set", set, "--out", filepath.Join(t.TempDir(), "out"))
 			want := map[string]string{"refused": "GITHUB_TOKEN may not be read", "no placeholder": "SOME_ZONE is not set"}[name]
 			r.check(t, ExitBadInput, nil, []string{want})
