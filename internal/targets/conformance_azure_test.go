@@ -13,14 +13,10 @@ import (
 func init() {
 	harnesses["azure"] = func(t *testing.T) cloudtest.Harness {
 		f := azurefake.New(t)
-		return cloudtest.Harness{
-			Target: azure.Cloud{Env: f.LookupEnv, Tuning: cloudtest.Tuning},
-			Config: cloudtest.Load(t, "packer:\n  cloud: azure\n  subscription_id: "+azurefake.Subscription+
-				"\n  resource_group: "+azurefake.ResourceGroup+"\n  location: "+azurefake.Location+"\n"),
-			Fake:         f,
-			SeedLeftover: azureLeftover(f),
-			Launch:       &cloud.LaunchRequest{User: "sindri", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKE conformance", AllowSSHFrom: "203.0.113.7/32"},
-		}
+		h := onFake(t, azure.Cloud{Env: f.LookupEnv, Tuning: cloudtest.Tuning}, f, "packer:\n  cloud: azure\n  subscription_id: "+azurefake.Subscription+
+			"\n  resource_group: "+azurefake.ResourceGroup+"\n  location: "+azurefake.Location+"\n")
+		h.SeedLeftover = azureLeftover(f)
+		return h
 	}
 }
 

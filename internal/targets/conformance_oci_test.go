@@ -12,12 +12,9 @@ import (
 func init() {
 	harnesses["oci"] = func(t *testing.T) cloudtest.Harness {
 		f := ocifake.New(t)
-		return cloudtest.Harness{
-			Target:       oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloudtest.Tuning},
-			Config:       cloudtest.Load(t, ocifake.YAML),
-			Fake:         f,
-			SeedLeftover: cloudtest.InstanceDiskAsKeyPair(t, f),
-			Launch:       &cloud.LaunchRequest{User: "ubuntu", PublicKey: "ssh-ed25519 AAAAC3NzaFAKE conformance"},
-		}
+		h := onFake(t, oci.Cloud{Env: cloudtest.EnvOf(f), Tuning: cloudtest.Tuning}, f, ocifake.YAML)
+		h.SeedLeftover = cloudtest.InstanceDiskAsKeyPair(t, f)
+		h.Launch = &cloud.LaunchRequest{User: "ubuntu", PublicKey: "ssh-ed25519 AAAAC3NzaFAKE conformance"}
+		return h
 	}
 }
