@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -147,5 +148,27 @@ func TestMergeNil(t *testing.T) {
 	got["k2"] = hclgen.Str("v2")
 	if len(b) != 1 {
 		t.Error("Merge(nil, b) returned b itself")
+	}
+}
+
+// The age filter of every cloud's sweep: without Before everything
+// passes; with it only what is known to be older, never the undated.
+func TestSweepFilterOldEnough(t *testing.T) {
+	before := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		f       cloud.SweepFilter
+		created time.Time
+		want    bool
+	}{
+		{cloud.SweepFilter{}, time.Time{}, true},
+		{cloud.SweepFilter{}, before.Add(time.Hour), true},
+		{cloud.SweepFilter{Before: before}, before.Add(-time.Hour), true},
+		{cloud.SweepFilter{Before: before}, before, false},
+		{cloud.SweepFilter{Before: before}, before.Add(time.Hour), false},
+		{cloud.SweepFilter{Before: before}, time.Time{}, false},
+	} {
+		if got := tc.f.OldEnough(tc.created); got != tc.want {
+			t.Errorf("%+v OldEnough(%v) = %v, want %v", tc.f, tc.created, got, tc.want)
+		}
 	}
 }

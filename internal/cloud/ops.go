@@ -67,3 +67,10 @@ type SweepFilter struct {
 	// Before keeps only resources created before this time.
 	Before time.Time
 }
+
+// OldEnough reports whether a resource created at created passes Before.
+// An unknown creation time (zero) fails a set Before: the resource may
+// belong to a run in progress, so an age filter leaves it alone.
+func (f SweepFilter) OldEnough(created time.Time) bool {
+	return f.Before.IsZero() || (!created.IsZero() && created.Before(f.Before))
+}

@@ -47,8 +47,8 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		if !hasTags(tags, want) || tags[cloud.TagDeployment] != "" {
 			return
 		}
-		if !f.Before.IsZero() && (r.Created.IsZero() || !r.Created.Before(f.Before)) {
-			return // unknown age counts as too young
+		if !f.OldEnough(r.Created) {
+			return
 		}
 		out = append(out, r)
 	}

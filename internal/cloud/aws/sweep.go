@@ -39,7 +39,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	with := func(extra ...types.Filter) []types.Filter { return append(slices.Clone(filters), extra...) }
 	var out []cloud.Resource
 	add := func(kind, id, name string, tags []types.Tag, created time.Time) {
-		if !f.Before.IsZero() && (created.IsZero() || !created.Before(f.Before)) {
+		if !f.OldEnough(created) {
 			return
 		}
 		out = append(out, cloud.Resource{Kind: kind, ID: id, Name: name, Region: a.Region, RunID: tagValue(tags, cloud.TagRunID), Created: created})

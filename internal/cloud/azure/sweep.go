@@ -84,12 +84,7 @@ func leftover(f cloud.SweepFilter, r cloud.Resource, tags map[string]*string) (c
 	if t, err := time.Parse(time.RFC3339, tag(tags, CreatedTag)); err == nil && r.Created.IsZero() {
 		r.Created = t
 	}
-	// Without a creation time the resource may belong to a run in
-	// progress: an age filter leaves it alone.
-	if !f.Before.IsZero() && (r.Created.IsZero() || !r.Created.Before(f.Before)) {
-		return r, false
-	}
-	return r, true
+	return r, f.OldEnough(r.Created)
 }
 
 // eachTemporary calls fn with every VM, disk, NSG, NIC, public IP and

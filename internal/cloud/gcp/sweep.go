@@ -33,7 +33,7 @@ func (g Cloud) Leftovers(ctx context.Context, c *config.Config, f cloud.SweepFil
 		if f.RunID != "" && LabelValue(r.RunID) != LabelValue(f.RunID) {
 			return false
 		}
-		return f.Before.IsZero() || (!r.Created.IsZero() && r.Created.Before(f.Before))
+		return f.OldEnough(r.Created)
 	}
 	var out []cloud.Resource
 

@@ -35,7 +35,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		if f.RunID != "" && r.RunID != f.RunID {
 			continue
 		}
-		if !f.Before.IsZero() && !r.Created.Before(f.Before) {
+		if !f.OldEnough(r.Created) {
 			continue
 		}
 		out = append(out, r)
