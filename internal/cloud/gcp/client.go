@@ -426,6 +426,17 @@ func list[T any, It interface{ Next() (T, error) }](ctx context.Context, g Cloud
 	return out, err
 }
 
+// listOurs is list for a call filtered by the wanted labels: the items
+// that carry all of them (ours), newest first.
+func listOurs[T labelled, It interface{ Next() (T, error) }](ctx context.Context, g Cloud, what string, want map[string]string, pages func(ctx context.Context, filter *string) It) ([]T, error) {
+	filter := ptr(labelFilter(want))
+	out, err := list[T](ctx, g, what, func(ctx context.Context) It { return pages(ctx, filter) })
+	if err != nil {
+		return nil, err
+	}
+	return ours(out, want), nil
+}
+
 // labelled is what images, instances and disks have in common.
 type labelled interface {
 	GetLabels() map[string]string

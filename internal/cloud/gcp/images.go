@@ -50,14 +50,9 @@ func (g Cloud) listImages(ctx context.Context, c *config.Config, extra map[strin
 	defer done()
 	labels := map[string]string{cloud.TagManagedBy: cloud.ManagedBy}
 	maps.Copy(labels, extra)
-	req := &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: ptr(labelFilter(labels))}
-	out, err := list[*computepb.Image](ctx, g, "list images in project "+gc.ProjectID, func(ctx context.Context) *compute.ImageIterator {
-		return cl.List(ctx, req, noSDKRetry)
+	return listOurs[*computepb.Image](ctx, g, "list images in project "+gc.ProjectID, labels, func(ctx context.Context, filter *string) *compute.ImageIterator {
+		return cl.List(ctx, &computepb.ListImagesRequest{Project: gc.ProjectID, Filter: filter}, noSDKRetry)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ours(out, labels), nil
 }
 
 // FindImage is the build cache: the newest ready, non-deprecated image

@@ -445,14 +445,9 @@ func (g Cloud) listInstances(ctx context.Context, gc *config.GCP, want map[strin
 	if err != nil {
 		return nil, err
 	}
-	req := &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}
-	out, err := list[*computepb.Instance](ctx, g, "list instances in zone "+gc.Zone, func(ctx context.Context) *compute.InstanceIterator {
-		return ic.List(ctx, req, noSDKRetry)
+	return listOurs[*computepb.Instance](ctx, g, "list instances in zone "+gc.Zone, want, func(ctx context.Context, filter *string) *compute.InstanceIterator {
+		return ic.List(ctx, &computepb.ListInstancesRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: filter}, noSDKRetry)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ours(out, want), nil
 }
 
 // StopInstance stops the instance and waits until it is stopped.

@@ -35,31 +35,16 @@ func (g Cloud) Leftovers(ctx context.Context, c *config.Config, f cloud.SweepFil
 		}
 		return f.OldEnough(r.Created)
 	}
-	var out []cloud.Resource
-
 	ins, err := g.listInstances(ctx, gc, want)
 	if err != nil {
 		return nil, err
 	}
-	for _, in := range ins {
-		r := cloud.Resource{Kind: cloud.KindInstance, ID: in.GetName(), Name: in.GetName(), Region: gc.Zone,
-			RunID: in.GetLabels()[cloud.TagRunID], Created: parseTime(in.GetCreationTimestamp())}
-		if keep(r) {
-			out = append(out, r)
-		}
-	}
-
+	out := zonal(cloud.KindInstance, gc.Zone, ins, keep)
 	disks, err := g.listDisks(ctx, gc, want)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range disks {
-		r := cloud.Resource{Kind: cloud.KindDisk, ID: d.GetName(), Name: d.GetName(), Region: gc.Zone,
-			RunID: d.GetLabels()[cloud.TagRunID], Created: parseTime(d.GetCreationTimestamp())}
-		if keep(r) {
-			out = append(out, r)
-		}
-	}
+	out = append(out, zonal(cloud.KindDisk, gc.Zone, disks, keep)...)
 
 	rules, err := g.listTempFirewalls(ctx, gc)
 	if err != nil {
@@ -78,6 +63,23 @@ func (g Cloud) Leftovers(ctx context.Context, c *config.Config, f cloud.SweepFil
 	return out, nil
 }
 
+// zonal are the labelled resources of zone that keep selects, as
+// leftovers of kind.
+func zonal[T interface {
+	labelled
+	GetName() string
+}](kind, zone string, items []T, keep func(cloud.Resource) bool) []cloud.Resource {
+	var out []cloud.Resource
+	for _, it := range items {
+		r := cloud.Resource{Kind: kind, ID: it.GetName(), Name: it.GetName(), Region: zone,
+			RunID: it.GetLabels()[cloud.TagRunID], Created: parseTime(it.GetCreationTimestamp())}
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func (g Cloud) listDisks(ctx context.Context, gc *config.GCP, want map[string]string) ([]*computepb.Disk, error) {
 	k := g.newClients(ctx)
 	defer k.Close()
@@ -85,14 +87,9 @@ func (g Cloud) listDisks(ctx context.Context, gc *config.GCP, want map[string]st
 	if err != nil {
 		return nil, err
 	}
-	req := &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: ptr(labelFilter(want))}
-	out, err := list[*computepb.Disk](ctx, g, "list disks in zone "+gc.Zone, func(ctx context.Context) *compute.DiskIterator {
-		return dc.List(ctx, req, noSDKRetry)
+	return listOurs[*computepb.Disk](ctx, g, "list disks in zone "+gc.Zone, want, func(ctx context.Context, filter *string) *compute.DiskIterator {
+		return dc.List(ctx, &computepb.ListDisksRequest{Project: gc.ProjectID, Zone: gc.Zone, Filter: filter}, noSDKRetry)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ours(out, want), nil
 }
 
 // listTempFirewalls returns the rules named like a temporary SSH rule
