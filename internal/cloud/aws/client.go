@@ -65,6 +65,23 @@ func (c Cloud) open(ctx context.Context, cfg *config.Config) (*config.AWS, *clie
 	return a, cl, nil
 }
 
+// allPages reads every page of an EC2 list call through its paginator
+// and returns the items that items takes from each page.
+func allPages[Page, T any](ctx context.Context, p interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*ec2.Options)) (Page, error)
+}, items func(Page) []T) ([]T, error) {
+	var out []T
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items(page)...)
+	}
+	return out, nil
+}
+
 // tuning is c.Tuning with the aws defaults, then cloud.DefaultTuning's.
 func (c Cloud) tuning() cloud.Tuning {
 	return c.Tuning.Or(cloud.Tuning{PollMax: pollMax, WaitTimeout: waitTimeout}).WithDefaults()

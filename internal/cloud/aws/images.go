@@ -81,11 +81,7 @@ func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Imag
 // GetImage returns one AMI of this account in the build region, with its
 // copies in ami_regions; a wrapped cloud.ErrNotFound when it does not exist.
 func (c Cloud) GetImage(ctx context.Context, cfg *config.Config, id string) (*cloud.Image, error) {
-	a, cl, err := c.open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := getImage(ctx, cl, id)
+	a, _, raw, err := c.openImage(ctx, cfg, id)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +175,7 @@ type regionImage struct {
 // imageSet is the AMI in the build region plus its copies, refusing an
 // image this tool did not make.
 func (c Cloud) imageSet(ctx context.Context, cfg *config.Config, id string) ([]regionImage, error) {
-	a, cl, err := c.open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := getImage(ctx, cl, id)
+	a, cl, raw, err := c.openImage(ctx, cfg, id)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +233,16 @@ func (c Cloud) addCopies(ctx context.Context, a *config.AWS, im types.Image, img
 	return nil
 }
 
+// openImage connects to the build region and describes the AMI id there.
+func (c Cloud) openImage(ctx context.Context, cfg *config.Config, id string) (*config.AWS, *clients, *types.Image, error) {
+	a, cl, err := c.open(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	raw, err := getImage(ctx, cl, id)
+	return a, cl, raw, err
+}
+
 // getImage describes one AMI of this account, deprecated or not.
 func getImage(ctx context.Context, cl *clients, id string) (*types.Image, error) {
 	out, err := cl.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{
@@ -256,16 +258,7 @@ func getImage(ctx context.Context, cl *clients, id string) (*types.Image, error)
 }
 
 func describeImages(ctx context.Context, cl *clients, in *ec2.DescribeImagesInput) ([]types.Image, error) {
-	var out []types.Image
-	p := ec2.NewDescribeImagesPaginator(cl.ec2, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Images...)
-	}
-	return out, nil
+	return allPages(ctx, ec2.NewDescribeImagesPaginator(cl.ec2, in), func(o *ec2.DescribeImagesOutput) []types.Image { return o.Images })
 }
 
 // temporaryImage: an AMI tagged as a run's temporary resource is no image

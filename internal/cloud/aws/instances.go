@@ -228,16 +228,8 @@ func (c Cloud) network(ctx context.Context, cl *clients, a *config.AWS) (vpc, su
 
 // vpcSubnets reads every page of the VPC's subnets.
 func vpcSubnets(ctx context.Context, cl *clients, vpc string) ([]types.Subnet, error) {
-	var out []types.Subnet
 	p := ec2.NewDescribeSubnetsPaginator(cl.ec2, &ec2.DescribeSubnetsInput{Filters: []types.Filter{filter("vpc-id", vpc)}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Subnets...)
-	}
-	return out, nil
+	return allPages(ctx, p, func(o *ec2.DescribeSubnetsOutput) []types.Subnet { return o.Subnets })
 }
 
 // createGroup makes the instance's own security group with one ingress
@@ -402,15 +394,13 @@ func ownGroups(ctx context.Context, cl *clients, in *types.Instance) ([]string, 
 			tagFilter(cloud.TagRunID, tagValue(in.Tags, cloud.TagRunID)),
 		},
 	})
+	groups, err := allPages(ctx, p, func(o *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return o.SecurityGroups })
+	if err != nil {
+		return nil, fmt.Errorf("aws: security groups of instance %s in %s: %w", awssdk.ToString(in.InstanceId), cl.region, err)
+	}
 	var own []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("aws: security groups of instance %s in %s: %w", awssdk.ToString(in.InstanceId), cl.region, err)
-		}
-		for _, g := range page.SecurityGroups {
-			own = append(own, awssdk.ToString(g.GroupId))
-		}
+	for _, g := range groups {
+		own = append(own, awssdk.ToString(g.GroupId))
 	}
 	return own, nil
 }
@@ -506,18 +496,14 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 }
 
 func describeInstances(ctx context.Context, cl *clients, filters []types.Filter) ([]types.Instance, error) {
-	var out []types.Instance
 	p := ec2.NewDescribeInstancesPaginator(cl.ec2, &ec2.DescribeInstancesInput{Filters: filters})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page.Reservations {
+	return allPages(ctx, p, func(o *ec2.DescribeInstancesOutput) []types.Instance {
+		var out []types.Instance
+		for _, r := range o.Reservations {
 			out = append(out, r.Instances...)
 		}
-	}
-	return out, nil
+		return out
+	})
 }
 
 // StopInstance stops the instance and waits until it is stopped.

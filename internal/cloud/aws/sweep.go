@@ -54,14 +54,12 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	}
 
 	vp := ec2.NewDescribeVolumesPaginator(cl.ec2, &ec2.DescribeVolumesInput{Filters: with(filter("status", "available"))})
-	for vp.HasMorePages() {
-		page, err := vp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("aws: leftover volumes in %s: %w", cl.region, err)
-		}
-		for _, v := range page.Volumes {
-			add(cloud.KindDisk, awssdk.ToString(v.VolumeId), tagValue(v.Tags, "Name"), v.Tags, awssdk.ToTime(v.CreateTime))
-		}
+	vols, err := allPages(ctx, vp, func(o *ec2.DescribeVolumesOutput) []types.Volume { return o.Volumes })
+	if err != nil {
+		return nil, fmt.Errorf("aws: leftover volumes in %s: %w", cl.region, err)
+	}
+	for _, v := range vols {
+		add(cloud.KindDisk, awssdk.ToString(v.VolumeId), tagValue(v.Tags, "Name"), v.Tags, awssdk.ToTime(v.CreateTime))
 	}
 
 	keys, err := cl.ec2.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: with()})
@@ -73,14 +71,12 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	}
 
 	gp := ec2.NewDescribeSecurityGroupsPaginator(cl.ec2, &ec2.DescribeSecurityGroupsInput{Filters: with()})
-	for gp.HasMorePages() {
-		page, err := gp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("aws: leftover security groups in %s: %w", cl.region, err)
-		}
-		for _, g := range page.SecurityGroups {
-			add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, groupCreated(g))
-		}
+	groups, err := allPages(ctx, gp, func(o *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return o.SecurityGroups })
+	if err != nil {
+		return nil, fmt.Errorf("aws: leftover security groups in %s: %w", cl.region, err)
+	}
+	for _, g := range groups {
+		add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, groupCreated(g))
 	}
 
 	order := map[string]int{cloud.KindInstance: 0, cloud.KindDisk: 1, cloud.KindKeyPair: 2, cloud.KindSecurityGroup: 3}
