@@ -79,14 +79,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	f, c, cfg := start(t)
 	f.FailNext(503, 1_000_000)
 	c.Tuning.Retry.MaxElapsed = 50 * time.Millisecond
-	start := time.Now()
-	_, err := c.ListImages(t.Context(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
-		t.Fatalf("err = %v, want ECS's ServiceUnavailable", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("gave up after %v", d)
-	}
+	cloudtest.ListImagesGivesUp(t, c, cfg, 5*time.Second, cloudtest.ErrorSays("ServiceUnavailable"))
 }
 
 // Tuning.MaxAttempts, when set, ends the retries before Retry.MaxElapsed.
@@ -94,9 +87,7 @@ func TestMaxAttemptsBoundsRetries(t *testing.T) {
 	f, c, cfg := start(t)
 	f.FailNext(503, 10)
 	c.Tuning.MaxAttempts = 3
-	if _, err := c.ListImages(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "ServiceUnavailable") {
-		t.Fatalf("err = %v, want ECS's ServiceUnavailable", err)
-	}
+	cloudtest.ListImagesGivesUp(t, c, cfg, 5*time.Second, cloudtest.ErrorSays("ServiceUnavailable"))
 	if n := count(f, "DescribeImages"); n != 3 {
 		t.Errorf("%d attempts, want 3", n)
 	}
@@ -107,7 +98,7 @@ func TestHangingRequestTimesOut(t *testing.T) {
 	c.Tuning.CallTimeout = 100 * time.Millisecond
 	c.Tuning.Retry.MaxElapsed = 300 * time.Millisecond
 	f.HangNext(1_000)
-	err := cloudtest.ListImagesTimesOut(t, c, cfg, 5*time.Second, cloud.IsTimeout)
+	err := cloudtest.ListImagesGivesUp(t, c, cfg, 5*time.Second, cloud.IsTimeout)
 	noSecrets(t, err)
 	t.Log(err)
 	if !strings.Contains(err.Error(), "DescribeImages") {

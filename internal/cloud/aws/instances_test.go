@@ -24,17 +24,6 @@ func launchReq(cfg *config.Config, image string) cloud.LaunchRequest {
 	return cloud.LaunchRequest{Config: cfg, ImageID: image, RunID: "run-7", User: "sindri", PublicKey: pubKey, AllowSSHFrom: "203.0.113.7/32"}
 }
 
-// temporaries are the live resources other than images and snapshots.
-func temporaries(f *awsfake.Fake) []string {
-	var out []string
-	for _, r := range f.Live() {
-		if r.Kind != "image" && r.Kind != "snapshot" {
-			out = append(out, r.Kind+":"+r.ID)
-		}
-	}
-	return out
-}
-
 // launched starts a fake and launches the test instance of run-7 from an
 // image in its region, as an image test does.
 func launched(t *testing.T, yaml string) (*awsfake.Fake, aws.Cloud, *config.Config, *cloud.Instance, string) {
@@ -161,7 +150,7 @@ func TestTerminateWaitsUntilGone(t *testing.T) {
 	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
-	if left := temporaries(f); len(left) != 0 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 {
 		t.Errorf("after Terminate, live = %v", left)
 	}
 	if err := c.Terminate(t.Context(), inst); err != nil {
@@ -207,7 +196,7 @@ func TestRetriedLaunchMakesOneInstance(t *testing.T) {
 	if len(calls) != 2 || calls[0].Form.Get("ClientToken") == "" || calls[0].Form.Get("ClientToken") != calls[1].Form.Get("ClientToken") {
 		t.Errorf("RunInstances attempts = %d, tokens must be equal and set", len(calls))
 	}
-	if got := temporaries(f); len(got) != 3 {
+	if got := cloudtest.Temporaries(f); len(got) != 3 {
 		t.Errorf("live = %v, want one instance, its disk and group", got)
 	}
 	if err := c.Terminate(t.Context(), inst); err != nil {
@@ -283,7 +272,7 @@ func TestLaunchNetworkAndTags(t *testing.T) {
 			if err := c.TerminateInstance(t.Context(), cfg, inst.ID); err != nil {
 				t.Fatal(err)
 			}
-			if left := temporaries(f); len(left) != 0 {
+			if left := cloudtest.Temporaries(f); len(left) != 0 {
 				t.Errorf("after TerminateInstance, live = %v", left)
 			}
 		})
@@ -364,7 +353,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Launch = %+v, %v; want error with %q", inst, err, tt.wantErr)
 			}
-			if left := temporaries(f); len(left) != 0 {
+			if left := cloudtest.Temporaries(f); len(left) != 0 {
 				t.Errorf("a failed launch left %v", left)
 			}
 		})
@@ -392,7 +381,7 @@ func TestLaunchCancelledCleansUp(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Launch err = %v, want the deadline", err)
 	}
-	if left := temporaries(f); len(left) != 0 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 {
 		t.Errorf("a cancelled launch left %v", left)
 	}
 }
@@ -503,7 +492,7 @@ func TestTerminateFindsTheGroupsByTags(t *testing.T) {
 	if err := c.Terminate(ctx, &listed[0]); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range temporaries(o.f) {
+	for _, r := range cloudtest.Temporaries(o.f) {
 		if !strings.HasPrefix(r, "instance:") && !strings.HasPrefix(r, "disk:") {
 			t.Errorf("left %s", r)
 		}
@@ -547,7 +536,7 @@ func TestFailedLaunchEndsAnUnseenInstance(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "clean-up failed") {
 		t.Fatalf("err = %v, want the launch's failure with a clean-up that worked", err)
 	}
-	if left := temporaries(f); len(left) != 0 || f.Stale() != 2 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 || f.Stale() != 2 {
 		t.Errorf("left %v after %d NotFound answers, want nothing after 2", left, f.Stale())
 	}
 }
@@ -560,7 +549,7 @@ func TestTerminateWaitsOutTheGroupsDependency(t *testing.T) {
 	if err := c.Terminate(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
-	if left := temporaries(f); len(left) != 0 || f.Stale() != 3 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 || f.Stale() != 3 {
 		t.Errorf("left %v after %d DependencyViolation answers, want nothing after 3", left, f.Stale())
 	}
 }
@@ -594,8 +583,8 @@ func TestInstancesFollowNextToken(t *testing.T) {
 	if err := c.TerminateInstance(t.Context(), cfg, grouped); err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(temporaries(f), func(r string) bool { return strings.HasPrefix(r, "security-group:") }) {
-		t.Errorf("left %v, want both groups deleted", temporaries(f))
+	if slices.ContainsFunc(cloudtest.Temporaries(f), func(r string) bool { return strings.HasPrefix(r, "security-group:") }) {
+		t.Errorf("left %v, want both groups deleted", cloudtest.Temporaries(f))
 	}
 }
 

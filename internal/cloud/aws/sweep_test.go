@@ -139,7 +139,7 @@ func TestLeftoversOfALaunch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if left := temporaries(f); len(left) != 0 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 {
 		t.Errorf("left %v", left)
 	}
 }

@@ -1,6 +1,7 @@
 package cloudtest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,20 +71,44 @@ func FindImageSkipsDeprecated(t *testing.T, c cloud.Target, cfg *config.Config, 
 	}
 }
 
-// ListImagesTimesOut calls c.ListImages on a double whose requests hang
-// and fails the test unless it ends with an error timedOut accepts within
-// bound. It returns that error.
-func ListImagesTimesOut(t *testing.T, c cloud.Target, cfg *config.Config, bound time.Duration, timedOut func(error) bool) error {
+// ListImagesGivesUp calls c.ListImages on a double whose requests keep
+// failing or hang and fails the test unless it ends, within bound, with
+// an error want accepts. It returns that error.
+func ListImagesGivesUp(t *testing.T, c cloud.Target, cfg *config.Config, bound time.Duration, want func(error) bool) error {
 	t.Helper()
 	start := time.Now()
 	_, err := c.ListImages(t.Context(), cfg)
-	if err == nil || !timedOut(err) {
-		t.Fatalf("ListImages = %v, want a time-out", err)
+	if err == nil || !want(err) {
+		t.Fatalf("ListImages = %v, not the error that ends its retries", err)
 	}
 	if d := time.Since(start); d > bound {
 		t.Errorf("took %v, want at most %v", d, bound)
 	}
 	return err
+}
+
+// ErrorSays accepts an error whose text holds every one of parts.
+func ErrorSays(parts ...string) func(error) bool {
+	return func(err error) bool {
+		for _, p := range parts {
+			if !strings.Contains(err.Error(), p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Temporaries lists, as "kind:ID", what f holds besides images and their
+// snapshots: what a launch, a build or a sweep must not leave behind.
+func Temporaries(f Fake) []string {
+	var out []string
+	for _, r := range f.Live() {
+		if r.Kind != "image" && r.Kind != "snapshot" {
+			out = append(out, r.Kind+":"+r.ID)
+		}
+	}
+	return out
 }
 
 // SweepAll lists the leftovers filter selects, failing the test on an

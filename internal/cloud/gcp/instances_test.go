@@ -216,10 +216,8 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Launch = %+v, %v; want an error with %q", inst, err, tt.want)
 			}
-			for _, r := range f.Live() {
-				if r.Kind != "image" {
-					t.Errorf("left behind: %+v", r)
-				}
+			if left := cloudtest.Temporaries(f); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
 			}
 		})
 	}
@@ -240,10 +238,8 @@ func TestLaunchCancelledCleansUp(t *testing.T) {
 	if err == nil {
 		t.Fatal("Launch succeeded")
 	}
-	for _, r := range f.Live() {
-		if r.Kind != "image" {
-			t.Errorf("left behind: %+v", r)
-		}
+	if left := cloudtest.Temporaries(f); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
 

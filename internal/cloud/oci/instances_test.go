@@ -10,21 +10,11 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/oci/ocifake"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 )
-
-// liveKinds lists what the fake holds besides images.
-func liveKinds(f *ocifake.Fake) []string {
-	var out []string
-	for _, r := range f.Live() {
-		if r.Kind != "image" {
-			out = append(out, r.Kind+" "+r.ID)
-		}
-	}
-	return out
-}
 
 func equalAny(got any, want map[string]any) bool {
 	m, ok := got.(map[string]any)
@@ -152,7 +142,7 @@ func TestTerminateWaitsUntilGone(t *testing.T) {
 	if !slices.Contains(f.Requests(), "DELETE /20160918/instances/"+inst.ID+"?preserveBootVolume=false") {
 		t.Errorf("no TerminateInstance with preserveBootVolume=false: %v", f.Requests())
 	}
-	if left := liveKinds(f); len(left) != 0 {
+	if left := cloudtest.Temporaries(f); len(left) != 0 {
 		t.Errorf("after Terminate, live: %v", left)
 	}
 	if len(f.VNICs()) != 0 {
@@ -193,7 +183,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fake-opc-request-") {
 				t.Fatalf("Launch error = %v, want %q with the request id", err, tc.want)
 			}
-			if left := liveKinds(f); len(left) != 0 {
+			if left := cloudtest.Temporaries(f); len(left) != 0 {
 				t.Errorf("left behind: %v", left)
 			}
 			if got := count(f.Requests(), "DELETE /20160918/instances/"); (got == 0) != tc.noCall {
@@ -207,7 +197,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "NotAuthorizedOrNotFound") {
 			t.Fatalf("Launch error = %v", err)
 		}
-		if left := liveKinds(f); len(left) != 0 {
+		if left := cloudtest.Temporaries(f); len(left) != 0 {
 			t.Errorf("left behind: %v", left)
 		}
 	})
