@@ -349,13 +349,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 				image = tt.image
 			}
 			tt.inject(f)
-			inst, err := c.Launch(t.Context(), launchReq(cfg, image))
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Launch = %+v, %v; want error with %q", inst, err, tt.wantErr)
-			}
-			if left := cloudtest.Temporaries(f); len(left) != 0 {
-				t.Errorf("a failed launch left %v", left)
-			}
+			cloudtest.LaunchFailsCleanly(t.Context(), t, c, f, launchReq(cfg, image), cloudtest.ErrorSays(tt.wantErr))
 		})
 	}
 }

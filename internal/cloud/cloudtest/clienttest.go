@@ -1,6 +1,7 @@
 package cloudtest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,22 @@ func Temporaries(f Fake) []string {
 		}
 	}
 	return out
+}
+
+// LaunchFailsCleanly launches req on c, whose double f is set up to make
+// the launch fail, and fails the test unless it fails with an error want
+// accepts and leaves nothing temporary (Temporaries) behind. It returns
+// the launch's error.
+func LaunchFailsCleanly(ctx context.Context, t *testing.T, c cloud.Target, f Fake, req cloud.LaunchRequest, want func(error) bool) error {
+	t.Helper()
+	inst, err := c.Launch(ctx, req)
+	if err == nil || !want(err) {
+		t.Fatalf("Launch = %+v, %v; not the failure this test wants", inst, err)
+	}
+	if left := Temporaries(f); len(left) != 0 {
+		t.Errorf("a failed launch left %v", left)
+	}
+	return err
 }
 
 // SweepAll lists the leftovers filter selects, failing the test on an

@@ -212,13 +212,7 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			tt.setup(f)
 			req := launchReq(cfg)
 			req.ImageID = tt.image
-			inst, err := c.Launch(ctx(t), req)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Launch = %+v, %v; want an error with %q", inst, err, tt.want)
-			}
-			if left := cloudtest.Temporaries(f); len(left) != 0 {
-				t.Errorf("left behind: %v", left)
-			}
+			cloudtest.LaunchFailsCleanly(ctx(t), t, c, f, req, cloudtest.ErrorSays(tt.want))
 		})
 	}
 }
@@ -234,13 +228,7 @@ func TestLaunchCancelledCleansUp(t *testing.T) {
 	c.Tuning.CallTimeout = 50 * time.Millisecond
 	cctx, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
 	defer cancel()
-	_, err := c.Launch(cctx, launchReq(cfg))
-	if err == nil {
-		t.Fatal("Launch succeeded")
-	}
-	if left := cloudtest.Temporaries(f); len(left) != 0 {
-		t.Errorf("left behind: %v", left)
-	}
+	cloudtest.LaunchFailsCleanly(cctx, t, c, f, launchReq(cfg), func(error) bool { return true })
 }
 
 func TestStopStartList(t *testing.T) {

@@ -179,13 +179,8 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 			img := f.SeedImage("sindri-a", "h1", t0)
 			tc.fault(f)
 			c.Tuning.Retry.MaxElapsed = 50 * time.Millisecond // 500s are retried: keep it short
-			_, err := c.Launch(t.Context(), cloud.LaunchRequest{Config: cfg, ImageID: img, RunID: "r", User: "ubuntu", PublicKey: "ssh-ed25519 AAAA k"})
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fake-opc-request-") {
-				t.Fatalf("Launch error = %v, want %q with the request id", err, tc.want)
-			}
-			if left := cloudtest.Temporaries(f); len(left) != 0 {
-				t.Errorf("left behind: %v", left)
-			}
+			cloudtest.LaunchFailsCleanly(t.Context(), t, c, f, cloud.LaunchRequest{Config: cfg, ImageID: img, RunID: "r", User: "ubuntu", PublicKey: "ssh-ed25519 AAAA k"},
+				cloudtest.ErrorSays(tc.want, "fake-opc-request-")) // with the request id
 			if got := count(f.Requests(), "DELETE /20160918/instances/"); (got == 0) != tc.noCall {
 				t.Errorf("%d TerminateInstance calls", got)
 			}
@@ -193,13 +188,8 @@ func TestLaunchFailsHalfWay(t *testing.T) {
 	}
 	t.Run("image missing", func(t *testing.T) {
 		f, c, cfg := setup(t)
-		_, err := c.Launch(t.Context(), cloud.LaunchRequest{Config: cfg, ImageID: "ocid1.image.oc1.iad.nope", RunID: "r", User: "u", PublicKey: "k"})
-		if err == nil || !strings.Contains(err.Error(), "NotAuthorizedOrNotFound") {
-			t.Fatalf("Launch error = %v", err)
-		}
-		if left := cloudtest.Temporaries(f); len(left) != 0 {
-			t.Errorf("left behind: %v", left)
-		}
+		cloudtest.LaunchFailsCleanly(t.Context(), t, c, f, cloud.LaunchRequest{Config: cfg, ImageID: "ocid1.image.oc1.iad.nope", RunID: "r", User: "u", PublicKey: "k"},
+			cloudtest.ErrorSays("NotAuthorizedOrNotFound"))
 	})
 }
 
