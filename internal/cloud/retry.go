@@ -95,6 +95,19 @@ func IsTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
+// Reworded is err with another message, the one the user should read (the
+// cloud's own words, secrets removed); errors.Is and errors.As still reach
+// err and what it wraps.
+func Reworded(msg string, err error) error { return &rewordedError{msg: msg, err: err} }
+
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
+
 // Sleep waits d, or less when ctx ends first (then it returns ctx's error):
 // the waits between polls of every cloud.
 func Sleep(ctx context.Context, d time.Duration) error {

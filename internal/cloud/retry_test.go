@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -86,5 +87,14 @@ func TestDelay(t *testing.T) {
 		if got := b.Delay(i); got != w*time.Millisecond {
 			t.Errorf("Delay(%d) = %v, want %v", i, got, w*time.Millisecond)
 		}
+	}
+}
+
+// A reworded error prints the new message and still is what it wraps.
+func TestRewordedKeepsTheChain(t *testing.T) {
+	inner := fmt.Errorf("sdk: %w", ErrNotFound)
+	err := Reworded("image x: not found (request id 1)", inner)
+	if err.Error() != "image x: not found (request id 1)" || !errors.Is(err, ErrNotFound) || errors.Unwrap(err) != inner {
+		t.Errorf("Reworded = %q, chain %v", err, errors.Unwrap(err))
 	}
 }

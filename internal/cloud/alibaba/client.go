@@ -227,21 +227,12 @@ func redactText(s string) string {
 	return s
 }
 
-// redactedError keeps the chain (for errors.Is/As) but prints a cleaned
-// message.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
 func redact(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &redactedError{msg: redactText(err.Error()), err: err}
+	// The chain stays (for errors.Is/As); the message is cleaned.
+	return cloud.Reworded(redactText(err.Error()), err)
 }
 
 // Tags as ECS returns them: Describe* answer TagKey/TagValue, a few older

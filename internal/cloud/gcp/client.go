@@ -225,16 +225,8 @@ func retryable(parent context.Context) func(error) bool {
 	}
 }
 
-// apiError is an API failure as the user should read it: the cloud's own
+// describe is an API failure as the user should read it: the cloud's own
 // message, reason and request id; the SDK's error stays reachable.
-type apiError struct {
-	msg string
-	err error
-}
-
-func (e *apiError) Error() string { return e.msg }
-func (e *apiError) Unwrap() error { return e.err }
-
 func describe(err error) error {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
@@ -251,7 +243,7 @@ func describe(err error) error {
 	if id := requestID(ge); id != "" {
 		fmt.Fprintf(&b, " (request id %s)", id)
 	}
-	return &apiError{msg: b.String(), err: err}
+	return cloud.Reworded(b.String(), err)
 }
 
 // requestID reads the google.rpc.RequestInfo detail of an error body (the
