@@ -172,3 +172,20 @@ func TestSweepFilterOldEnough(t *testing.T) {
 		}
 	}
 }
+
+// The tags an instance filter asks for, and the check every cloud makes
+// with them.
+func TestInstanceFilterTags(t *testing.T) {
+	if got, want := (cloud.InstanceFilter{}).Tags(), map[string]string{cloud.TagManagedBy: cloud.ManagedBy}; !maps.Equal(got, want) {
+		t.Errorf("empty filter: %v, want %v", got, want)
+	}
+	f := cloud.InstanceFilter{RunID: "r1", Deployment: "d1", Temporary: true}
+	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "r1", cloud.TagDeployment: "d1", cloud.TagTemporary: cloud.Temporary}
+	if got := f.Tags(); !maps.Equal(got, want) {
+		t.Errorf("full filter: %v, want %v", got, want)
+	}
+	have := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "r1", "Name": "x"}
+	if !cloud.HasTags(have, cloud.InstanceFilter{RunID: "r1"}.Tags()) || cloud.HasTags(have, f.Tags()) || cloud.HasTags(nil, f.Tags()) || !cloud.HasTags(nil, nil) {
+		t.Error("HasTags does not demand exactly every wanted tag")
+	}
+}

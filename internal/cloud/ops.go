@@ -41,6 +41,32 @@ type InstanceFilter struct {
 	Temporary bool
 }
 
+// Tags are the tags every instance f selects carries: TagManagedBy, and
+// one for each field f sets.
+func (f InstanceFilter) Tags() map[string]string {
+	want := map[string]string{TagManagedBy: ManagedBy}
+	if f.RunID != "" {
+		want[TagRunID] = f.RunID
+	}
+	if f.Deployment != "" {
+		want[TagDeployment] = f.Deployment
+	}
+	if f.Temporary {
+		want[TagTemporary] = Temporary
+	}
+	return want
+}
+
+// HasTags reports whether have carries every tag of want.
+func HasTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 // Resource kinds that cleanup sweeps, in the order they are deleted
 // (instances first: the others are still in use while they run).
 const (

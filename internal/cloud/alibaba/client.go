@@ -262,16 +262,6 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-// hasTags reports whether have carries every tag of want.
-func hasTags(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // tagList is the Tag.N parameter of a request (of the request's own tag
 // type, made by mk), sorted by key; nil when there are no tags.
 func tagList[T any](tags map[string]string, mk func(key, value string) T) *[]T {

@@ -394,23 +394,14 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy}
-	if f.RunID != "" {
-		want[cloud.TagRunID] = f.RunID
-	}
-	if f.Deployment != "" {
-		want[cloud.TagDeployment] = f.Deployment
-	}
-	if f.Temporary {
-		want[cloud.TagTemporary] = cloud.Temporary
-	}
+	want := f.Tags()
 	ins, err := a.describeInstances(ctx, want, nil)
 	if err != nil {
 		return nil, err
 	}
 	var out []cloud.Instance
 	for _, in := range ins {
-		if !hasTags(tagMap(in.Tags.Tag), want) {
+		if !cloud.HasTags(tagMap(in.Tags.Tag), want) {
 			continue
 		}
 		out = append(out, a.instance(in))

@@ -44,7 +44,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 	var out []cloud.Resource
 	add := func(kind, id, name, created string, tags map[string]string) {
 		r := cloud.Resource{Kind: kind, ID: id, Name: name, Region: a.region, RunID: tags[cloud.TagRunID], Created: parseTime(created)}
-		if !hasTags(tags, want) || tags[cloud.TagDeployment] != "" {
+		if !cloud.HasTags(tags, want) || tags[cloud.TagDeployment] != "" {
 			return
 		}
 		if !f.OldEnough(r.Created) {

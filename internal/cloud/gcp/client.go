@@ -439,20 +439,11 @@ type labelled interface {
 // the server's: check again so a lax server cannot hand us someone
 // else's resource), newest first.
 func ours[T labelled](items []T, want map[string]string) []T {
-	items = slices.DeleteFunc(items, func(it T) bool { return !hasLabels(it.GetLabels(), want) })
+	items = slices.DeleteFunc(items, func(it T) bool { return !cloud.HasTags(it.GetLabels(), want) })
 	slices.SortStableFunc(items, func(a, b T) int {
 		return parseTime(b.GetCreationTimestamp()).Compare(parseTime(a.GetCreationTimestamp()))
 	})
 	return items
-}
-
-func hasLabels(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // drain reads a list call's iterator to the end (all pages).

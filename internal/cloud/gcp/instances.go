@@ -415,15 +415,9 @@ func (g Cloud) ListInstances(ctx context.Context, c *config.Config, f cloud.Inst
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]string{cloud.TagManagedBy: cloud.ManagedBy}
-	if f.RunID != "" {
-		want[cloud.TagRunID] = LabelValue(f.RunID)
-	}
-	if f.Deployment != "" {
-		want[cloud.TagDeployment] = LabelValue(f.Deployment)
-	}
-	if f.Temporary {
-		want[cloud.TagTemporary] = cloud.Temporary
+	want := f.Tags()
+	for k, v := range want {
+		want[k] = LabelValue(v) // labels hold only label values
 	}
 	ins, err := g.listInstances(ctx, gc, want)
 	if err != nil {

@@ -263,12 +263,7 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 	}
 	var out []cloud.Instance
 	for _, ins := range all {
-		t := ins.FreeformTags
-		switch {
-		case t[cloud.TagManagedBy] != cloud.ManagedBy,
-			f.RunID != "" && t[cloud.TagRunID] != f.RunID,
-			f.Deployment != "" && t[cloud.TagDeployment] != f.Deployment,
-			f.Temporary && t[cloud.TagTemporary] != cloud.Temporary:
+		if !cloud.HasTags(ins.FreeformTags, f.Tags()) {
 			continue
 		}
 		inst := cl.instance(ins)
