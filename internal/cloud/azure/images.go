@@ -46,45 +46,52 @@ func (c Cloud) ListImages(ctx context.Context, cfg *config.Config) ([]cloud.Imag
 	}
 	var out []cloud.Image
 	byID := map[string]int{}
-	pager := a.compute.NewImagesClient().NewListByResourceGroupPager(a.rg, nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("azure: list images in resource group "+a.rg, err)
-		}
-		for _, im := range page.Value {
-			if im == nil || tag(im.Tags, cloud.TagManagedBy) != cloud.ManagedBy || !sameLocation(deref(im.Location), a.loc) {
-				continue
-			}
-			byID[strings.ToLower(deref(im.ID))] = len(out)
-			out = append(out, managedImage(im))
-		}
+	ims, err := listAll(ctx, "images in resource group "+a.rg, a.compute.NewImagesClient().NewListByResourceGroupPager(a.rg, nil),
+		func(page armcompute.ImagesClientListByResourceGroupResponse) []*armcompute.Image { return page.Value })
+	if err != nil {
+		return nil, err
 	}
-	if g := cfg.Packer.Clouds.Azure.Gallery; g != nil {
-		vpager := a.compute.NewGalleryImageVersionsClient().NewListByGalleryImagePager(galleryRG(cfg), g.GalleryName, g.ImageName, nil)
-		for vpager.More() {
-			page, err := vpager.NextPage(ctx)
-			if err != nil {
-				return nil, wrap(fmt.Sprintf("azure: list versions of gallery image %s/%s", g.GalleryName, g.ImageName), err)
-			}
-			for _, v := range page.Value {
-				if v == nil || tag(v.Tags, cloud.TagManagedBy) != cloud.ManagedBy {
-					continue
-				}
-				gv := galleryVersion(v)
-				if i, ok := byID[strings.ToLower(versionSource(v))]; ok {
-					out[i].Extra = map[string]string{"managed_image_id": out[i].ID, "gallery_image_version_id": gv.ID}
-					if out[i].Deprecated.IsZero() {
-						out[i].Deprecated = gv.Deprecated
-					}
-					continue
-				}
-				out = append(out, gv)
-			}
+	for _, im := range ims {
+		if im == nil || tag(im.Tags, cloud.TagManagedBy) != cloud.ManagedBy || !sameLocation(deref(im.Location), a.loc) {
+			continue
 		}
+		byID[strings.ToLower(deref(im.ID))] = len(out)
+		out = append(out, managedImage(im))
+	}
+	versions, err := galleryVersions(ctx, a, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range versions {
+		if v == nil || tag(v.Tags, cloud.TagManagedBy) != cloud.ManagedBy {
+			continue
+		}
+		gv := galleryVersion(v)
+		if i, ok := byID[strings.ToLower(versionSource(v))]; ok {
+			out[i].Extra = map[string]string{"managed_image_id": out[i].ID, "gallery_image_version_id": gv.ID}
+			if out[i].Deprecated.IsZero() {
+				out[i].Deprecated = gv.Deprecated
+			}
+			continue
+		}
+		out = append(out, gv)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
+}
+
+// galleryVersions are the versions of the configured gallery image; none
+// without a gallery.
+func galleryVersions(ctx context.Context, a *api, cfg *config.Config) ([]*armcompute.GalleryImageVersion, error) {
+	g := cfg.Packer.Clouds.Azure.Gallery
+	if g == nil {
+		return nil, nil
+	}
+	p := a.compute.NewGalleryImageVersionsClient().NewListByGalleryImagePager(galleryRG(cfg), g.GalleryName, g.ImageName, nil)
+	return listAll(ctx, fmt.Sprintf("versions of gallery image %s/%s", g.GalleryName, g.ImageName), p,
+		func(page armcompute.GalleryImageVersionsClientListByGalleryImageResponse) []*armcompute.GalleryImageVersion {
+			return page.Value
+		})
 }
 
 func galleryRG(cfg *config.Config) string {
@@ -260,25 +267,19 @@ func (c Cloud) DeleteImage(ctx context.Context, cfg *config.Config, id string) e
 // deleteVersionsOf deletes the versions of the configured gallery image
 // whose source is the managed image id.
 func (c Cloud) deleteVersionsOf(ctx context.Context, a *api, cfg *config.Config, id string) error {
-	g := cfg.Packer.Clouds.Azure.Gallery
-	if g == nil {
-		return nil
+	versions, err := galleryVersions(ctx, a, cfg)
+	if err != nil {
+		return err
 	}
+	g := cfg.Packer.Clouds.Azure.Gallery
 	vc := a.compute.NewGalleryImageVersionsClient()
-	pager := vc.NewListByGalleryImagePager(galleryRG(cfg), g.GalleryName, g.ImageName, nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return wrap(fmt.Sprintf("azure: list versions of gallery image %s/%s", g.GalleryName, g.ImageName), err)
+	for _, v := range versions {
+		if v == nil || !strings.EqualFold(versionSource(v), id) {
+			continue
 		}
-		for _, v := range page.Value {
-			if v == nil || !strings.EqualFold(versionSource(v), id) {
-				continue
-			}
-			p, err := vc.BeginDelete(ctx, galleryRG(cfg), g.GalleryName, g.ImageName, deref(v.Name), nil)
-			if _, err = await(ctx, a, p, err); gone(err) != nil {
-				return wrap("azure: delete gallery image version "+deref(v.ID)+" made from "+id, err)
-			}
+		p, err := vc.BeginDelete(ctx, galleryRG(cfg), g.GalleryName, g.ImageName, deref(v.Name), nil)
+		if _, err = await(ctx, a, p, err); gone(err) != nil {
+			return wrap("azure: delete gallery image version "+deref(v.ID)+" made from "+id, err)
 		}
 	}
 	return nil

@@ -435,33 +435,33 @@ func (c Cloud) ListInstances(ctx context.Context, cfg *config.Config, f cloud.In
 	if err != nil {
 		return nil, err
 	}
+	vms, err := listAll(ctx, "virtual machines in resource group "+a.rg, a.compute.NewVirtualMachinesClient().NewListPager(a.rg, nil),
+		func(page armcompute.VirtualMachinesClientListResponse) []*armcompute.VirtualMachine {
+			return page.Value
+		})
+	if err != nil {
+		return nil, err
+	}
 	var out []cloud.Instance
-	pager := a.compute.NewVirtualMachinesClient().NewListPager(a.rg, nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	for _, vm := range vms {
+		if vm == nil || tag(vm.Tags, cloud.TagManagedBy) != cloud.ManagedBy {
+			continue
+		}
+		base := instance(vm)
+		if (f.RunID != "" && base.RunID != f.RunID) || (f.Deployment != "" && base.Deployment != f.Deployment) || (f.Temporary && !base.Temporary) {
+			continue
+		}
+		if vm.Properties != nil && strings.EqualFold(deref(vm.Properties.ProvisioningState), "deleting") {
+			continue
+		}
+		inst, err := a.describe(ctx, a.rg, deref(vm.Name))
+		if notFound(err) {
+			continue // deleted meanwhile
+		}
 		if err != nil {
-			return nil, wrap("azure: list virtual machines in resource group "+a.rg, err)
+			return nil, err
 		}
-		for _, vm := range page.Value {
-			if vm == nil || tag(vm.Tags, cloud.TagManagedBy) != cloud.ManagedBy {
-				continue
-			}
-			base := instance(vm)
-			if (f.RunID != "" && base.RunID != f.RunID) || (f.Deployment != "" && base.Deployment != f.Deployment) || (f.Temporary && !base.Temporary) {
-				continue
-			}
-			if vm.Properties != nil && strings.EqualFold(deref(vm.Properties.ProvisioningState), "deleting") {
-				continue
-			}
-			inst, err := a.describe(ctx, a.rg, deref(vm.Name))
-			if notFound(err) {
-				continue // deleted meanwhile
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, *inst)
-		}
+		out = append(out, *inst)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil

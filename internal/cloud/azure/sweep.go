@@ -143,6 +143,17 @@ func (a *api) eachTemporary(ctx context.Context, fn func(cloud.Resource, map[str
 	})
 }
 
+// listAll reads every page of p and returns the items items takes from
+// each; the error names what was listed.
+func listAll[P, T any](ctx context.Context, what string, p *runtime.Pager[P], items func(P) []T) ([]T, error) {
+	var out []T
+	err := each(ctx, what, p, func(page P) { out = append(out, items(page)...) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func each[T any](ctx context.Context, what string, p *runtime.Pager[T], fn func(T)) error {
 	for p.More() {
 		page, err := p.NextPage(ctx)
