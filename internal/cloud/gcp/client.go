@@ -110,7 +110,12 @@ func (k *clients) options() ([]option.ClientOption, error) {
 		}
 		authed, _, err := htransport.NewClient(k.ctx, base...)
 		if err != nil {
-			k.err = fmt.Errorf("gcp: credentials: %w", err)
+			// The auth library's errors mostly say "credentials:" already.
+			format := "gcp: credentials: %w"
+			if strings.HasPrefix(err.Error(), "credentials:") {
+				format = "gcp: %w"
+			}
+			k.err = fmt.Errorf(format, err)
 			return nil, k.err
 		}
 		hc = &http.Client{Transport: authed.Transport, Timeout: k.g.tuning().CallTimeout}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/gcp"
 )
 
 func TestCheckCredentialsNamesTheIdentity(t *testing.T) {
@@ -27,4 +28,19 @@ func TestCheckCredentialsNamesTheIdentity(t *testing.T) {
 		t.Fatalf("CheckCredentials(other project) = %v", err)
 	}
 	noSecrets(t, f.CredentialsFile, err)
+}
+
+// Without any credentials the auth library's own error already starts with
+// "credentials:"; doctor shows it once, after the cloud's name.
+func TestMissingCredentialsSayItOnce(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	_, err := gcp.Cloud{}.CheckCredentials(ctx(t), cloudtestLoad(t, "my-project-1"))
+	if err == nil {
+		t.Skip("this machine has Application Default Credentials")
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "gcp: ") || strings.Contains(msg, "credentials: credentials:") {
+		t.Fatalf("CheckCredentials = %q, want the cause once after gcp:", msg)
+	}
 }
