@@ -8,14 +8,14 @@ import (
 
 // checkVarFields refuses a --var that sets a template variable standing
 // for a sindri.yaml field (region, instance type, sindri_version...):
-// packer would take it, but the rest of the run (cache lookup, the image's
-// tags, the test instance, images and repave) reads the field, so the
+// packer would take it, but the rest of the run (cache lookup, the test
+// instance, images and repave) reads the field, so the
 // image would be built in one region and looked for in another. The error
 // gives the --set that changes both.
 func checkVarFields(cfg *config.Config, clouds []string, vars map[string]string) error {
 	for _, k := range slices.Sorted(mapKeys(vars)) {
 		if k == "sindri_version" {
-			return badInput("build: --var sindri_version: use --set packer.build.sindri_version=%s (the image's sindri-version tag and the cache read the field; --var sets the template only)", vars[k])
+			return badInput("build: --var sindri_version: use --set packer.build.sindri_version=%s (the config hash, the cache lookup and the image test read the field; --var sets the template only)", vars[k])
 		}
 		for _, name := range clouds {
 			for _, v := range cfg.Packer.Clouds.PackerVariables(name) {

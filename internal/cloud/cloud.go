@@ -24,8 +24,6 @@ type Plugin struct {
 type Meta struct {
 	// ImageName is the expression for the image name (prefix + build time).
 	ImageName hclwrite.Tokens
-	// SindriVersion is the concrete release baked into the image.
-	SindriVersion string
 	// Dir is the folder of the config file; relative paths resolve from it.
 	Dir string
 }
@@ -40,14 +38,17 @@ type Variable struct {
 
 // Tags returns the tags every image carries, in a cloud-neutral form; the
 // cloud packages adapt keys and values to their cloud's rules. Values that
-// are only known at build time are Packer variable references.
-func Tags(user map[string]string, sindriVersion string) map[string]hclwrite.Tokens {
+// are only known at build time are Packer variable references, and so is
+// the Sindri release: the one installed is var.sindri_version, which
+// `packer build -var sindri_version=...` on the checked-in templates can
+// change, and the tag must name what was installed.
+func Tags(user map[string]string) map[string]hclwrite.Tokens {
 	out := map[string]hclwrite.Tokens{}
 	for k, v := range user {
 		out[k] = hclgen.Str(v)
 	}
 	out[TagManagedBy] = hclgen.Str(ManagedBy)
-	out[TagSindriVersion] = hclgen.Str(sindriVersion)
+	out[TagSindriVersion] = hclgen.Expr("var.sindri_version")
 	out[TagConfigHash] = hclgen.Expr("var.config_hash")
 	return out
 }

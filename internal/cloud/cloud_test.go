@@ -19,8 +19,9 @@ import (
 // "var.config_hash" string cannot pass for the reference.
 var evalCtx = &hcl.EvalContext{Variables: map[string]cty.Value{
 	"var": cty.ObjectVal(map[string]cty.Value{
-		"config_hash": cty.StringVal("CFG-HASH-123"),
-		"run_id":      cty.StringVal("run-42"),
+		"config_hash":    cty.StringVal("CFG-HASH-123"),
+		"run_id":         cty.StringVal("run-42"),
+		"sindri_version": cty.StringVal("3.0.1"),
 	}),
 }}
 
@@ -71,7 +72,7 @@ func TestTags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := values(t, cloud.Tags(tc.user, "3.0.1"))
+			got := values(t, cloud.Tags(tc.user))
 			if !maps.Equal(got, tc.want) {
 				t.Errorf("Tags = %v, want %v", got, tc.want)
 			}
@@ -79,24 +80,31 @@ func TestTags(t *testing.T) {
 	}
 }
 
-func TestTagsConfigHashIsAVariableReference(t *testing.T) {
-	toks := cloud.Tags(nil, "3.0.1")["config-hash"]
-	expr, diags := hclsyntax.ParseExpression(toks.Bytes(), "config-hash", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	vars := expr.Variables()
-	if len(vars) != 1 {
-		t.Fatalf("config-hash references %d variables, want var.config_hash", len(vars))
-	}
-	if got := string(hclwrite.TokensForTraversal(vars[0]).Bytes()); got != "var.config_hash" {
-		t.Errorf("config-hash references %s, want var.config_hash", got)
+// The config hash and the Sindri release are known only when packer runs:
+// a literal sindri-version would keep naming the config's release when the
+// seed's workflow runs packer build -var sindri_version=... on the
+// checked-in templates, which installs another.
+func TestTagsBuildTimeValuesAreVariableReferences(t *testing.T) {
+	for tag, want := range map[string]string{"config-hash": "var.config_hash", "sindri-version": "var.sindri_version"} {
+		toks := cloud.Tags(nil)[tag]
+		expr, diags := hclsyntax.ParseExpression(toks.Bytes(), tag, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		vars := expr.Variables()
+		if len(vars) != 1 {
+			t.Errorf("%s = %s references %d variables, want %s", tag, toks.Bytes(), len(vars), want)
+			continue
+		}
+		if got := string(hclwrite.TokensForTraversal(vars[0]).Bytes()); got != want {
+			t.Errorf("%s references %s, want %s", tag, got, want)
+		}
 	}
 }
 
 func TestTagsDoesNotModifyUserMap(t *testing.T) {
 	user := map[string]string{"managed-by": "me"}
-	cloud.Tags(user, "3.0.1")
+	cloud.Tags(user)
 	if len(user) != 1 || user["managed-by"] != "me" {
 		t.Errorf("user map changed to %v", user)
 	}

@@ -100,7 +100,7 @@ func Template(c *config.Config, b cloud.Target, opts Options) []byte {
 	// declared by Variables) then read the variable instead.
 	srcFile := hclwrite.NewEmptyFile()
 	src := srcFile.Body().AppendNewBlock("source", []string{b.SourceType(), "sindri"})
-	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
+	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name")})
 	for _, v := range Variables(c, b, opts) {
 		vb := hclgen.Body{Body: root.AppendNewBlock("variable", []string{v.Name}).Body()}
 		vb.Set("type", hclgen.Expr("string"))
@@ -282,7 +282,7 @@ func Overridable(c *config.Config, b cloud.Target, opts Options) []cloud.Variabl
 	}
 	f := hclwrite.NewEmptyFile()
 	src := f.Body().AppendNewBlock("source", []string{b.SourceType(), "sindri"})
-	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: opts.SindriVersion})
+	b.Source(src.Body(), c, cloud.Meta{ImageName: hclgen.Expr("local.image_name")})
 	return append(vars, sourceVariables(c, b, src.Body())...)
 }
 

@@ -97,7 +97,7 @@ source "amazon-ebs" "sindri" {
     "Project"        = "my-project"
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
   snapshot_tags = {
     "Environment"    = "development"
@@ -105,7 +105,7 @@ source "amazon-ebs" "sindri" {
     "Project"        = "my-project"
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
   run_tags = {
     "Environment"    = "development"
@@ -115,7 +115,7 @@ source "amazon-ebs" "sindri" {
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
   run_volume_tags = {
     "Environment"    = "development"
@@ -125,7 +125,7 @@ source "amazon-ebs" "sindri" {
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
 }
 

@@ -114,7 +114,7 @@ source "azure-arm" "sindri" {
     "sindri-created" = "${substr(local.build_time, 0, 4)}-${substr(local.build_time, 4, 2)}-${substr(local.build_time, 6, 2)}T${substr(local.build_time, 8, 2)}:${substr(local.build_time, 10, 2)}:${substr(local.build_time, 12, 2)}Z"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
 }
 

@@ -85,14 +85,14 @@ source "googlecompute" "sindri" {
   image_labels = {
     "config-hash"    = substr(lower(var.config_hash), 0, 63)
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3-0-0"
+    "sindri-version" = substr(regex_replace(lower(var.sindri_version), "[^a-z0-9_-]", "-"), 0, 63)
   }
   labels = {
     "config-hash"    = substr(lower(var.config_hash), 0, 63)
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3-0-0"
+    "sindri-version" = substr(regex_replace(lower(var.sindri_version), "[^a-z0-9_-]", "-"), 0, 63)
   }
 }
 

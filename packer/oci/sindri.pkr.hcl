@@ -90,14 +90,14 @@ source "oracle-oci" "sindri" {
   tags = {
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
   instance_tags = {
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.0.0"
+    "sindri-version" = var.sindri_version
   }
 }
 

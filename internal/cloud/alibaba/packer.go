@@ -36,7 +36,7 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	d := b.Block("system_disk_mapping")
 	d.Int("disk_size", a.SystemDiskSizeGB)
 	d.Str("disk_category", a.SystemDiskCategory)
-	tags := cloud.Tags(a.Tags, m.SindriVersion)
+	tags := cloud.Tags(a.Tags)
 	b.Set("tags", hclgen.Map(tags))
 	b.Set("run_tags", hclgen.Map(cloud.Merge(tags, cloud.RunTags())))
 }

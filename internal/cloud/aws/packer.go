@@ -65,7 +65,7 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	dev.Int("volume_size", a.VolumeSize)
 	dev.Str("volume_type", a.VolumeType)
 	dev.Bool("delete_on_termination", true)
-	tags := cloud.Tags(a.Tags, m.SindriVersion)
+	tags := cloud.Tags(a.Tags)
 	b.Set("tags", hclgen.Map(tags))
 	b.Set("snapshot_tags", hclgen.Map(tags))
 	b.Set("run_tags", hclgen.Map(cloud.Merge(tags, cloud.RunTags())))

@@ -52,7 +52,7 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	b.Str("managed_image_storage_account_type", a.StorageAccountType)
 	b.Str("ssh_username", a.SSHUsername)
 	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
-	tags := cloud.Merge(cloud.Tags(a.Tags, m.SindriVersion), cloud.RunTags())
+	tags := cloud.Merge(cloud.Tags(a.Tags), cloud.RunTags())
 	// A managed image reports no creation time: the build writes its own.
 	tags[CreatedTag] = hclgen.Expr(createdExpr)
 	b.Set("azure_tags", hclgen.Map(tags))

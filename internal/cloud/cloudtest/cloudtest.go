@@ -19,7 +19,8 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 )
 
-// SindriVersion is the release handed to Source in cloud.Meta.
+// SindriVersion stands in for var.sindri_version, the release the
+// templates install and tag.
 const SindriVersion = "3.0.1"
 
 // evalCtx stands in for what Packer supplies at build time; the values are
@@ -28,6 +29,7 @@ var EvalCtx = &hcl.EvalContext{
 	Variables: map[string]cty.Value{
 		"var": cty.ObjectVal(map[string]cty.Value{
 			"config_hash":          cty.StringVal("CFG-HASH-123"),
+			"sindri_version":       cty.StringVal(SindriVersion),
 			"azure_client_id":      cty.StringVal("AZ-CLIENT-ID"),
 			"azure_tenant_id":      cty.StringVal("AZ-TENANT-ID"),
 			"azure_client_jwt":     cty.StringVal(""),
@@ -42,10 +44,11 @@ var EvalCtx = &hcl.EvalContext{
 		"local": cty.ObjectVal(map[string]cty.Value{"image_name": cty.StringVal("sindri-20240101"), "build_time": cty.StringVal("20260214093005")}),
 	},
 	Functions: map[string]function.Function{
-		"format":   stdlib.FormatFunc,
-		"parseint": stdlib.ParseIntFunc,
-		"lower":    stdlib.LowerFunc,
-		"substr":   stdlib.SubstrFunc,
+		"format":        stdlib.FormatFunc,
+		"parseint":      stdlib.ParseIntFunc,
+		"lower":         stdlib.LowerFunc,
+		"substr":        stdlib.SubstrFunc,
+		"regex_replace": stdlib.RegexReplaceFunc,
 	},
 }
 
@@ -67,7 +70,7 @@ func Source(t *testing.T, c cloud.Target, cfg *config.Config) *hclsyntax.Body {
 	t.Helper()
 	f := hclwrite.NewEmptyFile()
 	blk := f.Body().AppendNewBlock("source", []string{c.SourceType(), "sindri"})
-	c.Source(blk.Body(), cfg, cloud.Meta{ImageName: hclgen.Expr("local.image_name"), SindriVersion: SindriVersion})
+	c.Source(blk.Body(), cfg, cloud.Meta{ImageName: hclgen.Expr("local.image_name")})
 	file, diags := hclsyntax.ParseConfig(f.Bytes(), "t.pkr.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
 		t.Fatalf("source does not parse: %s\n%s", diags, f.Bytes())

@@ -39,6 +39,13 @@ func LabelValue(s string) string {
 	return out
 }
 
+// labelValueExpr is LabelValue as a Packer expression of ref, for values
+// known only when packer runs (TestLabelValueExprIsLabelValue holds the two
+// together).
+func labelValueExpr(ref string) string {
+	return `substr(regex_replace(lower(` + ref + `), "[^a-z0-9_-]", "-"), 0, 63)`
+}
+
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	g := c.Packer.Clouds.GCP
 	b := hclgen.Body{Body: body}
@@ -62,7 +69,7 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 		labels[k] = hclgen.Str(v)
 	}
 	labels["managed-by"] = hclgen.Str("sindri-packer")
-	labels["sindri-version"] = hclgen.Str(LabelValue(m.SindriVersion))
+	labels["sindri-version"] = hclgen.Expr(labelValueExpr("var.sindri_version"))
 	labels["config-hash"] = hclgen.Expr("substr(lower(var.config_hash), 0, 63)")
 	b.Set("image_labels", hclgen.Map(labels))
 	b.Set("labels", hclgen.Map(cloud.Merge(labels, cloud.RunTags())))

@@ -30,22 +30,7 @@ func TestIdentity(t *testing.T) {
 var labelRule = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
 
 func TestLabelValue(t *testing.T) {
-	tests := []struct {
-		in, want string
-	}{
-		{"", ""},
-		{"sindri-packer", "sindri-packer"},
-		{"under_score", "under_score"},
-		{"UPPER", "upper"},
-		{"3.0.1", "3-0-1"},
-		{"v3.0.1-RC.1+build.5", "v3-0-1-rc-1-build-5"},
-		{"a b/c:d", "a-b-c-d"},
-		{"ünï", "-n-"}, // one '-' per rune, not per byte
-		{strings.Repeat("a", 63), strings.Repeat("a", 63)},
-		{strings.Repeat("a", 64), strings.Repeat("a", 63)},
-		{strings.Repeat("Ab.", 40), strings.Repeat("ab-", 21)},
-	}
-	for _, tc := range tests {
+	for _, tc := range labelValueCases {
 		t.Run(tc.in, func(t *testing.T) {
 			got := gcp.LabelValue(tc.in)
 			if got != tc.want {
@@ -113,26 +98,49 @@ func TestSourceFromConfig(t *testing.T) {
 	cloudtest.WantStrMap(t, b, cloudtest.WithRunTags(wantImage), "labels")
 }
 
-// TestConfigHashLabel checks the config-hash label is the expression
-// substr(lower(var.config_hash), 0, 63): a reference, lower-cased and cut to
-// GCP's 63 characters whatever the hash looks like.
-func TestConfigHashLabel(t *testing.T) {
+// labelValueCases are LabelValue's inputs and what GCP may hold.
+var labelValueCases = []struct {
+	in, want string
+}{
+	{"", ""},
+	{"sindri-packer", "sindri-packer"},
+	{"under_score", "under_score"},
+	{"UPPER", "upper"},
+	{"3.0.1", "3-0-1"},
+	{"v3.0.1-RC.1+build.5", "v3-0-1-rc-1-build-5"},
+	{"a b/c:d", "a-b-c-d"},
+	{"ünï", "-n-"}, // one '-' per rune, not per byte
+	{strings.Repeat("a", 63), strings.Repeat("a", 63)},
+	{strings.Repeat("a", 64), strings.Repeat("a", 63)},
+	{strings.Repeat("Ab.", 40), strings.Repeat("ab-", 21)},
+}
+
+// TestBuildTimeLabels checks the labels known only when packer runs are
+// expressions of their variables, adapted to GCP's rules by Packer:
+// config-hash is substr(lower(var.config_hash), 0, 63), sindri-version is
+// LabelValue of var.sindri_version (what -var sindri_version installs,
+// not the config's release), for every input LabelValue is checked with.
+func TestBuildTimeLabels(t *testing.T) {
 	b := cloudtest.Source(t, gcp.Cloud{}, cloudtest.Load(t, minimal))
-	if got := cloudtest.Refs(t, b, "image_labels"); !slices.Equal(got, []string{"var.config_hash"}) {
-		t.Errorf("image_labels references %q, want only var.config_hash", got)
+	if got := cloudtest.Refs(t, b, "image_labels"); !slices.Equal(got, []string{"var.config_hash", "var.sindri_version"}) {
+		t.Errorf("image_labels references %q, want var.config_hash and var.sindri_version", got)
 	}
 	long := strings.Repeat("ABCDEF0123", 7) // 70 characters
-	ctx := &hcl.EvalContext{
-		Variables: maps.Clone(cloudtest.EvalCtx.Variables),
-		Functions: cloudtest.EvalCtx.Functions,
-	}
-	ctx.Variables["var"] = cty.ObjectVal(map[string]cty.Value{"config_hash": cty.StringVal(long)})
-	v, diags := b.Attributes["image_labels"].Expr.Value(ctx)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	got := v.GetAttr("config-hash").AsString()
-	if want := strings.ToLower(long)[:63]; got != want {
-		t.Errorf("config-hash = %q, want %q", got, want)
+	for _, tc := range labelValueCases {
+		ctx := &hcl.EvalContext{
+			Variables: maps.Clone(cloudtest.EvalCtx.Variables),
+			Functions: cloudtest.EvalCtx.Functions,
+		}
+		ctx.Variables["var"] = cty.ObjectVal(map[string]cty.Value{"config_hash": cty.StringVal(long), "sindri_version": cty.StringVal(tc.in)})
+		v, diags := b.Attributes["image_labels"].Expr.Value(ctx)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if got, want := v.GetAttr("config-hash").AsString(), strings.ToLower(long)[:63]; got != want {
+			t.Errorf("config-hash = %q, want %q", got, want)
+		}
+		if got := v.GetAttr("sindri-version").AsString(); got != tc.want {
+			t.Errorf("sindri-version of var.sindri_version %q = %q, want %q (LabelValue)", tc.in, got, tc.want)
+		}
 	}
 }

@@ -56,14 +56,19 @@ func pluginConfig(f *gcpfake.Fake) string {
 	return "packer:\n  cloud: gcp\n  project_id: " + f.Project + "\n  zone: " + f.Zone + "\n  labels:\n    team: platform\n"
 }
 
-// pluginBuild runs `packer build` of tmpl through the proxy and returns
-// the manifest path, packer's output and its error.
-func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins string) (string, string, error) {
+// pluginBuild runs `packer build` of tmpl through the proxy, with -var
+// name=value for each pair of vars, and returns the manifest path,
+// packer's output and its error.
+func pluginBuild(t *testing.T, f *gcpfake.Fake, tmpl, dir, packer, plugins string, vars ...string) (string, string, error) {
 	t.Helper()
 	proxy := plugintest.StartProxy(t, ".googleapis.com", f.URL, dir)
 	host := strings.TrimPrefix(f.URL, "http://")
+	set := map[string]string{"config_hash": pluginHash, "run_id": pluginRun}
+	for i := 0; i+1 < len(vars); i += 2 {
+		set[vars[i]] = vars[i+1]
+	}
 	return plugintest.Build{Packer: packer, Plugins: plugins, Template: tmpl, Dir: dir,
-		Vars: map[string]string{"config_hash": pluginHash, "run_id": pluginRun},
+		Vars: set,
 		Env: append(proxy.Env(),
 			"GOOGLE_APPLICATION_CREDENTIALS="+f.KeyFile(t, dir),
 			"GCE_METADATA_HOST="+host, "GCE_METADATA_IP="+host, "CLOUDSDK_CONFIG="+filepath.Join(dir, "gcloud"),
@@ -96,6 +101,34 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	name := checkArtifact(t, f, manifest, out)
 	checkNothingTemporary(t, f, name)
 	checkOurSide(t, f, name)
+}
+
+// TestPluginTagsTheVersionPassedWithVar is the seed's workflow: packer
+// build -var sindri_version=... of the template, which installs that
+// release, must label the image with it, not with the config's (a literal
+// label did, so the image claimed 3.0.1 while holding another release).
+// Packer itself adapts the value to GCP's label rules.
+func TestPluginTagsTheVersionPassedWithVar(t *testing.T) {
+	packer, plugins := plugintest.Tools(t, "googlecompute")
+	f := gcpfake.New(t)
+	seedSource(f)
+	dir := t.TempDir()
+	tmpl := plugintest.Template(t, pluginConfig(f), "gcp", filepath.Join(dir, "out"), pluginVersion, nil)
+	manifest, out, err := pluginBuild(t, f, tmpl, dir, packer, plugins, "sindri_version", "3.2.0-RC.1")
+	if err != nil {
+		t.Fatalf("packer build -var sindri_version=3.2.0-RC.1: %v\n%s", err, plugintest.LastError(out))
+	}
+	b := plugintest.Artifact(t, manifest, "gcp", pluginHash, pluginRun)
+	if got := b.CustomData["sindri_version"]; got != "3.2.0-RC.1" {
+		t.Errorf("manifest sindri_version %q, want the -var value", got)
+	}
+	im := f.Image(packerpkg.RegionIDs(b.ArtifactID)[""])
+	if im == nil {
+		t.Fatalf("no image for artifact %q", b.ArtifactID)
+	}
+	if got := im.GetLabels()[cloud.TagSindriVersion]; got != gcp.LabelValue("3.2.0-RC.1") {
+		t.Errorf("image label sindri-version %q, want %q (the -var value as a label)", got, gcp.LabelValue("3.2.0-RC.1"))
+	}
 }
 
 // checkPluginCalls: the plugin went through every step this suite

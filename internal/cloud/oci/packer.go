@@ -45,7 +45,7 @@ func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {
 	b.Set("image_name", m.ImageName)
 	b.Str("ssh_username", o.SSHUsername)
 	b.Str("ssh_timeout", c.Packer.Build.SSHTimeout)
-	tags := cloud.Tags(o.Tags, m.SindriVersion)
+	tags := cloud.Tags(o.Tags)
 	b.Set("tags", hclgen.Map(tags))
 	b.Set("instance_tags", hclgen.Map(cloud.Merge(tags, cloud.RunTags())))
 }

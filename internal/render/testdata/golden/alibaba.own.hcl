@@ -35,7 +35,7 @@ source "alicloud-ecs" "sindri" {
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
     "owner"          = "platform"
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   run_tags = {
     "config-hash"    = var.config_hash
@@ -43,7 +43,7 @@ source "alicloud-ecs" "sindri" {
     "owner"          = "platform"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
 }
 

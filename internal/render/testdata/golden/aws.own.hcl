@@ -56,14 +56,14 @@ source "amazon-ebs" "sindri" {
     "Template"       = "$${not_a_var} %%{if true}x%%{endif}"
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   snapshot_tags = {
     "Team"           = "platform \"core\""
     "Template"       = "$${not_a_var} %%{if true}x%%{endif}"
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   run_tags = {
     "Team"           = "platform \"core\""
@@ -72,7 +72,7 @@ source "amazon-ebs" "sindri" {
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   run_volume_tags = {
     "Team"           = "platform \"core\""
@@ -81,7 +81,7 @@ source "amazon-ebs" "sindri" {
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
 }
 

@@ -115,7 +115,7 @@ source "azure-arm" "sindri" {
     "sindri-created" = "${substr(local.build_time, 0, 4)}-${substr(local.build_time, 4, 2)}-${substr(local.build_time, 6, 2)}T${substr(local.build_time, 8, 2)}:${substr(local.build_time, 10, 2)}:${substr(local.build_time, 12, 2)}Z"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   shared_image_gallery_destination {
     subscription        = "00000000-0000-0000-0000-000000000000"

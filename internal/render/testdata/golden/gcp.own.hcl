@@ -41,7 +41,7 @@ source "googlecompute" "sindri" {
   image_labels = {
     "config-hash"    = substr(lower(var.config_hash), 0, 63)
     "managed-by"     = "sindri-packer"
-    "sindri-version" = "3-1-0-rc-1"
+    "sindri-version" = substr(regex_replace(lower(var.sindri_version), "[^a-z0-9_-]", "-"), 0, 63)
     "team"           = "platform"
   }
   labels = {
@@ -49,7 +49,7 @@ source "googlecompute" "sindri" {
     "managed-by"     = "sindri-packer"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3-1-0-rc-1"
+    "sindri-version" = substr(regex_replace(lower(var.sindri_version), "[^a-z0-9_-]", "-"), 0, 63)
     "team"           = "platform"
   }
 }

@@ -52,7 +52,7 @@ source "oracle-oci" "sindri" {
     "config-hash"    = var.config_hash
     "managed-by"     = "sindri-packer"
     "owner"          = "platform"
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
   instance_tags = {
     "config-hash"    = var.config_hash
@@ -60,7 +60,7 @@ source "oracle-oci" "sindri" {
     "owner"          = "platform"
     "sindri-packer"  = "temporary"
     "sindri-run-id"  = var.run_id
-    "sindri-version" = "3.1.0"
+    "sindri-version" = var.sindri_version
   }
 }
 
