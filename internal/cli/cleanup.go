@@ -22,7 +22,7 @@ const defaultSweepAge = 3 * time.Hour
 
 // kindOrder is the order leftovers are deleted in: instances first, as the
 // rest is in use while they run.
-var kindOrder = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup, cloud.KindNetwork}
+var kindOrder = []string{cloud.KindInstance, cloud.KindImage, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup, cloud.KindNetwork}
 
 func (c *Command) cleanupCmd(g *global) *cobra.Command {
 	var runID, olderThan string
@@ -32,8 +32,11 @@ func (c *Command) cleanupCmd(g *global) *cobra.Command {
 		Short: "Sweep temporary instances, key pairs, security groups and disks a cancelled run left behind",
 		Long: `cleanup finds the temporary resources of builds and image tests by their
 tags (sindri-packer=temporary, sindri-run-id=<run>) in every selected cloud and
-deletes them: instances first, then disks, key pairs, security groups and
-networks. Images and deployed instances are never touched.
+deletes them: instances first, then unfinished images, disks, key pairs,
+security groups and networks. Deployed instances and the images builds keep
+are never touched; the only images swept are temporary ones a killed build
+left (aws: the unencrypted intermediate AMI of encrypt_boot, with its
+snapshots).
 
 --run-id sweeps one run (in GitHub Actions: <run id>-<attempt>, as build tags
 it); without it, only resources older than --older-than (default 3h) go, so

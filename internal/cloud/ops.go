@@ -71,6 +71,7 @@ func HasTags(have, want map[string]string) bool {
 // (instances first: the others are still in use while they run).
 const (
 	KindInstance      = "instance"
+	KindImage         = "image" // only an unfinished build's intermediate image, tagged temporary
 	KindDisk          = "disk"
 	KindKeyPair       = "key-pair"
 	KindSecurityGroup = "security-group"

@@ -312,14 +312,21 @@ func TestPluginLeftoversAreWhatItMade(t *testing.T) {
 // included), copies it encrypted, then deregisters it. A build killed in
 // between leaves it available: the build cache and the image list must
 // not take it for the build's image (they did: only managed-by and
-// config-hash were looked at).
+// config-hash were looked at), and `cleanup --run-id` of the killed run
+// must sweep it with its snapshot, as it sweeps the run's instance, key
+// pair and group (it did not list AMIs: the AMI and snapshot stayed).
 func TestPluginsIntermediateAMIIsNoCacheHit(t *testing.T) {
 	f := awsfake.New(t)
 	seedSource(f)
+	var before []string // the source AMI and its snapshot
+	for _, r := range f.Live() {
+		before = append(before, r.ID)
+	}
 	// Both copies hang; once the plugin waits on them, packer and its
 	// plugin are killed, as a cancelled CI job kills them.
 	f.Inject(cloudtest.Fault{Match: "Action=CopyImage", Hang: true}, cloudtest.Fault{Match: "Action=CopyImage", Hang: true})
-	cmd, out := startKillable(t, pluginRun(t, f, t.TempDir(), pluginHash))
+	b := pluginRun(t, f, t.TempDir(), pluginHash)
+	cmd, out := startKillable(t, b)
 	for deadline := time.Now().Add(3 * time.Minute); len(f.Calls("CopyImage")) < 2 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -346,4 +353,53 @@ func TestPluginsIntermediateAMIIsNoCacheHit(t *testing.T) {
 	if list, err := c.ListImages(t.Context(), cfg); err != nil || len(list) != 0 {
 		t.Errorf("ListImages = %+v, %v; want none", list, err)
 	}
+	checkCleanupSweepsTheKilledRun(t, f, b.Packer, intermediate, before)
+}
+
+// checkCleanupSweepsTheKilledRun runs `sindri-packer cleanup --run-id` of
+// the killed plugin build: its dry run lists the intermediate AMI among
+// the run's leftovers; the sweep leaves nothing but what was there before
+// the build (the AMI's snapshot goes with it, the instance's volume with
+// the instance), and every call it made is in the policy's Cleanup
+// statement.
+func checkCleanupSweepsTheKilledRun(t *testing.T, f *awsfake.Fake, packer, intermediate string, before []string) {
+	t.Helper()
+	cmds := plugintest.NewCommands(t, f, t.TempDir(), packer, "aws", pluginConfig, pluginRunID)
+	if dry := plugintest.Run(t, cmds.Env, "cleanup", "-c", cmds.Config, "--run-id", pluginRunID, "--dry-run"); !strings.Contains(dry, intermediate) {
+		t.Errorf("cleanup --dry-run of the killed run does not list its intermediate AMI %s:\n%s", intermediate, dry)
+	}
+	from := len(f.Calls(""))
+	plugintest.Run(t, cmds.Env, "cleanup", "-c", cmds.Config, "--run-id", pluginRunID)
+	for _, r := range f.Live() {
+		if !slices.Contains(before, r.ID) {
+			t.Errorf("after cleanup --run-id %s: %s %s (%v) is left", pluginRunID, r.Kind, r.ID, r.Tags)
+		}
+	}
+	allowed := policyStatement(t, "Cleanup")
+	for _, c := range f.Calls("")[from:] {
+		if !slices.Contains(allowed, "ec2:"+c.Action) {
+			t.Errorf("cleanup called %s, which the Cleanup statement in docs/aws.md does not allow", c.Action)
+		}
+	}
+}
+
+// policyStatement is the Action list of the statement sid of the policy
+// in docs/aws.md.
+func policyStatement(t *testing.T, sid string) []string {
+	t.Helper()
+	doc, err := os.ReadFile("../../../docs/aws.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), `"Sid": "`+sid+`"`)
+	_, rest, ok2 := strings.Cut(rest, `"Action": [`)
+	list, _, ok3 := strings.Cut(rest, "]")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("docs/aws.md has no statement %s with an Action list", sid)
+	}
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		out = append(out, strings.Trim(strings.TrimSpace(a), `"`))
+	}
+	return out
 }

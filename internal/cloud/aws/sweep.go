@@ -3,6 +3,7 @@ package aws
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -18,9 +19,12 @@ import (
 )
 
 // Leftovers returns what runs left behind in the config's region, found
-// by sindri-packer=temporary: instances (not terminated), available
+// by sindri-packer=temporary: instances (not terminated), AMIs, available
 // volumes, key pairs (Packer's temporary ones carry run_tags) and security
-// groups. Images and deployed instances never carry that tag.
+// groups. Deployed instances and the images this tool keeps never carry
+// that tag; the AMIs that do are amazon-ebs's unencrypted intermediates
+// under encrypt_boot (run_tags), which a build killed while copying leaves
+// available, with their snapshots.
 //
 // A security group has no creation time in EC2: the groups Launch makes
 // carry TagCreated, and Packer names its temporary groups
@@ -53,6 +57,14 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		add(cloud.KindInstance, awssdk.ToString(in.InstanceId), tagValue(in.Tags, "Name"), in.Tags, awssdk.ToTime(in.LaunchTime))
 	}
 
+	amis, err := describeImages(ctx, cl, &ec2.DescribeImagesInput{Owners: []string{"self"}, IncludeDeprecated: awssdk.Bool(true), Filters: with()})
+	if err != nil {
+		return nil, fmt.Errorf("aws: leftover images in %s: %w", cl.region, err)
+	}
+	for _, im := range amis {
+		add(cloud.KindImage, awssdk.ToString(im.ImageId), awssdk.ToString(im.Name), im.Tags, parseTime(awssdk.ToString(im.CreationDate)))
+	}
+
 	vp := ec2.NewDescribeVolumesPaginator(cl.ec2, &ec2.DescribeVolumesInput{Filters: with(filter("status", "available"))})
 	vols, err := allPages(ctx, vp, func(o *ec2.DescribeVolumesOutput) []types.Volume { return o.Volumes })
 	if err != nil {
@@ -79,7 +91,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, groupCreated(g))
 	}
 
-	order := map[string]int{cloud.KindInstance: 0, cloud.KindDisk: 1, cloud.KindKeyPair: 2, cloud.KindSecurityGroup: 3}
+	order := map[string]int{cloud.KindInstance: 0, cloud.KindImage: 1, cloud.KindDisk: 2, cloud.KindKeyPair: 3, cloud.KindSecurityGroup: 4}
 	slices.SortFunc(out, func(x, y cloud.Resource) int {
 		if c := cmp.Compare(order[x.Kind], order[y.Kind]); c != 0 {
 			return c
@@ -104,8 +116,9 @@ func groupCreated(g types.SecurityGroup) time.Time {
 }
 
 // DeleteResource deletes one leftover; one that is gone already succeeds.
-// An instance is terminated (and waited for) only while it still carries
-// the temporary tag, so a deployment is never swept.
+// An instance is terminated (and waited for), an AMI deregistered with its
+// snapshots, only while it still carries the temporary tag, so a
+// deployment or a kept image is never swept.
 func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.Resource) error {
 	a, err := awsBlock(cfg)
 	if err != nil {
@@ -135,6 +148,8 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 			return nil
 		}
 		return c.terminate(ctx, cl, r.ID, nil)
+	case cloud.KindImage:
+		return c.deleteTemporaryImage(ctx, cl, r.ID)
 	case cloud.KindDisk:
 		_, err = cl.ec2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: awssdk.String(r.ID)})
 	case cloud.KindKeyPair:
@@ -148,4 +163,20 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 		return fmt.Errorf("aws: delete %s %s in %s: %w", r.Kind, r.ID, region, err)
 	}
 	return nil
+}
+
+// deleteTemporaryImage deregisters a leftover intermediate AMI and deletes
+// its snapshots, refusing one without the temporary tag.
+func (c Cloud) deleteTemporaryImage(ctx context.Context, cl *clients, id string) error {
+	im, err := getImage(ctx, cl, id)
+	if errors.Is(err, cloud.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !temporaryImage(*im) {
+		return fmt.Errorf("aws: image %s in %s has no %s=%s tag: not a leftover, left alone", id, cl.region, cloud.TagTemporary, cloud.Temporary)
+	}
+	return c.deleteOne(ctx, regionImage{cl: cl, image: *im})
 }

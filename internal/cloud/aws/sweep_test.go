@@ -11,7 +11,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
-var kinds = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
+var kinds = []string{cloud.KindInstance, cloud.KindImage, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
 
 func TestLeftovers(t *testing.T) {
 	f, c, cfg := setup(t, "")
@@ -22,9 +22,9 @@ func TestLeftovers(t *testing.T) {
 		ids[f.SeedLeftover(k, "run-a", old)] = "run-a"
 		ids[f.SeedLeftover(k, "run-b", recent)] = "run-b"
 	}
-	// Never leftovers: images (even tagged like a run's resources), a
+	// Never leftovers: an image builds keep (even tagged with a run), a
 	// deployment, an instance that is gone, a group without our tag.
-	f.AddImage(awsfake.ImageSpec{Name: "img", Tags: awsfake.RunTags("run-a"), Created: old})
+	f.AddImage(awsfake.ImageSpec{Name: "img", Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"}, Created: old})
 	deployment := f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a", cloud.TagDeployment: "web"}, Created: old})
 	f.AddInstance(awsfake.InstanceSpec{State: "terminated", Tags: awsfake.RunTags("run-a"), Created: old})
 	f.AddSecurityGroup("shared", map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"})
@@ -34,7 +34,7 @@ func TestLeftovers(t *testing.T) {
 	tests := []struct {
 		name   string
 		filter cloud.SweepFilter
-		want   []string // runs of the expected resources, 4 kinds each
+		want   []string // runs of the expected resources, one of each kind
 	}{
 		{"all but the undated group", cloud.SweepFilter{RunID: "run-a"}, []string{"run-a"}},
 		{"all", cloud.SweepFilter{}, []string{"run-a", "run-b", "run-c"}},
@@ -48,9 +48,9 @@ func TestLeftovers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := 4 * len(tt.want)
+			want := len(kinds) * len(tt.want)
 			if slices.Contains(tt.want, "run-c") {
-				want -= 3 // run-c has only its group
+				want -= len(kinds) - 1 // run-c has only its group
 			}
 			if len(got) != want {
 				t.Fatalf("Leftovers = %+v, want %d", got, want)
@@ -85,7 +85,7 @@ func TestDeleteResource(t *testing.T) {
 	image := f.SeedImage("keep", "h1", t0)
 	cloudtest.SweepAll(t, c, cfg, cloud.SweepFilter{})
 	for _, r := range f.Live() {
-		if r.Tags[cloud.TagTemporary] == cloud.Temporary && r.Kind != "image" && r.Kind != "snapshot" {
+		if r.Tags[cloud.TagTemporary] == cloud.Temporary { // the AMI's snapshot too
 			t.Errorf("left %s %s", r.Kind, r.ID)
 		}
 	}
@@ -112,6 +112,16 @@ func TestDeleteResourceRefuses(t *testing.T) {
 	}
 	if len(f.Calls("TerminateInstances")) != 0 {
 		t.Error("TerminateInstances called")
+	}
+	kept := f.SeedImage("keep", "h1", t0)
+	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindImage, ID: kept}); err == nil || !strings.Contains(err.Error(), "not a leftover") {
+		t.Errorf("delete an image builds keep: %v", err)
+	}
+	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindImage, ID: "ami-0123456789abcdef0"}); err != nil {
+		t.Errorf("delete an unknown image: %v", err)
+	}
+	if n := len(f.Calls("DeregisterImage")) + len(f.Calls("DeleteSnapshot")); n != 0 {
+		t.Errorf("%d DeregisterImage/DeleteSnapshot calls", n)
 	}
 }
 
@@ -145,7 +155,8 @@ func TestLeftoversOfALaunch(t *testing.T) {
 }
 
 // EC2 may answer a filtered Describe in pages: Leftovers reads every page
-// of instances, volumes and security groups (key pairs are never paged).
+// of instances, images, volumes and security groups (key pairs are never
+// paged).
 func TestLeftoversFollowNextToken(t *testing.T) {
 	f, c, cfg := setup(t, "")
 	want := map[string]bool{}
@@ -162,7 +173,7 @@ func TestLeftoversFollowNextToken(t *testing.T) {
 	for _, r := range left {
 		delete(want, r.ID)
 	}
-	if len(left) != 12 || len(want) != 0 {
+	if len(left) != 3*len(kinds) || len(want) != 0 {
 		t.Errorf("Leftovers = %d resources, missing %v", len(left), want)
 	}
 }

@@ -403,6 +403,10 @@ func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 	case cloud.KindInstance:
 		tags["Name"] = "packer-leftover-" + runID
 		return f.AddInstance(InstanceSpec{Tags: tags, Created: created})
+	case cloud.KindImage:
+		// amazon-ebs's intermediate AMI under encrypt_boot: run_tags on
+		// the AMI and its snapshot.
+		return f.AddImage(ImageSpec{Name: "packer-intermediate-" + runID, Tags: tags, Created: created})
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
