@@ -18,8 +18,9 @@ import (
 // credential points opts at the endpoint and returns what signs the
 // requests: c.Credential; for a loopback test double, a fixed fake token,
 // so no credential chain runs and nothing probes the instance metadata
-// service; else the standard chain (environment, workload identity as
-// GitHub OIDC leaves it, managed identity, the Azure CLI's `az login`).
+// service; else the service principal c.Env names (envCredential), then
+// the standard chain (environment, workload identity as GitHub OIDC leaves
+// it, managed identity, the Azure CLI's `az login`).
 func (c Cloud) credential(opts *arm.ClientOptions) (azcore.TokenCredential, error) {
 	local, err := c.endpoint(opts)
 	if err != nil {
@@ -31,11 +32,58 @@ func (c Cloud) credential(opts *arm.ClientOptions) (azcore.TokenCredential, erro
 	case local:
 		return staticToken{}, nil
 	}
+	var chain []azcore.TokenCredential
+	if ec, err := c.envCredential(opts.ClientOptions); err != nil {
+		return nil, err
+	} else if ec != nil {
+		chain = append(chain, ec)
+	}
 	dc, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts.ClientOptions})
-	if err != nil {
+	if err != nil && chain == nil {
 		return nil, fmt.Errorf("azure credentials: %w", err)
 	}
-	return dc, nil
+	if err == nil {
+		chain = append(chain, dc)
+	}
+	if len(chain) == 1 {
+		return chain[0], nil
+	}
+	return azidentity.NewChainedTokenCredential(chain, nil)
+}
+
+// envCredential is the service principal c.Env names, the way the
+// standard chain reads it from the process environment: AZURE_CLIENT_ID
+// and AZURE_TENANT_ID with AZURE_FEDERATED_TOKEN_FILE (workload identity:
+// what the Action writes from the job's OIDC token) or AZURE_CLIENT_SECRET;
+// AZURE_AUTHORITY_HOST for another cloud's Entra ID. The standard chain
+// reads only the process environment, which the Action leaves alone, so
+// without this the client would miss the token file packer is given. nil
+// when c.Env names none.
+func (c Cloud) envCredential(opts azcore.ClientOptions) (azcore.TokenCredential, error) {
+	id, tenant := c.Env.Get("AZURE_CLIENT_ID"), c.Env.Get("AZURE_TENANT_ID")
+	if id == "" || tenant == "" {
+		return nil, nil
+	}
+	if host := c.Env.Get("AZURE_AUTHORITY_HOST"); host != "" {
+		opts.Cloud.ActiveDirectoryAuthorityHost = host
+	}
+	var (
+		cred azcore.TokenCredential
+		err  error
+	)
+	if file := c.Env.Get("AZURE_FEDERATED_TOKEN_FILE"); file != "" {
+		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: opts, ClientID: id, TenantID: tenant, TokenFilePath: file,
+		})
+	} else if secret := c.Env.Get("AZURE_CLIENT_SECRET"); secret != "" {
+		cred, err = azidentity.NewClientSecretCredential(tenant, id, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: opts})
+	} else {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure credentials: the service principal of AZURE_CLIENT_ID: %w", err)
+	}
+	return cred, nil
 }
 
 // staticToken is the credential of loopback test endpoints only.

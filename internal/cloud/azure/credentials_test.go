@@ -1,10 +1,18 @@
 package azure_test
 
 import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/azure"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/azure/azurefake"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
@@ -46,5 +54,82 @@ func TestCheckCredentialsNamesTheIdentity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// entraDouble is a TEST DOUBLE, as an azcore transport, of Entra ID (the
+// instance and tenant discovery MSAL makes, the token endpoint) and of the
+// one Resource Manager read CheckCredentials makes. It keeps the client
+// assertions it was given and signs only with its token.
+type entraDouble struct {
+	mu         sync.Mutex
+	assertions []string
+	armAuth    []string
+}
+
+const entraToken = "token-for-the-federated-assertion"
+
+func (d *entraDouble) Do(r *http.Request) (*http.Response, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	const login = "https://login.microsoftonline.com/"
+	tenant := "11111111-2222-3333-4444-555555555555"
+	body := ""
+	switch u := r.URL.String(); {
+	case strings.HasPrefix(u, login+"common/discovery/instance"):
+		body = `{"tenant_discovery_endpoint":"` + login + tenant + `/v2.0/.well-known/openid-configuration","api-version":"1.1","metadata":[{"preferred_network":"login.microsoftonline.com","preferred_cache":"login.windows.net","aliases":["login.microsoftonline.com","login.windows.net"]}]}`
+	case strings.HasPrefix(u, login+tenant+"/v2.0/.well-known/openid-configuration"):
+		body = `{"token_endpoint":"` + login + tenant + `/oauth2/v2.0/token","authorization_endpoint":"` + login + tenant + `/oauth2/v2.0/authorize","issuer":"` + login + tenant + `/v2.0"}`
+	case r.Method == http.MethodPost && u == login+tenant+"/oauth2/v2.0/token":
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		d.assertions = append(d.assertions, r.PostForm.Get("client_assertion"))
+		body = `{"token_type":"Bearer","expires_in":3600,"ext_expires_in":3600,"access_token":"` + entraToken + `"}`
+	case strings.HasPrefix(u, "https://management.example.test/subscriptions/"+azurefake.Subscription+"?"):
+		d.armAuth = append(d.armAuth, r.Header.Get("Authorization"))
+		body = `{"subscriptionId":"` + azurefake.Subscription + `","displayName":"Entra Double","state":"Enabled"}`
+	default:
+		return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+	}
+	h := http.Header{"Content-Type": []string{"application/json"}}
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// The Action writes the job's OIDC token to a file and names it, with the
+// service principal, in the environment it passes down, never in the
+// process's. The client must sign in with that file: the SDK's own chain
+// reads only the process environment, where the runner left
+// AZURE_CLIENT_ID and AZURE_TENANT_ID but no token file, and failed.
+func TestCredentialFromEnvNotTheProcess(t *testing.T) {
+	for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AZURE_CLIENT_ID", "runner-only-client")
+	token := filepath.Join(t.TempDir(), "azure-federated-token")
+	if err := os.WriteFile(token, []byte("the-jobs-oidc-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := &entraDouble{}
+	c := azure.Cloud{
+		Endpoint: "https://management.example.test", Transport: d,
+		Env: cloud.EnvList([]string{
+			"AZURE_CLIENT_ID=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "AZURE_TENANT_ID=11111111-2222-3333-4444-555555555555",
+			"AZURE_FEDERATED_TOKEN_FILE=" + token,
+		}),
+		Tuning: cloud.Tuning{MaxAttempts: 1, CallTimeout: 10 * time.Second},
+	}
+	got, err := c.CheckCredentials(t.Context(), cloudtest.Load(t, fakeConfig))
+	if err != nil {
+		t.Fatalf("CheckCredentials with the Env's workload identity: %v", err)
+	}
+	if !strings.Contains(got, "Entra Double") {
+		t.Errorf("CheckCredentials = %q", got)
+	}
+	if len(d.assertions) != 1 || d.assertions[0] != "the-jobs-oidc-token" {
+		t.Errorf("client assertions %q, want the token file's content once", d.assertions)
+	}
+	if len(d.armAuth) != 1 || d.armAuth[0] != "Bearer "+entraToken {
+		t.Errorf("Resource Manager was called with %q, want the token Entra ID gave", d.armAuth)
 	}
 }

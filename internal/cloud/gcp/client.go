@@ -107,6 +107,11 @@ func (k *clients) options() ([]option.ClientOption, error) {
 		// looked up (they could probe the metadata server).
 		if ep != "" && loopbackHTTP(ep) {
 			base = append(base, option.WithoutAuthentication())
+		} else if cred, err := k.g.credentialsFile(); err != nil {
+			k.err = err
+			return nil, err
+		} else if cred != nil {
+			base = append(base, cred)
 		}
 		authed, _, err := htransport.NewClient(k.ctx, base...)
 		if err != nil {
