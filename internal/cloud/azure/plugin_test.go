@@ -339,7 +339,7 @@ func checkOurSide(t *testing.T, f *azurefake.Fake, cmds plugintest.Commands, id,
 // user beforehand, as the gallery is), as the version our template
 // derives from the build time; our side finds that version.
 func TestPluginPublishesToTheGallery(t *testing.T) {
-	r := runPlugin(t, galleryConfig+"  build:\n    sindri_version: 3.0.1\n", seedGallery)
+	r := runPlugin(t, galleryConfig+"    replication_regions: [eastus]\n  build:\n    sindri_version: 3.0.1\n", seedGallery)
 	if r.err != nil {
 		t.Fatal(plugintest.LastError(r.out))
 	}
@@ -381,6 +381,18 @@ func checkGalleryVersion(t *testing.T, f *azurefake.Fake, id, hash string) strin
 	pp, _ := p["publishingProfile"].(map[string]any)
 	if !strings.EqualFold(fmt.Sprint(src["id"]), id) && !strings.Contains(fmt.Sprint(pp["source"]), id) {
 		t.Errorf("gallery version's source = %v / %v, want the managed image %s", src, pp["source"], id)
+	}
+	// replication_regions reaches Azure as the version's target regions.
+	var regions []string
+	targets, _ := pp["targetRegions"].([]any)
+	for _, tr := range targets {
+		if m, ok := tr.(map[string]any); ok {
+			regions = append(regions, strings.ToLower(strings.ReplaceAll(fmt.Sprint(m["name"]), " ", "")))
+		}
+	}
+	slices.Sort(regions)
+	if want := []string{"eastus", strings.ToLower(azurefake.Location)}; !slices.Equal(regions, want) {
+		t.Errorf("gallery version's target regions = %q (%v), want %q", regions, pp["targetRegions"], want)
 	}
 	return version
 }
