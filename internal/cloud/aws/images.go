@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -261,13 +262,19 @@ func describeImages(ctx context.Context, cl *clients, in *ec2.DescribeImagesInpu
 	return allPages(ctx, ec2.NewDescribeImagesPaginator(cl.ec2, in), func(o *ec2.DescribeImagesOutput) []types.Image { return o.Images })
 }
 
-// temporaryImage: an AMI tagged as a run's temporary resource is no image
-// of this tool. amazon-ebs gives its unencrypted intermediate AMI (the one
-// encrypt_boot copies, then deregisters) the run_tags, config hash
-// included: a build killed in between leaves it available.
+// temporaryImage: amazon-ebs's unencrypted intermediate AMI (the one
+// encrypt_boot copies, then deregisters) is no image of this tool. The
+// plugin tags every AMI it creates with run_tags, config hash included, so
+// the tag alone does not tell it apart: with encrypt_boot false the
+// build's own AMI carries sindri-packer=temporary too. Its name does: the
+// intermediate's is random.AlphaNum(7), ours prefix-YYYYMMDDhhmmss. A
+// build killed between the two leaves the intermediate available.
 func temporaryImage(im types.Image) bool {
-	return tagValue(im.Tags, cloud.TagTemporary) == cloud.Temporary
+	return tagValue(im.Tags, cloud.TagTemporary) == cloud.Temporary && intermediateName.MatchString(awssdk.ToString(im.Name))
 }
+
+// intermediateName is the name amazon-ebs gives its intermediate AMI.
+var intermediateName = regexp.MustCompile(`^[A-Za-z0-9]{7}$`)
 
 func toImage(im types.Image, region string) *cloud.Image {
 	id := awssdk.ToString(im.ImageId)

@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -257,5 +258,29 @@ func TestImagesFollowNextToken(t *testing.T) {
 	}
 	if pages := len(f.Calls("DescribeImages")); pages != 3+1+3 {
 		t.Errorf("%d DescribeImages calls: the answers were not paged", pages)
+	}
+}
+
+// amazon-ebs tags every AMI it creates with run_tags (config hash and
+// sindri-packer=temporary included): under encrypt_boot the unencrypted
+// intermediate (named random.AlphaNum(7)) is no image of this tool, but
+// with encrypt_boot false the AMI so tagged is the build's own, named as
+// our template names it: the cache finds it and the list shows it.
+func TestOnlyTheIntermediateAMIIsIgnored(t *testing.T) {
+	f, c, cfg := setup(t, "")
+	runTagged := func(name string, created time.Time) string {
+		tags := awsfake.ImageTags("h1")
+		maps.Copy(tags, awsfake.RunTags("run-1"))
+		return f.AddImage(awsfake.ImageSpec{Name: name, Tags: tags, Created: created})
+	}
+	own := runTagged("sindri-20260101000000", t0)
+	runTagged("Xq3k9Za", t0.Add(time.Hour)) // the intermediate, newer
+	img, err := c.FindImage(t.Context(), cfg, "h1")
+	if err != nil || img == nil || img.ID != own {
+		t.Errorf("FindImage = %+v, %v; want the build's own AMI %s", img, err, own)
+	}
+	imgs, err := c.ListImages(t.Context(), cfg)
+	if ids := cloudtest.ImageIDs(imgs); err != nil || !slices.Equal(ids, []string{own}) {
+		t.Errorf("ListImages = %v, %v; want only %s", ids, err, own)
 	}
 }

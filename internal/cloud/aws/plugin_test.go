@@ -130,6 +130,39 @@ func TestPluginBuildsAgainstTheDouble(t *testing.T) {
 	checkOurSide(t, f, ids, hash)
 }
 
+// TestPluginKeepsTheImageWithoutEncryptBoot: with encrypt_boot false
+// there is no intermediate: the AMI the plugin creates, and tags with
+// run_tags (sindri-packer=temporary included) before it adds tags, is the
+// build's image. Our side must take it for the cache hit, list it, and
+// cleanup must not touch it (the list and the cache ignored it, and
+// cleanup --run-id deregistered it, by the temporary tag alone).
+func TestPluginKeepsTheImageWithoutEncryptBoot(t *testing.T) {
+	f := awsfake.New(t)
+	seedSource(f)
+	dir := t.TempDir()
+	const yaml = "packer:\n  cloud: aws\n  encrypt_boot: false\n  build:\n    sindri_version: " + awsfake.SindriVersion + "\n"
+	b := pluginRun(t, f, dir, "")
+	b.Template = plugintest.Template(t, yaml, "aws", filepath.Join(dir, "out"), awsfake.SindriVersion,
+		map[string]cty.Value{"custom_endpoint_ec2": cty.StringVal(f.URL())})
+	cmds := plugintest.NewCommands(t, f, dir, b.Packer, "aws", yaml, pluginRunID)
+	hash := cmds.Hash(t)
+	b.Vars["config_hash"] = hash
+	manifest, out, err := b.Run(t)
+	if err != nil {
+		t.Fatal(plugintest.LastError(out))
+	}
+	id := packerpkg.RegionIDs(plugintest.Artifact(t, manifest, "aws", hash, pluginRunID).ArtifactID)["us-west-2"]
+	if len(f.Calls("CopyImage")) != 0 {
+		t.Fatal("the plugin copied the AMI: encrypt_boot false was not applied")
+	}
+	for _, r := range f.Live() {
+		if r.ID == id && r.Tags["sindri-packer"] != "temporary" {
+			t.Errorf("the plugin no longer leaves run_tags on its image (%v): revisit temporaryImage", r.Tags)
+		}
+	}
+	checkCommands(t, f, cmds, id, hash)
+}
+
 // checkPluginCalls: the plugin went through every step this suite
 // claims, with what our template asked for.
 func checkPluginCalls(t *testing.T, f *awsfake.Fake, source string) {

@@ -21,10 +21,11 @@ import (
 // Leftovers returns what runs left behind in the config's region, found
 // by sindri-packer=temporary: instances (not terminated), AMIs, available
 // volumes, key pairs (Packer's temporary ones carry run_tags) and security
-// groups. Deployed instances and the images this tool keeps never carry
-// that tag; the AMIs that do are amazon-ebs's unencrypted intermediates
-// under encrypt_boot (run_tags), which a build killed while copying leaves
-// available, with their snapshots.
+// groups. Deployed instances never carry that tag; of the AMIs that do,
+// only amazon-ebs's unencrypted intermediates under encrypt_boot (see
+// temporaryImage: the build's own AMI carries run_tags too when
+// encrypt_boot is false) are leftovers, which a build killed while copying
+// leaves available, with their snapshots.
 //
 // A security group has no creation time in EC2: the groups Launch makes
 // carry TagCreated, and Packer names its temporary groups
@@ -62,6 +63,9 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		return nil, fmt.Errorf("aws: leftover images in %s: %w", cl.region, err)
 	}
 	for _, im := range amis {
+		if !temporaryImage(im) {
+			continue // the build's own AMI under encrypt_boot false: see temporaryImage
+		}
 		add(cloud.KindImage, awssdk.ToString(im.ImageId), awssdk.ToString(im.Name), im.Tags, parseTime(awssdk.ToString(im.CreationDate)))
 	}
 
@@ -116,9 +120,10 @@ func groupCreated(g types.SecurityGroup) time.Time {
 }
 
 // DeleteResource deletes one leftover; one that is gone already succeeds.
-// An instance is terminated (and waited for), an AMI deregistered with its
-// snapshots, only while it still carries the temporary tag, so a
-// deployment or a kept image is never swept.
+// An instance is terminated (and waited for) only while it still carries
+// the temporary tag, an AMI deregistered with its snapshots only while it
+// is the plugin's intermediate (temporaryImage), so a deployment or a
+// build's image is never swept.
 func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.Resource) error {
 	a, err := awsBlock(cfg)
 	if err != nil {
@@ -166,7 +171,7 @@ func (c Cloud) DeleteResource(ctx context.Context, cfg *config.Config, r cloud.R
 }
 
 // deleteTemporaryImage deregisters a leftover intermediate AMI and deletes
-// its snapshots, refusing one without the temporary tag.
+// its snapshots, refusing any other AMI.
 func (c Cloud) deleteTemporaryImage(ctx context.Context, cl *clients, id string) error {
 	im, err := getImage(ctx, cl, id)
 	if errors.Is(err, cloud.ErrNotFound) {
@@ -176,7 +181,7 @@ func (c Cloud) deleteTemporaryImage(ctx context.Context, cl *clients, id string)
 		return err
 	}
 	if !temporaryImage(*im) {
-		return fmt.Errorf("aws: image %s in %s has no %s=%s tag: not a leftover, left alone", id, cl.region, cloud.TagTemporary, cloud.Temporary)
+		return fmt.Errorf("aws: image %s in %s is not the plugin's intermediate AMI (tagged %s=%s, named as the plugin names it): not a leftover, left alone", id, cl.region, cloud.TagTemporary, cloud.Temporary)
 	}
 	return c.deleteOne(ctx, regionImage{cl: cl, image: *im})
 }

@@ -22,9 +22,11 @@ func TestLeftovers(t *testing.T) {
 		ids[f.SeedLeftover(k, "run-a", old)] = "run-a"
 		ids[f.SeedLeftover(k, "run-b", recent)] = "run-b"
 	}
-	// Never leftovers: an image builds keep (even tagged with a run), a
-	// deployment, an instance that is gone, a group without our tag.
-	f.AddImage(awsfake.ImageSpec{Name: "img", Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"}, Created: old})
+	// Never leftovers: an image builds keep, also the one amazon-ebs
+	// tagged with the run's tags (encrypt_boot false), a deployment, an
+	// instance that is gone, a group without our tag.
+	f.AddImage(awsfake.ImageSpec{Name: "sindri-20260101000000", Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"}, Created: old})
+	f.AddImage(awsfake.ImageSpec{Name: "sindri-20260101000001", Tags: awsfake.RunTags("run-a"), Created: old})
 	deployment := f.AddInstance(awsfake.InstanceSpec{Tags: map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a", cloud.TagDeployment: "web"}, Created: old})
 	f.AddInstance(awsfake.InstanceSpec{State: "terminated", Tags: awsfake.RunTags("run-a"), Created: old})
 	f.AddSecurityGroup("shared", map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: "run-a"})
@@ -114,8 +116,11 @@ func TestDeleteResourceRefuses(t *testing.T) {
 		t.Error("TerminateInstances called")
 	}
 	kept := f.SeedImage("keep", "h1", t0)
-	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindImage, ID: kept}); err == nil || !strings.Contains(err.Error(), "not a leftover") {
-		t.Errorf("delete an image builds keep: %v", err)
+	runTagged := f.AddImage(awsfake.ImageSpec{Name: "sindri-20260101000001", Tags: awsfake.RunTags("run-a"), Created: t0})
+	for _, id := range []string{kept, runTagged} {
+		if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindImage, ID: id}); err == nil || !strings.Contains(err.Error(), "not a leftover") {
+			t.Errorf("delete an image a build keeps (%s): %v", id, err)
+		}
 	}
 	if err := c.DeleteResource(t.Context(), cfg, cloud.Resource{Kind: cloud.KindImage, ID: "ami-0123456789abcdef0"}); err != nil {
 		t.Errorf("delete an unknown image: %v", err)

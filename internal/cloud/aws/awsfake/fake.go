@@ -405,8 +405,11 @@ func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 		return f.AddInstance(InstanceSpec{Tags: tags, Created: created})
 	case cloud.KindImage:
 		// amazon-ebs's intermediate AMI under encrypt_boot: run_tags on
-		// the AMI and its snapshot.
-		return f.AddImage(ImageSpec{Name: "packer-intermediate-" + runID, Tags: tags, Created: created})
+		// the AMI and its snapshot, a random 7-character name.
+		f.mu.Lock()
+		name := fmt.Sprintf("tmp%04d", f.n%10000)
+		f.mu.Unlock()
+		return f.AddImage(ImageSpec{Name: name, Tags: tags, Created: created})
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
