@@ -171,6 +171,65 @@ func TestWriteSeed(t *testing.T) {
 	}
 }
 
+// fakeXorriso is a TEST DOUBLE of xorriso that aborts as Debian's 1.5.4
+// now and then does (SIGSEGV at shutdown, exit 1) on its first failures
+// calls, then runs the real xorriso; it counts its calls in a file.
+func fakeXorriso(t *testing.T, failures int) (path, calls string) {
+	t.Helper()
+	dir := t.TempDir()
+	path, calls = filepath.Join(dir, "xorriso"), filepath.Join(dir, "calls")
+	script := fmt.Sprintf(`#!/bin/sh
+echo x >>%q
+n=$(wc -l <%q)
+if [ "$n" -le %d ]; then
+  echo "xorriso : UPDATE : Writing to 'stdio:...' completed successfully." >&2
+  echo "UNIX-SIGNAL:  SIGSEGV  errno= 0" >&2
+  echo "/usr/bin/xorriso : ABORT : Trying to shut down drive and library" >&2
+  exit 1
+fi
+exec xorriso "$@"
+`, calls, calls, failures)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, calls
+}
+
+func callCount(t *testing.T, calls string) int {
+	t.Helper()
+	b, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "x")
+}
+
+// One xorriso abort does not cost the image test (and so the built
+// image): the seed is made again; two in a row are reported.
+func TestWriteSeedRetriesAnXorrisoAbort(t *testing.T) {
+	needXorriso(t)
+	req := launchRequest(t)
+	xorriso, calls := fakeXorriso(t, 1)
+	if _, err := writeSeed(t.Context(), xorriso, req.WorkDir, req); err != nil {
+		t.Fatalf("after one abort: %v", err)
+	}
+	if n := callCount(t, calls); n != 2 {
+		t.Errorf("xorriso ran %d times, want 2", n)
+	}
+	if label := isoFile(t, filepath.Join(req.WorkDir, "seed.iso"), "meta-data"); !strings.Contains(label, "sindri-test-run-7") {
+		t.Errorf("meta-data = %q", label)
+	}
+
+	xorriso, calls = fakeXorriso(t, 2)
+	_, err := writeSeed(t.Context(), xorriso, req.WorkDir, req)
+	if err == nil || !strings.Contains(err.Error(), "(2 attempts)") || !strings.Contains(err.Error(), "SIGSEGV") {
+		t.Errorf("two aborts: error = %v, want the last abort after 2 attempts", err)
+	}
+	if n := callCount(t, calls); n != 2 {
+		t.Errorf("xorriso ran %d times, want 2", n)
+	}
+}
+
 func TestWriteSeedWithoutXorriso(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	req := launchRequest(t)
