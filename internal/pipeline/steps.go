@@ -184,18 +184,11 @@ func (packerStep) Run(ctx context.Context, s *state) error {
 	}
 	defer cancel()
 	s.log.printf("building (config hash %s)", short(s.hash))
-	br, err := o.Packer.Build(bctx, packer.BuildOptions{
-		Dir:      s.dir,
-		Vars:     s.vars,
-		VarFiles: append(slices.Clone(o.VarFiles), s.run.VarFiles...),
-		OnError:  o.OnError,
-		Grace:    o.Grace,
-		OnLine: func(l packer.Line) {
-			if l.Type == "ui" && len(l.Data) >= 2 {
-				s.log.at(l.Time, "%s", l.Message())
-			}
-		},
-	})
+	br, aborted, err := runPacker(bctx, s)
+	if err == nil && br.ExitCode != 0 && !br.Cancelled && aborted {
+		s.log.printf("xorriso aborted while packer made its CD (a known crash of Debian's xorriso 1.5.4, before any machine started); building again")
+		br, _, err = runPacker(bctx, s)
+	}
 	s.res.PackerErrors = br.Errors
 	switch {
 	case err != nil:
@@ -216,6 +209,30 @@ func (packerStep) Run(ctx context.Context, s *state) error {
 	}
 	s.built = br
 	return nil
+}
+
+// runPacker runs packer build once and reports whether xorriso aborted
+// in it: packer makes cd_files ISOs with xorriso before the machine
+// starts, and Debian's xorriso 1.5.4 now and then dies with SIGSEGV while
+// shutting down after a complete write (seen in CI), failing the build
+// with nothing to clean up.
+func runPacker(ctx context.Context, s *state) (packer.BuildResult, bool, error) {
+	o, aborted := s.o, false
+	br, err := o.Packer.Build(ctx, packer.BuildOptions{
+		Dir:      s.dir,
+		Vars:     s.vars,
+		VarFiles: append(slices.Clone(o.VarFiles), s.run.VarFiles...),
+		OnError:  o.OnError,
+		Grace:    o.Grace,
+		OnLine: func(l packer.Line) {
+			if l.Type == "ui" && len(l.Data) >= 2 {
+				msg := l.Message()
+				aborted = aborted || strings.Contains(msg, "xorriso : ABORT")
+				s.log.at(l.Time, "%s", msg)
+			}
+		},
+	})
+	return br, aborted, err
 }
 
 // afterInterrupt says what an interrupted packer left: only a packer that
