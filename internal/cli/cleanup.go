@@ -20,10 +20,6 @@ import (
 // no run id: their temporary resources are younger than this.
 const defaultSweepAge = 3 * time.Hour
 
-// kindOrder is the order leftovers are deleted in: instances first, as the
-// rest is in use while they run.
-var kindOrder = []string{cloud.KindInstance, cloud.KindImage, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup, cloud.KindNetwork}
-
 func (c *Command) cleanupCmd(g *global) *cobra.Command {
 	var runID, olderThan string
 	var dryRun, asJSON bool
@@ -92,13 +88,6 @@ listing or a deletion; the rest is still swept).`,
 	return cmd
 }
 
-func rank(kind string) int {
-	if i := slices.Index(kindOrder, kind); i >= 0 {
-		return i
-	}
-	return len(kindOrder)
-}
-
 // sweep is one cleanup run: the leftovers found per cloud and how many
 // API calls failed.
 type sweep struct {
@@ -143,7 +132,7 @@ func (s *sweep) find(ctx context.Context, clouds []string, f cloud.SweepFilter) 
 		if a.cloud != b.cloud {
 			return strings.Compare(a.cloud, b.cloud)
 		}
-		return rank(a.Kind) - rank(b.Kind)
+		return cloud.CompareKinds(a.Kind, b.Kind)
 	})
 }
 

@@ -197,3 +197,14 @@ func TestInstanceFilterTags(t *testing.T) {
 		t.Error("HasTags does not demand exactly every wanted tag")
 	}
 }
+
+// Every cloud and cleanup delete leftovers in one order: instances first
+// (the rest is in use while they run); a kind not in KindOrder comes last.
+func TestCompareKinds(t *testing.T) {
+	kinds := []string{"mystery", cloud.KindNetwork, cloud.KindSecurityGroup, cloud.KindKeyPair, cloud.KindDisk, cloud.KindImage, cloud.KindInstance}
+	slices.SortFunc(kinds, cloud.CompareKinds)
+	want := append(slices.Clone(cloud.KindOrder), "mystery")
+	if !slices.Equal(kinds, want) || cloud.KindOrder[0] != cloud.KindInstance {
+		t.Errorf("sorted kinds = %v, want %v", kinds, want)
+	}
+}

@@ -1,7 +1,9 @@
 package cloud
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -67,8 +69,8 @@ func HasTags(have, want map[string]string) bool {
 	return true
 }
 
-// Resource kinds that cleanup sweeps, in the order they are deleted
-// (instances first: the others are still in use while they run).
+// Resource kinds that cleanup sweeps (KindOrder is the order they are
+// deleted in).
 const (
 	KindInstance      = "instance"
 	KindImage         = "image" // only an unfinished build's intermediate image, tagged temporary
@@ -93,6 +95,22 @@ type SweepFilter struct {
 	RunID string
 	// Before keeps only resources created before this time.
 	Before time.Time
+}
+
+// KindOrder is the order cleanup lists and deletes leftovers in:
+// instances first, as the rest is in use while they run.
+var KindOrder = []string{KindInstance, KindImage, KindDisk, KindKeyPair, KindSecurityGroup, KindNetwork}
+
+// CompareKinds orders two resource kinds by KindOrder; a kind not in it
+// comes last.
+func CompareKinds(a, b string) int {
+	rank := func(kind string) int {
+		if i := slices.Index(KindOrder, kind); i >= 0 {
+			return i
+		}
+		return len(KindOrder)
+	}
+	return cmp.Compare(rank(a), rank(b))
 }
 
 // OldEnough reports whether a resource created at created passes Before.

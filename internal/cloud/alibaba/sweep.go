@@ -1,6 +1,7 @@
 package alibaba
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,10 +21,6 @@ const (
 	groupPageSize = 50
 	keyPageSize   = 50
 )
-
-// kindOrder is the order leftovers are listed and deleted in: instances
-// first, the rest is in use while they run.
-var kindOrder = []string{cloud.KindInstance, cloud.KindDisk, cloud.KindKeyPair, cloud.KindSecurityGroup}
 
 // Leftovers returns the instances, disks, key pairs and security groups
 // tagged sindri-packer=temporary in the configured region, selected by f.
@@ -84,10 +81,7 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		add(cloud.KindSecurityGroup, g.SecurityGroupId, g.SecurityGroupName, g.CreationTime, tagMap(g.Tags.Tag))
 	}
 	slices.SortStableFunc(out, func(x, y cloud.Resource) int {
-		if d := slices.Index(kindOrder, x.Kind) - slices.Index(kindOrder, y.Kind); d != 0 {
-			return d
-		}
-		return strings.Compare(x.ID, y.ID)
+		return cmp.Or(cloud.CompareKinds(x.Kind, y.Kind), strings.Compare(x.ID, y.ID))
 	})
 	return out, nil
 }

@@ -95,12 +95,8 @@ func (c Cloud) Leftovers(ctx context.Context, cfg *config.Config, f cloud.SweepF
 		add(cloud.KindSecurityGroup, awssdk.ToString(g.GroupId), awssdk.ToString(g.GroupName), g.Tags, groupCreated(g))
 	}
 
-	order := map[string]int{cloud.KindInstance: 0, cloud.KindImage: 1, cloud.KindDisk: 2, cloud.KindKeyPair: 3, cloud.KindSecurityGroup: 4}
 	slices.SortFunc(out, func(x, y cloud.Resource) int {
-		if c := cmp.Compare(order[x.Kind], order[y.Kind]); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.ID, y.ID)
+		return cmp.Or(cloud.CompareKinds(x.Kind, y.Kind), cmp.Compare(x.ID, y.ID))
 	})
 	return out, nil
 }

@@ -88,10 +88,7 @@ func (cl *clients) temporaries(ctx context.Context) ([]cloud.Resource, error) {
 			keep(cloud.KindDisk, v.Id, v.DisplayName, v.FreeformTags, v.TimeCreated)
 		}
 	}
-	order := []string{cloud.KindInstance, cloud.KindDisk}
-	slices.SortStableFunc(out, func(a, b cloud.Resource) int {
-		return slices.Index(order, a.Kind) - slices.Index(order, b.Kind)
-	})
+	slices.SortStableFunc(out, func(a, b cloud.Resource) int { return cloud.CompareKinds(a.Kind, b.Kind) })
 	return out, nil
 }
 
