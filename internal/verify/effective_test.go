@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/sshkey/sshtest"
 )
 
 // hardenedSession is the in-effect check's session with a Debian 12
@@ -40,9 +42,9 @@ func loadSession(t *testing.T, name string) map[string]reply {
 		if _, dup := out[cmd]; dup {
 			t.Fatalf("%s: %q twice", name, cmd)
 		}
-		r := reply{stdout: strings.Join(body, "\n"), status: status}
+		r := reply{Stdout: strings.Join(body, "\n"), Status: status}
 		if len(body) > 0 {
-			r.stdout += "\n"
+			r.Stdout += "\n"
 		}
 		out[cmd] = r
 	}
@@ -83,9 +85,9 @@ func (s *sessionRemote) run(_ context.Context, cmd string) (string, int, error) 
 	r, ok := s.replies[cmd]
 	if !ok {
 		s.unknown = append(s.unknown, cmd)
-		r = notFound
+		r = sshtest.NotFound
 	}
-	return r.stdout + r.stderr, int(r.status), nil
+	return r.Stdout + r.Stderr, int(r.Status), nil
 }
 
 // edit replaces old with new in the reply to the command starting with
@@ -102,10 +104,10 @@ func edit(t *testing.T, replies map[string]reply, prefix, old, new string) {
 		t.Fatalf("%d commands start with %q: %q", len(hits), prefix, hits)
 	}
 	r := replies[hits[0]]
-	if !strings.Contains(r.stdout, old) {
-		t.Fatalf("the reply to %q lacks %q:\n%s", hits[0], old, r.stdout)
+	if !strings.Contains(r.Stdout, old) {
+		t.Fatalf("the reply to %q lacks %q:\n%s", hits[0], old, r.Stdout)
 	}
-	r.stdout = strings.ReplaceAll(r.stdout, old, new)
+	r.Stdout = strings.ReplaceAll(r.Stdout, old, new)
 	replies[hits[0]] = r
 }
 
@@ -209,7 +211,7 @@ func TestInEffectLogMartiansUndoneByUfwFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replies["sudo -n cat -- /etc/ufw/sysctl.conf"] = reply{stdout: string(ufwSysctl)}
+	replies["sudo -n cat -- /etc/ufw/sysctl.conf"] = reply{Stdout: string(ufwSysctl)}
 
 	checks, _ := runInEffect(t, replies, Inputs{CISHardening: true})
 	failed := failedChecks(checks)
@@ -274,7 +276,7 @@ var foolSysctl = []foolCase{
 		name: "IP forwarding on without Docker",
 		change: func(t *testing.T, r map[string]reply) {
 			edit(t, r, "sudo -n sysctl ", "net.ipv4.ip_forward = 0", "net.ipv4.ip_forward = 1")
-			r["systemctl is-active docker.service"] = reply{stdout: "inactive\n", status: 3}
+			r["systemctl is-active docker.service"] = reply{Stdout: "inactive\n", Status: 3}
 		},
 		failed: map[string][]string{sysctlCheck: {"net.ipv4.ip_forward = 1 in effect ≠ 0"}},
 	},
@@ -282,7 +284,7 @@ var foolSysctl = []foolCase{
 		name: "IP forwarding on with Docker running",
 		change: func(t *testing.T, r map[string]reply) {
 			edit(t, r, "sudo -n sysctl ", "net.ipv4.ip_forward = 0", "net.ipv4.ip_forward = 1")
-			r["systemctl is-active docker.service"] = reply{stdout: "active\n"}
+			r["systemctl is-active docker.service"] = reply{Stdout: "active\n"}
 		},
 	},
 }
@@ -313,7 +315,7 @@ var foolSshd = []foolCase{
 	{
 		name: "sshd -T fails",
 		change: func(t *testing.T, r map[string]reply) {
-			r["sudo -n sshd -T"] = reply{stderr: "sudo: a password is required\n", status: 1}
+			r["sudo -n sshd -T"] = reply{Stderr: "sudo: a password is required\n", Status: 1}
 		},
 		failed: map[string][]string{sshdCheck: {"sshd -T failed (exit status 1)"}},
 	},
@@ -355,7 +357,7 @@ var foolModprobe = []foolCase{
 var foolAudit = []foolCase{
 	{
 		name:   "audit rules not loaded",
-		change: func(t *testing.T, r map[string]reply) { r["sudo -n auditctl -l"] = reply{stdout: "No rules\n"} },
+		change: func(t *testing.T, r map[string]reply) { r["sudo -n auditctl -l"] = reply{Stdout: "No rules\n"} },
 		failed: map[string][]string{auditCheck: {"audit rule -w /etc/passwd -p wa -k identity is not loaded", "audit rule -w /etc/ssh/sshd_config.d -p wa -k sshd_config is not loaded"}},
 	},
 	{
@@ -379,7 +381,7 @@ var foolFiles = []foolCase{
 	{
 		name: "the host-key unit disabled",
 		change: func(t *testing.T, r map[string]reply) {
-			r["systemctl is-enabled sindri-regenerate-host-keys.service"] = reply{stdout: "disabled\n", status: 1}
+			r["systemctl is-enabled sindri-regenerate-host-keys.service"] = reply{Stdout: "disabled\n", Status: 1}
 		},
 		failed: map[string][]string{unitCheck: {`is "disabled"`, "wants it enabled"}},
 	},
@@ -393,21 +395,21 @@ var foolFiles = []foolCase{
 	{
 		name: "a marked file that cannot be read",
 		change: func(t *testing.T, r map[string]reply) {
-			r["sudo -n cat -- /etc/sysctl.d/60-sindri-hardening.conf"] = reply{stderr: "cat: /etc/sysctl.d/60-sindri-hardening.conf: Permission denied\n", status: 1}
+			r["sudo -n cat -- /etc/sysctl.d/60-sindri-hardening.conf"] = reply{Stderr: "cat: /etc/sysctl.d/60-sindri-hardening.conf: Permission denied\n", Status: 1}
 		},
 		failed: map[string][]string{sysctlCheck: {"cannot read", "exit status 1"}},
 	},
 	{
 		name: "listing the marked files fails",
 		change: func(t *testing.T, r map[string]reply) {
-			r[findManagedCmd] = reply{stderr: "sudo: a password is required\n", status: 2}
+			r[findManagedCmd] = reply{Stderr: "sudo: a password is required\n", Status: 2}
 		},
 		failed: map[string][]string{"in-effect": {"cannot list the files marked", "exit status 2"}},
 	},
 	{
 		name: "hardening on but no hardening files",
 		change: func(t *testing.T, r map[string]reply) {
-			r[findManagedCmd] = reply{stdout: "/etc/systemd/system/sindri-regenerate-host-keys.service\n"}
+			r[findManagedCmd] = reply{Stdout: "/etc/systemd/system/sindri-regenerate-host-keys.service\n"}
 		},
 		failed: map[string][]string{
 			"in-effect sysctl": {"CIS hardening is on, but the image carries no sysctl file"},
@@ -417,7 +419,7 @@ var foolFiles = []foolCase{
 	{
 		name: "hardening off and no hardening files",
 		change: func(t *testing.T, r map[string]reply) {
-			r[findManagedCmd] = reply{stdout: "/etc/systemd/system/sindri-regenerate-host-keys.service\n"}
+			r[findManagedCmd] = reply{Stdout: "/etc/systemd/system/sindri-regenerate-host-keys.service\n"}
 		},
 		cisOff: true,
 	},
@@ -428,14 +430,14 @@ var foolUfw = []foolCase{
 	{
 		name: "ufw enabled but not running",
 		change: func(t *testing.T, r map[string]reply) {
-			r["sudo -n ufw status"] = reply{stdout: "Status: inactive\n"}
+			r["sudo -n ufw status"] = reply{Stdout: "Status: inactive\n"}
 		},
 		failed: map[string][]string{ufwCheck: {"ENABLED=yes, but ufw is not active"}},
 	},
 	{
 		name: "ufw missing with hardening on",
 		change: func(t *testing.T, r map[string]reply) {
-			r["sudo -n cat -- /etc/ufw/ufw.conf"] = reply{stderr: "cat: /etc/ufw/ufw.conf: No such file or directory\n", status: 1}
+			r["sudo -n cat -- /etc/ufw/ufw.conf"] = reply{Stderr: "cat: /etc/ufw/ufw.conf: No such file or directory\n", Status: 1}
 		},
 		failed: map[string][]string{ufwCheck: {"cannot be read: is ufw installed?"}},
 	},

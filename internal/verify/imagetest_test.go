@@ -21,6 +21,7 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/report"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey/sshtest"
 )
 
 // fakeLauncher is a TEST DOUBLE for Launcher: no cloud, no
@@ -38,7 +39,7 @@ type fakeLauncher struct {
 	mu         sync.Mutex
 	launches   []cloud.LaunchRequest
 	terminated []string
-	servers    []*fakeSSHServer
+	servers    []*sshtest.Server
 }
 
 // newLauncher is a launcher whose instances pass every built-in check
@@ -47,8 +48,8 @@ func newLauncher(t *testing.T) *fakeLauncher {
 	// The in-effect check's commands answer as a hardened instance does,
 	// and so does sshd -T.
 	commands := loadSession(t, hardenedSession)
-	commands["cloud-init status --wait"] = reply{stdout: "\nstatus: done\n"}
-	commands["sindri --version"] = reply{stdout: "sindri 3.0.1\n"}
+	commands["cloud-init status --wait"] = reply{Stdout: "\nstatus: done\n"}
+	commands["sindri --version"] = reply{Stdout: "sindri 3.0.1\n"}
 	l := &fakeLauncher{commands: commands}
 	t.Cleanup(func() { // kept instances
 		l.mu.Lock()
@@ -85,7 +86,7 @@ func (l *fakeLauncher) Launch(ctx context.Context, req cloud.LaunchRequest) (*cl
 		return nil, err
 	}
 	l.servers = append(l.servers, srv)
-	inst.Port, inst.Handle = srv.port, srv
+	inst.Port, inst.Handle = srv.Port, srv
 	return inst, nil
 }
 
@@ -96,7 +97,7 @@ func (l *fakeLauncher) Terminate(ctx context.Context, inst *cloud.Instance) erro
 	l.mu.Lock()
 	l.terminated = append(l.terminated, inst.ID)
 	l.mu.Unlock()
-	if srv, ok := inst.Handle.(*fakeSSHServer); ok {
+	if srv, ok := inst.Handle.(*sshtest.Server); ok {
 		srv.Close()
 	}
 	return l.terminateErr
@@ -109,7 +110,7 @@ func (l *fakeLauncher) calls() (launches []cloud.LaunchRequest, terminated []str
 }
 
 // server is the fake sshd of the only instance launched.
-func (l *fakeLauncher) server(t *testing.T) *fakeSSHServer {
+func (l *fakeLauncher) server(t *testing.T) *sshtest.Server {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -130,7 +131,7 @@ func (l *fakeLauncher) assertTerminated(t *testing.T) {
 	if l.never {
 		return
 	}
-	if c, err := net.Dial("tcp", l.server(t).addr()); err == nil {
+	if c, err := net.Dial("tcp", l.server(t).Addr()); err == nil {
 		c.Close()
 		t.Error("the instance's sshd still listens after Terminate")
 	}
@@ -219,7 +220,7 @@ func TestImageTestPasses(t *testing.T) {
 		t.Errorf("Summary() = %q, want passed", got)
 	}
 	// The built-in checks, then the in-effect check's session.
-	execs, _, _ := l.server(t).log()
+	execs, _, _ := l.server(t).Log()
 	if want := []string{"cloud-init status --wait", "sindri --version", "sudo -n sshd -T", findManagedCmd}; !slices.Equal(execs[:4], want) {
 		t.Errorf("ran %q, want it to start with %q", execs, want)
 	}
@@ -297,55 +298,55 @@ type checkCase struct {
 var checkCases = []checkCase{
 	{name: "all pass"},
 	{
-		name: "wrong sindri version", command: "sindri --version", reply: reply{stdout: "sindri 3.0.0\n"},
+		name: "wrong sindri version", command: "sindri --version", reply: reply{Stdout: "sindri 3.0.0\n"},
 		failed: "sindri-version", message: []string{`says "sindri 3.0.0"`, "want 3.0.1"},
 	},
 	{
-		name: "a version that only starts the same", command: "sindri --version", reply: reply{stdout: "sindri 3.0.10\n"},
+		name: "a version that only starts the same", command: "sindri --version", reply: reply{Stdout: "sindri 3.0.10\n"},
 		failed: "sindri-version", message: []string{"3.0.10", "want 3.0.1"},
 	},
-	{name: "v-prefixed version", command: "sindri --version", reply: reply{stdout: "sindri v3.0.1 (linux/amd64)\n"}},
+	{name: "v-prefixed version", command: "sindri --version", reply: reply{Stdout: "sindri v3.0.1 (linux/amd64)\n"}},
 	{
-		name: "any version when none is wanted", command: "sindri --version", reply: reply{stdout: "sindri 2.9.0\n"},
+		name: "any version when none is wanted", command: "sindri --version", reply: reply{Stdout: "sindri 2.9.0\n"},
 		inputs: func(in *Inputs) { in.SindriVersion = "" },
 	},
 	{
-		name: "sindri missing", command: "sindri --version", reply: notFound,
+		name: "sindri missing", command: "sindri --version", reply: sshtest.NotFound,
 		failed: "sindri-version", message: []string{"sindri is not runnable", "status 127"},
 	},
 	{
 		name: "root login with CIS hardening", command: "sudo -n sshd -T",
-		reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication no\n"},
+		reply:  reply{Stdout: "permitrootlogin yes\npasswordauthentication no\n"},
 		failed: "sshd-config", message: []string{"sshd runs without permitrootlogin no"},
 		alsoFailed: []string{sshdCheck},
 	},
 	{
 		name: "password login with CIS hardening", command: "sudo -n sshd -T",
-		reply:  reply{stdout: "permitrootlogin no\npasswordauthentication yes\n"},
+		reply:  reply{Stdout: "permitrootlogin no\npasswordauthentication yes\n"},
 		failed: "sshd-config", message: []string{"without passwordauthentication no"},
 		alsoFailed: []string{sshdCheck},
 	},
 	{
 		name: "root login without CIS hardening", command: "sudo -n sshd -T",
-		reply:  reply{stdout: "permitrootlogin yes\npasswordauthentication yes\n"},
+		reply:  reply{Stdout: "permitrootlogin yes\npasswordauthentication yes\n"},
 		inputs: func(in *Inputs) { in.CISHardening = false },
 		// The image still carries the drop-in, which sshd does not follow.
 		alsoFailed: []string{sshdCheck},
 	},
 	{
 		name: "sshd -T fails", command: "sudo -n sshd -T",
-		reply:  reply{stderr: "sudo: a password is required\n", status: 1},
+		reply:  reply{Stderr: "sudo: a password is required\n", Status: 1},
 		failed: "sshd-config", message: []string{"sshd -T failed", "status 1"},
 		alsoFailed: []string{sshdCheck},
 	},
-	{name: "cloud-init degraded", command: "cloud-init status --wait", reply: reply{stdout: "status: degraded done\n", status: 2}},
+	{name: "cloud-init degraded", command: "cloud-init status --wait", reply: reply{Stdout: "status: degraded done\n", Status: 2}},
 	{
-		name: "cloud-init error", command: "cloud-init status --wait", reply: reply{stdout: "status: error\n", status: 1},
+		name: "cloud-init error", command: "cloud-init status --wait", reply: reply{Stdout: "status: error\n", Status: 1},
 		failed: "cloud-init", message: []string{"cloud-init did not finish", "status 1"},
 	},
 	{
 		// Only exactly 2 means degraded, not any status starting with 2.
-		name: "cloud-init status 20", command: "cloud-init status --wait", reply: reply{status: 20},
+		name: "cloud-init status 20", command: "cloud-init status --wait", reply: reply{Status: 20},
 		failed: "cloud-init", message: []string{"status 20"},
 	},
 }
@@ -533,14 +534,14 @@ func TestImageTestKeep(t *testing.T) {
 	}
 	srv := l.server(t)
 	keyFile := filepath.Join(o.KeepDir, "id_ed25519")
-	want := &Kept{ID: "fake-1", Host: "127.0.0.1", Port: srv.port, User: "sindri", KeyFile: keyFile}
+	want := &Kept{ID: "fake-1", Host: "127.0.0.1", Port: srv.Port, User: "sindri", KeyFile: keyFile}
 	if rep.Kept == nil || *rep.Kept != *want {
 		t.Fatalf("Kept = %+v, want %+v", rep.Kept, want)
 	}
 	if _, err := os.Stat(filepath.Join(o.WorkDir, "key")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("with Keep the key went to WorkDir too (%v)", err)
 	}
-	wantCmd := fmt.Sprintf("ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null sindri@127.0.0.1", keyFile, srv.port)
+	wantCmd := fmt.Sprintf("ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null sindri@127.0.0.1", keyFile, srv.Port)
 	if got := rep.Kept.SSHCommand(); got != wantCmd {
 		t.Errorf("SSHCommand() = %q, want %q", got, wantCmd)
 	}
@@ -571,7 +572,7 @@ func TestImageTestCancel(t *testing.T) {
 		{
 			name: "during a check",
 			setup: func(l *fakeLauncher, o *TestOptions) {
-				l.commands["cloud-init status --wait"] = reply{stdout: "....", block: true}
+				l.commands["cloud-init status --wait"] = reply{Stdout: "....", Block: true}
 			},
 		},
 		{
@@ -682,7 +683,7 @@ func TestImageTestInSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := fmt.Sprintf("-t\nssh://sindri@127.0.0.1:%d\n-i\n%s\n", l.server(t).port, filepath.Join(o.WorkDir, "key", "id_ed25519"))
+			want := fmt.Sprintf("-t\nssh://sindri@127.0.0.1:%d\n-i\n%s\n", l.server(t).Port, filepath.Join(o.WorkDir, "key", "id_ed25519"))
 			if !strings.Contains(string(args), want) {
 				t.Errorf("inspec arguments:\n%s\nwant\n%s", args, want)
 			}
