@@ -118,28 +118,32 @@ func (m *memCloud) GetImage(_ context.Context, _ *config.Config, id string) (*cl
 	return nil, fmt.Errorf("image %s: %w", id, cloud.ErrNotFound)
 }
 
-func (m *memCloud) DeleteImage(_ context.Context, _ *config.Config, id string) error {
-	if err := m.record("DeleteImage %s", id); err != nil {
+// change records a call that changes the cloud and, unless the call is set
+// to fail, makes the change (edit) under the lock.
+func (m *memCloud) change(edit func(), format string, args ...any) error {
+	if err := m.record(format, args...); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.images = slices.DeleteFunc(m.images, func(im cloud.Image) bool { return im.ID == id })
+	edit()
 	return nil
 }
 
+func (m *memCloud) DeleteImage(_ context.Context, _ *config.Config, id string) error {
+	return m.change(func() {
+		m.images = slices.DeleteFunc(m.images, func(im cloud.Image) bool { return im.ID == id })
+	}, "DeleteImage %s", id)
+}
+
 func (m *memCloud) DeprecateImage(_ context.Context, _ *config.Config, id string, d cloud.Deprecation) error {
-	if err := m.record("DeprecateImage %s replacement=%s", id, d.Replacement); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := range m.images {
-		if m.images[i].ID == id {
-			m.images[i].Deprecated = time.Now()
+	return m.change(func() {
+		for i := range m.images {
+			if m.images[i].ID == id {
+				m.images[i].Deprecated = time.Now()
+			}
 		}
-	}
-	return nil
+	}, "DeprecateImage %s replacement=%s", id, d.Replacement)
 }
 
 func (m *memCloud) Launch(_ context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
@@ -205,13 +209,9 @@ func (m *memCloud) StartInstance(_ context.Context, _ *config.Config, id string)
 }
 
 func (m *memCloud) TerminateInstance(_ context.Context, _ *config.Config, id string) error {
-	if err := m.record("TerminateInstance %s", id); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.instances = slices.DeleteFunc(m.instances, func(in cloud.Instance) bool { return in.ID == id })
-	return nil
+	return m.change(func() {
+		m.instances = slices.DeleteFunc(m.instances, func(in cloud.Instance) bool { return in.ID == id })
+	}, "TerminateInstance %s", id)
 }
 
 func (m *memCloud) Leftovers(_ context.Context, _ *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
@@ -230,13 +230,9 @@ func (m *memCloud) Leftovers(_ context.Context, _ *config.Config, f cloud.SweepF
 }
 
 func (m *memCloud) DeleteResource(_ context.Context, _ *config.Config, r cloud.Resource) error {
-	if err := m.record("DeleteResource %s %s", r.Kind, r.ID); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.leftovers = slices.DeleteFunc(m.leftovers, func(x cloud.Resource) bool { return x.ID == r.ID })
-	return nil
+	return m.change(func() {
+		m.leftovers = slices.DeleteFunc(m.leftovers, func(x cloud.Resource) bool { return x.ID == r.ID })
+	}, "DeleteResource %s %s", r.Kind, r.ID)
 }
 
 func (m *memCloud) CheckCredentials(context.Context, *config.Config) (string, error) {
