@@ -79,6 +79,15 @@ func (m *memCloud) retirements() []string {
 	return append(m.callsWith("DeprecateImage"), m.callsWith("DeleteImage")...)
 }
 
+// wantNoRetirements fails the test if an image was deprecated or deleted;
+// when says at which point of the test.
+func (m *memCloud) wantNoRetirements(t *testing.T, when string) {
+	t.Helper()
+	if got := m.retirements(); len(got) != 0 {
+		t.Fatalf("%s: images retired: %v", when, got)
+	}
+}
+
 func (m *memCloud) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
 	if err := m.record("FindImage %s", hash); err != nil {
 		return nil, err
