@@ -276,6 +276,15 @@ func writeJSON(w io.Writer, v any) error {
 	return err
 }
 
+// writeJSONList prints rows as one indented JSON array: [] when there are
+// none, never null, so a script can always range over it.
+func writeJSONList[R any](w io.Writer, rows []R) error {
+	if rows == nil {
+		rows = []R{}
+	}
+	return writeJSON(w, rows)
+}
+
 // cacheDir is the user's cache folder ($XDG_CACHE_HOME or ~/.cache), or ""
 // when disabled or unknown.
 func (c *Command) cacheDir(disabled bool) string {

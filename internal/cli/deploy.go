@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -301,11 +300,7 @@ Exit code 1 when there is none.`,
 				return err
 			}
 			if asJSON {
-				if rows == nil {
-					rows = []instanceRow{}
-				}
-				data, _ := json.MarshalIndent(rows, "", "  ")
-				fmt.Fprintln(c.Stdout, string(data))
+				_ = writeJSONList(c.Stdout, rows)
 			} else if len(rows) > 0 {
 				writeInstanceRows(c.Stdout, rows)
 			}
@@ -441,8 +436,8 @@ image is kept. It asks for confirmation unless --yes is given.`,
 			for _, in := range insts {
 				ids = append(ids, in.ID)
 			}
-			if !yes && !c.confirm(fmt.Sprintf("destroy deployment %s in %s (%s)?", cfg.Name, name, strings.Join(ids, ", "))) {
-				return badInput("destroy: not confirmed (answer yes, or pass --yes)")
+			if err := c.confirmed(yes, "destroy", fmt.Sprintf("destroy deployment %s in %s (%s)?", cfg.Name, name, strings.Join(ids, ", "))); err != nil {
+				return err
 			}
 			for _, id := range ids {
 				if err := im.TerminateInstance(cmd.Context(), cfg, id); err != nil {
