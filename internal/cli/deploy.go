@@ -281,13 +281,9 @@ configuration> in every selected cloud, with their state and address.
 Exit code 1 when there is none.`,
 		Example: "  sindri-packer status\n  sindri-packer status --clouds aws --json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
+		RunE: c.withConfig(g, false, func(ctx context.Context, cfg *config.Config, clouds []string) error {
 			rows, failed, err := listEach(c, clouds, func(name string, t cloud.Target) ([]instanceRow, error) {
-				insts, err := c.deployment(cmd.Context(), cfg, "status", name, t, false)
+				insts, err := c.deployment(ctx, cfg, "status", name, t, false)
 				if !cloud.Supported(err) {
 					return nil, skip(errors.Unwrap(err))
 				}
@@ -312,7 +308,7 @@ Exit code 1 when there is none.`,
 				return errFindings
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
