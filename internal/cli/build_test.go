@@ -156,6 +156,15 @@ func (f buildFixture) buildCalls(t *testing.T) [][]string {
 	return out
 }
 
+// wantBuilds fails the test unless packer build has run want times so far;
+// when says at which point of the test.
+func (f buildFixture) wantBuilds(t *testing.T, want int, when string) {
+	t.Helper()
+	if n := len(f.buildCalls(t)); n != want {
+		t.Fatalf("%s: packer build ran %d times, want %d", when, n, want)
+	}
+}
+
 // noRun fails unless packer was never called and no manifest written.
 func (f buildFixture) noRun(t *testing.T) {
 	t.Helper()

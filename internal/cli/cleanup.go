@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -143,8 +142,7 @@ func (s *sweep) print(asJSON bool) {
 		for _, r := range s.found {
 			rows = append(rows, map[string]any{"cloud": r.cloud, "resource": r.Resource})
 		}
-		data, _ := json.MarshalIndent(rows, "", "  ")
-		fmt.Fprintln(s.c.Stdout, string(data))
+		_ = writeJSON(s.c.Stdout, rows)
 		return
 	}
 	if len(s.found) == 0 {

@@ -277,6 +277,19 @@ func (c *Command) loadFor(g *global, placeholders bool) (*config.Config, []strin
 	return cfg, clouds, nil
 }
 
+// withConfig is the RunE of a command that works on the configuration and
+// its selected clouds: it loads them (placeholders as in loadFor), then
+// runs run with the command's context.
+func (c *Command) withConfig(g *global, placeholders bool, run func(ctx context.Context, cfg *config.Config, clouds []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, clouds, err := c.loadFor(g, placeholders)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), cfg, clouds)
+	}
+}
+
 // selectClouds turns --clouds into the list of configured clouds to use.
 func selectClouds(cfg *config.Config, flag string) ([]string, error) {
 	configured := cfg.Selected()

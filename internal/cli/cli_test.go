@@ -27,6 +27,14 @@ type result struct {
 	stdout, stderr string
 }
 
+// argsCase is one command line of a table test and the texts the output
+// must hold (in stdout or stderr: each test says which).
+type argsCase struct {
+	name string
+	args []string
+	want []string
+}
+
 // run runs `sindri-packer args...` in-process with environ as its whole
 // environment.
 func run(t *testing.T, environ []string, args ...string) result {
@@ -163,11 +171,7 @@ var cloudEnv = []string{
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	tests := []argsCase{ // want: in stdout
 		{name: "root --help", args: []string{"--help"}, want: []string{"Usage:", "sindri-packer [command]", "Exit codes: 0 success", "init", "render", "validate", "schema", "--config", "--clouds", "--set"}},
 		{name: "root -h", args: []string{"-h"}, want: []string{"Usage:", "Exit codes"}},
 		{name: "no arguments", args: nil, want: []string{"Usage:", "Available Commands:"}},
@@ -223,11 +227,7 @@ func TestVersionLinkTime(t *testing.T) {
 
 func TestBadInvocation(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		want []string // in stderr
-	}{
+	tests := []argsCase{ // want: in stderr
 		{name: "unknown command", args: []string{"bogus"}, want: []string{`unknown command "bogus"`, "sindri-packer --help"}},
 		{name: "unknown root flag", args: []string{"--bogus"}, want: []string{"unknown flag: --bogus", "(see 'sindri-packer --help')"}},
 		{name: "unknown subcommand flag", args: []string{"render", "--bogus"}, want: []string{"render: unknown flag: --bogus", "(see 'sindri-packer render --help')"}},
@@ -311,11 +311,7 @@ func TestInitDefaultOutput(t *testing.T) {
 
 func TestInitBadInput(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	tests := []argsCase{ // want: in stderr
 		{name: "missing --cloud", args: nil, want: []string{"--cloud is required", "qemu"}},
 		{name: "unknown --cloud", args: []string{"--cloud", "mars"}, want: []string{`unknown cloud "mars"`, strings.Join(config.Clouds, ", ")}},
 		{name: "empty --cloud", args: []string{"--cloud", ""}, want: []string{"--cloud is required"}},

@@ -61,9 +61,7 @@ func TestBuildCacheHitOnAWS(t *testing.T) {
 	f.aws.SeedImage("sindri-dev-other", "another-hash", time.Now())
 	id := f.aws.SeedImage("sindri-dev-0", hash, time.Now().Add(-time.Hour))
 	f.build(t, nil).check(t, 0, []string{"| aws | us-west-2 | `" + id + "` | cached |"}, []string{"cached: image " + id + " already carries config hash"})
-	if n := len(f.buildCalls(t)); n != 0 {
-		t.Fatalf("packer build ran %d times on a cache hit", n)
-	}
+	f.wantBuilds(t, 0, "cache hit")
 	// A deprecated image with the hash is no cache hit.
 	fake := awsfake.New(t)
 	f.aws = fake
@@ -193,9 +191,7 @@ func TestRepaveTwiceOnAWS(t *testing.T) {
 		return runTargets(t, f.targets(), []string{"PATH=" + f.bin}, "repave", "-c", f.config, "--manifest", f.manifest, "--skip-tests", "--keep", "2")
 	}
 	repave().check(t, 0, []string{"| aws | `ami-0b0b0b0b` | keep | current image |", "| aws | `" + i50 + "` | deprecate |", "| aws | `" + gone + "` | delete |"}, nil)
-	if n := len(f.buildCalls(t)); n != 1 {
-		t.Fatalf("first repave: %d builds", n)
-	}
+	f.wantBuilds(t, 1, "first repave")
 	// The AMI packer registered, as EC2 lists it from now on.
 	built := f.aws.SeedImage("sindri-dev-new", hash, time.Now())
 	images := liveIDs(f.aws, "image")
@@ -212,9 +208,7 @@ func TestRepaveTwiceOnAWS(t *testing.T) {
 	}
 
 	repave().check(t, 0, nil, []string{"and current"})
-	if n := len(f.buildCalls(t)); n != 1 {
-		t.Fatalf("second repave built again (%d builds)", n)
-	}
+	f.wantBuilds(t, 1, "second repave")
 	if got := liveIDs(f.aws, "image"); !slices.Equal(got, images) {
 		t.Errorf("second repave changed the images: %v, was %v", got, images)
 	}

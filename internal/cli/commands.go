@@ -69,12 +69,8 @@ the GitHub releases API (GITHUB_TOKEN and GITHUB_API_URL are honoured;
 SINDRI_LATEST_VERSION answers without the network).`,
 		Example: "  sindri-packer render --out packer\n  sindri-packer render --clouds aws,gcp --set packer.build.sindri_version=3.0.1",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
-			v, err := c.sindriVersion(cmd.Context(), cfg)
+		RunE: c.withConfig(g, false, func(ctx context.Context, cfg *config.Config, clouds []string) error {
+			v, err := c.sindriVersion(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -89,7 +85,7 @@ SINDRI_LATEST_VERSION answers without the network).`,
 				fmt.Fprintln(c.Stdout, filepath.Join(out, f.Path))
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&out, "out", "packer", "output folder")
 	return cmd
@@ -157,11 +153,7 @@ Needs packer (with the pinned plugins in PACKER_PLUGIN_PATH) and shellcheck
 on PATH: ` + toolsHint + `.`,
 		Example: "  sindri-packer validate\n  sindri-packer validate --clouds aws,gcp --syntax-only",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.loadFor(g, true)
-			if err != nil {
-				return err
-			}
+		RunE: c.withConfig(g, true, func(ctx context.Context, cfg *config.Config, clouds []string) error {
 			packerBin, err := c.lookTool("packer", toolsHint)
 			if err != nil {
 				return err
@@ -175,7 +167,7 @@ on PATH: ` + toolsHint + `.`,
 			if err != nil {
 				return err
 			}
-			findings, err := validate.Run(cmd.Context(), validate.Options{
+			findings, err := validate.Run(ctx, validate.Options{
 				Config:       cfg,
 				Clouds:       clouds,
 				Targets:      ts,
@@ -192,7 +184,7 @@ on PATH: ` + toolsHint + `.`,
 				return toolFailure(fmt.Errorf("validate: %w", err))
 			}
 			return c.reportFindings(clouds, findings, asJSON)
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&syntaxOnly, "syntax-only", false, "only check syntax (packer validate -syntax-only)")
 	cmd.Flags().StringVar(&out, "out", "", "keep the rendered files in this folder (default: a temporary folder)")
@@ -274,6 +266,15 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err = fmt.Fprintln(w, string(data))
 	return err
+}
+
+// writeJSONList prints rows as one indented JSON array: [] when there are
+// none, never null, so a script can always range over it.
+func writeJSONList[R any](w io.Writer, rows []R) error {
+	if rows == nil {
+		rows = []R{}
+	}
+	return writeJSON(w, rows)
 }
 
 // cacheDir is the user's cache folder ($XDG_CACHE_HOME or ~/.cache), or ""

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -282,13 +281,9 @@ configuration> in every selected cloud, with their state and address.
 Exit code 1 when there is none.`,
 		Example: "  sindri-packer status\n  sindri-packer status --clouds aws --json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
+		RunE: c.withConfig(g, false, func(ctx context.Context, cfg *config.Config, clouds []string) error {
 			rows, failed, err := listEach(c, clouds, func(name string, t cloud.Target) ([]instanceRow, error) {
-				insts, err := c.deployment(cmd.Context(), cfg, "status", name, t, false)
+				insts, err := c.deployment(ctx, cfg, "status", name, t, false)
 				if !cloud.Supported(err) {
 					return nil, skip(errors.Unwrap(err))
 				}
@@ -301,11 +296,7 @@ Exit code 1 when there is none.`,
 				return err
 			}
 			if asJSON {
-				if rows == nil {
-					rows = []instanceRow{}
-				}
-				data, _ := json.MarshalIndent(rows, "", "  ")
-				fmt.Fprintln(c.Stdout, string(data))
+				_ = writeJSONList(c.Stdout, rows)
 			} else if len(rows) > 0 {
 				writeInstanceRows(c.Stdout, rows)
 			}
@@ -317,23 +308,27 @@ Exit code 1 when there is none.`,
 				return errFindings
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }
 
-// lifecycleTarget finds the deployment's instances in the one selected cloud.
-func (c *Command) lifecycleTarget(ctx context.Context, g *global, what string) (*config.Config, string, cloud.Instances, []cloud.Instance, error) {
-	cfg, name, im, err := c.oneTarget(g, what)
-	if err != nil {
-		return nil, "", nil, nil, err
+// withDeployment is the RunE of a lifecycle command (what: connect, stop,
+// start, destroy): it finds the deployment's instances in the one selected
+// cloud, then runs run with the command's context.
+func (c *Command) withDeployment(g *global, what string, run func(ctx context.Context, cfg *config.Config, name string, im cloud.Instances, insts []cloud.Instance) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, name, im, err := c.oneTarget(g, what)
+		if err != nil {
+			return err
+		}
+		insts, err := c.deployment(cmd.Context(), cfg, what, name, im, true)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), cfg, name, im, insts)
 	}
-	insts, err := c.deployment(ctx, cfg, what, name, im, true)
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	return cfg, name, im, insts, nil
 }
 
 func (c *Command) connectCmd(g *global) *cobra.Command {
@@ -347,11 +342,7 @@ cloud as the image's login user, and exits with ssh's exit code. With --print
 it prints the command instead.`,
 		Example: "  sindri-packer connect\n  sindri-packer connect --print",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, name, _, insts, err := c.lifecycleTarget(cmd.Context(), g, "connect")
-			if err != nil {
-				return err
-			}
+		RunE: c.withDeployment(g, "connect", func(ctx context.Context, cfg *config.Config, name string, _ cloud.Instances, insts []cloud.Instance) error {
 			inst := running(insts)
 			if inst == nil {
 				return &exitError{ExitFindings, fmt.Errorf("connect: deployment %s in %s is not running (state %s): run sindri-packer start", cfg.Name, name, insts[0].State)}
@@ -369,7 +360,7 @@ it prints the command instead.`,
 			if err != nil {
 				return err
 			}
-			ssh := exec.CommandContext(cmd.Context(), bin, args[1:]...)
+			ssh := exec.CommandContext(ctx, bin, args[1:]...)
 			ssh.Stdin, ssh.Stdout, ssh.Stderr, ssh.Env = c.Stdin, c.Stdout, c.Stderr, c.Environ
 			if err := ssh.Run(); err != nil {
 				var exit *exec.ExitError
@@ -379,7 +370,7 @@ it prints the command instead.`,
 				return toolFailure(err)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&print, "print", false, "print the ssh command instead of running it")
 	cmd.Flags().StringVarP(&identity, "identity", "i", "", "private key for ssh -i")
@@ -402,23 +393,19 @@ func (c *Command) powerCmd(g *global, verb string) *cobra.Command {
 		Short:   strings.ToUpper(verb[:1]) + verb[1:] + " the deployed instance (its disk is kept)",
 		Example: "  sindri-packer " + verb + " --clouds aws",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, name, im, insts, err := c.lifecycleTarget(cmd.Context(), g, verb)
-			if err != nil {
-				return err
-			}
+		RunE: c.withDeployment(g, verb, func(ctx context.Context, cfg *config.Config, name string, im cloud.Instances, insts []cloud.Instance) error {
 			for _, in := range insts {
 				op := im.StopInstance
 				if verb == "start" {
 					op = im.StartInstance
 				}
-				if err := op(cmd.Context(), cfg, in.ID); err != nil {
+				if err := op(ctx, cfg, in.ID); err != nil {
 					return toolFailure(fmt.Errorf("%s %s %s: %w", verb, name, in.ID, err))
 				}
 				fmt.Fprintf(c.Stdout, "%s: %s %s\n", verb, name, in.ID)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -432,26 +419,22 @@ with the disks, addresses and firewall rules deploy created for them. The
 image is kept. It asks for confirmation unless --yes is given.`,
 		Example: "  sindri-packer destroy\n  sindri-packer destroy --clouds gcp --yes",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, name, im, insts, err := c.lifecycleTarget(cmd.Context(), g, "destroy")
-			if err != nil {
-				return err
-			}
+		RunE: c.withDeployment(g, "destroy", func(ctx context.Context, cfg *config.Config, name string, im cloud.Instances, insts []cloud.Instance) error {
 			var ids []string
 			for _, in := range insts {
 				ids = append(ids, in.ID)
 			}
-			if !yes && !c.confirm(fmt.Sprintf("destroy deployment %s in %s (%s)?", cfg.Name, name, strings.Join(ids, ", "))) {
-				return badInput("destroy: not confirmed (answer yes, or pass --yes)")
+			if err := c.confirmed(yes, "destroy", fmt.Sprintf("destroy deployment %s in %s (%s)?", cfg.Name, name, strings.Join(ids, ", "))); err != nil {
+				return err
 			}
 			for _, id := range ids {
-				if err := im.TerminateInstance(cmd.Context(), cfg, id); err != nil {
+				if err := im.TerminateInstance(ctx, cfg, id); err != nil {
 					return toolFailure(fmt.Errorf("destroy %s %s: %w", name, id, err))
 				}
 				fmt.Fprintf(c.Stdout, "destroyed %s %s\n", name, id)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd

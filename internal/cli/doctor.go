@@ -43,17 +43,13 @@ With --json, stdout holds {"ok": bool, "checks": [{"cloud", "check", "status",
 Exit codes: 0 ready, 1 something required is missing.`,
 		Example: "  sindri-packer doctor\n  sindri-packer doctor --clouds aws,gcp",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.load(g)
-			if err != nil {
-				return err
-			}
-			checks, err := c.doctorChecks(cmd.Context(), cfg, clouds, timeout)
+		RunE: c.withConfig(g, false, func(ctx context.Context, cfg *config.Config, clouds []string) error {
+			checks, err := c.doctorChecks(ctx, cfg, clouds, timeout)
 			if err != nil {
 				return err
 			}
 			return c.doctorReport(checks, asJSON)
-		},
+		}),
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "limit each cloud's credential check")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as one JSON object instead of a table")

@@ -79,84 +79,97 @@ func (m *memCloud) retirements() []string {
 	return append(m.callsWith("DeprecateImage"), m.callsWith("DeleteImage")...)
 }
 
-func (m *memCloud) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
-	if err := m.record("FindImage %s", hash); err != nil {
-		return nil, err
+// wantNoRetirements fails the test if an image was deprecated or deleted;
+// when says at which point of the test.
+func (m *memCloud) wantNoRetirements(t *testing.T, when string) {
+	t.Helper()
+	if got := m.retirements(); len(got) != 0 {
+		t.Fatalf("%s: images retired: %v", when, got)
+	}
+}
+
+// answer records a call that returns a value (a read, or a launch) and,
+// unless the call is set to fail, answers it (read) under the lock.
+func answer[T any](m *memCloud, read func() (T, error), format string, args ...any) (T, error) {
+	if err := m.record(format, args...); err != nil {
+		var zero T
+		return zero, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, im := range m.images {
-		if im.ConfigHash == hash && im.Deprecated.IsZero() {
-			return &im, nil
+	return read()
+}
+
+func (m *memCloud) FindImage(_ context.Context, _ *config.Config, hash string) (*cloud.Image, error) {
+	return answer(m, func() (*cloud.Image, error) {
+		for _, im := range m.images {
+			if im.ConfigHash == hash && im.Deprecated.IsZero() {
+				return &im, nil
+			}
 		}
-	}
-	return nil, nil
+		return nil, nil
+	}, "FindImage %s", hash)
 }
 
 func (m *memCloud) ListImages(context.Context, *config.Config) ([]cloud.Image, error) {
-	if err := m.record("ListImages"); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := slices.Clone(m.images)
-	slices.SortStableFunc(out, func(a, b cloud.Image) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return answer(m, func() ([]cloud.Image, error) {
+		out := slices.Clone(m.images)
+		slices.SortStableFunc(out, func(a, b cloud.Image) int { return b.Created.Compare(a.Created) })
+		return out, nil
+	}, "ListImages")
 }
 
 func (m *memCloud) GetImage(_ context.Context, _ *config.Config, id string) (*cloud.Image, error) {
-	if err := m.record("GetImage %s", id); err != nil {
-		return nil, err
+	return answer(m, func() (*cloud.Image, error) {
+		for _, im := range m.images {
+			if im.ID == id {
+				return &im, nil
+			}
+		}
+		return nil, fmt.Errorf("image %s: %w", id, cloud.ErrNotFound)
+	}, "GetImage %s", id)
+}
+
+// change records a call that changes the cloud and, unless the call is set
+// to fail, makes the change (edit) under the lock.
+func (m *memCloud) change(edit func(), format string, args ...any) error {
+	if err := m.record(format, args...); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, im := range m.images {
-		if im.ID == id {
-			return &im, nil
-		}
-	}
-	return nil, fmt.Errorf("image %s: %w", id, cloud.ErrNotFound)
+	edit()
+	return nil
 }
 
 func (m *memCloud) DeleteImage(_ context.Context, _ *config.Config, id string) error {
-	if err := m.record("DeleteImage %s", id); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.images = slices.DeleteFunc(m.images, func(im cloud.Image) bool { return im.ID == id })
-	return nil
+	return m.change(func() {
+		m.images = slices.DeleteFunc(m.images, func(im cloud.Image) bool { return im.ID == id })
+	}, "DeleteImage %s", id)
 }
 
 func (m *memCloud) DeprecateImage(_ context.Context, _ *config.Config, id string, d cloud.Deprecation) error {
-	if err := m.record("DeprecateImage %s replacement=%s", id, d.Replacement); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := range m.images {
-		if m.images[i].ID == id {
-			m.images[i].Deprecated = time.Now()
+	return m.change(func() {
+		for i := range m.images {
+			if m.images[i].ID == id {
+				m.images[i].Deprecated = time.Now()
+			}
 		}
-	}
-	return nil
+	}, "DeprecateImage %s replacement=%s", id, d.Replacement)
 }
 
 func (m *memCloud) Launch(_ context.Context, req cloud.LaunchRequest) (*cloud.Instance, error) {
-	if err := m.record("Launch %s deployment=%s", req.ImageID, req.Deployment); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.next++
-	inst := cloud.Instance{
-		ID: fmt.Sprintf("i-%03d", m.next), Host: fmt.Sprintf("203.0.113.%d", m.next), Port: 22, User: req.User,
-		Name: req.Name, State: "running", ImageID: req.ImageID, RunID: req.RunID,
-		Deployment: req.Deployment, Temporary: req.Temporary(), Created: time.Now(),
-	}
-	m.launched = append(m.launched, req)
-	m.instances = append(m.instances, inst)
-	return &inst, nil
+	return answer(m, func() (*cloud.Instance, error) {
+		m.next++
+		inst := cloud.Instance{
+			ID: fmt.Sprintf("i-%03d", m.next), Host: fmt.Sprintf("203.0.113.%d", m.next), Port: 22, User: req.User,
+			Name: req.Name, State: "running", ImageID: req.ImageID, RunID: req.RunID,
+			Deployment: req.Deployment, Temporary: req.Temporary(), Created: time.Now(),
+		}
+		m.launched = append(m.launched, req)
+		m.instances = append(m.instances, inst)
+		return &inst, nil
+	}, "Launch %s deployment=%s", req.ImageID, req.Deployment)
 }
 
 func (m *memCloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
@@ -164,18 +177,15 @@ func (m *memCloud) Terminate(ctx context.Context, inst *cloud.Instance) error {
 }
 
 func (m *memCloud) ListInstances(_ context.Context, _ *config.Config, f cloud.InstanceFilter) ([]cloud.Instance, error) {
-	if err := m.record("ListInstances deployment=%s", f.Deployment); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []cloud.Instance
-	for _, in := range m.instances {
-		if (f.Deployment == "" || in.Deployment == f.Deployment) && (f.RunID == "" || in.RunID == f.RunID) && (!f.Temporary || in.Temporary) {
-			out = append(out, in)
+	return answer(m, func() ([]cloud.Instance, error) {
+		var out []cloud.Instance
+		for _, in := range m.instances {
+			if (f.Deployment == "" || in.Deployment == f.Deployment) && (f.RunID == "" || in.RunID == f.RunID) && (!f.Temporary || in.Temporary) {
+				out = append(out, in)
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	}, "ListInstances deployment=%s", f.Deployment)
 }
 
 func (m *memCloud) setState(id, state string) error {
@@ -205,38 +215,27 @@ func (m *memCloud) StartInstance(_ context.Context, _ *config.Config, id string)
 }
 
 func (m *memCloud) TerminateInstance(_ context.Context, _ *config.Config, id string) error {
-	if err := m.record("TerminateInstance %s", id); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.instances = slices.DeleteFunc(m.instances, func(in cloud.Instance) bool { return in.ID == id })
-	return nil
+	return m.change(func() {
+		m.instances = slices.DeleteFunc(m.instances, func(in cloud.Instance) bool { return in.ID == id })
+	}, "TerminateInstance %s", id)
 }
 
 func (m *memCloud) Leftovers(_ context.Context, _ *config.Config, f cloud.SweepFilter) ([]cloud.Resource, error) {
-	if err := m.record("Leftovers run=%s before=%t", f.RunID, !f.Before.IsZero()); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []cloud.Resource
-	for _, r := range m.leftovers {
-		if (f.RunID == "" || r.RunID == f.RunID) && (f.Before.IsZero() || r.Created.Before(f.Before)) {
-			out = append(out, r)
+	return answer(m, func() ([]cloud.Resource, error) {
+		var out []cloud.Resource
+		for _, r := range m.leftovers {
+			if (f.RunID == "" || r.RunID == f.RunID) && (f.Before.IsZero() || r.Created.Before(f.Before)) {
+				out = append(out, r)
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	}, "Leftovers run=%s before=%t", f.RunID, !f.Before.IsZero())
 }
 
 func (m *memCloud) DeleteResource(_ context.Context, _ *config.Config, r cloud.Resource) error {
-	if err := m.record("DeleteResource %s %s", r.Kind, r.ID); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.leftovers = slices.DeleteFunc(m.leftovers, func(x cloud.Resource) bool { return x.ID == r.ID })
-	return nil
+	return m.change(func() {
+		m.leftovers = slices.DeleteFunc(m.leftovers, func(x cloud.Resource) bool { return x.ID == r.ID })
+	}, "DeleteResource %s %s", r.Kind, r.ID)
 }
 
 func (m *memCloud) CheckCredentials(context.Context, *config.Config) (string, error) {

@@ -96,10 +96,7 @@ func (c *Command) runImagesList(ctx context.Context, g *global, asJSON bool) err
 	}
 	switch {
 	case asJSON && len(failed) == 0:
-		if rows == nil {
-			rows = []imageRow{}
-		}
-		if err := writeJSON(c.Stdout, rows); err != nil {
+		if err := writeJSONList(c.Stdout, rows); err != nil {
 			return toolFailure(err)
 		}
 	case !asJSON && (len(rows) > 0 || len(failed) == 0):
@@ -177,8 +174,8 @@ for confirmation unless --yes is given.`,
 			if err != nil {
 				return err
 			}
-			if !yes && !c.confirm(fmt.Sprintf("delete %d image(s) in %s: %s?", len(ids), name, strings.Join(ids, ", "))) {
-				return badInput("images delete: not confirmed (answer yes, or pass --yes)")
+			if err := c.confirmed(yes, "images delete", fmt.Sprintf("delete %d image(s) in %s: %s?", len(ids), name, strings.Join(ids, ", "))); err != nil {
+				return err
 			}
 			for _, img := range imgs {
 				if err := im.DeleteImage(cmd.Context(), cfg, img.ID); err != nil {
@@ -289,6 +286,15 @@ func (c *Command) hinted(name string, err error) error {
 		}
 	}
 	return err
+}
+
+// confirmed is nil when --yes was given (yes) or the user answers yes to
+// question; else the bad input saying the command (what) was not confirmed.
+func (c *Command) confirmed(yes bool, what, question string) error {
+	if yes || c.confirm(question) {
+		return nil
+	}
+	return badInput("%s: not confirmed (answer yes, or pass --yes)", what)
 }
 
 // confirm asks on stderr and reads one answer line from stdin.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/gha"
 	"github.com/sindri-dev/sindri-packer/internal/pipeline"
 )
@@ -36,11 +38,7 @@ instead; each job builds natively in its region, without copies:
 Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 		Example: "  sindri-packer matrix\n  sindri-packer matrix --clouds aws,gcp --per-region",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, clouds, err := c.loadFor(g, true)
-			if err != nil {
-				return err
-			}
+		RunE: c.withConfig(g, true, func(_ context.Context, cfg *config.Config, clouds []string) error {
 			var include []matrixEntry
 			for _, name := range clouds {
 				t, err := c.target(name)
@@ -70,7 +68,7 @@ Scale past one runner this way, then merge the jobs' manifests with summarize.`,
 				return toolFailure(err)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&perRegion, "per-region", false, "one job per region for clouds that copy images to several regions")
 	return cmd

@@ -36,9 +36,7 @@ func TestRepave(t *testing.T) {
 	r := f.repave(t, t.Context(), fake, env, "--keep", "2")
 	r.check(t, 0, []string{"| aws | `ami-0aaaaaaa` | keep | current image |", "| aws | `ami-50d` | deprecate |", "| aws | `ami-90d-dep40` | delete |", "| aws | `ami-40d` | keep | among the newest 2 |"},
 		[]string{"aws: newest image ami-40d is 40d old (max-age 30d)"})
-	if n := len(f.buildCalls(t)); n != 1 {
-		t.Fatalf("%d builds, want 1", n)
-	}
+	f.wantBuilds(t, 1, "first repave")
 	if got := fake.callsWith("DeprecateImage"); !slices.Equal(got, []string{"DeprecateImage ami-50d replacement=ami-0aaaaaaa"}) {
 		t.Fatalf("deprecated %v", got)
 	}
@@ -52,21 +50,15 @@ func TestRepave(t *testing.T) {
 	fake.calls = nil
 	r = f.repave(t, t.Context(), fake, env, "--keep", "2")
 	r.check(t, 0, []string{"| aws | `ami-50d` | keep | deprecated 0h ago; deleted after 30d |"}, []string{"is 0h old and current"})
-	if n := len(f.buildCalls(t)); n != 1 {
-		t.Fatalf("second repave built again (%d builds)", n)
-	}
-	if got := fake.retirements(); len(got) != 0 {
-		t.Fatalf("second repave changed images: %v", got)
-	}
+	f.wantBuilds(t, 1, "second repave")
+	fake.wantNoRetirements(t, "second repave")
 }
 
 func TestRepaveFailedBuildRetiresNothing(t *testing.T) {
 	f, fake, env := repaveWorld(t)
 	f.fail(t, 1, "Build 'amazon-ebs.sindri' errored: capacity")
 	f.repave(t, t.Context(), fake, env).check(t, 1, []string{"nothing retired"}, []string{"aws: nothing retired: build failed"})
-	if got := fake.retirements(); len(got) != 0 {
-		t.Fatalf("a failed build retired images: %v", got)
-	}
+	fake.wantNoRetirements(t, "failed build")
 }
 
 func TestRepaveInterrupted(t *testing.T) {
@@ -76,9 +68,7 @@ func TestRepaveInterrupted(t *testing.T) {
 	// Interrupted while it lists images, before anything is built.
 	fake.hook["ListImages"] = cancel
 	f.repave(t, ctx, fake, env).check(t, 1, nil, nil)
-	if got := fake.retirements(); len(got) != 0 {
-		t.Fatalf("an interrupted repave retired images: %v", got)
-	}
+	fake.wantNoRetirements(t, "interrupted repave")
 }
 
 func TestRepaveKeepsDeployedImages(t *testing.T) {
@@ -93,12 +83,8 @@ func TestRepaveKeepsDeployedImages(t *testing.T) {
 func TestRepaveDryRun(t *testing.T) {
 	f, fake, env := repaveWorld(t)
 	f.repave(t, t.Context(), fake, env, "--dry-run").check(t, 0, []string{"would build", "would deprecate", "would delete"}, nil)
-	if n := len(f.buildCalls(t)); n != 0 {
-		t.Fatalf("dry run built %d", n)
-	}
-	if got := fake.retirements(); len(got) != 0 {
-		t.Fatalf("dry run changed %v", got)
-	}
+	f.wantBuilds(t, 0, "dry run")
+	fake.wantNoRetirements(t, "dry run")
 }
 
 func TestRepaveBadInput(t *testing.T) {
@@ -116,11 +102,7 @@ func TestRepaveRebuild(t *testing.T) {
 	f.build(t, nil, "--dry-run").check(t, 0, nil, nil)
 	fake.images = append(fake.images, cloud.Image{ID: "ami-fresh", Created: time.Now(), ConfigHash: f.readManifest(t).Clouds["aws"].ConfigHash})
 	f.repave(t, t.Context(), fake, env).check(t, 0, nil, []string{"is 0h old and current"})
-	if n := len(f.buildCalls(t)); n != 0 {
-		t.Fatalf("nothing due, but %d builds", n)
-	}
+	f.wantBuilds(t, 0, "nothing due")
 	f.repave(t, t.Context(), fake, env, "--rebuild").check(t, 0, nil, []string{"--rebuild: building although"})
-	if n := len(f.buildCalls(t)); n != 1 {
-		t.Fatalf("--rebuild: %d builds, want 1", n)
-	}
+	f.wantBuilds(t, 1, "--rebuild")
 }

@@ -26,11 +26,7 @@ import (
 func TestTestCommandBadInput(t *testing.T) {
 	t.Parallel()
 	aws := writeConfig(t, "aws")
-	tests := []struct {
-		name string
-		args []string
-		want []string // in stderr
-	}{
+	tests := []argsCase{ // want: in stderr
 		{name: "no flags", args: nil, want: []string{"test: --cloud and --image are required"}},
 		{name: "no --image", args: []string{"--cloud", "aws"}, want: []string{"test: --cloud and --image are required"}},
 		{name: "no --cloud", args: []string{"--image", "ami-1"}, want: []string{"test: --cloud and --image are required"}},
