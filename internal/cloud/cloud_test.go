@@ -1,7 +1,10 @@
 package cloud_test
 
 import (
+	"errors"
+	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -206,5 +209,27 @@ func TestCompareKinds(t *testing.T) {
 	want := append(slices.Clone(cloud.KindOrder), "mystery")
 	if !slices.Equal(kinds, want) || cloud.KindOrder[0] != cloud.KindInstance {
 		t.Errorf("sorted kinds = %v, want %v", kinds, want)
+	}
+}
+
+// A target's sign-in advice answers only the errors its pattern matches.
+func TestSignInHint(t *testing.T) {
+	h := cloud.SignInHint{Errors: regexp.MustCompile(`(?i)credential|expired token`), Text: "sign in with `x login`"}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"credential failure", errors.New("no valid Credential found"), h.Text},
+		{"wrapped", fmt.Errorf("list images: %w", errors.New("ExpiredToken: Expired Token")), h.Text},
+		{"other", cloud.ErrNotFound, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := h.For(tc.err); got != tc.want {
+				t.Errorf("For(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -70,6 +71,23 @@ func PinBuildRegion(t interface {
 		return nil, fmt.Errorf("%s: the config has no %s block: %w", t.Name(), t.Name(), ErrNotSupported)
 	}
 	return []string{c.Packer.FieldPath(t.Name(), field) + "=" + region}, nil
+}
+
+// SignInHint is a target's answer to CredentialHint: Text, how to give it
+// credentials, for an error whose message Errors matches.
+type SignInHint struct {
+	// Errors matches the target's messages for missing, expired or
+	// refused credentials.
+	Errors *regexp.Regexp
+	Text   string
+}
+
+// For returns Text when err is a credential failure, else "".
+func (h SignInHint) For(err error) string {
+	if err == nil || !h.Errors.MatchString(err.Error()) {
+		return ""
+	}
+	return h.Text
 }
 
 // Prerequisite is a program a target needs on the host besides packer.

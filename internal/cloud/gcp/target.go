@@ -51,17 +51,15 @@ func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
 // plugin reads it); GOOGLE_APPLICATION_CREDENTIALS only names a file.
 func (Cloud) SecretEnv() []string { return []string{"GOOGLE_CREDENTIALS"} }
 
-// credentialError matches the gcp errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|oauth2|invalid_grant|UNAUTHENTICATED|reauth|invalid authentication`)
+// signIn is the advice for the gcp errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|oauth2|invalid_grant|UNAUTHENTICATED|reauth|invalid authentication`),
+	Text:   "gcp credentials: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; in GitHub Actions use google-github-actions/auth",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "gcp credentials: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; in GitHub Actions use google-github-actions/auth"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // gcpImageID is an image name, or its resource path or self link (the
 // compute API's URL, or a test server's).
