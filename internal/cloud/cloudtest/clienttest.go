@@ -100,6 +100,17 @@ func ErrorSays(parts ...string) func(error) bool {
 	}
 }
 
+// WantContains reports each of wants that text, what the test names, does
+// not hold.
+func WantContains(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
+	}
+}
+
 // Temporaries lists, as "kind:ID", what f holds besides images and their
 // snapshots: what a launch, a build or a sweep must not leave behind.
 func Temporaries(f Fake) []string {

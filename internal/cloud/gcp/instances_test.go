@@ -78,12 +78,8 @@ func TestLaunchSendsUserDataKeyAndBootDisk(t *testing.T) {
 			insert = string(call.Body)
 		}
 	}
-	for _, want := range []string{`"sourceImage":"projects/fake-project/global/images/sindri-img"`, `"autoDelete":true`, `"diskSizeGb":"80"`,
-		`"diskType":"zones/us-west1-a/diskTypes/pd-ssd"`, `"sindri-packer":"temporary"`, `"enableSecureBoot":true`} {
-		if !strings.Contains(insert, want) {
-			t.Errorf("instance insert lacks %s: %s", want, insert)
-		}
-	}
+	cloudtest.WantContains(t, "the instance insert", insert, `"sourceImage":"projects/fake-project/global/images/sindri-img"`, `"autoDelete":true`, `"diskSizeGb":"80"`,
+		`"diskType":"zones/us-west1-a/diskTypes/pd-ssd"`, `"sindri-packer":"temporary"`, `"enableSecureBoot":true`)
 	disk := liveOf(f.Live(), cloud.KindDisk)
 	if len(disk) != 1 || disk[0].Tags["sindri-run-id"] != "run_7-2" || disk[0].Tags["sindri-packer"] != "temporary" {
 		t.Errorf("boot disk = %+v, want our labels", disk)
