@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 )
 
@@ -231,5 +232,31 @@ func TestSignInHint(t *testing.T) {
 				t.Errorf("For(%v) = %q, want %q", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+// A target built in one region reads that region from its own block,
+// pins it in either form of the file, and has none without its block.
+func TestOneRegion(t *testing.T) {
+	o := cloud.OneRegion{Target: "oci", Field: "region", Of: func(s *config.CloudSet) string { return s.OCI.Region }}
+	c := &config.Config{Packer: config.Packer{Clouds: config.CloudSet{OCI: &config.OCI{Region: "us-phoenix-1"}}}}
+	if field, regions := o.Regions(c); field != "region" || !slices.Equal(regions, []string{"us-phoenix-1"}) {
+		t.Errorf("Regions = %q %v, want region [us-phoenix-1]", field, regions)
+	}
+	if sets, err := o.Pin(c, "eu-frankfurt-1"); err != nil || !slices.Equal(sets, []string{"packer.clouds.oci.region=eu-frankfurt-1"}) {
+		t.Errorf("Pin = %v, %v", sets, err)
+	}
+	c.Packer.SingleCloud = true
+	if sets, err := o.Pin(c, "eu-frankfurt-1"); err != nil || !slices.Equal(sets, []string{"packer.region=eu-frankfurt-1"}) {
+		t.Errorf("Pin (single-cloud form) = %v, %v", sets, err)
+	}
+	other := &config.Config{Packer: config.Packer{Clouds: config.CloudSet{GCP: &config.GCP{Zone: "us-west1-a"}}}}
+	for _, c := range []*config.Config{nil, other} {
+		if field, regions := o.Regions(c); field != "" || regions != nil {
+			t.Errorf("Regions without an oci block = %q %v", field, regions)
+		}
+	}
+	if _, err := o.Pin(other, "x"); !errors.Is(err, cloud.ErrNotSupported) {
+		t.Errorf("Pin without an oci block = %v, want ErrNotSupported", err)
 	}
 }

@@ -27,17 +27,15 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "alibaba" }
 
-// Regions: an ECS image is built in one region and copied nowhere.
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.Alibaba == nil {
-		return "", nil
-	}
-	return "region", []string{c.Packer.Clouds.Alibaba.Region}
-}
+// buildRegion: an ECS image is built in one region and copied nowhere.
+var buildRegion = cloud.OneRegion{Target: "alibaba", Field: "region", Of: func(s *config.CloudSet) string { return s.Alibaba.Region }}
+
+// Regions is the region the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildRegion.Regions(c) }
 
 // PinRegion builds the image in region only.
-func (a Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(a, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildRegion.Pin(c, region)
 }
 
 // SecretEnv are the credentials the alicloud plugin and the SDK read: the

@@ -33,18 +33,16 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "gcp" }
 
-// Regions: a GCP image is built in one zone (images are global, nothing
+// buildZone: a GCP image is built in one zone (images are global, nothing
 // is copied).
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.GCP == nil {
-		return "", nil
-	}
-	return "zone", []string{c.Packer.Clouds.GCP.Zone}
-}
+var buildZone = cloud.OneRegion{Target: "gcp", Field: "zone", Of: func(s *config.CloudSet) string { return s.GCP.Zone }}
+
+// Regions is the zone the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildZone.Regions(c) }
 
 // PinRegion builds in zone region: there is nothing copied elsewhere.
-func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(g, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildZone.Pin(c, region)
 }
 
 // SecretEnv: GOOGLE_CREDENTIALS holds a service-account key itself (the

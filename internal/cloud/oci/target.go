@@ -44,17 +44,15 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "oci" }
 
-// Regions: an OCI image is built in one region and copied nowhere.
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.OCI == nil {
-		return "", nil
-	}
-	return "region", []string{c.Packer.Clouds.OCI.Region}
-}
+// buildRegion: an OCI image is built in one region and copied nowhere.
+var buildRegion = cloud.OneRegion{Target: "oci", Field: "region", Of: func(s *config.CloudSet) string { return s.OCI.Region }}
+
+// Regions is the region the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildRegion.Regions(c) }
 
 // PinRegion builds in region: there is nothing to stop copying.
-func (o Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(o, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildRegion.Pin(c, region)
 }
 
 // SecretEnv: the API signing key the Action writes from a workflow's
