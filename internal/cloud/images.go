@@ -158,3 +158,14 @@ type Instance struct {
 func (im Image) Retired(now time.Time) bool {
 	return !im.Deprecated.IsZero() && !im.Deprecated.After(now)
 }
+
+// CacheHit is the build cache's pick from imgs, newest first: the first
+// image built from hash and not retired at now; nil when there is none.
+func CacheHit(imgs []Image, hash string, now time.Time) *Image {
+	for _, img := range imgs {
+		if img.ConfigHash == hash && !img.Retired(now) {
+			return &img
+		}
+	}
+	return nil
+}
