@@ -23,6 +23,24 @@ func ImageIDs(imgs []cloud.Image) []string {
 	return out
 }
 
+// InstanceIDs returns the IDs of insts, in order.
+func InstanceIDs(insts []cloud.Instance) []string {
+	out := make([]string, len(insts))
+	for i, in := range insts {
+		out[i] = in.ID
+	}
+	return out
+}
+
+// ResourceIDs returns the IDs of rs, in order.
+func ResourceIDs(rs []cloud.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
+
 // EnvOver is base with the KEY=value entries of over taking precedence.
 func EnvOver(base cloud.Env, over ...string) cloud.Env {
 	o := cloud.EnvList(over)

@@ -260,10 +260,7 @@ func TestStopStartList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ids []string
-			for _, i := range list {
-				ids = append(ids, i.ID)
-			}
+			ids := cloudtest.InstanceIDs(list)
 			if strings.Join(ids, ",") != tt.want {
 				t.Errorf("ListInstances = %v, want %s", ids, tt.want)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 func TestLeftovers(t *testing.T) {
@@ -134,10 +135,7 @@ func TestLeftoversReadEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range left {
-		got = append(got, r.ID)
-	}
+	got := cloudtest.ResourceIDs(left)
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
