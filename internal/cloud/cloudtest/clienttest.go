@@ -32,15 +32,6 @@ func InstanceIDs(insts []cloud.Instance) []string {
 	return out
 }
 
-// ResourceIDs returns the IDs of rs, in order.
-func ResourceIDs(rs []cloud.Resource) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
-	}
-	return out
-}
-
 // EnvOver is base with the KEY=value entries of over taking precedence.
 func EnvOver(base cloud.Env, over ...string) cloud.Env {
 	o := cloud.EnvList(over)

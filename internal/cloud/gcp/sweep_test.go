@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
-	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 func TestLeftovers(t *testing.T) {
@@ -135,7 +134,10 @@ func TestLeftoversReadEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cloudtest.ResourceIDs(left)
+	var got []string
+	for _, r := range left {
+		got = append(got, r.ID)
+	}
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
