@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
+	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 // Plugin is a Packer plugin a template requires.
@@ -18,6 +19,13 @@ type Plugin struct {
 	Name    string // local name in required_plugins, e.g. "amazon"
 	Source  string // e.g. "github.com/hashicorp/amazon"
 	Version string // exact X.Y.Z
+}
+
+// HashiCorpPlugin is the plugin github.com/hashicorp/<name> at the version
+// tools/versions.env pins (every target's builder is HashiCorp's); it
+// panics for a plugin that is not pinned, a programming error.
+func HashiCorpPlugin(name string) Plugin {
+	return Plugin{Name: name, Source: "github.com/hashicorp/" + name, Version: tools.PluginVersion(name)}
 }
 
 // Meta is what the renderer hands every source block.

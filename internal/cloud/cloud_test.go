@@ -208,3 +208,24 @@ func TestCompareKinds(t *testing.T) {
 		t.Errorf("sorted kinds = %v, want %v", kinds, want)
 	}
 }
+
+// The build cache takes the newest image of the hash that is not retired.
+func TestCacheHit(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	imgs := []cloud.Image{ // newest first
+		{ID: "other-hash", ConfigHash: "h2"},
+		{ID: "retired", ConfigHash: "h1", Deprecated: now},
+		{ID: "retiring-later", ConfigHash: "h1", Deprecated: now.Add(time.Hour)},
+		{ID: "older", ConfigHash: "h1"},
+	}
+	tests := []struct{ hash, want string }{{"h1", "retiring-later"}, {"h2", "other-hash"}, {"h3", ""}}
+	for _, tc := range tests {
+		var id string
+		if got := cloud.CacheHit(imgs, tc.hash, now); got != nil {
+			id = got.ID
+		}
+		if id != tc.want {
+			t.Errorf("CacheHit(%s) = %q, want %q", tc.hash, id, tc.want)
+		}
+	}
+}

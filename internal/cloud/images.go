@@ -155,6 +155,22 @@ type Instance struct {
 
 // Retired reports whether the image was deprecated at or before now: such
 // an image is never a cache hit.
-func (im Image) Retired(now time.Time) bool {
-	return !im.Deprecated.IsZero() && !im.Deprecated.After(now)
+func (im Image) Retired(now time.Time) bool { return Retired(im.Deprecated, now) }
+
+// Retired reports whether an image deprecated at deprecated (zero: never)
+// is retired at now, the rule of Image.Retired for a target that reads the
+// time before it makes an Image.
+func Retired(deprecated, now time.Time) bool {
+	return !deprecated.IsZero() && !deprecated.After(now)
+}
+
+// CacheHit is the build cache's pick from imgs, newest first: the first
+// image built from hash and not retired at now; nil when there is none.
+func CacheHit(imgs []Image, hash string, now time.Time) *Image {
+	for _, img := range imgs {
+		if img.ConfigHash == hash && !img.Retired(now) {
+			return &img
+		}
+	}
+	return nil
 }

@@ -30,19 +30,22 @@ func (b Backoff) withDefaults() Backoff {
 
 // or fills the zero fields of b from d.
 func (b Backoff) or(d Backoff) Backoff {
-	if b.Initial <= 0 {
-		b.Initial = d.Initial
-	}
-	if b.Max <= 0 {
-		b.Max = d.Max
-	}
-	if b.MaxElapsed <= 0 {
-		b.MaxElapsed = d.MaxElapsed
-	}
+	b.Initial = orDefault(b.Initial, d.Initial)
+	b.Max = orDefault(b.Max, d.Max)
+	b.MaxElapsed = orDefault(b.MaxElapsed, d.MaxElapsed)
 	if b.Sleep == nil {
 		b.Sleep = d.Sleep
 	}
 	return b
+}
+
+// orDefault is v, or d when v is unset (zero or negative): how Backoff
+// and Tuning fill their fields from defaults.
+func orDefault[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 // Delay is the ceiling of the wait before retry number attempt (0-based);

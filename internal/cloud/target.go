@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -58,18 +59,48 @@ type Packer interface {
 	SSHUser(c *config.Config) string
 }
 
-// PinBuildRegion is PinRegion for a target that builds its image in one
-// region and copies it nowhere: the override of the field Regions names.
-// ErrNotSupported when c has no block of the target.
-func PinBuildRegion(t interface {
-	Name() string
-	Regions(c *config.Config) (string, []string)
-}, c *config.Config, region string) ([]string, error) {
-	field, _ := t.Regions(c)
-	if field == "" {
-		return nil, fmt.Errorf("%s: the config has no %s block: %w", t.Name(), t.Name(), ErrNotSupported)
+// OneRegion answers Regions and PinRegion for a target that builds its
+// image in one region and copies it nowhere.
+type OneRegion struct {
+	Target string // the target's name, the key of its block
+	Field  string // the field of the block that names the build region
+	// Of reads that field; it is called only when the block exists.
+	Of func(*config.CloudSet) string
+}
+
+// Regions is Field and the region it names, or "" and nil when c has no
+// block of Target.
+func (o OneRegion) Regions(c *config.Config) (string, []string) {
+	if c == nil || !c.Packer.Clouds.Has(o.Target) {
+		return "", nil
 	}
-	return []string{c.Packer.FieldPath(t.Name(), field) + "=" + region}, nil
+	return o.Field, []string{o.Of(&c.Packer.Clouds)}
+}
+
+// Pin is PinRegion: the override of Field. ErrNotSupported when c has no
+// block of Target.
+func (o OneRegion) Pin(c *config.Config, region string) ([]string, error) {
+	if field, _ := o.Regions(c); field == "" {
+		return nil, fmt.Errorf("%s: the config has no %s block: %w", o.Target, o.Target, ErrNotSupported)
+	}
+	return []string{c.Packer.FieldPath(o.Target, o.Field) + "=" + region}, nil
+}
+
+// SignInHint is a target's answer to CredentialHint: Text, how to give it
+// credentials, for an error whose message Errors matches.
+type SignInHint struct {
+	// Errors matches the target's messages for missing, expired or
+	// refused credentials.
+	Errors *regexp.Regexp
+	Text   string
+}
+
+// For returns Text when err is a credential failure, else "".
+func (h SignInHint) For(err error) string {
+	if err == nil || !h.Errors.MatchString(err.Error()) {
+		return ""
+	}
+	return h.Text
 }
 
 // Prerequisite is a program a target needs on the host besides packer.

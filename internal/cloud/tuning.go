@@ -54,21 +54,13 @@ func (t Tuning) WithDefaults() Tuning {
 // as in c.Tuning.Or(ownDefaults).WithDefaults(). PollMax, when d sets it,
 // is never below t's PollInterval.
 func (t Tuning) Or(d Tuning) Tuning {
-	if t.CallTimeout <= 0 {
-		t.CallTimeout = d.CallTimeout
-	}
-	if t.MaxAttempts <= 0 {
-		t.MaxAttempts = d.MaxAttempts
-	}
-	if t.PollInterval <= 0 {
-		t.PollInterval = d.PollInterval
-	}
+	t.CallTimeout = orDefault(t.CallTimeout, d.CallTimeout)
+	t.MaxAttempts = orDefault(t.MaxAttempts, d.MaxAttempts)
+	t.PollInterval = orDefault(t.PollInterval, d.PollInterval)
 	if t.PollMax <= 0 && d.PollMax > 0 {
 		t.PollMax = max(d.PollMax, t.PollInterval)
 	}
-	if t.WaitTimeout <= 0 {
-		t.WaitTimeout = d.WaitTimeout
-	}
+	t.WaitTimeout = orDefault(t.WaitTimeout, d.WaitTimeout)
 	if t.Sleep == nil {
 		t.Sleep = d.Sleep
 	}

@@ -251,10 +251,7 @@ func TestListInstances(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ids []string
-			for _, in := range got {
-				ids = append(ids, in.ID)
-			}
+			ids := cloudtest.InstanceIDs(got)
 			if strings.Join(ids, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("ids = %v, want %v", ids, tc.want)
 			}

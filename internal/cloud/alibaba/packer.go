@@ -6,13 +6,10 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) SourceType() string { return "alicloud-ecs" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "alicloud", Source: "github.com/hashicorp/alicloud", Version: tools.PluginVersion("alicloud")}
-}
+func (Cloud) SourceType() string              { return "alicloud-ecs" }
+func (Cloud) Plugin() cloud.Plugin            { return cloud.HashiCorpPlugin("alicloud") }
 func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.Alibaba.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {

@@ -27,17 +27,15 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "alibaba" }
 
-// Regions: an ECS image is built in one region and copied nowhere.
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.Alibaba == nil {
-		return "", nil
-	}
-	return "region", []string{c.Packer.Clouds.Alibaba.Region}
-}
+// buildRegion: an ECS image is built in one region and copied nowhere.
+var buildRegion = cloud.OneRegion{Target: "alibaba", Field: "region", Of: func(s *config.CloudSet) string { return s.Alibaba.Region }}
+
+// Regions is the region the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildRegion.Regions(c) }
 
 // PinRegion builds the image in region only.
-func (a Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(a, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildRegion.Pin(c, region)
 }
 
 // SecretEnv are the credentials the alicloud plugin and the SDK read: the
@@ -49,17 +47,15 @@ func (Cloud) SecretEnv() []string {
 	}
 }
 
-// credentialError matches the alibaba errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|access ?key|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidSecurityToken|Forbidden.RAM|ALICLOUD_|ALIBABA_CLOUD_`)
+// signIn is the advice for the alibaba errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|access ?key|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidSecurityToken|Forbidden.RAM|ALICLOUD_|ALIBABA_CLOUD_`),
+	Text:   "alibaba credentials: set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (with ALICLOUD_SECURITY_TOKEN for STS keys), or ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "alibaba credentials: set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (with ALICLOUD_SECURITY_TOKEN for STS keys), or ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // placeholderKey is a clearly fake access key: the alicloud builder insists
 // on credentials even to validate. It only has to parse; no call is made.

@@ -41,8 +41,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 	imgs = slices.DeleteFunc(imgs, func(im types.Image) bool {
 		// The owner sees its deprecated AMIs whatever IncludeDeprecated
 		// says; a retired image is no cache hit.
-		d := parseTime(awssdk.ToString(im.DeprecationTime))
-		return !d.IsZero() && !d.After(now)
+		return cloud.Retired(parseTime(awssdk.ToString(im.DeprecationTime)), now)
 	})
 	if len(imgs) == 0 {
 		return nil, nil

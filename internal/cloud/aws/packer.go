@@ -10,7 +10,6 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
 // Canonical's AWS account publishes the official Ubuntu AMIs.
@@ -19,10 +18,8 @@ const (
 	nobleAMIName   = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
 )
 
-func (Cloud) SourceType() string { return "amazon-ebs" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "amazon", Source: "github.com/hashicorp/amazon", Version: tools.PluginVersion("amazon")}
-}
+func (Cloud) SourceType() string              { return "amazon-ebs" }
+func (Cloud) Plugin() cloud.Plugin            { return cloud.HashiCorpPlugin("amazon") }
 func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.AWS.SSHUsername }
 
 func (Cloud) Source(body *hclwrite.Body, c *config.Config, m cloud.Meta) {

@@ -55,17 +55,15 @@ func (c Cloud) PinRegion(cfg *config.Config, region string) ([]string, error) {
 // SecretEnv are the standard chain's secret variables.
 func (Cloud) SecretEnv() []string { return []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} }
 
-// credentialError matches the aws errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|AuthFailure|SignatureDoesNotMatch|UnauthorizedOperation|security token|SSO session|ssooidc|token has expired`)
+// signIn is the advice for the aws errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|AuthFailure|SignatureDoesNotMatch|UnauthorizedOperation|security token|SSO session|ssooidc|token has expired`),
+	Text:   "aws credentials: sign in with `aws sso login --profile <profile>` and set AWS_PROFILE=<profile>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in GitHub Actions use aws-actions/configure-aws-credentials (OIDC)",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "aws credentials: sign in with `aws sso login --profile <profile>` and set AWS_PROFILE=<profile>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in GitHub Actions use aws-actions/configure-aws-credentials (OIDC)"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // Placeholders keep an offline validate from asking the instance
 // metadata service for credentials; amazon-ebs needs nothing else.

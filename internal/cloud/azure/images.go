@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,12 +28,8 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 	if err != nil {
 		return nil, err
 	}
-	for _, img := range imgs { // newest first
-		if img.ConfigHash == hash && img.State == "available" && !img.Retired(time.Now()) {
-			return &img, nil
-		}
-	}
-	return nil, nil
+	imgs = slices.DeleteFunc(imgs, func(im cloud.Image) bool { return im.State != "available" })
+	return cloud.CacheHit(imgs, hash, time.Now()), nil
 }
 
 // ListImages returns our managed images in the resource group and

@@ -203,14 +203,14 @@ func TestRepaveKeepsTheNewestManagedImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(imgs) != 3 || imgs[0].ID != newest || imgs[1].ID != middle || imgs[2].ID != oldest {
-		t.Fatalf("ListImages order = %v, want newest first", ids(imgs))
+		t.Fatalf("ListImages order = %v, want newest first", cloudtest.ImageIDs(imgs))
 	}
 	d := repave.Retire(imgs, "", nil, repave.Policy{Keep: 1, DeleteAfter: 24 * time.Hour, Now: now})
 	if len(d.Keep) != 1 || d.Keep[0].ID != newest {
-		t.Errorf("kept %v, want only %s", ids(d.Keep), newest)
+		t.Errorf("kept %v, want only %s", cloudtest.ImageIDs(d.Keep), newest)
 	}
 	if len(d.Deprecate) != 2 {
-		t.Errorf("deprecate %v, want the two older images", ids(d.Deprecate))
+		t.Errorf("deprecate %v, want the two older images", cloudtest.ImageIDs(d.Deprecate))
 	}
 	// The cache finds the newest image of a hash by the same dates.
 	second := builtImage(f, "sindri-dev-0", "h2", now.Add(-10*24*time.Hour))
@@ -255,14 +255,6 @@ func TestGalleryVersionDatedByPublishedDate(t *testing.T) {
 	if err != nil || !img.Created.Equal(at) {
 		t.Errorf("GetImage = %+v, %v; want created %s", img, err, at)
 	}
-}
-
-func ids(imgs []cloud.Image) []string {
-	var out []string
-	for _, im := range imgs {
-		out = append(out, im.ID)
-	}
-	return out
 }
 
 // Azure refuses to delete a managed image while a gallery version made

@@ -18,13 +18,10 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) SourceType() string { return "azure-arm" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "azure", Source: "github.com/hashicorp/azure", Version: tools.PluginVersion("azure")}
-}
+func (Cloud) SourceType() string                        { return "azure-arm" }
+func (Cloud) Plugin() cloud.Plugin                      { return cloud.HashiCorpPlugin("azure") }
 func (Cloud) Variables(*config.Config) []cloud.Variable { return credentialVars }
 func (Cloud) SSHUser(c *config.Config) string           { return c.Packer.Clouds.Azure.SSHUsername }
 

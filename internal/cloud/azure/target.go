@@ -86,17 +86,15 @@ func (Cloud) SecretEnv() []string {
 	return []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"}
 }
 
-// credentialError matches the azure errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|AADSTS|InvalidAuthenticationToken|AuthenticationFailed|AuthorizationFailed|az login|failed to acquire a token`)
+// signIn is the advice for the azure errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|AADSTS|InvalidAuthenticationToken|AuthenticationFailed|AuthorizationFailed|az login|failed to acquire a token`),
+	Text:   "azure credentials: run `az login` (then `az account set --subscription <id>`), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET; in GitHub Actions pass AZURE_CLIENT_ID and AZURE_TENANT_ID with permissions id-token: write (OIDC, docs/azure.md)",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "azure credentials: run `az login` (then `az account set --subscription <id>`), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET; in GitHub Actions pass AZURE_CLIENT_ID and AZURE_TENANT_ID with permissions id-token: write (OIDC, docs/azure.md)"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // azureImageID is a managed image's resource ID or a gallery image
 // version's, the two IDs azure-arm builds produce.

@@ -23,6 +23,15 @@ func ImageIDs(imgs []cloud.Image) []string {
 	return out
 }
 
+// InstanceIDs returns the IDs of insts, in order.
+func InstanceIDs(insts []cloud.Instance) []string {
+	out := make([]string, len(insts))
+	for i, in := range insts {
+		out[i] = in.ID
+	}
+	return out
+}
+
 // EnvOver is base with the KEY=value entries of over taking precedence.
 func EnvOver(base cloud.Env, over ...string) cloud.Env {
 	o := cloud.EnvList(over)
@@ -97,6 +106,17 @@ func ErrorSays(parts ...string) func(error) bool {
 			}
 		}
 		return true
+	}
+}
+
+// WantContains reports each of wants that text, what the test names, does
+// not hold.
+func WantContains(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
 	}
 }
 

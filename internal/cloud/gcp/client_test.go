@@ -124,11 +124,7 @@ func TestAPIErrorIsSurfaced(t *testing.T) {
 	if err == nil {
 		t.Fatal("ListImages succeeded")
 	}
-	for _, want := range []string{"gcp: list images in project fake-project", "Error 403", msg, "forbidden", "request id fake-req-"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
+	cloudtest.WantContains(t, "the error", err.Error(), "gcp: list images in project fake-project", "Error 403", msg, "forbidden", "request id fake-req-")
 	if n := count(f, "GET", "/global/images"); n != 1 {
 		t.Errorf("a 403 was retried: %d requests", n)
 	}

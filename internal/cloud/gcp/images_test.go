@@ -91,10 +91,7 @@ func TestListAndGetImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, im := range list {
-		names = append(names, im.ID)
-	}
+	names := cloudtest.ImageIDs(list)
 	if strings.Join(names, ",") != "sindri-3,sindri-2,sindri-1" {
 		t.Fatalf("ListImages = %v, want ours, newest first", names)
 	}

@@ -78,12 +78,8 @@ func TestLaunchSendsUserDataKeyAndBootDisk(t *testing.T) {
 			insert = string(call.Body)
 		}
 	}
-	for _, want := range []string{`"sourceImage":"projects/fake-project/global/images/sindri-img"`, `"autoDelete":true`, `"diskSizeGb":"80"`,
-		`"diskType":"zones/us-west1-a/diskTypes/pd-ssd"`, `"sindri-packer":"temporary"`, `"enableSecureBoot":true`} {
-		if !strings.Contains(insert, want) {
-			t.Errorf("instance insert lacks %s: %s", want, insert)
-		}
-	}
+	cloudtest.WantContains(t, "the instance insert", insert, `"sourceImage":"projects/fake-project/global/images/sindri-img"`, `"autoDelete":true`, `"diskSizeGb":"80"`,
+		`"diskType":"zones/us-west1-a/diskTypes/pd-ssd"`, `"sindri-packer":"temporary"`, `"enableSecureBoot":true`)
 	disk := liveOf(f.Live(), cloud.KindDisk)
 	if len(disk) != 1 || disk[0].Tags["sindri-run-id"] != "run_7-2" || disk[0].Tags["sindri-packer"] != "temporary" {
 		t.Errorf("boot disk = %+v, want our labels", disk)
@@ -264,10 +260,7 @@ func TestStopStartList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ids []string
-			for _, i := range list {
-				ids = append(ids, i.ID)
-			}
+			ids := cloudtest.InstanceIDs(list)
 			if strings.Join(ids, ",") != tt.want {
 				t.Errorf("ListInstances = %v, want %s", ids, tt.want)
 			}

@@ -11,13 +11,10 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) SourceType() string { return "googlecompute" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "googlecompute", Source: "github.com/hashicorp/googlecompute", Version: tools.PluginVersion("googlecompute")}
-}
+func (Cloud) SourceType() string              { return "googlecompute" }
+func (Cloud) Plugin() cloud.Plugin            { return cloud.HashiCorpPlugin("googlecompute") }
 func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.GCP.SSHUsername }
 
 // LabelValue adapts a value to GCP's label rules: lower-case letters,

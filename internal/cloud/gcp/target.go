@@ -33,35 +33,31 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "gcp" }
 
-// Regions: a GCP image is built in one zone (images are global, nothing
+// buildZone: a GCP image is built in one zone (images are global, nothing
 // is copied).
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.GCP == nil {
-		return "", nil
-	}
-	return "zone", []string{c.Packer.Clouds.GCP.Zone}
-}
+var buildZone = cloud.OneRegion{Target: "gcp", Field: "zone", Of: func(s *config.CloudSet) string { return s.GCP.Zone }}
+
+// Regions is the zone the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildZone.Regions(c) }
 
 // PinRegion builds in zone region: there is nothing copied elsewhere.
-func (g Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(g, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildZone.Pin(c, region)
 }
 
 // SecretEnv: GOOGLE_CREDENTIALS holds a service-account key itself (the
 // plugin reads it); GOOGLE_APPLICATION_CREDENTIALS only names a file.
 func (Cloud) SecretEnv() []string { return []string{"GOOGLE_CREDENTIALS"} }
 
-// credentialError matches the gcp errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|oauth2|invalid_grant|UNAUTHENTICATED|reauth|invalid authentication`)
+// signIn is the advice for the gcp errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|oauth2|invalid_grant|UNAUTHENTICATED|reauth|invalid authentication`),
+	Text:   "gcp credentials: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; in GitHub Actions use google-github-actions/auth",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "gcp credentials: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; in GitHub Actions use google-github-actions/auth"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // gcpImageID is an image name, or its resource path or self link (the
 // compute API's URL, or a test server's).

@@ -113,11 +113,7 @@ func TestErrorBodySurfaced(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"Tag namespace 'x' is retired: contact your administrator.", "IncorrectTagNamespace", "http 409", "opc-request-id fake-opc-request-", "ListImages"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
+	cloudtest.WantContains(t, "the error", err.Error(), "Tag namespace 'x' is retired: contact your administrator.", "IncorrectTagNamespace", "http 409", "opc-request-id fake-opc-request-", "ListImages")
 }
 
 func TestNoOCIBlock(t *testing.T) {

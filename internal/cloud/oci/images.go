@@ -30,12 +30,7 @@ func (c Cloud) FindImage(ctx context.Context, cfg *config.Config, hash string) (
 	if err != nil {
 		return nil, err
 	}
-	for _, img := range imgs { // newest first
-		if img.ConfigHash == hash && !img.Retired(time.Now()) {
-			return &img, nil
-		}
-	}
-	return nil, nil
+	return cloud.CacheHit(imgs, hash, time.Now()), nil
 }
 
 // ListImages returns this tool's images in the compartment, newest first.

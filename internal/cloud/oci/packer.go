@@ -9,13 +9,10 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) SourceType() string { return "oracle-oci" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "oracle", Source: "github.com/hashicorp/oracle", Version: tools.PluginVersion("oracle")}
-}
+func (Cloud) SourceType() string   { return "oracle-oci" }
+func (Cloud) Plugin() cloud.Plugin { return cloud.HashiCorpPlugin("oracle") }
 
 // Variables: the OCI SDK config file is chosen per run (empty: the
 // plugin's default, ~/.oci/config of the current user).

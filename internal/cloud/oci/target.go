@@ -44,34 +44,30 @@ var _ cloud.Target = Cloud{}
 
 func (Cloud) Name() string { return "oci" }
 
-// Regions: an OCI image is built in one region and copied nowhere.
-func (Cloud) Regions(c *config.Config) (string, []string) {
-	if c == nil || c.Packer.Clouds.OCI == nil {
-		return "", nil
-	}
-	return "region", []string{c.Packer.Clouds.OCI.Region}
-}
+// buildRegion: an OCI image is built in one region and copied nowhere.
+var buildRegion = cloud.OneRegion{Target: "oci", Field: "region", Of: func(s *config.CloudSet) string { return s.OCI.Region }}
+
+// Regions is the region the image is built in.
+func (Cloud) Regions(c *config.Config) (string, []string) { return buildRegion.Regions(c) }
 
 // PinRegion builds in region: there is nothing to stop copying.
-func (o Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
-	return cloud.PinBuildRegion(o, c, region)
+func (Cloud) PinRegion(c *config.Config, region string) ([]string, error) {
+	return buildRegion.Pin(c, region)
 }
 
 // SecretEnv: the API signing key the Action writes from a workflow's
 // OCI_CLI_* secrets.
 func (Cloud) SecretEnv() []string { return []string{"OCI_CLI_KEY_CONTENT"} }
 
-// credentialError matches the oci errors that mean missing, expired or
-// refused credentials.
-var credentialError = regexp.MustCompile(`(?i)credential|NotAuthenticated|bad configuration|config file|private key|key_file|fingerprint`)
+// signIn is the advice for the oci errors that mean missing, expired
+// or refused credentials.
+var signIn = cloud.SignInHint{
+	Errors: regexp.MustCompile(`(?i)credential|NotAuthenticated|bad configuration|config file|private key|key_file|fingerprint`),
+	Text:   "oci credentials: write the OCI config file (`oci setup config` makes ~/.oci/config with user, fingerprint, key_file, tenancy and region), or point OCI_CLI_CONFIG_FILE at one (profile: OCI_CLI_PROFILE)",
+}
 
 // CredentialHint says how to sign in when err is a credential failure.
-func (Cloud) CredentialHint(err error) string {
-	if err == nil || !credentialError.MatchString(err.Error()) {
-		return ""
-	}
-	return "oci credentials: write the OCI config file (`oci setup config` makes ~/.oci/config with user, fingerprint, key_file, tenancy and region), or point OCI_CLI_CONFIG_FILE at one (profile: OCI_CLI_PROFILE)"
-}
+func (Cloud) CredentialHint(err error) string { return signIn.For(err) }
 
 // Clearly fake identity: the oracle builder insists on an OCI config file
 // with a parsable key even to validate. No call is made with it.

@@ -79,7 +79,7 @@ func (Cloud) FindImage(_ context.Context, c *config.Config, hash string) (*cloud
 	if _, err := os.Stat(img); err != nil {
 		return nil, fmt.Errorf("qemu image store: %s lists an image that is missing: %w", dir, err)
 	}
-	if !m.Deprecated.IsZero() && !m.Deprecated.After(time.Now()) {
+	if cloud.Retired(m.Deprecated, time.Now()) {
 		return nil, nil // retired: no cache hit
 	}
 	abs, _ := filepath.Abs(img)

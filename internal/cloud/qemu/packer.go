@@ -13,13 +13,10 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/config"
 	"github.com/sindri-dev/sindri-packer/internal/hclgen"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey"
-	"github.com/sindri-dev/sindri-packer/tools"
 )
 
-func (Cloud) SourceType() string { return "qemu" }
-func (Cloud) Plugin() cloud.Plugin {
-	return cloud.Plugin{Name: "qemu", Source: "github.com/hashicorp/qemu", Version: tools.PluginVersion("qemu")}
-}
+func (Cloud) SourceType() string              { return "qemu" }
+func (Cloud) Plugin() cloud.Plugin            { return cloud.HashiCorpPlugin("qemu") }
 func (Cloud) SSHUser(c *config.Config) string { return c.Packer.Clouds.QEMU.SSHUsername }
 
 // Variables are decided per run: the accelerator after probing KVM, the

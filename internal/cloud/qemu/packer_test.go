@@ -167,17 +167,12 @@ func TestCloudInitSeed(t *testing.T) {
 	if keys := slices.Sorted(maps.Keys(seed)); !slices.Equal(keys, []string{"meta-data", "user-data"}) {
 		t.Fatalf("cd_content keys %q", keys)
 	}
-	ud := seed["user-data"]
-	for _, want := range []string{
+	cloudtest.WantContains(t, "user-data", seed["user-data"],
 		"#cloud-config\n",
 		"  - name: dev\n",
 		"    sudo: ALL=(ALL) NOPASSWD:ALL\n",
 		"      - ssh-ed25519 AAAATEST test@key\n",
-	} {
-		if !strings.Contains(ud, want) {
-			t.Errorf("user-data lacks %q:\n%s", want, ud)
-		}
-	}
+	)
 	if md := seed["meta-data"]; !strings.Contains(md, "instance-id: sindri-build\n") {
 		t.Errorf("meta-data = %q", md)
 	}
