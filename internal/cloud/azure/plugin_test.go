@@ -23,10 +23,7 @@ package azure_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,80 +41,28 @@ import (
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest/plugintest"
 	packerpkg "github.com/sindri-dev/sindri-packer/internal/packer"
+	"github.com/sindri-dev/sindri-packer/internal/sshkey/sshtest"
 )
 
-// serveSSH answers SSH on 127.0.0.1 for the VMs of f: a client gets in
-// only with a public key that a VM in the double holds in its
-// osProfile.linuxConfiguration.ssh.publicKeys. It returns the port and
+// serveSSH answers SSH on 127.0.0.1 for the VMs of f (sshtest's double):
+// a client gets in only with a public key that a VM in the double holds
+// in its osProfile.linuxConfiguration.ssh.publicKeys, and every command
+// exits 0 (the suite runs none; packer may probe). It returns the port and
 // a flag that says whether anyone got in.
 func serveSSH(t *testing.T, f *azurefake.Fake) (int, *atomic.Bool) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var in atomic.Bool
-	cfg := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	onVM := func(_ string, key ssh.PublicKey) bool {
 		for _, k := range vmKeys(f) {
 			if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err == nil && bytes.Equal(pk.Marshal(), key.Marshal()) {
 				in.Store(true)
-				return nil, nil
+				return true
 			}
 		}
-		return nil, fmt.Errorf("key not on any VM")
-	}}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+		return false
 	}
-	host, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.AddHostKey(host)
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveConn(conn, cfg)
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port, &in
-}
-
-// serveConn answers one SSH connection: sessions are accepted and every
-// command exits 0 (the suite runs none; packer may probe).
-func serveConn(conn net.Conn, cfg *ssh.ServerConfig) {
-	defer conn.Close()
-	sc, chans, reqs, err := ssh.NewServerConn(conn, cfg)
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		go func() {
-			defer ch.Close()
-			for r := range creqs {
-				_ = r.Reply(r.Type == "exec", nil)
-				if r.Type == "exec" {
-					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
-					return
-				}
-			}
-		}()
-	}
+	srv := sshtest.Start(t, sshtest.Config{Authorize: onVM, Default: &sshtest.Reply{}})
+	return srv.Port, &in
 }
 
 // vmKeys are the SSH public keys the double's VMs hold.
