@@ -2,6 +2,8 @@ package cloudtest
 
 import (
 	"cmp"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"time"
@@ -65,4 +67,20 @@ func EnvOf(f Fake) cloud.Env {
 		v, ok := env[key]
 		return v, ok
 	}
+}
+
+// Serve starts a fake's local server for h (start is httptest.NewServer
+// or httptest.NewTLSServer) and stops it when the test ends (Stop).
+func Serve(t interface{ Cleanup(func()) }, start func(http.Handler) *httptest.Server, h http.Handler) *httptest.Server {
+	s := start(h)
+	t.Cleanup(func() { Stop(s) })
+	return s
+}
+
+// Stop stops a fake's server, releasing hanging requests first: closing
+// their connections ends their context, which Intercept waits on, so the
+// server does not wait for a client that never gives up.
+func Stop(s *httptest.Server) {
+	s.CloseClientConnections()
+	s.Close()
 }

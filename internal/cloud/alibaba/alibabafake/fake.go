@@ -178,8 +178,7 @@ func (f *Fake) Close() {
 	f.close.Do(func() {
 		for _, s := range []*httptest.Server{f.srv, f.tls} {
 			if s != nil {
-				s.CloseClientConnections()
-				s.Close()
+				cloudtest.Stop(s)
 			}
 		}
 	})

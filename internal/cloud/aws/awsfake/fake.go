@@ -15,7 +15,6 @@ package awsfake
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,8 +51,6 @@ const (
 type Fake struct {
 	cloudtest.Faults
 	srv *httptest.Server
-	// stopped ends when the test does: it releases hanging requests.
-	stopped context.Context
 
 	mu        sync.Mutex
 	n         int // id counter
@@ -123,13 +120,8 @@ type Rule struct {
 
 // New starts the fake; it stops when the test ends.
 func New(t testing.TB) *Fake {
-	stopped, stop := context.WithCancel(context.Background())
-	f := &Fake{stopped: stopped, res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
-	f.srv = httptest.NewServer(f)
-	t.Cleanup(func() {
-		stop() // releases hanging requests
-		f.srv.Close()
-	})
+	f := &Fake{res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
+	f.srv = cloudtest.Serve(t, httptest.NewServer, f)
 	return f
 }
 
@@ -484,10 +476,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	sts := action == "GetCallerIdentity"
 	ans := answer{w: w, action: action, reqID: reqID, sts: sts}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(f.stopped, cancel)()
-	if f.Answered(r.WithContext(ctx), r.Method+" Action="+action, body, func(x cloudtest.Fault) { ans.fail(faultError(x, sts)) }) {
+	if f.Answered(r, r.Method+" Action="+action, body, func(x cloudtest.Fault) { ans.fail(faultError(x, sts)) }) {
 		return
 	}
 	f.mu.Lock()

@@ -121,8 +121,7 @@ func NewTLS(t interface {
 	Cleanup(func())
 }) *Fake {
 	s := start(t, httptest.NewTLSServer)
-	s.plain = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.plain.Close)
+	s.plain = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -138,8 +137,7 @@ func base(r *http.Request) string {
 func start(t interface{ Cleanup(func()) }, serve func(http.Handler) *httptest.Server) *Fake {
 	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}, deps: map[string]*deployment{}}
 	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
-	s.srv = serve(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
+	s.srv = cloudtest.Serve(t, serve, http.HandlerFunc(s.serve))
 	return s
 }
 

@@ -104,7 +104,7 @@ func New(t testing.TB) *Fake {
 		ops:       map[string]*op{},
 		byReqID:   map[string]string{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.CredentialsFile = filepath.Join(t.TempDir(), "fake-gcp-credentials.json")
 	key := map[string]string{
@@ -120,7 +120,6 @@ func New(t testing.TB) *Fake {
 	if err := os.WriteFile(s.CredentialsFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.srv.Close)
 	return s
 }
 

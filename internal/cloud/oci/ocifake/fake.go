@@ -242,16 +242,9 @@ func New(t testing.TB) *Fake {
 		retryTokens: map[string]string{},
 		schemas:     map[string]*schema{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
-	t.Cleanup(s.Close)
 	return s
-}
-
-// Close releases hanging requests and stops the server.
-func (s *Fake) Close() {
-	s.srv.CloseClientConnections()
-	s.srv.Close()
 }
 
 // SetPageSize sets the page length of every list call (limit= still
