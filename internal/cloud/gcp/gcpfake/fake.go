@@ -751,16 +751,50 @@ func (s *Fake) notFound(w http.ResponseWriter, path string) {
 }
 
 func (s *Fake) image(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
-	im := s.images[name]
-	if s.answered(w, q, im != nil, "global/images/"+name) {
+	single(s, w, r, q, s.images, "images", "", name, onResource[*computepb.Image]{
+		deleting: func(im *computepb.Image) bool { im.Status = proto.String("DELETING"); return true },
+	})
+}
+
+// onResource is how a GET or DELETE of one resource differs by kind;
+// every field may be nil.
+type onResource[M any] struct {
+	got      func(M)      // after a GET is answered
+	deleting func(M) bool // before a DELETE: marks it, or refuses (writes the error and returns false)
+	remove   func()       // what the finished delete does; nil: it leaves the map
+}
+
+// single answers a GET or DELETE of the resource name in m, the
+// collection coll of zone ("" for a global one): GET writes it, DELETE
+// starts the operation that removes it once polled; a repeated requestId
+// gets the operation it made, a missing resource 404, other methods 405.
+func single[M interface {
+	proto.Message
+	GetSelfLink() string
+}](s *Fake, w http.ResponseWriter, r *http.Request, q map[string][]string, m map[string]M, coll, zone, name string, on onResource[M]) {
+	key, path := name, "global/"+coll+"/"+name
+	if zone != "" {
+		key, path = zone+"/"+name, "zones/"+zone+"/"+coll+"/"+name
+	}
+	x, ok := m[key]
+	if s.answered(w, q, ok, path) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		s.write(w, im)
+		s.write(w, x)
+		if on.got != nil {
+			on.got(x)
+		}
 	case http.MethodDelete:
-		im.Status = proto.String("DELETING")
-		s.newOp(w, q, "delete", "", im.GetSelfLink(), func() *failure { delete(s.images, name); return nil })
+		if on.deleting != nil && !on.deleting(x) {
+			return
+		}
+		remove := on.remove
+		if remove == nil {
+			remove = func() { delete(m, key) }
+		}
+		s.newOp(w, q, "delete", zone, x.GetSelfLink(), func() *failure { remove(); return nil })
 	default:
 		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
@@ -847,18 +881,7 @@ func (s *Fake) insertFirewall(w http.ResponseWriter, q map[string][]string, body
 }
 
 func (s *Fake) firewall(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
-	fw := s.firewalls[name]
-	if s.answered(w, q, fw != nil, "global/firewalls/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, fw)
-	case http.MethodDelete:
-		s.newOp(w, q, "delete", "", fw.GetSelfLink(), func() *failure { delete(s.firewalls, name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+	single(s, w, r, q, s.firewalls, "firewalls", "", name, onResource[*computepb.Firewall]{})
 }
 
 // --- instances and disks ---
@@ -1039,20 +1062,11 @@ func (s *Fake) advance(in *computepb.Instance) {
 }
 
 func (s *Fake) instance(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	in := s.instances[zone+"/"+name]
-	if s.answered(w, q, in != nil, "zones/"+zone+"/instances/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, in)
-		s.advance(in)
-	case http.MethodDelete:
-		in.Status = proto.String("STOPPING")
-		s.newOp(w, q, "delete", zone, in.GetSelfLink(), func() *failure { s.removeInstance(zone, name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+	single(s, w, r, q, s.instances, "instances", zone, name, onResource[*computepb.Instance]{
+		got:      s.advance,
+		deleting: func(in *computepb.Instance) bool { in.Status = proto.String("STOPPING"); return true },
+		remove:   func() { s.removeInstance(zone, name) },
+	})
 }
 
 func (s *Fake) power(w http.ResponseWriter, zone, name, verb string, q map[string][]string) {
@@ -1080,21 +1094,14 @@ func (s *Fake) power(w http.ResponseWriter, zone, name, verb string, q map[strin
 }
 
 func (s *Fake) disk(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	d := s.disks[zone+"/"+name]
-	if s.answered(w, q, d != nil, "zones/"+zone+"/disks/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, d)
-	case http.MethodDelete:
-		if len(d.GetUsers()) > 0 {
+	single(s, w, r, q, s.disks, "disks", zone, name, onResource[*computepb.Disk]{
+		deleting: func(d *computepb.Disk) bool {
+			if len(d.GetUsers()) == 0 {
+				return true
+			}
 			s.writeError(w, http.StatusBadRequest, "resourceInUseByAnotherResource",
 				fmt.Sprintf("The disk resource '%s' is already being used by '%s'", strings.TrimPrefix(d.GetSelfLink(), s.URL+"/compute/v1/"), strings.TrimPrefix(d.GetUsers()[0], s.URL+"/compute/v1/")))
-			return
-		}
-		s.newOp(w, q, "delete", zone, d.GetSelfLink(), func() *failure { delete(s.disks, zone+"/"+name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+			return false
+		},
+	})
 }
