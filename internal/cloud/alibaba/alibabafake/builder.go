@@ -63,12 +63,7 @@ func (f *Fake) describeImageFromFamily(p url.Values) (map[string]any, *apiError)
 }
 
 func (f *Fake) authorizeSecurityGroupEgress(p url.Values) (map[string]any, *apiError) {
-	g, rule, aerr := f.rule(p, "DestCidrIp", "DestGroupId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	g.egress = append(g.egress, rule)
-	return map[string]any{}, nil
+	return f.authorize(p, "DestCidrIp", "DestGroupId", func(g *group) *[]Rule { return &g.egress })
 }
 
 func (f *Fake) createKeyPair(p url.Values) (map[string]any, *apiError) {

@@ -711,6 +711,21 @@ func find[T regional](p url.Values, m map[string]T, key string) (T, *apiError) {
 	return x, nil
 }
 
+// remove deletes the resource the request's key names (find) and answers
+// ECS's empty success, unless refuse gives the error ECS answers while
+// the resource is in use.
+func remove[T regional](p url.Values, m map[string]T, key string, refuse func(T) *apiError) (map[string]any, *apiError) {
+	x, aerr := find(p, m, key)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := refuse(x); aerr != nil {
+		return nil, aerr
+	}
+	delete(m, x.res().id)
+	return map[string]any{}, nil
+}
+
 // describe answers a paged Describe call: the resources in the request's
 // region that carry its Tag.N tags and pass keep, sorted by ID, the page
 // asked for (PageSize at most maxSize) each as view makes it, under
@@ -957,29 +972,27 @@ func (f *Fake) createSecurityGroup(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, rule, aerr := f.rule(p, "SourceCidrIp", "SourceGroupId")
+	return f.authorize(p, "SourceCidrIp", "SourceGroupId", func(g *group) *[]Rule { return &g.rules })
+}
+
+// authorize adds the rule of an Authorize call to the group's list that
+// rules picks (its ingress rules or its egress); the peer is cidrKey's
+// CIDR (kept in SourceCidr) or groupKey's group.
+func (f *Fake) authorize(p url.Values, cidrKey, groupKey string, rules func(*group) *[]Rule) (map[string]any, *apiError) {
+	g, aerr := find(p, f.groups, "SecurityGroupId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	g.rules = append(g.rules, rule)
-	return map[string]any{}, nil
-}
-
-// rule reads the group and the rule of an Authorize call; the peer is
-// cidrKey's CIDR (kept in SourceCidr) or groupKey's group.
-func (f *Fake) rule(p url.Values, cidrKey, groupKey string) (*group, Rule, *apiError) {
-	g, aerr := find(p, f.groups, "SecurityGroupId")
-	if aerr != nil {
-		return nil, Rule{}, aerr
-	}
 	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get(cidrKey), Policy: p.Get("Policy")}
 	if rule.Protocol == "" || rule.PortRange == "" {
-		return nil, Rule{}, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
+		return nil, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
 	}
 	if rule.SourceCidr == "" && p.Get(groupKey) == "" {
-		return nil, Rule{}, errf(400, "MissingParameter", "One of %s and %s is mandatory.", cidrKey, groupKey)
+		return nil, errf(400, "MissingParameter", "One of %s and %s is mandatory.", cidrKey, groupKey)
 	}
-	return g, rule, nil
+	list := rules(g)
+	*list = append(*list, rule)
+	return map[string]any{}, nil
 }
 
 func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) {
@@ -1006,17 +1019,14 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 }
 
 func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, aerr := find(p, f.groups, "SecurityGroupId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	for _, in := range f.instances {
-		if slices.Contains(in.groups, g.id) {
-			return nil, errf(403, "DependencyViolation", "There is still instance(s) in the specified security group.")
+	return remove(p, f.groups, "SecurityGroupId", func(g *group) *apiError {
+		for _, in := range f.instances {
+			if slices.Contains(in.groups, g.id) {
+				return errf(403, "DependencyViolation", "There is still instance(s) in the specified security group.")
+			}
 		}
-	}
-	delete(f.groups, g.id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 // --- instances ---

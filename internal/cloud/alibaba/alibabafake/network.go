@@ -119,23 +119,19 @@ func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) deleteVpc(p url.Values) (map[string]any, *apiError) {
-	v, aerr := find(p, f.vpcs, "VpcId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	id := v.id
-	for _, s := range f.vswitches {
-		if s.vpc == id {
-			return nil, errf(400, "DependencyViolation.VSwitch", "Specified VPC still has VSwitch.")
+	return remove(p, f.vpcs, "VpcId", func(v *vpc) *apiError {
+		for _, s := range f.vswitches {
+			if s.vpc == v.id {
+				return errf(400, "DependencyViolation.VSwitch", "Specified VPC still has VSwitch.")
+			}
 		}
-	}
-	for _, g := range f.groups {
-		if g.vpc == id {
-			return nil, errf(400, "DependencyViolation.SecurityGroup", "Specified VPC still has security group.")
+		for _, g := range f.groups {
+			if g.vpc == v.id {
+				return errf(400, "DependencyViolation.SecurityGroup", "Specified VPC still has security group.")
+			}
 		}
-	}
-	delete(f.vpcs, id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 func (f *Fake) createVSwitch(p url.Values) (map[string]any, *apiError) {
@@ -183,18 +179,14 @@ func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) deleteVSwitch(p url.Values) (map[string]any, *apiError) {
-	s, aerr := find(p, f.vswitches, "VSwitchId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	id := s.id
-	for _, in := range f.instances {
-		if in.vswitch == id {
-			return nil, errf(400, "DependencyViolation", "The specified VSwitch has instances in it.")
+	return remove(p, f.vswitches, "VSwitchId", func(s *vswitch) *apiError {
+		for _, in := range f.instances {
+			if in.vswitch == s.id {
+				return errf(400, "DependencyViolation", "The specified VSwitch has instances in it.")
+			}
 		}
-	}
-	delete(f.vswitches, id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 func (f *Fake) allocateEipAddress(p url.Values) (map[string]any, *apiError) {
@@ -269,13 +261,10 @@ func (f *Fake) unassociateEipAddress(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) releaseEipAddress(p url.Values) (map[string]any, *apiError) {
-	e, aerr := find(p, f.eips, "AllocationId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	if e.status != "Available" {
-		return nil, errf(400, "IncorrectEipStatus", "The current status of the resource does not support this operation.")
-	}
-	delete(f.eips, e.id)
-	return map[string]any{}, nil
+	return remove(p, f.eips, "AllocationId", func(e *eip) *apiError {
+		if e.status != "Available" {
+			return errf(400, "IncorrectEipStatus", "The current status of the resource does not support this operation.")
+		}
+		return nil
+	})
 }
