@@ -505,10 +505,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // faultError is an injected fault in ECS's words: its own code and
 // message, or the usual ones for the status.
 func faultError(x cloudtest.Fault) *apiError {
-	code, msg := codeFor(x.Status)
-	if x.Code != "" {
-		code, msg = x.Code, x.Message
-	}
+	code, msg := x.Or(codeFor(x.Status))
 	return &apiError{status: x.Status, code: code, message: msg}
 }
 

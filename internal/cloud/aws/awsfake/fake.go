@@ -540,8 +540,8 @@ func faultError(fault cloudtest.Fault, sts bool) *apiError {
 		}
 		return &apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", cmp.Or(fault.Message, "Request limit exceeded.")}
 	}
-	code, msg := statusError(status, sts)
-	return &apiError{status, cmp.Or(fault.Code, code), cmp.Or(fault.Message, msg)}
+	code, msg := fault.Or(statusError(status, sts))
+	return &apiError{status, code, msg}
 }
 
 func statusError(status int, sts bool) (code, msg string) {

@@ -16,6 +16,7 @@
 package azurefake
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -379,16 +380,8 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // writeFault answers an injected fault in ARM's error format, with ARM's
 // usual code for the status when the fault names none.
 func (s *Fake) writeFault(w http.ResponseWriter, f cloudtest.Fault) {
-	code, msg := f.Code, f.Message
-	if code == "" {
-		code = map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[f.Status]
-	}
-	if code == "" {
-		code = "FakeFailure"
-	}
-	if msg == "" {
-		msg = fmt.Sprintf("fake: injected %d failure", f.Status)
-	}
+	usual := map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[f.Status]
+	code, msg := f.Or(cmp.Or(usual, "FakeFailure"), fmt.Sprintf("fake: injected %d failure", f.Status))
 	if f.Status == http.StatusTooManyRequests && s.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
 	}

@@ -409,13 +409,7 @@ func faultBody(f cloudtest.Fault, project string) (reason, message string) {
 	case http.StatusBadRequest:
 		reason, message = "invalid", "Invalid value for field 'resource'."
 	}
-	if f.Code != "" {
-		reason = f.Code
-	}
-	if f.Message != "" {
-		message = f.Message
-	}
-	return reason, message
+	return f.Or(reason, message)
 }
 
 // Routes is every method and path the router serves (besides /token), in

@@ -508,13 +508,7 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("opc-request-id", reqID)
 	w.Header().Set("Content-Type", "application/json")
 	if s.Answered(r, line, body, func(f cloudtest.Fault) {
-		code, message := errorCodes[f.Status][0], errorCodes[f.Status][1]
-		if f.Code != "" {
-			code = f.Code
-		}
-		if f.Message != "" {
-			message = f.Message
-		}
+		code, message := f.Or(errorCodes[f.Status][0], errorCodes[f.Status][1])
 		writeError(w, f.Status, code, message)
 	}) {
 		return
