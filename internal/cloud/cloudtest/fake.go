@@ -2,6 +2,7 @@ package cloudtest
 
 import (
 	"cmp"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -67,6 +68,15 @@ func EnvOf(f Fake) cloud.Env {
 		v, ok := env[key]
 		return v, ok
 	}
+}
+
+// CopyTags returns a copy of tags that is never nil (an empty map for
+// none): what a fake stores and what Live hands out, so a test's map and
+// the fake's state never share.
+func CopyTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	maps.Copy(out, tags)
+	return out
 }
 
 // Serve starts a fake's local server for h (start is httptest.NewServer

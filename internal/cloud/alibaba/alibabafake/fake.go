@@ -253,7 +253,7 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	}
 	snap := &resource{id: f.nextID("s-"), name: "image snapshot", region: s.Region, tags: map[string]string{}, created: s.Created}
 	f.snapshots[snap.id] = snap
-	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloneTags(s.Tags), created: s.Created.UTC()},
+	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloudtest.CopyTags(s.Tags), created: s.Created.UTC()},
 		status: s.Status, snapshots: []string{snap.id}, owner: "self", family: s.Family}
 	f.images[im.id] = im
 	return im.id
@@ -289,7 +289,7 @@ func (f *Fake) AddInstance(name string, tags map[string]string, created time.Tim
 
 func (f *Fake) addInstance(name string, tags map[string]string, created time.Time) string {
 	in := &instance{
-		resource: resource{id: f.nextID("i-"), name: name, region: Region, tags: cloneTags(tags), created: created.UTC()},
+		resource: resource{id: f.nextID("i-"), name: name, region: Region, tags: cloudtest.CopyTags(tags), created: created.UTC()},
 		status:   "Running", instanceType: "ecs.g6.xlarge", vswitch: VSwitchID, bandwidthOut: 10,
 	}
 	in.publicIP = f.publicIP()
@@ -302,7 +302,7 @@ func (f *Fake) publicIP() string { return fmt.Sprintf("198.51.100.%d", 1+f.seq%2
 
 func (f *Fake) addSystemDisk(in *instance, category string, size int) {
 	d := &disk{
-		resource: resource{id: f.nextID("d-"), name: "", region: in.region, tags: cloneTags(in.tags), created: in.created},
+		resource: resource{id: f.nextID("d-"), name: "", region: in.region, tags: cloudtest.CopyTags(in.tags), created: in.created},
 		status:   "In_use", kind: "system", category: category, size: size, instanceID: in.id, deleteWithInstance: true,
 	}
 	f.disks[d.id] = d
@@ -346,7 +346,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 	defer f.mu.Unlock()
 	var out []cloudtest.FakeResource
 	add := func(kind string, r resource, state string) {
-		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloneTags(r.tags), Created: r.created})
+		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloudtest.CopyTags(r.tags), Created: r.created})
 	}
 	for _, im := range f.images {
 		if im.owner == "self" {
@@ -446,14 +446,6 @@ func codeFor(status int) (string, string) {
 		return "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
 	}
 	return "InvalidParameter", "The specified parameter is not valid."
-}
-
-func cloneTags(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // apiError is an ECS error answer.

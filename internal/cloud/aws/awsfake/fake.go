@@ -291,7 +291,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 		}
 		out = append(out, cloudtest.FakeResource{
 			Kind: r.kind, ID: r.id, Name: r.name, Region: r.region, State: r.state,
-			Tags: cloneMap(r.tags), Created: r.created,
+			Tags: cloudtest.CopyTags(r.tags), Created: r.created,
 		})
 	}
 	return cloudtest.SortLive(out)
@@ -325,10 +325,10 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	region := or(s.Region, DefaultRegion)
-	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloneMap(s.Tags), created: s.Created, owner: s.Owner})
+	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloudtest.CopyTags(s.Tags), created: s.Created, owner: s.Owner})
 	img := f.add(&resource{
 		kind: kindImage, id: f.newID("ami"), name: s.Name, region: region, state: or(s.State, "available"),
-		tags: cloneMap(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
+		tags: cloudtest.CopyTags(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
 		owner: s.Owner, isPublic: s.Public, encrypted: !s.Public,
 	})
 	return img.id
@@ -367,7 +367,7 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 	region := or(s.Region, DefaultRegion)
 	in := &resource{
 		kind: kindInstance, id: f.newID("i"), region: region, state: or(s.State, "running"),
-		tags: cloneMap(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
+		tags: cloudtest.CopyTags(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
 		instanceType: "t3.large", subnet: DefaultSubnet, vpc: DefaultVPC, groups: s.Groups, public: public,
 		shutdown: "stop", metadata: Metadata{HTTPTokens: "optional", HTTPEndpoint: "enabled", HopLimit: 1},
 	}
@@ -376,7 +376,7 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 		in.ip = f.publicIP
 	}
 	f.add(in)
-	vol := f.add(&resource{kind: kindVolume, id: f.newID("vol"), region: region, state: "in-use", tags: cloneMap(s.Tags), created: s.Created, attached: in.id, size: 80})
+	vol := f.add(&resource{kind: kindVolume, id: f.newID("vol"), region: region, state: "in-use", tags: cloudtest.CopyTags(s.Tags), created: s.Created, attached: in.id, size: 80})
 	in.volume = vol.id
 	return in
 }
@@ -428,7 +428,7 @@ func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 func (f *Fake) AddSecurityGroup(name string, tags map[string]string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, vpc: DefaultVPC, desc: name, region: DefaultRegion, tags: cloneMap(tags)}).id
+	return f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, vpc: DefaultVPC, desc: name, region: DefaultRegion, tags: cloudtest.CopyTags(tags)}).id
 }
 
 func (f *Fake) add(r *resource) *resource {
@@ -450,14 +450,6 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // ServeHTTP routes by Action, after the fault injections.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 // EC2's timestamp format in XML answers.
@@ -330,7 +332,7 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	if n, err := strconv.Atoi(r.get("MetadataOptions.HttpPutResponseHopLimit")); err == nil {
 		in.metadata.HopLimit = n
 	}
-	f.res[in.volume].tags = cloneMap(specs["volume"])
+	f.res[in.volume].tags = cloudtest.CopyTags(specs["volume"])
 	f.transition(in, "running")
 	if f.launchErr != nil {
 		in.reason, f.launchErr = f.launchErr, nil

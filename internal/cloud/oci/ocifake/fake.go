@@ -25,6 +25,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -288,7 +289,7 @@ func (s *Fake) AddImage(name string, tags map[string]string, created time.Time, 
 	id := s.id("image")
 	s.images[id] = &image{
 		ID: id, CompartmentID: Compartment, DisplayName: name, LifecycleState: state,
-		TimeCreated: stamp(created), FreeformTags: clone(tags), OperatingSystem: "Canonical Ubuntu",
+		TimeCreated: stamp(created), FreeformTags: maps.Clone(tags), OperatingSystem: "Canonical Ubuntu",
 		OperatingSystemVersion: "24.04", CreateImageAllowed: true, created: created,
 	}
 	return id
@@ -326,7 +327,7 @@ func (s *Fake) ImageTags(id string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if img, ok := s.images[id]; ok {
-		return clone(img.FreeformTags)
+		return maps.Clone(img.FreeformTags)
 	}
 	return nil
 }
@@ -363,7 +364,7 @@ func (s *Fake) AddInstance(name string, tags map[string]string, created time.Tim
 	in := &instance{
 		ID: s.id("instance"), CompartmentID: Compartment, AvailabilityDomain: AvailabilityDomain,
 		DisplayName: name, LifecycleState: state, Region: Region, Shape: "VM.Standard.E4.Flex",
-		TimeCreated: stamp(created), FreeformTags: clone(tags), ImageID: "ocid1.image.oc1.iad.fake-base",
+		TimeCreated: stamp(created), FreeformTags: maps.Clone(tags), ImageID: "ocid1.image.oc1.iad.fake-base",
 		SourceDetails: sourceDetails{SourceType: "image", ImageID: "ocid1.image.oc1.iad.fake-base"}, created: created,
 	}
 	s.instances[in.ID] = in
@@ -378,7 +379,7 @@ func (s *Fake) attach(in *instance, vnicTags map[string]string, tagBoot bool) {
 	v := &vnic{
 		ID: s.id("vnic"), CompartmentID: Compartment, AvailabilityDomain: in.AvailabilityDomain,
 		DisplayName: in.DisplayName, LifecycleState: "AVAILABLE", TimeCreated: in.TimeCreated,
-		FreeformTags: clone(vnicTags), IsPrimary: true, PrivateIP: fmt.Sprintf("10.0.0.%d", n%250+2),
+		FreeformTags: maps.Clone(vnicTags), IsPrimary: true, PrivateIP: fmt.Sprintf("10.0.0.%d", n%250+2),
 		PublicIP: fmt.Sprintf("192.0.2.%d", n%250+2), SubnetID: Subnet,
 	}
 	s.vnics[v.ID] = v
@@ -402,7 +403,7 @@ func (s *Fake) addVolume(boot bool, name string, tags map[string]string, created
 	}
 	v := &volume{ID: s.id(kind), AvailabilityDomain: AvailabilityDomain, CompartmentID: Compartment, DisplayName: name,
 		LifecycleState: "AVAILABLE", SizeInMBs: 80 * 1024, SizeInGBs: 80, TimeCreated: stamp(created),
-		FreeformTags: clone(tags), ImageID: imageID, boot: boot, created: created}
+		FreeformTags: maps.Clone(tags), ImageID: imageID, boot: boot, created: created}
 	s.volumes[v.ID] = v
 	return v.ID
 }
@@ -422,15 +423,15 @@ func (s *Fake) Live() []cloudtest.FakeResource {
 	defer s.mu.Unlock()
 	var out []cloudtest.FakeResource
 	for _, i := range s.images {
-		out = append(out, cloudtest.FakeResource{Kind: "image", ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+		out = append(out, cloudtest.FakeResource{Kind: "image", ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: maps.Clone(i.FreeformTags), Created: i.created})
 	}
 	for _, i := range s.instances {
 		if i.LifecycleState != "TERMINATED" {
-			out = append(out, cloudtest.FakeResource{Kind: cloud.KindInstance, ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+			out = append(out, cloudtest.FakeResource{Kind: cloud.KindInstance, ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: maps.Clone(i.FreeformTags), Created: i.created})
 		}
 	}
 	for _, v := range s.volumes {
-		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: clone(v.FreeformTags), Created: v.created})
+		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: maps.Clone(v.FreeformTags), Created: v.created})
 	}
 	return cloudtest.SortLive(out)
 }
@@ -441,7 +442,7 @@ func (s *Fake) VNICs() map[string]map[string]string {
 	defer s.mu.Unlock()
 	out := map[string]map[string]string{}
 	for id, v := range s.vnics {
-		out[id] = clone(v.FreeformTags)
+		out[id] = maps.Clone(v.FreeformTags)
 	}
 	return out
 }
@@ -951,7 +952,7 @@ func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	in := &instance{
 		ID: s.id("instance"), CompartmentID: d.CompartmentID, AvailabilityDomain: d.AvailabilityDomain,
 		DisplayName: d.DisplayName, LifecycleState: "PROVISIONING", Region: Region, Shape: d.Shape,
-		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), ImageID: d.SourceDetails.ImageID,
+		TimeCreated: stamp(now), FreeformTags: maps.Clone(d.FreeformTags), ImageID: d.SourceDetails.ImageID,
 		Metadata: d.Metadata, ShapeConfig: d.ShapeConfig, SourceDetails: *d.SourceDetails, created: now,
 		next: []string{"RUNNING"},
 	}
@@ -970,17 +971,6 @@ func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	w.Header().Set("etag", "fake-etag-"+in.ID)
 	writeJSON(w, 200, in)
-}
-
-func clone(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // imageMatches applies ListImages' filters: lifecycleState,
@@ -1046,7 +1036,7 @@ func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) 
 	base := s.images[in.ImageID]
 	img := &image{
 		ID: s.id("image"), CompartmentID: d.CompartmentID, DisplayName: d.DisplayName, LifecycleState: "PROVISIONING",
-		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), CreateImageAllowed: true,
+		TimeCreated: stamp(now), FreeformTags: maps.Clone(d.FreeformTags), CreateImageAllowed: true,
 		BaseImageID: in.ImageID, LaunchMode: d.LaunchMode, created: now, next: []string{"AVAILABLE"}, instance: in.ID,
 	}
 	if img.DisplayName == "" {
