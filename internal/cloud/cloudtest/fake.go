@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -77,6 +78,20 @@ func CopyTags(tags map[string]string) map[string]string {
 	out := make(map[string]string, len(tags))
 	maps.Copy(out, tags)
 	return out
+}
+
+// Read returns field of what m holds under id, read under the fake's
+// lock mu, or T's zero value when m holds nothing there: how a fake's
+// accessors hand a test one resource's state.
+func Read[V, T any](mu *sync.Mutex, m map[string]V, id string, field func(V) T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[id]
+	if !ok {
+		var zero T
+		return zero
+	}
+	return field(v)
 }
 
 // Serve starts a fake's local server for h (start is httptest.NewServer

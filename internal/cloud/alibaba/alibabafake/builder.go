@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 // builderActions are the ECS actions packer-plugin-alicloud's alicloud-ecs
@@ -254,10 +256,5 @@ func (f *Fake) modifyImageSharePermission(p url.Values) (map[string]any, *apiErr
 
 // SharedWith returns the accounts an image is shared with.
 func (f *Fake) SharedWith(imageID string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if im := f.images[imageID]; im != nil {
-		return slices.Clone(im.sharedWith)
-	}
-	return nil
+	return cloudtest.Read(&f.mu, f.images, imageID, func(im *image) []string { return slices.Clone(im.sharedWith) })
 }

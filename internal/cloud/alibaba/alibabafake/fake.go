@@ -386,12 +386,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 
 // Rules returns the ingress rules of a security group (nil when absent).
 func (f *Fake) Rules(groupID string) []Rule {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if g := f.groups[groupID]; g != nil {
-		return slices.Clone(g.rules)
-	}
-	return nil
+	return cloudtest.Read(&f.mu, f.groups, groupID, func(g *group) []Rule { return slices.Clone(g.rules) })
 }
 
 // Params returns the parameters (query and form) of every request of

@@ -223,7 +223,7 @@ type Metadata struct {
 // InstanceMetadata returns the metadata options an instance runs with:
 // what RunInstances asked for, EC2's defaults for what it did not.
 func (f *Fake) InstanceMetadata(instanceID string) Metadata {
-	return read(f, instanceID, func(r *resource) Metadata { return r.metadata })
+	return cloudtest.Read(&f.mu, f.res, instanceID, func(r *resource) Metadata { return r.metadata })
 }
 
 // FailLaunch makes the next launched instance go from pending to
@@ -258,24 +258,12 @@ func (f *Fake) LastRequestID() string {
 
 // Rules returns the ingress rules of a security group.
 func (f *Fake) Rules(groupID string) []Rule {
-	return read(f, groupID, func(r *resource) []Rule { return slices.Clone(r.ingress) })
+	return cloudtest.Read(&f.mu, f.res, groupID, func(r *resource) []Rule { return slices.Clone(r.ingress) })
 }
 
 // UserData returns the decoded user data an instance was launched with.
 func (f *Fake) UserData(instanceID string) string {
-	return read(f, instanceID, func(r *resource) string { return r.userData })
-}
-
-// read is field of the resource id under the fake's lock, or T's zero
-// value when there is no such resource.
-func read[T any](f *Fake, id string, field func(*resource) T) T {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r := f.res[id]; r != nil {
-		return field(r)
-	}
-	var zero T
-	return zero
+	return cloudtest.Read(&f.mu, f.res, instanceID, func(r *resource) string { return r.userData })
 }
 
 // Live returns every image, snapshot, instance that is not terminated,

@@ -237,13 +237,7 @@ func (s *Fake) Put(id string, body map[string]any, created time.Time) {
 
 // Get returns a copy of a stored resource's JSON, nil when absent.
 func (s *Fake) Get(id string) map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.res[strings.ToLower(id)]
-	if r == nil {
-		return nil
-	}
-	return clone(s.view(r, false))
+	return cloudtest.Read(&s.mu, s.res, strings.ToLower(id), func(r *resource) map[string]any { return clone(s.view(r, false)) })
 }
 
 // SeedImage adds a managed image with the tags our template writes

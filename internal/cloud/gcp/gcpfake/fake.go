@@ -159,28 +159,17 @@ func (s *Fake) FailInstanceInsert(code, message string) {
 
 // Instance returns a copy of a stored instance, or nil.
 func (s *Fake) Instance(zone, name string) *computepb.Instance {
-	return stored(s, s.instances, zone+"/"+name)
+	return cloudtest.Read(&s.mu, s.instances, zone+"/"+name, proto.CloneOf[*computepb.Instance])
 }
 
 // Firewall returns a copy of a stored firewall rule, or nil.
 func (s *Fake) Firewall(name string) *computepb.Firewall {
-	return stored(s, s.firewalls, name)
+	return cloudtest.Read(&s.mu, s.firewalls, name, proto.CloneOf[*computepb.Firewall])
 }
 
 // Image returns a copy of a stored image, or nil.
 func (s *Fake) Image(name string) *computepb.Image {
-	return stored(s, s.images, name)
-}
-
-// stored is a copy of m[key], read under the fake's lock, or nil.
-func stored[M proto.Message](s *Fake, m map[string]M, key string) M {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if x, ok := m[key]; ok {
-		return proto.CloneOf(x)
-	}
-	var none M
-	return none
+	return cloudtest.Read(&s.mu, s.images, name, proto.CloneOf[*computepb.Image])
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-07:00") }

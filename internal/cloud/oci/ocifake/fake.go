@@ -307,12 +307,7 @@ func (s *Fake) AddPlatformImage(name, os, version string, created time.Time) str
 
 // BaseImage returns the image an image was taken from (baseImageId), or "".
 func (s *Fake) BaseImage(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if img, ok := s.images[id]; ok {
-		return img.BaseImageID
-	}
-	return ""
+	return cloudtest.Read(&s.mu, s.images, id, func(img *image) string { return img.BaseImageID })
 }
 
 // SeedImage adds an AVAILABLE image with the tags packer.go writes.
@@ -324,12 +319,7 @@ func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
 
 // ImageTags returns an image's freeform tags (nil when absent).
 func (s *Fake) ImageTags(id string) map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if img, ok := s.images[id]; ok {
-		return maps.Clone(img.FreeformTags)
-	}
-	return nil
+	return cloudtest.Read(&s.mu, s.images, id, func(img *image) map[string]string { return maps.Clone(img.FreeformTags) })
 }
 
 // SeedLeftover adds what a crashed run leaves: a RUNNING instance (with
