@@ -111,11 +111,17 @@ func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 			"VRouterId": "vrt-" + v.id[len("vpc-"):], "IsDefault": false, "Description": "", "CreationTime": stamp(v.created),
 			"VSwitchIds": map[string]any{"VSwitchId": append([]string{}, vsws...)}, "UserCidrs": map[string]any{"UserCidr": []string{}},
 		}
-		if v.status == "Pending" { // available at the next look
-			v.status = "Available"
-		}
+		settle(&v.status)
 		return m
 	})
+}
+
+// settle makes a new (Pending) VPC or VSwitch Available once it has been
+// described: ECS answers Pending at the first look only.
+func settle(status *string) {
+	if *status == "Pending" {
+		*status = "Available"
+	}
 }
 
 func (f *Fake) deleteVpc(p url.Values) (map[string]any, *apiError) {
@@ -171,9 +177,7 @@ func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 			"VSwitchName": s.name, "IsDefault": false, "AvailableIpAddressCount": 250, "Description": "",
 			"CreationTime": stamp(s.created), "ResourceGroupId": "",
 		}
-		if s.status == "Pending" {
-			s.status = "Available"
-		}
+		settle(&s.status)
 		return m
 	})
 }
