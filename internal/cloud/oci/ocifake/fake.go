@@ -635,19 +635,11 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			delete(s.images, img.ID)
 			w.WriteHeader(http.StatusNoContent)
 		case http.MethodPut:
-			var d struct {
-				FreeformTags map[string]string `json:"freeformTags"`
-				DisplayName  *string           `json:"displayName"`
-			}
+			var d update
 			if !decode(w, body, &d) {
 				return
 			}
-			if d.FreeformTags != nil {
-				img.FreeformTags = d.FreeformTags
-			}
-			if d.DisplayName != nil {
-				img.DisplayName = *d.DisplayName
-			}
+			d.apply(&img.DisplayName, &img.FreeformTags)
 			writeJSON(w, 200, img)
 		default:
 			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
@@ -788,6 +780,23 @@ func attachedTo(q url.Values) func(*attachment) bool {
 }
 
 func attachmentsByID(a, b *attachment) int { return strings.Compare(a.ID, b.ID) }
+
+// update is what an Update call of an image or a capability schema may
+// change besides its own fields; what the body leaves out is kept.
+type update struct {
+	DisplayName  *string           `json:"displayName"`
+	FreeformTags map[string]string `json:"freeformTags"`
+}
+
+// apply writes the update over a resource's name and tags.
+func (d update) apply(name *string, tags *map[string]string) {
+	if d.DisplayName != nil {
+		*name = *d.DisplayName
+	}
+	if d.FreeformTags != nil {
+		*tags = d.FreeformTags
+	}
+}
 
 // decode reads a JSON request body into v, or answers 400.
 func decode(w http.ResponseWriter, body []byte, v any) bool {
@@ -1118,19 +1127,13 @@ func (s *Fake) schema(w http.ResponseWriter, r *http.Request, id string, body []
 		writeJSON(w, 200, sc)
 	case http.MethodPut:
 		var d struct {
-			DisplayName  *string           `json:"displayName"`
-			FreeformTags map[string]string `json:"freeformTags"`
-			SchemaData   json.RawMessage   `json:"schemaData"`
+			update
+			SchemaData json.RawMessage `json:"schemaData"`
 		}
 		if !decode(w, body, &d) {
 			return
 		}
-		if d.DisplayName != nil {
-			sc.DisplayName = *d.DisplayName
-		}
-		if d.FreeformTags != nil {
-			sc.FreeformTags = d.FreeformTags
-		}
+		d.apply(&sc.DisplayName, &sc.FreeformTags)
 		if len(d.SchemaData) > 0 && string(d.SchemaData) != "null" {
 			sc.SchemaData = d.SchemaData
 		}
