@@ -444,7 +444,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []
 		s.write(w, &computepb.Project{Kind: proto.String("compute#project"), Name: proto.String(s.Project), Id: proto.Uint64(424242424242),
 			SelfLink: proto.String(s.URL + "/compute/v1/projects/" + s.Project)})
 	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodGet:
-		s.listImages(w, q)
+		s.listImages(w, q, s.Project, s.images)
 	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodPost:
 		s.insertImage(w, q, body)
 	case len(p) == 4 && p[0] == "global" && p[1] == "images" && p[2] == "family" && m == http.MethodGet:
@@ -678,13 +678,13 @@ func (s *Fake) operation(w http.ResponseWriter, zone, name string) {
 
 // --- images ---
 
-func (s *Fake) listImages(w http.ResponseWriter, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.images, "", func(im *computepb.Image) func(string) (string, bool) {
-		return fields(im.GetName(), im.GetStatus(), im.GetDescription(), im.GetLabels())
-	})
+// listImages answers images.list of project, whose images are images
+// (the fake's own project, or a public one).
+func (s *Fake) listImages(w http.ResponseWriter, q map[string][]string, project string, images map[string]*computepb.Image) {
+	items, next, ok := pageOf(s, w, q, images, "", fieldsOf[*computepb.Image])
 	if ok {
-		s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + s.Project + "/global/images"),
-			Items: items, SelfLink: proto.String(s.link("global/images")), NextPageToken: token(next)})
+		s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + project + "/global/images"),
+			Items: items, SelfLink: proto.String(s.URL + "/compute/v1/projects/" + project + "/global/images"), NextPageToken: token(next)})
 	}
 }
 
@@ -884,18 +884,14 @@ func badLabels(l map[string]string) string {
 }
 
 func (s *Fake) listInstances(w http.ResponseWriter, zone string, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.instances, zone+"/", func(in *computepb.Instance) func(string) (string, bool) {
-		return fields(in.GetName(), in.GetStatus(), in.GetDescription(), in.GetLabels())
-	})
+	items, next, ok := pageOf(s, w, q, s.instances, zone+"/", fieldsOf[*computepb.Instance])
 	if ok {
 		s.write(w, &computepb.InstanceList{Kind: proto.String("compute#instanceList"), Items: items,
 			SelfLink: proto.String(s.link("zones/" + zone + "/instances")), NextPageToken: token(next)})
 	}
 }
 func (s *Fake) listDisks(w http.ResponseWriter, zone string, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.disks, zone+"/", func(d *computepb.Disk) func(string) (string, bool) {
-		return fields(d.GetName(), d.GetStatus(), d.GetDescription(), d.GetLabels())
-	})
+	items, next, ok := pageOf(s, w, q, s.disks, zone+"/", fieldsOf[*computepb.Disk])
 	if ok {
 		s.write(w, &computepb.DiskList{Kind: proto.String("compute#diskList"), Items: items,
 			SelfLink: proto.String(s.link("zones/" + zone + "/disks")), NextPageToken: token(next)})
