@@ -71,6 +71,22 @@ func EnvOf(f Fake) cloud.Env {
 	}
 }
 
+// SeedImageTags are the tags an image this tool made carries (what a
+// fake's SeedImage puts on it): managed-by, its config hash and the
+// release, SindriVersion.
+func SeedImageTags(configHash string) map[string]string {
+	return map[string]string{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: SindriVersion,
+	}
+}
+
+// LeftoverTags are the tags a run puts on a temporary resource (what a
+// fake's SeedLeftover puts on it): managed-by, the run's ID and the mark
+// of what the run must remove.
+func LeftoverTags(runID string) map[string]string {
+	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+}
+
 // CopyTags returns a copy of tags that is never nil (an empty map for
 // none): what a fake stores and what Live hands out, so a test's map and
 // the fake's state never share.

@@ -54,7 +54,7 @@ const (
 	Zone            = "cn-hangzhou-h"
 	VPCID           = "vpc-fake00001"
 	VSwitchID       = "vsw-fake00001"
-	SindriVersion   = "3.0.1"
+	SindriVersion   = cloudtest.SindriVersion
 	apiVersion      = "2014-05-26"
 )
 
@@ -274,9 +274,7 @@ func (f *Fake) AddPublicImage(name, family string, created time.Time) string {
 // SeedImage adds an image this tool made: managed-by, config-hash and
 // sindri-version tags, Available.
 func (f *Fake) SeedImage(name, configHash string, created time.Time) string {
-	return f.AddImage(ImageSpec{Name: name, Created: created, Tags: map[string]string{
-		"managed-by": "sindri-packer", "config-hash": configHash, "sindri-version": SindriVersion,
-	}})
+	return f.AddImage(ImageSpec{Name: name, Created: created, Tags: cloudtest.SeedImageTags(configHash)})
 }
 
 // AddInstance adds a Running instance with a system disk (deleted with
@@ -313,7 +311,7 @@ func (f *Fake) addSystemDisk(in *instance, category string, size int) {
 // disk, a security group in the fake VPC or a key pair. ECS has no other
 // kind of leftover the sweeper handles; other kinds panic.
 func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	tags := map[string]string{"managed-by": "sindri-packer", "sindri-run-id": runID, "sindri-packer": "temporary"}
+	tags := cloudtest.LeftoverTags(runID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	created = created.UTC()

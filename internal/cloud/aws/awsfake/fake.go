@@ -42,7 +42,7 @@ const (
 	DefaultSubnet   = "subnet-0fa4e00000000d1a"
 	OtherVPC        = "vpc-0fa4e0000000000e2"
 	OtherSubnet     = "subnet-0fa4e00000000e2a"
-	SindriVersion   = "3.0.1"
+	SindriVersion   = cloudtest.SindriVersion
 )
 
 // Fake is the in-memory EC2 + STS. Every request is recorded, and faults
@@ -324,9 +324,7 @@ func (f *Fake) AddImage(s ImageSpec) string {
 
 // ImageTags are the tags Packer writes on this tool's images.
 func ImageTags(configHash string) map[string]string {
-	return map[string]string{
-		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: SindriVersion,
-	}
+	return cloudtest.SeedImageTags(configHash)
 }
 
 // SeedImage adds an image this tool made, in DefaultRegion.
@@ -371,7 +369,7 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 
 // RunTags are the tags of a run's temporary resources.
 func RunTags(runID string) map[string]string {
-	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+	return cloudtest.LeftoverTags(runID)
 }
 
 // SeedLeftover adds a temporary resource of kind tagged with runID, as a

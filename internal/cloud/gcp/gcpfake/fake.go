@@ -241,7 +241,7 @@ func label(v string) string {
 // security-group (a firewall rule). GCP has no key pairs or per-run
 // networks here: other kinds return "".
 func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	labels := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: label(runID), cloud.TagTemporary: cloud.Temporary}
+	labels := cloudtest.LeftoverTags(label(runID))
 	s.mu.Lock()
 	n := s.seq + 1
 	s.mu.Unlock()

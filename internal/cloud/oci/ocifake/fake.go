@@ -312,9 +312,7 @@ func (s *Fake) BaseImage(id string) string {
 
 // SeedImage adds an AVAILABLE image with the tags packer.go writes.
 func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
-	return s.AddImage(name, map[string]string{
-		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
-	}, created, "AVAILABLE")
+	return s.AddImage(name, cloudtest.SeedImageTags(configHash), created, "AVAILABLE")
 }
 
 // ImageTags returns an image's freeform tags (nil when absent).
@@ -327,7 +325,7 @@ func (s *Fake) ImageTags(id string) map[string]string {
 // boot volume for cloud.KindDisk. OCI runs make no other kinds: for them
 // nothing is added and "" returned.
 func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	tags := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+	tags := cloudtest.LeftoverTags(runID)
 	switch kind {
 	case cloud.KindInstance:
 		return s.AddInstance("sindri-test-"+runID, tags, created, "RUNNING")
