@@ -854,15 +854,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// step moves state to the first of next, the states the next reads move
+// through, and reports whether it moved.
+func step(state *string, next *[]string) bool {
+	if len(*next) == 0 {
+		return false
+	}
+	*state, *next = (*next)[0], (*next)[1:]
+	return true
+}
+
 // advance moves an instance one step along its pending states after it
 // was read, so clients see each state at least once; terminating removes
 // its VNIC, attachments and (unless preserved) boot volume, as OCI does.
 func (s *Fake) advance(in *instance) {
-	if len(in.next) == 0 {
-		return
-	}
-	in.LifecycleState, in.next = in.next[0], in.next[1:]
-	if in.LifecycleState != "TERMINATED" {
+	if !step(&in.LifecycleState, &in.next) || in.LifecycleState != "TERMINATED" {
 		return
 	}
 	for id, a := range s.vnicAtts {
@@ -1061,11 +1067,7 @@ func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) 
 // advanceImage moves an image one step along its pending states after it
 // was read; once AVAILABLE, its instance is RUNNING again.
 func (s *Fake) advanceImage(img *image) {
-	if len(img.next) == 0 {
-		return
-	}
-	img.LifecycleState, img.next = img.next[0], img.next[1:]
-	if img.LifecycleState != "AVAILABLE" {
+	if !step(&img.LifecycleState, &img.next) || img.LifecycleState != "AVAILABLE" {
 		return
 	}
 	if in, ok := s.instances[img.instance]; ok && in.LifecycleState == "CREATING_IMAGE" {
