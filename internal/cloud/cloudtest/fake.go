@@ -2,8 +2,12 @@ package cloudtest
 
 import (
 	"cmp"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
@@ -65,4 +69,59 @@ func EnvOf(f Fake) cloud.Env {
 		v, ok := env[key]
 		return v, ok
 	}
+}
+
+// SeedImageTags are the tags an image this tool made carries (what a
+// fake's SeedImage puts on it): managed-by, its config hash and the
+// release, SindriVersion.
+func SeedImageTags(configHash string) map[string]string {
+	return map[string]string{
+		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: SindriVersion,
+	}
+}
+
+// LeftoverTags are the tags a run puts on a temporary resource (what a
+// fake's SeedLeftover puts on it): managed-by, the run's ID and the mark
+// of what the run must remove.
+func LeftoverTags(runID string) map[string]string {
+	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+}
+
+// CopyTags returns a copy of tags that is never nil (an empty map for
+// none): what a fake stores and what Live hands out, so a test's map and
+// the fake's state never share.
+func CopyTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	maps.Copy(out, tags)
+	return out
+}
+
+// Read returns field of what m holds under id, read under the fake's
+// lock mu, or T's zero value when m holds nothing there: how a fake's
+// accessors hand a test one resource's state.
+func Read[V, T any](mu *sync.Mutex, m map[string]V, id string, field func(V) T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[id]
+	if !ok {
+		var zero T
+		return zero
+	}
+	return field(v)
+}
+
+// Serve starts a fake's local server for h (start is httptest.NewServer
+// or httptest.NewTLSServer) and stops it when the test ends (Stop).
+func Serve(t interface{ Cleanup(func()) }, start func(http.Handler) *httptest.Server, h http.Handler) *httptest.Server {
+	s := start(h)
+	t.Cleanup(func() { Stop(s) })
+	return s
+}
+
+// Stop stops a fake's server, releasing hanging requests first: closing
+// their connections ends their context, which Intercept waits on, so the
+// server does not wait for a client that never gives up.
+func Stop(s *httptest.Server) {
+	s.CloseClientConnections()
+	s.Close()
 }

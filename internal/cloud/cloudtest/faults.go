@@ -1,6 +1,7 @@
 package cloudtest
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,6 +47,13 @@ type Call struct {
 	Query  url.Values
 	Header http.Header
 	Body   []byte
+}
+
+// Or is the fault's Code and Message, each in its place or, when the
+// fault leaves it "", the cloud's usual one for its Status (code,
+// message): what a fake answers.
+func (f Fault) Or(code, message string) (string, string) {
+	return cmp.Or(f.Code, code), cmp.Or(f.Message, message)
 }
 
 // FailNext queues n failures with status (429 and 5xx are retried by the

@@ -94,3 +94,24 @@ func TestHangHoldsOnlyItsRequestUntilTheClientGivesUp(t *testing.T) {
 		t.Fatal("the hang outlived its client's context")
 	}
 }
+
+func TestFaultOrKeepsWhatTheFaultNames(t *testing.T) {
+	tests := []struct {
+		name          string
+		fault         Fault
+		code, message string
+	}{
+		{name: "neither", fault: Fault{Status: 503}, code: "Usual", message: "usual text"},
+		{name: "both", fault: Fault{Status: 503, Code: "Own", Message: "own text"}, code: "Own", message: "own text"},
+		{name: "code only", fault: Fault{Status: 503, Code: "Own"}, code: "Own", message: "usual text"},
+		{name: "message only", fault: Fault{Status: 503, Message: "own text"}, code: "Usual", message: "own text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, message := tt.fault.Or("Usual", "usual text")
+			if code != tt.code || message != tt.message {
+				t.Fatalf("Or = %q, %q; want %q, %q", code, message, tt.code, tt.message)
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 // builderActions are the ECS actions packer-plugin-alicloud's alicloud-ecs
@@ -63,12 +65,7 @@ func (f *Fake) describeImageFromFamily(p url.Values) (map[string]any, *apiError)
 }
 
 func (f *Fake) authorizeSecurityGroupEgress(p url.Values) (map[string]any, *apiError) {
-	g, rule, aerr := f.rule(p, "DestCidrIp", "DestGroupId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	g.egress = append(g.egress, rule)
-	return map[string]any{}, nil
+	return f.authorize(p, "DestCidrIp", "DestGroupId", func(g *group) *[]Rule { return &g.egress })
 }
 
 func (f *Fake) createKeyPair(p url.Values) (map[string]any, *apiError) {
@@ -259,10 +256,5 @@ func (f *Fake) modifyImageSharePermission(p url.Values) (map[string]any, *apiErr
 
 // SharedWith returns the accounts an image is shared with.
 func (f *Fake) SharedWith(imageID string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if im := f.images[imageID]; im != nil {
-		return slices.Clone(im.sharedWith)
-	}
-	return nil
+	return cloudtest.Read(&f.mu, f.images, imageID, func(im *image) []string { return slices.Clone(im.sharedWith) })
 }

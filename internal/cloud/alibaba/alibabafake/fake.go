@@ -54,7 +54,7 @@ const (
 	Zone            = "cn-hangzhou-h"
 	VPCID           = "vpc-fake00001"
 	VSwitchID       = "vsw-fake00001"
-	SindriVersion   = "3.0.1"
+	SindriVersion   = cloudtest.SindriVersion
 	apiVersion      = "2014-05-26"
 )
 
@@ -178,8 +178,7 @@ func (f *Fake) Close() {
 	f.close.Do(func() {
 		for _, s := range []*httptest.Server{f.srv, f.tls} {
 			if s != nil {
-				s.CloseClientConnections()
-				s.Close()
+				cloudtest.Stop(s)
 			}
 		}
 	})
@@ -254,7 +253,7 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	}
 	snap := &resource{id: f.nextID("s-"), name: "image snapshot", region: s.Region, tags: map[string]string{}, created: s.Created}
 	f.snapshots[snap.id] = snap
-	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloneTags(s.Tags), created: s.Created.UTC()},
+	im := &image{resource: resource{id: f.nextID("m-"), name: s.Name, region: s.Region, tags: cloudtest.CopyTags(s.Tags), created: s.Created.UTC()},
 		status: s.Status, snapshots: []string{snap.id}, owner: "self", family: s.Family}
 	f.images[im.id] = im
 	return im.id
@@ -275,9 +274,7 @@ func (f *Fake) AddPublicImage(name, family string, created time.Time) string {
 // SeedImage adds an image this tool made: managed-by, config-hash and
 // sindri-version tags, Available.
 func (f *Fake) SeedImage(name, configHash string, created time.Time) string {
-	return f.AddImage(ImageSpec{Name: name, Created: created, Tags: map[string]string{
-		"managed-by": "sindri-packer", "config-hash": configHash, "sindri-version": SindriVersion,
-	}})
+	return f.AddImage(ImageSpec{Name: name, Created: created, Tags: cloudtest.SeedImageTags(configHash)})
 }
 
 // AddInstance adds a Running instance with a system disk (deleted with
@@ -290,7 +287,7 @@ func (f *Fake) AddInstance(name string, tags map[string]string, created time.Tim
 
 func (f *Fake) addInstance(name string, tags map[string]string, created time.Time) string {
 	in := &instance{
-		resource: resource{id: f.nextID("i-"), name: name, region: Region, tags: cloneTags(tags), created: created.UTC()},
+		resource: resource{id: f.nextID("i-"), name: name, region: Region, tags: cloudtest.CopyTags(tags), created: created.UTC()},
 		status:   "Running", instanceType: "ecs.g6.xlarge", vswitch: VSwitchID, bandwidthOut: 10,
 	}
 	in.publicIP = f.publicIP()
@@ -303,7 +300,7 @@ func (f *Fake) publicIP() string { return fmt.Sprintf("198.51.100.%d", 1+f.seq%2
 
 func (f *Fake) addSystemDisk(in *instance, category string, size int) {
 	d := &disk{
-		resource: resource{id: f.nextID("d-"), name: "", region: in.region, tags: cloneTags(in.tags), created: in.created},
+		resource: resource{id: f.nextID("d-"), name: "", region: in.region, tags: cloudtest.CopyTags(in.tags), created: in.created},
 		status:   "In_use", kind: "system", category: category, size: size, instanceID: in.id, deleteWithInstance: true,
 	}
 	f.disks[d.id] = d
@@ -314,7 +311,7 @@ func (f *Fake) addSystemDisk(in *instance, category string, size int) {
 // disk, a security group in the fake VPC or a key pair. ECS has no other
 // kind of leftover the sweeper handles; other kinds panic.
 func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	tags := map[string]string{"managed-by": "sindri-packer", "sindri-run-id": runID, "sindri-packer": "temporary"}
+	tags := cloudtest.LeftoverTags(runID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	created = created.UTC()
@@ -347,7 +344,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 	defer f.mu.Unlock()
 	var out []cloudtest.FakeResource
 	add := func(kind string, r resource, state string) {
-		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloneTags(r.tags), Created: r.created})
+		out = append(out, cloudtest.FakeResource{Kind: kind, ID: r.id, Name: r.name, Region: r.region, State: state, Tags: cloudtest.CopyTags(r.tags), Created: r.created})
 	}
 	for _, im := range f.images {
 		if im.owner == "self" {
@@ -387,12 +384,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 
 // Rules returns the ingress rules of a security group (nil when absent).
 func (f *Fake) Rules(groupID string) []Rule {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if g := f.groups[groupID]; g != nil {
-		return slices.Clone(g.rules)
-	}
-	return nil
+	return cloudtest.Read(&f.mu, f.groups, groupID, func(g *group) []Rule { return slices.Clone(g.rules) })
 }
 
 // Params returns the parameters (query and form) of every request of
@@ -449,14 +441,6 @@ func codeFor(status int) (string, string) {
 	return "InvalidParameter", "The specified parameter is not valid."
 }
 
-func cloneTags(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // apiError is an ECS error answer.
 type apiError struct {
 	status        int
@@ -506,10 +490,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // faultError is an injected fault in ECS's words: its own code and
 // message, or the usual ones for the status.
 func faultError(x cloudtest.Fault) *apiError {
-	code, msg := codeFor(x.Status)
-	if x.Code != "" {
-		code, msg = x.Code, x.Message
-	}
+	code, msg := x.Or(codeFor(x.Status))
 	return &apiError{status: x.Status, code: code, message: msg}
 }
 
@@ -710,6 +691,21 @@ func find[T regional](p url.Values, m map[string]T, key string) (T, *apiError) {
 		return none, errf(404, "Invalid"+key+".NotFound", "The specified %s does not exist.", key)
 	}
 	return x, nil
+}
+
+// remove deletes the resource the request's key names (find) and answers
+// ECS's empty success, unless refuse gives the error ECS answers while
+// the resource is in use.
+func remove[T regional](p url.Values, m map[string]T, key string, refuse func(T) *apiError) (map[string]any, *apiError) {
+	x, aerr := find(p, m, key)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := refuse(x); aerr != nil {
+		return nil, aerr
+	}
+	delete(m, x.res().id)
+	return map[string]any{}, nil
 }
 
 // describe answers a paged Describe call: the resources in the request's
@@ -958,29 +954,27 @@ func (f *Fake) createSecurityGroup(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) authorizeSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, rule, aerr := f.rule(p, "SourceCidrIp", "SourceGroupId")
+	return f.authorize(p, "SourceCidrIp", "SourceGroupId", func(g *group) *[]Rule { return &g.rules })
+}
+
+// authorize adds the rule of an Authorize call to the group's list that
+// rules picks (its ingress rules or its egress); the peer is cidrKey's
+// CIDR (kept in SourceCidr) or groupKey's group.
+func (f *Fake) authorize(p url.Values, cidrKey, groupKey string, rules func(*group) *[]Rule) (map[string]any, *apiError) {
+	g, aerr := find(p, f.groups, "SecurityGroupId")
 	if aerr != nil {
 		return nil, aerr
 	}
-	g.rules = append(g.rules, rule)
-	return map[string]any{}, nil
-}
-
-// rule reads the group and the rule of an Authorize call; the peer is
-// cidrKey's CIDR (kept in SourceCidr) or groupKey's group.
-func (f *Fake) rule(p url.Values, cidrKey, groupKey string) (*group, Rule, *apiError) {
-	g, aerr := find(p, f.groups, "SecurityGroupId")
-	if aerr != nil {
-		return nil, Rule{}, aerr
-	}
 	rule := Rule{Protocol: p.Get("IpProtocol"), PortRange: p.Get("PortRange"), SourceCidr: p.Get(cidrKey), Policy: p.Get("Policy")}
 	if rule.Protocol == "" || rule.PortRange == "" {
-		return nil, Rule{}, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
+		return nil, errf(400, "MissingParameter", "IpProtocol and PortRange are mandatory.")
 	}
 	if rule.SourceCidr == "" && p.Get(groupKey) == "" {
-		return nil, Rule{}, errf(400, "MissingParameter", "One of %s and %s is mandatory.", cidrKey, groupKey)
+		return nil, errf(400, "MissingParameter", "One of %s and %s is mandatory.", cidrKey, groupKey)
 	}
-	return g, rule, nil
+	list := rules(g)
+	*list = append(*list, rule)
+	return map[string]any{}, nil
 }
 
 func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) {
@@ -1007,17 +1001,14 @@ func (f *Fake) describeSecurityGroups(p url.Values) (map[string]any, *apiError) 
 }
 
 func (f *Fake) deleteSecurityGroup(p url.Values) (map[string]any, *apiError) {
-	g, aerr := find(p, f.groups, "SecurityGroupId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	for _, in := range f.instances {
-		if slices.Contains(in.groups, g.id) {
-			return nil, errf(403, "DependencyViolation", "There is still instance(s) in the specified security group.")
+	return remove(p, f.groups, "SecurityGroupId", func(g *group) *apiError {
+		for _, in := range f.instances {
+			if slices.Contains(in.groups, g.id) {
+				return errf(403, "DependencyViolation", "There is still instance(s) in the specified security group.")
+			}
 		}
-	}
-	delete(f.groups, g.id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 // --- instances ---

@@ -111,31 +111,33 @@ func (f *Fake) describeVpcs(p url.Values) (map[string]any, *apiError) {
 			"VRouterId": "vrt-" + v.id[len("vpc-"):], "IsDefault": false, "Description": "", "CreationTime": stamp(v.created),
 			"VSwitchIds": map[string]any{"VSwitchId": append([]string{}, vsws...)}, "UserCidrs": map[string]any{"UserCidr": []string{}},
 		}
-		if v.status == "Pending" { // available at the next look
-			v.status = "Available"
-		}
+		settle(&v.status)
 		return m
 	})
 }
 
+// settle makes a new (Pending) VPC or VSwitch Available once it has been
+// described: ECS answers Pending at the first look only.
+func settle(status *string) {
+	if *status == "Pending" {
+		*status = "Available"
+	}
+}
+
 func (f *Fake) deleteVpc(p url.Values) (map[string]any, *apiError) {
-	v, aerr := find(p, f.vpcs, "VpcId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	id := v.id
-	for _, s := range f.vswitches {
-		if s.vpc == id {
-			return nil, errf(400, "DependencyViolation.VSwitch", "Specified VPC still has VSwitch.")
+	return remove(p, f.vpcs, "VpcId", func(v *vpc) *apiError {
+		for _, s := range f.vswitches {
+			if s.vpc == v.id {
+				return errf(400, "DependencyViolation.VSwitch", "Specified VPC still has VSwitch.")
+			}
 		}
-	}
-	for _, g := range f.groups {
-		if g.vpc == id {
-			return nil, errf(400, "DependencyViolation.SecurityGroup", "Specified VPC still has security group.")
+		for _, g := range f.groups {
+			if g.vpc == v.id {
+				return errf(400, "DependencyViolation.SecurityGroup", "Specified VPC still has security group.")
+			}
 		}
-	}
-	delete(f.vpcs, id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 func (f *Fake) createVSwitch(p url.Values) (map[string]any, *apiError) {
@@ -175,26 +177,20 @@ func (f *Fake) describeVSwitches(p url.Values) (map[string]any, *apiError) {
 			"VSwitchName": s.name, "IsDefault": false, "AvailableIpAddressCount": 250, "Description": "",
 			"CreationTime": stamp(s.created), "ResourceGroupId": "",
 		}
-		if s.status == "Pending" {
-			s.status = "Available"
-		}
+		settle(&s.status)
 		return m
 	})
 }
 
 func (f *Fake) deleteVSwitch(p url.Values) (map[string]any, *apiError) {
-	s, aerr := find(p, f.vswitches, "VSwitchId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	id := s.id
-	for _, in := range f.instances {
-		if in.vswitch == id {
-			return nil, errf(400, "DependencyViolation", "The specified VSwitch has instances in it.")
+	return remove(p, f.vswitches, "VSwitchId", func(s *vswitch) *apiError {
+		for _, in := range f.instances {
+			if in.vswitch == s.id {
+				return errf(400, "DependencyViolation", "The specified VSwitch has instances in it.")
+			}
 		}
-	}
-	delete(f.vswitches, id)
-	return map[string]any{}, nil
+		return nil
+	})
 }
 
 func (f *Fake) allocateEipAddress(p url.Values) (map[string]any, *apiError) {
@@ -269,13 +265,10 @@ func (f *Fake) unassociateEipAddress(p url.Values) (map[string]any, *apiError) {
 }
 
 func (f *Fake) releaseEipAddress(p url.Values) (map[string]any, *apiError) {
-	e, aerr := find(p, f.eips, "AllocationId")
-	if aerr != nil {
-		return nil, aerr
-	}
-	if e.status != "Available" {
-		return nil, errf(400, "IncorrectEipStatus", "The current status of the resource does not support this operation.")
-	}
-	delete(f.eips, e.id)
-	return map[string]any{}, nil
+	return remove(p, f.eips, "AllocationId", func(e *eip) *apiError {
+		if e.status != "Available" {
+			return errf(400, "IncorrectEipStatus", "The current status of the resource does not support this operation.")
+		}
+		return nil
+	})
 }

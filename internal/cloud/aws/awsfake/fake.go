@@ -15,7 +15,6 @@ package awsfake
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,7 +42,7 @@ const (
 	DefaultSubnet   = "subnet-0fa4e00000000d1a"
 	OtherVPC        = "vpc-0fa4e0000000000e2"
 	OtherSubnet     = "subnet-0fa4e00000000e2a"
-	SindriVersion   = "3.0.1"
+	SindriVersion   = cloudtest.SindriVersion
 )
 
 // Fake is the in-memory EC2 + STS. Every request is recorded, and faults
@@ -52,8 +51,6 @@ const (
 type Fake struct {
 	cloudtest.Faults
 	srv *httptest.Server
-	// stopped ends when the test does: it releases hanging requests.
-	stopped context.Context
 
 	mu        sync.Mutex
 	n         int // id counter
@@ -123,13 +120,8 @@ type Rule struct {
 
 // New starts the fake; it stops when the test ends.
 func New(t testing.TB) *Fake {
-	stopped, stop := context.WithCancel(context.Background())
-	f := &Fake{stopped: stopped, res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
-	f.srv = httptest.NewServer(f)
-	t.Cleanup(func() {
-		stop() // releases hanging requests
-		f.srv.Close()
-	})
+	f := &Fake{res: map[string]*resource{}, publicIP: "127.0.0.1", ticks: 1}
+	f.srv = cloudtest.Serve(t, httptest.NewServer, f)
 	return f
 }
 
@@ -231,7 +223,7 @@ type Metadata struct {
 // InstanceMetadata returns the metadata options an instance runs with:
 // what RunInstances asked for, EC2's defaults for what it did not.
 func (f *Fake) InstanceMetadata(instanceID string) Metadata {
-	return read(f, instanceID, func(r *resource) Metadata { return r.metadata })
+	return cloudtest.Read(&f.mu, f.res, instanceID, func(r *resource) Metadata { return r.metadata })
 }
 
 // FailLaunch makes the next launched instance go from pending to
@@ -266,24 +258,12 @@ func (f *Fake) LastRequestID() string {
 
 // Rules returns the ingress rules of a security group.
 func (f *Fake) Rules(groupID string) []Rule {
-	return read(f, groupID, func(r *resource) []Rule { return slices.Clone(r.ingress) })
+	return cloudtest.Read(&f.mu, f.res, groupID, func(r *resource) []Rule { return slices.Clone(r.ingress) })
 }
 
 // UserData returns the decoded user data an instance was launched with.
 func (f *Fake) UserData(instanceID string) string {
-	return read(f, instanceID, func(r *resource) string { return r.userData })
-}
-
-// read is field of the resource id under the fake's lock, or T's zero
-// value when there is no such resource.
-func read[T any](f *Fake, id string, field func(*resource) T) T {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r := f.res[id]; r != nil {
-		return field(r)
-	}
-	var zero T
-	return zero
+	return cloudtest.Read(&f.mu, f.res, instanceID, func(r *resource) string { return r.userData })
 }
 
 // Live returns every image, snapshot, instance that is not terminated,
@@ -299,7 +279,7 @@ func (f *Fake) Live() []cloudtest.FakeResource {
 		}
 		out = append(out, cloudtest.FakeResource{
 			Kind: r.kind, ID: r.id, Name: r.name, Region: r.region, State: r.state,
-			Tags: cloneMap(r.tags), Created: r.created,
+			Tags: cloudtest.CopyTags(r.tags), Created: r.created,
 		})
 	}
 	return cloudtest.SortLive(out)
@@ -333,10 +313,10 @@ func (f *Fake) AddImage(s ImageSpec) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	region := or(s.Region, DefaultRegion)
-	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloneMap(s.Tags), created: s.Created, owner: s.Owner})
+	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "completed", tags: cloudtest.CopyTags(s.Tags), created: s.Created, owner: s.Owner})
 	img := f.add(&resource{
 		kind: kindImage, id: f.newID("ami"), name: s.Name, region: region, state: or(s.State, "available"),
-		tags: cloneMap(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
+		tags: cloudtest.CopyTags(s.Tags), created: s.Created, snapshots: []string{snap.id}, deprecation: s.Deprecation,
 		owner: s.Owner, isPublic: s.Public, encrypted: !s.Public,
 	})
 	return img.id
@@ -344,9 +324,7 @@ func (f *Fake) AddImage(s ImageSpec) string {
 
 // ImageTags are the tags Packer writes on this tool's images.
 func ImageTags(configHash string) map[string]string {
-	return map[string]string{
-		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: SindriVersion,
-	}
+	return cloudtest.SeedImageTags(configHash)
 }
 
 // SeedImage adds an image this tool made, in DefaultRegion.
@@ -375,7 +353,7 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 	region := or(s.Region, DefaultRegion)
 	in := &resource{
 		kind: kindInstance, id: f.newID("i"), region: region, state: or(s.State, "running"),
-		tags: cloneMap(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
+		tags: cloudtest.CopyTags(s.Tags), created: s.Created, imageID: or(s.ImageID, "ami-0fa4e00000000base"),
 		instanceType: "t3.large", subnet: DefaultSubnet, vpc: DefaultVPC, groups: s.Groups, public: public,
 		shutdown: "stop", metadata: Metadata{HTTPTokens: "optional", HTTPEndpoint: "enabled", HopLimit: 1},
 	}
@@ -384,14 +362,14 @@ func (f *Fake) addInstance(s InstanceSpec, public bool) *resource {
 		in.ip = f.publicIP
 	}
 	f.add(in)
-	vol := f.add(&resource{kind: kindVolume, id: f.newID("vol"), region: region, state: "in-use", tags: cloneMap(s.Tags), created: s.Created, attached: in.id, size: 80})
+	vol := f.add(&resource{kind: kindVolume, id: f.newID("vol"), region: region, state: "in-use", tags: cloudtest.CopyTags(s.Tags), created: s.Created, attached: in.id, size: 80})
 	in.volume = vol.id
 	return in
 }
 
 // RunTags are the tags of a run's temporary resources.
 func RunTags(runID string) map[string]string {
-	return map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+	return cloudtest.LeftoverTags(runID)
 }
 
 // SeedLeftover adds a temporary resource of kind tagged with runID, as a
@@ -436,7 +414,7 @@ func (f *Fake) SeedLeftover(kind, runID string, created time.Time) string {
 func (f *Fake) AddSecurityGroup(name string, tags map[string]string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, vpc: DefaultVPC, desc: name, region: DefaultRegion, tags: cloneMap(tags)}).id
+	return f.add(&resource{kind: kindGroup, id: f.newID("sg"), name: name, vpc: DefaultVPC, desc: name, region: DefaultRegion, tags: cloudtest.CopyTags(tags)}).id
 }
 
 func (f *Fake) add(r *resource) *resource {
@@ -460,14 +438,6 @@ func or(s, def string) string {
 	return s
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // ServeHTTP routes by Action, after the fault injections.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
@@ -484,10 +454,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	sts := action == "GetCallerIdentity"
 	ans := answer{w: w, action: action, reqID: reqID, sts: sts}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(f.stopped, cancel)()
-	if f.Answered(r.WithContext(ctx), r.Method+" Action="+action, body, func(x cloudtest.Fault) { ans.fail(faultError(x, sts)) }) {
+	if f.Answered(r, r.Method+" Action="+action, body, func(x cloudtest.Fault) { ans.fail(faultError(x, sts)) }) {
 		return
 	}
 	f.mu.Lock()
@@ -551,8 +518,8 @@ func faultError(fault cloudtest.Fault, sts bool) *apiError {
 		}
 		return &apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", cmp.Or(fault.Message, "Request limit exceeded.")}
 	}
-	code, msg := statusError(status, sts)
-	return &apiError{status, cmp.Or(fault.Code, code), cmp.Or(fault.Message, msg)}
+	code, msg := fault.Or(statusError(status, sts))
+	return &apiError{status, code, msg}
 }
 
 func statusError(status int, sts bool) (code, msg string) {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 // EC2's timestamp format in XML answers.
@@ -207,27 +209,37 @@ func xImageOf(im *resource) xImage {
 	return x
 }
 
-func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
-	id := r.get("ImageId")
-	if f.find(kindImage, id, r.region) == nil {
-		return nil, notFound(kindImage, id)
+// remove deletes the resource of kind that the request's idKey names in
+// its region and answers with answer, unless refuse (nil: never) gives
+// the error EC2 answers while the resource is in use.
+func (f *Fake) remove(r *req, kind, idKey string, refuse func(*resource) *apiError, answer []elem) ([]elem, *apiError) {
+	id := r.get(idKey)
+	res := f.find(kind, id, r.region)
+	if res == nil {
+		return nil, notFound(kind, id)
 	}
-	delete(f.res, id)
-	return ret(), nil
-}
-
-func deleteSnapshot(f *Fake, r *req) ([]elem, *apiError) {
-	id := r.get("SnapshotId")
-	if f.find(kindSnapshot, id, r.region) == nil {
-		return nil, notFound(kindSnapshot, id)
-	}
-	for _, im := range f.sorted(kindImage, r.region) {
-		if slices.Contains(im.snapshots, id) {
-			return nil, &apiError{400, "InvalidSnapshot.InUse", fmt.Sprintf("The snapshot %s is currently in use by %s", id, im.id)}
+	if refuse != nil {
+		if err := refuse(res); err != nil {
+			return nil, err
 		}
 	}
 	delete(f.res, id)
-	return ret(), nil
+	return answer, nil
+}
+
+func deregisterImage(f *Fake, r *req) ([]elem, *apiError) {
+	return f.remove(r, kindImage, "ImageId", nil, ret())
+}
+
+func deleteSnapshot(f *Fake, r *req) ([]elem, *apiError) {
+	return f.remove(r, kindSnapshot, "SnapshotId", func(snap *resource) *apiError {
+		for _, im := range f.sorted(kindImage, r.region) {
+			if slices.Contains(im.snapshots, snap.id) {
+				return &apiError{400, "InvalidSnapshot.InUse", fmt.Sprintf("The snapshot %s is currently in use by %s", snap.id, im.id)}
+			}
+		}
+		return nil
+	}, ret())
 }
 
 func enableImageDeprecation(f *Fake, r *req) ([]elem, *apiError) {
@@ -320,7 +332,7 @@ func runInstances(f *Fake, r *req) ([]elem, *apiError) {
 	if n, err := strconv.Atoi(r.get("MetadataOptions.HttpPutResponseHopLimit")); err == nil {
 		in.metadata.HopLimit = n
 	}
-	f.res[in.volume].tags = cloneMap(specs["volume"])
+	f.res[in.volume].tags = cloudtest.CopyTags(specs["volume"])
 	f.transition(in, "running")
 	if f.launchErr != nil {
 		in.reason, f.launchErr = f.launchErr, nil
@@ -583,23 +595,20 @@ func authorizeIngress(f *Fake, r *req) ([]elem, *apiError) {
 
 func deleteSecurityGroup(f *Fake, r *req) ([]elem, *apiError) {
 	id := r.get("GroupId")
-	g := f.find(kindGroup, id, r.region)
-	if g == nil {
-		return nil, notFound(kindGroup, id)
-	}
-	dependent := g.lingering > 0
-	if dependent {
-		g.lingering--
-		f.stale++
-	}
-	for _, in := range f.sorted(kindInstance, r.region) {
-		dependent = dependent || (in.state != "terminated" && slices.Contains(in.groups, id))
-	}
-	if dependent {
-		return nil, &apiError{400, "DependencyViolation", fmt.Sprintf("resource %s has a dependent object", id)}
-	}
-	delete(f.res, id)
-	return []elem{{"return", true}, {"groupId", id}}, nil
+	return f.remove(r, kindGroup, "GroupId", func(g *resource) *apiError {
+		dependent := g.lingering > 0
+		if dependent {
+			g.lingering--
+			f.stale++
+		}
+		for _, in := range f.sorted(kindInstance, r.region) {
+			dependent = dependent || (in.state != "terminated" && slices.Contains(in.groups, id))
+		}
+		if dependent {
+			return &apiError{400, "DependencyViolation", fmt.Sprintf("resource %s has a dependent object", id)}
+		}
+		return nil
+	}, []elem{{"return", true}, {"groupId", id}})
 }
 
 func describeSecurityGroups(f *Fake, r *req) ([]elem, *apiError) {
@@ -649,16 +658,12 @@ func describeVolumes(f *Fake, r *req) ([]elem, *apiError) {
 }
 
 func deleteVolume(f *Fake, r *req) ([]elem, *apiError) {
-	id := r.get("VolumeId")
-	v := f.find(kindVolume, id, r.region)
-	if v == nil {
-		return nil, notFound(kindVolume, id)
-	}
-	if v.state == "in-use" {
-		return nil, &apiError{400, "VolumeInUse", fmt.Sprintf("Volume %s is currently attached to %s", id, v.attached)}
-	}
-	delete(f.res, id)
-	return ret(), nil
+	return f.remove(r, kindVolume, "VolumeId", func(v *resource) *apiError {
+		if v.state == "in-use" {
+			return &apiError{400, "VolumeInUse", fmt.Sprintf("Volume %s is currently attached to %s", v.id, v.attached)}
+		}
+		return nil
+	}, ret())
 }
 
 func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
@@ -680,11 +685,7 @@ func describeKeyPairs(f *Fake, r *req) ([]elem, *apiError) {
 // InvalidKeyPair.NotFound for an unknown key pair ID.
 func deleteKeyPair(f *Fake, r *req) ([]elem, *apiError) {
 	if id := r.get("KeyPairId"); id != "" {
-		if f.find(kindKeyPair, id, r.region) == nil {
-			return nil, notFound(kindKeyPair, id)
-		}
-		delete(f.res, id)
-		return []elem{{"return", true}, {"keyPairId", id}}, nil
+		return f.remove(r, kindKeyPair, "KeyPairId", nil, []elem{{"return", true}, {"keyPairId", id}})
 	}
 	for _, k := range f.sorted(kindKeyPair, r.region) {
 		if k.name == r.get("KeyName") {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/sindri-dev/sindri-packer/internal/cloud/cloudtest"
 )
 
 func init() {
@@ -122,10 +124,10 @@ func (f *Fake) checkImageName(name, region string) *apiError {
 // newImage adds a pending image of the account with one new snapshot.
 func (f *Fake) newImage(region, name, desc string, encrypted bool, tags, snapTags map[string]string) *resource {
 	now := time.Now().UTC().Truncate(time.Second)
-	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "pending", tags: cloneMap(snapTags), created: now, encrypted: encrypted})
+	snap := f.add(&resource{kind: kindSnapshot, id: f.newID("snap"), region: region, state: "pending", tags: cloudtest.CopyTags(snapTags), created: now, encrypted: encrypted})
 	im := f.add(&resource{
 		kind: kindImage, id: f.newID("ami"), name: name, desc: desc, region: region, state: "pending",
-		tags: cloneMap(tags), created: now, snapshots: []string{snap.id}, encrypted: encrypted,
+		tags: cloudtest.CopyTags(tags), created: now, snapshots: []string{snap.id}, encrypted: encrypted,
 	})
 	im.next, im.steps = "available", f.ticks
 	return im

@@ -16,6 +16,7 @@
 package azurefake
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -121,8 +122,7 @@ func NewTLS(t interface {
 	Cleanup(func())
 }) *Fake {
 	s := start(t, httptest.NewTLSServer)
-	s.plain = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.plain.Close)
+	s.plain = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -138,8 +138,7 @@ func base(r *http.Request) string {
 func start(t interface{ Cleanup(func()) }, serve func(http.Handler) *httptest.Server) *Fake {
 	s := &Fake{res: map[string]*resource{}, ops: map[string]*operation{}, deps: map[string]*deployment{}}
 	s.putGroup("/subscriptions/"+Subscription+"/resourceGroups/"+ResourceGroup, map[string]any{"location": Location}, time.Now().UTC())
-	s.srv = serve(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
+	s.srv = cloudtest.Serve(t, serve, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -238,13 +237,7 @@ func (s *Fake) Put(id string, body map[string]any, created time.Time) {
 
 // Get returns a copy of a stored resource's JSON, nil when absent.
 func (s *Fake) Get(id string) map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.res[strings.ToLower(id)]
-	if r == nil {
-		return nil
-	}
-	return clone(s.view(r, false))
+	return cloudtest.Read(&s.mu, s.res, strings.ToLower(id), func(r *resource) map[string]any { return clone(s.view(r, false)) })
 }
 
 // SeedImage adds a managed image with the tags our template writes
@@ -381,16 +374,8 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 // writeFault answers an injected fault in ARM's error format, with ARM's
 // usual code for the status when the fault names none.
 func (s *Fake) writeFault(w http.ResponseWriter, f cloudtest.Fault) {
-	code, msg := f.Code, f.Message
-	if code == "" {
-		code = map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[f.Status]
-	}
-	if code == "" {
-		code = "FakeFailure"
-	}
-	if msg == "" {
-		msg = fmt.Sprintf("fake: injected %d failure", f.Status)
-	}
+	usual := map[int]string{429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[f.Status]
+	code, msg := f.Or(cmp.Or(usual, "FakeFailure"), fmt.Sprintf("fake: injected %d failure", f.Status))
 	if f.Status == http.StatusTooManyRequests && s.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
 	}

@@ -104,7 +104,7 @@ func New(t testing.TB) *Fake {
 		ops:       map[string]*op{},
 		byReqID:   map[string]string{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.CredentialsFile = filepath.Join(t.TempDir(), "fake-gcp-credentials.json")
 	key := map[string]string{
@@ -120,7 +120,6 @@ func New(t testing.TB) *Fake {
 	if err := os.WriteFile(s.CredentialsFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.srv.Close)
 	return s
 }
 
@@ -160,28 +159,17 @@ func (s *Fake) FailInstanceInsert(code, message string) {
 
 // Instance returns a copy of a stored instance, or nil.
 func (s *Fake) Instance(zone, name string) *computepb.Instance {
-	return stored(s, s.instances, zone+"/"+name)
+	return cloudtest.Read(&s.mu, s.instances, zone+"/"+name, proto.CloneOf[*computepb.Instance])
 }
 
 // Firewall returns a copy of a stored firewall rule, or nil.
 func (s *Fake) Firewall(name string) *computepb.Firewall {
-	return stored(s, s.firewalls, name)
+	return cloudtest.Read(&s.mu, s.firewalls, name, proto.CloneOf[*computepb.Firewall])
 }
 
 // Image returns a copy of a stored image, or nil.
 func (s *Fake) Image(name string) *computepb.Image {
-	return stored(s, s.images, name)
-}
-
-// stored is a copy of m[key], read under the fake's lock, or nil.
-func stored[M proto.Message](s *Fake, m map[string]M, key string) M {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if x, ok := m[key]; ok {
-		return proto.CloneOf(x)
-	}
-	var none M
-	return none
+	return cloudtest.Read(&s.mu, s.images, name, proto.CloneOf[*computepb.Image])
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-07:00") }
@@ -253,7 +241,7 @@ func label(v string) string {
 // security-group (a firewall rule). GCP has no key pairs or per-run
 // networks here: other kinds return "".
 func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	labels := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: label(runID), cloud.TagTemporary: cloud.Temporary}
+	labels := cloudtest.LeftoverTags(label(runID))
 	s.mu.Lock()
 	n := s.seq + 1
 	s.mu.Unlock()
@@ -410,13 +398,7 @@ func faultBody(f cloudtest.Fault, project string) (reason, message string) {
 	case http.StatusBadRequest:
 		reason, message = "invalid", "Invalid value for field 'resource'."
 	}
-	if f.Code != "" {
-		reason = f.Code
-	}
-	if f.Message != "" {
-		message = f.Message
-	}
-	return reason, message
+	return f.Or(reason, message)
 }
 
 // Routes is every method and path the router serves (besides /token), in
@@ -462,7 +444,7 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, p []string, body []
 		s.write(w, &computepb.Project{Kind: proto.String("compute#project"), Name: proto.String(s.Project), Id: proto.Uint64(424242424242),
 			SelfLink: proto.String(s.URL + "/compute/v1/projects/" + s.Project)})
 	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodGet:
-		s.listImages(w, q)
+		s.listImages(w, q, s.Project, s.images)
 	case len(p) == 2 && p[0] == "global" && p[1] == "images" && m == http.MethodPost:
 		s.insertImage(w, q, body)
 	case len(p) == 4 && p[0] == "global" && p[1] == "images" && p[2] == "family" && m == http.MethodGet:
@@ -696,13 +678,13 @@ func (s *Fake) operation(w http.ResponseWriter, zone, name string) {
 
 // --- images ---
 
-func (s *Fake) listImages(w http.ResponseWriter, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.images, "", func(im *computepb.Image) func(string) (string, bool) {
-		return fields(im.GetName(), im.GetStatus(), im.GetDescription(), im.GetLabels())
-	})
+// listImages answers images.list of project, whose images are images
+// (the fake's own project, or a public one).
+func (s *Fake) listImages(w http.ResponseWriter, q map[string][]string, project string, images map[string]*computepb.Image) {
+	items, next, ok := pageOf(s, w, q, images, "", fieldsOf[*computepb.Image])
 	if ok {
-		s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + s.Project + "/global/images"),
-			Items: items, SelfLink: proto.String(s.link("global/images")), NextPageToken: token(next)})
+		s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + project + "/global/images"),
+			Items: items, SelfLink: proto.String(s.URL + "/compute/v1/projects/" + project + "/global/images"), NextPageToken: token(next)})
 	}
 }
 
@@ -752,16 +734,50 @@ func (s *Fake) notFound(w http.ResponseWriter, path string) {
 }
 
 func (s *Fake) image(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
-	im := s.images[name]
-	if s.answered(w, q, im != nil, "global/images/"+name) {
+	single(s, w, r, q, s.images, "images", "", name, onResource[*computepb.Image]{
+		deleting: func(im *computepb.Image) bool { im.Status = proto.String("DELETING"); return true },
+	})
+}
+
+// onResource is how a GET or DELETE of one resource differs by kind;
+// every field may be nil.
+type onResource[M any] struct {
+	got      func(M)      // after a GET is answered
+	deleting func(M) bool // before a DELETE: marks it, or refuses (writes the error and returns false)
+	remove   func()       // what the finished delete does; nil: it leaves the map
+}
+
+// single answers a GET or DELETE of the resource name in m, the
+// collection coll of zone ("" for a global one): GET writes it, DELETE
+// starts the operation that removes it once polled; a repeated requestId
+// gets the operation it made, a missing resource 404, other methods 405.
+func single[M interface {
+	proto.Message
+	GetSelfLink() string
+}](s *Fake, w http.ResponseWriter, r *http.Request, q map[string][]string, m map[string]M, coll, zone, name string, on onResource[M]) {
+	key, path := name, "global/"+coll+"/"+name
+	if zone != "" {
+		key, path = zone+"/"+name, "zones/"+zone+"/"+coll+"/"+name
+	}
+	x, ok := m[key]
+	if s.answered(w, q, ok, path) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		s.write(w, im)
+		s.write(w, x)
+		if on.got != nil {
+			on.got(x)
+		}
 	case http.MethodDelete:
-		im.Status = proto.String("DELETING")
-		s.newOp(w, q, "delete", "", im.GetSelfLink(), func() *failure { delete(s.images, name); return nil })
+		if on.deleting != nil && !on.deleting(x) {
+			return
+		}
+		remove := on.remove
+		if remove == nil {
+			remove = func() { delete(m, key) }
+		}
+		s.newOp(w, q, "delete", zone, x.GetSelfLink(), func() *failure { remove(); return nil })
 	default:
 		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
 	}
@@ -848,18 +864,7 @@ func (s *Fake) insertFirewall(w http.ResponseWriter, q map[string][]string, body
 }
 
 func (s *Fake) firewall(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) {
-	fw := s.firewalls[name]
-	if s.answered(w, q, fw != nil, "global/firewalls/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, fw)
-	case http.MethodDelete:
-		s.newOp(w, q, "delete", "", fw.GetSelfLink(), func() *failure { delete(s.firewalls, name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+	single(s, w, r, q, s.firewalls, "firewalls", "", name, onResource[*computepb.Firewall]{})
 }
 
 // --- instances and disks ---
@@ -879,18 +884,14 @@ func badLabels(l map[string]string) string {
 }
 
 func (s *Fake) listInstances(w http.ResponseWriter, zone string, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.instances, zone+"/", func(in *computepb.Instance) func(string) (string, bool) {
-		return fields(in.GetName(), in.GetStatus(), in.GetDescription(), in.GetLabels())
-	})
+	items, next, ok := pageOf(s, w, q, s.instances, zone+"/", fieldsOf[*computepb.Instance])
 	if ok {
 		s.write(w, &computepb.InstanceList{Kind: proto.String("compute#instanceList"), Items: items,
 			SelfLink: proto.String(s.link("zones/" + zone + "/instances")), NextPageToken: token(next)})
 	}
 }
 func (s *Fake) listDisks(w http.ResponseWriter, zone string, q map[string][]string) {
-	items, next, ok := pageOf(s, w, q, s.disks, zone+"/", func(d *computepb.Disk) func(string) (string, bool) {
-		return fields(d.GetName(), d.GetStatus(), d.GetDescription(), d.GetLabels())
-	})
+	items, next, ok := pageOf(s, w, q, s.disks, zone+"/", fieldsOf[*computepb.Disk])
 	if ok {
 		s.write(w, &computepb.DiskList{Kind: proto.String("compute#diskList"), Items: items,
 			SelfLink: proto.String(s.link("zones/" + zone + "/disks")), NextPageToken: token(next)})
@@ -1040,20 +1041,11 @@ func (s *Fake) advance(in *computepb.Instance) {
 }
 
 func (s *Fake) instance(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	in := s.instances[zone+"/"+name]
-	if s.answered(w, q, in != nil, "zones/"+zone+"/instances/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, in)
-		s.advance(in)
-	case http.MethodDelete:
-		in.Status = proto.String("STOPPING")
-		s.newOp(w, q, "delete", zone, in.GetSelfLink(), func() *failure { s.removeInstance(zone, name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+	single(s, w, r, q, s.instances, "instances", zone, name, onResource[*computepb.Instance]{
+		got:      s.advance,
+		deleting: func(in *computepb.Instance) bool { in.Status = proto.String("STOPPING"); return true },
+		remove:   func() { s.removeInstance(zone, name) },
+	})
 }
 
 func (s *Fake) power(w http.ResponseWriter, zone, name, verb string, q map[string][]string) {
@@ -1081,21 +1073,14 @@ func (s *Fake) power(w http.ResponseWriter, zone, name, verb string, q map[strin
 }
 
 func (s *Fake) disk(w http.ResponseWriter, r *http.Request, zone, name string, q map[string][]string) {
-	d := s.disks[zone+"/"+name]
-	if s.answered(w, q, d != nil, "zones/"+zone+"/disks/"+name) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		s.write(w, d)
-	case http.MethodDelete:
-		if len(d.GetUsers()) > 0 {
+	single(s, w, r, q, s.disks, "disks", zone, name, onResource[*computepb.Disk]{
+		deleting: func(d *computepb.Disk) bool {
+			if len(d.GetUsers()) == 0 {
+				return true
+			}
 			s.writeError(w, http.StatusBadRequest, "resourceInUseByAnotherResource",
 				fmt.Sprintf("The disk resource '%s' is already being used by '%s'", strings.TrimPrefix(d.GetSelfLink(), s.URL+"/compute/v1/"), strings.TrimPrefix(d.GetUsers()[0], s.URL+"/compute/v1/")))
-			return
-		}
-		s.newOp(w, q, "delete", zone, d.GetSelfLink(), func() *failure { delete(s.disks, zone+"/"+name); return nil })
-	default:
-		s.writeError(w, http.StatusMethodNotAllowed, "badRequest", "Method not allowed")
-	}
+			return false
+		},
+	})
 }

@@ -141,6 +141,19 @@ func match(conds []cond, get func(field string) (string, bool)) bool {
 }
 
 // fields looks up name, status, description and labels.KEY.
+// labelled is an image, an instance or a disk: what a filter reads of it.
+type labelled interface {
+	GetName() string
+	GetStatus() string
+	GetDescription() string
+	GetLabels() map[string]string
+}
+
+// fieldsOf is fields of an image, an instance or a disk.
+func fieldsOf[T labelled](x T) func(string) (string, bool) {
+	return fields(x.GetName(), x.GetStatus(), x.GetDescription(), x.GetLabels())
+}
+
 func fields(name, status, description string, labels map[string]string) func(string) (string, bool) {
 	return func(f string) (string, bool) {
 		switch {

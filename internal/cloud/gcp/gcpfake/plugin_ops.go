@@ -112,13 +112,7 @@ func (s *Fake) publicRoute(w http.ResponseWriter, r *http.Request, project strin
 	case r.Method != http.MethodGet:
 		s.writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("Required 'compute.images.create' permission for 'projects/%s'", project))
 	case len(p) == 2 && p[0] == "global" && p[1] == "images":
-		items, next, ok := pageOf(s, w, q, images, "", func(im *computepb.Image) func(string) (string, bool) {
-			return fields(im.GetName(), im.GetStatus(), im.GetDescription(), im.GetLabels())
-		})
-		if ok {
-			s.write(w, &computepb.ImageList{Kind: proto.String("compute#imageList"), Id: proto.String("projects/" + project + "/global/images"),
-				Items: items, SelfLink: proto.String(s.URL + "/compute/v1/projects/" + project + "/global/images"), NextPageToken: token(next)})
-		}
+		s.listImages(w, q, project, images)
 	case len(p) == 3 && p[0] == "global" && p[1] == "images" && images[p[2]] != nil:
 		s.write(w, images[p[2]])
 	case len(p) == 4 && p[0] == "global" && p[1] == "images" && p[2] == "family":

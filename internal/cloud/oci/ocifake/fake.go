@@ -25,6 +25,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -242,16 +243,9 @@ func New(t testing.TB) *Fake {
 		retryTokens: map[string]string{},
 		schemas:     map[string]*schema{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = cloudtest.Serve(t, httptest.NewServer, http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
-	t.Cleanup(s.Close)
 	return s
-}
-
-// Close releases hanging requests and stops the server.
-func (s *Fake) Close() {
-	s.srv.CloseClientConnections()
-	s.srv.Close()
 }
 
 // SetPageSize sets the page length of every list call (limit= still
@@ -295,7 +289,7 @@ func (s *Fake) AddImage(name string, tags map[string]string, created time.Time, 
 	id := s.id("image")
 	s.images[id] = &image{
 		ID: id, CompartmentID: Compartment, DisplayName: name, LifecycleState: state,
-		TimeCreated: stamp(created), FreeformTags: clone(tags), OperatingSystem: "Canonical Ubuntu",
+		TimeCreated: stamp(created), FreeformTags: maps.Clone(tags), OperatingSystem: "Canonical Ubuntu",
 		OperatingSystemVersion: "24.04", CreateImageAllowed: true, created: created,
 	}
 	return id
@@ -313,29 +307,17 @@ func (s *Fake) AddPlatformImage(name, os, version string, created time.Time) str
 
 // BaseImage returns the image an image was taken from (baseImageId), or "".
 func (s *Fake) BaseImage(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if img, ok := s.images[id]; ok {
-		return img.BaseImageID
-	}
-	return ""
+	return cloudtest.Read(&s.mu, s.images, id, func(img *image) string { return img.BaseImageID })
 }
 
 // SeedImage adds an AVAILABLE image with the tags packer.go writes.
 func (s *Fake) SeedImage(name, configHash string, created time.Time) string {
-	return s.AddImage(name, map[string]string{
-		cloud.TagManagedBy: cloud.ManagedBy, cloud.TagConfigHash: configHash, cloud.TagSindriVersion: "3.0.1",
-	}, created, "AVAILABLE")
+	return s.AddImage(name, cloudtest.SeedImageTags(configHash), created, "AVAILABLE")
 }
 
 // ImageTags returns an image's freeform tags (nil when absent).
 func (s *Fake) ImageTags(id string) map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if img, ok := s.images[id]; ok {
-		return clone(img.FreeformTags)
-	}
-	return nil
+	return cloudtest.Read(&s.mu, s.images, id, func(img *image) map[string]string { return maps.Clone(img.FreeformTags) })
 }
 
 // SeedLeftover adds what a crashed run leaves: a RUNNING instance (with
@@ -343,7 +325,7 @@ func (s *Fake) ImageTags(id string) map[string]string {
 // boot volume for cloud.KindDisk. OCI runs make no other kinds: for them
 // nothing is added and "" returned.
 func (s *Fake) SeedLeftover(kind, runID string, created time.Time) string {
-	tags := map[string]string{cloud.TagManagedBy: cloud.ManagedBy, cloud.TagRunID: runID, cloud.TagTemporary: cloud.Temporary}
+	tags := cloudtest.LeftoverTags(runID)
 	switch kind {
 	case cloud.KindInstance:
 		return s.AddInstance("sindri-test-"+runID, tags, created, "RUNNING")
@@ -370,7 +352,7 @@ func (s *Fake) AddInstance(name string, tags map[string]string, created time.Tim
 	in := &instance{
 		ID: s.id("instance"), CompartmentID: Compartment, AvailabilityDomain: AvailabilityDomain,
 		DisplayName: name, LifecycleState: state, Region: Region, Shape: "VM.Standard.E4.Flex",
-		TimeCreated: stamp(created), FreeformTags: clone(tags), ImageID: "ocid1.image.oc1.iad.fake-base",
+		TimeCreated: stamp(created), FreeformTags: maps.Clone(tags), ImageID: "ocid1.image.oc1.iad.fake-base",
 		SourceDetails: sourceDetails{SourceType: "image", ImageID: "ocid1.image.oc1.iad.fake-base"}, created: created,
 	}
 	s.instances[in.ID] = in
@@ -385,7 +367,7 @@ func (s *Fake) attach(in *instance, vnicTags map[string]string, tagBoot bool) {
 	v := &vnic{
 		ID: s.id("vnic"), CompartmentID: Compartment, AvailabilityDomain: in.AvailabilityDomain,
 		DisplayName: in.DisplayName, LifecycleState: "AVAILABLE", TimeCreated: in.TimeCreated,
-		FreeformTags: clone(vnicTags), IsPrimary: true, PrivateIP: fmt.Sprintf("10.0.0.%d", n%250+2),
+		FreeformTags: maps.Clone(vnicTags), IsPrimary: true, PrivateIP: fmt.Sprintf("10.0.0.%d", n%250+2),
 		PublicIP: fmt.Sprintf("192.0.2.%d", n%250+2), SubnetID: Subnet,
 	}
 	s.vnics[v.ID] = v
@@ -409,7 +391,7 @@ func (s *Fake) addVolume(boot bool, name string, tags map[string]string, created
 	}
 	v := &volume{ID: s.id(kind), AvailabilityDomain: AvailabilityDomain, CompartmentID: Compartment, DisplayName: name,
 		LifecycleState: "AVAILABLE", SizeInMBs: 80 * 1024, SizeInGBs: 80, TimeCreated: stamp(created),
-		FreeformTags: clone(tags), ImageID: imageID, boot: boot, created: created}
+		FreeformTags: maps.Clone(tags), ImageID: imageID, boot: boot, created: created}
 	s.volumes[v.ID] = v
 	return v.ID
 }
@@ -429,15 +411,15 @@ func (s *Fake) Live() []cloudtest.FakeResource {
 	defer s.mu.Unlock()
 	var out []cloudtest.FakeResource
 	for _, i := range s.images {
-		out = append(out, cloudtest.FakeResource{Kind: "image", ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+		out = append(out, cloudtest.FakeResource{Kind: "image", ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: maps.Clone(i.FreeformTags), Created: i.created})
 	}
 	for _, i := range s.instances {
 		if i.LifecycleState != "TERMINATED" {
-			out = append(out, cloudtest.FakeResource{Kind: cloud.KindInstance, ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: clone(i.FreeformTags), Created: i.created})
+			out = append(out, cloudtest.FakeResource{Kind: cloud.KindInstance, ID: i.ID, Name: i.DisplayName, Region: Region, State: i.LifecycleState, Tags: maps.Clone(i.FreeformTags), Created: i.created})
 		}
 	}
 	for _, v := range s.volumes {
-		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: clone(v.FreeformTags), Created: v.created})
+		out = append(out, cloudtest.FakeResource{Kind: cloud.KindDisk, ID: v.ID, Name: v.DisplayName, Region: Region, State: v.LifecycleState, Tags: maps.Clone(v.FreeformTags), Created: v.created})
 	}
 	return cloudtest.SortLive(out)
 }
@@ -448,7 +430,7 @@ func (s *Fake) VNICs() map[string]map[string]string {
 	defer s.mu.Unlock()
 	out := map[string]map[string]string{}
 	for id, v := range s.vnics {
-		out[id] = clone(v.FreeformTags)
+		out[id] = maps.Clone(v.FreeformTags)
 	}
 	return out
 }
@@ -515,13 +497,7 @@ func (s *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("opc-request-id", reqID)
 	w.Header().Set("Content-Type", "application/json")
 	if s.Answered(r, line, body, func(f cloudtest.Fault) {
-		code, message := errorCodes[f.Status][0], errorCodes[f.Status][1]
-		if f.Code != "" {
-			code = f.Code
-		}
-		if f.Message != "" {
-			message = f.Message
-		}
+		code, message := f.Or(errorCodes[f.Status][0], errorCodes[f.Status][1])
 		writeError(w, f.Status, code, message)
 	}) {
 		return
@@ -657,19 +633,11 @@ func (s *Fake) route(w http.ResponseWriter, r *http.Request, path string, body [
 			delete(s.images, img.ID)
 			w.WriteHeader(http.StatusNoContent)
 		case http.MethodPut:
-			var d struct {
-				FreeformTags map[string]string `json:"freeformTags"`
-				DisplayName  *string           `json:"displayName"`
-			}
+			var d update
 			if !decode(w, body, &d) {
 				return
 			}
-			if d.FreeformTags != nil {
-				img.FreeformTags = d.FreeformTags
-			}
-			if d.DisplayName != nil {
-				img.DisplayName = *d.DisplayName
-			}
+			d.apply(&img.DisplayName, &img.FreeformTags)
 			writeJSON(w, 200, img)
 		default:
 			writeError(w, 405, "MethodNotAllowed", r.Method+" "+path)
@@ -811,6 +779,23 @@ func attachedTo(q url.Values) func(*attachment) bool {
 
 func attachmentsByID(a, b *attachment) int { return strings.Compare(a.ID, b.ID) }
 
+// update is what an Update call of an image or a capability schema may
+// change besides its own fields; what the body leaves out is kept.
+type update struct {
+	DisplayName  *string           `json:"displayName"`
+	FreeformTags map[string]string `json:"freeformTags"`
+}
+
+// apply writes the update over a resource's name and tags.
+func (d update) apply(name *string, tags *map[string]string) {
+	if d.DisplayName != nil {
+		*name = *d.DisplayName
+	}
+	if d.FreeformTags != nil {
+		*tags = d.FreeformTags
+	}
+}
+
 // decode reads a JSON request body into v, or answers 400.
 func decode(w http.ResponseWriter, body []byte, v any) bool {
 	if json.Unmarshal(body, v) != nil {
@@ -869,15 +854,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// step moves state to the first of next, the states the next reads move
+// through, and reports whether it moved.
+func step(state *string, next *[]string) bool {
+	if len(*next) == 0 {
+		return false
+	}
+	*state, *next = (*next)[0], (*next)[1:]
+	return true
+}
+
 // advance moves an instance one step along its pending states after it
 // was read, so clients see each state at least once; terminating removes
 // its VNIC, attachments and (unless preserved) boot volume, as OCI does.
 func (s *Fake) advance(in *instance) {
-	if len(in.next) == 0 {
-		return
-	}
-	in.LifecycleState, in.next = in.next[0], in.next[1:]
-	if in.LifecycleState != "TERMINATED" {
+	if !step(&in.LifecycleState, &in.next) || in.LifecycleState != "TERMINATED" {
 		return
 	}
 	for id, a := range s.vnicAtts {
@@ -964,7 +955,7 @@ func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	in := &instance{
 		ID: s.id("instance"), CompartmentID: d.CompartmentID, AvailabilityDomain: d.AvailabilityDomain,
 		DisplayName: d.DisplayName, LifecycleState: "PROVISIONING", Region: Region, Shape: d.Shape,
-		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), ImageID: d.SourceDetails.ImageID,
+		TimeCreated: stamp(now), FreeformTags: maps.Clone(d.FreeformTags), ImageID: d.SourceDetails.ImageID,
 		Metadata: d.Metadata, ShapeConfig: d.ShapeConfig, SourceDetails: *d.SourceDetails, created: now,
 		next: []string{"RUNNING"},
 	}
@@ -983,17 +974,6 @@ func (s *Fake) launch(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	w.Header().Set("etag", "fake-etag-"+in.ID)
 	writeJSON(w, 200, in)
-}
-
-func clone(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // imageMatches applies ListImages' filters: lifecycleState,
@@ -1059,7 +1039,7 @@ func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) 
 	base := s.images[in.ImageID]
 	img := &image{
 		ID: s.id("image"), CompartmentID: d.CompartmentID, DisplayName: d.DisplayName, LifecycleState: "PROVISIONING",
-		TimeCreated: stamp(now), FreeformTags: clone(d.FreeformTags), CreateImageAllowed: true,
+		TimeCreated: stamp(now), FreeformTags: maps.Clone(d.FreeformTags), CreateImageAllowed: true,
 		BaseImageID: in.ImageID, LaunchMode: d.LaunchMode, created: now, next: []string{"AVAILABLE"}, instance: in.ID,
 	}
 	if img.DisplayName == "" {
@@ -1087,11 +1067,7 @@ func (s *Fake) createImage(w http.ResponseWriter, r *http.Request, body []byte) 
 // advanceImage moves an image one step along its pending states after it
 // was read; once AVAILABLE, its instance is RUNNING again.
 func (s *Fake) advanceImage(img *image) {
-	if len(img.next) == 0 {
-		return
-	}
-	img.LifecycleState, img.next = img.next[0], img.next[1:]
-	if img.LifecycleState != "AVAILABLE" {
+	if !step(&img.LifecycleState, &img.next) || img.LifecycleState != "AVAILABLE" {
 		return
 	}
 	if in, ok := s.instances[img.instance]; ok && in.LifecycleState == "CREATING_IMAGE" {
@@ -1151,19 +1127,13 @@ func (s *Fake) schema(w http.ResponseWriter, r *http.Request, id string, body []
 		writeJSON(w, 200, sc)
 	case http.MethodPut:
 		var d struct {
-			DisplayName  *string           `json:"displayName"`
-			FreeformTags map[string]string `json:"freeformTags"`
-			SchemaData   json.RawMessage   `json:"schemaData"`
+			update
+			SchemaData json.RawMessage `json:"schemaData"`
 		}
 		if !decode(w, body, &d) {
 			return
 		}
-		if d.DisplayName != nil {
-			sc.DisplayName = *d.DisplayName
-		}
-		if d.FreeformTags != nil {
-			sc.FreeformTags = d.FreeformTags
-		}
+		d.apply(&sc.DisplayName, &sc.FreeformTags)
 		if len(d.SchemaData) > 0 && string(d.SchemaData) != "null" {
 			sc.SchemaData = d.SchemaData
 		}
