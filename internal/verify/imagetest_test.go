@@ -550,7 +550,7 @@ func TestImageTestKeep(t *testing.T) {
 	}
 	// The kept instance still runs and takes the kept key.
 	signer := readSigner(t, keyFile)
-	c, err := dialDirect(srv, "sindri", signer)
+	c, err := srv.Dial("sindri", signer)
 	if err != nil {
 		t.Fatalf("the kept instance refuses its kept key: %v", err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey/sshtest"
 )
 
@@ -28,15 +27,6 @@ func newFakeSSH(user, authorized string, commands map[string]reply, upAfter time
 	return sshtest.New(sshtest.Config{Authorize: only, Commands: commands, UpAfter: upAfter, Stall: stall})
 }
 
-func newKey(t *testing.T) *sshkey.Pair {
-	t.Helper()
-	k, err := sshkey.Generate(t.TempDir(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // closedPort is a port on 127.0.0.1 where nothing listens.
 func closedPort(t *testing.T) int {
 	t.Helper()
@@ -49,17 +39,8 @@ func closedPort(t *testing.T) int {
 	return port
 }
 
-func dialDirect(srv *sshtest.Server, user string, signer ssh.Signer) (*ssh.Client, error) {
-	return ssh.Dial("tcp", srv.Addr(), &ssh.ClientConfig{
-		User:            user,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-		Timeout:         5 * time.Second,
-	})
-}
-
 func TestWaitForSSH(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	srv := sshtest.StartFor(t, "sindri", key.Authorized, map[string]reply{"true": {}})
 	c, err := WaitForSSH(t.Context(), "127.0.0.1", srv.Port, "sindri", key.Signer, time.Second)
 	if err != nil {
@@ -75,7 +56,7 @@ func TestWaitForSSH(t *testing.T) {
 // after 1 s, then 2 s, and logs in on the third attempt (at about 3 s).
 func TestWaitForSSHBacksOff(t *testing.T) {
 	t.Parallel()
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	srv, err := newFakeSSH("sindri", key.Authorized, nil, 1500*time.Millisecond, false)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +75,7 @@ func TestWaitForSSHBacksOff(t *testing.T) {
 
 func TestWaitForSSHTimeout(t *testing.T) {
 	t.Parallel()
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	port := closedPort(t)
 	start := time.Now()
 	c, err := WaitForSSH(t.Context(), "127.0.0.1", port, "sindri", key.Signer, 1500*time.Millisecond)
@@ -116,7 +97,7 @@ func TestWaitForSSHTimeout(t *testing.T) {
 
 // A refused key is retried like a closed port, then reported.
 func TestWaitForSSHWrongKey(t *testing.T) {
-	good, other := newKey(t), newKey(t)
+	good, other := sshtest.NewKey(t), sshtest.NewKey(t)
 	srv := sshtest.StartFor(t, "sindri", good.Authorized, nil)
 	c, err := WaitForSSH(t.Context(), "127.0.0.1", srv.Port, "sindri", other.Signer, 100*time.Millisecond)
 	if err == nil {
@@ -129,7 +110,7 @@ func TestWaitForSSHWrongKey(t *testing.T) {
 }
 
 func TestWaitForSSHCancel(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	stalled, err := newFakeSSH("sindri", key.Authorized, nil, 0, true)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +147,7 @@ func TestWaitForSSHCancel(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	srv := sshtest.StartFor(t, "sindri", key.Authorized, map[string]reply{
 		"echo hi":  {Stdout: "hi\n"},
 		"false":    {Stdout: "some output\n", Status: 3},
@@ -218,7 +199,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunCancel(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	srv := sshtest.StartFor(t, "sindri", key.Authorized, map[string]reply{
 		"cloud-init status --wait": {Stdout: "....", Stderr: "waiting\n", Block: true},
 	})

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 )
 
 // Reply is the canned answer to one exec request.
@@ -136,6 +138,27 @@ func New(cfg Config) (*Server, error) {
 	s.ssh.AddHostKey(hostKey)
 	s.wg.Go(s.accept)
 	return s, nil
+}
+
+// Dial logs in to s as user with signer, without checking its host key
+// (a test's client, not the product's: verify.WaitForSSH pins the key).
+func (s *Server) Dial(user string, signer ssh.Signer) (*ssh.Client, error) {
+	return ssh.Dial("tcp", s.Addr(), &ssh.ClientConfig{
+		User:            user,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         5 * time.Second,
+	})
+}
+
+// NewKey makes a throw-away key pair in a folder of t's.
+func NewKey(t testing.TB) *sshkey.Pair {
+	t.Helper()
+	k, err := sshkey.Generate(t.TempDir(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // Addr is host:port.

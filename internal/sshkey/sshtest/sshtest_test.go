@@ -3,48 +3,28 @@ package sshtest_test
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/sindri-dev/sindri-packer/internal/sshkey"
 	"github.com/sindri-dev/sindri-packer/internal/sshkey/sshtest"
 )
-
-func newKey(t *testing.T) *sshkey.Pair {
-	t.Helper()
-	k, err := sshkey.Generate(t.TempDir(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func dial(srv *sshtest.Server, user string, signer ssh.Signer) (*ssh.Client, error) {
-	return ssh.Dial("tcp", srv.Addr(), &ssh.ClientConfig{
-		User:            user,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-		Timeout:         5 * time.Second,
-	})
-}
 
 // The double must be as strict as cloud-init's authorized_keys, or the
 // image tests would pass with a key Test never authorized.
 func TestFakeSSHServerAcceptsOnlyTheKey(t *testing.T) {
-	good, other := newKey(t), newKey(t)
+	good, other := sshtest.NewKey(t), sshtest.NewKey(t)
 	srv := sshtest.StartFor(t, "sindri", good.Authorized, nil)
 
-	c, err := dial(srv, "sindri", good.Signer)
+	c, err := srv.Dial("sindri", good.Signer)
 	if err != nil {
 		t.Fatalf("the authorized key was refused: %v", err)
 	}
 	c.Close()
-	if c, err := dial(srv, "sindri", other.Signer); err == nil {
+	if c, err := srv.Dial("sindri", other.Signer); err == nil {
 		c.Close()
 		t.Fatal("a different key was accepted")
 	}
-	if c, err := dial(srv, "root", good.Signer); err == nil {
+	if c, err := srv.Dial("root", good.Signer); err == nil {
 		c.Close()
 		t.Fatal("the key was accepted for another user")
 	}
@@ -55,9 +35,9 @@ func TestFakeSSHServerAcceptsOnlyTheKey(t *testing.T) {
 
 // With no Authorize nobody gets in; a bad authorized_keys line is an error.
 func TestNobodyWithoutAuthorize(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	srv := sshtest.Start(t, sshtest.Config{})
-	if c, err := dial(srv, "sindri", key.Signer); err == nil {
+	if c, err := srv.Dial("sindri", key.Signer); err == nil {
 		c.Close()
 		t.Fatal("a key was accepted with no Authorize")
 	}
@@ -68,10 +48,10 @@ func TestNobodyWithoutAuthorize(t *testing.T) {
 
 // Unknown commands get NotFound, or Default when set; known ones their reply.
 func TestReplies(t *testing.T) {
-	key := newKey(t)
+	key := sshtest.NewKey(t)
 	exitOf := func(t *testing.T, srv *sshtest.Server, cmd string) (string, int) {
 		t.Helper()
-		c, err := dial(srv, "sindri", key.Signer)
+		c, err := srv.Dial("sindri", key.Signer)
 		if err != nil {
 			t.Fatal(err)
 		}
