@@ -39,31 +39,36 @@ func TestPlanKnowsWhichInputMadeWhichFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flags := []struct{ msg, input string }{
-		{"--clouds: gcp is not configured in sindri.yaml (configured: aws)", "clouds"},
-		{"repave: --keep must be at least 1, got 0", "keep"},
-		{"repave: --max-age: not a duration", "max-age"},
-		{"build: --timeout and --clouds both wrong", "timeout"},
-		{"--config: something", "config"},
-		{"build: --parallelism is not ours", ""},
-		{"nothing named", ""},
+	// Each lookup with what it must answer: an error message's flag, or
+	// a --set field, to the input it came from ("" for none).
+	lookups := []struct {
+		name string
+		fn   func(string) string
+		want map[string]string
+	}{
+		{"InputForFlag", p.InputForFlag, map[string]string{
+			"--clouds: gcp is not configured in sindri.yaml (configured: aws)": "clouds",
+			"repave: --keep must be at least 1, got 0":                         "keep",
+			"repave: --max-age: not a duration":                                "max-age",
+			"build: --timeout and --clouds both wrong":                         "timeout",
+			"--config: something":                                              "config",
+			"build: --parallelism is not ours":                                 "",
+			"nothing named":                                                    "",
+		}},
+		{"InputForSet", p.InputForSet, map[string]string{
+			"packer.build.profile":       "profile",
+			"packer.build.extensions[1]": "extensions",
+			"packer.region":              "set",
+			"packer.build.cache":         "set",
+			"packer.build.profiles":      "",
+			"packer.zone":                "",
+		}},
 	}
-	for _, tt := range flags {
-		if got := p.InputForFlag(tt.msg); got != tt.input {
-			t.Errorf("InputForFlag(%q) = %q, want %q", tt.msg, got, tt.input)
-		}
-	}
-	sets := []struct{ field, input string }{
-		{"packer.build.profile", "profile"},
-		{"packer.build.extensions[1]", "extensions"},
-		{"packer.region", "set"},
-		{"packer.build.cache", "set"},
-		{"packer.build.profiles", ""},
-		{"packer.zone", ""},
-	}
-	for _, tt := range sets {
-		if got := p.InputForSet(tt.field); got != tt.input {
-			t.Errorf("InputForSet(%q) = %q, want %q", tt.field, got, tt.input)
+	for _, l := range lookups {
+		for in, want := range l.want {
+			if got := l.fn(in); got != want {
+				t.Errorf("%s(%q) = %q, want %q", l.name, in, got, want)
+			}
 		}
 	}
 }
