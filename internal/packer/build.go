@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // Line is one line of `packer -machine-readable` output:
@@ -112,7 +114,7 @@ func (r *Runner) Build(ctx context.Context, o BuildOptions) (BuildResult, error)
 	if err != nil {
 		return BuildResult{}, err
 	}
-	var stderr tailBuffer
+	var stderr report.Tail // the last 64 KiB
 	cmd.Stderr = &stderr
 	var log *lineWriter
 	if r.Log != nil {
@@ -317,26 +319,4 @@ func (l *lineWriter) flush() {
 		l.buf = append(l.buf, '\n')
 		_, _ = l.Write(nil)
 	}
-}
-
-// tailBuffer keeps the last 64 KiB written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - 64*1024; over > 0 {
-		t.buf = t.buf[over:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

@@ -120,3 +120,41 @@ func TestBufferConcurrentWrites(t *testing.T) {
 		t.Errorf("lost or torn writes: %d bytes", len(got))
 	}
 }
+
+// Tail keeps the last Max bytes; Lines starts at the first whole line
+// after a cut and says something was dropped.
+func TestTail(t *testing.T) {
+	tests := []struct {
+		name       string
+		max        int
+		writes     []string
+		str, lines string
+	}{
+		{name: "under the limit", max: 16, writes: []string{"one\n", "two\n"}, str: "one\ntwo\n", lines: "one\ntwo"},
+		{name: "cut mid-line", max: 10, writes: []string{"first line\n", "second\nthird\n"}, str: "ond\nthird\n", lines: "...\nthird"},
+		{name: "cut at a line end", max: 6, writes: []string{"abc\n", "def\n", "ghi\n"}, str: "f\nghi\n", lines: "...\nghi"},
+		{name: "no newline after the cut", max: 4, writes: []string{"abcdefgh"}, str: "efgh", lines: "...\nefgh"},
+		{name: "empty", max: 4, str: "", lines: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tail := &Tail{Max: tt.max}
+			for _, w := range tt.writes {
+				if n, err := tail.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			if got := tail.String(); got != tt.str {
+				t.Errorf("String = %q, want %q", got, tt.str)
+			}
+			if got := tail.Lines(); got != tt.lines {
+				t.Errorf("Lines = %q, want %q", got, tt.lines)
+			}
+		})
+	}
+	var zero Tail // keeps 64 KiB
+	_, _ = zero.Write([]byte("HEAD" + strings.Repeat("x", 64<<10)))
+	if got := zero.String(); len(got) != 64<<10 || strings.Contains(got, "HEAD") {
+		t.Errorf("zero Tail kept %d bytes (want %d)", len(got), 64<<10)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sindri-dev/sindri-packer/internal/config"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // Statuses of a control and of a run, as InSpec names them.
@@ -182,16 +183,16 @@ func RunInSpec(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("%s exec: %w", name, err)
 	}
 	inputs := filepath.Join(o.WorkDir, InputsFile)
-	report := filepath.Join(o.WorkDir, ReportFile)
+	reportFile := filepath.Join(o.WorkDir, ReportFile)
 	if err := writeInputs(inputs, o.Inputs); err != nil {
 		return nil, fmt.Errorf("%s exec: %w", name, err)
 	}
 	// A report left by an earlier run must not pass for this one's.
-	if err := os.Remove(report); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(reportFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s exec: %w", name, err)
 	}
 
-	cmd := exec.CommandContext(ctx, o.Bin, o.args(inputs, report)...)
+	cmd := exec.CommandContext(ctx, o.Bin, o.args(inputs, reportFile)...)
 	// Never nil: a nil Env would hand inspec this process's whole
 	// environment, cloud credentials included.
 	cmd.Env = append([]string{}, o.Env...)
@@ -202,10 +203,10 @@ func RunInSpec(ctx context.Context, o RunOptions) (*Result, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = waitDelay
-	var stdout, stderr tailBuffer
+	stdout, stderr := &report.Tail{Max: tailMax}, &report.Tail{Max: tailMax}
 	log := &lockedWriter{w: o.Log}
-	cmd.Stdout = io.MultiWriter(&stdout, log)
-	cmd.Stderr = io.MultiWriter(&stderr, log)
+	cmd.Stdout = io.MultiWriter(stdout, log)
+	cmd.Stderr = io.MultiWriter(stderr, log)
 
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
@@ -215,19 +216,19 @@ func RunInSpec(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("%s exec: %w", name, runErr)
 	}
 	code := cmd.ProcessState.ExitCode()
-	output := func() string { return quoteOutput(stderr.String(), stdout.String()) }
+	output := func() string { return quoteOutput(stderr.Lines(), stdout.Lines()) }
 	switch code {
 	case exitPassed, exitFailed, exitSkipped:
 	default:
 		return nil, fmt.Errorf("%s exec: %s%s", name, exitMeaning(cmd.ProcessState), output())
 	}
-	data, err := os.ReadFile(report)
+	data, err := os.ReadFile(reportFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s exec: exit %d but no report: %w%s", name, code, err, output())
 	}
 	res, err := ParseReport(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s exec: exit %d: %s: %w%s", name, code, report, err, output())
+		return nil, fmt.Errorf("%s exec: exit %d: %s: %w%s", name, code, reportFile, err, output())
 	}
 	res.ExitCode = code
 	if byExit := exitStatus[code]; byExit != res.Status {
@@ -491,39 +492,8 @@ func boolRank(b bool) int {
 	return 0
 }
 
-// tailBuffer keeps the last tailMax bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	cut bool // something was dropped
-}
-
+// tailMax is how much of each stream an error quotes.
 const tailMax = 4 << 10
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - tailMax; over > 0 {
-		t.buf = append(t.buf[:0:0], t.buf[over:]...)
-		t.cut = true
-	}
-	return len(p), nil
-}
-
-// String is the kept text, from the first whole line on when cut.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := string(t.buf)
-	if t.cut {
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			s = s[i+1:]
-		}
-		s = "...\n" + s
-	}
-	return strings.TrimSpace(s)
-}
 
 // quoteOutput formats the ends of stderr and stdout for an error.
 func quoteOutput(stderr, stdout string) string {

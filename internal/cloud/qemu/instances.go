@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sindri-dev/sindri-packer/internal/cloud"
+	"github.com/sindri-dev/sindri-packer/internal/report"
 )
 
 // running is the qemu target's handle on a test instance.
@@ -62,8 +63,8 @@ func (c Cloud) Launch(ctx context.Context, req cloud.LaunchRequest) (*cloud.Inst
 	// Its own process group: a terminal's Ctrl-C reaches us, and we tear
 	// the VM down in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr tail
-	cmd.Stderr = &stderr
+	stderr := &report.Tail{Max: 8 << 10} // the end of QEMU's stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("qemu test instance: %w", err)
 	}
@@ -159,16 +160,3 @@ func absPath(p string) string {
 	}
 	return p
 }
-
-// tail keeps the last 8 KiB of QEMU's stderr.
-type tail struct{ b []byte }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if over := len(t.b) - 8192; over > 0 {
-		t.b = t.b[over:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string { return string(t.b) }
