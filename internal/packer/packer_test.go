@@ -80,6 +80,15 @@ func fakeRunner(t *testing.T, env ...string) (*packer.Runner, string) {
 	}, rec
 }
 
+// printed is what the fake packer prints and exits with.
+type printed struct{ exit, stdout, stderr string }
+
+// runner is a fakeRunner whose packer prints p.
+func (p printed) runner(t *testing.T) (*packer.Runner, string) {
+	t.Helper()
+	return fakeRunner(t, "FAKE_PACKER_EXIT="+p.exit, "FAKE_PACKER_STDOUT="+p.stdout, "FAKE_PACKER_STDERR="+p.stderr)
+}
+
 func TestValidateArguments(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -207,34 +216,33 @@ func TestRunDir(t *testing.T) {
 func TestFmtCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		exit    string
-		stdout  string
-		stderr  string
+		name string
+		printed
 		want    []string
 		wantErr []string // substrings of the error
 	}{
-		{name: "formatted", exit: "0"},
+		{name: "formatted", printed: printed{exit: "0"}},
 		{
-			name:   "needs formatting",
-			exit:   "3",
-			stdout: "/out/aws/sindri.pkr.hcl\n/out/my dir/sindri.pkr.hcl\n",
-			want:   []string{"/out/aws/sindri.pkr.hcl", "/out/my dir/sindri.pkr.hcl"},
+			name:    "needs formatting",
+			printed: printed{exit: "3", stdout: "/out/aws/sindri.pkr.hcl\n/out/my dir/sindri.pkr.hcl\n"},
+			want:    []string{"/out/aws/sindri.pkr.hcl", "/out/my dir/sindri.pkr.hcl"},
 		},
 		{
 			// Real packer 1.9.4 output for a file it cannot parse.
-			name:    "parse error",
-			exit:    "1",
-			stdout:  "/out/qemu/a.pkr.hcl\n",
-			stderr:  "Error: encountered an error while formatting /out/qemu/b.pkr.hcl\n\nfailed to parse HCL /out/qemu/b.pkr.hcl\n\n\n",
+			name: "parse error",
+			printed: printed{
+				exit:   "1",
+				stdout: "/out/qemu/a.pkr.hcl\n",
+				stderr: "Error: encountered an error while formatting /out/qemu/b.pkr.hcl\n\nfailed to parse HCL /out/qemu/b.pkr.hcl\n\n\n",
+			},
 			wantErr: []string{"exit 1", "failed to parse HCL /out/qemu/b.pkr.hcl", "/out/qemu/a.pkr.hcl"},
 		},
-		{name: "unexpected exit", exit: "2", stdout: "something odd", wantErr: []string{"exit 2", "something odd"}},
+		{name: "unexpected exit", printed: printed{exit: "2", stdout: "something odd"}, wantErr: []string{"exit 2", "something odd"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, rec := fakeRunner(t, "FAKE_PACKER_EXIT="+tt.exit, "FAKE_PACKER_STDOUT="+tt.stdout, "FAKE_PACKER_STDERR="+tt.stderr)
+			r, rec := tt.runner(t)
 			got, err := r.FmtCheck(t.Context(), "/out")
 			if args := readRecord(t, rec).args; !slices.Equal(args, []string{"fmt", "-check", "-recursive", "/out"}) {
 				t.Errorf("arguments = %q", args)
@@ -263,28 +271,25 @@ func TestFmtCheck(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		exit    string
-		stdout  string
-		stderr  string
+		name string
+		printed
 		want    string
 		wantErr string
 	}{
-		{name: "packer 1.9.4", exit: "0", stdout: "Packer v1.9.4\n", want: "1.9.4"},
+		{name: "packer 1.9.4", printed: printed{exit: "0", stdout: "Packer v1.9.4\n"}, want: "1.9.4"},
 		{
-			name:   "with an update notice",
-			exit:   "0",
-			stdout: "Packer v1.9.4\n\nYour version of Packer is out of date! The latest version\nis 1.11.2. You can update by downloading from www.packer.io/downloads\n",
-			want:   "1.9.4",
+			name:    "with an update notice",
+			printed: printed{exit: "0", stdout: "Packer v1.9.4\n\nYour version of Packer is out of date! The latest version\nis 1.11.2. You can update by downloading from www.packer.io/downloads\n"},
+			want:    "1.9.4",
 		},
-		{name: "no v", exit: "0", stdout: "Packer 1.10.0-dev\n", want: "1.10.0"},
-		{name: "garbage", exit: "0", stdout: "hello\n", wantErr: `unexpected output "hello\n"`},
-		{name: "failure", exit: "1", stderr: "plugin exploded\n", wantErr: "exit 1: plugin exploded"},
+		{name: "no v", printed: printed{exit: "0", stdout: "Packer 1.10.0-dev\n"}, want: "1.10.0"},
+		{name: "garbage", printed: printed{exit: "0", stdout: "hello\n"}, wantErr: `unexpected output "hello\n"`},
+		{name: "failure", printed: printed{exit: "1", stderr: "plugin exploded\n"}, wantErr: "exit 1: plugin exploded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, rec := fakeRunner(t, "FAKE_PACKER_EXIT="+tt.exit, "FAKE_PACKER_STDOUT="+tt.stdout, "FAKE_PACKER_STDERR="+tt.stderr)
+			r, rec := tt.runner(t)
 			got, err := r.Version(t.Context())
 			if args := readRecord(t, rec).args; !slices.Equal(args, []string{"version"}) {
 				t.Errorf("arguments = %q", args)
